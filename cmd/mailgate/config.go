@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/config"
+)
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "print an example configuration or check one"}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "example", Short: "print a complete, commented example mailgate.toml", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				_, err := fmt.Fprint(cmd.OutOrStdout(), config.Example)
+				return err
+			},
+		},
+		&cobra.Command{
+			Use: "check", Short: "load the config given with -c and report any error", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if configPath == "" {
+					return fmt.Errorf("give the file to check with -c FILE")
+				}
+				if _, err := loadConfig(); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", configPath)
+				return nil
+			},
+		},
+	)
+	return cmd
+}

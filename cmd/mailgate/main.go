@@ -1,0 +1,105 @@
+// Command mailgate is the ISP mail platform: one binary for the mail node
+// (`mailgate serve`) and the operators' tools. Subcommands only wire
+// packages together; the logic lives in internal/.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/user"
+
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/config"
+	"mailgate/internal/store"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "mailgate:", err)
+		os.Exit(1)
+	}
+}
+
+// configPath is the -c flag shared by every command.
+var configPath string
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mailgate",
+		Short: "mail platform for an ISP: submission, MX, mailboxes and OP25B edge policy",
+		Long: `mailgate runs an ISP's mail node (submission on 587/465 with SMTP AUTH,
+the spool and local delivery) and manages its directory of domains and
+accounts.
+
+Without -c, mailgate uses the zero-config setup: loopback only, standard
+ports + 2000, data in ./mailgate-data, SQLite.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config file (see `mailgate config example`)")
+	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd())
+	return root
+}
+
+// loadConfig reads -c, or returns the zero-config defaults.
+func loadConfig() (*config.Config, error) {
+	if configPath == "" {
+		if v := os.Getenv("MAILGATE_CONFIG"); v != "" {
+			configPath = v
+		} else {
+			return config.Default(), nil
+		}
+	}
+	return config.Load(configPath)
+}
+
+// openStore opens the configured directory store for a CLI command.
+func openStore(ctx context.Context) (*store.Store, *config.Config, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseDSN())
+	return st, cfg, err
+}
+
+// withStore runs fn against the configured store and closes it after.
+func withStore(fn func(ctx context.Context, st *store.Store) error) error {
+	ctx := context.Background()
+	st, _, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, st)
+}
+
+// actor names who makes a change, for the audit log.
+func actor() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// redactDSN hides a password in a postgres URL before printing it.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxx")
+	}
+	return u.String()
+}

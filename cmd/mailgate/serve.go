@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/node"
+)
+
+func newServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "run the mail node (SMTP submission, spool, local delivery)",
+		Long: `Run the mail node until SIGTERM or SIGINT, then shut down gracefully.
+
+Without -c: loopback only, submission on 127.0.0.1:2587 (STARTTLS),
+submissions on 127.0.0.1:2465 (implicit TLS), data in ./mailgate-data,
+SQLite, and a self-signed certificate generated on first start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "mailgate: host %s, data in %s, database %s\n", cfg.Hostname, cfg.DataDir, redactDSN(cfg.DatabaseDSN()))
+			cfgFlag := ""
+			if configPath != "" {
+				cfgFlag = " -c " + configPath
+			}
+			fmt.Fprintf(out, "mailgate: to begin, in another terminal:\n"+
+				"  mailgate%[1]s domain add example.net\n"+
+				"  mailgate%[1]s user add alice@example.net      (asks for the password)\n", cfgFlag)
+			return node.Run(ctx, cfg, newLogger(cfg.Log.Level), out)
+		},
+	}
+}

@@ -1,0 +1,187 @@
+// Package config loads mailgate's TOML configuration, fills in the zero-config
+// defaults (loopback, standard port + 2000, ./mailgate-data, SQLite) and
+// validates every value before anything starts listening.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole of mailgate's configuration.
+type Config struct {
+	// Hostname is this node's name: SMTP greeting, Received headers,
+	// the self-signed certificate's SAN.
+	Hostname string `toml:"hostname"`
+	// DataDir holds the spool, the mailboxes, the SQLite database and
+	// the generated certificate.
+	DataDir string `toml:"data_dir"`
+	// Database is a SQLite file path or a postgres:// URL. Empty means
+	// <data_dir>/mailgate.db.
+	Database string `toml:"database"`
+
+	TLS    TLS    `toml:"tls"`
+	Listen Listen `toml:"listen"`
+	Limits Limits `toml:"limits"`
+	Log    Log    `toml:"log"`
+}
+
+// TLS names the certificate files. Both empty: a self-signed ECDSA
+// certificate is generated under data_dir on first start and reused.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Listen holds one address per service; an empty string disables it.
+type Listen struct {
+	MX          string `toml:"mx"`
+	Submission  string `toml:"submission"`
+	Submissions string `toml:"submissions"`
+	POP3        string `toml:"pop3"`
+	POP3S       string `toml:"pop3s"`
+	IMAP        string `toml:"imap"`
+	IMAPS       string `toml:"imaps"`
+	HTTP        string `toml:"http"`
+}
+
+// Limits bound what one client may ask of us.
+type Limits struct {
+	MaxMessageBytes int64         `toml:"max_message_bytes"`
+	MaxRecipients   int           `toml:"max_recipients"`
+	MaxLineLength   int           `toml:"max_line_length"`
+	CommandTimeout  time.Duration `toml:"command_timeout"`
+	DataTimeout     time.Duration `toml:"data_timeout"`
+	// MaxAuthFailures closes a session after that many failed AUTH
+	// attempts (RFC 4954 §9: not before 3).
+	MaxAuthFailures int `toml:"max_auth_failures"`
+}
+
+// Log sets the log level: debug, info, warn or error.
+type Log struct {
+	Level string `toml:"level"`
+}
+
+// Default is the zero-config setup: loopback only, standard ports + 2000.
+func Default() *Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return &Config{
+		Hostname: host,
+		DataDir:  "./mailgate-data",
+		Listen: Listen{
+			MX:          "127.0.0.1:2525",
+			Submission:  "127.0.0.1:2587",
+			Submissions: "127.0.0.1:2465",
+			POP3:        "127.0.0.1:2110",
+			POP3S:       "127.0.0.1:2995",
+			IMAP:        "127.0.0.1:2143",
+			IMAPS:       "127.0.0.1:2993",
+			HTTP:        "127.0.0.1:8025",
+		},
+		Limits: Limits{
+			MaxMessageBytes: 25 << 20,
+			MaxRecipients:   100,
+			MaxLineLength:   4096,
+			CommandTimeout:  5 * time.Minute,
+			DataTimeout:     10 * time.Minute,
+			MaxAuthFailures: 5,
+		},
+		Log: Log{Level: "info"},
+	}
+}
+
+// Load reads path over the defaults. Unknown keys and invalid values are
+// errors naming the key, so a typo never silently falls back to a default.
+func Load(path string) (*Config, error) {
+	c := Default()
+	md, err := toml.DecodeFile(path, c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config %s: unknown key(s) %s: remove them or fix the spelling (see `mailgate config example`)", path, strings.Join(keys, ", "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks every value and names the offending key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t/@") {
+		bad("hostname", "%q is not a host name", c.Hostname)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "set both cert_file and key_file, or neither for a self-signed certificate")
+	}
+	for key, addr := range c.Listen.byKey() {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("listen."+key, "%q is not host:port (%v)", addr, err)
+		}
+	}
+	if c.Limits.MaxMessageBytes < 1024 {
+		bad("limits.max_message_bytes", "%d is below 1024", c.Limits.MaxMessageBytes)
+	}
+	if c.Limits.MaxRecipients < 1 {
+		bad("limits.max_recipients", "%d must be at least 1", c.Limits.MaxRecipients)
+	}
+	// RFC 5321 §4.5.3.1.4/6: a command line is at least 512 octets, a text line 1000.
+	if c.Limits.MaxLineLength < 1000 {
+		bad("limits.max_line_length", "%d is below RFC 5321's 1000-octet text line", c.Limits.MaxLineLength)
+	}
+	if c.Limits.CommandTimeout < time.Second {
+		bad("limits.command_timeout", "%v is below 1s", c.Limits.CommandTimeout)
+	}
+	if c.Limits.DataTimeout < time.Second {
+		bad("limits.data_timeout", "%v is below 1s", c.Limits.DataTimeout)
+	}
+	if c.Limits.MaxAuthFailures < 3 {
+		bad("limits.max_auth_failures", "%d is below 3 (RFC 4954 §9)", c.Limits.MaxAuthFailures)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+func (l Listen) byKey() map[string]string {
+	return map[string]string{
+		"mx": l.MX, "submission": l.Submission, "submissions": l.Submissions,
+		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "http": l.HTTP,
+	}
+}
+
+// DatabaseDSN is the database setting with the SQLite default filled in.
+func (c *Config) DatabaseDSN() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.DataDir, "mailgate.db")
+}

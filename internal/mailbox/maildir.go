@@ -1,0 +1,97 @@
+// Package mailbox stores mail in Maildir++ (the layout Dovecot and Courier
+// read): <root>/<domain>/<local>/{tmp,new,cur}, subfolders as .Name.
+package mailbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Dir is the Maildir of an account (a normalized address).
+func Dir(root, account string) string {
+	at := strings.LastIndexByte(account, '@')
+	return filepath.Join(root, account[at+1:], account[:at])
+}
+
+// Ensure creates a Maildir's tmp, new and cur directories.
+func Ensure(dir string) error {
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeliveryName is the Maildir file name for one delivery. It is made from
+// the spool entry and recipient rather than from the clock, so a delivery
+// retried after a crash finds its own earlier copy instead of adding a
+// second one.
+func DeliveryName(received time.Time, key, host string, size int64) string {
+	host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
+	return fmt.Sprintf("%d.M%dK%s.%s,S=%d", received.Unix(), received.Nanosecond()/1000, key, host, size)
+}
+
+// Deliver writes body into dir/new under name, durably: the file is
+// written in tmp/, fsynced, linked into new/ and new/ is fsynced.
+// If a message of that name is already in new/ or cur/, Deliver does
+// nothing and reports done: delivery is idempotent.
+func Deliver(dir, name string, body io.Reader) error {
+	if err := Ensure(dir); err != nil {
+		return err
+	}
+	if exists(dir, name) {
+		return nil
+	}
+	tmp := filepath.Join(dir, "tmp", name)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// link, not rename: it fails rather than replaces if the name
+		// appeared meanwhile (Maildir's delivery protocol).
+		err = os.Link(tmp, filepath.Join(dir, "new", name))
+		if errors.Is(err, os.ErrExist) {
+			err = nil
+		}
+	}
+	os.Remove(tmp)
+	if err != nil {
+		return fmt.Errorf("maildir %s: %w", dir, err)
+	}
+	return syncDir(filepath.Join(dir, "new"))
+}
+
+func exists(dir, name string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "new", name)); err == nil {
+		return true
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "cur", globEscape(name)+":2,*"))
+	return len(m) > 0
+}
+
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
+}
+
+func syncDir(path string) error {
+	d, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

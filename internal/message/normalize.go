@@ -1,0 +1,49 @@
+// Package message holds what every mail path does to message bytes: line
+// ending normalization, header inspection, trace and fix-up headers.
+package message
+
+// NormalizeCRLF returns b with every line ending as CRLF: a bare LF becomes
+// CRLF, a bare CR becomes CRLF (RFC 5322 §2.3: CR and LF only occur
+// together). What we spool, deliver or relay can then hold no "<LF>.<LF>"
+// or "<LF>.<CR><LF>" that another server might take for end-of-data (SMTP
+// smuggling, CVE-2023-51764): every "." line is a real CRLF "." CRLF line,
+// which the SMTP client dot-stuffs. It returns b itself when nothing
+// changes.
+func NormalizeCRLF(b []byte) []byte {
+	if clean(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/64+2)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '\r':
+			out = append(out, '\r', '\n')
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+		case '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// clean reports whether every CR in b is followed by LF and every LF
+// preceded by CR.
+func clean(b []byte) bool {
+	for i, c := range b {
+		switch c {
+		case '\r':
+			if i+1 >= len(b) || b[i+1] != '\n' {
+				return false
+			}
+		case '\n':
+			if i == 0 || b[i-1] != '\r' {
+				return false
+			}
+		}
+	}
+	return true
+}

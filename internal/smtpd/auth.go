@@ -1,0 +1,84 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/address"
+	"mailgate/internal/password"
+	"mailgate/internal/store"
+)
+
+var (
+	// RFC 4954 §6: 535 5.7.8 for bad credentials, the same for an unknown
+	// user, so neither the reply nor its timing tells them apart.
+	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+	// RFC 4954 §4: AUTH during a mail transaction is a 503.
+	errAuthInTransaction = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "AUTH not permitted during a mail transaction"}
+	// RFC 4954 §4: a malformed SASL response is a 501.
+	errAuthSyntax = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication response"}
+	errAuthTooMany = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed authentications, closing connection"}
+	errAuthTemp    = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure, try again later"}
+)
+
+// checkPassword verifies a login. Unknown users cost one dummy hash, like a
+// known user with a wrong password. Suspended accounts fail like bad
+// passwords: the login is refused, and nothing tells an attacker why.
+func checkPassword(ctx context.Context, dir Directory, login, pw string) (*store.Account, error) {
+	acct, err := dir.Account(ctx, login)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
+		password.VerifyDummy(pw)
+		return nil, errAuthFailed
+	case err != nil:
+		return nil, errAuthTemp
+	}
+	ok, err := password.Verify(acct.PasswordHash, pw)
+	if err != nil || !ok || acct.Status == store.StatusSuspended {
+		return nil, errAuthFailed
+	}
+	return acct, nil
+}
+
+// loginServer is the LOGIN mechanism (draft-murchison-sasl-login), which
+// go-sasl offers only as a client: Outlook and older clients still use it.
+type loginServer struct {
+	step         int
+	user         string
+	authenticate sasl.PlainAuthenticator
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if resp == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough // initial response carries the user name
+	case 1:
+		l.user = string(resp)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.authenticate("", l.user, string(resp))
+	}
+	return nil, true, sasl.ErrUnexpectedClientResponse
+}
+
+// syntaxMapped turns go-sasl's parse errors into RFC 4954's 501 instead of
+// go-smtp's default 454.
+type syntaxMapped struct{ sasl.Server }
+
+func (s syntaxMapped) Next(resp []byte) ([]byte, bool, error) {
+	ch, done, err := s.Server.Next(resp)
+	var se *smtp.SMTPError
+	if err != nil && !errors.As(err, &se) {
+		err = errAuthSyntax
+	}
+	return ch, done, err
+}

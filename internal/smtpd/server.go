@@ -1,0 +1,115 @@
+// Package smtpd runs mailgate's SMTP listeners on emersion/go-smtp:
+// submission (587, STARTTLS then AUTH, RFC 6409) and submissions (465,
+// implicit TLS, RFC 8314). Sessions decide who may say what; accepted
+// messages go to the spool and nowhere else.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// Directory is what sessions need from the store.
+type Directory interface {
+	Account(ctx context.Context, addr string) (*store.Account, error)
+	Owns(ctx context.Context, account, addr string) (bool, error)
+	HasDomain(ctx context.Context, name string) (bool, error)
+	Resolve(ctx context.Context, addr string) (string, error)
+}
+
+// Config holds the limits and identity sessions run with.
+type Config struct {
+	Hostname        string
+	TLS             *tls.Config
+	MaxMessageBytes int64
+	MaxRecipients   int
+	MaxLineLength   int
+	CommandTimeout  time.Duration
+	DataTimeout     time.Duration
+	MaxAuthFailures int
+}
+
+// Server owns the SMTP listeners of one node.
+type Server struct {
+	Config Config
+	Dir    Directory
+	Spool  *spool.Spool
+	Log    *slog.Logger
+
+	mu      sync.Mutex
+	servers []*smtp.Server
+}
+
+func (s *Server) newSMTP(service string) *smtp.Server {
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return s.newSubmissionSession(c, service), nil
+	}))
+	srv.Domain = s.Config.Hostname
+	srv.TLSConfig = s.Config.TLS
+	srv.MaxMessageBytes = s.Config.MaxMessageBytes
+	srv.MaxRecipients = s.Config.MaxRecipients
+	srv.MaxLineLength = s.Config.MaxLineLength
+	srv.ReadTimeout = s.Config.CommandTimeout
+	srv.WriteTimeout = s.Config.CommandTimeout
+	// RFC 4954 §4 note: no plaintext mechanisms without TLS.
+	srv.AllowInsecureAuth = false
+	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = slogAdapter{s.Log}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	return srv
+}
+
+// ServeSubmission serves port 587: plaintext greeting, STARTTLS, then AUTH.
+func (s *Server) ServeSubmission(l net.Listener) error {
+	return ignoreClosed(s.newSMTP("submission").Serve(trackedListener{l}))
+}
+
+// ServeSubmissions serves port 465: TLS from the first byte (RFC 8314 §3.3).
+func (s *Server) ServeSubmissions(l net.Listener) error {
+	return ignoreClosed(s.newSMTP("submissions").Serve(tls.NewListener(trackedListener{l}, s.Config.TLS)))
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and closes sessions once they are idle or ctx
+// ends. A session in DATA either finishes its Put or its message is never
+// acknowledged; the spool holds no half-written message either way.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	servers := append([]*smtp.Server(nil), s.servers...)
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(format string, v ...any) { a.l.Debug("smtp", "msg", fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Println(v ...any)               { a.l.Debug("smtp", "msg", fmt.Sprint(v...)) }

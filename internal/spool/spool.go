@@ -1,0 +1,273 @@
+// Package spool is the durable queue between receiving and delivering: the
+// only hand-off between the SMTP sessions and the delivery agents.
+//
+// Layout under the spool directory:
+//
+//	tmp/ID    a message being written; never delivered, removed at start
+//	msg/ID    a complete message: a header line, the envelope as JSON, the
+//	          message bytes (CRLF line ends)
+//	state/ID  its delivery progress (per-recipient status, attempts); absent
+//	          means every recipient is still to do
+//
+// Put returns only when msg/ID and the directory entry naming it are on
+// stable storage (file fsync, rename, directory fsync), so an SMTP 250 given
+// after Put survives a crash or power loss. Directory fsyncs are shared by
+// concurrent Puts (group commit): one fsync covers every rename before it.
+package spool
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const magic = "MAILGATE-SPOOL 1"
+
+// Envelope is what SMTP said about a message, as opposed to its content.
+type Envelope struct {
+	ID       string    `json:"id"`
+	From     string    `json:"from"`
+	To       []string  `json:"to"`
+	Received time.Time `json:"received"`
+	// Origin is the service that accepted it: submission, mx, bounce.
+	Origin string `json:"origin"`
+	// Auth is the authenticated account, for submissions.
+	Auth string `json:"auth,omitempty"`
+	// Client is the connecting IP address.
+	Client string `json:"client,omitempty"`
+	// Size is the message size in bytes.
+	Size int64 `json:"size"`
+}
+
+// ErrNotFound is returned for an ID not in the spool.
+var ErrNotFound = errors.New("spool: no such message")
+
+// Spool is a queue directory. It is safe for concurrent use.
+type Spool struct {
+	dir    string
+	msgDir *dirSyncer
+	stDir  *dirSyncer
+	notify chan string
+}
+
+// Open opens (creating if needed) the spool at dir and recovers it: files
+// left in tmp/ by a crash are partial and removed; state files whose message
+// is gone are removed.
+func Open(dir string) (*Spool, error) {
+	for _, sub := range []string{"tmp", "msg", "state"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+	}
+	s := &Spool{dir: dir, notify: make(chan string, 4096)}
+	if err := s.recover(); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.msgDir, err = newDirSyncer(filepath.Join(dir, "msg")); err != nil {
+		return nil, err
+	}
+	if s.stDir, err = newDirSyncer(filepath.Join(dir, "state")); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the directory syncers.
+func (s *Spool) Close() {
+	s.msgDir.close()
+	s.stDir.close()
+}
+
+func (s *Spool) recover() error {
+	tmp, err := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range tmp {
+		os.Remove(filepath.Join(s.dir, "tmp", e.Name()))
+	}
+	states, err := os.ReadDir(filepath.Join(s.dir, "state"))
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range states {
+		if _, err := os.Stat(s.msgPath(e.Name())); errors.Is(err, os.ErrNotExist) {
+			os.Remove(filepath.Join(s.dir, "state", e.Name()))
+		}
+	}
+	return nil
+}
+
+// Arrivals carries the ID of each message Put, for a delivery agent to
+// start on it at once. When nobody keeps up the ID is dropped; the agent's
+// periodic scan of the queue finds it instead.
+func (s *Spool) Arrivals() <-chan string { return s.notify }
+
+// NewID returns a fresh queue ID: microsecond time then randomness, so IDs
+// sort by arrival and never collide between sessions or restarts.
+func NewID() string {
+	var r [4]byte
+	rand.Read(r[:])
+	return strconv.FormatInt(time.Now().UnixMicro(), 16) + hex.EncodeToString(r[:])
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Spool) msgPath(id string) string   { return filepath.Join(s.dir, "msg", id) }
+func (s *Spool) statePath(id string) string { return filepath.Join(s.dir, "state", id) }
+
+// Put writes a message durably and returns when it is on stable storage.
+// env.ID is set if empty. body is the message with CRLF line ends.
+func (s *Spool) Put(env *Envelope, body []byte) error {
+	if env.ID == "" {
+		env.ID = NewID()
+	}
+	if !validID(env.ID) {
+		return fmt.Errorf("spool: invalid id %q", env.ID)
+	}
+	env.Size = int64(len(body))
+	head, err := json.Marshal(env)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.dir, "tmp", env.ID)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	fmt.Fprintf(w, "%s\n%s\n", magic, head)
+	w.Write(body)
+	err = w.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.msgPath(env.ID))
+	}
+	if err == nil {
+		err = s.msgDir.sync()
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("spool: write %s: %w", env.ID, err)
+	}
+	select {
+	case s.notify <- env.ID:
+	default:
+	}
+	return nil
+}
+
+// Message is an open spooled message.
+type Message struct {
+	Envelope Envelope
+	f        *os.File
+	offset   int64
+}
+
+// Body returns a reader over the message bytes from the start.
+func (m *Message) Body() io.Reader {
+	return io.NewSectionReader(m.f, m.offset, m.Envelope.Size)
+}
+
+// Close releases the file.
+func (m *Message) Close() error { return m.f.Close() }
+
+// Open opens a spooled message for reading.
+func (s *Spool) Open(id string) (*Message, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	f, err := os.Open(s.msgPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	env, off, err := readHeader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: %s: %w", id, err)
+	}
+	return &Message{Envelope: env, f: f, offset: off}, nil
+}
+
+func readHeader(f *os.File) (Envelope, int64, error) {
+	var env Envelope
+	br := bufio.NewReaderSize(f, 16<<10)
+	line, err := br.ReadString('\n')
+	if err != nil || strings.TrimSuffix(line, "\n") != magic {
+		return env, 0, errors.New("not a spool file")
+	}
+	js, err := br.ReadBytes('\n')
+	if err != nil {
+		return env, 0, errors.New("truncated envelope")
+	}
+	if err := json.Unmarshal(js, &env); err != nil {
+		return env, 0, fmt.Errorf("bad envelope: %w", err)
+	}
+	return env, int64(len(line) + len(js)), nil
+}
+
+// IDs lists the queued message IDs, oldest first.
+func (s *Spool) IDs() ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "msg"))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if validID(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Remove deletes a message and its state. The message goes first: a crash
+// between the two leaves an orphan state file (cleaned at Open), never a
+// message that would be delivered again from scratch.
+func (s *Spool) Remove(id string) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
+	err := os.Remove(s.msgPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.msgDir.sync(); err != nil {
+		return err
+	}
+	os.Remove(s.statePath(id))
+	return nil
+}

@@ -1,0 +1,420 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mailgate/internal/address"
+)
+
+func init() {
+	register(migration{Version: 1, Name: "directory", SQL: `
+CREATE TABLE domains (
+	name TEXT PRIMARY KEY,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE accounts (
+	address TEXT PRIMARY KEY,
+	domain TEXT NOT NULL REFERENCES domains(name),
+	password_hash TEXT NOT NULL,
+	status TEXT NOT NULL DEFAULT 'active',
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX accounts_domain ON accounts(domain);
+CREATE TABLE aliases (
+	address TEXT PRIMARY KEY,
+	domain TEXT NOT NULL REFERENCES domains(name),
+	account TEXT NOT NULL REFERENCES accounts(address),
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX aliases_account ON aliases(account);
+CREATE TABLE audit (
+	id {{serial}},
+	at BIGINT NOT NULL,
+	actor TEXT NOT NULL,
+	action TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	detail TEXT NOT NULL
+);
+`})
+}
+
+// Account status values.
+const (
+	StatusActive          = "active"
+	StatusSuspended       = "suspended"        // may neither log in nor send
+	StatusSendingDisabled = "sending-disabled" // may read mail, may not submit
+)
+
+// Account is a subscriber's login: an address with a password.
+type Account struct {
+	Address      string
+	Domain       string
+	PasswordHash string
+	Status       string
+	Created      time.Time
+}
+
+// Alias is an extra address delivering to, and sendable by, an account.
+type Alias struct {
+	Address string
+	Account string
+	Created time.Time
+}
+
+// Domain is one of the mail domains we host.
+type Domain struct {
+	Name     string
+	Created  time.Time
+	Accounts int
+}
+
+// AddDomain adds a hosted domain.
+func (s *Store) AddDomain(ctx context.Context, actor, name string) error {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if err := address.CheckDomain(name); err != nil {
+		return fmt.Errorf("domain %q: %w: %v", name, ErrInvalid, err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO domains (name, created_at) VALUES (?, ?)`), name, s.now().Unix()); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("domain %s: %w", name, ErrExists)
+			}
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, "domain.add", name, "")
+	})
+}
+
+// Domains lists hosted domains with their account counts.
+func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
+	rows, err := s.query(ctx, `SELECT d.name, d.created_at, (SELECT COUNT(*) FROM accounts a WHERE a.domain = d.name) FROM domains d ORDER BY d.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Domain
+	for rows.Next() {
+		var d Domain
+		var created int64
+		if err := rows.Scan(&d.Name, &created, &d.Accounts); err != nil {
+			return nil, err
+		}
+		d.Created = time.Unix(created, 0)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// HasDomain reports whether name is one of ours.
+func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, strings.ToLower(name)).Scan(&n)
+	return n > 0, err
+}
+
+// RemoveDomain removes a domain that no longer has accounts or aliases.
+func (s *Store) RemoveDomain(ctx context.Context, actor, name string) error {
+	name = strings.ToLower(name)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM accounts WHERE domain = ?) + (SELECT COUNT(*) FROM aliases WHERE domain = ?)`), name, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("domain %s has %d accounts or aliases: %w; remove them first", name, n, ErrInUse)
+		}
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM domains WHERE name = ?`), name)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return fmt.Errorf("domain %s: %w", name, ErrNotFound)
+		}
+		return s.auditTx(ctx, tx, actor, "domain.remove", name, "")
+	})
+}
+
+// AddAccount creates an account in a hosted domain. passwordHash is an
+// encoded argon2id hash (package password); the store never sees a password.
+func (s *Store) AddAccount(ctx context.Context, actor, addr, passwordHash string) error {
+	norm, err := address.Normalize(addr)
+	if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	dom := norm[strings.LastIndexByte(norm, '@')+1:]
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkFree(ctx, tx, norm, dom); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO accounts (address, domain, password_hash, status, created_at) VALUES (?, ?, ?, ?, ?)`),
+			norm, dom, passwordHash, StatusActive, s.now().Unix()); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("account %s: %w", norm, ErrExists)
+			}
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, "user.add", norm, "")
+	})
+}
+
+// checkFree verifies the domain is ours and the address is neither an
+// account nor an alias yet.
+func (s *Store) checkFree(ctx context.Context, tx *sql.Tx, addr, dom string) error {
+	var domains, taken int
+	err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM domains WHERE name = ?), (SELECT COUNT(*) FROM accounts WHERE address = ?) + (SELECT COUNT(*) FROM aliases WHERE address = ?)`),
+		dom, addr, addr).Scan(&domains, &taken)
+	if err != nil {
+		return err
+	}
+	if domains == 0 {
+		return fmt.Errorf("domain %s: %w; add it first with `mailgate domain add %s`", dom, ErrNotFound, dom)
+	}
+	if taken > 0 {
+		return fmt.Errorf("address %s: %w as an account or alias", addr, ErrExists)
+	}
+	return nil
+}
+
+// Account returns one account by its address.
+func (s *Store) Account(ctx context.Context, addr string) (*Account, error) {
+	norm, err := address.Normalize(addr)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	var a Account
+	var created int64
+	err = s.queryRow(ctx, `SELECT address, domain, password_hash, status, created_at FROM accounts WHERE address = ?`, norm).
+		Scan(&a.Address, &a.Domain, &a.PasswordHash, &a.Status, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("account %s: %w", norm, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.Created = time.Unix(created, 0)
+	return &a, nil
+}
+
+// Accounts lists accounts, of one domain or all when domain is "".
+func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) {
+	rows, err := s.query(ctx, `SELECT address, domain, status, created_at FROM accounts WHERE ? = '' OR domain = ? ORDER BY address`, domain, strings.ToLower(domain))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		var a Account
+		var created int64
+		if err := rows.Scan(&a.Address, &a.Domain, &a.Status, &created); err != nil {
+			return nil, err
+		}
+		a.Created = time.Unix(created, 0)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// SetPassword replaces an account's password hash.
+func (s *Store) SetPassword(ctx context.Context, actor, addr, passwordHash string) error {
+	return s.updateAccount(ctx, actor, addr, "user.passwd", "", `UPDATE accounts SET password_hash = ? WHERE address = ?`, passwordHash)
+}
+
+// SetStatus sets active, suspended or sending-disabled, with a reason for
+// the audit log.
+func (s *Store) SetStatus(ctx context.Context, actor, addr, status, reason string) error {
+	switch status {
+	case StatusActive, StatusSuspended, StatusSendingDisabled:
+	default:
+		return fmt.Errorf("status %q: %w (want active, suspended or sending-disabled)", status, ErrInvalid)
+	}
+	return s.updateAccount(ctx, actor, addr, "user.status", status+": "+reason, `UPDATE accounts SET status = ? WHERE address = ?`, status)
+}
+
+func (s *Store) updateAccount(ctx context.Context, actor, addr, action, detail, stmt string, value any) error {
+	norm, err := address.Normalize(addr)
+	if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(stmt), value, norm)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
+		}
+		return s.auditTx(ctx, tx, actor, action, norm, detail)
+	})
+}
+
+// RemoveAccount removes an account and its aliases. Its mailbox files stay
+// on disk for the operator to archive or delete.
+func (s *Store) RemoveAccount(ctx context.Context, actor, addr string) error {
+	norm, err := address.Normalize(addr)
+	if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM aliases WHERE account = ?`), norm); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM accounts WHERE address = ?`), norm)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
+		}
+		return s.auditTx(ctx, tx, actor, "user.remove", norm, "")
+	})
+}
+
+// AddAlias makes alias deliver to, and be sendable by, account.
+func (s *Store) AddAlias(ctx context.Context, actor, alias, account string) error {
+	norm, err := address.Normalize(alias)
+	if err != nil {
+		return fmt.Errorf("alias: %w", err)
+	}
+	acct, err := address.Normalize(account)
+	if err != nil {
+		return fmt.Errorf("alias target: %w", err)
+	}
+	dom := norm[strings.LastIndexByte(norm, '@')+1:]
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkFree(ctx, tx, norm, dom); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE address = ?`), acct).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("account %s: %w", acct, ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO aliases (address, domain, account, created_at) VALUES (?, ?, ?, ?)`), norm, dom, acct, s.now().Unix()); err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, "alias.add", norm, "-> "+acct)
+	})
+}
+
+// Aliases lists aliases, of one account or all when account is "".
+func (s *Store) Aliases(ctx context.Context, account string) ([]Alias, error) {
+	if account != "" {
+		var err error
+		if account, err = address.Normalize(account); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.query(ctx, `SELECT address, account, created_at FROM aliases WHERE ? = '' OR account = ? ORDER BY address`, account, account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Alias
+	for rows.Next() {
+		var a Alias
+		var created int64
+		if err := rows.Scan(&a.Address, &a.Account, &created); err != nil {
+			return nil, err
+		}
+		a.Created = time.Unix(created, 0)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RemoveAlias removes one alias.
+func (s *Store) RemoveAlias(ctx context.Context, actor, alias string) error {
+	norm, err := address.Normalize(alias)
+	if err != nil {
+		return fmt.Errorf("alias: %w", err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM aliases WHERE address = ?`), norm)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("alias %s: %w", norm, ErrNotFound)
+		}
+		return s.auditTx(ctx, tx, actor, "alias.remove", norm, "")
+	})
+}
+
+// Resolve maps a recipient address in one of our domains to the account
+// whose mailbox receives it: the account itself or an alias's owner.
+// It returns ErrNotFound for an address no account or alias holds.
+func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
+	norm, err := address.Normalize(addr)
+	if err != nil {
+		return "", err
+	}
+	var acct string
+	err = s.queryRow(ctx, `SELECT address FROM accounts WHERE address = ? UNION ALL SELECT account FROM aliases WHERE address = ?`, norm, norm).Scan(&acct)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("recipient %s: %w", norm, ErrNotFound)
+	}
+	return acct, err
+}
+
+// Owns reports whether account may use addr as a sender: its own address
+// or one of its aliases (RFC 6409 §6.1).
+func (s *Store) Owns(ctx context.Context, account, addr string) (bool, error) {
+	norm, err := address.Normalize(addr)
+	if err != nil {
+		return false, nil
+	}
+	if norm == account {
+		return true, nil
+	}
+	var n int
+	err = s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, norm, account).Scan(&n)
+	return n > 0, err
+}
+
+// AuditEntry is one recorded change: who did what to which object.
+type AuditEntry struct {
+	At      time.Time
+	Actor   string
+	Action  string
+	Subject string
+	Detail  string
+}
+
+// Audit records a change made outside a transaction of ours.
+func (s *Store) Audit(ctx context.Context, actor, action, subject, detail string) error {
+	_, err := s.exec(ctx, `INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`, s.now().Unix(), actor, action, subject, detail)
+	return err
+}
+
+func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, actor, action, subject, detail string) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`), s.now().Unix(), actor, action, subject, detail)
+	return err
+}
+
+// AuditLog returns the newest entries first, at most limit of them.
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	rows, err := s.query(ctx, `SELECT at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(at, 0)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

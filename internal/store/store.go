@@ -1,0 +1,168 @@
+// Package store is mailgate's directory and state: domains, accounts,
+// aliases, audit records (and, in their own files, the edge policy).
+//
+// One Store type speaks to two databases through database/sql: SQLite
+// (modernc.org/sqlite, no cgo) for a single node, PostgreSQL (pgx) for a
+// fleet. Queries are written once with '?' placeholders and rewritten for
+// PostgreSQL; migrations carry a variant per dialect where the SQL differs.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// Errors callers test with errors.Is; the wrapped message names the object.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrInUse    = errors.New("still in use")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// Dialect tells the two databases apart where their SQL differs.
+type Dialect int
+
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+// Store is the directory. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	// now is replaceable in tests of expiry.
+	now func() time.Time
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to dsn (a SQLite path or a postgres:// URL) and brings the
+// schema up to date.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{now: time.Now}
+	var err error
+	if IsPostgres(dsn) {
+		s.dialect = Postgres
+		s.db, err = sql.Open("pgx", dsn)
+	} else {
+		s.dialect = SQLite
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("store: create %s: %w", dir, err)
+			}
+		}
+		// WAL lets readers run beside the single writer; busy_timeout
+		// makes concurrent CLI and server writes wait instead of failing.
+		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: cannot reach database %s: %w", redact(dsn), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect reports which database this store speaks to.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// q rewrites '?' placeholders to PostgreSQL's $n. Our queries never hold a
+// literal '?', so a plain scan is enough.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// isUniqueViolation recognises a duplicate key in either database.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "UNIQUE constraint failed") || strings.Contains(m, "SQLSTATE 23505") ||
+		strings.Contains(m, "PRIMARY KEY")
+}
+
+// isForeignKeyViolation recognises a reference to a missing or still
+// referenced row in either database.
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "FOREIGN KEY constraint failed") || strings.Contains(m, "SQLSTATE 23503")
+}
+
+// redact hides a password in a postgres URL before it reaches a log.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
+				return dsn[:i+3+colon] + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// inTx runs fn in a transaction, committing only if fn succeeds, so a
+// failing multi-step change leaves nothing half-done.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,84 @@
+// Package storetest opens fresh stores for tests: a SQLite file in a
+// temporary directory, and a new database on the PostgreSQL server named by
+// MAILGATE_TEST_POSTGRES (a postgres:// URL with rights to CREATE DATABASE).
+// `make test` starts that server; without it the PostgreSQL half is skipped
+// with a message.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"mailgate/internal/store"
+)
+
+var seq atomic.Int64
+
+// EachBackend runs fn once per database as a subtest: "sqlite" and "postgres".
+func EachBackend(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// SQLite opens a store on a new SQLite file.
+func SQLite(t testing.TB) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mailgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// PostgresDSN creates a fresh database and returns its URL, or skips.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("MAILGATE_TEST_POSTGRES")
+	if admin == "" {
+		t.Skip("MAILGATE_TEST_POSTGRES not set: PostgreSQL half skipped (make test starts a server and sets it)")
+	}
+	name := fmt.Sprintf("mg_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1))
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Postgres opens a store on a fresh PostgreSQL database, or skips.
+func Postgres(t testing.TB) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
