@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the test suite's real peers need, when missing. Idempotent;
+# needs root (CI and developer machines run as root).
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have swaks       || need+=(swaks)
+have curl        || need+=(curl)
+have nft         || need+=(nftables)
+have ip          || need+=(iproute2)
+have python3     || need+=(python3)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+have postconf    || need+=(postfix)
+have smtp-source || need+=(postfix)
+have dovecot     || need+=(dovecot-imapd dovecot-pop3d)
+have fetchmail   || need+=(fetchmail)
+have mbsync      || need+=(isync)
+have dkimverify  || need+=(python3-dkim)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # postfix asks how to configure itself: a local-only install, no service.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # Tests start the daemons they need themselves, on loopback: keep the
+  # packages from starting system-wide services on install.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0; [ -e "$policy" ] && had_policy=1
+  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ $had_policy = 1 ] || rm -f "$policy"
+fi
+go mod download

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The full test suite: installs missing peers, starts PostgreSQL, runs every
+# Go test (unit, store against both databases, end-to-end with real peers),
+# then runs each fuzz target briefly beyond its seed corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/test-deps.sh
+go vet ./...
+./scripts/with-postgres.sh go test -count=1 -timeout 30m ./...
+./scripts/fuzz-short.sh

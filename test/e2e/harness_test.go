@@ -1,0 +1,239 @@
+// Package e2e runs the real mailgate binary against real clients and peers
+// (swaks, curl, Python's smtplib/imaplib/poplib, Postfix, nft in network
+// namespaces). Every server binds loopback or addresses inside namespaces
+// the test created.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the mailgate binary built once for the whole package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mailgate-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "mailgate")
+	build := exec.Command("go", "build", "-o", binary, "../../cmd/mailgate")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building mailgate failed:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Node is one running `mailgate serve` with its own data directory,
+// config file and loopback ports.
+type Node struct {
+	t      testing.TB
+	Dir    string // data_dir
+	Config string // path of the TOML file
+	Ports  map[string]int
+	Extra  string // extra TOML appended to the generated config
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+// services that get a loopback port in every test node.
+var services = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http"}
+
+// NewNode writes a config (loopback ports, SQLite unless database is
+// given) without starting the server, so CLI set-up can run first.
+func NewNode(t testing.TB, database string, extraTOML string) *Node {
+	t.Helper()
+	n := &Node{t: t, Dir: t.TempDir(), Ports: map[string]int{}, Extra: extraTOML}
+	var listen strings.Builder
+	for _, s := range services {
+		n.Ports[s] = FreePort(t)
+		fmt.Fprintf(&listen, "%s = \"127.0.0.1:%d\"\n", s, n.Ports[s])
+	}
+	n.Config = filepath.Join(n.Dir, "mailgate.toml")
+	cfg := fmt.Sprintf("hostname = \"mail.test.example\"\ndata_dir = %q\ndatabase = %q\n%s\n[listen]\n%s", n.Dir, database, extraTOML, listen.String())
+	if err := os.WriteFile(n.Config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// Addr is the loopback host:port of a service.
+func (n *Node) Addr(service string) string {
+	return fmt.Sprintf("127.0.0.1:%d", n.Ports[service])
+}
+
+// CLI runs a mailgate command against this node's config; stdin may be "".
+func (n *Node) CLI(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(binary, append([]string{"-c", n.Config}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// MustCLI runs a command and fails the test if it fails.
+func (n *Node) MustCLI(stdin string, args ...string) string {
+	n.t.Helper()
+	out, err := n.CLI(stdin, args...)
+	if err != nil {
+		n.t.Fatalf("mailgate %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// AddUser adds the domain (if new) and an account with password.
+func (n *Node) AddUser(addr, password string) {
+	n.t.Helper()
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	if out, err := n.CLI("", "domain", "add", domain); err != nil && !strings.Contains(out, "already exists") {
+		n.t.Fatalf("domain add %s: %v\n%s", domain, err, out)
+	}
+	n.MustCLI(password+"\n", "user", "add", addr, "--password-stdin")
+}
+
+// Start runs `mailgate serve` and waits until the submission port answers.
+func (n *Node) Start() {
+	n.t.Helper()
+	n.mu.Lock()
+	n.out = &bytes.Buffer{}
+	n.cmd = exec.Command(binary, "-c", n.Config, "serve")
+	n.cmd.Stdout, n.cmd.Stderr = lockedWriter{&n.mu, n.out}, lockedWriter{&n.mu, n.out}
+	err := n.cmd.Start()
+	n.mu.Unlock()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	WaitPort(n.t, n.Addr("submission"))
+}
+
+// Log returns what the server printed so far.
+func (n *Node) Log() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.out == nil {
+		return ""
+	}
+	return n.out.String()
+}
+
+// Kill sends SIGKILL and waits: a crash, nothing flushed.
+func (n *Node) Kill() {
+	n.signal(syscall.SIGKILL)
+}
+
+// Stop sends SIGTERM and waits for the graceful shutdown.
+func (n *Node) Stop() {
+	n.signal(syscall.SIGTERM)
+}
+
+func (n *Node) signal(sig syscall.Signal) {
+	n.mu.Lock()
+	cmd := n.cmd
+	n.cmd = nil
+	n.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitPort waits up to 15 s for addr to accept connections.
+func WaitPort(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not open within 15s", addr)
+}
+
+// NeedTool skips the test when a command-line peer is missing. `make test`
+// installs them all, so in CI nothing is skipped.
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed (make test installs it)", name)
+	}
+	return p
+}
+
+// Maildir lists the files in new/ and cur/ of an account's mailbox.
+func (n *Node) Maildir(account string) []string {
+	at := strings.LastIndexByte(account, '@')
+	dir := filepath.Join(n.Dir, "mail", account[at+1:], account[:at])
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		m, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+		out = append(out, m...)
+	}
+	return out
+}
+
+// WaitMaildir waits up to 15 s for an account's mailbox to hold want
+// messages and returns their paths.
+func (n *Node) WaitMaildir(account string, want int) []string {
+	n.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := n.Maildir(account)
+		if len(got) >= want || time.Now().After(deadline) {
+			if len(got) != want {
+				n.t.Fatalf("mailbox %s holds %d messages, want %d\nserver log:\n%s", account, len(got), want, n.Log())
+			}
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
