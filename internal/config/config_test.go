@@ -1,0 +1,68 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "mailgate.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Load(write(t, Example))
+	if err != nil {
+		t.Fatalf("the printed example must load: %v", err)
+	}
+	if c.Hostname != "mail.isp.example" || c.Listen.Submission != "0.0.0.0:587" || c.Limits.CommandTimeout != 5*time.Minute {
+		t.Fatalf("example values not applied: %+v", c)
+	}
+}
+
+func TestDefaultsAreLoopbackPlus2000(t *testing.T) {
+	d := Default()
+	for key, addr := range d.Listen.byKey() {
+		if !strings.HasPrefix(addr, "127.0.0.1:") {
+			t.Errorf("listen.%s = %s, want loopback", key, addr)
+		}
+	}
+	if d.Listen.Submission != "127.0.0.1:2587" || d.Listen.Submissions != "127.0.0.1:2465" || d.Listen.MX != "127.0.0.1:2525" {
+		t.Errorf("zero-config ports: %+v", d.Listen)
+	}
+	if d.DatabaseDSN() != filepath.Join("mailgate-data", "mailgate.db") {
+		t.Errorf("default database = %s", d.DatabaseDSN())
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefusesWithTheKeyName(t *testing.T) {
+	cases := map[string]string{
+		"hostnme = \"x\"\n":                       "hostnme",
+		"[listen]\nsubmision = \"127.0.0.1:1\"\n": "listen.submision",
+		"[listen]\nsubmission = \"nonsense\"\n":   "listen.submission",
+		"[limits]\nmax_recipients = 0\n":          "limits.max_recipients",
+		"[limits]\nmax_line_length = 200\n":       "limits.max_line_length",
+		"[limits]\nmax_auth_failures = 1\n":       "limits.max_auth_failures",
+		"[limits]\ncommand_timeout = \"soon\"\n":  "command_timeout",
+		"[log]\nlevel = \"loud\"\n":               "log.level",
+		"[tls]\ncert_file = \"/x.pem\"\n":         "tls",
+		"hostname = \"bad host\"\n":               "hostname",
+		"[limits]\nmax_message_bytes = \"big\"\n": "max_message_bytes",
+	}
+	for body, key := range cases {
+		_, err := Load(write(t, body))
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("config %q: error %v does not name %s", body, err, key)
+		}
+	}
+}
