@@ -1,0 +1,761 @@
+package mailbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Message is one message of a folder as its index knows it.
+type Message struct {
+	UID   uint32
+	Base  string // unique Maildir name without the ":2," info
+	Flags string // Maildir flag letters, sorted
+	Size  int64  // octets, CRLF line ends: what POP3 LIST and RFC822.SIZE report
+	Date  int64  // internal date, Unix seconds
+}
+
+// FileName is the message's current name in cur/.
+func (m *Message) FileName() string { return m.Base + ":2," + m.Flags }
+
+// EventKind says what changed in a folder.
+type EventKind int
+
+const (
+	// Expunged: message Seq (1-based, before removal) is gone.
+	Expunged EventKind = iota
+	// Exists: the folder now holds Count messages (only ever grows).
+	Exists
+	// FlagsChanged: message Seq / UID now has Flags.
+	FlagsChanged
+)
+
+// Event is a change announced to a folder's listeners, in the order the
+// changes happened, so sequence numbers stay consistent (RFC 9051 §7.5.1).
+type Event struct {
+	Kind   EventKind
+	Seq    uint32
+	UID    uint32
+	Count  uint32
+	Flags  string
+	Source any // who made a FlagsChanged change (it answers for itself)
+}
+
+// Folder is one open Maildir folder with its UID index. Every user of the
+// same directory in this process shares one Folder (OpenFolder), so POP3,
+// IMAP and the index never disagree; messages appearing in new/ from local
+// delivery are picked up by Sync.
+type Folder struct {
+	mu        sync.Mutex
+	dir       string
+	refs      int
+	st        indexState
+	log       *os.File
+	listeners map[int]func(Event)
+	nextLis   int
+	gone      bool
+}
+
+var (
+	openMu  sync.Mutex
+	openDir = map[string]*Folder{}
+)
+
+// validity hands out UIDVALIDITY values: the clock, but strictly
+// increasing within the process so a folder deleted and re-created in the
+// same second still gets a new one (RFC 9051 §2.3.1.1).
+var (
+	validityMu   sync.Mutex
+	lastValidity uint32
+)
+
+func newValidity() uint32 {
+	validityMu.Lock()
+	defer validityMu.Unlock()
+	v := uint32(time.Now().Unix())
+	if v <= lastValidity {
+		v = lastValidity + 1
+	}
+	lastValidity = v
+	return v
+}
+
+// OpenFolder opens (or shares) the folder whose Maildir is dir, creating
+// tmp/new/cur and the index when missing, and syncs it with the disk.
+// Close it when done.
+func OpenFolder(dir string) (*Folder, error) {
+	dir = filepath.Clean(dir)
+	openMu.Lock()
+	f := openDir[dir]
+	if f == nil {
+		f = &Folder{dir: dir, listeners: map[int]func(Event){}}
+		openDir[dir] = f
+	}
+	f.refs++
+	openMu.Unlock()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.log == nil {
+		if err := f.load(); err != nil {
+			f.mu.Unlock()
+			f.Close()
+			f.mu.Lock()
+			return nil, err
+		}
+	}
+	if err := f.syncLocked(); err != nil {
+		f.mu.Unlock()
+		f.Close()
+		f.mu.Lock()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Close releases the folder; the last user closes the index file.
+func (f *Folder) Close() error {
+	openMu.Lock()
+	f.refs--
+	last := f.refs == 0
+	if last && openDir[f.dir] == f {
+		delete(openDir, f.dir)
+	}
+	openMu.Unlock()
+	if !last {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.log != nil {
+		err := f.log.Close()
+		f.log = nil
+		return err
+	}
+	return nil
+}
+
+func (f *Folder) load() error {
+	if err := Ensure(f.dir); err != nil {
+		return fmt.Errorf("maildir %s: %w", f.dir, err)
+	}
+	path := filepath.Join(f.dir, IndexFile)
+	st, ok, err := loadIndex(path)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		st = indexState{uidValidity: newValidity(), uidNext: 1}
+		if err := writeIndex(f.dir, &st); err != nil {
+			return err
+		}
+	} else if st.lines > 2*len(st.msgs)+1000 {
+		if err := writeIndex(f.dir, &st); err != nil {
+			return err
+		}
+	}
+	f.st = st
+	f.log, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	return err
+}
+
+// Dir is the folder's Maildir directory.
+func (f *Folder) Dir() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dir
+}
+
+// UIDValidity is the folder's UIDVALIDITY; it changes only when the index
+// is lost or the folder re-created.
+func (f *Folder) UIDValidity() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.uidValidity
+}
+
+// UIDNext is the UID the next message will get.
+func (f *Folder) UIDNext() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.uidNext
+}
+
+// Len is the number of messages.
+func (f *Folder) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.st.msgs)
+}
+
+// View calls fn with the message list under the folder's lock; fn must not
+// keep the slice or call other Folder methods.
+func (f *Folder) View(fn func(msgs []Message)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.st.msgs)
+}
+
+// Snapshot copies the message list.
+func (f *Folder) Snapshot() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Message(nil), f.st.msgs...)
+}
+
+// Listen registers fn for the folder's changes and returns the message
+// count at that instant, atomically, so a listener's view starts exact.
+// fn runs under the folder's lock: it must not call back into the Folder.
+func (f *Folder) Listen(fn func(Event)) (count uint32, cancel func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := f.nextLis
+	f.nextLis++
+	f.listeners[id] = fn
+	return uint32(len(f.st.msgs)), func() {
+		f.mu.Lock()
+		delete(f.listeners, id)
+		f.mu.Unlock()
+	}
+}
+
+func (f *Folder) emit(ev Event) {
+	for _, fn := range f.listeners {
+		fn(ev)
+	}
+}
+
+// seqOf returns the index of uid in msgs, or -1.
+func (f *Folder) seqOf(uid uint32) int {
+	msgs := f.st.msgs
+	i := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= uid })
+	if i < len(msgs) && msgs[i].UID == uid {
+		return i
+	}
+	return -1
+}
+
+// Sync picks up messages local delivery put into new/ and changes other
+// programs made in cur/, announcing them to listeners.
+func (f *Folder) Sync() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.syncLocked()
+}
+
+func (f *Folder) syncLocked() error {
+	if f.log == nil {
+		return errors.New("mailbox: folder is closed")
+	}
+	if f.gone {
+		return ErrNoFolder
+	}
+	// cur/ is listed only when its mtime moved since the index last saw it
+	// in sync; otherwise the index is trusted and no directory is read.
+	curDir := filepath.Join(f.dir, "cur")
+	mt, err := mtime(curDir)
+	if err != nil {
+		return err
+	}
+	var added []Message
+	// new/: always listed (it is small: every sync empties it). Each
+	// message moves to cur/ with empty flags, as an IMAP server does once
+	// a client has seen it (Maildir spec "new" vs "cur").
+	newDir := filepath.Join(f.dir, "new")
+	names, err := readNames(newDir)
+	if err != nil {
+		return err
+	}
+	sortStrings(names)
+	for _, name := range names {
+		base, flags := splitName(name)
+		m := Message{Base: base, Flags: flags}
+		if err := os.Rename(filepath.Join(newDir, name), filepath.Join(f.dir, "cur", m.FileName())); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // another process moved it
+			}
+			return err
+		}
+		f.fillSizeDate(&m)
+		added = append(added, m)
+	}
+	if mt != f.st.curMtime {
+		more, err := f.reconcileCur(added)
+		if err != nil {
+			return err
+		}
+		added = append(added, more...)
+	}
+	if len(added) > 0 {
+		if err := f.addLocked(added, nil); err != nil {
+			return err
+		}
+	}
+	return f.stampLocked()
+}
+
+// stampLocked records cur/'s mtime after our own changes so the next open
+// need not list cur/.
+func (f *Folder) stampLocked() error {
+	mt, err := mtime(filepath.Join(f.dir, "cur"))
+	if err != nil || mt == f.st.curMtime {
+		return err
+	}
+	f.st.curMtime = mt
+	_, err = fmt.Fprintf(f.log, "S %d\n", mt)
+	return err
+}
+
+// reconcileCur lists cur/ and brings the index in line with it: files gone
+// are expunged, renamed flags are taken over, unknown files (written by
+// another program, or by us just before a crash) get new UIDs. just are
+// the files this sync moved in from new/ (not yet indexed).
+func (f *Folder) reconcileCur(just []Message) ([]Message, error) {
+	names, err := readNames(filepath.Join(f.dir, "cur"))
+	if err != nil {
+		return nil, err
+	}
+	onDisk := make(map[string]string, len(names))
+	for _, n := range names {
+		b, fl := splitName(n)
+		onDisk[b] = fl
+	}
+	for _, m := range just {
+		delete(onDisk, m.Base)
+	}
+	var gone []uint32
+	var w bufferedLog
+	for i := range f.st.msgs {
+		m := &f.st.msgs[i]
+		fl, ok := onDisk[m.Base]
+		if !ok {
+			gone = append(gone, m.UID)
+			continue
+		}
+		delete(onDisk, m.Base)
+		if fl != m.Flags {
+			m.Flags = fl
+			fmt.Fprintf(&w, "F %d %s\n", m.UID, flagOut(fl))
+			f.emit(Event{Kind: FlagsChanged, Seq: uint32(i + 1), UID: m.UID, Flags: fl})
+		}
+	}
+	if err := w.flushTo(f.log); err != nil {
+		return nil, err
+	}
+	if len(gone) > 0 {
+		if err := f.dropLocked(gone); err != nil {
+			return nil, err
+		}
+	}
+	var added []Message
+	for b, fl := range onDisk {
+		m := Message{Base: b, Flags: fl}
+		f.fillSizeDate(&m)
+		added = append(added, m)
+	}
+	sort.Slice(added, func(i, j int) bool {
+		if added[i].Date != added[j].Date {
+			return added[i].Date < added[j].Date
+		}
+		return added[i].Base < added[j].Base
+	})
+	return added, nil
+}
+
+// fillSizeDate sets size and date from the name when it carries them,
+// else from a stat of the file.
+func (f *Folder) fillSizeDate(m *Message) {
+	size, okS := sizeFromName(m.Base)
+	date, okD := dateFromName(m.Base)
+	if !okS || !okD {
+		if fi, err := os.Stat(filepath.Join(f.dir, "cur", m.FileName())); err == nil {
+			if !okS {
+				size = fi.Size()
+			}
+			if !okD {
+				date = fi.ModTime().Unix()
+			}
+		}
+	}
+	m.Size, m.Date = size, date
+}
+
+// addLocked gives msgs UIDs, appends them to the index (fsynced: a UID
+// handed out must never be handed out again, RFC 9051 §2.3.1.1) and
+// announces the new count.
+func (f *Folder) addLocked(msgs []Message, uids []uint32) error {
+	var w bufferedLog
+	for i := range msgs {
+		msgs[i].UID = f.st.uidNext
+		f.st.uidNext++
+		addRecord(&w, &msgs[i])
+		if uids != nil {
+			uids[i] = msgs[i].UID
+		}
+	}
+	if err := w.flushTo(f.log); err != nil {
+		return err
+	}
+	if err := f.log.Sync(); err != nil {
+		return err
+	}
+	f.st.msgs = append(f.st.msgs, msgs...)
+	f.st.lines += len(msgs)
+	f.emit(Event{Kind: Exists, Count: uint32(len(f.st.msgs))})
+	return nil
+}
+
+// dropLocked removes uids from the index (their files are already gone)
+// and announces each expunge, highest sequence number first so the
+// numbers stay valid while they are sent.
+func (f *Folder) dropLocked(uids []uint32) error {
+	drop := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		drop[u] = true
+	}
+	var w bufferedLog
+	for i := len(f.st.msgs) - 1; i >= 0; i-- {
+		if u := f.st.msgs[i].UID; drop[u] {
+			fmt.Fprintf(&w, "- %d\n", u)
+			f.emit(Event{Kind: Expunged, Seq: uint32(i + 1), UID: u})
+		}
+	}
+	live := f.st.msgs[:0]
+	for _, m := range f.st.msgs {
+		if !drop[m.UID] {
+			live = append(live, m)
+		}
+	}
+	clear(f.st.msgs[len(live):])
+	f.st.msgs = live
+	f.st.lines += len(uids)
+	if err := w.flushTo(f.log); err != nil {
+		return err
+	}
+	return f.maybeCompactLocked()
+}
+
+func (f *Folder) maybeCompactLocked() error {
+	if f.st.lines <= 2*len(f.st.msgs)+1000 {
+		return nil
+	}
+	if err := writeIndex(f.dir, &f.st); err != nil {
+		return err
+	}
+	f.log.Close()
+	var err error
+	f.log, err = os.OpenFile(filepath.Join(f.dir, IndexFile), os.O_WRONLY|os.O_APPEND, 0o600)
+	return err
+}
+
+// bufferedLog collects index lines so one change is one write(2): a kill
+// between lines cannot leave half a batch.
+type bufferedLog struct{ b []byte }
+
+func (w *bufferedLog) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+func (w *bufferedLog) flushTo(f *os.File) error {
+	if len(w.b) == 0 {
+		return nil
+	}
+	_, err := f.Write(w.b)
+	w.b = w.b[:0]
+	return err
+}
+
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	out := names[:0]
+	for _, n := range names {
+		if n == "" || n[0] == '.' || containsNL(n) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out, err
+}
+
+func containsNL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' || s[i] == '\r' {
+			return true
+		}
+	}
+	return false
+}
+
+func mtime(path string) (int64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Mtim.Sec*1e9 + st.Mtim.Nsec, nil
+}
+
+// Open opens the message with uid for reading.
+func (f *Folder) Open(uid uint32) (*os.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.seqOf(uid)
+	if i < 0 {
+		return nil, fmt.Errorf("message %d: %w", uid, os.ErrNotExist)
+	}
+	return os.Open(filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()))
+}
+
+// SetFlags changes the flags of the messages with uids (op '+', '-' or
+// '='), renaming their files in cur/ (the Maildir way to store flags), and
+// returns the messages as changed. source is passed on in the events.
+func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var w bufferedLog
+	var out []Message
+	var firstErr error
+	for _, uid := range uids {
+		i := f.seqOf(uid)
+		if i < 0 {
+			continue
+		}
+		m := &f.st.msgs[i]
+		nf := EditFlags(m.Flags, op, change)
+		if nf != m.Flags {
+			cur := filepath.Join(f.dir, "cur")
+			err := os.Rename(filepath.Join(cur, m.FileName()), filepath.Join(cur, m.Base+":2,"+nf))
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			m.Flags = nf
+			fmt.Fprintf(&w, "F %d %s\n", m.UID, flagOut(nf))
+			f.st.lines++
+			f.emit(Event{Kind: FlagsChanged, Seq: uint32(i + 1), UID: m.UID, Flags: nf, Source: source})
+		}
+		out = append(out, *m)
+	}
+	if err := w.flushTo(f.log); err != nil {
+		return out, err
+	}
+	if err := f.stampLocked(); err != nil {
+		return out, err
+	}
+	return out, firstErr
+}
+
+// Expunge deletes the messages with uids: files first, then the index, so
+// a crash in between leaves a file-less index entry that the next sync
+// drops, never a lost message that was not asked for.
+func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var done []uint32
+	var firstErr error
+	for _, uid := range uids {
+		i := f.seqOf(uid)
+		if i < 0 {
+			continue
+		}
+		err := os.Remove(filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		done = append(done, uid)
+	}
+	if len(done) > 0 {
+		if err := syncDir(filepath.Join(f.dir, "cur")); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if err := f.dropLocked(done); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if err := f.stampLocked(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return done, firstErr
+}
+
+// Append stores a message written by a client (IMAP APPEND): tmp/, fsync,
+// then into cur/ with its flags. It returns the new UID.
+func (f *Folder) Append(r io.Reader, flags string, date time.Time) (uint32, error) {
+	dir := f.Dir()
+	if date.IsZero() {
+		date = time.Now()
+	}
+	tmp := filepath.Join(dir, "tmp", uniqueBase(time.Now(), 0))
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriterSize(fh, 1<<16)
+	n, err := io.Copy(bw, r)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(tmp, date, date)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	m := Message{Base: uniqueBase(date, n), Flags: normFlags(flags), Size: n, Date: date.Unix()}
+	uids, err := f.adopt([]string{tmp}, []Message{m})
+	if err != nil {
+		return 0, err
+	}
+	return uids[0], nil
+}
+
+// adopt renames files (in this folder's tmp/ or hard links made there)
+// into cur/ under msgs' names and indexes them.
+func (f *Folder) adopt(paths []string, msgs []Message) ([]uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.log == nil {
+		return nil, errors.New("mailbox: folder is closed")
+	}
+	cur := filepath.Join(f.dir, "cur")
+	for i, p := range paths {
+		if err := os.Rename(p, filepath.Join(cur, msgs[i].FileName())); err != nil {
+			for _, q := range paths[i:] {
+				os.Remove(q)
+			}
+			paths, msgs = paths[:i], msgs[:i]
+			if i == 0 {
+				return nil, err
+			}
+			break
+		}
+	}
+	if err := syncDir(cur); err != nil {
+		return nil, err
+	}
+	uids := make([]uint32, len(msgs))
+	if err := f.addLocked(msgs, uids); err != nil {
+		return nil, err
+	}
+	return uids, f.stampLocked()
+}
+
+// CopyTo copies the messages with uids into dst (hard links: Maildir files
+// never change content) and returns source and destination UIDs in order
+// (RFC 4315 COPYUID).
+func (f *Folder) CopyTo(dst *Folder, uids []uint32) (src, out []uint32, err error) {
+	type item struct {
+		path string
+		m    Message
+	}
+	var items []item
+	f.mu.Lock()
+	for _, uid := range uids {
+		if i := f.seqOf(uid); i >= 0 {
+			items = append(items, item{filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()), f.st.msgs[i]})
+		}
+	}
+	f.mu.Unlock()
+	dstTmp := filepath.Join(dst.Dir(), "tmp")
+	var paths []string
+	var msgs []Message
+	cleanup := func() {
+		for _, p := range paths {
+			os.Remove(p)
+		}
+	}
+	for _, it := range items {
+		m := it.m
+		m.Base = uniqueBase(time.Unix(m.Date, 0), m.Size)
+		tmp := filepath.Join(dstTmp, m.Base)
+		err := linkOrCopy(it.path, tmp)
+		if errors.Is(err, os.ErrNotExist) {
+			// A flag change renamed it meanwhile: look it up again.
+			if p, ok := f.pathOf(it.m.UID); ok {
+				err = linkOrCopy(p, tmp)
+			}
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			continue // expunged meanwhile: nothing to copy
+		}
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		src = append(src, it.m.UID)
+		paths = append(paths, tmp)
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
+	out, err = dst.adopt(paths, msgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src, out, nil
+}
+
+func (f *Folder) pathOf(uid uint32) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.seqOf(uid)
+	if i < 0 {
+		return "", false
+	}
+	return filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()), true
+}
+
+func linkOrCopy(from, to string) error {
+	err := os.Link(from, to)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func sortByUID(m []Message) {
+	if !sort.SliceIsSorted(m, func(i, j int) bool { return m[i].UID < m[j].UID }) {
+		sort.Slice(m, func(i, j int) bool { return m[i].UID < m[j].UID })
+	}
+}

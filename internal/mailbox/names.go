@@ -1,0 +1,117 @@
+package mailbox
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Maildir flag letters (the "2," info suffix, cr.yp.to/proto/maildir.html):
+// they must appear in ASCII order in a file name.
+const (
+	FlagDraft   = 'D'
+	FlagFlagged = 'F'
+	FlagPassed  = 'P'
+	FlagReplied = 'R'
+	FlagSeen    = 'S'
+	FlagTrashed = 'T'
+)
+
+// splitName splits a file name in cur/ or new/ into its unique base and
+// its flag letters ("" when the name has no ":2," info).
+func splitName(name string) (base, flags string) {
+	if i := strings.LastIndex(name, ":2,"); i >= 0 {
+		return name[:i], normFlags(name[i+3:])
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[:i], "" // experimental ":1," info: no flags we know
+	}
+	return name, ""
+}
+
+// normFlags sorts and de-duplicates flag letters, dropping anything that is
+// not an ASCII letter.
+func normFlags(f string) string {
+	var seen [128]bool
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') {
+			seen[c] = true
+		}
+	}
+	var b []byte
+	for c := range seen {
+		if seen[c] {
+			b = append(b, byte(c))
+		}
+	}
+	return string(b)
+}
+
+// HasFlag reports whether flag letter c is in flags.
+func HasFlag(flags string, c byte) bool { return strings.IndexByte(flags, c) >= 0 }
+
+// EditFlags applies a STORE-like change to flags: op '+' adds, '-' removes,
+// '=' replaces.
+func EditFlags(flags string, op byte, change string) string {
+	switch op {
+	case '=':
+		return normFlags(change)
+	case '+':
+		return normFlags(flags + change)
+	case '-':
+		var b []byte
+		for i := 0; i < len(flags); i++ {
+			if strings.IndexByte(change, flags[i]) < 0 {
+				b = append(b, flags[i])
+			}
+		}
+		return string(b)
+	}
+	return flags
+}
+
+// sizeFromName reads the ",S=<size>" attribute Maildir++ writers put into
+// the base name, so the size is known without a stat.
+func sizeFromName(base string) (int64, bool) {
+	i := strings.Index(base, ",S=")
+	if i < 0 {
+		return 0, false
+	}
+	s := base[i+3:]
+	if j := strings.IndexByte(s, ','); j >= 0 {
+		s = s[:j]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// dateFromName reads the leading seconds of a Maildir name (the delivery
+// time, which is the natural IMAP internal date).
+func dateFromName(base string) (int64, bool) {
+	i := strings.IndexByte(base, '.')
+	if i <= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(base[:i], 10, 64)
+	return n, err == nil && n > 0
+}
+
+var uniqueSeq atomic.Uint64
+
+// uniqueBase makes a new Maildir base name for a message this process
+// writes itself (APPEND, COPY): time, microseconds, pid and a counter make
+// it unique on this host; the size rides along like in DeliveryName.
+func uniqueBase(t time.Time, size int64) string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	host = strings.NewReplacer("/", `\057`, ":", `\072`, " ", "_").Replace(host)
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s,S=%d", t.Unix(), t.Nanosecond()/1000, os.Getpid(), uniqueSeq.Add(1), host, size)
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,176 @@
+package mailbox
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// IndexFile is the per-folder index beside the Maildir, in the spirit of
+// Dovecot's dovecot-uidlist: it gives every message a UID that survives
+// restarts and remembers size, internal date and flags so opening a folder
+// never reads message files.
+//
+// It is an append-only log of lines, compacted when it grows:
+//
+//	mailgate-uidlist 1 <uidvalidity> <uidnext>     header (first line)
+//	+ <uid> <size> <date> <flags|-> <base>         message added
+//	F <uid> <flags|->                              flags changed
+//	- <uid>                                        message expunged
+//	S <cur mtime ns>                               cur/ was in sync at that mtime
+//
+// A torn last line (crash mid-append) is dropped on load. The files in
+// cur/ are the truth; the log is a cache of them plus the UID assignment.
+const IndexFile = "mailgate-uidlist"
+
+const indexMagic = "mailgate-uidlist 1"
+
+type indexState struct {
+	uidValidity uint32
+	uidNext     uint32
+	msgs        []Message
+	curMtime    int64 // from the last S record, 0 if none
+	lines       int
+}
+
+// loadIndex replays the log. A missing file yields ok=false.
+func loadIndex(path string) (st indexState, ok bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	// Drop a torn last line.
+	if i := bytes.LastIndexByte(data, '\n'); i < len(data)-1 {
+		data = data[:i+1]
+		if err := os.Truncate(path, int64(i+1)); err != nil {
+			return st, false, err
+		}
+	}
+	nl := bytes.IndexByte(data, '\n')
+	if nl < 0 {
+		return st, false, nil // empty or torn header: rebuild
+	}
+	var hv, hn uint64
+	if _, err := fmt.Sscanf(string(data[:nl]), indexMagic+" %d %d", &hv, &hn); err != nil {
+		return st, false, fmt.Errorf("%s: bad header (remove the file to rebuild the index; UIDs will change)", path)
+	}
+	st.uidValidity, st.uidNext = uint32(hv), uint32(hn)
+	pos := map[uint32]int{}
+	dead := 0
+	for rest := data[nl+1:]; len(rest) > 0; {
+		nl := bytes.IndexByte(rest, '\n')
+		line := rest[:nl]
+		rest = rest[nl+1:]
+		st.lines++
+		if len(line) < 3 {
+			continue
+		}
+		f := bytes.SplitN(line[2:], []byte{' '}, 5)
+		switch line[0] {
+		case '+':
+			if len(f) != 5 {
+				continue
+			}
+			m := Message{UID: uint32(atoi(f[0])), Size: atoi(f[1]), Date: atoi(f[2]), Flags: flagField(f[3]), Base: string(f[4])}
+			if m.UID == 0 {
+				continue
+			}
+			pos[m.UID] = len(st.msgs)
+			st.msgs = append(st.msgs, m)
+			if m.UID >= st.uidNext {
+				st.uidNext = m.UID + 1
+			}
+		case 'F':
+			if len(f) >= 2 {
+				if i, ok := pos[uint32(atoi(f[0]))]; ok {
+					st.msgs[i].Flags = flagField(f[1])
+				}
+			}
+		case '-':
+			if i, ok := pos[uint32(atoi(f[0]))]; ok {
+				st.msgs[i].UID = 0
+				delete(pos, uint32(atoi(f[0])))
+				dead++
+			}
+		case 'S':
+			st.curMtime = atoi(f[0])
+		}
+	}
+	if dead > 0 {
+		live := st.msgs[:0]
+		for _, m := range st.msgs {
+			if m.UID != 0 {
+				live = append(live, m)
+			}
+		}
+		st.msgs = live
+	}
+	sortByUID(st.msgs)
+	return st, true, nil
+}
+
+func atoi(b []byte) int64 {
+	n, _ := strconv.ParseInt(string(b), 10, 64)
+	return n
+}
+
+func flagField(b []byte) string {
+	if len(b) == 1 && b[0] == '-' {
+		return ""
+	}
+	return string(b)
+}
+
+func flagOut(f string) string {
+	if f == "" {
+		return "-"
+	}
+	return f
+}
+
+func addRecord(w io.Writer, m *Message) {
+	fmt.Fprintf(w, "+ %d %d %d %s %s\n", m.UID, m.Size, m.Date, flagOut(m.Flags), m.Base)
+}
+
+// writeIndex writes a compacted index atomically: temp file, fsync,
+// rename, directory fsync.
+func writeIndex(dir string, st *indexState) error {
+	path := filepath.Join(dir, IndexFile)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	fmt.Fprintf(w, "%s %d %d\n", indexMagic, st.uidValidity, st.uidNext)
+	for i := range st.msgs {
+		addRecord(w, &st.msgs[i])
+	}
+	if st.curMtime != 0 {
+		fmt.Fprintf(w, "S %d\n", st.curMtime)
+	}
+	err = w.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write index %s: %w", path, err)
+	}
+	st.lines = len(st.msgs)
+	return syncDir(dir)
+}
