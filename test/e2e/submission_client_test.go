@@ -109,6 +109,13 @@ func (c *rawSMTP) cmd(line, want string) string {
 func (c *rawSMTP) startTLS() {
 	c.t.Helper()
 	c.cmd("STARTTLS", "220 ")
+	c.handshake()
+}
+
+// handshake runs the client side of TLS after a 220 to STARTTLS. Nothing
+// may have arrived after that 220 in plaintext.
+func (c *rawSMTP) handshake() {
+	c.t.Helper()
 	if c.r.Buffered() != 0 {
 		c.t.Fatalf("%d unexpected bytes after the STARTTLS reply", c.r.Buffered())
 	}
