@@ -139,7 +139,7 @@ func TestSubmissionSenderAuthorization(t *testing.T) {
 	}
 	send("info@example.net", "<info@example.net>", "250 ")
 	send("Sales@Shop.Example", "Shop <sales@shop.example>", "250 ")
-	send("", "alice@example.net", "250 ")              // null return path
+	send("", "alice@example.net", "250 ")                    // null return path
 	send("alice@example.net", "<ALICE@example.NET>", "250 ") // case does not matter
 	send("alice@example.net", "Bob <bob@example.net>", "550 5.7.1 From: header address not owned")
 	send("alice@example.net", "alice@example.net, bob@example.net", "550 5.7.1 From: header address not owned")

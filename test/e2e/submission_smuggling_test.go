@@ -23,7 +23,9 @@ func TestSubmissionSmugglingIsOneMessage(t *testing.T) {
 		{"CRLF.LF", "\r\n.\n", "\r\n\r\n"},
 		{"LF.LF", "\n.\n", "\r\n.\r\n"},
 		{"CR.CR", "\r.\r", "\r\n.\r\n"},
-		{"CRLF.CR", "\r\n.\r", "\r\n.\r\n"},
+		// go-smtp (like net/textproto) drops "." CR at the start of a
+		// line when no LF follows.
+		{"CRLF.CR", "\r\n.\r", "\r\n"},
 		{"CR.CRLF", "\r.\r\n", "\r\n.\r\n"},
 	}
 	for i, v := range variants {
@@ -39,7 +41,7 @@ func TestSubmissionSmugglingIsOneMessage(t *testing.T) {
 		c.cmd("QUIT", "221 ")
 
 		files := n.WaitMaildir(bob, i+1)
-		stored := newest(t, files)
+		stored := withMarker(t, files, fmt.Sprintf("Subject: variant %d\r\n", i))
 		onlyCRLF(t, stored)
 		_, body := splitMessage(t, stored)
 		if want := "first part" + v.stored + smuggled; body != want {
