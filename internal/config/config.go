@@ -31,6 +31,50 @@ type Config struct {
 	Listen Listen `toml:"listen"`
 	Limits Limits `toml:"limits"`
 	Log    Log    `toml:"log"`
+
+	Delivery Delivery `toml:"delivery"`
+	DNS      DNS      `toml:"dns"`
+}
+
+// Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
+type Delivery struct {
+	// Workers is how many deliveries run at once on this node.
+	Workers int `toml:"workers"`
+	// RetryInitial is the wait after the first failed attempt; each later
+	// wait doubles, up to RetryMax.
+	RetryInitial time.Duration `toml:"retry_initial"`
+	RetryMax     time.Duration `toml:"retry_max"`
+	// Lifetime is how long a message may stay queued before it bounces.
+	Lifetime time.Duration `toml:"lifetime"`
+	// DelayWarning sends one "delayed" DSN after this long; 0 disables it.
+	DelayWarning time.Duration `toml:"delay_warning"`
+	// ScanInterval is how often the whole queue is checked for due work.
+	ScanInterval time.Duration `toml:"scan_interval"`
+	// ConcurrencyPerDestination caps parallel connections per domain.
+	ConcurrencyPerDestination int `toml:"concurrency_per_destination"`
+	// ConnectTimeout bounds each TCP connect to a remote MX.
+	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	// Smarthost, host:port, sends every remote message through one relay
+	// instead of the recipients' MX hosts.
+	Smarthost             string `toml:"smarthost"`
+	SmarthostUsername     string `toml:"smarthost_username"`
+	SmarthostPasswordFile string `toml:"smarthost_password_file"`
+	// TLSRequired lists domains whose mail must go over STARTTLS.
+	TLSRequired []string `toml:"tls_required"`
+	// MTASTS enables RFC 8461 policy fetch and enforcement.
+	MTASTS bool `toml:"mta_sts"`
+	// CAFile adds trusted CAs (PEM) for verified TLS: MTA-STS, smarthost.
+	CAFile string `toml:"ca_file"`
+	// RemotePort is the port of remote MX hosts (25; tests change it).
+	RemotePort int `toml:"remote_port"`
+	// MTASTSPort is the HTTPS port of policy hosts (443; tests change it).
+	MTASTSPort int `toml:"mta_sts_port"`
+}
+
+// DNS selects the resolver. No servers: the system resolver.
+type DNS struct {
+	Servers []string      `toml:"servers"`
+	Timeout time.Duration `toml:"timeout"`
 }
 
 // TLS names the certificate files. Both empty: a self-signed ECDSA
@@ -62,6 +106,14 @@ type Limits struct {
 	// MaxAuthFailures closes a session after that many failed AUTH
 	// attempts (RFC 4954 §9: not before 3).
 	MaxAuthFailures int `toml:"max_auth_failures"`
+	// MaxErrors closes a session after that many refused commands
+	// (Postfix's smtpd_hard_error_limit).
+	MaxErrors int `toml:"max_errors"`
+	// MaxConnectionsPerIP bounds concurrent MX sessions from one address.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	// GreetPause delays the MX greeting to catch clients that talk first
+	// (postscreen's pregreet test); 0 checks only what already arrived.
+	GreetPause time.Duration `toml:"greet_pause"`
 }
 
 // Log sets the log level: debug, info, warn or error.
@@ -89,14 +141,23 @@ func Default() *Config {
 			HTTP:        "127.0.0.1:8025",
 		},
 		Limits: Limits{
-			MaxMessageBytes: 25 << 20,
-			MaxRecipients:   100,
-			MaxLineLength:   4096,
-			CommandTimeout:  5 * time.Minute,
-			DataTimeout:     10 * time.Minute,
-			MaxAuthFailures: 5,
+			MaxMessageBytes:     25 << 20,
+			MaxRecipients:       100,
+			MaxLineLength:       4096,
+			CommandTimeout:      5 * time.Minute,
+			DataTimeout:         10 * time.Minute,
+			MaxAuthFailures:     5,
+			MaxErrors:           20,
+			MaxConnectionsPerIP: 20,
 		},
 		Log: Log{Level: "info"},
+		Delivery: Delivery{
+			Workers: 16, RetryInitial: 5 * time.Minute, RetryMax: 4 * time.Hour,
+			Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour, ScanInterval: 30 * time.Second,
+			ConcurrencyPerDestination: 10, ConnectTimeout: 30 * time.Second,
+			MTASTS: true, RemotePort: 25, MTASTSPort: 443,
+		},
+		DNS: DNS{Timeout: 5 * time.Second},
 	}
 }
 
@@ -163,12 +224,74 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxAuthFailures < 3 {
 		bad("limits.max_auth_failures", "%d is below 3 (RFC 4954 §9)", c.Limits.MaxAuthFailures)
 	}
+	if c.Limits.MaxErrors < 1 {
+		bad("limits.max_errors", "%d must be at least 1", c.Limits.MaxErrors)
+	}
+	if c.Limits.MaxConnectionsPerIP < 1 {
+		bad("limits.max_connections_per_ip", "%d must be at least 1", c.Limits.MaxConnectionsPerIP)
+	}
+	if c.Limits.GreetPause < 0 || c.Limits.GreetPause > 30*time.Second {
+		bad("limits.greet_pause", "%v is outside 0s..30s", c.Limits.GreetPause)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
+	errs = append(errs, c.validateDelivery()...)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateDelivery() []error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	d := c.Delivery
+	if d.Workers < 1 {
+		bad("delivery.workers", "%d must be at least 1", d.Workers)
+	}
+	if d.RetryInitial < 100*time.Millisecond || d.RetryMax < d.RetryInitial {
+		bad("delivery.retry_initial", "%v/%v: need 100ms <= retry_initial <= retry_max", d.RetryInitial, d.RetryMax)
+	}
+	if d.Lifetime < time.Second {
+		bad("delivery.lifetime", "%v is below 1s", d.Lifetime)
+	}
+	if d.DelayWarning < 0 || d.DelayWarning >= d.Lifetime && d.DelayWarning != 0 {
+		bad("delivery.delay_warning", "%v must be 0 (off) or below lifetime %v", d.DelayWarning, d.Lifetime)
+	}
+	if d.ScanInterval < 100*time.Millisecond {
+		bad("delivery.scan_interval", "%v is below 100ms", d.ScanInterval)
+	}
+	if d.ConcurrencyPerDestination < 1 {
+		bad("delivery.concurrency_per_destination", "%d must be at least 1", d.ConcurrencyPerDestination)
+	}
+	if d.ConnectTimeout < 100*time.Millisecond {
+		bad("delivery.connect_timeout", "%v is below 100ms", d.ConnectTimeout)
+	}
+	if d.Smarthost != "" {
+		if _, _, err := net.SplitHostPort(d.Smarthost); err != nil {
+			bad("delivery.smarthost", "%q is not host:port (%v)", d.Smarthost, err)
+		}
+	}
+	if (d.SmarthostUsername == "") != (d.SmarthostPasswordFile == "") {
+		bad("delivery.smarthost_username", "set both smarthost_username and smarthost_password_file, or neither")
+	}
+	if d.RemotePort < 1 || d.RemotePort > 65535 {
+		bad("delivery.remote_port", "%d is not a port", d.RemotePort)
+	}
+	if d.MTASTSPort < 1 || d.MTASTSPort > 65535 {
+		bad("delivery.mta_sts_port", "%d is not a port", d.MTASTSPort)
+	}
+	for _, s := range c.DNS.Servers {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			bad("dns.servers", "%q is not host:port (%v)", s, err)
+		}
+	}
+	if c.DNS.Timeout < 100*time.Millisecond {
+		bad("dns.timeout", "%v is below 100ms", c.DNS.Timeout)
+	}
+	return errs
 }
 
 func (l Listen) byKey() map[string]string {

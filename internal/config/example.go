@@ -49,8 +49,64 @@ command_timeout = "5m"
 data_timeout = "10m"
 # Failed AUTH attempts before the session is closed (RFC 4954 §9: >= 3).
 max_auth_failures = 5
+# Refused commands before a session is closed with 421 (Postfix's
+# smtpd_hard_error_limit).
+max_errors = 20
+# Concurrent MX (port 25) sessions from one client address; more get 421.
+max_connections_per_ip = 20
+# MX only: wait this long before the 220 greeting and refuse clients that
+# talk first (postscreen's pregreet test; 1s-6s catches most bots, at the
+# cost of that delay per connection). "0s" still refuses input that is
+# already waiting when the greeting is due.
+greet_pause = "0s"
 
 [log]
 # debug, info, warn or error. Passwords are never logged.
 level = "info"
+
+[delivery]
+# Deliveries running at once on this node (local and remote).
+workers = 16
+# Retry schedule after a temporary failure: retry_initial, then doubling
+# (5m, 10m, 20m, 40m ...) up to retry_max between attempts.
+retry_initial = "5m"
+retry_max = "4h"
+# A message still undelivered after lifetime bounces to its sender (RFC 5321
+# §4.5.4.1 suggests 4-5 days); after delay_warning the sender gets one
+# "delayed" notice ("0s" disables it).
+lifetime = "120h"
+delay_warning = "4h"
+# How often the whole queue is checked for due messages (new mail and timed
+# retries start at once anyway; this catches "mailgate queue retry").
+scan_interval = "30s"
+# Parallel connections per destination domain (or to the smarthost).
+concurrency_per_destination = 10
+# Time allowed for each TCP connect to a remote MX.
+connect_timeout = "30s"
+# Relay every remote message through this host:port instead of the MX hosts
+# ("" = deliver directly). Port 465 means implicit TLS, otherwise STARTTLS
+# is used when offered; AUTH is only sent over TLS. The password is read
+# from smarthost_password_file (mode 0600), never from this file or argv.
+smarthost = ""
+smarthost_username = ""
+smarthost_password_file = ""
+# Domains whose mail must be sent over STARTTLS (otherwise it waits in the
+# queue); every other domain gets opportunistic STARTTLS.
+tls_required = []
+# Fetch and enforce MTA-STS policies (RFC 8461) of recipient domains.
+mta_sts = true
+# Extra trusted CA certificates (PEM) for verified TLS (MTA-STS, smarthost),
+# besides the system roots. "" = system roots only.
+ca_file = ""
+# Port of remote MX hosts and of MTA-STS policy servers. Only tests change
+# these.
+remote_port = 25
+mta_sts_port = 443
+
+[dns]
+# DNS servers (host:port) for MX, A/AAAA, TXT lookups of outbound delivery.
+# Empty: the system resolver (/etc/resolv.conf).
+servers = []
+# Time allowed for one DNS query.
+timeout = "5s"
 `

@@ -46,6 +46,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
 			MaxLineLength: cfg.Limits.MaxLineLength, CommandTimeout: cfg.Limits.CommandTimeout,
 			DataTimeout: cfg.Limits.DataTimeout, MaxAuthFailures: cfg.Limits.MaxAuthFailures,
+			MaxErrors: cfg.Limits.MaxErrors, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
+			GreetPause: cfg.Limits.GreetPause,
 		},
 		Dir: st, Spool: sp, Log: log,
 	}
@@ -55,6 +57,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		serve      func(net.Listener) error
 	}
 	services := []service{
+		{"mx (STARTTLS offered)", cfg.Listen.MX, smtpSrv.ServeMX},
 		{"submission (STARTTLS + AUTH)", cfg.Listen.Submission, smtpSrv.ServeSubmission},
 		{"submissions (implicit TLS + AUTH)", cfg.Listen.Submissions, smtpSrv.ServeSubmissions},
 	}

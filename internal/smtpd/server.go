@@ -38,6 +38,13 @@ type Config struct {
 	CommandTimeout  time.Duration
 	DataTimeout     time.Duration
 	MaxAuthFailures int
+	// MaxErrors closes a session after that many refused commands.
+	MaxErrors int
+	// MaxConnsPerIP bounds concurrent MX sessions from one address.
+	MaxConnsPerIP int
+	// GreetPause is how long the MX waits before its greeting to catch
+	// clients that talk first; 0 checks only what already arrived.
+	GreetPause time.Duration
 }
 
 // Server owns the SMTP listeners of one node.
@@ -46,6 +53,8 @@ type Server struct {
 	Dir    Directory
 	Spool  *spool.Spool
 	Log    *slog.Logger
+	// Resolver looks up client rDNS; nil means the system resolver.
+	Resolver *net.Resolver
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -53,6 +62,9 @@ type Server struct {
 
 func (s *Server) newSMTP(service string) *smtp.Server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		if service == "mx" {
+			return s.newMXSession(c)
+		}
 		return s.newSubmissionSession(c, service), nil
 	}))
 	srv.Domain = s.Config.Hostname
@@ -70,6 +82,16 @@ func (s *Server) newSMTP(service string) *smtp.Server {
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()
 	return srv
+}
+
+// ServeMX serves port 25: mail for our domains from other MTAs. STARTTLS
+// is offered and never required (RFC 3207 §4: a publicly-referenced server
+// MUST NOT require it); AUTH is not offered.
+func (s *Server) ServeMX(l net.Listener) error {
+	ml := newMXListener(l, s.Config.MaxConnsPerIP, s.Config.GreetPause, func(ip, why string) {
+		s.Log.Warn("mx connection refused", "client", ip, "reason", why)
+	})
+	return ignoreClosed(s.newSMTP("mx").Serve(ml))
 }
 
 // ServeSubmission serves port 587: plaintext greeting, STARTTLS, then AUTH.
@@ -111,5 +133,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 
 type slogAdapter struct{ l *slog.Logger }
 
-func (a slogAdapter) Printf(format string, v ...any) { a.l.Debug("smtp", "msg", fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Println(v ...any)               { a.l.Debug("smtp", "msg", fmt.Sprint(v...)) }
+func (a slogAdapter) Printf(format string, v ...any) {
+	a.l.Debug("smtp", "msg", fmt.Sprintf(format, v...))
+}
+func (a slogAdapter) Println(v ...any) { a.l.Debug("smtp", "msg", fmt.Sprint(v...)) }

@@ -2,10 +2,7 @@ package smtpd
 
 import (
 	"context"
-	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"time"
 
@@ -14,7 +11,6 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/message"
-	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
 
@@ -29,39 +25,17 @@ var (
 	// RFC 6409 §5.1: bad envelope syntax is a 501.
 	errBadSender    = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Bad sender address syntax"}
 	errBadRecipient = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
-	errNoSuchUser   = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
-	// RFC 6409 §6.3: a message whose header is not acceptable.
-	errBadHeader = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message header malformed or without From:"}
-	errTempLocal = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Local error, try again later"}
 )
 
 // submissionSession is one client on 587 or 465.
 type submissionSession struct {
-	srv     *Server
-	conn    *smtp.Conn
-	service string
-	log     *slog.Logger
-
+	session
 	account      *store.Account // set by a successful AUTH
 	authFailures int
-	from         string
-	hasFrom      bool
-	rcpts        []string
 }
 
 func (s *Server) newSubmissionSession(c *smtp.Conn, service string) *submissionSession {
-	return &submissionSession{
-		srv: s, conn: c, service: service,
-		log: s.Log.With("service", service, "client", remoteIP(c.Conn())),
-	}
-}
-
-func remoteIP(c net.Conn) string {
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		return c.RemoteAddr().String()
-	}
-	return host
+	return &submissionSession{session: newSession(s, c, service)}
 }
 
 // AuthMechanisms is asked only on a TLS connection: go-smtp hides AUTH
@@ -82,10 +56,10 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 			return ss.authFailed(user)
 		}
 		acct, err := checkPassword(context.Background(), ss.srv.Dir, user, pw)
+		if err == errAuthTemp {
+			return err
+		}
 		if err != nil {
-			if err == errAuthTemp {
-				return err
-			}
 			return ss.authFailed(user)
 		}
 		ss.account = acct
@@ -108,9 +82,7 @@ func (ss *submissionSession) authFailed(user string) error {
 	ss.authFailures++
 	ss.log.Warn("authentication failed", "user", user, "failures", ss.authFailures)
 	if ss.authFailures >= ss.srv.Config.MaxAuthFailures {
-		if tc := tracked(ss.conn.Conn()); tc != nil {
-			tc.closeAfterWrite.Store(true)
-		}
+		ss.closeAfterReply()
 		return errAuthTooMany
 	}
 	// A short pause slows password guessing without holding a worker.
@@ -121,7 +93,7 @@ func (ss *submissionSession) authFailed(user string) error {
 // Mail checks the return path against the authenticated account.
 func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.account == nil {
-		return errAuthRequired
+		return ss.reject(errAuthRequired)
 	}
 	// Status is read again: a suspension takes effect on the next message,
 	// not the next login.
@@ -131,13 +103,13 @@ func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 	}
 	if acct.Status != store.StatusActive {
 		ss.log.Warn("submission refused", "status", acct.Status)
-		return errSendDisabled
+		return ss.reject(errSendDisabled)
 	}
 	// RFC 6409 §3.2: MAIL FROM:<> is permitted.
 	if from != "" {
 		norm, err := address.Normalize(from)
 		if err != nil {
-			return errBadSender
+			return ss.reject(errBadSender)
 		}
 		owned, err := ss.srv.Dir.Owns(context.Background(), acct.Address, norm)
 		if err != nil {
@@ -145,7 +117,7 @@ func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 		}
 		if !owned {
 			ss.log.Warn("sender not owned", "from", norm)
-			return errSenderNotOwned
+			return ss.reject(errSenderNotOwned)
 		}
 		from = norm
 	}
@@ -159,47 +131,22 @@ func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 func (ss *submissionSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	norm, err := address.Normalize(to)
 	if err != nil {
-		return errBadRecipient
+		return ss.reject(errBadRecipient)
 	}
-	if err := checkLocalRecipient(ss.srv.Dir, norm); err != nil {
-		return err
+	if _, err := checkLocalRecipient(ss.srv.Dir, norm); err != nil {
+		return ss.reject(err)
 	}
 	ss.rcpts = append(ss.rcpts, norm)
 	return nil
 }
 
-// checkLocalRecipient refuses an address in one of our domains that no
-// account or alias holds.
-func checkLocalRecipient(dir Directory, addr string) error {
-	ctx := context.Background()
-	ours, err := dir.HasDomain(ctx, address.Domain(addr))
-	if err != nil {
-		return errTempLocal
-	}
-	if !ours {
-		return nil
-	}
-	if _, err := dir.Resolve(ctx, addr); errors.Is(err, store.ErrNotFound) {
-		return errNoSuchUser
-	} else if err != nil {
-		return errTempLocal
-	}
-	return nil
-}
-
-// Data reads the message, checks its From: header, adds the RFC 6409 §8
-// fix-ups and a Received field, and spools it. 250 comes only after the
-// spool has it on stable storage.
+// Data checks the From: header, adds the RFC 6409 §8 fix-ups and a
+// Received field with ESMTPSA and the authenticated identity (RFC 4954 §7,
+// RFC 3848), and spools the message.
 func (ss *submissionSession) Data(r io.Reader) error {
-	ss.conn.Conn().SetReadDeadline(time.Now().Add(ss.srv.Config.DataTimeout))
-	raw, err := io.ReadAll(r)
+	body, h, err := ss.readMessage(r)
 	if err != nil {
-		return err // ErrDataTooLarge (552 5.3.4) or a broken connection
-	}
-	body := message.NormalizeCRLF(raw)
-	h, err := message.Header(body)
-	if err != nil {
-		return errBadHeader
+		return err
 	}
 	froms, err := message.FromAddresses(h)
 	if err != nil {
@@ -215,43 +162,7 @@ func (ss *submissionSession) Data(r io.Reader) error {
 			return errFromNotOwned
 		}
 	}
-	env := &spool.Envelope{
-		ID: spool.NewID(), From: ss.from, To: ss.rcpts, Received: time.Now(),
-		Origin: ss.service, Auth: ss.account.Address, Client: remoteIP(ss.conn.Conn()),
-	}
-	fields := []string{ss.received(env)}
-	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
-	body = message.Prepend(body, fields...)
-	if err := ss.srv.Spool.Put(env, body); err != nil {
-		ss.log.Error("spool write failed", "err", err)
-		return errTempLocal
-	}
-	ss.log.Info("queued", "id", env.ID, "from", env.From, "rcpts", len(env.To), "size", env.Size)
-	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK queued as " + env.ID}
+	env := ss.newEnvelope(ss.account.Address)
+	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
+	return ss.spool(env, body, fields)
 }
-
-// received builds the trace field (RFC 5321 §4.4) with ESMTPSA and the
-// authenticated identity (RFC 4954 §7, RFC 3848) and the TLS parameters
-// (RFC 8314 §4.3).
-func (ss *submissionSession) received(env *spool.Envelope) string {
-	tlsInfo := ""
-	if st, ok := ss.conn.TLSConnectionState(); ok {
-		tlsInfo = message.TLSClause(st)
-	}
-	rcpt := ""
-	if len(env.To) == 1 {
-		rcpt = env.To[0]
-	}
-	return message.Received(message.Trace{
-		Helo: ss.conn.Hostname(), IP: env.Client, By: ss.srv.Config.Hostname,
-		With: "ESMTPSA", ID: env.ID, TLS: tlsInfo, Auth: env.Auth, For: rcpt, At: env.Received,
-	})
-}
-
-// Reset ends the mail transaction; the authentication stays.
-func (ss *submissionSession) Reset() {
-	ss.from, ss.hasFrom, ss.rcpts = "", false, nil
-}
-
-// Logout ends the session.
-func (ss *submissionSession) Logout() error { return nil }

@@ -1,0 +1,142 @@
+package smtpd
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/address"
+)
+
+var (
+	// RFC 5321 §3.6.2 / RFC 2505 §2: we relay for nobody on port 25.
+	errRelayDenied = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relay access denied"}
+	// A recipient we cannot even parse, or one using routing syntax
+	// (RFC 2505 §2.1: '%', '!', quoted '@'), is never ours.
+	errMXBadRecipient = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Recipient address not accepted here"}
+	// Talking before the greeting, or pipelining before the EHLO reply,
+	// is what spam bots do (Postfix: postscreen pregreet test,
+	// smtpd_forbid_unauth_pipelining).
+	errPipelining = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 5, 0}, Message: "Protocol error: command sent before the server's reply"}
+)
+
+// mxSession is one peer MTA on port 25, delivering to our domains.
+// No AUTH here: a session type without AuthMechanisms makes go-smtp
+// advertise none.
+type mxSession struct {
+	session
+	rdns chan string // the client's verified reverse DNS name, or ""
+}
+
+func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
+	ms := &mxSession{session: newSession(s, c, "mx"), rdns: make(chan string, 1)}
+	// Only the EHLO/HELO line may have arrived when we answer it: more
+	// means the client did not wait for our reply (RFC 2920 §3.1: EHLO
+	// ends a pipelined group; RFC 5321 §4.3.1: wait for the greeting).
+	// Under TLS the byte counts mean nothing and are not checked.
+	if err := ms.checkPipelining(true); err != nil {
+		return nil, err
+	}
+	go func() { ms.rdns <- s.lookupRDNS(ms.client) }()
+	return ms, nil
+}
+
+// checkPipelining refuses, and disconnects, a plaintext client that sent
+// commands before our reply to the previous one: at EHLO/HELO always
+// (RFC 5321 §4.3.1, RFC 2920 §3.1: EHLO ends a pipelined group), later
+// only from a HELO client, which was never offered PIPELINING.
+func (ms *mxSession) checkPipelining(atGreeting bool) error {
+	if _, isTLS := ms.conn.TLSConnectionState(); isTLS {
+		return nil
+	}
+	tc := tracked(ms.conn.Conn())
+	if tc == nil || (!atGreeting && !tc.saidHELO()) || tc.unrepliedLines() <= 0 {
+		return nil
+	}
+	ms.log.Warn("unauthorized pipelining", "helo", ms.conn.Hostname())
+	tc.closeAfterWrite.Store(true)
+	return errPipelining
+}
+
+// Mail accepts any syntactically valid return path, the null one included
+// (RFC 5321 §4.5.5, RFC 2505 §2 item 6a: MUST NOT refuse MAIL FROM:<>).
+func (ms *mxSession) Mail(from string, _ *smtp.MailOptions) error {
+	if err := ms.checkPipelining(false); err != nil {
+		return err
+	}
+	ms.from, ms.hasFrom = from, true
+	return nil
+}
+
+// Rcpt accepts only existing recipients in our domains.
+func (ms *mxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := ms.checkPipelining(false); err != nil {
+		return err
+	}
+	norm, err := address.Normalize(to)
+	if err != nil {
+		ms.log.Info("recipient refused", "rcpt", to, "err", err)
+		return ms.reject(errMXBadRecipient)
+	}
+	ours, err := checkLocalRecipient(ms.srv.Dir, norm)
+	if err != nil {
+		return ms.reject(err)
+	}
+	if !ours {
+		ms.log.Warn("relay denied", "rcpt", norm)
+		return ms.reject(errRelayDenied)
+	}
+	ms.rcpts = append(ms.rcpts, norm)
+	return nil
+}
+
+// Data spools the message with a Received field naming the client's HELO,
+// verified rDNS and IP (RFC 5321 §4.4, RFC 2505 §2.2).
+func (ms *mxSession) Data(r io.Reader) error {
+	body, _, err := ms.readMessage(r)
+	if err != nil {
+		return err
+	}
+	with := "ESMTP"
+	if _, ok := ms.conn.TLSConnectionState(); ok {
+		with = "ESMTPS"
+	}
+	var rdns string
+	select {
+	case rdns = <-ms.rdns:
+		ms.rdns <- rdns // keep it for the next message of the session
+	case <-time.After(5 * time.Second):
+	}
+	env := ms.newEnvelope("")
+	return ms.spool(env, body, []string{ms.trace(env, with, rdns)})
+}
+
+// lookupRDNS returns the client's forward-confirmed reverse DNS name: a PTR
+// name that resolves back to the address, or "" (Postfix's "unknown").
+func (s *Server) lookupRDNS(ip string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r := s.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	names, err := r.LookupAddr(ctx, ip)
+	if err != nil || len(names) == 0 {
+		return ""
+	}
+	name := strings.TrimSuffix(names[0], ".")
+	addrs, err := r.LookupHost(ctx, name)
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if net.ParseIP(a).Equal(net.ParseIP(ip)) {
+			return name
+		}
+	}
+	return ""
+}

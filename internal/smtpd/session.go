@@ -1,0 +1,150 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/address"
+	"mailgate/internal/message"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+var (
+	// RFC 6409 §6.3 / RFC 5322: a message whose header cannot be parsed.
+	errBadHeader   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message header malformed or without From:"}
+	errNoSuchUser  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	errTempLocal   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Local error, try again later"}
+	errTooManyErrs = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors, closing connection"}
+)
+
+// session is what the MX and submission sessions share: the envelope being
+// built, the connection, and the path from DATA to the spool.
+type session struct {
+	srv     *Server
+	conn    *smtp.Conn
+	service string
+	log     *slog.Logger
+	client  string // remote IP
+
+	from    string
+	hasFrom bool
+	rcpts   []string
+	errors  int // rejected commands, for the hard error limit
+}
+
+func newSession(s *Server, c *smtp.Conn, service string) session {
+	ip := remoteIP(c.Conn())
+	return session{srv: s, conn: c, service: service, client: ip, log: s.Log.With("service", service, "client", ip)}
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+// reject counts a refused command and, past the hard error limit (as
+// Postfix's smtpd_hard_error_limit), closes the connection after replying.
+func (s *session) reject(err error) error {
+	s.errors++
+	if s.srv.Config.MaxErrors > 0 && s.errors >= s.srv.Config.MaxErrors {
+		s.closeAfterReply()
+		s.log.Warn("too many errors, disconnecting", "errors", s.errors)
+		return errTooManyErrs
+	}
+	return err
+}
+
+func (s *session) closeAfterReply() {
+	if tc := tracked(s.conn.Conn()); tc != nil {
+		tc.closeAfterWrite.Store(true)
+	}
+}
+
+// checkLocalRecipient refuses an address in one of our domains that no
+// account or alias holds. It reports whether the domain is ours.
+func checkLocalRecipient(dir Directory, addr string) (bool, error) {
+	ctx := context.Background()
+	ours, err := dir.HasDomain(ctx, address.Domain(addr))
+	if err != nil {
+		return false, errTempLocal
+	}
+	if !ours {
+		return false, nil
+	}
+	if _, err := dir.Resolve(ctx, addr); errors.Is(err, store.ErrNotFound) {
+		return true, errNoSuchUser
+	} else if err != nil {
+		return true, errTempLocal
+	}
+	return true, nil
+}
+
+// readMessage reads DATA within the data timeout and normalizes its line
+// ends before anything looks at it (see message.NormalizeCRLF).
+func (s *session) readMessage(r io.Reader) ([]byte, mail.Header, error) {
+	s.conn.Conn().SetReadDeadline(time.Now().Add(s.srv.Config.DataTimeout))
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, mail.Header{}, err // ErrDataTooLarge (552 5.3.4) or a broken connection
+	}
+	body := message.NormalizeCRLF(raw)
+	h, err := message.Header(body)
+	if err != nil {
+		return nil, mail.Header{}, errBadHeader
+	}
+	return body, h, nil
+}
+
+// spool prepends the given fields and puts the message in the spool; the
+// reply is 250 only once the spool has it on stable storage.
+func (s *session) spool(env *spool.Envelope, body []byte, fields []string) error {
+	body = message.Prepend(body, fields...)
+	if err := s.srv.Spool.Put(env, body); err != nil {
+		s.log.Error("spool write failed", "err", err)
+		return errTempLocal
+	}
+	s.log.Info("queued", "id", env.ID, "from", env.From, "rcpts", len(env.To), "size", env.Size)
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK queued as " + env.ID}
+}
+
+func (s *session) newEnvelope(auth string) *spool.Envelope {
+	return &spool.Envelope{
+		ID: spool.NewID(), From: s.from, To: append([]string(nil), s.rcpts...), Received: time.Now(),
+		Origin: s.service, Auth: auth, Client: s.client,
+	}
+}
+
+// trace builds the Received field (RFC 5321 §4.4) with the TLS parameters
+// (RFC 8314 §4.3).
+func (s *session) trace(env *spool.Envelope, with, rdns string) string {
+	t := message.Trace{
+		Helo: s.conn.Hostname(), RDNS: rdns, IP: env.Client, By: s.srv.Config.Hostname,
+		With: with, ID: env.ID, Auth: env.Auth, At: env.Received,
+	}
+	if st, ok := s.conn.TLSConnectionState(); ok {
+		t.TLS = message.TLSClause(st)
+	}
+	if len(env.To) == 1 {
+		t.For = env.To[0]
+	}
+	return message.Received(t)
+}
+
+// Reset ends the mail transaction.
+func (s *session) Reset() {
+	s.from, s.hasFrom, s.rcpts = "", false, nil
+}
+
+// Logout ends the session.
+func (s *session) Logout() error { return nil }
