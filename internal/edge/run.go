@@ -1,0 +1,104 @@
+package edge
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"mailgate/internal/store"
+)
+
+// Load reads the store, resolves carrier domains (keeping prev answers
+// for domains that fail) and compiles the policy in force at `at`.
+func Load(ctx context.Context, st *store.Store, r Resolver, prev map[string][]MXHost, at time.Time, log *slog.Logger) (*Policy, map[string][]MXHost, error) {
+	snap, err := st.EdgeSnapshot(ctx)
+	if err != nil {
+		return nil, prev, err
+	}
+	mx := prev
+	if r != nil {
+		var errs []error
+		mx, errs = ResolveCarriers(ctx, r, snap.Carriers, prev)
+		for _, e := range errs {
+			if log != nil {
+				log.Warn("carrier resolution failed; keeping the previous addresses", "err", e)
+			}
+		}
+	}
+	return Compile(snap, mx, at), mx, nil
+}
+
+// Runner keeps the kernel in step with the store and the schedule: it
+// polls the store's edge version, recompiles at scheduled changes and
+// exemption expiries, re-resolves carrier MX hosts, and re-applies (a
+// no-op when nothing differs, which also repairs a table someone
+// deleted). It only ever touches table inet op25b.
+type Runner struct {
+	Store    *store.Store
+	Resolver Resolver
+	Interval time.Duration // poll period
+	Resolve  time.Duration // carrier re-resolution period
+	Window   time.Duration
+	Log      *slog.Logger
+	// Applied, when set, is called after every successful apply.
+	Applied func(*Policy, Change)
+}
+
+// Run loops until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	if r.Interval <= 0 {
+		r.Interval = 5 * time.Second
+	}
+	if r.Resolve <= 0 {
+		r.Resolve = time.Hour
+	}
+	var (
+		pol      *Policy
+		mx       map[string][]MXHost
+		resolved time.Time
+		version  int64 = -1
+	)
+	tick := time.NewTicker(r.Interval)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		v, err := r.Store.EdgeVersion(ctx)
+		if err != nil {
+			r.Log.Error("edge: read store version", "err", err)
+		} else {
+			due := pol == nil || v != version || (!pol.NextChange().IsZero() && !now.Before(pol.NextChange()))
+			var res Resolver
+			if now.Sub(resolved) >= r.Resolve {
+				res, due = r.Resolver, true
+			}
+			if due {
+				p, m, err := Load(ctx, r.Store, res, mx, now, r.Log)
+				if err != nil {
+					r.Log.Error("edge: load policy", "err", err)
+				} else {
+					pol, mx, version = p, m, p.Version
+					if res != nil {
+						resolved = now
+					}
+				}
+			}
+		}
+		if pol != nil {
+			ch, err := Apply(ctx, pol.Ruleset(r.Window))
+			switch {
+			case err != nil:
+				r.Log.Error("edge: apply", "err", err)
+			case !ch.Empty():
+				r.Log.Info("edge: applied", "change", ch.String(), "scope", pol.Scope, "action", pol.Action, "version", pol.Version)
+			}
+			if err == nil && r.Applied != nil {
+				r.Applied(pol, ch)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
