@@ -49,10 +49,17 @@ postlog unix-dgram n - n - 1 postlogd
 `
 
 // StartPostfix writes main.cf (the base below, overridden by settings) and
-// master.cf into dir and starts the instance. Stop it with Stop.
-func StartPostfix(dir string, port int, settings map[string]string) (*Postfix, error) {
+// master.cf into a new directory and starts the instance. Stop stops it and
+// removes the directory.
+func StartPostfix(port int, settings map[string]string) (*Postfix, error) {
 	if _, err := exec.LookPath("postfix"); err != nil {
 		return nil, fmt.Errorf("postfix not installed (apt-get install postfix): %w", err)
+	}
+	// Its own directory under /tmp, open to the postfix user: a test's
+	// t.TempDir() sits below a root-only directory.
+	dir, err := os.MkdirTemp("", "mailgate-postfix-")
+	if err != nil {
+		return nil, err
 	}
 	main := map[string]string{
 		"compatibility_level":                   "3.6",
@@ -132,11 +139,13 @@ func (p *Postfix) Stop() {
 	p.cmd("postfix", "-c", p.Dir, "stop").Run()
 	for i := 0; i < 50; i++ {
 		if _, err := os.Stat(filepath.Join(p.Dir, "queue", "pid", "master.pid")); err != nil {
+			os.RemoveAll(p.Dir)
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.cmd("postfix", "-c", p.Dir, "abort").Run()
+	os.RemoveAll(p.Dir)
 }
 
 // Flush asks the instance to retry its deferred mail now.
