@@ -12,18 +12,50 @@ import (
 	"mailgate/internal/spool"
 )
 
+// Schedule is the retry policy of the queue.
+type Schedule struct {
+	// RetryInitial is the wait after the first failed attempt; each
+	// further wait doubles up to RetryMax (5m, 10m, 20m, 40m ...).
+	RetryInitial time.Duration
+	RetryMax     time.Duration
+	// Lifetime: a message still undelivered this long after arrival
+	// bounces (RFC 5321 §4.5.4.1: give up after 4-5 days).
+	Lifetime time.Duration
+	// DelayWarning: after this long the sender gets one "delayed" DSN;
+	// 0 disables it.
+	DelayWarning time.Duration
+}
+
+// DefaultSchedule is Postfix-like: 5m doubling to 4h, 5 days, warn at 4h.
+var DefaultSchedule = Schedule{RetryInitial: 5 * time.Minute, RetryMax: 4 * time.Hour, Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour}
+
+// Backoff is the wait before attempt n+1 after n failed attempts.
+func (s Schedule) Backoff(n int) time.Duration {
+	d := s.RetryInitial
+	for i := 1; i < n && d < s.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, s.RetryMax)
+}
+
 // Agent runs deliveries from the spool with a fixed number of workers.
 type Agent struct {
-	Spool   *spool.Spool
-	Local   *Local
-	Workers int
+	Spool  *spool.Spool
+	Local  *Local
+	Remote *Remote // nil: remote recipients wait in the queue
+	Signer *Signer // nil: no DKIM signing
+	// Hostname names us in DSNs.
+	Hostname string
+	Schedule Schedule
+	Workers  int
 	// ScanEvery is how often the whole queue is scanned for due messages,
-	// besides the IDs announced by Spool.Arrivals.
+	// besides the IDs announced by Spool.Arrivals and retry timers.
 	ScanEvery time.Duration
 	Log       *slog.Logger
 
 	mu       sync.Mutex
 	inFlight map[string]bool
+	retry    chan string
 }
 
 // Run delivers until ctx is done; then it waits for deliveries in progress
@@ -35,7 +67,11 @@ func (a *Agent) Run(ctx context.Context) {
 	if a.ScanEvery <= 0 {
 		a.ScanEvery = 30 * time.Second
 	}
+	if a.Schedule.RetryInitial <= 0 {
+		a.Schedule = DefaultSchedule
+	}
 	a.inFlight = map[string]bool{}
+	a.retry = make(chan string, 1024)
 	work := make(chan string, 4*a.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < a.Workers; i++ {
@@ -43,7 +79,7 @@ func (a *Agent) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for id := range work {
-				a.process(id)
+				a.process(ctx, id)
 				a.mu.Lock()
 				delete(a.inFlight, id)
 				a.mu.Unlock()
@@ -77,12 +113,19 @@ loop:
 			if !offer(id) {
 				break loop
 			}
+		case id := <-a.retry:
+			if !offer(id) {
+				break loop
+			}
 		case <-tick.C:
 			a.scan(ctx, offer)
 		}
 	}
 	close(work)
 	wg.Wait()
+	if a.Remote != nil {
+		a.Remote.Close()
+	}
 }
 
 // scan offers every queued message whose next attempt is due.
@@ -112,38 +155,13 @@ func (a *Agent) scan(ctx context.Context, offer func(string) bool) {
 	}
 }
 
-// process makes one delivery attempt for every pending recipient of a
-// message, records the outcome durably, and removes the message when no
-// recipient is left.
-func (a *Agent) process(id string) {
-	m, err := a.Spool.Open(id)
-	if err != nil {
-		return // removed meanwhile
-	}
-	defer m.Close()
-	st, err := a.Spool.State(&m.Envelope)
-	if err != nil {
-		a.Log.Error("read queue state", "id", id, "err", err)
-		return
-	}
-	if st.Held || st.NextAttempt.After(time.Now()) {
-		return
-	}
-	changed := a.Local.Deliver(m, st)
-	if len(st.Pending()) == 0 {
-		if err := a.Spool.Remove(id); err != nil {
-			a.Log.Error("remove delivered message", "id", id, "err", err)
+// later offers id again when its next attempt is due (the periodic scan
+// would find it too, this is only sooner).
+func (a *Agent) later(id string, at time.Time) {
+	time.AfterFunc(time.Until(at), func() {
+		select {
+		case a.retry <- id:
+		default:
 		}
-		return
-	}
-	// Recipients left are remote: until remote delivery runs they wait,
-	// listed by `mailgate queue list`, and are looked at again hourly.
-	st.Attempts++
-	st.NextAttempt = time.Now().Add(time.Hour)
-	st.LastError = "remote delivery is not enabled on this node"
-	if changed || st.Attempts == 1 {
-		if err := a.Spool.SaveState(id, st); err != nil {
-			a.Log.Error("save queue state", "id", id, "err", err)
-		}
-	}
+	})
 }

@@ -85,9 +85,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	}
 
 	agentCtx, stopAgent := context.WithCancel(context.Background())
-	agent := &delivery.Agent{
-		Spool: sp, Log: log,
-		Local: &delivery.Local{Dir: st, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log},
+	agent, err := delivery.NewAgent(cfg, sp, st, log)
+	if err != nil {
+		stopAgent()
+		closeAll()
+		return err
 	}
 	var agentDone sync.WaitGroup
 	agentDone.Add(1)

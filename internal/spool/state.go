@@ -22,6 +22,8 @@ type RcptState struct {
 	Status string `json:"status"`
 	// Error is the last reply or failure for this recipient.
 	Error string `json:"error,omitempty"`
+	// Remote is the host that gave Error, for remote recipients.
+	Remote string `json:"remote,omitempty"`
 }
 
 // State is a message's delivery progress.
@@ -31,6 +33,8 @@ type State struct {
 	NextAttempt time.Time   `json:"next_attempt"`
 	LastError   string      `json:"last_error,omitempty"`
 	Held        bool        `json:"held,omitempty"`
+	// Warned is set once the sender got a "delayed" notice.
+	Warned bool `json:"warned,omitempty"`
 }
 
 // Pending lists the recipients still to deliver.

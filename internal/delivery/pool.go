@@ -1,0 +1,132 @@
+package delivery
+
+import (
+	"sync"
+	"time"
+)
+
+// idleTimeout is how long an unused connection to a remote host is kept
+// for the next message to the same destination (Postfix keeps 2 s).
+const idleTimeout = 5 * time.Second
+
+// pool keeps idle SMTP sessions by destination key (host address and TLS
+// mode), so several messages to one MX share a connection, and limits
+// concurrent deliveries per destination domain.
+type pool struct {
+	mu    sync.Mutex
+	idle  map[string][]*idleConn
+	slots map[string]chan struct{}
+	limit int
+	once  sync.Once
+}
+
+type idleConn struct {
+	s     *conn
+	since time.Time
+}
+
+func (p *pool) init() {
+	p.idle = map[string][]*idleConn{}
+	p.slots = map[string]chan struct{}{}
+	go p.reap()
+}
+
+// acquire waits for a delivery slot to destination; release gives it back.
+func (p *pool) acquire(dest string) (release func()) {
+	p.once.Do(p.init)
+	p.mu.Lock()
+	ch := p.slots[dest]
+	if ch == nil {
+		n := p.limit
+		if n <= 0 {
+			n = 10
+		}
+		ch = make(chan struct{}, n)
+		p.slots[dest] = ch
+	}
+	p.mu.Unlock()
+	ch <- struct{}{}
+	return func() { <-ch }
+}
+
+// get returns an idle session for key, or nil.
+func (p *pool) get(key string) *conn {
+	p.once.Do(p.init)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[key]
+	for len(list) > 0 {
+		ic := list[len(list)-1]
+		list = list[:len(list)-1]
+		p.idle[key] = list
+		if time.Since(ic.since) < idleTimeout {
+			ic.s.reused++
+			return ic.s
+		}
+		go ic.s.c.Close()
+	}
+	return nil
+}
+
+// put keeps a session that is ready for a new MAIL.
+func (p *pool) put(key string, s *conn) {
+	p.once.Do(p.init)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle[key]) >= max(p.limit, 1) {
+		go quit(s)
+		return
+	}
+	p.idle[key] = append(p.idle[key], &idleConn{s: s, since: time.Now()})
+}
+
+func quit(s *conn) {
+	s.raw.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := s.c.Quit(); err != nil {
+		s.c.Close()
+	}
+}
+
+// reap closes sessions idle too long, with QUIT (RFC 5321 §4.1.1.10).
+func (p *pool) reap() {
+	for range time.Tick(time.Second) {
+		var old []*conn
+		p.mu.Lock()
+		for k, list := range p.idle {
+			keep := list[:0]
+			for _, ic := range list {
+				if time.Since(ic.since) >= idleTimeout {
+					old = append(old, ic.s)
+				} else {
+					keep = append(keep, ic)
+				}
+			}
+			if len(keep) == 0 {
+				delete(p.idle, k)
+			} else {
+				p.idle[k] = keep
+			}
+		}
+		p.mu.Unlock()
+		for _, s := range old {
+			quit(s)
+		}
+	}
+}
+
+// closeAll ends every idle session (at shutdown).
+func (p *pool) closeAll() {
+	p.once.Do(p.init)
+	p.mu.Lock()
+	var all []*conn
+	for k, list := range p.idle {
+		for _, ic := range list {
+			all = append(all, ic.s)
+		}
+		delete(p.idle, k)
+	}
+	p.mu.Unlock()
+	for _, s := range all {
+		quit(s)
+	}
+}

@@ -1,0 +1,188 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"mailgate/internal/address"
+	"mailgate/internal/spool"
+)
+
+// process makes one delivery attempt for every pending recipient of a
+// message, records the outcome durably, sends the DSNs it calls for, and
+// removes the message when no recipient is left. Order matters for crash
+// safety: a DSN is spooled before the state saying it was sent, and the
+// message is removed only after both.
+func (a *Agent) process(ctx context.Context, id string) {
+	m, err := a.Spool.Open(id)
+	if err != nil {
+		return // removed meanwhile
+	}
+	defer m.Close()
+	st, err := a.Spool.State(&m.Envelope)
+	if err != nil {
+		a.Log.Error("read queue state", "id", id, "err", err)
+		return
+	}
+	if st.Held || st.NextAttempt.After(time.Now()) {
+		return
+	}
+	before := snapshot(st)
+	a.Local.Deliver(m, st)
+	a.deliverRemote(ctx, m, st)
+	now := time.Now()
+
+	var failed []spool.RcptState
+	for i, r := range st.Rcpts {
+		if r.Status == spool.Failed && before[i] != spool.Failed {
+			failed = append(failed, r)
+		}
+	}
+	pending := st.Pending()
+	age := now.Sub(m.Envelope.Received)
+	if len(pending) > 0 && age >= a.Schedule.Lifetime {
+		// RFC 5321 §4.5.4.1: give up, and tell the sender.
+		for i, r := range st.Rcpts {
+			if r.Status == spool.Pending {
+				last := r.Error
+				if last == "" {
+					last = st.LastError
+				}
+				st.Rcpts[i].Status = spool.Failed
+				st.Rcpts[i].Error = fmt.Sprintf("500 4.4.7 message expired after %s in the queue; last error: %s", a.Schedule.Lifetime, last)
+				failed = append(failed, st.Rcpts[i])
+			}
+		}
+		pending = nil
+	}
+	if len(failed) > 0 {
+		if err := a.bounce(m, failed, ActionFailed, now); err != nil {
+			// Never drop a failure silently: keep the recipients queued
+			// until their DSN can be spooled.
+			for _, f := range failed {
+				st.Set(f.Addr, spool.Pending, f.Error)
+			}
+			pending = st.Pending()
+		}
+	}
+	if len(pending) == 0 {
+		if err := a.Spool.Remove(id); err != nil {
+			a.Log.Error("remove delivered message", "id", id, "err", err)
+		}
+		return
+	}
+	if d := a.Schedule.DelayWarning; d > 0 && age >= d && !st.Warned {
+		var delayed []spool.RcptState
+		for _, r := range st.Rcpts {
+			if r.Status == spool.Pending {
+				delayed = append(delayed, r)
+			}
+		}
+		st.Warned = a.bounce(m, delayed, ActionDelayed, now) == nil
+	}
+	st.Attempts++
+	st.NextAttempt = now.Add(a.Schedule.Backoff(st.Attempts))
+	if deadline := m.Envelope.Received.Add(a.Schedule.Lifetime); st.NextAttempt.After(deadline) {
+		st.NextAttempt = deadline // the last attempt is the one that expires it
+	}
+	st.LastError = lastError(st)
+	if err := a.Spool.SaveState(id, st); err != nil {
+		a.Log.Error("save queue state", "id", id, "err", err)
+	}
+	a.later(id, st.NextAttempt)
+}
+
+func snapshot(st *spool.State) []string {
+	out := make([]string, len(st.Rcpts))
+	for i, r := range st.Rcpts {
+		out[i] = r.Status
+	}
+	return out
+}
+
+func lastError(st *spool.State) string {
+	for _, r := range st.Rcpts {
+		if r.Status == spool.Pending && r.Error != "" {
+			return r.Error
+		}
+	}
+	return st.LastError
+}
+
+// deliverRemote tries every pending recipient outside our domains, one
+// SMTP transaction per recipient domain.
+func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.State) {
+	byDomain := map[string][]string{}
+	var order []string
+	for _, r := range st.Rcpts {
+		if r.Status != spool.Pending {
+			continue
+		}
+		d := strings.ToLower(address.Domain(r.Addr))
+		ours, err := a.Local.Dir.HasDomain(ctx, d)
+		if err != nil || ours {
+			continue // local (or unknown for now): Local.Deliver's
+		}
+		if byDomain[d] == nil {
+			order = append(order, d)
+		}
+		byDomain[d] = append(byDomain[d], r.Addr)
+	}
+	if len(order) == 0 {
+		return
+	}
+	if a.Remote == nil {
+		for _, d := range order {
+			for _, rc := range byDomain[d] {
+				st.Set(rc, spool.Pending, "451 4.3.2 remote delivery is not enabled on this node")
+			}
+		}
+		return
+	}
+	prefix := ""
+	if a.Signer != nil {
+		sig, err := a.Signer.Sign(ctx, m)
+		if err != nil {
+			// Unsigned mail from a domain publishing DKIM may fail DMARC:
+			// better late than unsigned.
+			a.Log.Error("DKIM signing failed; will retry", "id", m.Envelope.ID, "err", err)
+			for _, d := range order {
+				for _, rc := range byDomain[d] {
+					st.Set(rc, spool.Pending, "451 4.3.0 DKIM signing failed: "+err.Error())
+				}
+			}
+			return
+		}
+		prefix = sig
+	}
+	for _, d := range order {
+		res := a.Remote.Deliver(ctx, m, d, byDomain[d], prefix)
+		for rc, o := range res {
+			for i := range st.Rcpts {
+				if st.Rcpts[i].Addr == rc {
+					st.Rcpts[i].Status, st.Rcpts[i].Error, st.Rcpts[i].Remote = o.Status, o.Text, o.Remote
+				}
+			}
+		}
+	}
+}
+
+// bounce spools a DSN about rcpts to m's sender; never to the null
+// sender (RFC 5321 §4.5.5: no bounce of a bounce).
+func (a *Agent) bounce(m *spool.Message, rcpts []spool.RcptState, action string, now time.Time) error {
+	if m.Envelope.From == "" || len(rcpts) == 0 {
+		if action == ActionFailed {
+			a.Log.Warn("undeliverable message with null sender dropped", "id", m.Envelope.ID, "rcpts", len(rcpts))
+		}
+		return nil
+	}
+	env, body := BuildDSN(a.Hostname, m, rcpts, action, now)
+	if err := a.Spool.Put(env, body); err != nil {
+		a.Log.Error("spool DSN failed", "id", m.Envelope.ID, "err", err)
+		return err
+	}
+	a.Log.Info("DSN queued", "id", m.Envelope.ID, "dsn", env.ID, "action", action, "to", m.Envelope.From, "rcpts", len(rcpts))
+	return nil
+}

@@ -1,0 +1,371 @@
+package delivery
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/dns"
+	"mailgate/internal/mtasts"
+	"mailgate/internal/spool"
+)
+
+// Outcome is what one delivery attempt did for one recipient.
+type Outcome struct {
+	Status string // spool.Delivered, spool.Pending or spool.Failed
+	Text   string // the reply or failure, "550 5.1.1 ..."
+	Remote string // the host that answered, "mx.example[192.0.2.1]:25"
+}
+
+// Remote delivers to other domains' MX hosts (or a smarthost) over SMTP.
+// It never sends AUTH to an MX: credentials go only to the smarthost.
+type Remote struct {
+	DNS      dns.Resolver
+	STS      *mtasts.Fetcher // nil: MTA-STS off
+	Hostname string          // our EHLO name
+	// Port of remote MX hosts: 25 (tests change it).
+	Port           int
+	ConnectTimeout time.Duration
+	CommandTimeout time.Duration
+	// TLSRequired holds domains (lower case) that must get STARTTLS.
+	TLSRequired map[string]bool
+	// Roots verifies certificates where verification is due; nil: system.
+	Roots *x509.CertPool
+	// Smarthost, host:port, replaces MX routing when set.
+	Smarthost         string
+	SmarthostUser     string
+	SmarthostPassword string
+	PerDestination    int
+	Log               *slog.Logger
+
+	pool pool
+}
+
+// Close ends idle connections.
+func (r *Remote) Close() { r.pool.closeAll() }
+
+// route decides hops and TLS mode for a domain.
+func (r *Remote) route(ctx context.Context, domain string) (string, []hop, tlsMode, *routeError) {
+	if r.Smarthost != "" {
+		host, p, _ := net.SplitHostPort(r.Smarthost)
+		port, _ := strconv.Atoi(p)
+		mode := tlsOpportunistic
+		switch {
+		case port == 465: // RFC 8314 implicit TLS
+			mode = tlsImplicit
+		case r.SmarthostUser != "":
+			mode = tlsVerified // credentials only over verified TLS
+		}
+		return "smarthost " + r.Smarthost, []hop{{Name: host, Port: port}}, mode, nil
+	}
+	hops, err := mxRoute(ctx, r.DNS, domain, r.port())
+	if err != nil {
+		var re *routeError
+		errors.As(err, &re)
+		return "", nil, 0, re
+	}
+	mode := tlsOpportunistic
+	if r.TLSRequired[domain] {
+		mode = tlsRequired
+	}
+	if r.STS != nil {
+		if p := r.STS.Get(ctx, domain); p != nil && p.Mode == mtasts.Enforce {
+			// RFC 8461 §4.1-4.2: only MX hosts the policy names, and
+			// only over TLS with a valid certificate for that name.
+			var ok []hop
+			for _, h := range hops {
+				if p.Match(h.Name) {
+					ok = append(ok, h)
+				} else {
+					r.Log.Warn("MX host not allowed by MTA-STS policy", "domain", domain, "mx", h.Name)
+				}
+			}
+			if len(ok) == 0 {
+				return "", nil, 0, &routeError{Code: fmt.Sprintf("451 4.7.5 no MX host of %s matches its MTA-STS policy", domain)}
+			}
+			hops, mode = ok, tlsVerified
+		}
+	}
+	return domain, hops, mode, nil
+}
+
+func (r *Remote) port() int {
+	if r.Port == 0 {
+		return 25
+	}
+	return r.Port
+}
+
+// Deliver makes one attempt to deliver m to rcpts, all in domain, with
+// prefix (a DKIM-Signature field or "") before the message bytes.
+func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, rcpts []string, prefix string) map[string]Outcome {
+	out := make(map[string]Outcome, len(rcpts))
+	setAll := func(o Outcome) {
+		for _, rc := range rcpts {
+			if _, done := out[rc]; !done {
+				out[rc] = o
+			}
+		}
+	}
+	dest, hops, mode, rerr := r.route(ctx, domain)
+	if rerr != nil {
+		st := spool.Pending
+		if rerr.Perm {
+			st = spool.Failed
+		}
+		setAll(Outcome{Status: st, Text: rerr.Code})
+		return out
+	}
+	release := r.pool.acquire(dest)
+	defer release()
+	last := Outcome{Status: spool.Pending, Text: "451 4.4.1 no MX host answered"}
+	for _, h := range hops {
+		ips, err := r.DNS.LookupIP(ctx, h.Name)
+		if err != nil {
+			last = Outcome{Status: spool.Pending, Text: fmt.Sprintf("451 4.4.3 address lookup of %s failed: %v", h.Name, err)}
+			continue
+		}
+		for _, ip := range ips {
+			addr := net.JoinHostPort(ip.String(), strconv.Itoa(h.Port))
+			done, o := r.tryHost(ctx, m, h.Name, addr, mode, rcpts, prefix, out)
+			if done {
+				setAll(o)
+				return out
+			}
+			last = o
+		}
+	}
+	setAll(last)
+	return out
+}
+
+func (r *Remote) tlsConfig(host string, mode tlsMode) *tls.Config {
+	c := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	switch mode {
+	case tlsVerified, tlsImplicit:
+		c.RootCAs = r.Roots
+	default:
+		// RFC 7435 opportunistic security: encryption without
+		// authentication beats plaintext; the certificate is not checked.
+		c.InsecureSkipVerify = true
+	}
+	return c
+}
+
+// session returns a pooled or new session to addr.
+func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode) (*conn, string, error) {
+	key := fmt.Sprintf("%s|%s|%d", host, addr, mode)
+	if s := r.pool.get(key); s != nil {
+		return s, key, nil
+	}
+	timeout := r.CommandTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	d := &net.Dialer{Timeout: r.ConnectTimeout}
+	s, err := dialSession(ctx, d, host, addr, r.Hostname, mode, r.tlsConfig(host, mode), timeout)
+	var te errTLS
+	if err != nil && mode == tlsOpportunistic && errors.As(err, &te) {
+		// A failed opportunistic handshake: try again in plaintext, as
+		// Postfix does at security level "may".
+		r.Log.Warn("STARTTLS failed, retrying without TLS", "host", host, "addr", addr, "err", err)
+		mode = tlsNone
+		key = fmt.Sprintf("%s|%s|%d", host, addr, mode)
+		s, err = dialSession(ctx, d, host, addr, r.Hostname, mode, nil, timeout)
+	}
+	if err != nil {
+		return nil, key, err
+	}
+	if r.Smarthost != "" && r.SmarthostUser != "" {
+		if s.tls == nil {
+			s.c.Close()
+			return nil, key, errTLS{errors.New("smarthost offers no TLS: refusing to send credentials in the clear")}
+		}
+		if err := s.c.Auth(sasl.NewPlainClient("", r.SmarthostUser, r.SmarthostPassword)); err != nil {
+			s.c.Close()
+			return nil, key, fmt.Errorf("smarthost AUTH as %s failed: %w", r.SmarthostUser, err)
+		}
+	}
+	return s, key, nil
+}
+
+// tryHost attempts the transaction at one address. done reports that the
+// host answered the transaction (per-recipient outcomes are in out, o is
+// for any recipient left); otherwise o says why the host was unusable and
+// the next one should be tried.
+func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr string, mode tlsMode, rcpts []string, prefix string, out map[string]Outcome) (bool, Outcome) {
+	remote := fmt.Sprintf("%s[%s]", host, addr)
+	for try := 0; try < 2; try++ {
+		s, key, err := r.session(ctx, host, addr, mode)
+		if err != nil {
+			return false, Outcome{Status: spool.Pending, Text: failText(err, "4.4.1"), Remote: remote}
+		}
+		done, reusable, stale, o := r.transact(s, m, rcpts, prefix, out)
+		if stale && s.reused > 0 && try == 0 {
+			s.c.Close()
+			continue // the pooled connection had died: once more, fresh
+		}
+		o.Remote = remote
+		if reusable {
+			r.pool.put(key, s)
+		} else {
+			s.c.Close()
+		}
+		for rc, oc := range out {
+			if oc.Remote == "" {
+				oc.Remote = remote
+				out[rc] = oc
+			}
+		}
+		if done {
+			tlsInfo := "none"
+			if s.tls != nil {
+				tlsInfo = tls.VersionName(s.tls.Version)
+			}
+			for rc, oc := range out {
+				r.Log.Info("remote delivery", "id", m.Envelope.ID, "rcpt", rc, "status", oc.Status, "relay", remote, "tls", tlsInfo, "reply", oc.Text)
+			}
+		}
+		return done, o
+	}
+	return false, Outcome{Status: spool.Pending, Text: "451 4.4.2 connection lost", Remote: remote}
+}
+
+// transact runs MAIL, RCPT..., DATA on a ready session. stale reports a
+// network failure at the first command (a pooled session that timed out).
+func (r *Remote) transact(s *conn, m *spool.Message, rcpts []string, prefix string, out map[string]Outcome) (done, reusable, stale bool, o Outcome) {
+	env := &m.Envelope
+	opts := &smtp.MailOptions{Size: env.Size + int64(len(prefix))}
+	if !ascii(env.From) || !allASCII(rcpts) {
+		// RFC 6531 §3.4: internationalized addresses need SMTPUTF8.
+		if ok, _ := s.c.Extension("SMTPUTF8"); !ok {
+			return true, true, false, Outcome{Status: spool.Failed, Text: "553 5.6.7 the recipient's server does not support SMTPUTF8 for a non-ASCII address"}
+		}
+		opts.UTF8 = true
+	}
+	if err := s.c.Mail(env.From, opts); err != nil {
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			return false, false, true, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
+		}
+		reusable := s.c.Reset() == nil
+		if se.Code/100 == 5 {
+			return true, reusable, false, Outcome{Status: spool.Failed, Text: replyText(se)}
+		}
+		return false, reusable, false, Outcome{Status: spool.Pending, Text: replyText(se)}
+	}
+	var accepted []string
+	for _, rc := range rcpts {
+		err := s.c.Rcpt(rc, nil)
+		if err == nil {
+			accepted = append(accepted, rc)
+			continue
+		}
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			return true, false, false, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
+		}
+		st := spool.Pending
+		if se.Code/100 == 5 {
+			st = spool.Failed
+		}
+		out[rc] = Outcome{Status: st, Text: replyText(se)}
+	}
+	if len(accepted) == 0 {
+		return true, s.c.Reset() == nil, false, Outcome{Status: spool.Pending, Text: "451 4.4.2 no recipient accepted"}
+	}
+	st, text, reusable := r.data(s, m, prefix)
+	for _, rc := range accepted {
+		out[rc] = Outcome{Status: st, Text: text}
+	}
+	return true, reusable, false, Outcome{Status: spool.Pending, Text: text}
+}
+
+// data sends the message: prefix, then the spooled bytes with line ends
+// forced to CRLF under go-smtp's dot-stuffing writer.
+func (r *Remote) data(s *conn, m *spool.Message, prefix string) (status, text string, reusable bool) {
+	w, err := s.c.Data()
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			st := spool.Pending
+			if se.Code/100 == 5 {
+				st = spool.Failed
+			}
+			return st, replyText(se), s.c.Reset() == nil
+		}
+		return spool.Pending, failText(err, "4.4.2"), false
+	}
+	cw := &crlfWriter{w: w}
+	_, err = io.WriteString(cw, prefix)
+	if err == nil {
+		_, err = io.Copy(cw, m.Body())
+	}
+	if err != nil {
+		return spool.Pending, failText(err, "4.4.2"), false
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			st := spool.Pending
+			if se.Code/100 == 5 {
+				st = spool.Failed
+			}
+			return st, replyText(se), true
+		}
+		return spool.Pending, failText(err, "4.4.2"), false
+	}
+	return spool.Delivered, "250 " + resp.StatusText, true
+}
+
+// replyText renders a server reply as "550 5.1.1 text".
+func replyText(se *smtp.SMTPError) string {
+	msg := strings.ReplaceAll(se.Message, "\n", " ")
+	if se.EnhancedCode[0] > 0 {
+		return fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], msg)
+	}
+	return fmt.Sprintf("%d %s", se.Code, msg)
+}
+
+// failText renders a local failure (no reply) as a temporary status.
+func failText(err error, enh string) string {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return replyText(se)
+	}
+	var te errTLS
+	if errors.As(err, &te) {
+		enh = "4.7.5" // RFC 3463: cryptographic failure
+	}
+	return fmt.Sprintf("451 %s %v", enh, err)
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func allASCII(ss []string) bool {
+	for _, s := range ss {
+		if !ascii(s) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,80 @@
+package delivery
+
+import (
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"mailgate/internal/config"
+	"mailgate/internal/dkim"
+	"mailgate/internal/dns"
+	"mailgate/internal/mtasts"
+	"mailgate/internal/spool"
+)
+
+// NewAgent builds the delivery agent a node runs from its configuration:
+// local Maildir delivery, remote SMTP delivery with the [delivery] and
+// [dns] settings, DKIM keys under <data_dir>/dkim.
+func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logger) (*Agent, error) {
+	d := cfg.Delivery
+	roots, err := loadRoots(d.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	res := dns.New(cfg.DNS.Servers, cfg.DNS.Timeout)
+	remote := &Remote{
+		DNS: res, Hostname: cfg.Hostname, Port: d.RemotePort,
+		ConnectTimeout: d.ConnectTimeout, CommandTimeout: cfg.Limits.CommandTimeout,
+		TLSRequired: map[string]bool{}, Roots: roots,
+		Smarthost: d.Smarthost, SmarthostUser: d.SmarthostUsername,
+		PerDestination: d.ConcurrencyPerDestination, Log: log,
+	}
+	remote.pool.limit = d.ConcurrencyPerDestination
+	for _, dom := range d.TLSRequired {
+		remote.TLSRequired[strings.ToLower(strings.TrimSuffix(dom, "."))] = true
+	}
+	if d.SmarthostPasswordFile != "" {
+		pw, err := os.ReadFile(d.SmarthostPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("delivery.smarthost_password_file: %w", err)
+		}
+		remote.SmarthostPassword = strings.TrimRight(string(pw), "\r\n")
+	}
+	if d.MTASTS && d.Smarthost == "" {
+		remote.STS = &mtasts.Fetcher{DNS: res, Roots: roots, Port: d.MTASTSPort, Log: log}
+	}
+	return &Agent{
+		Spool: sp, Log: log, Hostname: cfg.Hostname,
+		Local:  &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log},
+		Remote: remote,
+		Signer: &Signer{Keys: dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}, Dir: dir},
+		Schedule: Schedule{
+			RetryInitial: d.RetryInitial, RetryMax: d.RetryMax,
+			Lifetime: d.Lifetime, DelayWarning: d.DelayWarning,
+		},
+		Workers: d.Workers, ScanEvery: d.ScanInterval,
+	}, nil
+}
+
+// loadRoots returns the system roots plus the CAs in file, or nil (system
+// roots) when file is "".
+func loadRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("delivery.ca_file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("delivery.ca_file %s: no PEM certificate in it", file)
+	}
+	return pool, nil
+}

@@ -1,0 +1,54 @@
+package delivery
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"mailgate/internal/address"
+	"mailgate/internal/dkim"
+	"mailgate/internal/message"
+	"mailgate/internal/spool"
+)
+
+// Signer DKIM-signs outbound mail whose From domain is one of ours and has
+// an active key.
+type Signer struct {
+	Keys dkim.Keys
+	Dir  Directory
+}
+
+// Sign returns the DKIM-Signature field to prepend to m, or "" when m is
+// not ours to sign. RFC 6376 §6.1.1 / DMARC alignment: the signing domain
+// is the From header's domain.
+func (s *Signer) Sign(ctx context.Context, m *spool.Message) (string, error) {
+	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(m.Body(), maxReturnedHeader)))
+	if err != nil {
+		return "", nil // no parsable header: nothing to sign
+	}
+	froms, err := message.FromAddresses(mail.Header{Header: gomessage.Header{Header: h}})
+	if err != nil || len(froms) != 1 {
+		return "", nil
+	}
+	domain := address.Domain(froms[0])
+	if domain == "" {
+		return "", nil
+	}
+	ours, err := s.Dir.HasDomain(ctx, domain)
+	if err != nil || !ours {
+		return "", err
+	}
+	sel, key, err := s.Keys.Active(domain)
+	if errors.Is(err, dkim.ErrNoKey) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return dkim.Sign(m.Body(), domain, sel, key)
+}

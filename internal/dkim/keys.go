@@ -1,0 +1,215 @@
+// Package dkim keeps our domains' DKIM signing keys and signs outbound
+// mail with them (RFC 6376, on emersion/go-msgauth).
+//
+// Keys live under one directory (<data_dir>/dkim):
+//
+//	<domain>/<selector>.pem   PKCS#8 private key, mode 0600
+//	<domain>/active           the selector used for signing
+package dkim
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNoKey means the domain has no active signing key.
+var ErrNoKey = errors.New("dkim: no signing key for domain")
+
+// Keys is a key directory.
+type Keys struct {
+	Dir string
+}
+
+func validLabel(s string) bool {
+	if s == "" || len(s) > 253 || s[0] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Generate makes a new key for domain under selector and returns the DNS
+// TXT record to publish. algo is "rsa" (2048 bits) or "ed25519" (RFC 8463).
+// The key becomes active when activate is set or the domain has none yet.
+func (k Keys) Generate(domain, selector, algo string, activate bool) (string, error) {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	if !validLabel(domain) {
+		return "", fmt.Errorf("dkim: %q is not a domain name", domain)
+	}
+	if !validLabel(selector) {
+		return "", fmt.Errorf("dkim: %q is not a valid selector (letters, digits, '-', '.')", selector)
+	}
+	var priv crypto.Signer
+	var err error
+	switch algo {
+	case "rsa":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ed25519":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return "", fmt.Errorf("dkim: algorithm %q: use rsa or ed25519", algo)
+	}
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(k.Dir, domain)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, selector+".pem")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("dkim: %s already has a key for selector %q: choose another --selector", domain, selector)
+	}
+	if err != nil {
+		return "", err
+	}
+	err = pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	if _, _, err := k.Active(domain); errors.Is(err, ErrNoKey) || activate {
+		if err := k.Activate(domain, selector); err != nil {
+			return "", err
+		}
+	}
+	return k.Record(domain, selector)
+}
+
+// Activate makes selector the one domain signs with.
+func (k Keys) Activate(domain, selector string) error {
+	if _, err := k.load(domain, selector); err != nil {
+		return err
+	}
+	tmp := filepath.Join(k.Dir, domain, ".active.tmp")
+	if err := os.WriteFile(tmp, []byte(selector+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(k.Dir, domain, "active"))
+}
+
+func (k Keys) load(domain, selector string) (crypto.Signer, error) {
+	if !validLabel(domain) || !validLabel(selector) {
+		return nil, ErrNoKey
+	}
+	b, err := os.ReadFile(filepath.Join(k.Dir, domain, selector+".pem"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w %s (selector %s): run `mailgate dkim keygen %s`", ErrNoKey, domain, selector, domain)
+	}
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("dkim: %s/%s.pem holds no PEM key", domain, selector)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("dkim: %s/%s.pem: %w", domain, selector, err)
+	}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("dkim: %s/%s.pem: unsupported key type", domain, selector)
+	}
+	return s, nil
+}
+
+// Active returns the selector and key domain signs with, or ErrNoKey.
+func (k Keys) Active(domain string) (string, crypto.Signer, error) {
+	domain = strings.ToLower(domain)
+	if !validLabel(domain) {
+		return "", nil, ErrNoKey
+	}
+	b, err := os.ReadFile(filepath.Join(k.Dir, domain, "active"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, ErrNoKey
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	sel := strings.TrimSpace(string(b))
+	key, err := k.load(domain, sel)
+	return sel, key, err
+}
+
+// Record returns the TXT record publishing selector's public key:
+// "<selector>._domainkey.<domain>. IN TXT ..." (RFC 6376 §3.6.1), split
+// into 255-byte strings as DNS requires.
+func (k Keys) Record(domain, selector string) (string, error) {
+	key, err := k.load(domain, selector)
+	if err != nil {
+		return "", err
+	}
+	val, err := RecordValue(key.Public())
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for len(val) > 255 {
+		parts = append(parts, `"`+val[:255]+`"`)
+		val = val[255:]
+	}
+	parts = append(parts, `"`+val+`"`)
+	return fmt.Sprintf("%s._domainkey.%s. IN TXT ( %s )", selector, domain, strings.Join(parts, " ")), nil
+}
+
+// RecordValue is the TXT record's text for a public key.
+func RecordValue(pub crypto.PublicKey) (string, error) {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		der, err := x509.MarshalPKIXPublicKey(p)
+		if err != nil {
+			return "", err
+		}
+		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der), nil
+	case ed25519.PublicKey:
+		// RFC 8463 §4.2: the raw 32-byte key.
+		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(p), nil
+	}
+	return "", fmt.Errorf("dkim: unsupported public key %T", pub)
+}
+
+// Selectors lists the domains with keys and each one's active selector.
+func (k Keys) List() (map[string]string, error) {
+	entries, err := os.ReadDir(k.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sel, _, err := k.Active(e.Name())
+		if err != nil {
+			sel = "(none active)"
+		}
+		out[e.Name()] = sel
+	}
+	return out, nil
+}
