@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/certs"
+	"mailgate/internal/config"
+	"mailgate/internal/loadgen"
+	"mailgate/internal/password"
+)
+
+func init() { areaCommands = append(areaCommands, newBenchCmd) }
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "measure a node: submission load (submit) and the machine's limits (fsync, tls)",
+		Long: `Load tools for capacity planning. Each prints one result line, or with
+--row LABEL one tab-separated row: label, rate/s, p50 ms, p99 ms, count, failed
+(scripts/bench-submission.sh builds its table from those rows).`,
+	}
+	cmd.AddCommand(newBenchSubmitCmd(), newBenchFsyncCmd(), newBenchTLSCmd(), newBenchAuthCmd())
+	return cmd
+}
+
+// benchContext ends on SIGINT/SIGTERM so a long run can be cut short.
+func benchContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+func printResult(w io.Writer, row, what string, r *loadgen.Result) {
+	p50, p99 := loadgen.Percentile(r.Latencies, 50), loadgen.Percentile(r.Latencies, 99)
+	if row != "" {
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t%d\t%d\n", row, r.Rate(), ms(p50), ms(p99), r.Sent, r.Failed)
+		return
+	}
+	fmt.Fprintf(w, "%s: %d in %.2fs = %.1f/s, p50 %.1f ms, p99 %.1f ms, %d failed\n",
+		what, r.Sent, r.Elapsed.Seconds(), r.Rate(), ms(p50), ms(p99), r.Failed)
+	if r.FirstErr != nil {
+		fmt.Fprintf(w, "first error: %v\n", r.FirstErr)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func newBenchSubmitCmd() *cobra.Command {
+	var (
+		l        loadgen.Load
+		addr     string
+		implicit bool
+		pwStdin  bool
+		to       string
+		row      string
+	)
+	cmd := &cobra.Command{
+		Use:   "submit",
+		Short: "N concurrent clients doing STARTTLS (or implicit TLS) + AUTH + messages of S bytes, M per connection",
+		Long: `Submits --messages messages from --clients concurrent connections, --per-conn
+messages per connection, each --size bytes, as --user (password from
+--password-stdin, never argv). Prints messages/s and p50/p99 latency; a
+message's latency runs from the start of its transaction to the 250, and for
+the first message of a connection includes connect, TLS and AUTH.
+Without --addr it uses the config's listen.submission (listen.submissions
+with --implicit-tls).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if l.Target.User == "" {
+				return errors.New("--user is required: an account of the node (mailgate user add)")
+			}
+			if !pwStdin {
+				return errors.New("give the password on standard input with --password-stdin (never on the command line)")
+			}
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			l.Target.Password = strings.TrimRight(line, "\r\n")
+			if addr == "" {
+				cfg, err := loadConfig()
+				if err != nil {
+					return err
+				}
+				addr = cfg.Listen.Submission
+				if implicit {
+					addr = cfg.Listen.Submissions
+				}
+			}
+			l.Target.Addr, l.Target.ImplicitTLS = addr, implicit
+			l.From = l.Target.User
+			if to == "" {
+				to = l.Target.User
+			}
+			l.To = strings.Split(to, ",")
+			ctx, stop := benchContext()
+			defer stop()
+			r, err := loadgen.Run(ctx, l)
+			if r != nil {
+				printResult(cmd.OutOrStdout(), row, "submit", r)
+			}
+			if err == nil && r.Sent == 0 {
+				return fmt.Errorf("no message was accepted: %v", r.FirstErr)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "", "host:port of the submission service (default: from the config)")
+	f.BoolVar(&implicit, "implicit-tls", false, "TLS from the first byte (port 465) instead of STARTTLS")
+	f.StringVar(&l.Target.User, "user", "", "account to authenticate as; also the sender")
+	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	f.StringVar(&to, "to", "", "recipients, comma-separated (default: the user itself)")
+	f.IntVar(&l.Clients, "clients", 20, "concurrent connections")
+	f.IntVar(&l.PerConn, "per-conn", 1, "messages per connection")
+	f.IntVar(&l.Size, "size", 10240, "message size in bytes")
+	f.IntVar(&l.Messages, "messages", 400, "messages in all")
+	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	return cmd
+}
+
+func newBenchFsyncCmd() *cobra.Command {
+	var (
+		dir           string
+		size, writers int
+		d             time.Duration
+		row           string
+	)
+	cmd := &cobra.Command{
+		Use:   "fsync",
+		Short: "durable writes per second: write S bytes + fsync + rename + directory fsync, in a loop",
+		Long: `Measures the storage limit the spool is bound by: each operation writes
+--size bytes to a new file, fsyncs it, renames it into another directory and
+fsyncs that directory. Run it in a directory on the spool's file system
+(default: a temporary directory under the config's data_dir).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				cfg, err := loadConfig()
+				if err != nil {
+					return err
+				}
+				if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+					return err
+				}
+				dir = cfg.DataDir
+			}
+			tmp, err := os.MkdirTemp(dir, "bench-fsync-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			ctx, stop := benchContext()
+			defer stop()
+			r, err := loadgen.Fsync(ctx, tmp, size, writers, d)
+			if r != nil {
+				printResult(cmd.OutOrStdout(), row, fmt.Sprintf("fsync (%d writer(s), %d bytes)", writers, size), r)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "directory to write in (default: under data_dir)")
+	f.IntVar(&size, "size", 10240, "bytes per file")
+	f.IntVar(&writers, "writers", 1, "concurrent writers")
+	f.DurationVar(&d, "duration", 5*time.Second, "how long to run")
+	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	return cmd
+}
+
+func newBenchTLSCmd() *cobra.Command {
+	var (
+		clients int
+		d       time.Duration
+		row     string
+	)
+	cmd := &cobra.Command{
+		Use:   "tls",
+		Short: "bare TLS handshakes per second on loopback with the node's certificate and TLS settings",
+		Long: `Runs a loopback TLS server with the configured certificate (or a fresh
+self-signed one when no config is given) and the node's TLS settings, and
+--clients concurrent clients doing connect + handshake + close in a loop.
+This bounds submissions at one message per connection.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := config.Default()
+			certDir := ""
+			if configPath != "" || os.Getenv("MAILGATE_CONFIG") != "" {
+				c, err := loadConfig()
+				if err != nil {
+					return err
+				}
+				cfg, certDir = c, c.DataDir
+			}
+			if certDir == "" {
+				tmp, err := os.MkdirTemp("", "mailgate-bench-tls-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				certDir = tmp
+			}
+			cert, err := certs.Load(cfg.TLS.CertFile, cfg.TLS.KeyFile, certDir, cfg.Hostname)
+			if err != nil {
+				return err
+			}
+			ctx, stop := benchContext()
+			defer stop()
+			r, err := loadgen.Handshakes(ctx, certs.ServerConfig(cert), clients, d)
+			if r != nil {
+				printResult(cmd.OutOrStdout(), row, fmt.Sprintf("TLS handshakes (%d clients)", clients), r)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&clients, "clients", 20, "concurrent clients")
+	f.DurationVar(&d, "duration", 5*time.Second, "how long to run")
+	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	return cmd
+}
+
+func newBenchAuthCmd() *cobra.Command {
+	var (
+		workers int
+		d       time.Duration
+		row     string
+	)
+	cmd := &cobra.Command{
+		Use:   "auth",
+		Short: "password verifications per second (argon2id, the parameters accounts are hashed with)",
+		Long: `Every AUTH costs one argon2id verification, so this bounds new
+authenticated connections per second. --workers verify concurrently.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hash, err := password.Hash("bench-password")
+			if err != nil {
+				return err
+			}
+			ctx, stop := benchContext()
+			defer stop()
+			r, err := loadgen.Repeat(ctx, workers, d, func() error {
+				ok, err := password.Verify(hash, "bench-password")
+				if err == nil && !ok {
+					err = errors.New("verification failed")
+				}
+				return err
+			})
+			if r != nil {
+				printResult(cmd.OutOrStdout(), row, fmt.Sprintf("argon2id verifications (%d workers)", workers), r)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&workers, "workers", 2, "concurrent verifications")
+	f.DurationVar(&d, "duration", 5*time.Second, "how long to run")
+	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	return cmd
+}
