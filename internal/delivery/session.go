@@ -160,4 +160,3 @@ func replyErr(code int, msg string, err error, stage string) error {
 	}
 	return fmt.Errorf("%s: %w", stage, err)
 }
-

@@ -1,0 +1,82 @@
+package dkim
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+)
+
+const msg = "From: Alice <alice@ours.example>\r\nTo: bob@far.example\r\nSubject: hi\r\nDate: Mon, 02 Jan 2026 03:04:05 +0000\r\nMessage-ID: <1@ours.example>\r\n\r\nHello\r\n.dot line\r\n"
+
+// recordText joins the quoted strings of a printed TXT record.
+func recordText(t *testing.T, rec string) string {
+	var b strings.Builder
+	for _, m := range regexp.MustCompile(`"([^"]*)"`).FindAllStringSubmatch(rec, -1) {
+		b.WriteString(m[1])
+	}
+	return b.String()
+}
+
+func TestKeygenSignVerify(t *testing.T) {
+	for _, algo := range []string{"rsa", "ed25519"} {
+		t.Run(algo, func(t *testing.T) {
+			k := Keys{Dir: t.TempDir()}
+			rec, err := k.Generate("Ours.Example", "s1", algo, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(rec, "s1._domainkey.ours.example. IN TXT ") || !strings.Contains(rec, "k="+algo) {
+				t.Fatalf("record %q", rec)
+			}
+			sel, key, err := k.Active("ours.example")
+			if err != nil || sel != "s1" {
+				t.Fatalf("active %q %v", sel, err)
+			}
+			sig, err := Sign(strings.NewReader(msg), "ours.example", sel, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			txt := recordText(t, rec)
+			opts := &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
+				if name != "s1._domainkey.ours.example" {
+					return nil, fmt.Errorf("unexpected lookup %s", name)
+				}
+				return []string{txt}, nil
+			}}
+			v, err := dkim.VerifyWithOptions(bytes.NewReader([]byte(sig+msg)), opts)
+			if err != nil || len(v) != 1 || v[0].Err != nil || v[0].Domain != "ours.example" {
+				t.Fatalf("verify: %v %+v", err, v)
+			}
+			tampered := strings.Replace(sig+msg, "Hello", "Hullo", 1)
+			v, _ = dkim.VerifyWithOptions(strings.NewReader(tampered), opts)
+			if len(v) != 1 || v[0].Err == nil {
+				t.Fatal("tampered body verified")
+			}
+			if _, err := k.Generate("ours.example", "s1", algo, false); err == nil {
+				t.Fatal("second key under the same selector accepted")
+			}
+			if _, err := k.Generate("ours.example", "s2", algo, false); err != nil {
+				t.Fatal(err)
+			}
+			if sel, _, _ := k.Active("ours.example"); sel != "s1" {
+				t.Fatalf("new key activated without asking: %s", sel)
+			}
+		})
+	}
+}
+
+func TestRejectsBadNames(t *testing.T) {
+	k := Keys{Dir: t.TempDir()}
+	for _, bad := range [][2]string{{"../etc", "s"}, {"ours.example", "a/b"}, {"", "s"}, {"ours.example", ""}} {
+		if _, err := k.Generate(bad[0], bad[1], "ed25519", false); err == nil {
+			t.Errorf("accepted domain %q selector %q", bad[0], bad[1])
+		}
+	}
+	if _, err := k.Generate("ours.example", "s", "dsa", false); err == nil {
+		t.Error("accepted algo dsa")
+	}
+}
