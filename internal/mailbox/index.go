@@ -210,16 +210,18 @@ func (f *Folder) Snapshot() []Message {
 	return append([]Message(nil), f.st.msgs...)
 }
 
-// Listen registers fn for the folder's changes and returns the message
-// count at that instant, atomically, so a listener's view starts exact.
-// fn runs under the folder's lock: it must not call back into the Folder.
-func (f *Folder) Listen(fn func(Event)) (count uint32, cancel func()) {
+// Listen registers a listener for the folder's changes. start runs under
+// the folder's lock with the message count at that instant, so the
+// listener's view starts exact, and returns the function that receives
+// events; it too runs under the lock and must not call back into the
+// Folder.
+func (f *Folder) Listen(start func(count uint32) func(Event)) (cancel func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := f.nextLis
 	f.nextLis++
-	f.listeners[id] = fn
-	return uint32(len(f.st.msgs)), func() {
+	f.listeners[id] = start(uint32(len(f.st.msgs)))
+	return func() {
 		f.mu.Lock()
 		delete(f.listeners, id)
 		f.mu.Unlock()

@@ -15,6 +15,8 @@ import (
 	"mailgate/internal/certs"
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
+	"mailgate/internal/imapd"
+	"mailgate/internal/pop3d"
 	"mailgate/internal/smtpd"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -52,6 +54,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		Dir: st, Spool: sp, Log: log,
 	}
 
+	mailRoot := filepath.Join(cfg.DataDir, "mail")
+	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
+		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	imapSrv := &imapd.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes}
+
 	type service struct {
 		name, addr string
 		serve      func(net.Listener) error
@@ -60,6 +68,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		{"mx (STARTTLS offered)", cfg.Listen.MX, smtpSrv.ServeMX},
 		{"submission (STARTTLS + AUTH)", cfg.Listen.Submission, smtpSrv.ServeSubmission},
 		{"submissions (implicit TLS + AUTH)", cfg.Listen.Submissions, smtpSrv.ServeSubmissions},
+		{"pop3 (STLS + login)", cfg.Listen.POP3, pop3Srv.ServePlain},
+		{"pop3s (implicit TLS)", cfg.Listen.POP3S, pop3Srv.ServeTLS},
+		{"imap (STARTTLS + login)", cfg.Listen.IMAP, imapSrv.ServePlain},
+		{"imaps (implicit TLS)", cfg.Listen.IMAPS, imapSrv.ServeTLS},
 	}
 	type bound struct {
 		l     net.Listener
@@ -109,6 +121,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	defer cancel()
 	closeAll()
 	smtpSrv.Shutdown(grace)
+	pop3Srv.Shutdown(grace)
+	imapSrv.Shutdown(grace)
 	stopAgent()
 	agentDone.Wait()
 	return err

@@ -1,0 +1,181 @@
+package imapd
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailgate/internal/mailbox"
+)
+
+func folderErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mailbox.ErrFolderExists):
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlreadyExists, Text: "Mailbox already exists"}
+	case errors.Is(err, mailbox.ErrNoFolder):
+		return errNoMailbox
+	case errors.Is(err, mailbox.ErrBadFolderName):
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: err.Error()}
+	}
+	return err
+}
+
+func (s *session) Create(name string, _ *imap.CreateOptions) error {
+	// RFC 9051 §6.3.4: a trailing delimiter only says more levels follow.
+	name = strings.TrimRight(name, string(mailbox.Delim))
+	return folderErr(mailbox.CreateFolder(s.mailDir, name))
+}
+
+func (s *session) Delete(name string) error {
+	return folderErr(mailbox.DeleteFolder(s.mailDir, name))
+}
+
+func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
+	to = strings.TrimRight(to, string(mailbox.Delim))
+	return folderErr(mailbox.RenameFolder(s.mailDir, from, to))
+}
+
+func (s *session) Subscribe(name string) error {
+	if !mailbox.FolderExists(s.mailDir, name) && !mailbox.IsInbox(name) {
+		return errNoMailbox
+	}
+	return folderErr(mailbox.Subscribe(s.mailDir, name, true))
+}
+
+func (s *session) Unsubscribe(name string) error {
+	return folderErr(mailbox.Subscribe(s.mailDir, name, false))
+}
+
+// List serves LIST (RFC 9051 §6.3.9, LIST-EXTENDED RFC 5258, SPECIAL-USE
+// RFC 6154, LIST-STATUS RFC 5819) and LSUB.
+func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	if len(patterns) == 0 {
+		// RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
+		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: mailbox.Delim})
+	}
+	names, err := mailbox.Folders(s.mailDir)
+	if err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, n := range names {
+		exists[n] = true
+	}
+	subs, _ := mailbox.Subscriptions(s.mailDir)
+	subscribed := map[string]bool{}
+	for _, n := range subs {
+		subscribed[n] = true
+	}
+	candidates := names
+	if options.SelectSubscribed {
+		candidates = nil
+		for _, n := range subs {
+			candidates = append(candidates, n)
+		}
+		if subscribed[mailbox.Inbox] || subscribed["inbox"] {
+			subscribed[mailbox.Inbox] = true
+		}
+	}
+	for _, name := range candidates {
+		if !matchAny(name, ref, patterns) {
+			continue
+		}
+		use := mailbox.SpecialUse(name)
+		if options.SelectSpecialUse && use == "" {
+			continue
+		}
+		data := &imap.ListData{Mailbox: name, Delim: mailbox.Delim}
+		if !exists[name] {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
+		} else if hasChildren(name, names) {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrHasChildren)
+		} else {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrHasNoChildren)
+		}
+		if subscribed[name] && (options.SelectSubscribed || options.ReturnSubscribed) {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
+		}
+		if use != "" {
+			data.Attrs = append(data.Attrs, imap.MailboxAttr(use))
+		}
+		if options.ReturnStatus != nil && exists[name] {
+			if st, err := s.Status(name, options.ReturnStatus); err == nil {
+				data.Status = st
+			}
+		}
+		if err := w.WriteList(data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func matchAny(name, ref string, patterns []string) bool {
+	for _, p := range patterns {
+		if imapserver.MatchList(name, mailbox.Delim, ref, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasChildren(name string, all []string) bool {
+	prefix := name + string(mailbox.Delim)
+	for _, n := range all {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Status reads counts from the index only (RFC 9051 §6.3.11).
+func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	f, err := s.openFolder(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := &imap.StatusData{Mailbox: name}
+	var n, unseen, deleted uint32
+	var size int64
+	f.View(func(msgs []mailbox.Message) {
+		n = uint32(len(msgs))
+		for i := range msgs {
+			if !mailbox.HasFlag(msgs[i].Flags, mailbox.FlagSeen) {
+				unseen++
+			}
+			if mailbox.HasFlag(msgs[i].Flags, mailbox.FlagTrashed) {
+				deleted++
+			}
+			size += msgs[i].Size
+		}
+	})
+	if options.NumMessages {
+		data.NumMessages = &n
+	}
+	if options.NumUnseen {
+		data.NumUnseen = &unseen
+	}
+	if options.NumDeleted {
+		data.NumDeleted = &deleted
+	}
+	if options.Size {
+		data.Size = &size
+	}
+	if options.NumRecent {
+		zero := uint32(0)
+		data.NumRecent = &zero
+	}
+	if options.UIDNext {
+		data.UIDNext = imap.UID(f.UIDNext())
+	}
+	if options.UIDValidity {
+		data.UIDValidity = f.UIDValidity()
+	}
+	return data, nil
+}

@@ -1,0 +1,344 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"mailgate/internal/mailbox"
+)
+
+// item is one message addressed by a command: its sequence number as the
+// client sees it, and its index entry.
+type item struct {
+	seq uint32
+	m   mailbox.Message
+}
+
+func timeTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
+
+// resolve turns a sequence or UID set into the messages it names, in
+// mailbox order. Messages the client has not been told about yet (no
+// client sequence number) are left out (RFC 9051 §7.5.1).
+func (sel *selected) resolve(numSet imap.NumSet) []item {
+	var out []item
+	sel.folder.View(func(msgs []mailbox.Message) {
+		numSet = sel.static(numSet, msgs)
+		switch set := numSet.(type) {
+		case imap.SeqSet:
+			for i := range msgs {
+				if seq := sel.tracker.EncodeSeqNum(uint32(i + 1)); seq != 0 && set.Contains(seq) {
+					out = append(out, item{seq, msgs[i]})
+				}
+			}
+		case imap.UIDSet:
+			for i := range msgs {
+				if set.Contains(imap.UID(msgs[i].UID)) {
+					if seq := sel.tracker.EncodeSeqNum(uint32(i + 1)); seq != 0 {
+						out = append(out, item{seq, msgs[i]})
+					}
+				}
+			}
+		}
+	})
+	return out
+}
+
+// static replaces "*" with the highest number and "$" (SEARCHRES, RFC
+// 5182) with the saved result.
+func (sel *selected) static(numSet imap.NumSet, msgs []mailbox.Message) imap.NumSet {
+	if imap.IsSearchRes(numSet) {
+		return sel.searchRes
+	}
+	switch set := numSet.(type) {
+	case imap.SeqSet:
+		max := uint32(len(msgs))
+		out := make(imap.SeqSet, len(set))
+		for i, r := range set {
+			out[i] = r
+			staticRange(&out[i].Start, &out[i].Stop, max)
+		}
+		return out
+	case imap.UIDSet:
+		var max uint32
+		if len(msgs) > 0 {
+			max = msgs[len(msgs)-1].UID
+		}
+		out := make(imap.UIDSet, len(set))
+		for i, r := range set {
+			out[i] = r
+			staticRange((*uint32)(&out[i].Start), (*uint32)(&out[i].Stop), max)
+		}
+		return out
+	}
+	return numSet
+}
+
+func staticRange(start, stop *uint32, max uint32) {
+	dyn := false
+	if *start == 0 {
+		*start, dyn = max, true
+	}
+	if *stop == 0 {
+		*stop, dyn = max, true
+	}
+	if dyn && *start > *stop {
+		*start, *stop = *stop, *start
+	}
+}
+
+func uidsOf(items []item) []uint32 {
+	out := make([]uint32, len(items))
+	for i, it := range items {
+		out[i] = it.m.UID
+	}
+	return out
+}
+
+// readMessage reads a message file; os.ErrNotExist when it was expunged
+// meanwhile.
+func (sel *selected) readMessage(uid uint32) ([]byte, error) {
+	f, err := sel.folder.Open(uid)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// Fetch serves FETCH (RFC 9051 §6.4.5). Flags, size and dates come from
+// the index; the message file is read only for content items.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	sel := s.sel
+	items := sel.resolve(numSet)
+	// RFC 9051 §6.4.5: BODY[...] (not .PEEK) sets \Seen; the new flags
+	// are sent along in the same response.
+	markSeen := false
+	if !sel.readOnly {
+		for _, bs := range options.BodySection {
+			markSeen = markSeen || !bs.Peek
+		}
+		for _, bs := range options.BinarySection {
+			markSeen = markSeen || !bs.Peek
+		}
+	}
+	seenNow := map[uint32]bool{}
+	if markSeen {
+		var unseen []uint32
+		for _, it := range items {
+			if !mailbox.HasFlag(it.m.Flags, mailbox.FlagSeen) {
+				unseen = append(unseen, it.m.UID)
+			}
+		}
+		if len(unseen) > 0 {
+			changed, _ := sel.folder.SetFlags(unseen, '+', "S", sel.tracker)
+			for _, m := range changed {
+				seenNow[m.UID] = true
+			}
+		}
+	}
+	needContent := options.Envelope || options.BodyStructure != nil || len(options.BodySection) > 0 ||
+		len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+	for _, it := range items {
+		var buf []byte
+		if needContent {
+			var err error
+			buf, err = sel.readMessage(it.m.UID)
+			if errors.Is(err, os.ErrNotExist) {
+				continue // expunged by another session meanwhile
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if seenNow[it.m.UID] {
+			it.m.Flags = mailbox.EditFlags(it.m.Flags, '+', "S")
+		}
+		if err := fetchOne(w.CreateMessage(it.seq), it.m, buf, options, seenNow[it.m.UID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fetchOne(w *imapserver.FetchResponseWriter, m mailbox.Message, buf []byte, options *imap.FetchOptions, flagsChanged bool) error {
+	w.WriteUID(imap.UID(m.UID))
+	if options.Flags || flagsChanged {
+		w.WriteFlags(imapFlags(m.Flags))
+	}
+	if options.InternalDate {
+		w.WriteInternalDate(time.Unix(m.Date, 0))
+	}
+	if options.RFC822Size {
+		w.WriteRFC822Size(m.Size)
+	}
+	if options.Envelope {
+		if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(buf))); err == nil {
+			w.WriteEnvelope(imapserver.ExtractEnvelope(h))
+		} else {
+			w.WriteEnvelope(&imap.Envelope{})
+		}
+	}
+	if options.BodyStructure != nil {
+		w.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(buf)))
+	}
+	for _, bs := range options.BodySection {
+		part := imapserver.ExtractBodySection(bytes.NewReader(buf), bs)
+		if err := writeSection(w.WriteBodySection(bs, int64(len(part))), part); err != nil {
+			return err
+		}
+	}
+	for _, bs := range options.BinarySection {
+		part := imapserver.ExtractBinarySection(bytes.NewReader(buf), bs)
+		if err := writeSection(w.WriteBinarySection(bs, int64(len(part))), part); err != nil {
+			return err
+		}
+	}
+	for _, bss := range options.BinarySectionSize {
+		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(buf), bss))
+	}
+	return w.Close()
+}
+
+func writeSection(wc io.WriteCloser, b []byte) error {
+	_, err := wc.Write(b)
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Store serves STORE (RFC 9051 §6.4.6): flags live in the file name.
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+	sel := s.sel
+	if sel.readOnly {
+		return errReadOnly
+	}
+	items := sel.resolve(numSet)
+	op := byte('+')
+	switch flags.Op {
+	case imap.StoreFlagsSet:
+		op = '='
+	case imap.StoreFlagsDel:
+		op = '-'
+	}
+	changed, err := sel.folder.SetFlags(uidsOf(items), op, letters(flags.Flags), sel.tracker)
+	if err != nil {
+		s.srv.log().Warn("imap: store", "account", s.account, "err", err)
+	}
+	if flags.Silent {
+		return nil
+	}
+	now := map[uint32]mailbox.Message{}
+	for _, m := range changed {
+		now[m.UID] = m
+	}
+	for _, it := range items {
+		m, ok := now[it.m.UID]
+		if !ok {
+			continue
+		}
+		rw := w.CreateMessage(it.seq)
+		rw.WriteUID(imap.UID(m.UID))
+		rw.WriteFlags(imapFlags(m.Flags))
+		if err := rw.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Expunge removes \Deleted messages (RFC 9051 §6.4.3), or only those in
+// uids (UID EXPUNGE, RFC 4315). The EXPUNGE responses reach every session
+// with the folder selected, this one included, through the tracker.
+func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	sel := s.sel
+	if sel.readOnly {
+		return nil // CLOSE after EXAMINE expunges nothing (RFC 9051 §6.4.1)
+	}
+	var del []uint32
+	sel.folder.View(func(msgs []mailbox.Message) {
+		for i := range msgs {
+			if mailbox.HasFlag(msgs[i].Flags, mailbox.FlagTrashed) && (uids == nil || uids.Contains(imap.UID(msgs[i].UID))) {
+				del = append(del, msgs[i].UID)
+			}
+		}
+	})
+	_, err := sel.folder.Expunge(del)
+	return err
+}
+
+// Copy serves COPY with COPYUID (RFC 4315): hard links, no data copied.
+func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	items := s.sel.resolve(numSet)
+	dst, err := s.openFolder(dest)
+	if err != nil {
+		return nil, errTryCreate // RFC 9051 §6.4.7
+	}
+	defer dst.Close()
+	src, out, err := s.sel.folder.CopyTo(dst, uidsOf(items))
+	if err != nil {
+		return nil, err
+	}
+	return &imap.CopyData{UIDValidity: dst.UIDValidity(), SourceUIDs: uidSet(src), DestUIDs: uidSet(out)}, nil
+}
+
+// Move serves MOVE (RFC 6851): copy, then expunge the originals.
+func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if s.sel.readOnly {
+		return errReadOnly
+	}
+	data, err := s.Copy(numSet, dest)
+	if err != nil {
+		return err
+	}
+	if err := w.WriteCopyData(data); err != nil {
+		return err
+	}
+	var moved []uint32
+	for _, r := range data.SourceUIDs {
+		for u := r.Start; u <= r.Stop && u != 0; u++ {
+			moved = append(moved, uint32(u))
+		}
+	}
+	_, err = s.sel.folder.Expunge(moved)
+	return err
+}
+
+func uidSet(uids []uint32) imap.UIDSet {
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	return set
+}
+
+// Append stores a message (RFC 9051 §6.3.12) with APPENDUID (RFC 4315).
+func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	f, err := s.openFolder(name)
+	if err != nil {
+		io.Copy(io.Discard, r)
+		return nil, errTryCreate
+	}
+	defer f.Close()
+	uid, err := f.Append(r, letters(options.Flags), options.Time)
+	if err != nil {
+		return nil, err
+	}
+	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: f.UIDValidity()}, nil
+}
+
+// AppendLimit advertises APPENDLIMIT (RFC 7889).
+func (s *session) AppendLimit() uint32 {
+	if s.srv.MaxMessageBytes > 0 && s.srv.MaxMessageBytes < 1<<32 {
+		return uint32(s.srv.MaxMessageBytes)
+	}
+	return 50 << 20
+}

@@ -1,0 +1,241 @@
+package imapd
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"mailgate/internal/mailbox"
+)
+
+// Search serves SEARCH (RFC 9051 §6.4.4) with ESEARCH results and SAVE
+// (RFC 5182). Flags, dates, sizes and numbers come from the index; only
+// header and text criteria read message files.
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	sel := s.sel
+	var all []item
+	sel.folder.View(func(msgs []mailbox.Message) {
+		sel.staticCriteria(criteria, msgs)
+		all = make([]item, 0, len(msgs))
+		for i := range msgs {
+			all = append(all, item{sel.tracker.EncodeSeqNum(uint32(i + 1)), msgs[i]})
+		}
+	})
+	var (
+		data   imap.SearchData
+		seqSet imap.SeqSet
+		uidSet imap.UIDSet
+	)
+	for _, it := range all {
+		if it.seq == 0 {
+			continue
+		}
+		mt := &matcher{sel: sel, it: it}
+		if !mt.match(criteria) {
+			continue
+		}
+		uidSet.AddNum(imap.UID(it.m.UID))
+		num := it.seq
+		if kind == imapserver.NumKindUID {
+			num = it.m.UID
+		} else {
+			seqSet.AddNum(it.seq)
+		}
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		if num > data.Max {
+			data.Max = num
+		}
+		data.Count++
+	}
+	if kind == imapserver.NumKindUID {
+		data.All = uidSet
+	} else {
+		data.All = seqSet
+	}
+	if options.ReturnSave {
+		sel.searchRes = uidSet
+	}
+	return &data, nil
+}
+
+func (sel *selected) staticCriteria(c *imap.SearchCriteria, msgs []mailbox.Message) {
+	var seqs []imap.SeqSet
+	for _, set := range c.SeqNum {
+		switch ns := sel.static(set, msgs).(type) {
+		case imap.SeqSet:
+			seqs = append(seqs, ns)
+		case imap.UIDSet:
+			c.UID = append(c.UID, ns)
+		}
+	}
+	c.SeqNum = seqs
+	for i, set := range c.UID {
+		c.UID[i] = sel.static(set, msgs).(imap.UIDSet)
+	}
+	for i := range c.Not {
+		sel.staticCriteria(&c.Not[i], msgs)
+	}
+	for i := range c.Or {
+		sel.staticCriteria(&c.Or[i][0], msgs)
+		sel.staticCriteria(&c.Or[i][1], msgs)
+	}
+}
+
+// matcher evaluates criteria against one message, reading its file at
+// most once and only when a criterion needs the content.
+type matcher struct {
+	sel    *selected
+	it     item
+	buf    []byte
+	loaded bool
+}
+
+func (mt *matcher) content() []byte {
+	if !mt.loaded {
+		mt.loaded = true
+		mt.buf, _ = mt.sel.readMessage(mt.it.m.UID)
+	}
+	return mt.buf
+}
+
+func (mt *matcher) entity() *gomessage.Entity {
+	e, _ := gomessage.Read(bytes.NewReader(mt.content()))
+	if e == nil {
+		e, _ = gomessage.New(gomessage.Header{}, bytes.NewReader(nil))
+	}
+	return e
+}
+
+func (mt *matcher) match(c *imap.SearchCriteria) bool {
+	m := &mt.it.m
+	for _, set := range c.SeqNum {
+		if !set.Contains(mt.it.seq) {
+			return false
+		}
+	}
+	for _, set := range c.UID {
+		if !set.Contains(imap.UID(m.UID)) {
+			return false
+		}
+	}
+	if !matchDate(time.Unix(m.Date, 0), c.Since, c.Before) {
+		return false
+	}
+	for _, f := range c.Flag {
+		if !hasIMAPFlag(m.Flags, f) {
+			return false
+		}
+	}
+	for _, f := range c.NotFlag {
+		if hasIMAPFlag(m.Flags, f) {
+			return false
+		}
+	}
+	if c.Larger != 0 && m.Size <= c.Larger {
+		return false
+	}
+	if c.Smaller != 0 && m.Size >= c.Smaller {
+		return false
+	}
+	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		h := mail.Header{Header: mt.entity().Header}
+		for _, hc := range c.Header {
+			if !matchHeaderFields(h.FieldsByKey(hc.Key), hc.Value) {
+				return false
+			}
+		}
+		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+			t, err := h.Date()
+			if err != nil || !matchDate(t, c.SentSince, c.SentBefore) {
+				return false
+			}
+		}
+	}
+	for _, text := range c.Text {
+		if !matchEntity(mt.entity(), text, true) {
+			return false
+		}
+	}
+	for _, body := range c.Body {
+		if !matchEntity(mt.entity(), body, false) {
+			return false
+		}
+	}
+	for i := range c.Not {
+		if mt.match(&c.Not[i]) {
+			return false
+		}
+	}
+	for i := range c.Or {
+		if !mt.match(&c.Or[i][0]) && !mt.match(&c.Or[i][1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDate compares dates without time zone, as RFC 9051 §6.4.4 wants.
+func matchDate(t, since, before time.Time) bool {
+	t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if !since.IsZero() && t.Before(since) {
+		return false
+	}
+	if !before.IsZero() && !t.Before(before) {
+		return false
+	}
+	return true
+}
+
+func matchHeaderFields(fields gomessage.HeaderFields, pattern string) bool {
+	if pattern == "" {
+		return fields.Len() > 0
+	}
+	pattern = strings.ToLower(pattern)
+	for fields.Next() {
+		v, _ := fields.Text()
+		if strings.Contains(strings.ToLower(v), pattern) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchEntity(e *gomessage.Entity, pattern string, includeHeader bool) bool {
+	if pattern == "" {
+		return true
+	}
+	if includeHeader && matchHeaderFields(e.Header.Fields(), pattern) {
+		return true
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return false
+			}
+			if matchEntity(part, pattern, includeHeader) {
+				return true
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	if t == "" {
+		t = "text/plain" // RFC 2045 §5.2 default
+	}
+	if !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+		return false
+	}
+	b, err := io.ReadAll(e.Body)
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(pattern)))
+}

@@ -1,0 +1,181 @@
+// Package imapd serves IMAP (RFC 9051 IMAP4rev2, IMAP4rev1 clients too) on
+// emersion/go-imap/v2's imapserver: 143 with STARTTLS and 993 with
+// implicit TLS (RFC 8314), over the Maildir++ folders and UID index of
+// internal/mailbox.
+package imapd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailgate/internal/mailbox"
+	"mailgate/internal/store"
+)
+
+// Directory is what IMAP needs from the store.
+type Directory interface {
+	Account(ctx context.Context, addr string) (*store.Account, error)
+}
+
+// Server serves IMAP for one node.
+type Server struct {
+	Hostname string
+	TLS      *tls.Config
+	Dir      Directory
+	MailRoot string // <data_dir>/mail
+	Log      *slog.Logger
+	// IdlePoll is how often an idling session looks for new mail
+	// (default 1s: a stat and a readdir of new/).
+	IdlePoll time.Duration
+	// MaxMessageBytes limits APPEND (default 50 MiB).
+	MaxMessageBytes int64
+
+	once sync.Once
+	srv  *imapserver.Server
+
+	mu    sync.Mutex
+	boxes map[*mailbox.Folder]*sharedBox
+}
+
+// caps: IMAP4rev2 and the IMAP4rev1 extensions it folds in, so rev1
+// clients get the same features (RFC 9051 Appendix E).
+var caps = imap.CapSet{
+	imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {},
+	imap.CapNamespace: {}, imap.CapUIDPlus: {}, imap.CapMove: {},
+	imap.CapESearch: {}, imap.CapSearchRes: {},
+	imap.CapListExtended: {}, imap.CapListStatus: {}, imap.CapStatusSize: {},
+	imap.CapChildren: {}, imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
+	imap.CapUnauthenticate: {},
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.boxes = map[*mailbox.Folder]*sharedBox{}
+		s.srv = imapserver.New(&imapserver.Options{
+			NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+				return &session{srv: s, conn: c}, &imapserver.GreetingData{}, nil
+			},
+			Caps:      caps,
+			Logger:    logAdapter{s.log()},
+			TLSConfig: s.TLS,
+			// RFC 9051 §6.2.3 / RFC 8314: LOGIN and AUTHENTICATE PLAIN
+			// only under TLS (LOGINDISABLED before STARTTLS).
+			InsecureAuth: false,
+		})
+	})
+}
+
+// ServePlain serves port 143: plaintext greeting, STARTTLS, then login.
+func (s *Server) ServePlain(l net.Listener) error {
+	s.init()
+	return ignoreClosed(s.srv.Serve(l))
+}
+
+// ServeTLS serves port 993: TLS from the first byte (RFC 8314 §3.3).
+func (s *Server) ServeTLS(l net.Listener) error {
+	s.init()
+	return ignoreClosed(s.srv.Serve(tls.NewListener(l, s.TLS)))
+}
+
+// Shutdown closes listeners and sessions. Every IMAP change is durable
+// when its command completes, so nothing is lost by cutting sessions
+// (an IDLE client reconnects).
+func (s *Server) Shutdown(ctx context.Context) {
+	s.init()
+	done := make(chan struct{})
+	go func() { s.srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Close is Shutdown without waiting.
+func (s *Server) Close() error {
+	s.init()
+	return s.srv.Close()
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, net.ErrClosed) || err.Error() == "imapserver: server closed" {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Server) idlePoll() time.Duration {
+	if s.IdlePoll > 0 {
+		return s.IdlePoll
+	}
+	return time.Second
+}
+
+type logAdapter struct{ l *slog.Logger }
+
+func (a logAdapter) Printf(format string, args ...any) {
+	a.l.Debug("imap", "msg", fmt.Sprintf(format, args...))
+}
+
+// sharedBox is the go-imap tracker of one open folder, shared by the
+// sessions that selected it: the folder's events become the untagged
+// EXISTS / EXPUNGE / FETCH updates each session receives.
+type sharedBox struct {
+	tracker *imapserver.MailboxTracker
+	refs    int
+	cancel  func()
+}
+
+func (s *Server) attach(f *mailbox.Folder) *sharedBox {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.boxes[f]; b != nil {
+		b.refs++
+		return b
+	}
+	b := &sharedBox{refs: 1}
+	b.cancel = f.Listen(func(count uint32) func(mailbox.Event) {
+		b.tracker = imapserver.NewMailboxTracker(count)
+		return func(ev mailbox.Event) {
+			switch ev.Kind {
+			case mailbox.Expunged:
+				b.tracker.QueueExpunge(ev.Seq)
+			case mailbox.Exists:
+				b.tracker.QueueNumMessages(ev.Count)
+			case mailbox.FlagsChanged:
+				src, _ := ev.Source.(*imapserver.SessionTracker)
+				b.tracker.QueueMessageFlags(ev.Seq, imap.UID(ev.UID), imapFlags(ev.Flags), src)
+			}
+		}
+	})
+	s.boxes[f] = b
+	return b
+}
+
+func (s *Server) detach(f *mailbox.Folder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.boxes[f]
+	if b == nil {
+		return
+	}
+	if b.refs--; b.refs == 0 {
+		b.cancel()
+		delete(s.boxes, f)
+	}
+}

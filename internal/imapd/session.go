@@ -1,0 +1,189 @@
+package imapd
+
+import (
+	"context"
+	"errors"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailgate/internal/address"
+	"mailgate/internal/mailbox"
+	"mailgate/internal/password"
+	"mailgate/internal/store"
+)
+
+// session is one IMAP connection.
+type session struct {
+	srv     *Server
+	conn    *imapserver.Conn
+	account string
+	mailDir string
+	sel     *selected
+}
+
+// selected is the session's view of its selected folder.
+type selected struct {
+	name      string
+	folder    *mailbox.Folder
+	box       *sharedBox
+	tracker   *imapserver.SessionTracker
+	readOnly  bool
+	searchRes imap.UIDSet
+}
+
+var _ imapserver.SessionIMAP4rev2 = (*session)(nil)
+
+var (
+	errAuthTemp = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+		Text: "Authentication temporarily unavailable, try again later"}
+	errNoMailbox = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent,
+		Text: "No such mailbox"}
+	errTryCreate = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate,
+		Text: "No such mailbox"}
+	errReadOnly = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "READ-ONLY",
+		Text: "Mailbox is read-only (EXAMINE)"}
+)
+
+// Login checks credentials like submission does: unknown users cost one
+// dummy hash, suspended accounts fail like wrong passwords (RFC 9051
+// §6.2.3: one NO [AUTHENTICATIONFAILED] for every failure).
+func (s *session) Login(username, pw string) error {
+	acct, err := s.srv.Dir.Account(context.Background(), username)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
+		password.VerifyDummy(pw)
+		return imapserver.ErrAuthFailed
+	case err != nil:
+		return errAuthTemp
+	}
+	ok, err := password.Verify(acct.PasswordHash, pw)
+	if err != nil || !ok || acct.Status == store.StatusSuspended {
+		return imapserver.ErrAuthFailed
+	}
+	dir := mailbox.Dir(s.srv.MailRoot, acct.Address)
+	if err := mailbox.EnsureDefaults(dir); err != nil {
+		s.srv.log().Error("imap: creating default folders", "account", acct.Address, "err", err)
+		return errAuthTemp
+	}
+	s.account, s.mailDir = acct.Address, dir
+	s.srv.log().Info("imap login", "account", acct.Address)
+	return nil
+}
+
+// Unauthenticate (RFC 8437) returns to the not-authenticated state.
+func (s *session) Unauthenticate() error {
+	s.Unselect()
+	s.account, s.mailDir = "", ""
+	return nil
+}
+
+func (s *session) Close() error {
+	if s.sel != nil {
+		s.Unselect()
+	}
+	return nil
+}
+
+// openFolder opens an existing folder by IMAP name.
+func (s *session) openFolder(name string) (*mailbox.Folder, error) {
+	if !mailbox.FolderExists(s.mailDir, name) && !mailbox.IsInbox(name) {
+		return nil, errNoMailbox
+	}
+	dir, err := mailbox.FolderDir(s.mailDir, name)
+	if err != nil {
+		return nil, errNoMailbox
+	}
+	return mailbox.OpenFolder(dir)
+}
+
+// Select opens a folder: the index gives counts, UIDs and flags without
+// reading a message file, so it is fast on any mailbox size.
+func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	if s.sel != nil {
+		s.Unselect()
+	}
+	f, err := s.openFolder(name)
+	if err != nil {
+		return nil, err
+	}
+	box := s.srv.attach(f)
+	sel := &selected{name: name, folder: f, box: box, readOnly: options.ReadOnly}
+	data := &imap.SelectData{
+		Flags:          permanentFlags,
+		PermanentFlags: permanentFlags,
+		UIDValidity:    f.UIDValidity(),
+	}
+	if options.ReadOnly {
+		data.PermanentFlags = nil
+	}
+	// The tracker session starts under the folder's lock, so the count
+	// reported here and the updates queued for it line up exactly.
+	f.View(func(msgs []mailbox.Message) {
+		sel.tracker = box.tracker.NewSession()
+		data.NumMessages = uint32(len(msgs))
+		for i := range msgs {
+			if !mailbox.HasFlag(msgs[i].Flags, mailbox.FlagSeen) {
+				data.FirstUnseenSeqNum = uint32(i + 1)
+				break
+			}
+		}
+	})
+	data.UIDNext = imap.UID(f.UIDNext())
+	s.sel = sel
+	return data, nil
+}
+
+func (s *session) Unselect() error {
+	if s.sel == nil {
+		return nil
+	}
+	s.sel.tracker.Close()
+	s.srv.detach(s.sel.folder)
+	s.sel.folder.Close()
+	s.sel = nil
+	return nil
+}
+
+func (s *session) Namespace() (*imap.NamespaceData, error) {
+	return &imap.NamespaceData{
+		Personal: []imap.NamespaceDescriptor{{Prefix: "", Delim: mailbox.Delim}},
+	}, nil
+}
+
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if s.sel == nil {
+		return nil
+	}
+	// Pick up local deliveries (new/) before answering: cheap when
+	// nothing changed (one readdir of new/, one stat of cur/).
+	if err := s.sel.folder.Sync(); err != nil {
+		s.srv.log().Warn("imap: sync", "account", s.account, "folder", s.sel.name, "err", err)
+	}
+	return s.sel.tracker.Poll(w, allowExpunge)
+}
+
+// Idle (RFC 2177 / RFC 9051 §6.3.13) reports changes as they happen; new
+// deliveries are noticed by syncing the folder every IdlePoll.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if s.sel == nil {
+		<-stop
+		return nil
+	}
+	sel := s.sel
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := timeTicker(s.srv.idlePoll())
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sel.folder.Sync()
+			}
+		}
+	}()
+	return sel.tracker.Idle(w, stop)
+}
