@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/delivery"
 	"mailgate/internal/spool"
 )
 
@@ -22,7 +23,7 @@ func openSpool() (*spool.Spool, error) {
 }
 
 func newQueueCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "queue", Short: "inspect and manage the spool (list, show, remove)"}
+	cmd := &cobra.Command{Use: "queue", Short: "inspect and manage the spool (list, show, retry, hold, release, remove, bounce)"}
 	cmd.AddCommand(
 		&cobra.Command{
 			Use: "list", Short: "list queued messages with pending recipients, next attempt and last error", Args: cobra.NoArgs,
@@ -37,7 +38,7 @@ func newQueueCmd() *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSIZE\tARRIVED\tFROM\tPENDING\tNEXT ATTEMPT\tLAST ERROR")
+				fmt.Fprintln(tw, "ID\tSIZE\tARRIVED\tFROM\tPENDING\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
 				for _, id := range ids {
 					m, err := sp.Open(id)
 					if err != nil {
@@ -54,8 +55,8 @@ func newQueueCmd() *cobra.Command {
 					if st.Held {
 						next = "held"
 					}
-					fmt.Fprintf(tw, "%s\t%d\t%s\t<%s>\t%s\t%s\t%s\n", id, e.Size, e.Received.UTC().Format(time.DateTime),
-						e.From, strings.Join(st.Pending(), ","), next, st.LastError)
+					fmt.Fprintf(tw, "%s\t%d\t%s\t<%s>\t%s\t%d\t%s\t%s\n", id, e.Size, e.Received.UTC().Format(time.DateTime),
+						e.From, strings.Join(st.Pending(), ","), st.Attempts, next, st.LastError)
 				}
 				tw.Flush()
 				fmt.Fprintf(cmd.OutOrStdout(), "%d message(s) queued\n", len(ids))
@@ -81,10 +82,11 @@ func newQueueCmd() *cobra.Command {
 				}
 				out := cmd.OutOrStdout()
 				e := m.Envelope
-				fmt.Fprintf(out, "id: %s\norigin: %s\nclient: %s\nauth: %s\narrived: %s\nfrom: <%s>\nattempts: %d\nlast error: %s\n",
-					e.ID, e.Origin, e.Client, e.Auth, e.Received.UTC().Format(time.RFC3339), e.From, st.Attempts, st.LastError)
+				fmt.Fprintf(out, "id: %s\norigin: %s\nclient: %s\nauth: %s\narrived: %s\nfrom: <%s>\nattempts: %d\nnext attempt: %s\nheld: %v\nlast error: %s\n",
+					e.ID, e.Origin, e.Client, e.Auth, e.Received.UTC().Format(time.RFC3339), e.From, st.Attempts,
+					st.NextAttempt.UTC().Format(time.RFC3339), st.Held, st.LastError)
 				for _, r := range st.Rcpts {
-					fmt.Fprintf(out, "rcpt: <%s> %s %s\n", r.Addr, r.Status, r.Error)
+					fmt.Fprintf(out, "rcpt: <%s> %s %s %s\n", r.Addr, r.Status, r.Remote, r.Error)
 				}
 				fmt.Fprintln(out)
 				_, err = io.Copy(out, m.Body())
@@ -108,6 +110,111 @@ func newQueueCmd() *cobra.Command {
 				return nil
 			},
 		},
+		queueStateCmd("retry", "retry messages now (ID... or --all)", "will be retried within delivery.scan_interval",
+			func(st *spool.State) { st.NextAttempt = time.Time{} }),
+		queueStateCmd("hold", "keep messages queued without delivery attempts (ID... or --all)", "held",
+			func(st *spool.State) { st.Held = true }),
+		queueStateCmd("release", "release held messages for delivery now (ID... or --all)", "released",
+			func(st *spool.State) { st.Held = false; st.NextAttempt = time.Time{} }),
+		newQueueBounceCmd(),
 	)
 	return cmd
+}
+
+// queueStateCmd changes the delivery state of the named (or all) messages.
+// A running node reads state afresh before each attempt, so the change
+// takes effect at the next queue scan.
+func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Command {
+	var all bool
+	c := &cobra.Command{
+		Use: use + " ID...|--all", Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return fmt.Errorf("%s: give message IDs or --all (see `mailgate queue list`)", use)
+			}
+			sp, err := openSpool()
+			if err != nil {
+				return err
+			}
+			defer sp.Close()
+			if all {
+				if args, err = sp.IDs(); err != nil {
+					return err
+				}
+			}
+			for _, id := range args {
+				m, err := sp.Open(id)
+				if err != nil {
+					return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
+				}
+				st, err := sp.State(&m.Envelope)
+				m.Close()
+				if err != nil {
+					return err
+				}
+				change(st)
+				if err := sp.SaveState(id, st); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", id, done)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&all, "all", false, "every queued message")
+	return c
+}
+
+// newQueueBounceCmd fails every pending recipient of the named messages:
+// the sender gets a DSN (RFC 3464) and the message leaves the queue.
+func newQueueBounceCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "bounce ID...", Short: "return messages to their sender with a DSN and remove them", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			sp, err := openSpool()
+			if err != nil {
+				return err
+			}
+			defer sp.Close()
+			for _, id := range args {
+				if err := bounceOne(sp, cfg.Hostname, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s bounced\n", id)
+			}
+			return nil
+		},
+	}
+}
+
+func bounceOne(sp *spool.Spool, hostname, id string) error {
+	m, err := sp.Open(id)
+	if err != nil {
+		return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
+	}
+	defer m.Close()
+	st, err := sp.State(&m.Envelope)
+	if err != nil {
+		return err
+	}
+	var failed []spool.RcptState
+	for _, r := range st.Rcpts {
+		if r.Status == spool.Pending {
+			r.Status = spool.Failed
+			r.Error = "550 5.0.0 message returned by the mail administrator; last error: " + r.Error
+			failed = append(failed, r)
+		}
+	}
+	// The DSN is durable before the message goes (never lose both).
+	if m.Envelope.From != "" && len(failed) > 0 {
+		env, body := delivery.BuildDSN(hostname, m, failed, delivery.ActionFailed, time.Now())
+		if err := sp.Put(env, body); err != nil {
+			return err
+		}
+	}
+	return sp.Remove(id)
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/dkim"
+)
+
+func init() { areaCommands = append(areaCommands, newDKIMCmd) }
+
+func dkimKeys() (dkim.Keys, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return dkim.Keys{}, err
+	}
+	return dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}, nil
+}
+
+func newDKIMCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "dkim", Short: "DKIM signing keys of our domains (keygen, show, activate, list)"}
+	var selector, algo string
+	var activate bool
+	keygen := &cobra.Command{
+		Use:   "keygen DOMAIN",
+		Short: "generate a signing key and print the DNS TXT record to publish",
+		Long: `Generates a DKIM key for DOMAIN under <data_dir>/dkim/DOMAIN/SELECTOR.pem
+and prints the TXT record to publish. The first key of a domain becomes
+active at once; for a rotation, generate under a new selector, publish the
+record, then run "mailgate dkim activate DOMAIN SELECTOR" (or pass
+--activate). A running node picks up the active key with the next message.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := dkimKeys()
+			if err != nil {
+				return err
+			}
+			rec, err := k.Generate(args[0], selector, algo, activate)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), rec)
+			return nil
+		},
+	}
+	keygen.Flags().StringVar(&selector, "selector", "mailgate", "selector (the s= tag; the record goes under SELECTOR._domainkey.DOMAIN)")
+	keygen.Flags().StringVar(&algo, "algo", "rsa", "key algorithm: rsa (2048 bits, verifiable everywhere) or ed25519 (RFC 8463)")
+	keygen.Flags().BoolVar(&activate, "activate", false, "sign with the new key at once even if the domain already has an active key")
+	show := &cobra.Command{
+		Use: "show DOMAIN [SELECTOR]", Short: "print the TXT record of a key (default: the active one)", Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := dkimKeys()
+			if err != nil {
+				return err
+			}
+			sel := ""
+			if len(args) == 2 {
+				sel = args[1]
+			} else if sel, _, err = k.Active(args[0]); err != nil {
+				return err
+			}
+			rec, err := k.Record(args[0], sel)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), rec)
+			return nil
+		},
+	}
+	activateCmd := &cobra.Command{
+		Use: "activate DOMAIN SELECTOR", Short: "sign DOMAIN's mail with SELECTOR's key from now on", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := dkimKeys()
+			if err != nil {
+				return err
+			}
+			if err := k.Activate(args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s now signs with selector %s\n", args[0], args[1])
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "list domains with keys and their active selector", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := dkimKeys()
+			if err != nil {
+				return err
+			}
+			m, err := k.List()
+			if err != nil {
+				return err
+			}
+			doms := make([]string, 0, len(m))
+			for d := range m {
+				doms = append(doms, d)
+			}
+			sort.Strings(doms)
+			for _, d := range doms {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", d, m[d])
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(keygen, show, activateCmd, list)
+	return cmd
+}
