@@ -1,0 +1,611 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/edge"
+	"mailgate/internal/store"
+)
+
+func init() { areaCommands = append(areaCommands, newEdgeCmd) }
+
+func newEdgeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "edge",
+		Short: "OP25B edge: port-25 policy for dynamic pools, programmed into the router's nftables",
+		Long: `The edge role blocks TCP port 25 from dynamic subscriber pools except
+towards our relays (587 and 465 are never filtered: RFC 5068 §3.2,
+RFC 8314). Policy lives in the store (pools, exemptions, relays, carrier
+sets, scope schedule, action); apply/run program table inet op25b.`,
+	}
+	cmd.AddCommand(newEdgeRelayCmd(), newEdgeExemptCmd(), newEdgeCarrierCmd(), newEdgeScopeCmd(), newEdgeActionCmd(),
+		newEdgePlanCmd(), newEdgeCheckCmd(), newEdgeRenderCmd(), newEdgeApplyCmd(), newEdgeRunCmd(), newEdgeReportCmd(),
+		newEdgeFeedCmd(), newEdgeDNSBLCmd())
+	return cmd
+}
+
+// loadPolicy compiles the policy in force now; resolve looks up carrier
+// domains' MX hosts.
+func loadPolicy(ctx context.Context, st *store.Store, resolve bool) (*edge.Policy, error) {
+	var r edge.Resolver
+	if resolve {
+		r = net.DefaultResolver
+	}
+	p, _, err := edge.Load(ctx, st, r, nil, time.Now(), newLogger("warn"))
+	return p, err
+}
+
+func newEdgeRelayCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "relay", Short: "our MX/MSA hosts: port 25 to them is always allowed"}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "add ADDR|PREFIX...", Short: "add relays", Args: cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					if err := st.AddRelays(ctx, actor(), args); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%d relays added\n", len(args))
+					return nil
+				})
+			},
+		},
+		&cobra.Command{
+			Use: "list", Short: "list relays", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					rs, err := st.Relays(ctx)
+					if err != nil {
+						return err
+					}
+					for _, r := range rs {
+						fmt.Fprintln(cmd.OutOrStdout(), r.Prefix)
+					}
+					return nil
+				})
+			},
+		},
+		&cobra.Command{
+			Use: "remove ADDR|PREFIX...", Short: "remove relays", Args: cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					for _, a := range args {
+						if err := st.RemoveRelay(ctx, actor(), a); err != nil {
+							return err
+						}
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%d relays removed\n", len(args))
+					return nil
+				})
+			},
+		},
+	)
+	return cmd
+}
+
+func newEdgeExemptCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "exempt", Short: "exempt addresses or prefixes of dynamic pools (audited, optional expiry)"}
+	var reason, until string
+	add := &cobra.Command{
+		Use: "add PREFIX --reason TEXT [--until DATE]", Short: "exempt an address or prefix", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var u time.Time
+			if until != "" {
+				var err error
+				if u, err = edge.ParseWhen(until, time.Local); err != nil {
+					return fmt.Errorf("--until: %w", err)
+				}
+			}
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				if err := st.AddExemption(ctx, actor(), args[0], reason, u); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "exemption %s added\n", args[0])
+				return nil
+			})
+		},
+	}
+	add.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit log); required")
+	add.Flags().StringVar(&until, "until", "", "expiry: 2006-01-02, 2006-01-02 15:04 (local time) or RFC 3339")
+	list := &cobra.Command{
+		Use: "list", Short: "list exemptions", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				es, err := st.Exemptions(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "PREFIX\tUNTIL\tBY\tADDED\tREASON")
+				for _, e := range es {
+					u := "-"
+					if !e.Until.IsZero() {
+						u = e.Until.UTC().Format(time.RFC3339)
+						if !e.Until.After(time.Now()) {
+							u += " (expired)"
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Prefix, u, e.Actor, e.Created.UTC().Format("2006-01-02"), e.Reason)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	remove := &cobra.Command{
+		Use: "remove PREFIX", Short: "remove an exemption", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				if err := st.RemoveExemption(ctx, actor(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "exemption %s removed\n", args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
+
+func newEdgeCarrierCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "carrier", Short: "carrier sets for phase 1: prefixes and/or mail domains (their MX hosts are resolved)"}
+	var resolve bool
+	list := &cobra.Command{
+		Use: "list", Short: "list carrier sets (--resolve shows the MX addresses)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				cs, err := st.Carriers(ctx)
+				if err != nil {
+					return err
+				}
+				var mx map[string][]edge.MXHost
+				if resolve {
+					var errs []error
+					mx, errs = edge.ResolveCarriers(ctx, net.DefaultResolver, cs, nil)
+					for _, e := range errs {
+						fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e)
+					}
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CARRIER\tKIND\tENTRY")
+				for _, c := range cs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Kind, c.Entry)
+					for _, h := range mx[c.Entry] {
+						for _, a := range h.Addrs {
+							fmt.Fprintf(tw, "\t\t  MX %s %s\n", h.Host, a)
+						}
+					}
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().BoolVar(&resolve, "resolve", false, "resolve domains' MX hosts now")
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "add NAME PREFIX|DOMAIN...", Short: "add prefixes or mail domains to a carrier set", Args: cobra.MinimumNArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					if err := st.AddCarrierEntries(ctx, actor(), args[0], args[1:]); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "carrier %s: %d entries added\n", args[0], len(args)-1)
+					return nil
+				})
+			},
+		},
+		list,
+		&cobra.Command{
+			Use: "remove NAME [PREFIX|DOMAIN...]", Short: "remove a carrier set, or some of its entries", Args: cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					if err := st.RemoveCarrier(ctx, actor(), args[0], args[1:]); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "carrier %s removed\n", args[0])
+					return nil
+				})
+			},
+		},
+	)
+	return cmd
+}
+
+func newEdgeScopeCmd() *cobra.Command {
+	var from string
+	cmd := &cobra.Command{
+		Use:   "scope all|carriers [--from DATETIME]",
+		Short: "set what port 25 is blocked towards: all (phase 2) or carrier sets only (phase 1), now or from a date",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var at time.Time
+			if from != "" {
+				var err error
+				if at, err = edge.ParseWhen(from, time.Local); err != nil {
+					return fmt.Errorf("--from: %w", err)
+				}
+			}
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				if err := st.SetScope(ctx, actor(), args[0], at); err != nil {
+					return err
+				}
+				when := "now"
+				if !at.IsZero() {
+					when = "from " + at.Format(time.RFC3339)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "scope %s (%s) %s\n", args[0], edge.Phase(args[0]), when)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "when the scope takes effect: 2006-01-02 15:04 (local time) or RFC 3339; default now")
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "list", Short: "list scheduled scope changes (see also `edge plan`)", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					sc, err := st.Schedule(ctx)
+					if err != nil {
+						return err
+					}
+					for _, c := range sc {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", c.From.Format(time.RFC3339), c.Scope, edge.Phase(c.Scope))
+					}
+					return nil
+				})
+			},
+		},
+		&cobra.Command{
+			Use: "remove DATETIME", Short: "remove the scope change scheduled at DATETIME", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				at, err := edge.ParseWhen(args[0], time.Local)
+				if err != nil {
+					return err
+				}
+				return withStore(func(ctx context.Context, st *store.Store) error {
+					if err := st.RemoveScopeChange(ctx, actor(), at); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "scope change at %s removed\n", at.Format(time.RFC3339))
+					return nil
+				})
+			},
+		},
+	)
+	return cmd
+}
+
+func newEdgeActionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "action [reset|drop|icmp]",
+		Short: "what a blocked attempt gets: reset (TCP RST, default), drop, or icmp (admin-prohibited); no argument shows it",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				if len(args) == 1 {
+					if err := st.SetAction(ctx, actor(), args[0]); err != nil {
+						return err
+					}
+				}
+				a, err := st.Action(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "action %s\n", a)
+				return nil
+			})
+		},
+	}
+}
+
+func newEdgePlanCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "plan", Short: "show the scope schedule: what is in force now and the phase changes to come", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				p, err := loadPolicy(ctx, st, false)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				now := p.At
+				fmt.Fprintf(out, "now (%s): scope %s (%s), action %s\n", now.Format(time.RFC3339), p.Scope, edge.Phase(p.Scope), p.Action)
+				sched := p.Schedule()
+				if len(sched) == 0 {
+					fmt.Fprintln(out, "no schedule: scope all (phase 2) by default")
+				}
+				for _, c := range sched {
+					state := "past"
+					switch {
+					case c.From.After(now):
+						state = "upcoming"
+					case c.From.Equal(p.ScopeSet):
+						state = "in force"
+					}
+					fmt.Fprintf(out, "%s  %-8s %s  [%s]\n", c.From.Format(time.RFC3339), c.Scope, edge.Phase(c.Scope), state)
+				}
+				if nc := p.NextChange(); !nc.IsZero() {
+					fmt.Fprintf(out, "next change: %s\n", nc.Format(time.RFC3339))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func newEdgeCheckCmd() *cobra.Command {
+	var resolve bool
+	cmd := &cobra.Command{
+		Use:   "check SRC DST [PORT]",
+		Short: "decide one TCP attempt: prints allow or block, then the reason chain (port defaults to 25)",
+		Args:  cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := netip.ParseAddr(args[0])
+			if err != nil {
+				return fmt.Errorf("SRC %q: not an IP address", args[0])
+			}
+			dst, err := netip.ParseAddr(args[1])
+			if err != nil {
+				return fmt.Errorf("DST %q: not an IP address", args[1])
+			}
+			port := uint64(edge.SMTPPort)
+			if len(args) == 3 {
+				if port, err = strconv.ParseUint(args[2], 10, 16); err != nil {
+					return fmt.Errorf("PORT %q: want 1-65535", args[2])
+				}
+			}
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				p, err := loadPolicy(ctx, st, resolve)
+				if err != nil {
+					return err
+				}
+				block, reasons := p.Check(src, dst, uint16(port))
+				fmt.Fprint(cmd.OutOrStdout(), edge.FormatCheck(block, reasons))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
+	return cmd
+}
+
+func newEdgeRenderCmd() *cobra.Command {
+	var format string
+	var window time.Duration
+	var resolve bool
+	cmd := &cobra.Command{
+		Use: "render", Short: "print the ruleset: nftables (table inet op25b) or --format iptables (iptables + ipset)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				p, err := loadPolicy(ctx, st, resolve)
+				if err != nil {
+					return err
+				}
+				r := p.Ruleset(window)
+				switch format {
+				case "nft", "nftables":
+					fmt.Fprint(cmd.OutOrStdout(), r.RenderNft())
+				case "iptables":
+					fmt.Fprint(cmd.OutOrStdout(), r.RenderIptables())
+				default:
+					return fmt.Errorf("--format %q: want nft or iptables", format)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "nft", "nft or iptables")
+	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts")
+	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
+	return cmd
+}
+
+func newEdgeApplyCmd() *cobra.Command {
+	var window time.Duration
+	var dry, resolve bool
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "program table inet op25b in this network namespace: one atomic transaction, only the differences",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				p, err := loadPolicy(ctx, st, resolve)
+				if err != nil {
+					return err
+				}
+				r := p.Ruleset(window)
+				if dry {
+					cur, err := edge.ReadKernel()
+					if err != nil {
+						return err
+					}
+					script, ch := edge.Plan(cur, r)
+					fmt.Fprint(cmd.OutOrStdout(), script)
+					fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s\n", ch)
+					return nil
+				}
+				start := time.Now()
+				ch, err := edge.Apply(ctx, r)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "applied: %s (scope %s, %s, action %s) in %s\n", ch, p.Scope, edge.Phase(p.Scope), p.Action, time.Since(start).Round(time.Millisecond))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts (set at table creation)")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the nft transaction instead of running it")
+	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
+	return cmd
+}
+
+func newEdgeRunCmd() *cobra.Command {
+	var interval, resolveEvery, window time.Duration
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "keep applying as the store or the schedule changes (polls; touches only table inet op25b)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			log := newLogger(cfg.Log.Level)
+			log.Info("edge run: started", "interval", interval)
+			r := &edge.Runner{Store: st, Resolver: net.DefaultResolver, Interval: interval, Resolve: resolveEvery, Window: window, Log: log}
+			return r.Run(ctx)
+		},
+	}
+	cmd.Flags().DurationVar(&interval, "interval", 5*time.Second, "how often to poll the store and re-apply")
+	cmd.Flags().DurationVar(&resolveEvery, "resolve-every", time.Hour, "how often to re-resolve carrier domains' MX hosts")
+	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts")
+	return cmd
+}
+
+func newEdgeReportCmd() *cobra.Command {
+	var top int
+	var format string
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "top blocked sources from the kernel's counters: attempts, distinct destinations, first/last seen, pool",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				p, err := loadPolicy(ctx, st, false)
+				if err != nil {
+					return err
+				}
+				as, err := edge.ReadAttempts(p, time.Now())
+				if err != nil {
+					return err
+				}
+				if top > 0 && len(as) > top {
+					as = as[:top]
+				}
+				if format == "json" {
+					if as == nil {
+						as = []edge.Attempts{}
+					}
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(as)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL")
+				for _, a := range as {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", a.Source, a.Count, a.Destinations, fmtTime(a.FirstSeen), fmtTime(a.LastSeen), a.Pool)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().IntVar(&top, "top", 50, "show at most this many sources (0: all)")
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+func newEdgeFeedCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use: "feed --format txt|csv|json", Short: "print our dynamic prefixes for carriers and receivers", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				ps, err := st.PoolPrefixes(ctx, "")
+				if err != nil {
+					return err
+				}
+				return edge.WriteFeed(cmd.OutOrStdout(), format, edge.Feed(ps))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "txt", "txt, csv or json")
+	return cmd
+}
+
+func newEdgeDNSBLCmd() *cobra.Command {
+	var listen, zone string
+	var reload time.Duration
+	cmd := &cobra.Command{
+		Use:   "dnsbl --listen ADDR --zone ZONE",
+		Short: "serve a DNSBL zone answering 127.0.0.10 for addresses in our dynamic pools (UDP and TCP)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if zone == "" {
+				return fmt.Errorf("give --zone, e.g. --zone dyn.dnsbl.isp.example")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			log := newLogger(cfg.Log.Level)
+			p, err := loadPolicy(ctx, st, false)
+			if err != nil {
+				return err
+			}
+			bl := edge.NewDNSBL(zone, p)
+			udp := &dns.Server{Addr: listen, Net: "udp", Handler: bl}
+			tcp := &dns.Server{Addr: listen, Net: "tcp", Handler: bl}
+			errc := make(chan error, 2)
+			for _, s := range []*dns.Server{udp, tcp} {
+				go func() { errc <- s.ListenAndServe() }()
+			}
+			log.Info("edge dnsbl: serving", "listen", listen, "zone", bl.Zone)
+			tick := time.NewTicker(reload)
+			defer tick.Stop()
+			version := p.Version
+			for {
+				select {
+				case <-ctx.Done():
+					udp.Shutdown()
+					tcp.Shutdown()
+					return nil
+				case err := <-errc:
+					udp.Shutdown()
+					tcp.Shutdown()
+					return fmt.Errorf("dnsbl on %s: %w", listen, err)
+				case <-tick.C:
+					v, err := st.EdgeVersion(ctx)
+					if err != nil || v == version {
+						continue
+					}
+					if np, err := loadPolicy(ctx, st, false); err == nil {
+						bl.SetPolicy(np)
+						version = np.Version
+						log.Info("edge dnsbl: reloaded", "version", version)
+					}
+				}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5353", "address to serve DNS on (UDP and TCP)")
+	cmd.Flags().StringVar(&zone, "zone", "", "the DNSBL zone, e.g. dyn.dnsbl.isp.example")
+	cmd.Flags().DurationVar(&reload, "reload", 10*time.Second, "how often to check the store for changes")
+	return cmd
+}

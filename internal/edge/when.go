@@ -1,0 +1,32 @@
+package edge
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// whenLayouts are the date/time forms the CLI accepts for --from and
+// --until. Without a zone they are read in loc (the machine's zone).
+var whenLayouts = []string{
+	"2006-01-02T15:04:05",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04:05",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+// ParseWhen reads an RFC 3339 timestamp, or a date or date-time without a
+// zone (read in loc).
+func ParseWhen(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, l := range whenLayouts {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date/time %q: want 2006-01-02, 2006-01-02 15:04 or RFC 3339 (2006-01-02T15:04:05+09:00)", s)
+}
