@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -12,7 +14,8 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
+	var cpuProfile string
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "run the mail node (SMTP submission, spool, local delivery)",
 		Long: `Run the mail node until SIGTERM or SIGINT, then shut down gracefully.
@@ -25,6 +28,17 @@ SQLite, and a self-signed certificate generated on first start.`,
 			cfg, err := loadConfig()
 			if err != nil {
 				return err
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
@@ -40,4 +54,6 @@ SQLite, and a self-signed certificate generated on first start.`,
 			return node.Run(ctx, cfg, newLogger(cfg.Log.Level), out)
 		},
 	}
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (for performance work)")
+	return cmd
 }

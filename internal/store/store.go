@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -44,6 +45,10 @@ type Store struct {
 	dialect Dialect
 	// now is replaceable in tests of expiry.
 	now func() time.Time
+	// stmts caches prepared statements by query text: every SMTP RCPT
+	// runs the same few lookups, and parsing SQL each time costs more
+	// than running it.
+	stmts sync.Map // string -> *sql.Stmt
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -85,7 +90,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	return s.db.Close()
+}
 
 // Dialect reports which database this store speaks to.
 func (s *Store) Dialect() Dialect { return s.dialect }
@@ -109,16 +117,46 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
+// stmt returns the prepared statement for query, preparing it once.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.q(query), args...)
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.q(query), args...)
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
+// queryRow runs a single-row query. A statement that fails to prepare
+// falls back to a plain query, whose Row carries the error to Scan.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.q(query), args...)
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return s.db.QueryRowContext(ctx, s.q(query), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // isUniqueViolation recognises a duplicate key in either database.
