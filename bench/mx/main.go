@@ -272,7 +272,6 @@ level = "warn"
 		return result{}, err
 	}
 	srv := exec.Command(binary, "-c", cfgPath, "serve")
-	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
 	if err := srv.Start(); err != nil {
 		return result{}, err
 	}
