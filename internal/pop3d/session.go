@@ -138,6 +138,8 @@ func (s *session) dispatch(cmd command, line string) {
 		s.rset(cmd)
 	case "NOOP":
 		s.reply("+OK")
+	case "USER", "PASS", "AUTH", "APOP", "STLS":
+		s.reply("-ERR %s is not valid after login", cmd.Name)
 	default:
 		s.reply("-ERR unknown command %s", cmd.Name)
 	}
