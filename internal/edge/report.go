@@ -49,7 +49,14 @@ func ReadAttempts(p *Policy, now time.Time) ([]Attempts, error) {
 		if err != nil {
 			return nil, permHint(fmt.Errorf("read set %s of table inet %s: %w (has `mailgate edge apply` run in this namespace?)", name, Table, err))
 		}
-		return c.GetSetElements(s)
+		els, err := c.GetSetElements(s)
+		for i := range els {
+			if els[i].Timeout == 0 {
+				// the kernel omits an element's timeout when it is the set's
+				els[i].Timeout = s.Timeout
+			}
+		}
+		return els, err
 	}
 	for _, fam := range []string{"4", "6"} {
 		hits, err := read("hits" + fam)
