@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"mailgate/internal/dirsync"
 )
 
 // Dir is the Maildir of an account (a normalized address).
@@ -72,7 +74,8 @@ func Deliver(dir, name string, body io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("maildir %s: %w", dir, err)
 	}
-	return syncDir(filepath.Join(dir, "new"))
+	// Shared with concurrent deliveries into the same Maildir.
+	return dirsync.Dir(filepath.Join(dir, "new"))
 }
 
 func exists(dir, name string) bool {

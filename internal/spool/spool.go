@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailgate/internal/dirsync"
 )
 
 const magic = "MAILGATE-SPOOL 1"
@@ -55,8 +57,8 @@ var ErrNotFound = errors.New("spool: no such message")
 // Spool is a queue directory. It is safe for concurrent use.
 type Spool struct {
 	dir    string
-	msgDir *dirSyncer
-	stDir  *dirSyncer
+	msgDir *dirsync.Syncer
+	stDir  *dirsync.Syncer
 	notify chan string
 }
 
@@ -74,10 +76,10 @@ func Open(dir string) (*Spool, error) {
 		return nil, err
 	}
 	var err error
-	if s.msgDir, err = newDirSyncer(filepath.Join(dir, "msg")); err != nil {
+	if s.msgDir, err = dirsync.New(filepath.Join(dir, "msg")); err != nil {
 		return nil, err
 	}
-	if s.stDir, err = newDirSyncer(filepath.Join(dir, "state")); err != nil {
+	if s.stDir, err = dirsync.New(filepath.Join(dir, "state")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -85,8 +87,8 @@ func Open(dir string) (*Spool, error) {
 
 // Close stops the directory syncers.
 func (s *Spool) Close() {
-	s.msgDir.close()
-	s.stDir.close()
+	s.msgDir.Close()
+	s.stDir.Close()
 }
 
 func (s *Spool) recover() error {
@@ -170,7 +172,7 @@ func (s *Spool) Put(env *Envelope, body []byte) error {
 		err = os.Rename(tmp, s.msgPath(env.ID))
 	}
 	if err == nil {
-		err = s.msgDir.sync()
+		err = s.msgDir.Sync()
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -265,7 +267,7 @@ func (s *Spool) Remove(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.msgDir.sync(); err != nil {
+	if err := s.msgDir.Sync(); err != nil {
 		return err
 	}
 	os.Remove(s.statePath(id))

@@ -106,7 +106,7 @@ func (s *Spool) SaveState(id string, st *State) error {
 		err = os.Rename(tmp, s.statePath(id))
 	}
 	if err == nil {
-		err = s.stDir.sync()
+		err = s.stDir.Sync()
 	}
 	if err != nil {
 		os.Remove(tmp)
