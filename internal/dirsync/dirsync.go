@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Syncer batches fsyncs of one directory.
@@ -68,23 +69,57 @@ func (s *Syncer) Close() {
 	s.dir.Close()
 }
 
-// shared holds one long-lived Syncer per directory for Dir.
-var shared sync.Map // clean path -> *Syncer
+// Shared syncers, one per directory, for Dir. A syncer idle for a minute
+// is closed, so a node delivering to a million mailboxes holds open only
+// the directories it is busy with.
+var (
+	mu       sync.Mutex
+	shared   = map[string]*entry{}
+	janitor  sync.Once
+	idleTime = time.Minute
+)
+
+type entry struct {
+	s        *Syncer
+	users    int
+	lastUsed time.Time
+}
 
 // Dir syncs the directory at path through a Syncer shared by every caller
 // in the process, so concurrent deliveries into one Maildir share fsyncs.
 func Dir(path string) error {
 	path = filepath.Clean(path)
-	if s, ok := shared.Load(path); ok {
-		return s.(*Syncer).Sync()
+	janitor.Do(func() { go sweep() })
+	mu.Lock()
+	e := shared[path]
+	if e == nil {
+		s, err := New(path)
+		if err != nil {
+			mu.Unlock()
+			return err
+		}
+		e = &entry{s: s}
+		shared[path] = e
 	}
-	s, err := New(path)
-	if err != nil {
-		return err
+	e.users++
+	mu.Unlock()
+	err := e.s.Sync()
+	mu.Lock()
+	e.users--
+	e.lastUsed = time.Now()
+	mu.Unlock()
+	return err
+}
+
+func sweep() {
+	for range time.Tick(idleTime / 2) {
+		mu.Lock()
+		for path, e := range shared {
+			if e.users == 0 && time.Since(e.lastUsed) > idleTime {
+				delete(shared, path)
+				e.s.Close()
+			}
+		}
+		mu.Unlock()
 	}
-	if prev, loaded := shared.LoadOrStore(path, s); loaded {
-		s.Close()
-		return prev.(*Syncer).Sync()
-	}
-	return s.Sync()
 }

@@ -35,15 +35,11 @@ func TestDirSharesOneSyncerPerPath(t *testing.T) {
 	if err := Dir(dir + "/"); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	shared.Range(func(k, _ any) bool {
-		if k == filepath.Clean(dir) {
-			n++
-		}
-		return true
-	})
-	if n != 1 {
-		t.Fatalf("%d syncers for one directory", n)
+	mu.Lock()
+	e, n := shared[filepath.Clean(dir)], len(shared)
+	mu.Unlock()
+	if e == nil || e.users != 0 || n != 1 {
+		t.Fatalf("shared syncers: %d, entry %+v", n, e)
 	}
 	if err := Dir(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
 		t.Fatalf("missing directory: %v", err)
