@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"mailgate/internal/dirsync"
@@ -60,11 +61,12 @@ type Spool struct {
 	msgDir *dirsync.Syncer
 	stDir  *dirsync.Syncer
 	notify chan string
+	lock   *os.File
 }
 
-// Open opens (creating if needed) the spool at dir and recovers it: files
-// left in tmp/ by a crash are partial and removed; state files whose message
-// is gone are removed.
+// Open opens (creating if needed) the spool at dir and, when no other
+// process has it open, recovers it: files left in tmp/ by a crash are
+// partial and removed; state files whose message is gone are removed.
 func Open(dir string) (*Spool, error) {
 	for _, sub := range []string{"tmp", "msg", "state"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
@@ -72,10 +74,25 @@ func Open(dir string) (*Spool, error) {
 		}
 	}
 	s := &Spool{dir: dir, notify: make(chan string, 4096)}
-	if err := s.recover(); err != nil {
+	// Files in tmp/ are partial only if nobody else has the spool open: a
+	// running node writes there, and a CLI command (`queue list`) must not
+	// delete its in-flight files. So recover only under an exclusive lock,
+	// then hold the lock shared for as long as the spool is open.
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	s.lock = lock
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		err = s.recover()
+	}
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_SH)
+	}
+	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	var err error
 	if s.msgDir, err = dirsync.New(filepath.Join(dir, "msg")); err != nil {
 		return nil, err
 	}
@@ -89,6 +106,7 @@ func Open(dir string) (*Spool, error) {
 func (s *Spool) Close() {
 	s.msgDir.Close()
 	s.stDir.Close()
+	s.lock.Close()
 }
 
 func (s *Spool) recover() error {

@@ -88,6 +88,7 @@ func TestRecoveryDropsPartialFiles(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "tmp", "abc123"), []byte("MAILGATE-SPOOL 1\n{\"id\":"), 0o600)
 	os.WriteFile(filepath.Join(dir, "state", "def456"), []byte("{}"), 0o600)
+	s.lock.Close() // the crash: the kernel drops the dead process's lock
 	s2 := open(t, dir)
 	ids, _ := s2.IDs()
 	if len(ids) != 1 || ids[0] != env.ID {
