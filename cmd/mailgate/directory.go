@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"mailgate/internal/address"
 	"mailgate/internal/password"
 	"mailgate/internal/store"
 )
@@ -24,6 +25,10 @@ func newDomainCmd() *cobra.Command {
 			Use: "add DOMAIN...", Short: "add hosted domains", Args: cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return withStore(func(ctx context.Context, st *store.Store) error {
+					// All or nothing: check every name before adding any.
+					if err := checkNewDomains(ctx, st, args); err != nil {
+						return err
+					}
 					for _, d := range args {
 						if err := st.AddDomain(ctx, actor(), d); err != nil {
 							return err
@@ -65,6 +70,27 @@ func newDomainCmd() *cobra.Command {
 		},
 	)
 	return cmd
+}
+
+// checkNewDomains refuses the whole list when one name is invalid, already
+// hosted or given twice, so `domain add` never adds only some of them.
+func checkNewDomains(ctx context.Context, st *store.Store, names []string) error {
+	seen := map[string]bool{}
+	for _, d := range names {
+		n := strings.ToLower(strings.TrimSuffix(d, "."))
+		if err := address.CheckDomain(n); err != nil {
+			return fmt.Errorf("domain %q: %w: %v; nothing added", d, store.ErrInvalid, err)
+		}
+		has, err := st.HasDomain(ctx, n)
+		if err != nil {
+			return err
+		}
+		if has || seen[n] {
+			return fmt.Errorf("domain %s: %w; nothing added", n, store.ErrExists)
+		}
+		seen[n] = true
+	}
+	return nil
 }
 
 func newUserCmd() *cobra.Command {
