@@ -30,6 +30,11 @@ func FromAddresses(h mail.Header) ([]string, error) {
 	if !h.Has("From") {
 		return nil, fmt.Errorf("%w: no From field", ErrBadHeader)
 	}
+	// RFC 5322 §3.6: exactly one From field. With two, we would check one
+	// while the reader's program may show the other.
+	if n := len(h.Values("From")); n != 1 {
+		return nil, fmt.Errorf("%w: %d From fields", ErrBadHeader, n)
+	}
 	list, err := h.AddressList("From")
 	if err != nil {
 		return nil, fmt.Errorf("%w: From: %v", ErrBadHeader, err)

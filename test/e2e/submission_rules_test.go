@@ -150,6 +150,13 @@ func TestSubmissionSenderAuthorization(t *testing.T) {
 	c.cmd("DATA", "354 ")
 	c.write("Subject: no from\r\n\r\nbody\r\n.\r\n")
 	c.expectReply("554 5.6.0 ")
+	// RFC 5322 §3.6: exactly one From. A second one, unchecked, could be
+	// the one the recipient's program shows.
+	c.cmd("MAIL FROM:<alice@example.net>", "250 ")
+	c.cmd("RCPT TO:<bob@example.net>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.write("From: alice@example.net\r\nFrom: bob@example.net\r\nSubject: two froms\r\n\r\nbody\r\n.\r\n")
+	c.expectReply("554 5.6.0 ")
 	c.cmd("QUIT", "221 ")
 	files := n.WaitMaildir(bob, 4)
 	time.Sleep(300 * time.Millisecond)
