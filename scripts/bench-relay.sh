@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Outbound relay side by side with Postfix: submission → queue → remote
+# smtp-sink (MX found through a DNS server the benchmark runs) against
+# smtp-source → Postfix → the same smtp-sink (see bench/relay).
+# BENCH_RELAY_MESSAGES (default 2000) and BENCH_RELAY_RUNS (default 2)
+# shorten it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/test-deps.sh >/dev/null
+bin=$(mktemp -d)/mailgate
+go build -o "$bin" ./cmd/mailgate
+go run ./bench/relay -mailgate "$bin" -messages "${BENCH_RELAY_MESSAGES:-2000}" -runs "${BENCH_RELAY_RUNS:-2}"
+rm -rf "$(dirname "$bin")"
