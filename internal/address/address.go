@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalid is wrapped by every parse error.
@@ -26,14 +27,23 @@ func Split(addr string) (local, domain string, err error) {
 	if at <= 0 || at == len(addr)-1 {
 		return "", "", fmt.Errorf("%w: %q is not local@domain", ErrInvalid, addr)
 	}
-	local, domain = addr[:at], strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
+	// RFC 6532 §3.1: non-ASCII is UTF-8. strings.ToLower would turn
+	// every invalid byte into U+FFFD, folding different addresses into one.
+	if !utf8.ValidString(addr) {
+		return "", "", fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalid, addr)
+	}
+	// Checked after lower-casing, which may change the length in octets.
+	local, domain = strings.ToLower(addr[:at]), strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
 	if err := checkLocal(local); err != nil {
 		return "", "", fmt.Errorf("%w: %q: %v", ErrInvalid, addr, err)
 	}
 	if err := CheckDomain(domain); err != nil {
 		return "", "", fmt.Errorf("%w: %q: %v", ErrInvalid, addr, err)
 	}
-	return strings.ToLower(local), domain, nil
+	if len(local)+1+len(domain) > 254 {
+		return "", "", fmt.Errorf("%w: %q is longer than 254 octets", ErrInvalid, addr)
+	}
+	return local, domain, nil
 }
 
 // Normalize returns addr in the form the store keeps.
