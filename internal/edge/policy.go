@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gaissmai/bart"
@@ -56,6 +57,9 @@ type Policy struct {
 	Dyn4, Dyn6, Exempt4, Exempt6, Relay4, Relay6, Carrier4, Carrier6 []Range
 	// DynPrefixes are the dynamic pools' own prefixes (for feed and DNSBL).
 	DynPrefixes []store.PoolPrefix
+
+	fastOnce sync.Once
+	fast     *fastPath
 }
 
 // MXHost is a carrier domain's mail host with its addresses.
@@ -160,17 +164,17 @@ func (p *Policy) Schedule() []store.ScopeChange { return slices.Clone(p.schedule
 type Step uint8
 
 const (
-	StepPort     Step = iota // not TCP 25: never filtered
-	StepNoPool               // source is in none of our pools
-	StepStatic               // longest match is a static pool
-	StepExempt               // source has an exemption
-	StepRelay                // destination is one of our relays
-	StepScope                // phase 1 and the destination is no carrier
-	StepBlock                // dynamic source, port 25, foreign destination
+	StepPort   Step = iota // not TCP 25: never filtered
+	StepNoPool             // source is in none of our pools
+	StepStatic             // longest match is a static pool
+	StepExempt             // source has an exemption
+	StepRelay              // destination is one of our relays
+	StepScope              // phase 1 and the destination is no carrier
+	StepBlock              // dynamic source, port 25, foreign destination
 )
 
-// Decision is the outcome of Decide. It is a small value so the hot path
-// allocates nothing; Explain turns it into the reason chain.
+// Decision is the outcome of Evaluate; Explain turns it into the reason
+// chain.
 type Decision struct {
 	Block   bool
 	Step    Step
@@ -180,10 +184,37 @@ type Decision struct {
 	carrier int32
 }
 
-// Decide applies the policy to a TCP connection attempt from src to dst
-// on port, in the same order as the kernel ruleset: exemption, relay,
-// scope, then the dynamic-pool block.
-func (p *Policy) Decide(src, dst netip.Addr, port uint16) Decision {
+// Verdict is the outcome of Decide.
+type Verdict bool
+
+const (
+	Allow Verdict = false
+	Block Verdict = true
+)
+
+func (v Verdict) String() string {
+	if v == Block {
+		return "block"
+	}
+	return "allow"
+}
+
+// Decide is the hot path: the verdict for a TCP connection attempt from
+// src to dst on port, without reasons. It allocates nothing and agrees
+// with Evaluate (tests hold the two and the kernel sets to each other).
+func (p *Policy) Decide(src, dst netip.Addr, port uint16) Verdict {
+	if port != SMTPPort {
+		return Allow
+	}
+	// Built on first use: apply and render never need it.
+	p.fastOnce.Do(func() { p.fast = newFastPath(p) })
+	return Verdict(p.fast.block(src.Unmap(), dst.Unmap()))
+}
+
+// Evaluate applies the policy step by step, in the same order as the
+// kernel ruleset: exemption, relay, scope, then the dynamic-pool block,
+// remembering what matched so Explain can name it.
+func (p *Policy) Evaluate(src, dst netip.Addr, port uint16) Decision {
 	d := Decision{pool: -1, exempt: -1, relay: -1, carrier: -1}
 	if port != SMTPPort {
 		d.Step = StepPort
@@ -291,7 +322,7 @@ func (p *Policy) Explain(src, dst netip.Addr, port uint16, d Decision) []string 
 // Check is Decide plus Explain: the library call behind `mailgate edge
 // check`, the subscriber self-check and the admin API.
 func (p *Policy) Check(src, dst netip.Addr, port uint16) (block bool, reasons []string) {
-	d := p.Decide(src, dst, port)
+	d := p.Evaluate(src, dst, port)
 	return d.Block, p.Explain(src.Unmap(), dst.Unmap(), port, d)
 }
 

@@ -1,0 +1,266 @@
+package edge
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+
+	"github.com/gaissmai/bart"
+)
+
+// The hot path of Decide. The policy's longest-prefix match (bart tables,
+// resolved into ranges by SelectedRanges) is compiled once more into
+// structures that answer "is this source blocked?" with two or three
+// dependent memory reads, because a 1M-prefix trie does not stay in cache
+// and the target is >= 20M decisions per second per core.
+
+// addrSet4 is a DIR-16-8 bitmap of IPv4 addresses: a /16 table whose
+// entries are none / all / a /24 table, whose entries are none / all / a
+// 256-bit bitmap.
+type addrSet4 struct {
+	top  []uint32 // 65536 entries: 0 none, 1 all, n+2 = mid block n
+	mid  []uint32 // blocks of 256: 0 none, 1 all, n+2 = bitmap n
+	bits []uint64 // bitmaps of 4 words
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func newAddrSet4(rs []Range) *addrSet4 {
+	s := &addrSet4{top: make([]uint32, 1<<16)}
+	for _, r := range rs {
+		to := uint64(u32(r.To))
+		for a := uint64(u32(r.From)); a <= to; {
+			hi := a >> 16
+			if a&0xffff == 0 && a+0xffff <= to {
+				s.top[hi] = 1 // a whole /16
+				a += 0x10000
+				continue
+			}
+			if s.top[hi] == 0 {
+				s.top[hi] = uint32(len(s.mid)/256) + 2
+				s.mid = append(s.mid, make([]uint32, 256)...)
+			}
+			m := int(s.top[hi]-2)*256 + int(a>>8&0xff)
+			if a&0xff == 0 && a+0xff <= to {
+				s.mid[m] = 1 // a whole /24
+				a += 0x100
+				continue
+			}
+			if s.mid[m] == 0 {
+				s.mid[m] = uint32(len(s.bits)/4) + 2
+				s.bits = append(s.bits, 0, 0, 0, 0)
+			}
+			w := int(s.mid[m]-2) * 4
+			end := min(to, a|0xff)
+			for ; a <= end; a++ {
+				s.bits[w+int(a&0xff)>>6] |= 1 << (a & 63)
+			}
+		}
+	}
+	return s
+}
+
+func (s *addrSet4) contains(a uint32) bool {
+	t := s.top[a>>16]
+	if t < 2 {
+		return t == 1
+	}
+	m := s.mid[(t-2)*256+(a>>8&0xff)]
+	if m < 2 {
+		return m == 1
+	}
+	return s.bits[(m-2)*4+(a&0xff)>>6]>>(a&63)&1 == 1
+}
+
+// ranges4 is a small sorted set of IPv4 ranges (relays, carriers).
+type ranges4 [][2]uint32
+
+func newRanges4(rs []Range) ranges4 {
+	out := make(ranges4, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, [2]uint32{u32(r.From), u32(r.To)})
+	}
+	return out
+}
+
+func (rs ranges4) contains(a uint32) bool {
+	if len(rs) <= 8 {
+		for _, r := range rs {
+			if r[0] <= a && a <= r[1] {
+				return true
+			}
+		}
+		return false
+	}
+	i, _ := slices.BinarySearchFunc(rs, a, func(r [2]uint32, a uint32) int {
+		if r[1] < a {
+			return -1
+		}
+		if r[0] > a {
+			return 1
+		}
+		return 0
+	})
+	return i < len(rs) && rs[i][0] <= a && a <= rs[i][1]
+}
+
+// fastPath answers Decide without building reasons.
+type fastPath struct {
+	src4             *addrSet4 // effective blocked sources: dynamic by LPM, not exempt
+	relay4, carrier4 ranges4
+	src6             *addrSet6 // dynamic by LPM; exemptions checked apart
+	exempt6          *bart.Lite
+	relay6, carrier6 *bart.Lite
+	carriersOnly     bool
+}
+
+func liteOf(rs []Range) *bart.Lite {
+	l := new(bart.Lite)
+	for _, r := range rs {
+		for _, c := range r.CIDRs() {
+			l.Insert(c)
+		}
+	}
+	return l
+}
+
+func newFastPath(p *Policy) *fastPath {
+	f := &fastPath{
+		src4:   newAddrSet4(subtractRanges(p.Dyn4, p.Exempt4)),
+		relay4: newRanges4(p.Relay4), carrier4: newRanges4(p.Carrier4),
+		src6: newAddrSet6(p.Dyn6), exempt6: liteOf(p.Exempt6),
+		relay6: liteOf(p.Relay6), carrier6: liteOf(p.Carrier6),
+		carriersOnly: p.Scope == "carriers",
+	}
+	return f
+}
+
+// block is the whole decision for TCP 25 between unmapped addresses.
+func (f *fastPath) block(src, dst netip.Addr) bool {
+	if src.Is4() {
+		if !f.src4.contains(u32(src)) || !dst.Is4() {
+			return false
+		}
+		d := u32(dst)
+		if f.relay4.contains(d) {
+			return false
+		}
+		return !f.carriersOnly || f.carrier4.contains(d)
+	}
+	if !f.src6.contains(src) || !dst.Is6() || f.exempt6.Contains(src) {
+		return false
+	}
+	if f.relay6.Contains(dst) {
+		return false
+	}
+	return !f.carriersOnly || f.carrier6.Contains(dst)
+}
+
+// subtractRanges returns a minus b; both sorted and disjoint.
+func subtractRanges(a, b []Range) []Range {
+	var out []Range
+	j := 0
+	for _, r := range a {
+		from := r.From
+		for j < len(b) && b[j].To.Compare(from) < 0 {
+			j++
+		}
+		cut := false
+		for k := j; k < len(b) && b[k].From.Compare(r.To) <= 0; k++ {
+			if b[k].From.Compare(from) > 0 {
+				out = append(out, Range{from, b[k].From.Prev()})
+			}
+			if b[k].To.Compare(r.To) >= 0 {
+				cut = true
+				break
+			}
+			from = b[k].To.Next()
+		}
+		if !cut {
+			out = append(out, Range{from, r.To})
+		}
+	}
+	return out
+}
+
+// addrSet6 is a set of IPv6 prefixes as one hash set per prefix length.
+// Subscriber space uses few lengths (/48, /56, /64), so a lookup is one to
+// three hash probes. Exemptions are not subtracted here: a /128 carved
+// out of a /56 would add dozens of lengths.
+type addrSet6 struct {
+	short []lenSet64 // lengths <= 64, longest first
+	long  []lenSet128
+}
+
+type lenSet64 struct {
+	mask uint64
+	m    map[uint64]struct{}
+}
+
+type lenSet128 struct {
+	mask [2]uint64
+	m    map[[2]uint64]struct{}
+}
+
+func halves(a netip.Addr) [2]uint64 {
+	b := a.As16()
+	return [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func newAddrSet6(rs []Range) *addrSet6 {
+	s := &addrSet6{}
+	short := map[int]map[uint64]struct{}{}
+	long := map[int]map[[2]uint64]struct{}{}
+	for _, r := range rs {
+		for _, c := range r.CIDRs() {
+			h := halves(c.Addr())
+			if n := c.Bits(); n <= 64 {
+				if short[n] == nil {
+					short[n] = map[uint64]struct{}{}
+				}
+				short[n][h[0]] = struct{}{}
+			} else {
+				if long[n] == nil {
+					long[n] = map[[2]uint64]struct{}{}
+				}
+				long[n][h] = struct{}{}
+			}
+		}
+	}
+	for n := 64; n >= 0; n-- {
+		if m, ok := short[n]; ok {
+			var mask uint64
+			if n > 0 {
+				mask = ^uint64(0) << (64 - n)
+			}
+			s.short = append(s.short, lenSet64{mask, m})
+		}
+	}
+	for n := 128; n > 64; n-- {
+		if m, ok := long[n]; ok {
+			var mask [2]uint64
+			mask[0] = ^uint64(0)
+			mask[1] = ^uint64(0) << (128 - n)
+			s.long = append(s.long, lenSet128{mask, m})
+		}
+	}
+	return s
+}
+
+func (s *addrSet6) contains(a netip.Addr) bool {
+	h := halves(a)
+	for _, l := range s.short {
+		if _, ok := l.m[h[0]&l.mask]; ok {
+			return true
+		}
+	}
+	for _, l := range s.long {
+		if _, ok := l.m[[2]uint64{h[0], h[1] & l.mask[1]}]; ok {
+			return true
+		}
+	}
+	return false
+}
