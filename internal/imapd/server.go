@@ -39,8 +39,9 @@ type Server struct {
 	// MaxMessageBytes limits APPEND (default 50 MiB).
 	MaxMessageBytes int64
 
-	once sync.Once
-	srv  *imapserver.Server
+	once   sync.Once
+	srv    *imapserver.Server // 143
+	tlsSrv *imapserver.Server // 993
 
 	mu    sync.Mutex
 	boxes map[*mailbox.Folder]*sharedBox
@@ -60,16 +61,27 @@ var caps = imap.CapSet{
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.boxes = map[*mailbox.Folder]*sharedBox{}
+		newSession := func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &session{srv: s, conn: c}, &imapserver.GreetingData{}, nil
+		}
 		s.srv = imapserver.New(&imapserver.Options{
-			NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-				return &session{srv: s, conn: c}, &imapserver.GreetingData{}, nil
-			},
-			Caps:      caps,
-			Logger:    logAdapter{s.log()},
-			TLSConfig: s.TLS,
+			NewSession: newSession,
+			Caps:       caps,
+			Logger:     logAdapter{s.log()},
+			TLSConfig:  s.TLS,
 			// RFC 9051 §6.2.3 / RFC 8314: LOGIN and AUTHENTICATE PLAIN
 			// only under TLS (LOGINDISABLED before STARTTLS).
 			InsecureAuth: false,
+		})
+		// Port 993 gets its own server: every connection there is TLS
+		// from the first byte (tlsListener), wrapped to coalesce writes,
+		// which hides the *tls.Conn go-imap looks for, so login is
+		// allowed explicitly and STARTTLS is not offered (no TLSConfig).
+		s.tlsSrv = imapserver.New(&imapserver.Options{
+			NewSession:   newSession,
+			Caps:         caps,
+			Logger:       logAdapter{s.log()},
+			InsecureAuth: true, // safe: the listener only yields TLS connections
 		})
 	})
 }
@@ -83,7 +95,7 @@ func (s *Server) ServePlain(l net.Listener) error {
 // ServeTLS serves port 993: TLS from the first byte (RFC 8314 §3.3).
 func (s *Server) ServeTLS(l net.Listener) error {
 	s.init()
-	return ignoreClosed(s.srv.Serve(tls.NewListener(l, s.TLS)))
+	return ignoreClosed(s.tlsSrv.Serve(tlsListener{l, s.TLS}))
 }
 
 // Shutdown closes listeners and sessions. Every IMAP change is durable
@@ -92,7 +104,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) {
 	s.init()
 	done := make(chan struct{})
-	go func() { s.srv.Close(); close(done) }()
+	go func() { s.srv.Close(); s.tlsSrv.Close(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -102,7 +114,11 @@ func (s *Server) Shutdown(ctx context.Context) {
 // Close is Shutdown without waiting.
 func (s *Server) Close() error {
 	s.init()
-	return s.srv.Close()
+	err := s.srv.Close()
+	if err2 := s.tlsSrv.Close(); err == nil {
+		err = err2
+	}
+	return err
 }
 
 func ignoreClosed(err error) error {

@@ -220,6 +220,12 @@ func forgetOpen(dir string) {
 		f.mu.Lock()
 		f.gone = true
 		f.mu.Unlock()
+		openMu.Lock()
+		idle := f.refs == 0
+		openMu.Unlock()
+		if idle {
+			f.unload()
+		}
 	}
 }
 

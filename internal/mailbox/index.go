@@ -61,6 +61,7 @@ type Folder struct {
 	listeners map[int]func(Event)
 	nextLis   int
 	gone      bool
+	idleSince time.Time // guarded by openMu
 }
 
 var (
@@ -87,12 +88,23 @@ func newValidity() uint32 {
 	return v
 }
 
+// Folders nobody has open stay loaded for a while, so opening a large
+// folder again (a client's next SELECT, a POP3 check every few minutes)
+// costs a sync, not a reload of its index.
+const (
+	maxIdleFolders = 64
+	idleFolderTTL  = 10 * time.Minute
+)
+
+var lastEvict time.Time
+
 // OpenFolder opens (or shares) the folder whose Maildir is dir, creating
 // tmp/new/cur and the index when missing, and syncs it with the disk.
 // Close it when done.
 func OpenFolder(dir string) (*Folder, error) {
 	dir = filepath.Clean(dir)
 	openMu.Lock()
+	evictIdleLocked(time.Now())
 	f := openDir[dir]
 	if f == nil {
 		f = &Folder{dir: dir, listeners: map[int]func(Event){}}
@@ -102,44 +114,86 @@ func OpenFolder(dir string) (*Folder, error) {
 	openMu.Unlock()
 
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	var err error
 	if f.log == nil {
-		if err := f.load(); err != nil {
-			f.mu.Unlock()
-			f.Close()
-			f.mu.Lock()
-			return nil, err
-		}
+		err = f.load()
 	}
-	if err := f.syncLocked(); err != nil {
-		f.mu.Unlock()
-		f.Close()
-		f.mu.Lock()
+	if err == nil {
+		err = f.syncLocked()
+	}
+	f.mu.Unlock()
+	if err != nil {
+		f.release(true)
 		return nil, err
 	}
 	return f, nil
 }
 
-// Close releases the folder; the last user closes the index file.
+// Close releases the folder. It stays loaded for a while in case it is
+// opened again.
 func (f *Folder) Close() error {
+	f.release(false)
+	return nil
+}
+
+func (f *Folder) release(drop bool) {
 	openMu.Lock()
 	f.refs--
-	last := f.refs == 0
-	if last && openDir[f.dir] == f {
+	f.idleSince = time.Now()
+	unload := f.refs == 0 && (drop || f.gone || openDir[f.dir] != f)
+	if unload && openDir[f.dir] == f {
 		delete(openDir, f.dir)
 	}
 	openMu.Unlock()
-	if !last {
-		return nil
+	if unload {
+		f.unload()
 	}
+}
+
+func (f *Folder) unload() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.log != nil {
-		err := f.log.Close()
+		f.log.Close()
 		f.log = nil
-		return err
 	}
-	return nil
+	f.st = indexState{}
+}
+
+// evictIdleLocked unloads folders nobody has had open for idleFolderTTL,
+// and the longest-idle ones beyond maxIdleFolders. It runs at most once a
+// second; openMu is held.
+func evictIdleLocked(now time.Time) {
+	if now.Sub(lastEvict) < time.Second {
+		return
+	}
+	lastEvict = now
+	var idle []*Folder
+	for _, f := range openDir {
+		if f.refs == 0 {
+			idle = append(idle, f)
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].idleSince.Before(idle[j].idleSince) })
+	for i, f := range idle {
+		if len(idle)-i > maxIdleFolders || now.Sub(f.idleSince) > idleFolderTTL {
+			delete(openDir, f.dir)
+			f.unload()
+		}
+	}
+}
+
+// dropIdle unloads every folder nobody has open (tests: force a reload
+// from disk).
+func dropIdle() {
+	openMu.Lock()
+	defer openMu.Unlock()
+	for d, f := range openDir {
+		if f.refs == 0 {
+			delete(openDir, d)
+			f.unload()
+		}
+	}
 }
 
 func (f *Folder) load() error {
@@ -560,15 +614,18 @@ func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]
 
 // Expunge deletes the messages with uids: files first, then the index, so
 // a crash in between leaves a file-less index entry that the next sync
-// drops, never a lost message that was not asked for.
+// drops, never a lost message that was not asked for. It returns the uids
+// that are now gone, including those another session expunged first.
 func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var done []uint32
 	var firstErr error
+	var gone []uint32
 	for _, uid := range uids {
 		i := f.seqOf(uid)
 		if i < 0 {
+			gone = append(gone, uid) // expunged by someone else already
 			continue
 		}
 		err := os.Remove(filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()))
@@ -591,7 +648,7 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 	if err := f.stampLocked(); err != nil && firstErr == nil {
 		firstErr = err
 	}
-	return done, firstErr
+	return append(done, gone...), firstErr
 }
 
 // Append stores a message written by a client (IMAP APPEND): tmp/, fsync,

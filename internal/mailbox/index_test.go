@@ -54,6 +54,7 @@ func TestFolderUIDsSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	dropIdle()
 
 	deliverN(t, dir, 10, 1)
 	f, err = OpenFolder(dir)
@@ -88,6 +89,7 @@ func TestFolderReconcilesForeignChanges(t *testing.T) {
 	})
 	ms := f.Snapshot()
 	f.Close()
+	dropIdle()
 	f, _ = OpenFolder(dir)
 	defer f.Close()
 	cur := filepath.Join(dir, "cur")
@@ -121,6 +123,7 @@ func TestFolderTornIndexLine(t *testing.T) {
 	deliverN(t, dir, 0, 2)
 	f, _ := OpenFolder(dir)
 	f.Close()
+	dropIdle()
 	idx := filepath.Join(dir, IndexFile)
 	lf, _ := os.OpenFile(idx, os.O_WRONLY|os.O_APPEND, 0)
 	lf.WriteString("+ 77 1 2 - half")
@@ -199,11 +202,19 @@ func BenchmarkOpen100k(b *testing.B) {
 	f, _ := OpenFolder(dir)
 	f.Close()
 	b.ResetTimer()
+	b.Run("cached", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f, _ := OpenFolder(dir)
+			f.Close()
+		}
+	})
+	dropIdle()
 	for i := 0; i < b.N; i++ {
 		f, err := OpenFolder(dir)
 		if err != nil || f.Len() != 100000 {
 			b.Fatal(err)
 		}
 		f.Close()
+		dropIdle()
 	}
 }

@@ -80,8 +80,13 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 				continue
 			}
 			m := Message{UID: uint32(atoi(f[0])), Size: atoi(f[1]), Date: atoi(f[2]), Flags: flagField(f[3]), Base: string(f[4])}
-			if m.UID == 0 {
+			if m.UID == 0 || m.UID == ^uint32(0) {
 				continue
+			}
+			if old, dup := pos[m.UID]; dup {
+				// A damaged log: the later record wins.
+				st.msgs[old].UID = 0
+				dead++
 			}
 			pos[m.UID] = len(st.msgs)
 			st.msgs = append(st.msgs, m)
@@ -114,6 +119,9 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 		st.msgs = live
 	}
 	sortByUID(st.msgs)
+	if st.uidNext == 0 {
+		st.uidNext = 1
+	}
 	return st, true, nil
 }
 

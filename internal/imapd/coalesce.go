@@ -1,0 +1,94 @@
+package imapd
+
+import (
+	"crypto/tls"
+	"net"
+	"sync"
+	"time"
+)
+
+// go-imap flushes its buffer after every response line, so a FETCH of
+// 100k messages becomes 100k TLS records and write(2)s, and the client
+// decrypts 100k records. coalescedConn gathers those writes above TLS and
+// sends them as few large records: at once when 16 KiB are pending or the
+// connection is about to read (the client waits for our answer), else
+// after a short delay (unsolicited IDLE updates).
+type coalescedConn struct {
+	*tls.Conn
+	mu    sync.Mutex
+	buf   []byte
+	timer *time.Timer
+	err   error
+}
+
+const (
+	coalesceMax   = 16 << 10
+	coalesceDelay = 500 * time.Microsecond
+)
+
+func (c *coalescedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= coalesceMax {
+		return len(p), c.flushLocked()
+	}
+	if c.timer == nil {
+		c.timer = time.AfterFunc(coalesceDelay, c.flush)
+	} else {
+		c.timer.Reset(coalesceDelay)
+	}
+	return len(p), nil
+}
+
+func (c *coalescedConn) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+}
+
+func (c *coalescedConn) flushLocked() error {
+	if len(c.buf) == 0 || c.err != nil {
+		return c.err
+	}
+	_, err := c.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	if err != nil {
+		c.err = err
+	}
+	return err
+}
+
+func (c *coalescedConn) Read(p []byte) (int, error) {
+	if err := func() error { c.mu.Lock(); defer c.mu.Unlock(); return c.flushLocked() }(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *coalescedConn) Close() error {
+	c.mu.Lock()
+	c.flushLocked()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// tlsListener hands out TLS connections wrapped in coalescedConn.
+type tlsListener struct {
+	net.Listener
+	config *tls.Config
+}
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &coalescedConn{Conn: tls.Server(c, l.config)}, nil
+}

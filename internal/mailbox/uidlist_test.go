@@ -1,0 +1,38 @@
+package mailbox
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzLoadIndex: any index file content loads without panicking, and
+// what loads is usable: UIDs unique, ascending, below UIDNEXT.
+func FuzzLoadIndex(f *testing.F) {
+	f.Add([]byte("mailgate-uidlist 1 1700000000 3\n+ 1 10 1700000000 S a.b,S=10\n+ 2 5 1700000001 - c.d\nF 1 FS\n- 2\nS 123\n"))
+	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 9 1 1 - x\n+ 9 1 1 - y\n+ 3 1 1 - z\n"))
+	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 4294967295 1 1 - x\n+ 0 1 1 - y\n- \nF\n"))
+	f.Add([]byte("garbage\n"))
+	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 1 1 1 - torn"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), IndexFile)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, ok, err := loadIndex(path)
+		if err != nil || !ok {
+			return
+		}
+		for i, m := range st.msgs {
+			if m.UID == 0 {
+				t.Fatalf("uid 0 loaded")
+			}
+			if i > 0 && m.UID <= st.msgs[i-1].UID {
+				t.Fatalf("uids not strictly ascending: %d after %d", m.UID, st.msgs[i-1].UID)
+			}
+			if st.uidNext != 0 && m.UID >= st.uidNext {
+				t.Fatalf("uid %d >= uidnext %d", m.UID, st.uidNext)
+			}
+		}
+	})
+}
