@@ -38,6 +38,9 @@ type Server struct {
 	IdlePoll time.Duration
 	// MaxMessageBytes limits APPEND (default 50 MiB).
 	MaxMessageBytes int64
+	// MaxAuthFailures closes the connection after that many failed
+	// logins (default 3).
+	MaxAuthFailures int
 
 	once   sync.Once
 	srv    *imapserver.Server // 143
@@ -133,6 +136,13 @@ func (s *Server) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.Default()
+}
+
+func (s *Server) maxFailures() int {
+	if s.MaxAuthFailures > 0 {
+		return s.MaxAuthFailures
+	}
+	return 3
 }
 
 func (s *Server) idlePoll() time.Duration {

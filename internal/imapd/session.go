@@ -20,6 +20,7 @@ type session struct {
 	account string
 	mailDir string
 	sel     *selected
+	fails   int
 }
 
 // selected is the session's view of its selected folder.
@@ -49,6 +50,17 @@ var (
 // dummy hash, suspended accounts fail like wrong passwords (RFC 9051
 // §6.2.3: one NO [AUTHENTICATIONFAILED] for every failure).
 func (s *session) Login(username, pw string) error {
+	err := s.login(username, pw)
+	if err == imapserver.ErrAuthFailed {
+		// Guessing passwords costs a new connection every few tries.
+		if s.fails++; s.fails >= s.srv.maxFailures() {
+			s.conn.Bye("Too many failed logins")
+		}
+	}
+	return err
+}
+
+func (s *session) login(username, pw string) error {
 	acct, err := s.srv.Dir.Account(context.Background(), username)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):

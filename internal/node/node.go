@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 	imapSrv := &imapd.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
-		MaxMessageBytes: cfg.Limits.MaxMessageBytes}
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 
 	type service struct {
 		name, addr string

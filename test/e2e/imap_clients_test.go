@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -199,4 +200,46 @@ SyncState *
 			t.Errorf("mbsync did not create folder %s: %v\n%s", f, err, mo)
 		}
 	}
+}
+
+func TestIMAPSuspendedAndRepeatedFailuresDisconnect(t *testing.T) {
+	n := mailboxNode(t)
+	n.MustCLI("", "user", "suspend", carol, "--reason", "test")
+	c, err := tls.Dial("tcp", n.Addr("imaps"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := &imapConn{t: t, c: c, r: bufio.NewReader(c)}
+	m.line()
+	// limits.max_auth_failures is 5 by default.
+	for i, creds := range []string{carol + " " + carolPW, "nobody@example.org x", dave + " wrong", dave + " wrong2", dave + " wrong3"} {
+		fmt.Fprintf(c, "a%d LOGIN %s\r\n", i, creds)
+		l := m.line()
+		if i == 4 {
+			if l != "* BYE Too many failed logins" {
+				t.Fatalf("third failure: %q", l)
+			}
+			break
+		}
+		if want := fmt.Sprintf("a%d NO [AUTHENTICATIONFAILED] Authentication failed", i); l != want {
+			t.Fatalf("login %d: %q want %q", i, l, want)
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		l, err := m.r.ReadString('\n')
+		if err == io.EOF {
+			break // closed by the server
+		}
+		if err != nil {
+			t.Fatalf("after BYE: %v, want the connection closed", err)
+		}
+		if !strings.HasPrefix(l, "a4 ") {
+			t.Fatalf("after BYE: %q", l)
+		}
+	}
+	// dave (not suspended) still logs in with the right password.
+	d := dialIMAPS(t, n.Addr("imaps"), dave, davePW)
+	d.cmd("SELECT INBOX")
 }

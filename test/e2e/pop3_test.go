@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -289,10 +290,12 @@ func TestPOP3LockAuthPlainAndSuspended(t *testing.T) {
 	d.cmd("PASS "+carolPW, "-ERR [AUTH] authentication failed")
 	d.cmd("USER "+dave, "+OK")
 	d.cmd("PASS nope", "-ERR [AUTH] authentication failed")
-	// MaxAuthFailures (3) reached: the server hangs up.
-	d.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := d.r.ReadString('\n'); err == nil {
-		t.Fatal("connection still open after 3 failed logins")
+	d.cmd("AUTH PLAIN "+b64("\x00"+dave+"\x00nope"), "-ERR [AUTH] authentication failed")
+	d.cmd("AUTH PLAIN "+b64("\x00"+dave+"\x00nope2"), "-ERR [AUTH] authentication failed")
+	// limits.max_auth_failures (default 5) reached: the server hangs up.
+	d.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, err := d.r.ReadString('\n'); err != io.EOF {
+		t.Fatalf("after 5 failed logins: read %q, %v; want the connection closed", l, err)
 	}
 }
 
