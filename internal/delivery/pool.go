@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -31,22 +32,27 @@ func (p *pool) init() {
 	go p.reap()
 }
 
-// acquire waits for a delivery slot to destination; release gives it back.
-func (p *pool) acquire(dest string) (release func()) {
+// acquire waits for one of limit delivery slots to destination (or for
+// ctx to end); release gives it back.
+func (p *pool) acquire(ctx context.Context, dest string, limit int) (release func(), err error) {
 	p.once.Do(p.init)
 	p.mu.Lock()
+	if limit <= 0 {
+		limit = 10
+	}
+	p.limit = limit
 	ch := p.slots[dest]
 	if ch == nil {
-		n := p.limit
-		if n <= 0 {
-			n = 10
-		}
-		ch = make(chan struct{}, n)
+		ch = make(chan struct{}, limit)
 		p.slots[dest] = ch
 	}
 	p.mu.Unlock()
-	ch <- struct{}{}
-	return func() { <-ch }
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // get returns an idle session for key, or nil.
@@ -73,7 +79,7 @@ func (p *pool) put(key string, s *conn) {
 	p.once.Do(p.init)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.idle[key]) >= max(p.limit, 1) {
+	if len(p.idle[key]) >= max(p.limit, 1) || s.dead.Load() {
 		go quit(s)
 		return
 	}

@@ -127,11 +127,18 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 		setAll(Outcome{Status: st, Text: rerr.Code})
 		return out
 	}
-	release := r.pool.acquire(dest)
+	release, err := r.pool.acquire(ctx, dest, r.PerDestination)
+	if err != nil {
+		setAll(Outcome{Status: spool.Pending, Text: "451 4.3.2 delivery interrupted by shutdown"})
+		return out
+	}
 	defer release()
 	last := Outcome{Status: spool.Pending, Text: "451 4.4.1 no MX host answered"}
 	for _, h := range hops {
-		ips, err := r.DNS.LookupIP(ctx, h.Name)
+		if ctx.Err() != nil {
+			break
+		}
+		ips, err := r.lookupIP(ctx, h.Name)
 		if err != nil {
 			last = Outcome{Status: spool.Pending, Text: fmt.Sprintf("451 4.4.3 address lookup of %s failed: %v", h.Name, err)}
 			continue
@@ -148,6 +155,15 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 	}
 	setAll(last)
 	return out
+}
+
+// lookupIP resolves a host name; an IP address (a smarthost given as
+// one) stands for itself.
+func (r *Remote) lookupIP(ctx context.Context, host string) ([]net.IP, error) {
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
+		return []net.IP{ip}, nil
+	}
+	return r.DNS.LookupIP(ctx, host)
 }
 
 func (r *Remote) tlsConfig(host string, mode tlsMode) *tls.Config {
@@ -211,7 +227,11 @@ func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr strin
 		if err != nil {
 			return false, Outcome{Status: spool.Pending, Text: failText(err, "4.4.1"), Remote: remote}
 		}
+		// At shutdown, cut the session short: the recipients stay
+		// pending and the message is tried again after restart.
+		stop := context.AfterFunc(ctx, func() { s.dead.Store(true); s.raw.Close() })
 		done, reusable, stale, o := r.transact(s, m, rcpts, prefix, out)
+		stop()
 		if stale && s.reused > 0 && try == 0 {
 			s.c.Close()
 			continue // the pooled connection had died: once more, fresh

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -40,6 +41,7 @@ type conn struct {
 	tls    *tls.ConnectionState
 	raw    net.Conn
 	reused int
+	dead   atomic.Bool // closed under it at shutdown
 }
 
 func (s *conn) describe() string { return fmt.Sprintf("%s[%s]", s.host, s.addr) }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -75,13 +76,65 @@ func (System) LookupTXT(ctx context.Context, name string) ([]string, error) {
 }
 
 // Client asks specific DNS servers with miekg/dns: UDP, TCP when the
-// answer is truncated.
+// answer is truncated. Answers are cached for their TTL (at most 5
+// minutes), definite "no such record" answers for 30 seconds, so a busy
+// queue does not ask the same MX question for every message.
 type Client struct {
 	Servers []string
 	Timeout time.Duration
+
+	mu    sync.Mutex
+	cache map[cacheKey]cacheEntry
 }
 
+type cacheKey struct {
+	name  string
+	qtype uint16
+}
+
+type cacheEntry struct {
+	rrs     []mdns.RR
+	err     error
+	expires time.Time
+}
+
+const (
+	maxCacheTTL  = 5 * time.Minute
+	negativeTTL  = 30 * time.Second
+	maxCacheSize = 10000
+)
+
 func (c *Client) query(ctx context.Context, name string, qtype uint16) ([]mdns.RR, error) {
+	key := cacheKey{strings.ToLower(mdns.Fqdn(name)), qtype}
+	c.mu.Lock()
+	e, ok := c.cache[key]
+	c.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.rrs, e.err
+	}
+	rrs, err := c.ask(ctx, name, qtype)
+	var ttl time.Duration
+	switch {
+	case err == nil:
+		ttl = maxCacheTTL
+		for _, rr := range rrs {
+			ttl = min(ttl, time.Duration(rr.Header().Ttl)*time.Second)
+		}
+	case errors.Is(err, ErrNotFound):
+		ttl = negativeTTL
+	}
+	if ttl > 0 {
+		c.mu.Lock()
+		if c.cache == nil || len(c.cache) >= maxCacheSize {
+			c.cache = map[cacheKey]cacheEntry{}
+		}
+		c.cache[key] = cacheEntry{rrs: rrs, err: err, expires: time.Now().Add(ttl)}
+		c.mu.Unlock()
+	}
+	return rrs, err
+}
+
+func (c *Client) ask(ctx context.Context, name string, qtype uint16) ([]mdns.RR, error) {
 	m := new(mdns.Msg)
 	m.SetQuestion(mdns.Fqdn(name), qtype)
 	m.SetEdns0(4096, false)
