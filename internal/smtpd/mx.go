@@ -68,6 +68,9 @@ func (ms *mxSession) Mail(from string, _ *smtp.MailOptions) error {
 	if err := ms.checkPipelining(false); err != nil {
 		return err
 	}
+	if ms.hasFrom {
+		return errNestedMail
+	}
 	ms.from, ms.hasFrom = from, true
 	return nil
 }

@@ -25,6 +25,9 @@ var (
 	// RFC 6409 §5.1: bad envelope syntax is a 501.
 	errBadSender    = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Bad sender address syntax"}
 	errBadRecipient = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
+	// RFC 5321 §4.1.4: MAIL inside an open transaction is a bad sequence
+	// (go-smtp would let it replace the sender and keep the recipients).
+	errNestedMail = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command: RSET or finish the current transaction first"}
 )
 
 // submissionSession is one client on 587 or 465.
@@ -94,6 +97,9 @@ func (ss *submissionSession) authFailed(user string) error {
 func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.account == nil {
 		return ss.reject(errAuthRequired)
+	}
+	if ss.hasFrom {
+		return errNestedMail
 	}
 	// Status is read again: a suspension takes effect on the next message,
 	// not the next login.

@@ -262,8 +262,18 @@ func TestSubmissionCommandOrder(t *testing.T) {
 	c.cmd("MAIL FROM:<alice@example.net>", "250 ")
 	// RFC 4954 §4: AUTH during a transaction is 503.
 	c.cmd("AUTH LOGIN", "503 5.5.1 ")
+	// RFC 5321 §4.1.4: a second MAIL inside the transaction is 503, and
+	// the transaction goes on with its first sender.
+	c.cmd("MAIL FROM:<>", "503 5.5.1 Nested MAIL command")
 	c.cmd("RCPT TO:<bob@example.net>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.write(msg(alice, bob, "after nested MAIL", "x\r\n") + ".\r\n")
+	c.expectReply("250 ")
+	c.cmd("MAIL FROM:<>", "250 ") // a new transaction may start now
+	c.cmd("RSET", "250 ")
+	c.cmd("MAIL FROM:<alice@example.net>", "250 ")
 	c.cmd("QUIT", "221 ")
+	n.WaitMaildir(bob, 1)
 
 	s := dialRawTLS(t, n.Addr("submissions"))
 	ehlo := s.cmd("EHLO client.test", "250 ")
