@@ -101,23 +101,29 @@ func TestSubmissionSwaksStartTLSAuthPlainAndLogin(t *testing.T) {
 			t.Fatalf("AUTH offered before STARTTLS:\n%s", pre)
 		}
 		files := n.WaitMaildir(bob, i+1)
-		stored := newest(t, files)
+		stored := withMarker(t, files, "Subject: swaks "+mech+"\r\n")
 		// swaks ends the data with CRLF itself.
 		checkStored(t, stored, "swaks.client.test", alice, bob, true, crlf(data)+"\r\n")
 	}
 }
 
-// newest returns the content of the file in files that holds the largest
-// delivery name (names begin with the arrival time).
-func newest(t *testing.T, files []string) string {
+// withMarker returns the content of the one file in files that contains
+// marker (e.g. a unique Subject line).
+func withMarker(t *testing.T, files []string, marker string) string {
 	t.Helper()
-	best := ""
+	found := ""
 	for _, f := range files {
-		if filepath.Base(f) > filepath.Base(best) {
-			best = f
+		if b := readFile(t, f); strings.Contains(b, marker) {
+			if found != "" {
+				t.Fatalf("two messages contain %q", marker)
+			}
+			found = b
 		}
 	}
-	return readFile(t, best)
+	if found == "" {
+		t.Fatalf("no message contains %q", marker)
+	}
+	return found
 }
 
 func TestSubmissionSwaksTLSOnConnect465(t *testing.T) {
@@ -169,7 +175,7 @@ func TestSubmissionCurlSMTPAndSMTPS(t *testing.T) {
 				t.Fatalf("curl %s transcript lacks %q:\n%s", c.name, want, out)
 			}
 		}
-		stored := newest(t, n.WaitMaildir(bob, i+1))
+		stored := withMarker(t, n.WaitMaildir(bob, i+1), "Subject: curl "+c.name+"\r\n")
 		// Date is missing, Message-ID present: only Date is added.
 		m := receivedRE.FindString(stored)
 		if m == "" {
