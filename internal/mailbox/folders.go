@@ -77,7 +77,7 @@ func FolderDir(mailDir, name string) (string, error) {
 	if err := checkName(name); err != nil {
 		return "", fmt.Errorf("%q: %w", name, err)
 	}
-	return filepath.Join(mailDir, "."+name), nil
+	return filepath.Join(mailDir, "."+encodeUTF7(name)), nil
 }
 
 // FolderExists reports whether folder name exists.
@@ -103,11 +103,15 @@ func Folders(mailDir string) ([]string, error) {
 	}
 	for _, e := range ents {
 		n := e.Name()
-		if len(n) < 2 || n[0] != '.' || !e.IsDir() || checkName(n[1:]) != nil {
+		if len(n) < 2 || n[0] != '.' || !e.IsDir() {
+			continue
+		}
+		name, err := decodeUTF7(n[1:])
+		if err != nil || checkName(name) != nil {
 			continue
 		}
 		if fi, err := os.Stat(filepath.Join(mailDir, n, "cur")); err == nil && fi.IsDir() {
-			out = append(out, n[1:])
+			out = append(out, name)
 		}
 	}
 	sortStrings(out[1:])
@@ -194,8 +198,8 @@ func RenameFolder(mailDir, from, to string) error {
 			continue
 		}
 		nn := to + n[len(from):]
-		old := filepath.Join(mailDir, "."+n)
-		dst := filepath.Join(mailDir, "."+nn)
+		old := filepath.Join(mailDir, "."+encodeUTF7(n))
+		dst := filepath.Join(mailDir, "."+encodeUTF7(nn))
 		if n == from {
 			old = src
 		}

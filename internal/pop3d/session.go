@@ -59,6 +59,9 @@ func (s *session) run() {
 	}
 	s.reply("+OK %s POP3 ready", s.srv.Hostname)
 	for s.state != stateDone {
+		// The deadline also bounds an implicit-TLS handshake, which
+		// runs on the first write.
+		s.conn.SetWriteDeadline(time.Now().Add(s.srv.timeout()))
 		if err := s.w.Flush(); err != nil {
 			return
 		}
@@ -77,6 +80,7 @@ func (s *session) run() {
 		}
 		s.dispatch(cmd, line)
 	}
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.timeout()))
 	s.w.Flush()
 }
 

@@ -124,6 +124,7 @@ print("subscribe", m.subscribe("Archive.2026")[0])
 print("lsub", [l for l in d(m.lsub()[1]) if "Archive" in l])
 print("list", d(m.list("\"\"", "Archive*")[1]))
 print("delete", m.delete("Archive.2026")[0], m.select("Nope")[0])
+print("utf7", m.create("Entw&APw-rfe")[0], [l for l in d(m.list()[1]) if "Entw" in l])
 m.logout()
 `, "OUT="+out)
 	got = regexp.MustCompile(`(COPYUID|APPENDUID) \d+ `).ReplaceAllString(got, "$1 V ")
@@ -153,6 +154,7 @@ subscribe OK
 lsub ['(\\HasNoChildren \\Subscribed) "." "Archive.2026"']
 list ['(\\HasNoChildren) "." "Archive.2026"']
 delete OK NO
+utf7 OK ['(\\HasNoChildren) "." "Entw&APw-rfe"']
 `
 	if got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
@@ -171,6 +173,7 @@ delete OK NO
 		want    int
 	}{
 		{"cur/*:2,FR", 1}, {"cur/*", 1}, {"new/*", 0},
+		{".Entw&APw-rfe/cur", 1}, // modified UTF-7 on disk, like Dovecot
 		{".Sent/cur/*:2,FR", 1}, {".Trash/cur/*:2,S", 1}, {".Drafts/cur/*:2,DS", 1},
 	} {
 		m, _ := filepath.Glob(filepath.Join(dir, c.pattern))
