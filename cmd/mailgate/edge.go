@@ -415,41 +415,46 @@ func newEdgeRenderCmd() *cobra.Command {
 
 func newEdgeApplyCmd() *cobra.Command {
 	var window time.Duration
-	var dry, resolve bool
+	var dry, resolve, verify bool
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "program table inet op25b in this network namespace: one atomic transaction, only the differences",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(func(ctx context.Context, st *store.Store) error {
-				p, err := loadPolicy(ctx, st, resolve)
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p, err := loadPolicy(ctx, st, resolve)
+			if err != nil {
+				return err
+			}
+			r := p.Ruleset(window)
+			if dry {
+				cur, err := edge.ReadKernel()
 				if err != nil {
 					return err
 				}
-				r := p.Ruleset(window)
-				if dry {
-					cur, err := edge.ReadKernel()
-					if err != nil {
-						return err
-					}
-					script, ch := edge.Plan(cur, r)
-					fmt.Fprint(cmd.OutOrStdout(), script)
-					fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s\n", ch)
-					return nil
-				}
-				start := time.Now()
-				ch, err := edge.Apply(ctx, r)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "applied: %s (scope %s, %s, action %s) in %s\n", ch, p.Scope, edge.Phase(p.Scope), p.Action, time.Since(start).Round(time.Millisecond))
+				script, ch := edge.Plan(cur, r)
+				fmt.Fprint(cmd.OutOrStdout(), script)
+				fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s\n", ch)
 				return nil
-			})
+			}
+			start := time.Now()
+			ch, err := edge.Apply(ctx, r, cfg.DataDir, verify)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "applied: %s (scope %s, %s, action %s) in %s\n", ch, p.Scope, edge.Phase(p.Scope), p.Action, time.Since(start).Round(time.Millisecond))
+			return nil
 		},
 	}
 	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts (set at table creation)")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the nft transaction instead of running it")
 	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
+	cmd.Flags().BoolVar(&verify, "verify", false, "read the kernel's sets back in full instead of trusting the last apply's cache")
 	return cmd
 }
 
@@ -469,7 +474,7 @@ func newEdgeRunCmd() *cobra.Command {
 			defer st.Close()
 			log := newLogger(cfg.Log.Level)
 			log.Info("edge run: started", "interval", interval)
-			r := &edge.Runner{Store: st, Resolver: net.DefaultResolver, Interval: interval, Resolve: resolveEvery, Window: window, Log: log}
+			r := &edge.Runner{Store: st, Resolver: net.DefaultResolver, Interval: interval, Resolve: resolveEvery, Window: window, CacheDir: cfg.DataDir, Log: log}
 			return r.Run(ctx)
 		},
 	}

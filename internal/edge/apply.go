@@ -13,10 +13,13 @@ type Change struct {
 	Added, Removed int  // set elements
 	Rules          bool // chains rewritten
 	Created        bool // table created
+	Marker         bool // only the digest marker moved
 }
 
 // Empty reports whether nothing needed changing.
-func (c Change) Empty() bool { return c.Added == 0 && c.Removed == 0 && !c.Rules && !c.Created }
+func (c Change) Empty() bool {
+	return c.Added == 0 && c.Removed == 0 && !c.Rules && !c.Created && !c.Marker
+}
 
 func (c Change) String() string {
 	if c.Empty() {
@@ -29,7 +32,11 @@ func (c Change) String() string {
 	if c.Rules {
 		parts = append(parts, "rules replaced")
 	}
-	parts = append(parts, fmt.Sprintf("%d elements added, %d removed", c.Added, c.Removed))
+	if c.Added+c.Removed > 0 || !c.Marker {
+		parts = append(parts, fmt.Sprintf("%d elements added, %d removed", c.Added, c.Removed))
+	} else {
+		parts = append(parts, "marker updated")
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -69,6 +76,12 @@ func Plan(cur *KernelState, r *Ruleset) (string, Change) {
 			fmt.Fprintf(&b, "add rule %s port25 %s\n", tbl, rule)
 		}
 		fmt.Fprintf(&b, "add rule %s forward %s\n", tbl, r.forwardRule())
+	}
+	if digest := r.Digest(); cur.Digest != digest {
+		// The marker moves in the same transaction as what it describes.
+		fmt.Fprintf(&b, "add chain %s state\nflush chain %s state\n", tbl, tbl)
+		fmt.Fprintf(&b, "add rule %s state counter comment %q\n", tbl, "mailgate-state "+digest)
+		ch.Marker = true
 	}
 	for _, s := range intervalSets {
 		add, del := diffRanges(cur.Sets[s.Name], r.Sets[s.Name])
@@ -140,15 +153,80 @@ func RunNft(ctx context.Context, script string) error {
 	return nil
 }
 
-// Apply brings the kernel to r: read, plan, one nft transaction.
-func Apply(ctx context.Context, r *Ruleset) (Change, error) {
-	cur, err := ReadKernel()
+// Apply brings the kernel to r: read, plan, one nft transaction. With a
+// cache directory, the element lists of the last apply are kept there and
+// used instead of reading the kernel's sets back when the kernel's digest
+// marker shows it still holds exactly them; verify forces the read.
+func Apply(ctx context.Context, r *Ruleset, cacheDir string, verify bool) (Change, error) {
+	cur, err := ReadKernelMeta()
 	if err != nil {
 		return Change{}, err
 	}
-	script, ch := Plan(cur, r)
-	if script == "" {
-		return ch, nil
+	want := r.Digest()
+	if !verify && cur.Exists && cur.Digest == want && cur.RulesHash == r.RulesHash() && allPresent(cur) {
+		return Change{}, nil
 	}
-	return ch, RunNft(ctx, script)
+	cached := false
+	if !verify && cur.Digest != "" && cacheDir != "" {
+		if sets, ok := readCache(cacheDir, cur.Digest); ok {
+			cur.Sets, cached = sets, true
+		}
+	}
+	if !cached {
+		if err := cur.LoadElements(); err != nil {
+			return Change{}, err
+		}
+	}
+	var ch Change
+	switch {
+	case !cur.Exists:
+		// Creation: first the table, sets and chains with the sets still
+		// empty (nothing is filtered before or in between), then every
+		// element in one netlink transaction.
+		bare := &Ruleset{Scope: r.Scope, Action: r.Action, Window: r.Window, Sets: map[string][]Range{}}
+		script, c1 := Plan(cur, bare)
+		if err := RunNft(ctx, script); err != nil {
+			return c1, err
+		}
+		fresh, err := ReadKernelMeta()
+		if err != nil {
+			return c1, err
+		}
+		ch, err = applyElements(fresh, r, want)
+		ch.Created, ch.Rules = true, true
+		if err != nil {
+			return ch, err
+		}
+	case cur.RulesHash != r.RulesHash() || !allPresent(cur):
+		// Rules change (scope, action): one nft transaction for all of it.
+		var script string
+		script, ch = Plan(cur, r)
+		if err := RunNft(ctx, script); err != nil {
+			return ch, err
+		}
+	default:
+		if ch, err = applyElements(cur, r, want); err != nil {
+			return ch, err
+		}
+	}
+	if cacheDir != "" {
+		if err := writeCache(cacheDir, want, r.Sets); err != nil {
+			return ch, fmt.Errorf("applied, but the cache in %s could not be written (the next apply reads the kernel): %w", cacheDir, err)
+		}
+	}
+	return ch, nil
+}
+
+func allPresent(cur *KernelState) bool {
+	for _, s := range intervalSets {
+		if !cur.Present[s.Name] {
+			return false
+		}
+	}
+	for _, s := range counterSets {
+		if !cur.Present[s.Name] {
+			return false
+		}
+	}
+	return true
 }

@@ -13,70 +13,97 @@ import (
 	"github.com/google/nftables/userdata"
 )
 
-// KernelState is what table inet op25b holds now, read over netlink
-// (fast even for 100k-element sets, unlike parsing `nft -j`).
+// KernelState is what table inet op25b holds now, read over netlink.
 type KernelState struct {
 	Exists    bool
-	Sets      map[string][]Range // interval sets, as ranges
+	Sets      map[string][]Range // interval sets, as ranges (see LoadElements)
 	Present   map[string]bool    // every set that exists
 	RulesHash string             // from the forward rule's comment; "" if none
+	// Digest is the marker the last apply left (chain "state"): the
+	// digest of the whole ruleset it applied, elements included.
+	Digest string
+
+	conn  *nftables.Conn
+	table *nftables.Table
+	sets  []*nftables.Set
 }
 
-// ReadKernel reads table inet op25b in the current network namespace.
+// ReadKernel reads table inet op25b in the current network namespace,
+// set elements included.
 func ReadKernel() (*KernelState, error) {
+	st, err := ReadKernelMeta()
+	if err != nil {
+		return nil, err
+	}
+	return st, st.LoadElements()
+}
+
+// ReadKernelMeta reads the table's sets, rules hash and digest marker but
+// not the elements: reading 100k interval elements back over netlink
+// takes seconds, so apply trusts its cache when the marker matches.
+func ReadKernelMeta() (*KernelState, error) {
 	c, err := nftables.New()
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
-	st := &KernelState{Sets: map[string][]Range{}, Present: map[string]bool{}}
+	st := &KernelState{Sets: map[string][]Range{}, Present: map[string]bool{}, conn: c}
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
 		return nil, permHint(fmt.Errorf("list nftables tables: %w", err))
 	}
-	var t *nftables.Table
 	for _, x := range tables {
 		if x.Name == Table {
-			t = x
+			st.table = x
 		}
 	}
-	if t == nil {
+	if st.table == nil {
 		return st, nil
 	}
 	st.Exists = true
-	sets, err := c.GetSets(t)
-	if err != nil {
+	if st.sets, err = c.GetSets(st.table); err != nil {
 		return nil, fmt.Errorf("list sets of %s: %w", Table, err)
 	}
-	for _, s := range sets {
+	for _, s := range st.sets {
 		st.Present[s.Name] = true
-		if !s.Interval {
-			continue
-		}
-		els, err := c.GetSetElements(s)
-		if err != nil {
-			return nil, fmt.Errorf("read set %s: %w", s.Name, err)
-		}
-		st.Sets[s.Name] = rangesFromElements(els)
 	}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {
 		return nil, err
 	}
 	for _, ch := range chains {
-		if ch.Table.Name != Table || ch.Name != "forward" {
+		if ch.Table.Name != Table || (ch.Name != "forward" && ch.Name != "state") {
 			continue
 		}
-		rules, err := c.GetRules(t, ch)
+		rules, err := c.GetRules(st.table, ch)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range rules {
-			if cm, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && strings.HasPrefix(cm, "mailgate ") {
+			cm, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+			switch {
+			case ch.Name == "forward" && strings.HasPrefix(cm, "mailgate "):
 				st.RulesHash = strings.TrimPrefix(cm, "mailgate ")
+			case ch.Name == "state" && strings.HasPrefix(cm, "mailgate-state "):
+				st.Digest = strings.TrimPrefix(cm, "mailgate-state ")
 			}
 		}
 	}
 	return st, nil
+}
+
+// LoadElements reads every interval set's elements.
+func (st *KernelState) LoadElements() error {
+	for _, s := range st.sets {
+		if !s.Interval {
+			continue
+		}
+		els, err := st.conn.GetSetElements(s)
+		if err != nil {
+			return fmt.Errorf("read set %s: %w", s.Name, err)
+		}
+		st.Sets[s.Name] = rangesFromElements(els)
+	}
+	return nil
 }
 
 func permHint(err error) error {

@@ -39,6 +39,10 @@ type Runner struct {
 	Interval time.Duration // poll period
 	Resolve  time.Duration // carrier re-resolution period
 	Window   time.Duration
+	// CacheDir keeps the last applied elements (see Apply); Verify is how
+	// often the kernel's sets are read back in full anyway.
+	CacheDir string
+	Verify   time.Duration
 	Log      *slog.Logger
 	// Applied, when set, is called after every successful apply.
 	Applied func(*Policy, Change)
@@ -52,6 +56,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.Resolve <= 0 {
 		r.Resolve = time.Hour
 	}
+	if r.Verify <= 0 {
+		r.Verify = 10 * time.Minute
+	}
+	var verified time.Time
 	var (
 		pol      *Policy
 		mx       map[string][]MXHost
@@ -84,7 +92,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 		if pol != nil {
-			ch, err := Apply(ctx, pol.Ruleset(r.Window))
+			verify := now.Sub(verified) >= r.Verify
+			ch, err := Apply(ctx, pol.Ruleset(r.Window), r.CacheDir, verify)
+			if err == nil && verify {
+				verified = now
+			}
 			switch {
 			case err != nil:
 				r.Log.Error("edge: apply", "err", err)

@@ -359,6 +359,10 @@ func (l *op25bLab) checkNoGap() {
 	if out := l.edge("edge", "apply"); !strings.Contains(out, "unchanged") {
 		l.t.Errorf("re-apply after the change: %s", out)
 	}
+	// Reading every set back from the kernel agrees with what apply wrote.
+	if out := l.edge("edge", "apply", "--verify"); !strings.Contains(out, "unchanged") {
+		l.t.Errorf("verify after the change: %s", out)
+	}
 }
 
 // checkRun starts `mailgate edge run` and checks it follows the store and
