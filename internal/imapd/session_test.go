@@ -1,0 +1,193 @@
+package imapd
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"mailgate/internal/certs"
+	"mailgate/internal/mailbox"
+	"mailgate/internal/password"
+	"mailgate/internal/store"
+)
+
+const (
+	testUser = "eve@example.org"
+	testPW   = "eve-password-9"
+)
+
+type fakeDir struct{ hash string }
+
+func (d fakeDir) Account(_ context.Context, addr string) (*store.Account, error) {
+	if addr != testUser {
+		return nil, store.ErrNotFound
+	}
+	return &store.Account{Address: testUser, Domain: "example.org", PasswordHash: d.hash, Status: store.StatusActive}, nil
+}
+
+// testServer serves IMAPS on loopback over a fresh mail root.
+func testServer(t *testing.T) (addr, mailRoot string) {
+	t.Helper()
+	dir := t.TempDir()
+	cert, err := certs.Load("", "", dir, "imap.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := password.Hash(testPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Hostname: "imap.test", TLS: certs.ServerConfig(cert), Dir: fakeDir{hash},
+		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), IdlePoll: 50 * time.Millisecond}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeTLS(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String(), dir + "/mail"
+}
+
+func deliver(t *testing.T, mailRoot string, i int) {
+	t.Helper()
+	body := fmt.Sprintf("Subject: m%d\r\n\r\nbody %d\r\n", i, i)
+	name := mailbox.DeliveryName(time.Unix(1700000000+int64(i), 0), fmt.Sprintf("k%d.0", i), "mx.test", int64(len(body)))
+	if err := mailbox.Deliver(mailbox.Dir(mailRoot, testUser), name, strings.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type client struct {
+	t   *testing.T
+	c   net.Conn
+	r   *bufio.Reader
+	tag int
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &client{t: t, c: c, r: bufio.NewReader(c)}
+	cl.line()
+	cl.do("LOGIN " + testUser + " " + testPW)
+	return cl
+}
+
+func (c *client) line() string {
+	c.t.Helper()
+	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+// do runs a command and returns its untagged responses joined by "\n";
+// the command must succeed.
+func (c *client) do(cmd string) string {
+	c.t.Helper()
+	c.tag++
+	tag := fmt.Sprintf("T%d", c.tag)
+	fmt.Fprintf(c.c, "%s %s\r\n", tag, cmd)
+	var out []string
+	for {
+		l := c.line()
+		if strings.HasPrefix(l, tag+" ") {
+			if !strings.HasPrefix(l, tag+" OK") {
+				c.t.Fatalf("%s: %s", cmd, l)
+			}
+			return strings.Join(out, "\n")
+		}
+		out = append(out, l)
+	}
+}
+
+func expect(t *testing.T, what, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s:\ngot  %q\nwant %q", what, got, want)
+	}
+}
+
+func TestSessionsSeeEachOthersChanges(t *testing.T) {
+	addr, root := testServer(t)
+	for i := 1; i <= 3; i++ {
+		deliver(t, root, i)
+	}
+	a, b := dial(t, addr), dial(t, addr)
+	a.do("SELECT INBOX")
+	b.do("SELECT INBOX")
+	expect(t, "A store", a.do(`STORE 1 +FLAGS (\Seen)`), `* 1 FETCH (UID 1 FLAGS (\Seen))`)
+	expect(t, "B noop", b.do("NOOP"), `* 1 FETCH (UID 1 FLAGS (\Seen))`)
+	deliver(t, root, 4)
+	expect(t, "B noop after delivery", b.do("NOOP"), "* 4 EXISTS")
+	expect(t, "A noop after delivery", a.do("NOOP"), "* 4 EXISTS")
+	a.do(`UID STORE 2 +FLAGS.SILENT (\Deleted)`)
+	expect(t, "A uid expunge", a.do("UID EXPUNGE 2"), "* 2 EXPUNGE")
+	// RFC 9051 §7.5.1: no EXPUNGE during FETCH; B's message 2 is gone
+	// from the server, so FETCH returns nothing for it.
+	expect(t, "B fetch during pending expunge", b.do("FETCH 2:3 (UID)"),
+		"* 3 FETCH (UID 3)\n"+`* 2 FETCH (UID 2 FLAGS (\Deleted))`) // A's flag change, not yet the expunge
+	expect(t, "B noop gets the expunge", b.do("NOOP"), "* 2 EXPUNGE")
+	expect(t, "B fetch after", b.do("FETCH 1:* (UID FLAGS)"),
+		"* 1 FETCH (UID 1 FLAGS (\\Seen))\n* 2 FETCH (UID 3 FLAGS ())\n* 3 FETCH (UID 4 FLAGS ())")
+}
+
+func TestSearchResESearchAndListStatus(t *testing.T) {
+	addr, root := testServer(t)
+	for i := 1; i <= 3; i++ {
+		deliver(t, root, i)
+	}
+	c := dial(t, addr)
+	expect(t, "enable", c.do("ENABLE IMAP4rev2"), "* ENABLED IMAP4rev2")
+	c.do("SELECT INBOX")
+	c.do(`STORE 2 +FLAGS.SILENT (\Seen)`)
+	expect(t, "esearch", c.do("SEARCH RETURN (MIN MAX COUNT) UNSEEN"), `* ESEARCH (TAG "T5") MIN 1 MAX 3 COUNT 2`)
+	c.do("UID SEARCH RETURN (SAVE) UNSEEN")
+	expect(t, "fetch $", c.do("UID FETCH $ (FLAGS)"), "* 1 FETCH (UID 1 FLAGS ())\n* 3 FETCH (UID 3 FLAGS ())")
+	expect(t, "search header", c.do("SEARCH RETURN (ALL) SUBJECT m3"), `* ESEARCH (TAG "T8") ALL 3`)
+	c.do("CREATE Work")
+	c.do("COPY 1:2 Work")
+	expect(t, "list-status", c.do(`LIST "" "*" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))`),
+		`* LIST (\HasNoChildren) "." INBOX`+"\n"+`* STATUS INBOX (MESSAGES 3 UNSEEN 2)`+"\n"+
+			`* LIST (\HasNoChildren \Drafts) "." "Drafts"`+"\n"+`* STATUS "Drafts" (MESSAGES 0 UNSEEN 0)`+"\n"+
+			`* LIST (\HasNoChildren \Junk) "." "Junk"`+"\n"+`* STATUS "Junk" (MESSAGES 0 UNSEEN 0)`+"\n"+
+			`* LIST (\HasNoChildren \Sent) "." "Sent"`+"\n"+`* STATUS "Sent" (MESSAGES 0 UNSEEN 0)`+"\n"+
+			`* LIST (\HasNoChildren \Trash) "." "Trash"`+"\n"+`* STATUS "Trash" (MESSAGES 0 UNSEEN 0)`+"\n"+
+			`* LIST (\HasNoChildren) "." "Work"`+"\n"+`* STATUS "Work" (MESSAGES 2 UNSEEN 1)`)
+	expect(t, "examine read-only store", func() string {
+		c.do("EXAMINE Work")
+		c.tag++
+		fmt.Fprintf(c.c, "T%d STORE 1 +FLAGS (\\Deleted)\r\n", c.tag)
+		return c.line()
+	}(), fmt.Sprintf("T%d NO [READ-ONLY] Mailbox is read-only (EXAMINE)", c.tag))
+}
+
+func TestIdleSeesDeliveryUnit(t *testing.T) {
+	addr, root := testServer(t)
+	deliver(t, root, 1)
+	c := dial(t, addr)
+	c.do("SELECT INBOX")
+	fmt.Fprintf(c.c, "I1 IDLE\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	deliver(t, root, 2)
+	expect(t, "idle update", c.line(), "* 2 EXISTS")
+	fmt.Fprintf(c.c, "DONE\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "I1 OK") {
+		t.Fatalf("DONE: %q", l)
+	}
+}
