@@ -54,12 +54,23 @@ func normFlags(f string) string {
 // HasFlag reports whether flag letter c is in flags.
 func HasFlag(flags string, c byte) bool { return strings.IndexByte(flags, c) >= 0 }
 
+// imapLetters are the flag letters IMAP system flags map to; '=' replaces
+// only these, so letters other software keeps in the name (P, Dovecot's
+// lowercase keywords) survive an IMAP STORE FLAGS.
+const imapLetters = "DFRST"
+
 // EditFlags applies a STORE-like change to flags: op '+' adds, '-' removes,
-// '=' replaces.
+// '=' replaces the IMAP-mapped letters (D F R S T) and keeps the others.
 func EditFlags(flags string, op byte, change string) string {
 	switch op {
 	case '=':
-		return normFlags(change)
+		var keep []byte
+		for i := 0; i < len(flags); i++ {
+			if strings.IndexByte(imapLetters, flags[i]) < 0 {
+				keep = append(keep, flags[i])
+			}
+		}
+		return normFlags(string(keep) + change)
 	case '+':
 		return normFlags(flags + change)
 	case '-':
