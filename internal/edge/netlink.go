@@ -2,7 +2,6 @@ package edge
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -111,5 +110,3 @@ func chunks(els []nftables.SetElement, n int) [][]nftables.SetElement {
 	}
 	return out
 }
-
-var _ = netip.Addr{}
