@@ -70,7 +70,18 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 	for _, n := range subs {
 		subscribed[n] = true
 	}
+	// Maildir++ lets "A.B" exist without "A": list such parents as
+	// \Noselect \HasChildren so hierarchy browsing (LIST "" %) finds B.
 	candidates := names
+	implied := map[string]bool{}
+	for _, n := range names {
+		for i := 0; i < len(n); i++ {
+			if n[i] == mailbox.Delim && !exists[n[:i]] && !implied[n[:i]] {
+				implied[n[:i]] = true
+				candidates = append(candidates, n[:i])
+			}
+		}
+	}
 	if options.SelectSubscribed {
 		candidates = nil
 		for _, n := range subs {
@@ -85,11 +96,16 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 			continue
 		}
 		use := mailbox.SpecialUse(name)
+		if implied[name] {
+			use = ""
+		}
 		if options.SelectSpecialUse && use == "" {
 			continue
 		}
 		data := &imap.ListData{Mailbox: name, Delim: mailbox.Delim}
-		if !exists[name] {
+		if implied[name] {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrNoSelect, imap.MailboxAttrHasChildren)
+		} else if !exists[name] {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
 		} else if hasChildren(name, names) {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrHasChildren)
@@ -102,7 +118,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		if use != "" {
 			data.Attrs = append(data.Attrs, imap.MailboxAttr(use))
 		}
-		if options.ReturnStatus != nil && exists[name] {
+		if options.ReturnStatus != nil && exists[name] && !implied[name] {
 			if st, err := s.Status(name, options.ReturnStatus); err == nil {
 				data.Status = st
 			}
