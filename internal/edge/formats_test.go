@@ -235,10 +235,10 @@ func TestDNSBLServesRealQueries(t *testing.T) {
 		rcode int
 		a     string
 	}{
-		{"3.2.1.10.dyn.bl.example.", dns.RcodeSuccess, "127.0.0.10"}, // dynamic
-		{"3.5.1.10.dyn.bl.example.", dns.RcodeNameError, ""},         // static hole
-		{"7.7.1.10.dyn.bl.example.", dns.RcodeNameError, ""},         // exempted
-		{"1.0.0.10.dyn.bl.example.", dns.RcodeNameError, ""},         // not ours
+		{"3.2.1.10.dyn.bl.example.", dns.RcodeSuccess, "127.0.0.10"},  // dynamic
+		{"3.5.1.10.dyn.bl.example.", dns.RcodeNameError, ""},          // static hole
+		{"7.7.1.10.dyn.bl.example.", dns.RcodeNameError, ""},          // exempted
+		{"1.0.0.10.dyn.bl.example.", dns.RcodeNameError, ""},          // not ours
 		{"2.0.0.127.dyn.bl.example.", dns.RcodeSuccess, "127.0.0.10"}, // RFC 5782 §5 test entry
 		{"1.0.0.127.dyn.bl.example.", dns.RcodeNameError, ""},
 		{"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.b.d.0.1.0.0.2.dyn.bl.example.", dns.RcodeSuccess, "127.0.0.10"},

@@ -215,7 +215,13 @@ func ParseCarrierEntry(raw string) (kind, entry string, err error) {
 	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
 		return "", "", fmt.Errorf("carrier entry %q: %w: want a prefix, an address or a mail domain", raw, ErrInvalid)
 	}
-	for _, label := range strings.Split(d, ".") {
+	labels := strings.Split(d, ".")
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		// RFC 3696 §2: a top-level domain is never all-numeric; this is a
+		// mistyped address, not a domain.
+		return "", "", fmt.Errorf("carrier entry %q: %w: not a valid address, and not a domain (numeric top-level label)", raw, ErrInvalid)
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return "", "", fmt.Errorf("carrier entry %q: %w: bad domain label %q", raw, ErrInvalid, label)
 		}
