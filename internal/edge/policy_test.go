@@ -185,7 +185,26 @@ func TestResolveCarriers(t *testing.T) {
 
 // benchPolicy builds a policy with n dynamic prefixes (a mix of /24../30
 // IPv4 and /56 IPv6), some static holes, relays and exemptions.
+var benchCache = map[int]struct {
+	p    *Policy
+	srcs []netip.Addr
+}{}
+
+// benchPolicy is cached: the testing package calls a benchmark function
+// several times while it sizes b.N, and a 1M-prefix compile takes seconds.
 func benchPolicy(n int) (*Policy, []netip.Addr) {
+	if c, ok := benchCache[n]; ok {
+		return c.p, c.srcs
+	}
+	p, srcs := buildBenchPolicy(n)
+	benchCache[n] = struct {
+		p    *Policy
+		srcs []netip.Addr
+	}{p, srcs}
+	return p, srcs
+}
+
+func buildBenchPolicy(n int) (*Policy, []netip.Addr) {
 	snap := benchSnapshot(n)
 	srcs := make([]netip.Addr, 0, 1<<16)
 	for _, pp := range snap.Prefixes {
