@@ -8,6 +8,11 @@
 //     20 clients, 10 per connection, internal/loadgen: smtp-source cannot
 //     authenticate) → spool → MX lookup in a DNS server run here → sink.
 //
+// The "drain" rows measure the outbound half alone: the N messages are
+// queued while the sink is down (each deferred once), then the sink starts
+// and the queue is flushed (postqueue -f; mailgate queue retry --all); the
+// rate is N over the time until the sink holds them all.
+//
 // Runs are interleaved; it prints min/median/max of accepted msg/s,
 // end-to-end msg/s (until the sink holds every message) and machine CPU
 // seconds per 1000 messages (less the load generator's own).
@@ -17,6 +22,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -53,8 +59,10 @@ func main() {
 		name string
 		run  func() (result, error)
 	}{
-		{"postfix 3.7 (smtp-source → relayhost → sink)", runPostfix},
-		{"mailgate (submission → spool → MX → sink)", func() (result, error) { return runMailgate(*binary, dnsAddr) }},
+		{"postfix 3.7 (smtp-source → relayhost → sink)", func() (result, error) { return runPostfix(false) }},
+		{"mailgate (submission → spool → MX → sink)", func() (result, error) { return runMailgate(*binary, dnsAddr, false) }},
+		{"postfix 3.7 drain: deferred queue → sink", func() (result, error) { return runPostfix(true) }},
+		{"mailgate drain: queue → MX → sink", func() (result, error) { return runMailgate(*binary, dnsAddr, true) }},
 	}
 	results := make([][]result, len(targets))
 	for r := 0; r < *runs; r++ {
@@ -108,9 +116,12 @@ func serveDNS() (string, func()) {
 	return pc.LocalAddr().String(), func() { srv.Shutdown() }
 }
 
-// startSink runs smtp-sink storing each message in a fresh directory.
-func startSink() (int, string, func(), error) {
-	port := freePort()
+// startSink runs smtp-sink storing each message in a fresh directory, on
+// port (0: a free one).
+func startSink(port int) (int, string, func(), error) {
+	if port == 0 {
+		port = freePort()
+	}
 	dir, err := os.MkdirTemp("", "mailgate-bench-sink-")
 	if err != nil {
 		return 0, "", nil, err
@@ -128,12 +139,15 @@ func startSink() (int, string, func(), error) {
 	return port, dir, stop, nil
 }
 
-func runPostfix() (result, error) {
-	sinkPort, sinkDir, stopSink, err := startSink()
-	if err != nil {
-		return result{}, err
+func runPostfix(drain bool) (result, error) {
+	sinkPort, sinkDir, stopSink := freePort(), "", func() {}
+	if !drain {
+		var err error
+		if sinkPort, sinkDir, stopSink, err = startSink(sinkPort); err != nil {
+			return result{}, err
+		}
 	}
-	defer stopSink()
+	defer func() { stopSink() }()
 	port := freePort()
 	pf, err := testpeer.StartPostfix(port, map[string]string{
 		"relayhost":                           fmt.Sprintf("[127.0.0.1]:%d", sinkPort),
@@ -161,15 +175,44 @@ func runPostfix() (result, error) {
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		return time.Since(start), time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
 	}
-	return measure(load, countFiles(sinkDir))
-}
-
-func runMailgate(binary, dnsAddr string) (result, error) {
-	sinkPort, sinkDir, stopSink, err := startSink()
-	if err != nil {
+	if !drain {
+		return measure(load, countFiles(sinkDir))
+	}
+	if _, _, err := load(); err != nil {
 		return result{}, err
 	}
-	defer stopSink()
+	// Wait until every message was tried once and deferred.
+	if err := waitFor(func() bool { return strings.Count(pf.Log(), "status=deferred") >= *messages }); err != nil {
+		return result{}, fmt.Errorf("postfix: %w", err)
+	}
+	var err2 error
+	if _, sinkDir, stopSink, err2 = startSink(sinkPort); err2 != nil {
+		return result{}, err2
+	}
+	flush := func() (time.Duration, float64, error) { return time.Nanosecond, 0, pf.Flush() }
+	return measure(flush, countFiles(sinkDir))
+}
+
+func waitFor(cond func() bool) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return errors.New("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+func runMailgate(binary, dnsAddr string, drain bool) (result, error) {
+	sinkPort, sinkDir, stopSink := freePort(), "", func() {}
+	if !drain {
+		var err error
+		if sinkPort, sinkDir, stopSink, err = startSink(sinkPort); err != nil {
+			return result{}, err
+		}
+	}
+	defer func() { stopSink() }()
 	dir, err := os.MkdirTemp("", "mailgate-bench-relay-")
 	if err != nil {
 		return result{}, err
@@ -193,6 +236,9 @@ level = "warn"
 remote_port = %d
 concurrency_per_destination = 20
 workers = 32
+scan_interval = "100ms"
+retry_initial = "1h"
+retry_max = "4h"
 [dns]
 servers = [%q]
 `, dir, port, sinkPort, dnsAddr)
@@ -240,7 +286,22 @@ servers = [%q]
 		own := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano()).Seconds()
 		return r.Elapsed, own, nil
 	}
-	return measure(load, countFiles(sinkDir))
+	if !drain {
+		return measure(load, countFiles(sinkDir))
+	}
+	if _, _, err := load(); err != nil {
+		return result{}, err
+	}
+	// Wait until every message was tried once: a state file each.
+	if err := waitFor(func() bool { return countFiles(filepath.Join(dir, "spool", "state"))() >= *messages }); err != nil {
+		return result{}, fmt.Errorf("mailgate: %w", err)
+	}
+	var err2 error
+	if _, sinkDir, stopSink, err2 = startSink(sinkPort); err2 != nil {
+		return result{}, err2
+	}
+	retry := func() (time.Duration, float64, error) { return time.Nanosecond, 0, cli("", "queue", "retry", "--all") }
+	return measure(retry, countFiles(sinkDir))
 }
 
 // measure runs the load and waits until delivered() reaches the count.
@@ -261,7 +322,11 @@ func measure(load func() (time.Duration, float64, error), delivered func() int) 
 	}
 	e2e := time.Since(start)
 	cpu := busy() - cpu0 - own
-	return result{accepted: float64(n) / acceptDur.Seconds(), endToEnd: float64(n) / e2e.Seconds(), cpuPer1000: cpu / float64(n) * 1000}, nil
+	res := result{endToEnd: float64(n) / e2e.Seconds(), cpuPer1000: cpu / float64(n) * 1000}
+	if acceptDur > time.Microsecond { // drain runs accept nothing
+		res.accepted = float64(n) / acceptDur.Seconds()
+	}
+	return res, nil
 }
 
 func countFiles(dir string) func() int {
@@ -297,6 +362,9 @@ func mmm(rs []result, f func(result) float64, format string) string {
 		v[i] = f(r)
 	}
 	sort.Float64s(v)
+	if v[len(v)-1] == 0 {
+		return "-"
+	}
 	return fmt.Sprintf(format+" / "+format+" / "+format, v[0], v[len(v)/2], v[len(v)-1])
 }
 
