@@ -119,7 +119,7 @@ userdb {
 CONF
 
 waitport() { for _ in $(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-mg serve >"$work/serve.log" 2>&1 &
+"$work/mailgate" -c "$work/mailgate.toml" serve >"$work/serve.log" 2>&1 & # not via mg(): $! must be the server
 mgpid=$!
 waitport "$mgimaps" # it has generated its self-signed certificate: Dovecot uses it too
 dovecot -c "$work/dovecot.conf"
@@ -161,7 +161,7 @@ done
 # memory); Dovecot starts cold as well (its index files stay on disk).
 declare -A restart
 kill "$mgpid"; wait "$mgpid" 2>/dev/null || true
-mg serve >>"$work/serve.log" 2>&1 &
+"$work/mailgate" -c "$work/mailgate.toml" serve >>"$work/serve.log" 2>&1 &
 mgpid=$!
 waitport "$mgimaps"
 read -r s f c l < <(measure "$mgimaps"); restart[mailgate]=$s

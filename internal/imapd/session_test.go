@@ -33,7 +33,7 @@ func (d fakeDir) Account(_ context.Context, addr string) (*store.Account, error)
 }
 
 // testServer serves IMAPS on loopback over a fresh mail root.
-func testServer(t *testing.T) (addr, mailRoot string) {
+func testServer(t testing.TB) (addr, mailRoot string) {
 	t.Helper()
 	dir := t.TempDir()
 	cert, err := certs.Load("", "", dir, "imap.test")
@@ -65,13 +65,13 @@ func deliver(t *testing.T, mailRoot string, i int) {
 }
 
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	c   net.Conn
 	r   *bufio.Reader
 	tag int
 }
 
-func dial(t *testing.T, addr string) *client {
+func dial(t testing.TB, addr string) *client {
 	t.Helper()
 	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
