@@ -327,11 +327,15 @@ func (r *Remote) data(s *conn, m *spool.Message, prefix string) (status, text st
 		}
 		return spool.Pending, failText(err, "4.4.2"), false
 	}
+	// RFC 5321 §4.5.3.2.5: 3 minutes per data block; a bound on the
+	// whole body keeps a peer that stops reading from holding a worker.
+	s.raw.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	cw := &crlfWriter{w: w}
 	_, err = io.WriteString(cw, prefix)
 	if err == nil {
 		_, err = io.Copy(cw, m.Body())
 	}
+	s.raw.SetWriteDeadline(time.Time{})
 	if err != nil {
 		return spool.Pending, failText(err, "4.4.2"), false
 	}
