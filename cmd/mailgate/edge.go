@@ -597,8 +597,9 @@ func newEdgeDNSBLCmd() *cobra.Command {
 					return fmt.Errorf("dnsbl on %s: %w", listen, err)
 				case <-tick.C:
 					v, err := st.EdgeVersion(ctx)
-					if err != nil || v == version {
-						continue
+					nc := bl.Policy().NextChange()
+					if err != nil || (v == version && (nc.IsZero() || time.Now().Before(nc))) {
+						continue // unchanged, and no exemption expired since
 					}
 					if np, err := loadPolicy(ctx, st, false); err == nil {
 						bl.SetPolicy(np)

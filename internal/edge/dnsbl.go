@@ -27,6 +27,9 @@ func NewDNSBL(zone string, p *Policy) *DNSBL {
 	return d
 }
 
+// Policy returns the policy answered from.
+func (d *DNSBL) Policy() *Policy { return d.policy.Load() }
+
 // SetPolicy replaces the policy answered from, atomically.
 func (d *DNSBL) SetPolicy(p *Policy) { d.policy.Store(p) }
 
