@@ -107,3 +107,23 @@ func TestRemoteSmarthost(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteTLSRequiredDomainWaits: a domain listed in tls_required is
+// never sent to in plaintext: its MX (smtp-sink, no STARTTLS) gets nothing
+// and the message waits with a 4.7.5 error, while another domain on the
+// same MX is delivered opportunistically in plaintext.
+func TestRemoteTLSRequiredDomainWaits(t *testing.T) {
+	port := FreePort(t)
+	s := startSink(t, "127.0.0.10", port, "")
+	d := startDNS(t, "secure.test. 60 IN MX 10 mx.shared.test.", "plain.test. 60 IN MX 10 mx.shared.test.",
+		"mx.shared.test. 60 IN A 127.0.0.10")
+	n := remoteNode(t, d, port, map[string]string{"tls_required": `["Secure.Test"]`})
+	n.Start()
+	submit(t, n, []string{"ned@secure.test"}, []byte(msg(rmSender, "ned@secure.test", "secret", "body\r\n")))
+	submit(t, n, []string{"oli@plain.test"}, []byte(msg(rmSender, "oli@plain.test", "public", "body\r\n")))
+	got := s.wait(t, 1, n)
+	waitQueue(t, n, `ned@secure\.test\s+[2-9]\s.*451 4\.7\.5 127\.0\.0\.10:\d+ offers no STARTTLS, and TLS is required for this destination`)
+	if all := s.messages(); len(all) != 1 || !strings.Contains(got[0], "X-Rcpt-Args: <oli@plain.test>") {
+		t.Fatalf("sink got %d messages: %v", len(all), all)
+	}
+}
