@@ -73,6 +73,11 @@ func FuzzCRLFWriter(f *testing.F) {
 		if bytes.Contains(inner, []byte("\r\n.\r\n")) || bytes.HasPrefix(inner, []byte(".\r\n")) {
 			t.Fatalf("early end-of-data in %q", wire)
 		}
+		for _, line := range bytes.Split(wire, []byte("\r\n")) {
+			if len(line) > maxLine+1 { // +1: a stuffed dot
+				t.Fatalf("line of %d octets on the wire", len(line))
+			}
+		}
 		for i, c := range wire {
 			if c == '\r' && (i+1 >= len(wire) || wire[i+1] != '\n') {
 				t.Fatalf("bare CR at %d in %q", i, wire)

@@ -50,5 +50,13 @@ func (s *Signer) Sign(ctx context.Context, m *spool.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return dkim.Sign(m.Body(), domain, sel, key)
+	// Sign the bytes exactly as they will go out: through crlfWriter.
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(&crlfWriter{w: pw}, m.Body())
+		pw.CloseWithError(err)
+	}()
+	sig, err := dkim.Sign(pr, domain, sel, key)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Sign stopped early
+	return sig, err
 }
