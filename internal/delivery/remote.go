@@ -221,7 +221,8 @@ func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode) (
 // for any recipient left); otherwise o says why the host was unusable and
 // the next one should be tried.
 func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr string, mode tlsMode, rcpts []string, prefix string, out map[string]Outcome) (bool, Outcome) {
-	remote := fmt.Sprintf("%s[%s]", host, addr)
+	ip, port, _ := net.SplitHostPort(addr)
+	remote := fmt.Sprintf("%s[%s]:%s", host, ip, port) // Postfix's relay= form
 	for try := 0; try < 2; try++ {
 		s, key, err := r.session(ctx, host, addr, mode)
 		if err != nil {

@@ -52,7 +52,7 @@ func TestRemoteQueueCommands(t *testing.T) {
 
 	show := n.MustCLI("", "queue", "show", id)
 	mustContain(t, show, "attempts: 3\n", "held: false\n",
-		fmt.Sprintf("rcpt: <kim@cli.test> pending mx.cli.test[127.0.0.7:%d] 451 4.4.1 ", port), "Subject: queued\r\n")
+		fmt.Sprintf("rcpt: <kim@cli.test> pending mx.cli.test[127.0.0.7]:%d 451 4.4.1 ", port), "Subject: queued\r\n")
 
 	lee := queueID(t, n, "lee@cli.test")
 	if out := n.MustCLI("", "queue", "remove", lee); out != lee+" removed\n" {
@@ -125,5 +125,32 @@ func TestRemoteTLSRequiredDomainWaits(t *testing.T) {
 	waitQueue(t, n, `ned@secure\.test\s+[2-9]\s.*451 4\.7\.5 127\.0\.0\.10:\d+ offers no STARTTLS, and TLS is required for this destination`)
 	if all := s.messages(); len(all) != 1 || !strings.Contains(got[0], "X-Rcpt-Args: <oli@plain.test>") {
 		t.Fatalf("sink got %d messages: %v", len(all), all)
+	}
+}
+
+// TestRemoteMXPreferenceAndImplicitMX: RFC 5321 §5.1: the preferred MX is
+// tried first and, when it is down, the next one gets the mail; a domain
+// without MX records is its own implicit MX.
+func TestRemoteMXPreferenceAndImplicitMX(t *testing.T) {
+	port := FreePort(t)
+	s := startSink(t, "127.0.0.12", port, "")
+	d := startDNS(t,
+		"pref.test. 60 IN MX 20 mx2.pref.test.", "pref.test. 60 IN MX 10 mx1.pref.test.",
+		"mx1.pref.test. 60 IN A 127.0.0.11", "mx2.pref.test. 60 IN A 127.0.0.12",
+		"implicit.test. 60 IN A 127.0.0.12")
+	n := remoteNode(t, d, port, nil)
+	n.Start()
+	submit(t, n, []string{"pat@pref.test"}, []byte(msg(rmSender, "pat@pref.test", "second MX", "body\r\n")))
+	submit(t, n, []string{"quinn@implicit.test"}, []byte(msg(rmSender, "quinn@implicit.test", "implicit", "body\r\n")))
+	s.wait(t, 2, n)
+	waitSpoolEmpty(t, n)
+	log := n.Log()
+	for _, want := range []string{
+		fmt.Sprintf("rcpt=pat@pref.test status=delivered relay=mx2.pref.test[127.0.0.12]:%d", port),
+		fmt.Sprintf("rcpt=quinn@implicit.test status=delivered relay=implicit.test[127.0.0.12]:%d", port),
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
 	}
 }
