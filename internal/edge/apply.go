@@ -197,7 +197,7 @@ func Apply(ctx context.Context, r *Ruleset, cacheDir string, verify bool) (Chang
 		if err != nil {
 			return ch, err
 		}
-	case cur.RulesHash != r.RulesHash() || !allPresent(cur):
+	case cur.RulesHash != r.RulesHash() || !allPresent(cur) || cur.Digest == "":
 		// Rules change (scope, action): one nft transaction for all of it.
 		var script string
 		script, ch = Plan(cur, r)

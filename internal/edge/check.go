@@ -54,7 +54,7 @@ func CheckOverlaps(ps []store.PoolPrefix) []Overlap {
 
 // Lookup returns the pool prefix an address falls in by LPM.
 func (p *Policy) Lookup(a netip.Addr) (pool string, prefix netip.Prefix, dynamic bool, ok bool) {
-	pi, ok := p.pools.Lookup(a.Unmap())
+	pi, ok := p.poolTable().Lookup(a.Unmap())
 	if !ok {
 		return "", netip.Prefix{}, false, false
 	}

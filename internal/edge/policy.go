@@ -60,6 +60,19 @@ type Policy struct {
 
 	fastOnce sync.Once
 	fast     *fastPath
+	poolOnce sync.Once
+}
+
+// poolTable is the LPM table over every pool prefix, built on first use:
+// apply and render work from the ranges alone.
+func (p *Policy) poolTable() *bart.Fast[int32] {
+	p.poolOnce.Do(func() {
+		p.pools = new(bart.Fast[int32])
+		for i, e := range p.poolInfo {
+			p.pools.Insert(e.Prefix, int32(i))
+		}
+	})
+	return p.pools
 }
 
 // MXHost is a carrier domain's mail host with its addresses.
@@ -74,7 +87,7 @@ type MXHost struct {
 func Compile(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time) *Policy {
 	p := &Policy{
 		At: at, Scope: store.ScopeAll, Action: snap.Action, Version: snap.Version,
-		pools: new(bart.Fast[int32]), exempt: new(bart.Table[int32]),
+		exempt: new(bart.Table[int32]),
 		relays: new(bart.Table[int32]), carriers: new(bart.Table[int32]),
 		schedule: slices.Clone(snap.Schedule),
 	}
@@ -89,10 +102,10 @@ func Compile(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time) *Po
 			p.nextChange = c.From
 		}
 	}
-	var labeled []Labeled
+	labeled := make([]Labeled, 0, len(snap.Prefixes))
+	p.poolInfo = make([]poolEntry, 0, len(snap.Prefixes))
 	for _, pp := range snap.Prefixes {
 		dyn := pp.Kind == store.PoolDynamic
-		p.pools.Insert(pp.Prefix, int32(len(p.poolInfo)))
 		p.poolInfo = append(p.poolInfo, poolEntry{pp.Pool, pp.Prefix, dyn})
 		labeled = append(labeled, Labeled{pp.Prefix, dyn})
 		if dyn {
@@ -221,7 +234,7 @@ func (p *Policy) Evaluate(src, dst netip.Addr, port uint16) Decision {
 		return d
 	}
 	src, dst = src.Unmap(), dst.Unmap()
-	pi, ok := p.pools.Lookup(src)
+	pi, ok := p.poolTable().Lookup(src)
 	if !ok {
 		d.Step = StepNoPool
 		return d

@@ -99,7 +99,7 @@ func Union(ps []netip.Prefix) (v4, v6 []Range) {
 
 func mergeRanges(rs []Range) (v4, v6 []Range) {
 	slices.SortFunc(rs, func(a, b Range) int { return a.From.Compare(b.From) })
-	var out []Range
+	out := make([]Range, 0, len(rs))
 	for _, r := range rs {
 		if n := len(out); n > 0 && sameFamily(out[n-1].To, r.From) {
 			last := &out[n-1]
@@ -113,14 +113,14 @@ func mergeRanges(rs []Range) (v4, v6 []Range) {
 		}
 		out = append(out, r)
 	}
-	for _, r := range out {
+	// IPv4 sorts before IPv6: split at the first IPv6 range.
+	i, _ := slices.BinarySearchFunc(out, true, func(r Range, _ bool) int {
 		if r.From.Is4() {
-			v4 = append(v4, r)
-		} else {
-			v6 = append(v6, r)
+			return -1
 		}
-	}
-	return v4, v6
+		return 1
+	})
+	return out[:i:i], out[i:]
 }
 
 func sameFamily(a, b netip.Addr) bool { return a.Is4() == b.Is4() }
@@ -151,9 +151,9 @@ func SelectedRanges(ls []Labeled) (v4, v6 []Range) {
 		end      netip.Addr
 		selected bool
 	}
+	out := make([]Range, 0, len(sorted))
 	var (
 		stack []open
-		out   []Range
 		pos   netip.Addr // first address not yet emitted under the stack's top
 		done  bool       // pos ran past the family's last address
 	)

@@ -37,7 +37,7 @@ func ReadAttempts(p *Policy, now time.Time) ([]Attempts, error) {
 		}
 		x := &Attempts{Source: a}
 		if p != nil {
-			if pi, ok := p.pools.Lookup(a); ok {
+			if pi, ok := p.poolTable().Lookup(a); ok {
 				x.Pool = p.poolInfo[pi].Pool
 			}
 		}
