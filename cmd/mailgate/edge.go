@@ -361,6 +361,9 @@ func newEdgeCheckCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("DST %q: not an IP address", args[1])
 			}
+			if src.Unmap().Is4() != dst.Unmap().Is4() {
+				return fmt.Errorf("SRC %s and DST %s are of different families: no TCP connection joins them", src, dst)
+			}
 			port := uint64(edge.SMTPPort)
 			if len(args) == 3 {
 				if port, err = strconv.ParseUint(args[2], 10, 16); err != nil {
