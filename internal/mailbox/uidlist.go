@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 )
 
@@ -63,8 +64,13 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 		return st, false, fmt.Errorf("%s: bad header (remove the file to rebuild the index; UIDs will change)", path)
 	}
 	st.uidValidity, st.uidNext = uint32(hv), uint32(hn)
-	pos := map[uint32]int{}
+	// Size the slices once: appending 100k records would copy them over
+	// and over.
+	n := bytes.Count(data, []byte{'\n'})
+	st.msgs = make([]Message, 0, n)
+	pos := uidPositions{uids: make([]uint32, 0, n)}
 	dead := 0
+	var fields [5][]byte
 	for rest := data[nl+1:]; len(rest) > 0; {
 		nl := bytes.IndexByte(rest, '\n')
 		line := rest[:nl]
@@ -73,7 +79,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 		if len(line) < 3 {
 			continue
 		}
-		f := bytes.SplitN(line[2:], []byte{' '}, 5)
+		f := splitFields(line[2:], fields[:0])
 		switch line[0] {
 		case '+':
 			if len(f) != 5 {
@@ -83,26 +89,27 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 			if m.UID == 0 || m.UID == ^uint32(0) {
 				continue
 			}
-			if old, dup := pos[m.UID]; dup {
+			if old, dup := pos.find(m.UID, st.msgs); dup {
 				// A damaged log: the later record wins.
 				st.msgs[old].UID = 0
+				pos.forget(m.UID)
 				dead++
 			}
-			pos[m.UID] = len(st.msgs)
+			pos.add(m.UID, len(st.msgs))
 			st.msgs = append(st.msgs, m)
 			if m.UID >= st.uidNext {
 				st.uidNext = m.UID + 1
 			}
 		case 'F':
 			if len(f) >= 2 {
-				if i, ok := pos[uint32(atoi(f[0]))]; ok {
+				if i, ok := pos.find(uint32(atoi(f[0])), st.msgs); ok {
 					st.msgs[i].Flags = flagField(f[1])
 				}
 			}
 		case '-':
-			if i, ok := pos[uint32(atoi(f[0]))]; ok {
+			if i, ok := pos.find(uint32(atoi(f[0])), st.msgs); ok {
 				st.msgs[i].UID = 0
-				delete(pos, uint32(atoi(f[0])))
+				pos.forget(uint32(atoi(f[0])))
 				dead++
 			}
 		case 'S':
@@ -125,14 +132,49 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	return st, true, nil
 }
 
+// splitFields splits a record into at most 5 space-separated fields, the
+// last one taking the rest of the line (a Maildir name may hold spaces).
+func splitFields(b []byte, out [][]byte) [][]byte {
+	for len(out) < 4 {
+		i := bytes.IndexByte(b, ' ')
+		if i < 0 {
+			break
+		}
+		out = append(out, b[:i])
+		b = b[i+1:]
+	}
+	return append(out, b)
+}
+
 func atoi(b []byte) int64 {
-	n, _ := strconv.ParseInt(string(b), 10, 64)
+	if len(b) == 0 || len(b) > 18 {
+		n, _ := strconv.ParseInt(string(b), 10, 64)
+		return n
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
 	return n
 }
 
+// flagField returns a record's flags, sharing the strings of the common
+// cases so a large index does not hold 100k copies of "S".
 func flagField(b []byte) string {
-	if len(b) == 1 && b[0] == '-' {
+	switch string(b) {
+	case "-":
 		return ""
+	case "S":
+		return "S"
+	case "RS":
+		return "RS"
+	case "FS":
+		return "FS"
+	case "ST":
+		return "ST"
 	}
 	return string(b)
 }
@@ -181,4 +223,44 @@ func writeIndex(dir string, st *indexState) error {
 	}
 	st.lines = len(st.msgs)
 	return syncDir(dir)
+}
+
+// uidPositions finds a UID's record while the log is replayed. UIDs are
+// appended in ascending order, so a binary search over them does; only a
+// damaged log with UIDs out of order needs a map.
+type uidPositions struct {
+	uids []uint32 // UID of every record, ascending, dead ones included
+	m    map[uint32]int
+}
+
+func (p *uidPositions) add(uid uint32, i int) {
+	if p.m == nil && len(p.uids) > 0 && uid <= p.uids[len(p.uids)-1] {
+		p.m = make(map[uint32]int, len(p.uids))
+		for j, u := range p.uids {
+			p.m[u] = j
+		}
+	}
+	if p.m != nil {
+		p.m[uid] = i
+	}
+	p.uids = append(p.uids, uid)
+}
+
+func (p *uidPositions) forget(uid uint32) {
+	if p.m != nil {
+		delete(p.m, uid)
+	}
+}
+
+// find returns the position of a live record for uid.
+func (p *uidPositions) find(uid uint32, msgs []Message) (int, bool) {
+	if p.m != nil {
+		i, ok := p.m[uid]
+		return i, ok && msgs[i].UID == uid
+	}
+	i := sort.Search(len(p.uids), func(i int) bool { return p.uids[i] >= uid })
+	if i < len(p.uids) && p.uids[i] == uid && msgs[i].UID == uid {
+		return i, true
+	}
+	return 0, false
 }
