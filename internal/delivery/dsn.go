@@ -24,7 +24,12 @@ const (
 // maxReturnedHeader bounds the original header returned in a DSN.
 const maxReturnedHeader = 64 << 10
 
-var enhancedRe = regexp.MustCompile(`^[245]\d\d ([245]\.\d{1,3}\.\d{1,3})\b`)
+// enhancedRe finds the RFC 3463 code of "550 5.1.1 text" (a reply) or
+// "4.4.7 text" (our own diagnostic).
+var enhancedRe = regexp.MustCompile(`^(?:[245]\d\d )?([245]\.\d{1,3}\.\d{1,3})\b`)
+
+// replyRe tells an SMTP reply from a diagnostic of our own.
+var replyRe = regexp.MustCompile(`^[245]\d\d `)
 
 // statusOf extracts the RFC 3463 status code from a reply text, or makes
 // one from its class.
@@ -84,7 +89,12 @@ func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action
 			fmt.Fprintf(&b, "Remote-MTA: dns; %s\r\n", host)
 		}
 		if r.Error != "" {
-			fmt.Fprintf(&b, "Diagnostic-Code: smtp; %s\r\n", oneLine(r.Error))
+			// RFC 3464 §2.3.6: "smtp" for a reply, else our own type.
+			typ := "smtp"
+			if !replyRe.MatchString(r.Error) {
+				typ = "X-mailgate"
+			}
+			fmt.Fprintf(&b, "Diagnostic-Code: %s; %s\r\n", typ, oneLine(r.Error))
 		}
 		fmt.Fprintf(&b, "Last-Attempt-Date: %s\r\n", now.Format(time.RFC1123Z))
 	}

@@ -89,11 +89,11 @@ func TestDSNIsMultipartReportToSender(t *testing.T) {
 
 func TestStatusOf(t *testing.T) {
 	for text, want := range map[string]string{
-		"550 5.7.1 go away":     "5.7.1",
-		"550 rejected":          "5.0.0",
-		"451 4.4.1 no answer":   "4.4.1",
-		"451 try later":         "4.0.0",
-		"500 4.4.7 expired ...": "4.4.7",
+		"550 5.7.1 go away":   "5.7.1",
+		"550 rejected":        "5.0.0",
+		"451 4.4.1 no answer": "4.4.1",
+		"451 try later":       "4.0.0",
+		"4.4.7 expired ...":   "4.4.7",
 	} {
 		if got := statusOf(text, ActionFailed); got != want {
 			t.Errorf("statusOf(%q) = %s, want %s", text, got, want)

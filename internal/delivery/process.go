@@ -51,7 +51,7 @@ func (a *Agent) process(ctx context.Context, id string) {
 					last = st.LastError
 				}
 				st.Rcpts[i].Status = spool.Failed
-				st.Rcpts[i].Error = fmt.Sprintf("500 4.4.7 message expired after %s in the queue; last error: %s", a.Schedule.Lifetime, last)
+				st.Rcpts[i].Error = fmt.Sprintf("4.4.7 message expired after %s in the queue; last error: %s", a.Schedule.Lifetime, last)
 				failed = append(failed, st.Rcpts[i])
 			}
 		}

@@ -280,7 +280,8 @@ func TestRemoteUnreachableWarnsThenExpires(t *testing.T) {
 		"Final-Recipient: rfc822; frank@down.test\r\nAction: delayed\r\nStatus: 4.4.1\r\n", "connection refused")
 	mustContain(t, failed, "Subject: Undelivered Mail Returned to Sender\r\n",
 		"Final-Recipient: rfc822; frank@down.test\r\nAction: failed\r\nStatus: 4.4.7\r\n",
-		"message expired after 4s in the queue", "connection refused", "Subject: unreachable\r\n")
+		"Diagnostic-Code: X-mailgate; 4.4.7 message expired after 4s in the queue; last error: 451 4.4.1 dial tcp 127.0.0.5:",
+		"connection refused", "Subject: unreachable\r\n")
 }
 
 // TestRemoteNullMXFailsAtOnce: RFC 7505 null MX: no attempt, no retry, an
