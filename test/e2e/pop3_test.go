@@ -360,3 +360,41 @@ poll 127.0.0.1 service %d protocol pop3 uidl:
 		t.Fatalf("nokeep: %d messages left on the server\n%s", len(left), fo)
 	}
 }
+
+// RFC 2595 §4 / the STARTTLS command-injection class (CVE-2011-0411):
+// plaintext pipelined after STLS is never executed; the server hangs up.
+func TestPOP3STLSInjectionRefused(t *testing.T) {
+	n := mailboxNode(t)
+	c, err := net.Dial("tcp", n.Addr("pop3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p := &pop3Conn{t, c, bufio.NewReader(c)}
+	p.expect("+OK")
+	fmt.Fprintf(c, "STLS\r\nUSER %s\r\n", carol)
+	p.expect("+OK begin TLS negotiation")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, err := p.r.ReadString('\n'); err != io.EOF {
+		t.Fatalf("after injected STLS: %q %v, want the connection closed", l, err)
+	}
+	// Without injection, STLS works and login follows.
+	c2, err := net.Dial("tcp", n.Addr("pop3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	p2 := &pop3Conn{t, c2, bufio.NewReader(c2)}
+	p2.expect("+OK")
+	p2.cmd("STLS", "+OK begin TLS negotiation")
+	tc := tls.Client(c2, &tls.Config{InsecureSkipVerify: true})
+	p3 := &pop3Conn{t, tc, bufio.NewReader(tc)}
+	p3.cmd("CAPA", "+OK capability list follows")
+	for l := p3.line(); l != "."; l = p3.line() {
+		if l == "STLS" {
+			t.Fatal("STLS offered again under TLS")
+		}
+	}
+	p3.login(carol, carolPW)
+	p3.cmd("QUIT", "+OK")
+}
