@@ -73,6 +73,19 @@ func (a *Agent) process(ctx context.Context, id string) {
 		}
 		return
 	}
+	if onlyBusy(st) {
+		// Not an attempt: every recipient left waits for a connection
+		// slot to its destination (concurrency_per_destination). Offer
+		// the message again soon, without backoff, and write state only
+		// if something else changed.
+		if changed(before, st) {
+			if err := a.Spool.SaveState(id, st); err != nil {
+				a.Log.Error("save queue state", "id", id, "err", err)
+			}
+		}
+		a.later(id, now.Add(busyRetry))
+		return
+	}
 	if d := a.Schedule.DelayWarning; d > 0 && age >= d && !st.Warned {
 		var delayed []spool.RcptState
 		for _, r := range st.Rcpts {
@@ -88,6 +101,10 @@ func (a *Agent) process(ctx context.Context, id string) {
 		st.NextAttempt = deadline // the last attempt is the one that expires it
 	}
 	st.LastError = lastError(st)
+	// A `queue hold` given while this attempt ran must survive it.
+	if cur, err := a.Spool.State(&m.Envelope); err == nil && cur.Held {
+		st.Held = true
+	}
 	if err := a.Spool.SaveState(id, st); err != nil {
 		a.Log.Error("save queue state", "id", id, "err", err)
 	}
@@ -100,6 +117,32 @@ func snapshot(st *spool.State) []string {
 		out[i] = r.Status
 	}
 	return out
+}
+
+// busyRetry is how soon a message waiting for a connection slot is
+// offered again.
+const busyRetry = 200 * time.Millisecond
+
+func onlyBusy(st *spool.State) bool {
+	n := 0
+	for _, r := range st.Rcpts {
+		if r.Status == spool.Pending {
+			if r.Error != busyText {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+func changed(before []string, st *spool.State) bool {
+	for i, r := range st.Rcpts {
+		if r.Status != before[i] {
+			return true
+		}
+	}
+	return false
 }
 
 func lastError(st *spool.State) string {

@@ -21,6 +21,13 @@ import (
 	"mailgate/internal/spool"
 )
 
+// busyText marks a recipient not tried because its destination had no
+// free connection slot; that is not a delivery attempt.
+const busyText = "451 4.4.5 waiting for a free connection to the destination"
+
+// slotWait is how long a delivery waits for a connection slot.
+const slotWait = time.Second
+
 // Outcome is what one delivery attempt did for one recipient.
 type Outcome struct {
 	Status string // spool.Delivered, spool.Pending or spool.Failed
@@ -127,9 +134,17 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 		setAll(Outcome{Status: st, Text: rerr.Code})
 		return out
 	}
-	release, err := r.pool.acquire(ctx, dest, r.PerDestination)
+	// Wait briefly for a connection slot; a worker must not sit out a
+	// busy destination while others have mail to send.
+	wctx, cancel := context.WithTimeout(ctx, slotWait)
+	release, err := r.pool.acquire(wctx, dest, r.PerDestination)
+	cancel()
 	if err != nil {
-		setAll(Outcome{Status: spool.Pending, Text: "451 4.3.2 delivery interrupted by shutdown"})
+		text := busyText
+		if ctx.Err() != nil {
+			text = "451 4.3.2 delivery interrupted by shutdown"
+		}
+		setAll(Outcome{Status: spool.Pending, Text: text})
 		return out
 	}
 	defer release()
