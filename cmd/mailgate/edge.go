@@ -392,26 +392,30 @@ func newEdgeRenderCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "render", Short: "print the ruleset: nftables (table inet op25b) or --format iptables (iptables + ipset)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(func(ctx context.Context, st *store.Store) error {
-				p, err := loadPolicy(ctx, st, resolve)
-				if err != nil {
-					return err
-				}
-				r := p.Ruleset(window)
-				switch format {
-				case "nft", "nftables":
-					fmt.Fprint(cmd.OutOrStdout(), r.RenderNft())
-				case "iptables":
-					fmt.Fprint(cmd.OutOrStdout(), r.RenderIptables())
-				default:
-					return fmt.Errorf("--format %q: want nft or iptables", format)
-				}
-				return nil
-			})
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p, err := loadPolicy(ctx, st, resolve)
+			if err != nil {
+				return err
+			}
+			r := p.Ruleset(orDuration(window, cfg.Edge.AttemptWindow))
+			switch format {
+			case "nft", "nftables":
+				fmt.Fprint(cmd.OutOrStdout(), r.RenderNft())
+			case "iptables":
+				fmt.Fprint(cmd.OutOrStdout(), r.RenderIptables())
+			default:
+				return fmt.Errorf("--format %q: want nft or iptables", format)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "nft", "nft or iptables")
-	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts")
+	cmd.Flags().DurationVar(&window, "window", 0, "how long the kernel remembers a source's attempts (default: edge.attempt_window)")
 	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
 	return cmd
 }
@@ -434,7 +438,7 @@ func newEdgeApplyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := p.Ruleset(window)
+			r := p.Ruleset(orDuration(window, cfg.Edge.AttemptWindow))
 			if dry {
 				cur, err := edge.ReadKernel()
 				if err != nil {
@@ -454,7 +458,7 @@ func newEdgeApplyCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts (set at table creation)")
+	cmd.Flags().DurationVar(&window, "window", 0, "how long the kernel remembers a source's attempts, set at table creation (default: edge.attempt_window)")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the nft transaction instead of running it")
 	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
 	cmd.Flags().BoolVar(&verify, "verify", false, "read the kernel's sets back in full instead of trusting the last apply's cache")
@@ -476,14 +480,19 @@ func newEdgeRunCmd() *cobra.Command {
 			}
 			defer st.Close()
 			log := newLogger(cfg.Log.Level)
-			log.Info("edge run: started", "interval", interval)
-			r := &edge.Runner{Store: st, Resolver: net.DefaultResolver, Interval: interval, Resolve: resolveEvery, Window: window, CacheDir: cfg.DataDir, Log: log}
+			log.Info("edge run: started", "interval", orDuration(interval, cfg.Edge.PollInterval))
+			r := &edge.Runner{
+				Store: st, Resolver: net.DefaultResolver, CacheDir: cfg.DataDir, Log: log,
+				Interval: orDuration(interval, cfg.Edge.PollInterval),
+				Resolve:  orDuration(resolveEvery, cfg.Edge.ResolveInterval),
+				Window:   orDuration(window, cfg.Edge.AttemptWindow),
+			}
 			return r.Run(ctx)
 		},
 	}
-	cmd.Flags().DurationVar(&interval, "interval", 5*time.Second, "how often to poll the store and re-apply")
-	cmd.Flags().DurationVar(&resolveEvery, "resolve-every", time.Hour, "how often to re-resolve carrier domains' MX hosts")
-	cmd.Flags().DurationVar(&window, "window", 7*24*time.Hour, "how long the kernel remembers a source's attempts")
+	cmd.Flags().DurationVar(&interval, "interval", 0, "how often to poll the store and re-apply (default: edge.poll_interval)")
+	cmd.Flags().DurationVar(&resolveEvery, "resolve-every", 0, "how often to re-resolve carrier domains' MX hosts (default: edge.resolve_interval)")
+	cmd.Flags().DurationVar(&window, "window", 0, "how long the kernel remembers a source's attempts (default: edge.attempt_window)")
 	return cmd
 }
 
@@ -562,9 +571,6 @@ func newEdgeDNSBLCmd() *cobra.Command {
 		Short: "serve a DNSBL zone answering 127.0.0.10 for addresses in our dynamic pools (UDP and TCP)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if zone == "" {
-				return fmt.Errorf("give --zone, e.g. --zone dyn.dnsbl.isp.example")
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			st, cfg, err := openStore(ctx)
@@ -572,6 +578,15 @@ func newEdgeDNSBLCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if zone == "" {
+				zone = cfg.Edge.DNSBLZone
+			}
+			if listen == "" {
+				listen = cfg.Edge.DNSBLListen
+			}
+			if zone == "" || listen == "" {
+				return fmt.Errorf("give --zone and --listen, or set edge.dnsbl_zone and edge.dnsbl_listen in the config")
+			}
 			log := newLogger(cfg.Log.Level)
 			p, err := loadPolicy(ctx, st, false)
 			if err != nil {
@@ -613,8 +628,16 @@ func newEdgeDNSBLCmd() *cobra.Command {
 			}
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5353", "address to serve DNS on (UDP and TCP)")
-	cmd.Flags().StringVar(&zone, "zone", "", "the DNSBL zone, e.g. dyn.dnsbl.isp.example")
+	cmd.Flags().StringVar(&listen, "listen", "", "address to serve DNS on, UDP and TCP (default: edge.dnsbl_listen)")
+	cmd.Flags().StringVar(&zone, "zone", "", "the DNSBL zone, e.g. dyn.dnsbl.isp.example (default: edge.dnsbl_zone)")
 	cmd.Flags().DurationVar(&reload, "reload", 10*time.Second, "how often to check the store for changes")
 	return cmd
+}
+
+// orDuration is a flag's value, or the config's when the flag was not given.
+func orDuration(flag, cfg time.Duration) time.Duration {
+	if flag > 0 {
+		return flag
+	}
+	return cfg
 }

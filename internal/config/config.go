@@ -34,6 +34,7 @@ type Config struct {
 
 	Delivery Delivery `toml:"delivery"`
 	DNS      DNS      `toml:"dns"`
+	Edge     Edge     `toml:"edge"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -157,7 +158,8 @@ func Default() *Config {
 			ConcurrencyPerDestination: 10, ConnectTimeout: 30 * time.Second,
 			MTASTS: true, RemotePort: 25, MTASTSPort: 443,
 		},
-		DNS: DNS{Timeout: 5 * time.Second},
+		DNS:  DNS{Timeout: 5 * time.Second},
+		Edge: defaultEdge(),
 	}
 }
 
@@ -239,6 +241,7 @@ func (c *Config) Validate() error {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	errs = append(errs, c.validateDelivery()...)
+	errs = append(errs, c.validateEdge()...)
 	return errors.Join(errs...)
 }
 

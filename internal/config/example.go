@@ -109,4 +109,19 @@ mta_sts_port = 443
 servers = []
 # Time allowed for one DNS query.
 timeout = "5s"
+
+[edge]
+# OP25B edge role (mailgate edge run / apply / dnsbl on the router). The
+# policy itself (pools, relays, exemptions, carriers, scope, action) is in
+# the store, managed with mailgate pool ... and mailgate edge ....
+# How often edge run checks the store and the schedule and re-applies.
+poll_interval = "5s"
+# How often carrier domains' MX hosts are resolved again.
+resolve_interval = "1h"
+# How long the kernel remembers a blocked source's attempts (edge report).
+attempt_window = "168h"
+# Where edge dnsbl answers (UDP+TCP) for its zone: 127.0.0.10 for our
+# dynamic addresses (RFC 5782). "" zone: give --zone on the command line.
+dnsbl_listen = "127.0.0.1:5353"
+dnsbl_zone = ""
 `

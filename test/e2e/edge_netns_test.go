@@ -142,6 +142,7 @@ func serveBanner(t *testing.T, ns, addr, name string) {
 // Probe outcomes.
 const (
 	outRefused     = "refused"     // TCP RST: connection refused
+	outReset       = "reset"       // RST after the SYN got through: a handshake in flight when the policy switched
 	outTimeout     = "timeout"     // dropped
 	outUnreachable = "unreachable" // ICMP administratively prohibited
 )
@@ -162,6 +163,8 @@ func probe(ns, addr string, timeout time.Duration) string {
 		switch {
 		case errors.Is(err, syscall.ECONNREFUSED):
 			return outRefused
+		case errors.Is(err, syscall.ECONNRESET):
+			return outReset
 		case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EACCES):
 			return outUnreachable
 		case errors.As(err, &ne) && ne.Timeout():

@@ -294,9 +294,16 @@ func (p *prober) finish() []string {
 }
 
 // transitions compresses a sequence to its runs: [ok ok refused] -> [ok refused].
+// A reset right where ok turns into refused is dropped: that handshake's
+// SYN passed under the old policy and its ACK met the new one (every TCP
+// 25 packet from a blocked source is refused, not only SYNs). Anywhere
+// else a reset stays and fails the comparison.
 func transitions(seen []string) []string {
 	var out []string
-	for _, s := range seen {
+	for i, s := range seen {
+		if s == outReset && i > 0 && i+1 < len(seen) && strings.HasPrefix(seen[i-1], "ok") && seen[i+1] == outRefused {
+			continue
+		}
 		if len(out) == 0 || out[len(out)-1] != s {
 			out = append(out, s)
 		}

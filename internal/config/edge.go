@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Edge configures the OP25B edge role (`mailgate edge run`, `edge apply`,
+// `edge dnsbl`). The policy itself (pools, relays, exemptions, carriers,
+// scope, action) lives in the store; these are the daemon's knobs.
+type Edge struct {
+	// PollInterval is how often `edge run` checks the store and the
+	// schedule and re-applies.
+	PollInterval time.Duration `toml:"poll_interval"`
+	// ResolveInterval is how often carrier domains' MX hosts are
+	// resolved again.
+	ResolveInterval time.Duration `toml:"resolve_interval"`
+	// AttemptWindow is how long the kernel remembers a blocked source's
+	// attempts (the timeout of the counting sets, fixed at table creation).
+	AttemptWindow time.Duration `toml:"attempt_window"`
+	// DNSBLListen is where `edge dnsbl` serves (UDP and TCP); DNSBLZone
+	// the zone it answers for (RFC 5782).
+	DNSBLListen string `toml:"dnsbl_listen"`
+	DNSBLZone   string `toml:"dnsbl_zone"`
+}
+
+func defaultEdge() Edge {
+	return Edge{
+		PollInterval:    5 * time.Second,
+		ResolveInterval: time.Hour,
+		AttemptWindow:   7 * 24 * time.Hour,
+		DNSBLListen:     "127.0.0.1:5353",
+	}
+}
+
+func (c *Config) validateEdge() []error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("edge.%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	e := c.Edge
+	if e.PollInterval < 100*time.Millisecond {
+		bad("poll_interval", "%v is below 100ms", e.PollInterval)
+	}
+	if e.ResolveInterval < time.Minute {
+		bad("resolve_interval", "%v is below 1m", e.ResolveInterval)
+	}
+	if e.AttemptWindow < time.Minute {
+		bad("attempt_window", "%v is below 1m", e.AttemptWindow)
+	}
+	if e.DNSBLListen != "" {
+		if _, _, err := net.SplitHostPort(e.DNSBLListen); err != nil {
+			bad("dnsbl_listen", "%q is not host:port (%v)", e.DNSBLListen, err)
+		}
+	}
+	if z := e.DNSBLZone; z != "" && (strings.ContainsAny(z, " \t/@") || !strings.Contains(strings.Trim(z, "."), ".")) {
+		bad("dnsbl_zone", "%q is not a DNS zone name like dyn.dnsbl.isp.example", z)
+	}
+	return errs
+}
