@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/tls"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +72,29 @@ func TestSubmissionLineLength(t *testing.T) {
 	if len(n.Maildir(bob)) != 0 {
 		t.Fatal("message with an over-long line delivered")
 	}
+}
+
+// RFC 8997 / issue 2 §3: TLS 1.2 is the minimum on 465 and after STARTTLS.
+func TestSubmissionTLSMinimum(t *testing.T) {
+	n := submissionNode(t, "")
+	old := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}
+	if c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", n.Addr("submissions"), old); err == nil {
+		c.Close()
+		t.Fatal("TLS 1.1 handshake succeeded on 465")
+	}
+	c := dialRaw(t, n.Addr("submission"))
+	c.cmd("EHLO client.test", "250 ")
+	c.cmd("STARTTLS", "220 ")
+	tc := tls.Client(c.conn, old)
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err == nil {
+		t.Fatal("TLS 1.1 handshake succeeded after STARTTLS")
+	}
+	// TLS 1.2 exactly works on both.
+	v12 := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	s, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", n.Addr("submissions"), v12)
+	if err != nil {
+		t.Fatalf("TLS 1.2 on 465: %v", err)
+	}
+	s.Close()
 }
