@@ -96,7 +96,8 @@ func (s *Session) Close() error {
 	return err
 }
 
-// Message builds a message of about size bytes with CRLF line ends whose
+// Message builds a message of exactly size bytes (more if size is too
+// small for its header) with CRLF line ends whose
 // X-Loadgen-Seq header and last body line carry seq, so a receiver can
 // count deliveries and tell a complete message from a truncated one.
 func Message(from, to, seq string, size int) []byte {
@@ -104,8 +105,13 @@ func Message(from, to, seq string, size int) []byte {
 	fmt.Fprintf(&b, "From: <%s>\r\nTo: <%s>\r\nSubject: loadgen %s\r\nX-Loadgen-Seq: %s\r\n\r\n", from, to, seq, seq)
 	line := []byte("The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrst\r\n")
 	last := "end " + seq + "\r\n"
-	for b.Len()+len(line)+len(last) <= size {
+	// Whole lines, then one shorter line, so the size is exact.
+	for b.Len()+len(line)+len(last)+2 <= size {
 		b.Write(line)
+	}
+	if pad := size - b.Len() - len(last) - 2; pad >= 0 {
+		b.Write(bytes.Repeat([]byte{'x'}, pad))
+		b.WriteString("\r\n")
 	}
 	b.WriteString(last)
 	return b.Bytes()

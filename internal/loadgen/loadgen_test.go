@@ -1,0 +1,161 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/certs"
+)
+
+// sink is a go-smtp backend that requires AUTH PLAIN and keeps what it got.
+type sink struct {
+	mu    sync.Mutex
+	conns int
+	msgs  map[string][]byte // by X-Loadgen-Seq
+}
+
+type sinkSession struct {
+	s      *sink
+	authed bool
+}
+
+func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &sinkSession{s: s}, nil
+}
+
+func (ss *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (ss *sinkSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pw string) error {
+		if user != "u@example.net" || pw != "pw" {
+			return errors.New("bad credentials")
+		}
+		ss.authed = true
+		ss.s.mu.Lock()
+		ss.s.conns++ // one AUTH per connection
+		ss.s.mu.Unlock()
+		return nil
+	}), nil
+}
+func (ss *sinkSession) Mail(string, *smtp.MailOptions) error {
+	if !ss.authed {
+		return smtp.ErrAuthRequired
+	}
+	return nil
+}
+func (ss *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (ss *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(b, []byte("X-Loadgen-Seq: "))
+	seq := string(b[i+15 : i+15+bytes.IndexByte(b[i+15:], '\r')])
+	ss.s.mu.Lock()
+	ss.s.msgs[seq] = b
+	ss.s.mu.Unlock()
+	return nil
+}
+func (ss *sinkSession) Reset()        {}
+func (ss *sinkSession) Logout() error { return nil }
+
+func startSink(t *testing.T) (*sink, string) {
+	t.Helper()
+	cert, err := certs.Load("", "", t.TempDir(), "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{msgs: map[string][]byte{}}
+	srv := smtp.NewServer(s)
+	srv.Domain = "sink.test"
+	srv.TLSConfig = certs.ServerConfig(cert)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return s, l.Addr().String()
+}
+
+func TestRunSubmitsEveryMessageOnce(t *testing.T) {
+	s, addr := startSink(t)
+	l := Load{
+		Target: Target{Addr: addr, User: "u@example.net", Password: "pw"},
+		From:   "u@example.net", To: []string{"v@example.net"},
+		Clients: 4, PerConn: 3, Size: 4096, Messages: 20,
+	}
+	r, err := Run(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent != 20 || r.Failed != 0 || len(r.Latencies) != 20 {
+		t.Fatalf("sent %d failed %d latencies %d (%v)", r.Sent, r.Failed, len(r.Latencies), r.FirstErr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.msgs) != 20 {
+		t.Fatalf("sink got %d distinct messages", len(s.msgs))
+	}
+	// 20 messages, at most 3 per connection, from 4 clients.
+	if s.conns < 7 || s.conns > 10 {
+		t.Fatalf("%d connections for 20 messages at 3 per connection", s.conns)
+	}
+	for seq, b := range s.msgs {
+		if len(b) != 4096 || !strings.HasSuffix(string(b), "end "+seq+"\r\n") {
+			t.Fatalf("message %s: %d bytes, ends %q", seq, len(b), b[len(b)-20:])
+		}
+	}
+}
+
+func TestRunReportsAuthFailure(t *testing.T) {
+	_, addr := startSink(t)
+	l := Load{Target: Target{Addr: addr, User: "u@example.net", Password: "wrong", Timeout: 5 * time.Second},
+		From: "u@example.net", To: []string{"v@example.net"}, Clients: 2, PerConn: 1, Size: 1000, Messages: 4}
+	r, err := Run(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent != 0 || r.Failed != 4 || r.FirstErr == nil || !strings.Contains(r.FirstErr.Error(), "AUTH") {
+		t.Fatalf("sent %d failed %d first error %v", r.Sent, r.Failed, r.FirstErr)
+	}
+}
+
+func TestMessageShape(t *testing.T) {
+	for _, size := range []int{0, 200, 10240} {
+		m := Message("a@example.net", "b@example.net", "42", size)
+		if size >= 200 && len(m) != size {
+			t.Errorf("size %d: got %d bytes", size, len(m))
+		}
+		if !bytes.HasSuffix(m, []byte("end 42\r\n")) || bytes.Contains(bytes.ReplaceAll(m, []byte("\r\n"), nil), []byte("\n")) {
+			t.Errorf("size %d: bad message %q", size, m)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond, 1: time.Millisecond} {
+		if got := Percentile(ds, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if Percentile(nil, 50) != 0 {
+		t.Error("empty")
+	}
+	if ds[0] != 100*time.Millisecond {
+		t.Error("Percentile sorted its input in place")
+	}
+}
