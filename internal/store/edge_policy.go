@@ -430,7 +430,7 @@ func (s *Store) EdgeSnapshot(ctx context.Context) (*EdgeSnapshot, error) {
 	if snap.Version, err = s.EdgeVersion(ctx); err != nil {
 		return nil, err
 	}
-	if snap.Prefixes, err = s.PoolPrefixes(ctx, ""); err != nil {
+	if snap.Prefixes, err = s.allPoolPrefixes(ctx); err != nil {
 		return nil, err
 	}
 	if snap.Exemptions, err = s.Exemptions(ctx); err != nil {
@@ -449,4 +449,55 @@ func (s *Store) EdgeSnapshot(ctx context.Context) (*EdgeSnapshot, error) {
 		return nil, err
 	}
 	return &snap, nil
+}
+
+// allPoolPrefixes is PoolPrefixes("") without the join and the sort, for
+// the snapshot: the edge compiles 100k prefixes in any order.
+func (s *Store) allPoolPrefixes(ctx context.Context) ([]PoolPrefix, error) {
+	rows, err := s.query(ctx, `SELECT name, kind FROM edge_pools`)
+	if err != nil {
+		return nil, err
+	}
+	kinds := map[string]string{}
+	for rows.Next() {
+		var n, k string
+		if err := rows.Scan(&n, &k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		kinds[n] = k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var total int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM edge_pool_prefixes`).Scan(&total); err != nil {
+		return nil, err
+	}
+	rows, err = s.query(ctx, `SELECT pool, prefix, added_at FROM edge_pool_prefixes`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]PoolPrefix, 0, total)
+	names := map[string]string{} // one string per pool name, not per row
+	var pool, pfx string
+	var added int64
+	for rows.Next() {
+		if err := rows.Scan(&pool, &pfx, &added); err != nil {
+			return nil, err
+		}
+		name, ok := names[pool]
+		if !ok {
+			name = pool
+			names[pool] = pool
+		}
+		p, err := netip.ParsePrefix(pfx)
+		if err != nil {
+			return nil, fmt.Errorf("stored prefix %q of pool %s: %w", pfx, pool, err)
+		}
+		out = append(out, PoolPrefix{Pool: name, Kind: kinds[name], Prefix: p, Added: time.Unix(added, 0)})
+	}
+	return out, rows.Err()
 }
