@@ -90,13 +90,36 @@ func checkLocalRecipient(dir Directory, addr string) (bool, error) {
 	return true, nil
 }
 
+var (
+	// RFC 5321 §4.5.3.2.6: the client stopped sending within DATA.
+	errDataTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout while receiving the message"}
+	// RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6: a line over our limit.
+	errLineTooLong = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message has a line longer than the limit"}
+)
+
+// dataError turns a failed DATA read into an RFC reply: go-smtp would send
+// "554 5.0.0" with the Go error text, addresses and all.
+func dataError(err error) error {
+	var se *smtp.SMTPError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se): // ErrDataTooLarge: 552 5.3.4
+		return err
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return errLineTooLong
+	case errors.As(err, &ne) && ne.Timeout():
+		return errDataTimeout
+	}
+	return errTempLocal
+}
+
 // readMessage reads DATA within the data timeout and normalizes its line
 // ends before anything looks at it (see message.NormalizeCRLF).
 func (s *session) readMessage(r io.Reader) ([]byte, mail.Header, error) {
 	s.conn.Conn().SetReadDeadline(time.Now().Add(s.srv.Config.DataTimeout))
 	raw, err := io.ReadAll(r)
 	if err != nil {
-		return nil, mail.Header{}, err // ErrDataTooLarge (552 5.3.4) or a broken connection
+		return nil, mail.Header{}, dataError(err)
 	}
 	body := message.NormalizeCRLF(raw)
 	h, err := message.Header(body)

@@ -28,7 +28,7 @@ func TestSubmissionTimeouts(t *testing.T) {
 		c.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 		b, err := c.r.ReadString(0) // everything until the close
 		t.Logf("%s: %q", name, b)
-		if err == nil || strings.Contains(b, "\n250") || strings.HasPrefix(b, "250") || !strings.HasSuffix(b, "421 4.4.2 Idle timeout, bye bye\r\n") {
+		if err == nil || strings.Contains(b, "250") || strings.Contains(b, "127.0.0.1") || !strings.HasSuffix(b, "421 4.4.2 Idle timeout, bye bye\r\n") {
 			t.Fatalf("%s client got %q (%v), want a 421 4.4.2 and a close", name, b, err)
 		}
 	}
@@ -63,11 +63,7 @@ func TestSubmissionLineLength(t *testing.T) {
 	d.cmd("RCPT TO:<bob@example.net>", "250 ")
 	d.cmd("DATA", "354 ")
 	d.write(msg(alice, bob, "long line", strings.Repeat("y", 3000)+"\r\n") + ".\r\n")
-	code, text = d.reply()
-	if code/100 != 5 {
-		t.Fatalf("message with a 3000-byte line: %q, want a permanent refusal", text)
-	}
-	t.Logf("over-long DATA line: %s", text)
+	d.expectReply("554 5.6.0 Message has a line longer than the limit")
 	time.Sleep(500 * time.Millisecond)
 	if len(n.Maildir(bob)) != 0 {
 		t.Fatal("message with an over-long line delivered")
