@@ -13,6 +13,9 @@ import (
 // in the kernel (chain "state") and in its cache, so an unchanged policy
 // is recognised without reading 100k elements back.
 func (r *Ruleset) Digest() string {
+	if r.digest != "" {
+		return r.digest
+	}
 	h := sha256.New()
 	h.Write([]byte(r.RulesHash() + "\n"))
 	for _, s := range intervalSets {
@@ -22,7 +25,8 @@ func (r *Ruleset) Digest() string {
 		}
 		h.Write([]byte("\n"))
 	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
+	r.digest = hex.EncodeToString(h.Sum(nil)[:12])
+	return r.digest
 }
 
 type cacheFile struct {

@@ -43,6 +43,8 @@ type Ruleset struct {
 	Action string
 	// Window is how long the kernel remembers a source's attempts.
 	Window time.Duration
+
+	digest string // memo of Digest; a Ruleset is not changed after use
 }
 
 // Ruleset returns the kernel view of the policy.
