@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"sort"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -81,6 +82,9 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 				candidates = append(candidates, n[:i])
 			}
 		}
+	}
+	if len(implied) > 0 {
+		sort.Strings(candidates[1:]) // INBOX first, then parents before children
 	}
 	if options.SelectSubscribed {
 		candidates = nil

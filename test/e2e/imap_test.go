@@ -152,7 +152,7 @@ create OK NO
 rename OK
 subscribe OK
 lsub ['(\\HasNoChildren \\Subscribed) "." "Archive.2026"']
-list ['(\\HasNoChildren) "." "Archive.2026"']
+list ['(\\Noselect \\HasChildren) "." "Archive"', '(\\HasNoChildren) "." "Archive.2026"']
 delete OK NO
 utf7 OK ['(\\HasNoChildren) "." "Entw&APw-rfe"']
 `
