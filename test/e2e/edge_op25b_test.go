@@ -413,6 +413,13 @@ func (l *op25bLab) checkRun() {
 	l.expect("before the scheduled change", "dyn", "foreign", 25, outRefused)
 	waitFor("scheduled phase 1", "dyn", "foreign", "ok 220 foreign")
 	l.expect("scheduled phase 1", "dyn", "carrier", 25, outRefused)
+	// an exemption that expires by itself, with no store change after it
+	until := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339)
+	for _, v6 := range []bool{false, true} {
+		l.node.MustCLI("", "edge", "exempt", "add", l.addr("dyn", v6), "--reason", "trial", "--until", until)
+	}
+	waitFor("temporary exemption", "dyn", "carrier", "ok 220 carrier")
+	waitFor("exemption expiry", "dyn", "carrier", outRefused)
 }
 
 type lockedWriter2 struct {
