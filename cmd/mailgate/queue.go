@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -142,19 +144,26 @@ func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Co
 					return err
 				}
 			}
-			for _, id := range args {
-				m, err := sp.Open(id)
-				if err != nil {
-					return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
+			// Several at a time: each save is durable (fsync), and
+			// concurrent saves share their directory fsyncs.
+			errs := make([]error, len(args))
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 16)
+			for i, id := range args {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					errs[i] = changeState(sp, id, change)
+				}()
+			}
+			wg.Wait()
+			for i, id := range args {
+				if all && errors.Is(errs[i], spool.ErrNotFound) {
+					continue // delivered while we went through the queue
 				}
-				st, err := sp.State(&m.Envelope)
-				m.Close()
-				if err != nil {
-					return err
-				}
-				change(st)
-				if err := sp.SaveState(id, st); err != nil {
-					return err
+				if errs[i] != nil {
+					return errs[i]
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", id, done)
 			}
@@ -163,6 +172,20 @@ func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Co
 	}
 	c.Flags().BoolVar(&all, "all", false, "every queued message")
 	return c
+}
+
+func changeState(sp *spool.Spool, id string, change func(*spool.State)) error {
+	m, err := sp.Open(id)
+	if err != nil {
+		return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
+	}
+	st, err := sp.State(&m.Envelope)
+	m.Close()
+	if err != nil {
+		return err
+	}
+	change(st)
+	return sp.SaveState(id, st)
 }
 
 // newQueueBounceCmd fails every pending recipient of the named messages:

@@ -56,6 +56,7 @@ type Agent struct {
 	mu       sync.Mutex
 	inFlight map[string]bool
 	retry    chan string
+	seen     map[string]scanEntry // by the Run goroutine only
 }
 
 // Run delivers until ctx is done; then it waits for deliveries in progress
@@ -128,7 +129,9 @@ loop:
 	}
 }
 
-// scan offers every queued message whose next attempt is due.
+// scan offers every queued message whose next attempt is due. A state
+// file unchanged since the last scan is not read again: its due time and
+// hold flag are remembered (a large queue is scanned with stat calls).
 func (a *Agent) scan(ctx context.Context, offer func(string) bool) {
 	ids, err := a.Spool.IDs()
 	if err != nil {
@@ -136,23 +139,44 @@ func (a *Agent) scan(ctx context.Context, offer func(string) bool) {
 		return
 	}
 	now := time.Now()
+	seen := make(map[string]scanEntry, len(ids))
+	defer func() { a.seen = seen }()
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return
 		}
-		m, err := a.Spool.Open(id)
-		if err != nil {
-			continue
+		mod, size, ok := a.Spool.StateStamp(id)
+		e, hit := a.seen[id]
+		if !ok || !hit || !e.mod.Equal(mod) || e.size != size {
+			m, err := a.Spool.Open(id)
+			if err != nil {
+				continue
+			}
+			st, err := a.Spool.State(&m.Envelope)
+			m.Close()
+			if err != nil {
+				continue
+			}
+			e = scanEntry{mod: mod, size: size, due: st.NextAttempt, held: st.Held}
 		}
-		st, err := a.Spool.State(&m.Envelope)
-		m.Close()
-		if err != nil || st.Held || st.NextAttempt.After(now) {
+		if ok {
+			seen[id] = e
+		}
+		if e.held || e.due.After(now) {
 			continue
 		}
 		if !offer(id) {
 			return
 		}
 	}
+}
+
+// scanEntry is what a scan learnt from one state file.
+type scanEntry struct {
+	mod  time.Time
+	size int64
+	due  time.Time
+	held bool
 }
 
 // later offers id again when its next attempt is due (the periodic scan

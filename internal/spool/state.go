@@ -114,3 +114,17 @@ func (s *Spool) SaveState(id string, st *State) error {
 	}
 	return nil
 }
+
+// StateStamp returns the modification time and size of a message's state
+// file, ok false when it has none (never attempted). A queue scan uses it
+// to skip re-reading states that did not change.
+func (s *Spool) StateStamp(id string) (mod time.Time, size int64, ok bool) {
+	if !validID(id) {
+		return time.Time{}, 0, false
+	}
+	fi, err := os.Stat(s.statePath(id))
+	if err != nil {
+		return time.Time{}, 0, false
+	}
+	return fi.ModTime(), fi.Size(), true
+}
