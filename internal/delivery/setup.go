@@ -44,7 +44,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		remote.SmarthostPassword = strings.TrimRight(string(pw), "\r\n")
 	}
 	if d.MTASTS && d.Smarthost == "" {
-		remote.STS = &mtasts.Fetcher{DNS: res, Roots: roots, Port: d.MTASTSPort, Log: log}
+		remote.STS = &mtasts.Fetcher{DNS: res, Roots: roots, Port: d.MTASTSPort, CacheDir: filepath.Join(cfg.DataDir, "mta-sts"), Log: log}
 	}
 	return &Agent{
 		Spool: sp, Log: log, Hostname: cfg.Hostname,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +32,11 @@ type Fetcher struct {
 	Roots *x509.CertPool
 	// Port is the HTTPS port of policy hosts (443; tests change it).
 	Port int
-	Log  *slog.Logger
+	// CacheDir, when set, keeps fetched policies across restarts, so a
+	// policy cannot be stripped by blocking the fetch after a restart
+	// (RFC 8461 §10.2).
+	CacheDir string
+	Log      *slog.Logger
 
 	once   sync.Once
 	client *http.Client
@@ -86,8 +93,11 @@ func (f *Fetcher) Get(ctx context.Context, domain string) *Policy {
 	domain = strings.ToLower(domain)
 	now := time.Now()
 	f.mu.Lock()
-	cached := f.cache[domain]
+	cached, inMemory := f.cache[domain]
 	f.mu.Unlock()
+	if !inMemory {
+		cached = f.load(domain)
+	}
 	if cached != nil && now.After(cached.Expires) {
 		cached = nil
 	}
@@ -111,7 +121,47 @@ func (f *Fetcher) Get(ctx context.Context, domain string) *Policy {
 	f.mu.Lock()
 	f.cache[domain] = p
 	f.mu.Unlock()
+	f.store(domain, p)
 	return p
+}
+
+// load reads a policy cached on disk, or nil.
+func (f *Fetcher) load(domain string) *Policy {
+	if f.CacheDir == "" || strings.ContainsAny(domain, "/\\") {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(f.CacheDir, domain+".json"))
+	if err != nil {
+		return nil
+	}
+	var p Policy
+	if json.Unmarshal(b, &p) != nil {
+		return nil
+	}
+	f.mu.Lock()
+	f.cache[domain] = &p
+	f.mu.Unlock()
+	return &p
+}
+
+// store writes a policy to the disk cache (temporary file, rename).
+func (f *Fetcher) store(domain string, p *Policy) {
+	if f.CacheDir == "" || strings.ContainsAny(domain, "/\\") {
+		return
+	}
+	b, err := json.Marshal(p)
+	if err == nil {
+		err = os.MkdirAll(f.CacheDir, 0o700)
+	}
+	if err == nil {
+		tmp := filepath.Join(f.CacheDir, "."+domain+".tmp")
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
+			err = os.Rename(tmp, filepath.Join(f.CacheDir, domain+".json"))
+		}
+	}
+	if err != nil && f.Log != nil {
+		f.Log.Warn("mta-sts policy cache write failed", "domain", domain, "err", err)
+	}
 }
 
 func (f *Fetcher) lookupID(ctx context.Context, domain string) (string, error) {

@@ -75,7 +75,8 @@ func TestFetcherFetchesCachesAndRefuses(t *testing.T) {
 		"_mta-sts.html.test":      {"v=STSv1; id=1"},
 		"_mta-sts.two.test":       {"v=STSv1; id=1", "v=STSv1; id=2"},
 	}}
-	f := &Fetcher{DNS: d, Roots: pool, Port: port}
+	cacheDir := t.TempDir()
+	f := &Fetcher{DNS: d, Roots: pool, Port: port, CacheDir: cacheDir}
 	ctx := context.Background()
 
 	p := f.Get(ctx, "a.test")
@@ -98,6 +99,13 @@ func TestFetcherFetchesCachesAndRefuses(t *testing.T) {
 		if p := f.Get(ctx, dom); p != nil {
 			t.Errorf("%s: got policy %+v, want none", dom, p)
 		}
+	}
+	// After a restart, with the policy host unreachable and the TXT record
+	// gone, the policy cached on disk still applies.
+	srv.Close()
+	f2 := &Fetcher{DNS: d, Roots: pool, Port: port, CacheDir: cacheDir}
+	if p5 := f2.Get(ctx, "a.test"); p5 == nil || p5.ID != "2" || p5.Mode != Testing {
+		t.Fatalf("policy not restored from the disk cache: %+v", p5)
 	}
 }
 
