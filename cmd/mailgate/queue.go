@@ -234,7 +234,7 @@ func bounceOne(sp *spool.Spool, hostname, id string) error {
 	}
 	// The DSN is durable before the message goes (never lose both).
 	if m.Envelope.From != "" && len(failed) > 0 {
-		env, body := delivery.BuildDSN(hostname, m, failed, delivery.ActionFailed, time.Now())
+		env, body := delivery.BuildDSN(hostname, m, failed, delivery.ActionFailed, time.Now(), time.Time{})
 		if err := sp.Put(env, body); err != nil {
 			return err
 		}

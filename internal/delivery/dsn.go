@@ -47,7 +47,9 @@ func statusOf(text, action string) string {
 // multipart/report) about rcpts of the spooled message m, to be sent to
 // m's envelope sender with an empty envelope sender. It returns the
 // envelope and the CRLF message.
-func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action string, now time.Time) (*spool.Envelope, []byte) {
+// retryUntil, for a "delayed" report, is when the queue gives up (zero:
+// not said).
+func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action string, now, retryUntil time.Time) (*spool.Envelope, []byte) {
 	env := &m.Envelope
 	var b bytes.Buffer
 	boundary := "=_mailgate_" + randHex(12)
@@ -69,8 +71,12 @@ func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action
 	fmt.Fprintf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Description: Notification\r\n\r\n", boundary)
 	fmt.Fprintf(&b, "This is the mail system at host %s.\r\n\r\n", hostname)
 	if action == ActionDelayed {
-		fmt.Fprintf(&b, "Your message (queued since %s) could not be delivered yet.\r\nIt is still being retried; you do not need to resend it.\r\n\r\n",
+		fmt.Fprintf(&b, "Your message (queued since %s) could not be delivered yet.\r\nIt is still being retried; you do not need to resend it.\r\n",
 			env.Received.UTC().Format(time.RFC1123Z))
+		if !retryUntil.IsZero() {
+			fmt.Fprintf(&b, "Delivery will be attempted until %s.\r\n", retryUntil.UTC().Format(time.RFC1123Z))
+		}
+		b.WriteString("\r\n")
 	} else {
 		b.WriteString("Your message could not be delivered to one or more recipients.\r\nIt is attached below.\r\n\r\n")
 	}
@@ -97,6 +103,10 @@ func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action
 			fmt.Fprintf(&b, "Diagnostic-Code: %s; %s\r\n", typ, oneLine(r.Error))
 		}
 		fmt.Fprintf(&b, "Last-Attempt-Date: %s\r\n", now.Format(time.RFC1123Z))
+		if action == ActionDelayed && !retryUntil.IsZero() {
+			// RFC 3464 §2.3.8.
+			fmt.Fprintf(&b, "Will-Retry-Until: %s\r\n", retryUntil.Format(time.RFC1123Z))
+		}
 	}
 	// RFC 6522 §3: the third part returns the original; we return its
 	// header only (text/rfc822-headers), enough to identify it.

@@ -36,7 +36,7 @@ func TestDSNIsMultipartReportToSender(t *testing.T) {
 	_, m := spoolOne(t, "alice@ours.example", []string{"bob@far.example"},
 		"From: alice@ours.example\r\nSubject: hello\r\nMessage-ID: <x@y>\r\n\r\nsecret body\r\n")
 	rc := []spool.RcptState{{Addr: "bob@far.example", Status: spool.Failed, Error: "550 5.1.1 <bob@far.example>: no such user", Remote: "mx.far.example[192.0.2.1]:25"}}
-	env, body := BuildDSN("mail.ours.example", m, rc, ActionFailed, time.Now())
+	env, body := BuildDSN("mail.ours.example", m, rc, ActionFailed, time.Now(), time.Time{})
 	if env.From != "" || len(env.To) != 1 || env.To[0] != "alice@ours.example" || env.Origin != "bounce" {
 		t.Fatalf("envelope %+v", env)
 	}

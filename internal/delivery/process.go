@@ -221,7 +221,7 @@ func (a *Agent) bounce(m *spool.Message, rcpts []spool.RcptState, action string,
 		}
 		return nil
 	}
-	env, body := BuildDSN(a.Hostname, m, rcpts, action, now)
+	env, body := BuildDSN(a.Hostname, m, rcpts, action, now, m.Envelope.Received.Add(a.Schedule.Lifetime))
 	if err := a.Spool.Put(env, body); err != nil {
 		a.Log.Error("spool DSN failed", "id", m.Envelope.ID, "err", err)
 		return err

@@ -277,7 +277,8 @@ func TestRemoteUnreachableWarnsThenExpires(t *testing.T) {
 		}
 	}
 	mustContain(t, delayed, "Subject: Delayed Mail (still being retried)\r\n",
-		"Final-Recipient: rfc822; frank@down.test\r\nAction: delayed\r\nStatus: 4.4.1\r\n", "connection refused")
+		"Final-Recipient: rfc822; frank@down.test\r\nAction: delayed\r\nStatus: 4.4.1\r\n", "connection refused",
+		"\r\nWill-Retry-Until: ", "Delivery will be attempted until ")
 	mustContain(t, failed, "Subject: Undelivered Mail Returned to Sender\r\n",
 		"Final-Recipient: rfc822; frank@down.test\r\nAction: failed\r\nStatus: 4.4.7\r\n",
 		"Diagnostic-Code: X-mailgate; 4.4.7 message expired after 4s in the queue; last error: 451 4.4.1 dial tcp 127.0.0.5:",
