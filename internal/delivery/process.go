@@ -121,7 +121,7 @@ func snapshot(st *spool.State) []string {
 
 // busyRetry is how soon a message waiting for a connection slot is
 // offered again.
-const busyRetry = 200 * time.Millisecond
+const busyRetry = 500 * time.Millisecond
 
 func onlyBusy(st *spool.State) bool {
 	n := 0
@@ -184,24 +184,24 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 		}
 		return
 	}
-	prefix := ""
-	if a.Signer != nil {
-		sig, err := a.Signer.Sign(ctx, m)
-		if err != nil {
-			// Unsigned mail from a domain publishing DKIM may fail DMARC:
-			// better late than unsigned.
-			a.Log.Error("DKIM signing failed; will retry", "id", m.Envelope.ID, "err", err)
-			for _, d := range order {
-				for _, rc := range byDomain[d] {
-					st.Set(rc, spool.Pending, "451 4.3.0 DKIM signing failed: "+err.Error())
-				}
+	// Sign once, and only when a connection slot was had: a message
+	// waiting for a busy destination costs no signature.
+	var sig string
+	var sigErr error
+	signed := false
+	sign := func() (string, error) {
+		if !signed && a.Signer != nil {
+			signed = true
+			if sig, sigErr = a.Signer.Sign(ctx, m); sigErr != nil {
+				// Unsigned mail from a domain publishing DKIM may fail
+				// DMARC: better late than unsigned.
+				a.Log.Error("DKIM signing failed; will retry", "id", m.Envelope.ID, "err", sigErr)
 			}
-			return
 		}
-		prefix = sig
+		return sig, sigErr
 	}
 	for _, d := range order {
-		res := a.Remote.Deliver(ctx, m, d, byDomain[d], prefix)
+		res := a.Remote.Deliver(ctx, m, d, byDomain[d], sign)
 		for rc, o := range res {
 			for i := range st.Rcpts {
 				if st.Rcpts[i].Addr == rc {

@@ -26,7 +26,7 @@ import (
 const busyText = "451 4.4.5 waiting for a free connection to the destination"
 
 // slotWait is how long a delivery waits for a connection slot.
-const slotWait = time.Second
+const slotWait = 250 * time.Millisecond
 
 // Outcome is what one delivery attempt did for one recipient.
 type Outcome struct {
@@ -114,9 +114,10 @@ func (r *Remote) port() int {
 	return r.Port
 }
 
-// Deliver makes one attempt to deliver m to rcpts, all in domain, with
-// prefix (a DKIM-Signature field or "") before the message bytes.
-func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, rcpts []string, prefix string) map[string]Outcome {
+// Deliver makes one attempt to deliver m to rcpts, all in domain. sign
+// returns what goes before the message bytes (a DKIM-Signature field, or
+// ""); nil means nothing.
+func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, rcpts []string, sign func() (string, error)) map[string]Outcome {
 	out := make(map[string]Outcome, len(rcpts))
 	setAll := func(o Outcome) {
 		for _, rc := range rcpts {
@@ -148,6 +149,14 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 		return out
 	}
 	defer release()
+	prefix := ""
+	if sign != nil {
+		var err error
+		if prefix, err = sign(); err != nil {
+			setAll(Outcome{Status: spool.Pending, Text: "451 4.3.0 DKIM signing failed: " + err.Error()})
+			return out
+		}
+	}
 	last := Outcome{Status: spool.Pending, Text: "451 4.4.1 no MX host answered"}
 	for _, h := range hops {
 		if ctx.Err() != nil {

@@ -115,14 +115,14 @@ func TestSmarthostAuthOverVerifiedTLSButNeverToMX(t *testing.T) {
 	relay := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Roots: pool, Log: log,
 		Smarthost: "relay.test:" + strconv.Itoa(port), SmarthostUser: "relayuser", SmarthostPassword: "pw-1"}
 	// relay.test resolves through fixedDNS to 127.0.0.1.
-	out := relay.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, "")
+	out := relay.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, nil)
 	if o := out["bob@far.test"]; o.Status != spool.Delivered {
 		t.Fatalf("via smarthost: %+v", o)
 	}
 	relay.Close()
 
 	mx := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Port: port, Log: log}
-	out = mx.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, "")
+	out = mx.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, nil)
 	if o := out["bob@far.test"]; o.Status != spool.Delivered {
 		t.Fatalf("via MX: %+v", o)
 	}
@@ -145,7 +145,7 @@ func TestSmarthostRefusesUnverifiedCertificate(t *testing.T) {
 	_, m := spoolOne(t, "alice@ours.example", []string{"bob@far.test"}, "Subject: x\r\n\r\nbody\r\n")
 	relay := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Smarthost: "relay.test:" + strconv.Itoa(port), SmarthostUser: "relayuser", SmarthostPassword: "pw-1"}
-	out := relay.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, "")
+	out := relay.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, nil)
 	if o := out["bob@far.test"]; o.Status != spool.Pending || o.Text[:9] != "451 4.7.5" {
 		t.Fatalf("outcome %+v, want pending 4.7.5", o)
 	}
