@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"mailgate/internal/store/storetest"
 )
 
 const (
@@ -252,4 +254,30 @@ func TestSubmissionRawExactBytes(t *testing.T) {
 		// The client's dot-stuffing is undone: ".." on the wire is "." stored.
 		checkStored(t, stored, "client.test", alice, "", true, strings.Replace(original, "..leading", ".leading", 1))
 	}
+}
+
+// The same submission path with the directory in PostgreSQL: login,
+// sender ownership through an alias, suspension, delivery.
+func TestSubmissionOnPostgres(t *testing.T) {
+	n := NewNode(t, storetest.PostgresDSN(t), "")
+	n.AddUser(alice, alicePW)
+	n.AddUser(bob, bobPW)
+	n.MustCLI("", "alias", "add", "info@example.net", alice)
+	n.Start()
+	c := login(t, n, alice, alicePW)
+	c.cmd("MAIL FROM:<bob@example.net>", "550 5.7.1 ")
+	c.cmd("MAIL FROM:<info@example.net>", "250 ")
+	c.cmd("RCPT TO:<nobody@example.net>", "550 5.1.1 ")
+	c.cmd("RCPT TO:<bob@example.net>", "250 ")
+	c.cmd("DATA", "354 ")
+	original := "From: info@example.net\r\nSubject: pg\r\n\r\nvia postgres\r\n"
+	c.write(original + ".\r\n")
+	c.expectReply("250 2.0.0 OK queued as ")
+	c.cmd("QUIT", "221 ")
+	checkStored(t, readFile(t, n.WaitMaildir(bob, 1)[0]), "client.test", alice, bob, true, original)
+	n.MustCLI("", "user", "suspend", alice)
+	s := dialRawTLS(t, n.Addr("submissions"))
+	s.cmd("EHLO client.test", "250 ")
+	s.cmd("AUTH PLAIN "+plainResp(alice, alicePW), "535 5.7.8 ")
+	s.cmd("AUTH PLAIN "+plainResp("nobody@example.net", alicePW), "535 5.7.8 ")
 }
