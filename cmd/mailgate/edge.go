@@ -466,7 +466,7 @@ func newEdgeApplyCmd() *cobra.Command {
 }
 
 func newEdgeRunCmd() *cobra.Command {
-	var interval, resolveEvery, window time.Duration
+	var interval, resolveEvery, window, recordEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "keep applying as the store or the schedule changes (polls; touches only table inet op25b)",
@@ -486,6 +486,7 @@ func newEdgeRunCmd() *cobra.Command {
 				Interval: orDuration(interval, cfg.Edge.PollInterval),
 				Resolve:  orDuration(resolveEvery, cfg.Edge.ResolveInterval),
 				Window:   orDuration(window, cfg.Edge.AttemptWindow),
+				Router:   cfg.Hostname, RecordEvery: recordEvery,
 			}
 			return r.Run(ctx)
 		},
@@ -493,18 +494,23 @@ func newEdgeRunCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&interval, "interval", 0, "how often to poll the store and re-apply (default: edge.poll_interval)")
 	cmd.Flags().DurationVar(&resolveEvery, "resolve-every", 0, "how often to re-resolve carrier domains' MX hosts (default: edge.resolve_interval)")
 	cmd.Flags().DurationVar(&window, "window", 0, "how long the kernel remembers a source's attempts (default: edge.attempt_window)")
+	cmd.Flags().DurationVar(&recordEvery, "record-every", time.Minute, "how often the kernel's attempt counts are copied to the store (edge report --store)")
 	return cmd
 }
 
 func newEdgeReportCmd() *cobra.Command {
 	var top int
 	var format string
+	var fromStore bool
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "top blocked sources from the kernel's counters: attempts, distinct destinations, first/last seen, pool",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
+				if fromStore {
+					return printStoredAttempts(ctx, cmd, st, top, format)
+				}
 				p, err := loadPolicy(ctx, st, false)
 				if err != nil {
 					return err
@@ -534,6 +540,7 @@ func newEdgeReportCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&top, "top", 50, "show at most this many sources (0: all)")
+	cmd.Flags().BoolVar(&fromStore, "store", false, "report from the store: every router's recorded counts (edge run), beyond the kernel's window")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
 }
@@ -640,4 +647,25 @@ func orDuration(flag, cfg time.Duration) time.Duration {
 		return flag
 	}
 	return cfg
+}
+
+func printStoredAttempts(ctx context.Context, cmd *cobra.Command, st *store.Store, top int, format string) error {
+	rs, err := st.AttemptsReport(ctx, top)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		if rs == nil {
+			rs = []store.AttemptRecord{}
+		}
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(rs)
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tROUTERS")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d\n", r.Source, r.Attempts, r.Destinations, fmtTime(r.FirstSeen), fmtTime(r.LastSeen), r.Pool, r.Routers)
+	}
+	return tw.Flush()
 }

@@ -43,7 +43,13 @@ type Runner struct {
 	// often the kernel's sets are read back in full anyway.
 	CacheDir string
 	Verify   time.Duration
-	Log      *slog.Logger
+	// Router names this edge in the store's attempt records; empty: the
+	// kernel's counts are not recorded. RecordEvery is how often they are
+	// copied; Retention how long a silent source stays in the store.
+	Router      string
+	RecordEvery time.Duration
+	Retention   time.Duration
+	Log         *slog.Logger
 	// Applied, when set, is called after every successful apply.
 	Applied func(*Policy, Change)
 }
@@ -59,7 +65,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.Verify <= 0 {
 		r.Verify = 10 * time.Minute
 	}
-	var verified time.Time
+	if r.RecordEvery <= 0 {
+		r.RecordEvery = time.Minute
+	}
+	if r.Retention <= 0 {
+		r.Retention = 30 * 24 * time.Hour
+	}
+	var verified, recorded, pruned time.Time
 	var (
 		pol      *Policy
 		mx       map[string][]MXHost
@@ -107,10 +119,35 @@ func (r *Runner) Run(ctx context.Context) error {
 				r.Applied(pol, ch)
 			}
 		}
+		if pol != nil && r.Router != "" && now.Sub(recorded) >= r.RecordEvery {
+			recorded = now
+			if err := r.record(ctx, pol, now); err != nil {
+				r.Log.Error("edge: record attempts", "err", err)
+			}
+			if now.Sub(pruned) >= time.Hour {
+				pruned = now
+				if _, err := r.Store.PruneAttempts(ctx, now.Add(-r.Retention)); err != nil {
+					r.Log.Error("edge: prune attempts", "err", err)
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		}
 	}
+}
+
+// record copies the kernel's attempt counts into the store.
+func (r *Runner) record(ctx context.Context, pol *Policy, now time.Time) error {
+	as, err := ReadAttempts(pol, now)
+	if err != nil || len(as) == 0 {
+		return err
+	}
+	recs := make([]store.AttemptRecord, len(as))
+	for i, a := range as {
+		recs[i] = store.AttemptRecord{Source: a.Source, Pool: a.Pool, Attempts: a.Count, Destinations: a.Destinations, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen}
+	}
+	return r.Store.RecordAttempts(ctx, r.Router, recs)
 }

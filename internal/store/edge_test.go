@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +216,41 @@ func FuzzParseCarrierEntry(f *testing.F) {
 		k2, e2, err := store.ParseCarrierEntry(entry)
 		if err != nil || k2 != kind || e2 != entry {
 			t.Fatalf("%q -> %s %q -> %s %q %v", s, kind, entry, k2, e2, err)
+		}
+	})
+}
+
+func TestEdgeAttempts(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		at := func(h int) time.Time { return time.Date(2026, 5, 1, h, 0, 0, 0, time.UTC) }
+		src := netip.MustParseAddr("10.1.2.3")
+		rec := func(router string, n uint64, dests int, first, last time.Time) {
+			t.Helper()
+			if err := s.RecordAttempts(ctx, router, []store.AttemptRecord{{Source: src, Pool: "dyn", Attempts: n, Destinations: dests, FirstSeen: first, LastSeen: last}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec("edge1", 5, 2, at(1), at(2))
+		rec("edge1", 9, 3, at(1), at(3)) // same kernel episode: the count grew
+		rec("edge2", 4, 1, at(2), at(2))
+		rec("edge1", 2, 1, at(10), at(11)) // the kernel forgot and counts anew
+		if err := s.RecordAttempts(ctx, "edge1", []store.AttemptRecord{{Source: netip.MustParseAddr("2001:db8::7"), Pool: "dyn6", Attempts: 1, FirstSeen: at(5), LastSeen: at(5)}}); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.AttemptsReport(ctx, 10)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("report = %+v, %v", rs, err)
+		}
+		r := rs[0]
+		if r.Source != src || r.Attempts != 15 || r.Destinations != 3 || !r.FirstSeen.Equal(at(1)) || !r.LastSeen.Equal(at(11)) || r.Routers != 2 || r.Pool != "dyn" {
+			t.Fatalf("top source = %+v; want 9+2 from edge1 and 4 from edge2 = 15, 2 routers", r)
+		}
+		if n, err := s.PruneAttempts(ctx, at(6)); err != nil || n != 2 {
+			t.Fatalf("prune = %d, %v (the IPv6 source and edge2's row were silent since)", n, err)
+		}
+		if rs, _ := s.AttemptsReport(ctx, 0); len(rs) != 1 || rs[0].Attempts != 11 || rs[0].Routers != 1 {
+			t.Fatalf("after prune: %+v", rs)
 		}
 	})
 }

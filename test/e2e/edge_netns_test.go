@@ -46,8 +46,29 @@ func (l *netnsLab) ns(short string) string {
 	name := l.prefix + short
 	l.run("ip", "netns", "add", name)
 	l.names = append(l.names, name)
+	// No duplicate address detection: a tentative link-local address
+	// delays neighbour discovery and the first IPv6 probes time out.
+	l.run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 	l.run("ip", "-n", name, "link", "set", "lo", "up")
 	return name
+}
+
+// settle waits until no namespace holds a tentative IPv6 address.
+func (l *netnsLab) settle() {
+	l.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range l.names {
+		for {
+			out, _ := exec.Command("ip", "-n", n, "-6", "addr", "show", "tentative").CombinedOutput()
+			if strings.TrimSpace(string(out)) == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				l.t.Fatalf("namespace %s still has tentative addresses:\n%s", n, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 func (l *netnsLab) cleanup() {
