@@ -97,6 +97,12 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 			if code, msg, err := tp.ReadResponse(220); err != nil {
 				return fail(errTLS{replyErr(code, msg, err, "STARTTLS")})
 			}
+			// Bytes after the 220 came in plaintext: taking them for
+			// answers over TLS would let a man in the middle inject
+			// replies (the client side of CVE-2011-0411). Refuse.
+			if tp.R.Buffered() > 0 {
+				return fail(errTLS{fmt.Errorf("%s sent data after its STARTTLS reply", addr)})
+			}
 			tc := tls.Client(raw, tlsConf)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				return fail(errTLS{fmt.Errorf("TLS handshake with %s: %w", addr, err)})
@@ -105,9 +111,14 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 			state, netConn = &st, tc
 		}
 	}
-	// Whatever is buffered after our last reply belongs to nobody: the
-	// server speaks only when spoken to.
-	replay := io.MultiReader(strings.NewReader("220 "+host+" ready\r\n"), readerAfter(tp, netConn))
+	// The session continues on netConn: after STARTTLS nothing read in
+	// plaintext carries over; otherwise the stream simply goes on (and
+	// the server speaks only when spoken to, so nothing is buffered).
+	rest := io.Reader(netConn)
+	if state == nil || mode == tlsImplicit {
+		rest = readerAfter(tp, netConn)
+	}
+	replay := io.MultiReader(strings.NewReader("220 "+host+" ready\r\n"), rest)
 	raw.SetDeadline(time.Time{})
 	c := smtp.NewClient(&greetedConn{Conn: netConn, r: replay})
 	c.CommandTimeout = timeout
