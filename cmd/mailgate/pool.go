@@ -37,6 +37,7 @@ func newPoolCmd() *cobra.Command {
 	}
 	add.Flags().StringVar(&kind, "kind", "", "dynamic or static")
 	var replace bool
+	var importFormat string
 	imp := &cobra.Command{
 		Use:   "import FILE",
 		Short: "import prefixes from CSV (pool,kind,prefix; header optional) or TOML ([[pool]] name, kind, prefixes); - reads stdin",
@@ -52,7 +53,17 @@ func newPoolCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows, err := edge.ParsePoolFile(data, strings.HasSuffix(strings.ToLower(args[0]), ".toml"))
+			isTOML := strings.HasSuffix(strings.ToLower(args[0]), ".toml")
+			switch importFormat {
+			case "csv":
+				isTOML = false
+			case "toml":
+				isTOML = true
+			case "":
+			default:
+				return fmt.Errorf("--format %q: want csv or toml", importFormat)
+			}
+			rows, err := edge.ParsePoolFile(data, isTOML)
 			if err != nil {
 				return err
 			}
@@ -67,6 +78,7 @@ func newPoolCmd() *cobra.Command {
 		},
 	}
 	imp.Flags().BoolVar(&replace, "replace", false, "make each pool named in the file hold exactly the file's prefixes")
+	imp.Flags().StringVar(&importFormat, "format", "", "csv or toml (default: toml for *.toml, else csv)")
 	list := &cobra.Command{
 		Use: "list [NAME]", Short: "list pools, or the prefixes of one pool", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
