@@ -53,8 +53,10 @@ type Remote struct {
 	Smarthost         string
 	SmarthostUser     string
 	SmarthostPassword string
-	PerDestination    int
-	Log               *slog.Logger
+	// SmarthostImplicitTLS: TLS from the first byte (RFC 8314, port 465).
+	SmarthostImplicitTLS bool
+	PerDestination       int
+	Log                  *slog.Logger
 
 	pool pool
 }
@@ -69,7 +71,7 @@ func (r *Remote) route(ctx context.Context, domain string) (string, []hop, tlsMo
 		port, _ := strconv.Atoi(p)
 		mode := tlsOpportunistic
 		switch {
-		case port == 465: // RFC 8314 implicit TLS
+		case r.SmarthostImplicitTLS:
 			mode = tlsImplicit
 		case r.SmarthostUser != "":
 			mode = tlsVerified // credentials only over verified TLS

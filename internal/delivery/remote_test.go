@@ -155,3 +155,32 @@ func TestSmarthostRefusesUnverifiedCertificate(t *testing.T) {
 		t.Fatalf("auths %v data %d", rec.auths, len(rec.data))
 	}
 }
+
+// TestSmarthostImplicitTLS: a smarthost on port 465 style gets TLS from the
+// first byte, verified, then AUTH.
+func TestSmarthostImplicitTLS(t *testing.T) {
+	cert, pool := selfSigned(t, "relay.test")
+	rec := &recorder{}
+	srv := smtp.NewServer(rec)
+	srv.Domain = "relay.test"
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, m := spoolOne(t, "alice@ours.example", []string{"bob@far.test"}, "Subject: x\r\n\r\nbody\r\n")
+	relay := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Roots: pool, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Smarthost: "relay.test:" + strconv.Itoa(port), SmarthostImplicitTLS: true, SmarthostUser: "u", SmarthostPassword: "p"}
+	out := relay.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, nil)
+	relay.Close()
+	if o := out["bob@far.test"]; o.Status != spool.Delivered {
+		t.Fatalf("outcome %+v", o)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.auths) != 1 || rec.auths[0] != "u:p" || len(rec.data) != 1 {
+		t.Fatalf("auths %v data %d", rec.auths, len(rec.data))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,9 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		PerDestination: d.ConcurrencyPerDestination, Log: log,
 	}
 	remote.pool.limit = d.ConcurrencyPerDestination
+	if _, port, err := net.SplitHostPort(d.Smarthost); err == nil && port == "465" {
+		remote.SmarthostImplicitTLS = true // RFC 8314 submissions port
+	}
 	for _, dom := range d.TLSRequired {
 		remote.TLSRequired[strings.ToLower(strings.TrimSuffix(dom, "."))] = true
 	}
