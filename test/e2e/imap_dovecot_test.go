@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -117,6 +118,10 @@ print("select", m.select("INBOX")[1][0].decode())
 for l in m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1]:
     if isinstance(l, tuple): print("fetch", l[0].decode().split(" BODY")[0], l[1].decode().strip())
 print("folder", m.select("Entw&APw-rfe")[1][0].decode())
+m.select("INBOX")
+m.store("2", "+FLAGS", "(\\Answered)")
+m.store("1", "+FLAGS", "(\\Deleted)")
+m.expunge()
 m.logout()
 `, "PORT="+fmt.Sprint(port), "USER="+carol, "PW="+carolPW)
 	want := `list ['Drafts', 'Entw&APw-rfe', 'INBOX', 'Junk', 'Sent', 'Trash']
@@ -127,5 +132,14 @@ folder 1
 `
 	if out != want {
 		t.Fatalf("dovecot sees:\n%s\nwant:\n%s", out, want)
+	}
+	// And back: what Dovecot changed (a flag, an expunge) mailgate picks
+	// up from the files, keeping the survivor's UID.
+	n.Start()
+	WaitPort(t, n.Addr("imaps"))
+	m := dialIMAPS(t, n.Addr("imaps"), carol, carolPW)
+	m.cmd("SELECT INBOX")
+	if f := strings.Join(m.cmd("FETCH 1:* (UID FLAGS)"), "\n"); f != `* 1 FETCH (UID 2 FLAGS (\Answered))` {
+		t.Fatalf("mailgate after Dovecot's changes:\n%s", f)
 	}
 }
