@@ -258,11 +258,35 @@ func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr strin
 		// pending and the message is tried again after restart.
 		stop := context.AfterFunc(ctx, func() { s.dead.Store(true); s.raw.Close() })
 		done, reusable, stale, o := r.transact(s, m, rcpts, prefix, out)
-		stop()
 		if stale && s.reused > 0 && try == 0 {
+			stop()
 			s.c.Close()
 			continue // the pooled connection had died: once more, fresh
 		}
+		// RFC 5321 §4.5.3.1.10: recipients refused with 452 (too many
+		// for one transaction) go in the next transaction, at once.
+		for done && reusable {
+			more := tooMany(out, rcpts)
+			if len(more) == 0 || !progressed(out, rcpts) {
+				break
+			}
+			for _, rc := range more {
+				delete(out, rc)
+			}
+			done, reusable, _, o = r.transact(s, m, more, prefix, out)
+			if !done {
+				for _, rc := range more {
+					if _, ok := out[rc]; !ok {
+						out[rc] = o
+					}
+				}
+				done = true
+			}
+			if !progressed(out, more) {
+				break
+			}
+		}
+		stop()
 		o.Remote = remote
 		if reusable {
 			r.pool.put(key, s)
@@ -287,6 +311,27 @@ func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr strin
 		return done, o
 	}
 	return false, Outcome{Status: spool.Pending, Text: "451 4.4.2 connection lost", Remote: remote}
+}
+
+// tooMany lists the recipients a server deferred with 452.
+func tooMany(out map[string]Outcome, rcpts []string) []string {
+	var more []string
+	for _, rc := range rcpts {
+		if o, ok := out[rc]; ok && o.Status == spool.Pending && strings.HasPrefix(o.Text, "452 ") {
+			more = append(more, rc)
+		}
+	}
+	return more
+}
+
+// progressed reports whether any of rcpts got a final outcome.
+func progressed(out map[string]Outcome, rcpts []string) bool {
+	for _, rc := range rcpts {
+		if o, ok := out[rc]; ok && o.Status != spool.Pending {
+			return true
+		}
+	}
+	return false
 }
 
 // transact runs MAIL, RCPT..., DATA on a ready session. stale reports a

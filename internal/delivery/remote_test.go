@@ -184,3 +184,36 @@ func TestSmarthostImplicitTLS(t *testing.T) {
 		t.Fatalf("auths %v data %d", rec.auths, len(rec.data))
 	}
 }
+
+// TestTooManyRecipientsGoInNextTransaction: a server taking one recipient
+// per transaction (452 4.5.3 for more) gets three transactions on one
+// connection, and every recipient is delivered in this attempt.
+func TestTooManyRecipientsGoInNextTransaction(t *testing.T) {
+	cert, _ := selfSigned(t, "mx.far.test")
+	rec := &recorder{}
+	srv := smtp.NewServer(rec)
+	srv.Domain = "mx.far.test"
+	srv.MaxRecipients = 1
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	rcpts := []string{"a@far.test", "b@far.test", "c@far.test"}
+	_, m := spoolOne(t, "alice@ours.example", rcpts, "Subject: x\r\n\r\nbody\r\n")
+	r := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Port: l.Addr().(*net.TCPAddr).Port, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	out := r.Deliver(context.Background(), m, "far.test", rcpts, nil)
+	r.Close()
+	for _, rc := range rcpts {
+		if out[rc].Status != spool.Delivered {
+			t.Errorf("%s: %+v", rc, out[rc])
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.data) != 3 {
+		t.Fatalf("%d transactions, want 3", len(rec.data))
+	}
+}
