@@ -337,6 +337,9 @@ func newEdgePlanCmd() *cobra.Command {
 					}
 					fmt.Fprintf(out, "%s  %-8s %s  [%s]\n", c.From.Format(time.RFC3339), c.Scope, edge.Phase(c.Scope), state)
 				}
+				for _, e := range p.Expiring() {
+					fmt.Fprintf(out, "%s  exemption %s expires (%s)\n", e.Until.Format(time.RFC3339), e.Prefix, e.Reason)
+				}
 				if nc := p.NextChange(); !nc.IsZero() {
 					fmt.Fprintf(out, "next change: %s\n", nc.Format(time.RFC3339))
 				}

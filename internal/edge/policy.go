@@ -55,8 +55,6 @@ type Policy struct {
 
 	// kernel view
 	Dyn4, Dyn6, Exempt4, Exempt6, Relay4, Relay6, Carrier4, Carrier6 []Range
-	// DynPrefixes are the dynamic pools' own prefixes (for feed and DNSBL).
-	DynPrefixes []store.PoolPrefix
 
 	fastOnce sync.Once
 	fast     *fastPath
@@ -108,9 +106,6 @@ func Compile(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time) *Po
 		dyn := pp.Kind == store.PoolDynamic
 		p.poolInfo = append(p.poolInfo, poolEntry{pp.Pool, pp.Prefix, dyn})
 		labeled = append(labeled, Labeled{pp.Prefix, dyn})
-		if dyn {
-			p.DynPrefixes = append(p.DynPrefixes, pp)
-		}
 	}
 	p.Dyn4, p.Dyn6 = SelectedRanges(labeled)
 
@@ -169,6 +164,19 @@ func Compile(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time) *Po
 // NextChange is when the policy must be recompiled: the next scheduled
 // scope change or exemption expiry; zero if none.
 func (p *Policy) NextChange() time.Time { return p.nextChange }
+
+// Expiring returns the exemptions in force that have an expiry, soonest
+// first: each is a scheduled change of the policy too.
+func (p *Policy) Expiring() []store.Exemption {
+	var out []store.Exemption
+	for _, e := range p.exInfo {
+		if !e.Until.IsZero() {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Exemption) int { return a.Until.Compare(b.Until) })
+	return out
+}
 
 // Schedule returns the scope changes, oldest first.
 func (p *Policy) Schedule() []store.ScopeChange { return slices.Clone(p.schedule) }

@@ -83,7 +83,8 @@ func TestEdgeCLIForms(t *testing.T) {
 	has(n.MustCLI("", "edge", "scope", "all", "--from", future.Format(time.RFC3339)), "scope all (phase 2) from")
 	plan := n.MustCLI("", "edge", "plan")
 	has(plan, "scope carriers (phase 1), action icmp", past.Format(time.RFC3339)+"  carriers phase 1  [in force]",
-		future.Format(time.RFC3339)+"  all      phase 2  [upcoming]", "next change: "+future.Format(time.RFC3339))
+		future.Format(time.RFC3339)+"  all      phase 2  [upcoming]", "next change: "+future.Format(time.RFC3339),
+		"exemption 10.10.7.7/32 expires (moved to fixed-IP plan)")
 	has(n.MustCLI("", "edge", "scope", "list"), "carriers", "all")
 
 	check := func(want string, args ...string) {
