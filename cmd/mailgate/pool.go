@@ -161,7 +161,23 @@ func newPoolCmd() *cobra.Command {
 					fmt.Fprintf(out, "overlap: %s (pool %s, %s) inside %s (pool %s, %s): %s\n",
 						o.Inner.Prefix, o.Inner.Pool, o.Inner.Kind, o.Outer.Prefix, o.Outer.Pool, o.Outer.Kind, o.Effect)
 				}
-				fmt.Fprintf(out, "%d prefixes checked, %d overlaps\n", len(ps), len(ovs))
+				// Exemptions only matter inside dynamic space.
+				p, err := loadPolicy(ctx, st, false)
+				if err != nil {
+					return err
+				}
+				es, err := st.Exemptions(ctx)
+				if err != nil {
+					return err
+				}
+				idle := 0
+				for _, e := range es {
+					if _, _, dyn, ok := p.Lookup(e.Prefix.Addr()); !ok || !dyn {
+						idle++
+						fmt.Fprintf(out, "exemption %s has no effect: its address is in no dynamic pool\n", e.Prefix)
+					}
+				}
+				fmt.Fprintf(out, "%d prefixes checked, %d overlaps, %d idle exemptions\n", len(ps), len(ovs), idle)
 				return nil
 			})
 		},

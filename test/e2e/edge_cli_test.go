@@ -43,7 +43,7 @@ func TestEdgeCLIForms(t *testing.T) {
 	}
 	has(n.MustCLI("", "pool", "list"), "dyn-east  dynamic  2", "fixed     static   2", "mobile    dynamic  1")
 	has(n.MustCLI("", "pool", "list", "fixed"), "10.10.5.0/24", "10.10.6.0/24")
-	has(n.MustCLI("", "pool", "check"), "overlap: 10.10.5.0/24 (pool fixed, static) inside 10.10.0.0/16 (pool dyn-east, dynamic): static inside dynamic: not filtered", "6 prefixes checked, 2 overlaps")
+	has(n.MustCLI("", "pool", "check"), "overlap: 10.10.5.0/24 (pool fixed, static) inside 10.10.0.0/16 (pool dyn-east, dynamic): static inside dynamic: not filtered", "6 prefixes checked, 2 overlaps, 0 idle exemptions")
 	export := n.MustCLI("", "pool", "export")
 	if !strings.HasPrefix(export, "pool,kind,prefix\n") || !strings.Contains(export, "dyn-west,dynamic,10.20.0.0/16\n") {
 		t.Errorf("export:\n%s", export)
@@ -67,6 +67,9 @@ func TestEdgeCLIForms(t *testing.T) {
 		t.Errorf("exemption without reason: %v\n%s", err, out)
 	}
 	has(n.MustCLI("", "edge", "exempt", "list"), "10.10.7.7/32", "2099-03-", "moved to fixed-IP plan", "cli:")
+	n.MustCLI("", "edge", "exempt", "add", "192.0.2.200", "--reason", "typo")
+	has(n.MustCLI("", "pool", "check"), "exemption 192.0.2.200/32 has no effect: its address is in no dynamic pool", "1 idle exemptions")
+	n.MustCLI("", "edge", "exempt", "remove", "192.0.2.200")
 	has(n.MustCLI("", "edge", "carrier", "add", "docomo", "203.0.113.0/24", "docomo.example"), "carrier docomo: 2 entries added")
 	has(n.MustCLI("", "edge", "carrier", "list"), "docomo   domain  docomo.example", "docomo   prefix  203.0.113.0/24")
 	has(n.MustCLI("", "edge", "carrier", "remove", "docomo", "docomo.example"), "carrier docomo removed")
