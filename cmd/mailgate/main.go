@@ -31,16 +31,17 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mailgate",
 		Short: "mail platform for an ISP: submission, MX, mailboxes and OP25B edge policy",
-		Long: `mailgate runs an ISP's mail node (submission on 587/465 with SMTP AUTH,
-the spool and local delivery) and manages its directory of domains and
-accounts.
+		Long: `mailgate runs an ISP's mail node — the MX on 25, authenticated submission on
+587/465, POP3 and IMAP, the spool, local and remote delivery — manages its
+directory of domains and accounts, and programs the OP25B port-25 policy
+into the edge router's nftables.
 
 Without -c, mailgate uses the zero-config setup: loopback only, standard
 ports + 2000, data in ./mailgate-data, SQLite.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config file (see `mailgate config example`)")
+	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd())
 	for _, c := range areaCommands {
 		root.AddCommand(c())

@@ -17,12 +17,13 @@ func newServeCmd() *cobra.Command {
 	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "run the mail node (SMTP submission, spool, local delivery)",
+		Short: "run the mail node (MX, submission, POP3, IMAP, spool, delivery)",
 		Long: `Run the mail node until SIGTERM or SIGINT, then shut down gracefully.
 
-Without -c: loopback only, submission on 127.0.0.1:2587 (STARTTLS),
-submissions on 127.0.0.1:2465 (implicit TLS), data in ./mailgate-data,
-SQLite, and a self-signed certificate generated on first start.`,
+Without -c: loopback only, at the standard port + 2000 (MX 2525,
+submission 2587, submissions 2465, POP3 2110/2995, IMAP 2143/2993),
+data in ./mailgate-data, SQLite, and a self-signed certificate generated
+on first start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig()
