@@ -169,7 +169,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 }
 
 func fetchOne(w *imapserver.FetchResponseWriter, m mailbox.Message, buf []byte, options *imap.FetchOptions, flagsChanged bool) error {
-	w.WriteUID(imap.UID(m.UID))
+	if options.UID { // asked for, or a UID FETCH (RFC 9051 §6.4.9)
+		w.WriteUID(imap.UID(m.UID))
+	}
 	if options.Flags || flagsChanged {
 		w.WriteFlags(imapFlags(m.Flags))
 	}
@@ -246,7 +248,9 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 			continue
 		}
 		rw := w.CreateMessage(it.seq)
-		rw.WriteUID(imap.UID(m.UID))
+		if _, uidCmd := numSet.(imap.UIDSet); uidCmd { // RFC 9051 §6.4.9
+			rw.WriteUID(imap.UID(m.UID))
+		}
 		rw.WriteFlags(imapFlags(m.Flags))
 		if err := rw.Close(); err != nil {
 			return err

@@ -129,7 +129,7 @@ func TestSessionsSeeEachOthersChanges(t *testing.T) {
 	a, b := dial(t, addr), dial(t, addr)
 	a.do("SELECT INBOX")
 	b.do("SELECT INBOX")
-	expect(t, "A store", a.do(`STORE 1 +FLAGS (\Seen)`), `* 1 FETCH (UID 1 FLAGS (\Seen))`)
+	expect(t, "A store", a.do(`STORE 1 +FLAGS (\Seen)`), `* 1 FETCH (FLAGS (\Seen))`)
 	expect(t, "B noop", b.do("NOOP"), `* 1 FETCH (UID 1 FLAGS (\Seen))`)
 	deliver(t, root, 4)
 	expect(t, "B noop after delivery", b.do("NOOP"), "* 4 EXISTS")

@@ -130,11 +130,11 @@ m.logout()
 	got = regexp.MustCompile(`(COPYUID|APPENDUID) \d+ `).ReplaceAllString(got, "$1 V ")
 	want := `select ['3'] True ['4']
 fetch2 2 (UID 2 FLAGS () RFC822.SIZE ` + fmt.Sprint(len(stored)) + ` BODY[] {` + fmt.Sprint(len(stored)) + `}
-bs 2 (UID 2 BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 14 0 NIL NIL NIL NIL)("application" "octet-stream" NIL NIL NIL "base64" 8 NIL NIL NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL))
+bs 2 (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 14 0 NIL NIL NIL NIL)("application" "octet-stream" NIL NIL NIL "base64" 8 NIL NIL NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL))
 partial Subject: msg 1 | line one
 part2 aGVsbG8=
 seen-side-effect True
-store ['1 (UID 1 FLAGS (\\Flagged \\Answered))']
+store ['1 (FLAGS (\\Flagged \\Answered))']
 uid-store [None]
 search-flagged ['1']
 search-subject ['2']
