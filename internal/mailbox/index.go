@@ -365,6 +365,7 @@ func (f *Folder) stampLocked() error {
 		return err
 	}
 	f.st.curMtime = mt
+	f.st.lines++
 	_, err = fmt.Fprintf(f.log, "S %d\n", mt)
 	return err
 }
@@ -607,6 +608,9 @@ func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]
 		return out, err
 	}
 	if err := f.stampLocked(); err != nil {
+		return out, err
+	}
+	if err := f.maybeCompactLocked(); err != nil {
 		return out, err
 	}
 	return out, firstErr

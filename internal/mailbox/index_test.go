@@ -218,3 +218,28 @@ func BenchmarkOpen100k(b *testing.B) {
 		}
 	})
 }
+
+func TestIndexCompactsAfterManyFlagChanges(t *testing.T) {
+	dir := t.TempDir()
+	deliverN(t, dir, 0, 3)
+	f, err := OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 700; i++ {
+		f.SetFlags([]uint32{1, 2}, '+', "S", nil)
+		f.SetFlags([]uint32{1, 2}, '-', "S", nil)
+	}
+	f.SetFlags([]uint32{3}, '=', "F", nil)
+	f.Close()
+	data, _ := os.ReadFile(filepath.Join(dir, IndexFile))
+	if lines := strings.Count(string(data), "\n"); lines > 2*3+1000+10 {
+		t.Fatalf("index not compacted: %d lines", lines)
+	}
+	dropIdle()
+	f, _ = OpenFolder(dir)
+	defer f.Close()
+	if got := fmt.Sprintf("%q %q %d", f.Snapshot()[0].Flags, f.Snapshot()[2].Flags, f.UIDNext()); got != `"" "F" 4` {
+		t.Fatalf("after compaction: %q", got)
+	}
+}
