@@ -43,7 +43,15 @@ func (s *session) auth(cmd command) {
 	if !s.requireTLS() {
 		return
 	}
-	if len(cmd.Args) == 0 || len(cmd.Args) > 2 {
+	if len(cmd.Args) == 0 {
+		// Not in RFC 5034, but clients probe with a bare AUTH (the
+		// Microsoft convention): list the mechanisms.
+		s.reply("+OK SASL mechanisms follow")
+		s.reply("PLAIN")
+		s.reply(".")
+		return
+	}
+	if len(cmd.Args) > 2 {
 		s.reply("-ERR usage: AUTH PLAIN [initial-response]")
 		return
 	}
