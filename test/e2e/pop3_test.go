@@ -284,6 +284,11 @@ func TestPOP3LockAuthPlainAndSuspended(t *testing.T) {
 
 	n.MustCLI("", "user", "suspend", carol, "--reason", "test")
 	d := dialPOP3S(t, n.Addr("pop3s"))
+	d.cmd("AUTH", "+OK SASL mechanisms follow")
+	if l1, l2 := d.line(), d.line(); l1 != "PLAIN" || l2 != "." {
+		t.Fatalf("bare AUTH listed %q %q", l1, l2)
+	}
+	d.cmd("AUTH LOGIN", "-ERR unsupported SASL mechanism")
 	d.cmd("USER "+carol, "+OK")
 	d.cmd("PASS "+carolPW, "-ERR [AUTH] authentication failed")
 	d.cmd("USER nobody@example.org", "+OK")
