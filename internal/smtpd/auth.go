@@ -7,8 +7,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"mailgate/internal/address"
-	"mailgate/internal/password"
+	"mailgate/internal/login"
 	"mailgate/internal/store"
 )
 
@@ -24,23 +23,17 @@ var (
 	errAuthTemp    = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure, try again later"}
 )
 
-// checkPassword verifies a login. Unknown users cost one dummy hash, like a
-// known user with a wrong password. Suspended accounts fail like bad
-// passwords: the login is refused, and nothing tells an attacker why.
-func checkPassword(ctx context.Context, dir Directory, login, pw string) (*store.Account, error) {
-	acct, err := dir.Account(ctx, login)
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
-		password.VerifyDummy(pw)
-		return nil, errAuthFailed
-	case err != nil:
+// checkPassword verifies a login (package login) and maps the outcome to
+// RFC 4954's replies.
+func checkPassword(ctx context.Context, dir Directory, user, pw string) (*store.Account, error) {
+	acct, err := login.Check(ctx, dir, user, pw)
+	switch err {
+	case nil:
+		return acct, nil
+	case login.ErrUnavailable:
 		return nil, errAuthTemp
 	}
-	ok, err := password.Verify(acct.PasswordHash, pw)
-	if err != nil || !ok || acct.Status == store.StatusSuspended {
-		return nil, errAuthFailed
-	}
-	return acct, nil
+	return nil, errAuthFailed
 }
 
 // loginServer is the LOGIN mechanism (draft-murchison-sasl-login), which

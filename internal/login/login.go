@@ -1,0 +1,45 @@
+// Package login checks an account's password: the one way submission,
+// POP3 and IMAP all do it.
+package login
+
+import (
+	"context"
+	"errors"
+
+	"mailgate/internal/address"
+	"mailgate/internal/password"
+	"mailgate/internal/store"
+)
+
+var (
+	// ErrFailed covers an unknown user, a wrong password and a suspended
+	// account alike, so no reply tells an attacker which it was.
+	ErrFailed = errors.New("login: invalid credentials")
+	// ErrUnavailable means the directory could not be asked; try later.
+	ErrUnavailable = errors.New("login: directory unavailable")
+)
+
+// Accounts is what a login needs from the store.
+type Accounts interface {
+	Account(ctx context.Context, addr string) (*store.Account, error)
+}
+
+// Check verifies user's password. An unknown user costs one dummy argon2id
+// hash, as long as a known user with a wrong password, so timing does not
+// tell them apart either. Sending-disabled accounts may log in (they can
+// still read mail); suspended ones may not.
+func Check(ctx context.Context, accts Accounts, user, pw string) (*store.Account, error) {
+	acct, err := accts.Account(ctx, user)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
+		password.VerifyDummy(pw)
+		return nil, ErrFailed
+	case err != nil:
+		return nil, ErrUnavailable
+	}
+	ok, err := password.Verify(acct.PasswordHash, pw)
+	if err != nil || !ok || acct.Status == store.StatusSuspended {
+		return nil, ErrFailed
+	}
+	return acct, nil
+}
