@@ -179,7 +179,7 @@ func (s *Store) ImportPools(ctx context.Context, actor string, rows []PoolRow, r
 		order = append(order, want{r.Pool, p})
 	}
 	added := 0
-	err := s.edgeTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
 		existing, err := s.poolKindsTx(ctx, tx)
 		if err != nil {
@@ -345,7 +345,7 @@ func (s *Store) PoolPrefixes(ctx context.Context, pool string) ([]PoolPrefix, er
 
 // RemovePool removes a pool, or with prefixes only those prefixes of it.
 func (s *Store) RemovePool(ctx context.Context, actor, pool string, prefixes []string) error {
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if len(prefixes) == 0 {
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_pool_prefixes WHERE pool = ?`), pool); err != nil {
 				return err
@@ -415,18 +415,4 @@ func (s *Store) bumpEdgeTx(ctx context.Context, tx *sql.Tx) error {
 	fmt.Sscan(v, &n)
 	_, err = tx.ExecContext(ctx, s.q(`UPDATE edge_settings SET value = ?, updated_at = ? WHERE name = 'version'`), fmt.Sprint(n+1), s.now().Unix())
 	return err
-}
-
-// edgeTx is inTx for the edge tables, made a writer from its first
-// statement. SQLite begins a transaction as a reader; one that reads and
-// then writes fails with SQLITE_BUSY_SNAPSHOT (517), which busy_timeout
-// does not retry, when another connection (say `edge run` recording
-// attempts) wrote in between. A write first takes the lock, or waits.
-func (s *Store) edgeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE edge_settings SET updated_at = updated_at WHERE name = 'lock'`); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
 }

@@ -48,7 +48,7 @@ type AttemptRecord struct {
 // a count whose first attempt is after the stored last one is such a new
 // episode and is added, otherwise the larger count stands.
 func (s *Store) RecordAttempts(ctx context.Context, router string, recs []AttemptRecord) error {
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
 		for _, r := range recs {
 			src := r.Source.String()

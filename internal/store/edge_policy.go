@@ -75,7 +75,7 @@ func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, 
 	if !until.IsZero() {
 		u = until.Unix()
 	}
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_exemptions WHERE prefix = ?`), p.String()); err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Store) AddRelays(ctx context.Context, actor string, prefixes []string) 
 		}
 		ps[i] = p
 	}
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, p := range ps {
 			var n int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM edge_relays WHERE prefix = ?`), p.String()).Scan(&n); err != nil {
@@ -191,7 +191,7 @@ func (s *Store) removeKeyed(ctx context.Context, actor, table, action, what, pre
 	if err != nil {
 		return err
 	}
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE prefix = ?`), p.String())
 		if err != nil {
 			return err
@@ -248,7 +248,7 @@ func (s *Store) AddCarrierEntries(ctx context.Context, actor, name string, entri
 		}
 		es = append(es, ent{k, e})
 	}
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, e := range es {
 			var n int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM edge_carriers WHERE name = ? AND entry = ?`), name, e.entry).Scan(&n); err != nil {
@@ -288,7 +288,7 @@ func (s *Store) Carriers(ctx context.Context) ([]CarrierEntry, error) {
 
 // RemoveCarrier removes a carrier set, or only the given entries of it.
 func (s *Store) RemoveCarrier(ctx context.Context, actor, name string, entries []string) error {
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if len(entries) == 0 {
 			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_carriers WHERE name = ?`), name)
 			if err != nil {
@@ -331,7 +331,7 @@ func (s *Store) SetScope(ctx context.Context, actor, scope string, from time.Tim
 	if from.IsZero() {
 		from = s.now()
 	}
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_schedule WHERE from_at = ?`), from.Unix()); err != nil {
 			return err
 		}
@@ -367,7 +367,7 @@ func (s *Store) Schedule(ctx context.Context) ([]ScopeChange, error) {
 
 // RemoveScopeChange removes the scheduled change at from.
 func (s *Store) RemoveScopeChange(ctx context.Context, actor string, from time.Time) error {
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_schedule WHERE from_at = ?`), from.Unix())
 		if err != nil {
 			return err
@@ -387,7 +387,7 @@ func (s *Store) SetAction(ctx context.Context, actor, action string) error {
 	if action != ActionReset && action != ActionDrop && action != ActionICMP {
 		return fmt.Errorf("action %q: %w: want reset, drop or icmp", action, ErrInvalid)
 	}
-	return s.edgeTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_settings WHERE name = 'action'`)); err != nil {
 			return err
 		}

@@ -72,8 +72,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			}
 		}
 		// WAL lets readers run beside the single writer; busy_timeout
-		// makes concurrent CLI and server writes wait instead of failing.
-		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)")
+		// makes concurrent CLI and server writes wait instead of failing;
+		// BEGIN IMMEDIATE takes the write lock at the start, so a
+		// transaction that reads then writes cannot fail with
+		// SQLITE_BUSY_SNAPSHOT (517), which busy_timeout does not retry.
+		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
