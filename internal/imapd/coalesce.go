@@ -15,10 +15,29 @@ import (
 // after a short delay (unsolicited IDLE updates).
 type coalescedConn struct {
 	*tls.Conn
-	mu    sync.Mutex
-	buf   []byte
-	timer *time.Timer
-	err   error
+	mu       sync.Mutex
+	buf      []byte
+	timer    *time.Timer
+	err      error
+	deadline time.Time // write deadline, applied when the buffer goes out
+}
+
+// flushTimeout bounds a write the caller set no deadline for.
+const flushTimeout = 5 * time.Minute
+
+// SetWriteDeadline only records the deadline: go-imap sets and clears it
+// around every response line, and nothing reaches the network until the
+// buffer is flushed.
+func (c *coalescedConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *coalescedConn) SetDeadline(t time.Time) error {
+	c.SetWriteDeadline(t)
+	return c.Conn.SetReadDeadline(t)
 }
 
 const (
@@ -54,6 +73,11 @@ func (c *coalescedConn) flushLocked() error {
 	if len(c.buf) == 0 || c.err != nil {
 		return c.err
 	}
+	d := c.deadline
+	if d.IsZero() {
+		d = time.Now().Add(flushTimeout)
+	}
+	c.Conn.SetWriteDeadline(d)
 	_, err := c.Conn.Write(c.buf)
 	c.buf = c.buf[:0]
 	if err != nil {
