@@ -22,8 +22,6 @@ type item struct {
 	m   mailbox.Message
 }
 
-func timeTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
-
 // resolve turns a sequence or UID set into the messages it names, in
 // mailbox order. Messages the client has not been told about yet (no
 // client sequence number) are left out (RFC 9051 §7.5.1).

@@ -165,6 +165,42 @@ type sharedBox struct {
 	tracker *imapserver.MailboxTracker
 	refs    int
 	cancel  func()
+	idlers  int           // sessions in IDLE on this folder
+	stop    chan struct{} // ends the folder's poller when idlers drops to 0
+}
+
+// startIdle makes sure one poller syncs the folder every IdlePoll while
+// any session idles on it, however many do.
+func (s *Server) startIdle(f *mailbox.Folder, b *sharedBox) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.idlers++; b.idlers > 1 {
+		return
+	}
+	stop := make(chan struct{})
+	b.stop = stop
+	go func() {
+		t := time.NewTicker(s.idlePoll())
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := f.Sync(); err != nil {
+					s.log().Warn("imap: idle sync", "folder", f.Dir(), "err", err)
+				}
+			}
+		}
+	}()
+}
+
+func (s *Server) endIdle(b *sharedBox) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.idlers--; b.idlers == 0 {
+		close(b.stop)
+	}
 }
 
 func (s *Server) attach(f *mailbox.Folder) *sharedBox {

@@ -176,26 +176,14 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 }
 
 // Idle (RFC 2177 / RFC 9051 §6.3.13) reports changes as they happen; new
-// deliveries are noticed by syncing the folder every IdlePoll.
+// deliveries are noticed by the folder's poller (Server.startIdle).
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	if s.sel == nil {
 		<-stop
 		return nil
 	}
 	sel := s.sel
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := timeTicker(s.srv.idlePoll())
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sel.folder.Sync()
-			}
-		}
-	}()
+	s.srv.startIdle(sel.folder, sel.box)
+	defer s.srv.endIdle(sel.box)
 	return sel.tracker.Idle(w, stop)
 }

@@ -181,16 +181,31 @@ func TestSearchResESearchAndListStatus(t *testing.T) {
 func TestIdleSeesDeliveryUnit(t *testing.T) {
 	addr, root := testServer(t)
 	deliver(t, root, 1)
-	c := dial(t, addr)
-	c.do("SELECT INBOX")
-	fmt.Fprintf(c.c, "I1 IDLE\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "+ ") {
-		t.Fatalf("IDLE: %q", l)
+	// Two sessions idle on the same folder: one poller serves both.
+	var cs []*client
+	for i := 0; i < 2; i++ {
+		c := dial(t, addr)
+		c.do("SELECT INBOX")
+		fmt.Fprintf(c.c, "I1 IDLE\r\n")
+		if l := c.line(); !strings.HasPrefix(l, "+ ") {
+			t.Fatalf("IDLE: %q", l)
+		}
+		cs = append(cs, c)
 	}
 	deliver(t, root, 2)
-	expect(t, "idle update", c.line(), "* 2 EXISTS")
-	fmt.Fprintf(c.c, "DONE\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "I1 OK") {
+	for i, c := range cs {
+		expect(t, fmt.Sprintf("idle update %d", i), c.line(), "* 2 EXISTS")
+	}
+	fmt.Fprintf(cs[0].c, "DONE\r\n")
+	if l := cs[0].line(); !strings.HasPrefix(l, "I1 OK") {
 		t.Fatalf("DONE: %q", l)
 	}
+	// The other one still idles and still hears deliveries.
+	deliver(t, root, 3)
+	expect(t, "idle update after the first left", cs[1].line(), "* 3 EXISTS")
+	fmt.Fprintf(cs[1].c, "DONE\r\n")
+	if l := cs[1].line(); !strings.HasPrefix(l, "I1 OK") {
+		t.Fatalf("DONE: %q", l)
+	}
+	expect(t, "first session catches up", cs[0].do("NOOP"), "* 3 EXISTS")
 }
