@@ -37,7 +37,41 @@ func (s *session) Delete(name string) error {
 
 func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
 	to = strings.TrimRight(to, string(mailbox.Delim))
+	if mailbox.IsInbox(from) {
+		return folderErr(s.renameInbox(to))
+	}
 	return folderErr(mailbox.RenameFolder(s.mailDir, from, to))
+}
+
+// renameInbox does what RFC 9051 §6.3.6 asks of RENAME INBOX: move all
+// its messages into a new folder and leave INBOX empty. Copy first, then
+// expunge: a crash in between leaves copies, never a loss.
+func (s *session) renameInbox(to string) error {
+	if err := mailbox.CreateFolder(s.mailDir, to); err != nil {
+		return err
+	}
+	src, err := s.openFolder(mailbox.Inbox)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := s.openFolder(to)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	var uids []uint32
+	src.View(func(msgs []mailbox.Message) {
+		for i := range msgs {
+			uids = append(uids, msgs[i].UID)
+		}
+	})
+	moved, _, err := src.CopyTo(dst, uids)
+	if err != nil {
+		return err
+	}
+	_, err = src.Expunge(moved)
+	return err
 }
 
 func (s *session) Subscribe(name string) error {

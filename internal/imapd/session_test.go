@@ -167,6 +167,9 @@ func TestSearchResESearchAndListStatus(t *testing.T) {
 			`* LIST (\HasNoChildren \Sent) "." "Sent"`+"\n"+`* STATUS "Sent" (MESSAGES 0 UNSEEN 0)`+"\n"+
 			`* LIST (\HasNoChildren \Trash) "." "Trash"`+"\n"+`* STATUS "Trash" (MESSAGES 0 UNSEEN 0)`+"\n"+
 			`* LIST (\HasNoChildren) "." "Work"`+"\n"+`* STATUS "Work" (MESSAGES 2 UNSEEN 1)`)
+	c.do("RENAME INBOX Old")
+	expect(t, "inbox after rename", c.do("STATUS INBOX (MESSAGES)"), `* STATUS INBOX (MESSAGES 0)`)
+	expect(t, "renamed inbox", c.do("STATUS Old (MESSAGES UNSEEN)"), `* STATUS "Old" (MESSAGES 3 UNSEEN 2)`)
 	c.do("CREATE Lists.golang")
 	expect(t, "implied parent", c.do(`LIST "" "Lists%"`), `* LIST (\Noselect \HasChildren) "." "Lists"`)
 	expect(t, "child", c.do(`LIST "" "Lists.%"`), `* LIST (\HasNoChildren) "." "Lists.golang"`)
