@@ -47,3 +47,33 @@ func clean(b []byte) bool {
 	}
 	return true
 }
+
+// NormalizeDATA is NormalizeCRLF for message text as DATA delivered it:
+// go-smtp has undone the dot-stuffing (RFC 5321 §4.5.2) only on lines that
+// began after a CRLF. A client that ends lines with a bare LF (Python's
+// smtplib given bytes, many scripts) stuffed the lines it saw, so a line
+// beginning after a bare LF or CR loses its leading '.' here too, as
+// Postfix's "normalize" mode does; otherwise ".signature" would be stored
+// as "..signature".
+func NormalizeDATA(b []byte) []byte {
+	if clean(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/64+2)
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\r' && c != '\n' {
+			out = append(out, c)
+			continue
+		}
+		out = append(out, '\r', '\n')
+		if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			i++
+			continue // a real CRLF: go-smtp already unstuffed what follows
+		}
+		if i+1 < len(b) && b[i+1] == '.' {
+			i++
+		}
+	}
+	return out
+}

@@ -114,14 +114,21 @@ func dataError(err error) error {
 }
 
 // readMessage reads DATA within the data timeout and normalizes its line
-// ends before anything looks at it (see message.NormalizeCRLF).
+// ends before anything looks at it (see message.NormalizeDATA).
 func (s *session) readMessage(r io.Reader) ([]byte, mail.Header, error) {
 	s.conn.Conn().SetReadDeadline(time.Now().Add(s.srv.Config.DataTimeout))
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, mail.Header{}, dataError(err)
 	}
-	body := message.NormalizeCRLF(raw)
+	// BDAT chunks (RFC 3030) are not dot-stuffed, so only DATA text is
+	// unstuffed after bare line ends; go-smtp hands BDAT over as a pipe.
+	var body []byte
+	if _, bdat := r.(*io.PipeReader); bdat {
+		body = message.NormalizeCRLF(raw)
+	} else {
+		body = message.NormalizeDATA(raw)
+	}
 	h, err := message.Header(body)
 	if err != nil {
 		return nil, mail.Header{}, errBadHeader
