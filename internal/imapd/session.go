@@ -2,15 +2,12 @@ package imapd
 
 import (
 	"context"
-	"errors"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"mailgate/internal/address"
+	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
-	"mailgate/internal/password"
-	"mailgate/internal/store"
 )
 
 // session is one IMAP connection.
@@ -61,16 +58,12 @@ func (s *session) Login(username, pw string) error {
 }
 
 func (s *session) login(username, pw string) error {
-	acct, err := s.srv.Dir.Account(context.Background(), username)
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
-		password.VerifyDummy(pw)
-		return imapserver.ErrAuthFailed
-	case err != nil:
+	acct, err := login.Check(context.Background(), s.srv.Dir, username, pw)
+	switch err {
+	case nil:
+	case login.ErrUnavailable:
 		return errAuthTemp
-	}
-	ok, err := password.Verify(acct.PasswordHash, pw)
-	if err != nil || !ok || acct.Status == store.StatusSuspended {
+	default:
 		return imapserver.ErrAuthFailed
 	}
 	dir := mailbox.Dir(s.srv.MailRoot, acct.Address)

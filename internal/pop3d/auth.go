@@ -1,41 +1,13 @@
 package pop3d
 
 import (
-	"context"
 	"encoding/base64"
-	"errors"
 	"strings"
 
 	"github.com/emersion/go-sasl"
 
-	"mailgate/internal/address"
-	"mailgate/internal/password"
-	"mailgate/internal/store"
+	"mailgate/internal/login"
 )
-
-var (
-	errAuthFailed = errors.New("authentication failed")
-	errAuthTemp   = errors.New("directory unavailable")
-)
-
-// checkPassword verifies a login the way submission does: unknown users
-// cost one dummy hash like a wrong password, and suspended accounts fail
-// like bad passwords, so neither reply nor timing tells them apart.
-func checkPassword(ctx context.Context, dir Directory, login, pw string) (*store.Account, error) {
-	acct, err := dir.Account(ctx, login)
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
-		password.VerifyDummy(pw)
-		return nil, errAuthFailed
-	case err != nil:
-		return nil, errAuthTemp
-	}
-	ok, err := password.Verify(acct.PasswordHash, pw)
-	if err != nil || !ok || acct.Status == store.StatusSuspended {
-		return nil, errAuthFailed
-	}
-	return acct, nil
-}
 
 // auth serves AUTH (RFC 5034). Only PLAIN, and only under TLS; without a
 // mechanism it lists them (RFC 5034 §4 via CAPA's SASL line is preferred).
@@ -93,7 +65,7 @@ func (s *session) auth(cmd command) {
 	var ok bool
 	srv := sasl.NewPlainServer(func(identity, username, pass string) error {
 		if identity != "" && identity != username {
-			return errAuthFailed // no proxy authorization
+			return login.ErrFailed // no proxy authorization
 		}
 		user, pw, ok = username, pass, true
 		return nil

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
 )
 
@@ -242,10 +243,10 @@ func (s *session) pass(line string) {
 
 // login checks credentials, then locks and opens the maildrop.
 func (s *session) login(user, pw string) {
-	acct, err := checkPassword(context.Background(), s.srv.Dir, user, pw)
+	acct, err := login.Check(context.Background(), s.srv.Dir, user, pw)
 	if err != nil {
 		s.fails++
-		if errors.Is(err, errAuthTemp) {
+		if errors.Is(err, login.ErrUnavailable) {
 			s.reply("-ERR [SYS/TEMP] authentication temporarily unavailable, try again later")
 		} else {
 			s.reply("-ERR [AUTH] authentication failed")
