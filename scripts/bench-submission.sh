@@ -36,7 +36,8 @@ level = "warn"
 TOML
 mg domain add bench.example >/dev/null
 echo "bench-password-1" | mg user add load@bench.example --password-stdin >/dev/null
-mg serve >"$work/serve.log" 2>&1 &
+# Started directly, not through mg(): $! must be the server, not a subshell.
+"$work/mailgate" -c "$work/mailgate.toml" serve >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/$sub) 2>/dev/null && break
