@@ -29,8 +29,10 @@ type Local struct {
 
 // Deliver delivers every pending recipient of m that is in one of our
 // domains and updates st; recipients in other domains stay pending. It
-// reports whether st changed.
-func (l *Local) Deliver(m *spool.Message, st *spool.State) bool {
+// reports whether st changed. fresh says this is the first attempt of a
+// message this process received (spool.TakeFresh), so no earlier copy can
+// be in a mailbox.
+func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) bool {
 	ctx := context.Background()
 	changed := false
 	for i, r := range st.Rcpts {
@@ -45,7 +47,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State) bool {
 		if !ours {
 			continue
 		}
-		status, errText := l.deliverOne(ctx, m, i, r.Addr)
+		status, errText := l.deliverOne(ctx, m, i, r.Addr, fresh)
 		if status != spool.Pending || errText != r.Error {
 			st.Rcpts[i].Status, st.Rcpts[i].Error = status, errText
 			changed = true
@@ -57,7 +59,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State) bool {
 // deliverOne delivers to one local recipient and returns its new status.
 // The Maildir name comes from the spool ID and recipient index, so a
 // delivery repeated after a crash is recognised and not duplicated.
-func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt string) (string, string) {
+func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt string, fresh bool) (string, string) {
 	acct, err := l.Dir.Resolve(ctx, rcpt)
 	if errors.Is(err, store.ErrNotFound) {
 		// Sessions refuse unknown local users at RCPT, so this is an
@@ -70,7 +72,11 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt 
 	}
 	env := &m.Envelope
 	name := mailbox.DeliveryName(env.Received, env.ID+"."+strconv.Itoa(idx), l.Hostname, env.Size)
-	if err := mailbox.Deliver(mailbox.Dir(l.MailRoot, acct), name, m.Body()); err != nil {
+	deliver := mailbox.Deliver
+	if fresh {
+		deliver = mailbox.DeliverNew
+	}
+	if err := deliver(mailbox.Dir(l.MailRoot, acct), name, m.Body()); err != nil {
 		l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
 		return spool.Pending, fmt.Sprintf("maildir: %v", err)
 	}

@@ -30,7 +30,7 @@ func (a *Agent) process(ctx context.Context, id string) {
 		return
 	}
 	before := snapshot(st)
-	a.Local.Deliver(m, st)
+	a.Local.Deliver(m, st, a.Spool.TakeFresh(id))
 	a.deliverRemote(ctx, m, st)
 	now := time.Now()
 

@@ -44,14 +44,25 @@ func DeliveryName(received time.Time, key, host string, size int64) string {
 // If a message of that name is already in new/ or cur/, Deliver does
 // nothing and reports done: delivery is idempotent.
 func Deliver(dir, name string, body io.Reader) error {
-	if err := Ensure(dir); err != nil {
-		return err
-	}
 	if exists(dir, name) {
 		return nil
 	}
+	return DeliverNew(dir, name, body)
+}
+
+// DeliverNew is Deliver for a message known not to be there yet (its first
+// attempt): it skips the look for an earlier copy, which in a large cur/
+// costs a directory listing.
+func DeliverNew(dir, name string, body io.Reader) error {
 	tmp := filepath.Join(dir, "tmp", name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		// First delivery to this mailbox.
+		if err := Ensure(dir); err != nil {
+			return err
+		}
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	}
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -62,6 +63,11 @@ type Spool struct {
 	stDir  *dirsync.Syncer
 	notify chan string
 	lock   *os.File
+
+	closeOnce sync.Once
+
+	freshMu sync.Mutex
+	fresh   map[string]bool // Put by this process, first delivery not yet begun
 }
 
 // Open opens (creating if needed) the spool at dir and, when no other
@@ -73,7 +79,7 @@ func Open(dir string) (*Spool, error) {
 			return nil, fmt.Errorf("spool: %w", err)
 		}
 	}
-	s := &Spool{dir: dir, notify: make(chan string, 4096)}
+	s := &Spool{dir: dir, notify: make(chan string, 4096), fresh: map[string]bool{}}
 	// Files in tmp/ are partial only if nobody else has the spool open: a
 	// running node writes there, and a CLI command (`queue list`) must not
 	// delete its in-flight files. So recover only under an exclusive lock,
@@ -102,11 +108,14 @@ func Open(dir string) (*Spool, error) {
 	return s, nil
 }
 
-// Close stops the directory syncers.
+// Close stops the directory syncers and releases the lock; a second Close
+// does nothing.
 func (s *Spool) Close() {
-	s.msgDir.Close()
-	s.stDir.Close()
-	s.lock.Close()
+	s.closeOnce.Do(func() {
+		s.msgDir.Close()
+		s.stDir.Close()
+		s.lock.Close()
+	})
 }
 
 func (s *Spool) recover() error {
@@ -196,6 +205,9 @@ func (s *Spool) Put(env *Envelope, body []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("spool: write %s: %w", env.ID, err)
 	}
+	s.freshMu.Lock()
+	s.fresh[env.ID] = true
+	s.freshMu.Unlock()
 	select {
 	case s.notify <- env.ID:
 	default:
@@ -271,13 +283,20 @@ func (s *Spool) IDs() ([]string, error) {
 	return ids, nil
 }
 
-// Remove deletes a message and its state. The message goes first: a crash
-// between the two leaves an orphan state file (cleaned at Open), never a
-// message that would be delivered again from scratch.
+// Remove deletes a message and its state. The message goes first, and is
+// made durable before the state goes: a crash between the two leaves an
+// orphan state file (cleaned at Open), never a message that would be
+// delivered again from scratch. A message without state (delivered at its
+// first attempt) is unlinked without a directory fsync: a crash in the
+// next moments may bring it back, and then local delivery finds its own
+// Maildir copy (DeliveryName) and a remote one is sent again — at least
+// once, as with Postfix — never lost.
 func (s *Spool) Remove(id string) error {
 	if !validID(id) {
 		return ErrNotFound
 	}
+	_, statErr := os.Stat(s.statePath(id))
+	hasState := statErr == nil
 	err := os.Remove(s.msgPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		return ErrNotFound
@@ -285,9 +304,32 @@ func (s *Spool) Remove(id string) error {
 	if err != nil {
 		return err
 	}
+	s.forget(id)
+	if !hasState {
+		return nil
+	}
 	if err := s.msgDir.Sync(); err != nil {
 		return err
 	}
 	os.Remove(s.statePath(id))
 	return nil
+}
+
+// TakeFresh reports, once, whether id was Put by this process and not yet
+// taken: such a message cannot have been delivered by an earlier process,
+// so its first delivery need not look for an earlier copy.
+func (s *Spool) TakeFresh(id string) bool {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	if s.fresh[id] {
+		delete(s.fresh, id)
+		return true
+	}
+	return false
+}
+
+func (s *Spool) forget(id string) {
+	s.freshMu.Lock()
+	delete(s.fresh, id)
+	s.freshMu.Unlock()
 }

@@ -156,3 +156,26 @@ func BenchmarkPut10KiB(b *testing.B) {
 		}
 	})
 }
+
+func TestTakeFreshOnlyOnceAndOnlyForOwnPuts(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	env := &Envelope{To: []string{"b@y.example"}, Received: time.Now()}
+	if err := s.Put(env, []byte("x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !s.TakeFresh(env.ID) {
+		t.Fatal("a message this process put is not fresh")
+	}
+	if s.TakeFresh(env.ID) {
+		t.Fatal("fresh twice")
+	}
+	env2 := &Envelope{To: []string{"b@y.example"}, Received: time.Now()}
+	s.Put(env2, []byte("y\r\n"))
+	s.Close()
+	// A message found by a later process may have been half delivered.
+	s2 := open(t, dir)
+	if s2.TakeFresh(env2.ID) {
+		t.Fatal("a message from an earlier process counted as fresh")
+	}
+}

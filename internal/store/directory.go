@@ -112,9 +112,20 @@ func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
 
 // HasDomain reports whether name is one of ours.
 func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
+	name = strings.ToLower(name)
+	if v, _, ok := s.lookups.get("d:" + name); ok {
+		return v != "", nil
+	}
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, strings.ToLower(name)).Scan(&n)
-	return n > 0, err
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		s.lookups.put("d:"+name, "1", nil)
+	} else {
+		s.lookups.put("d:"+name, "", nil)
+	}
+	return n > 0, nil
 }
 
 // RemoveDomain removes a domain that no longer has accounts or aliases.
@@ -356,10 +367,18 @@ func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if acct, err, ok := s.lookups.get("r:" + norm); ok {
+		return acct, err
+	}
 	var acct string
 	err = s.queryRow(ctx, `SELECT address FROM accounts WHERE address = ? UNION ALL SELECT account FROM aliases WHERE address = ?`, norm, norm).Scan(&acct)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("recipient %s: %w", norm, ErrNotFound)
+		err = fmt.Errorf("recipient %s: %w", norm, ErrNotFound)
+		s.lookups.put("r:"+norm, "", err)
+		return "", err
+	}
+	if err == nil {
+		s.lookups.put("r:"+norm, acct, nil)
 	}
 	return acct, err
 }

@@ -49,6 +49,8 @@ type Store struct {
 	// runs the same few lookups, and parsing SQL each time costs more
 	// than running it.
 	stmts sync.Map // string -> *sql.Stmt
+	// lookups caches HasDomain and Resolve (see lookupCache).
+	lookups *lookupCache
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -59,7 +61,7 @@ func IsPostgres(dsn string) bool {
 // Open connects to dsn (a SQLite path or a postgres:// URL) and brings the
 // schema up to date.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{now: time.Now}
+	s := &Store{now: time.Now, lookups: &lookupCache{ttl: 2 * time.Second}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
@@ -205,5 +207,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.lookups.clear()
+	return err
 }
