@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"mailgate/internal/atomicfile"
 	"mailgate/internal/dirsync"
 )
 
@@ -54,35 +55,25 @@ func Deliver(dir, name string, body io.Reader) error {
 // attempt): it skips the look for an earlier copy, which in a large cur/
 // costs a directory listing.
 func DeliverNew(dir, name string, body io.Reader) error {
-	tmp := filepath.Join(dir, "tmp", name)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// The file is born nameless in tmp/ (O_TMPFILE) and linked into new/
+	// whole: Maildir's tmp-then-link protocol, without a name to clean up.
+	f, err := atomicfile.Create(filepath.Join(dir, "tmp"))
 	if errors.Is(err, os.ErrNotExist) {
 		// First delivery to this mailbox.
 		if err := Ensure(dir); err != nil {
 			return err
 		}
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err = atomicfile.Create(filepath.Join(dir, "tmp"))
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("maildir %s: %w", dir, err)
 	}
-	_, err = io.Copy(f, body)
-	if err == nil {
-		err = f.Sync()
+	if _, err := io.Copy(f, body); err != nil {
+		f.Abort()
+		return fmt.Errorf("maildir %s: %w", dir, err)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		// link, not rename: it fails rather than replaces if the name
-		// appeared meanwhile (Maildir's delivery protocol).
-		err = os.Link(tmp, filepath.Join(dir, "new", name))
-		if errors.Is(err, os.ErrExist) {
-			err = nil
-		}
-	}
-	os.Remove(tmp)
-	if err != nil {
+	// An existing name is an earlier copy of this very delivery.
+	if err := f.Commit(filepath.Join(dir, "new", name)); err != nil && !errors.Is(err, atomicfile.ErrExist) {
 		return fmt.Errorf("maildir %s: %w", dir, err)
 	}
 	// Shared with concurrent deliveries into the same Maildir.

@@ -3,16 +3,17 @@
 //
 // Layout under the spool directory:
 //
-//	tmp/ID    a message being written; never delivered, removed at start
+//	tmp/      messages being written: unnamed O_TMPFILE inodes, or, where
+//	          the file system lacks those, temporary names removed at start
 //	msg/ID    a complete message: a header line, the envelope as JSON, the
 //	          message bytes (CRLF line ends)
 //	state/ID  its delivery progress (per-recipient status, attempts); absent
 //	          means every recipient is still to do
 //
 // Put returns only when msg/ID and the directory entry naming it are on
-// stable storage (file fsync, rename, directory fsync), so an SMTP 250 given
+// stable storage (file fsync, link, directory fsync), so an SMTP 250 given
 // after Put survives a crash or power loss. Directory fsyncs are shared by
-// concurrent Puts (group commit): one fsync covers every rename before it.
+// concurrent Puts (group commit): one fsync covers every link before it.
 package spool
 
 import (
@@ -32,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"mailgate/internal/atomicfile"
 	"mailgate/internal/dirsync"
 )
 
@@ -180,29 +182,24 @@ func (s *Spool) Put(env *Envelope, body []byte) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(s.dir, "tmp", env.ID)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := atomicfile.Create(filepath.Join(s.dir, "tmp"))
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	fmt.Fprintf(w, "%s\n%s\n", magic, head)
-	w.Write(body)
-	err = w.Flush()
-	if err == nil {
-		err = f.Sync()
+	// The header line and envelope line, then the message.
+	hdr := append(append(append([]byte(magic), '\n'), head...), '\n')
+	if _, err = f.Write(hdr); err == nil {
+		_, err = f.Write(body)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err != nil {
+		f.Abort()
+		return fmt.Errorf("spool: write %s: %w", env.ID, err)
 	}
-	if err == nil {
-		err = os.Rename(tmp, s.msgPath(env.ID))
-	}
+	err = f.Commit(s.msgPath(env.ID))
 	if err == nil {
 		err = s.msgDir.Sync()
 	}
 	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("spool: write %s: %w", env.ID, err)
 	}
 	s.freshMu.Lock()
