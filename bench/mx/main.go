@@ -12,198 +12,68 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"mailgate/bench/measure"
 	"mailgate/internal/testpeer"
 )
 
-type result struct {
-	accepted, endToEnd, cpuPer1000 float64
+var (
+	messages = flag.Int("messages", 5000, "messages per run (smtp-source -m)")
+	sessions = flag.Int("sessions", 20, "parallel sessions (smtp-source -s)")
+	size     = flag.Int("size", 10240, "message size in bytes (smtp-source -l)")
+)
+
+// load sends the run's messages to alice@example.net at port.
+func load(port int) measure.Load {
+	return measure.SMTPSource("127.0.0.1:"+strconv.Itoa(port), *sessions, *messages, *size, "sender@remote.example", "alice@example.net")
 }
 
 func main() {
 	binary := flag.String("mailgate", "./mailgate", "path of the mailgate binary")
 	runs := flag.Int("runs", 3, "interleaved runs per target")
-	messages := flag.Int("messages", 5000, "messages per run (smtp-source -m)")
-	sessions := flag.Int("sessions", 20, "parallel sessions (smtp-source -s)")
-	size := flag.Int("size", 10240, "message size in bytes (smtp-source -l)")
 	flag.Parse()
-
-	load := func(port int) (time.Duration, float64, error) {
-		cmd := exec.Command("smtp-source", "-s", strconv.Itoa(*sessions), "-m", strconv.Itoa(*messages),
-			"-l", strconv.Itoa(*size), "-f", "sender@remote.example", "-t", "alice@example.net",
-			"-M", "client.bench.example", "127.0.0.1:"+strconv.Itoa(port))
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return 0, 0, fmt.Errorf("smtp-source: %v: %s", err, out)
-		}
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		own := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-		return time.Since(start), own, nil
+	targets := []measure.Target{
+		{Name: "smtp-sink (ceiling)", Run: runSink},
+		{Name: "postfix 3.7 (virtual → Maildir)", Run: runPostfix},
+		{Name: "mailgate (MX → spool → Maildir)", Run: func() (measure.Result, error) { return runMailgate(*binary) }},
 	}
-
-	targets := []struct {
-		name string
-		run  func() (result, error)
-	}{
-		{"smtp-sink (ceiling)", func() (result, error) { return runSink(load, *messages) }},
-		{"postfix 3.7 (virtual → Maildir)", func() (result, error) { return runPostfix(load, *messages) }},
-		{"mailgate (MX → spool → Maildir)", func() (result, error) { return runMailgate(*binary, load, *messages) }},
-	}
-	results := make([][]result, len(targets))
-	for r := 0; r < *runs; r++ {
-		for i, tg := range targets {
-			res, err := tg.run()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s: %v\n", tg.name, err)
-				os.Exit(1)
-			}
-			results[i] = append(results[i], res)
-			fmt.Fprintf(os.Stderr, "run %d %-34s accepted %7.0f/s  end-to-end %7.0f/s  cpu %.2fs/1000\n", r+1, tg.name, res.accepted, res.endToEnd, res.cpuPer1000)
-		}
-	}
-	fmt.Printf("\nInbound SMTP, %d × %d-byte messages, %d sessions (smtp-source), %d interleaved runs: min / median / max\n\n",
-		*messages, *size, *sessions, *runs)
-	fmt.Printf("| %-34s | %-22s | %-22s | %-22s |\n", "target", "accepted msg/s", "end-to-end msg/s", "CPU s per 1000 msgs")
-	fmt.Printf("|%s|%s|%s|%s|\n", strings.Repeat("-", 36), strings.Repeat("-", 24), strings.Repeat("-", 24), strings.Repeat("-", 24))
-	for i, tg := range targets {
-		fmt.Printf("| %-34s | %-22s | %-22s | %-22s |\n", tg.name,
-			mmm(results[i], func(r result) float64 { return r.accepted }, "%.0f"),
-			mmm(results[i], func(r result) float64 { return r.endToEnd }, "%.0f"),
-			mmm(results[i], func(r result) float64 { return r.cpuPer1000 }, "%.2f"))
-	}
-	pf, mg := median(results[1], func(r result) float64 { return r.endToEnd }), median(results[2], func(r result) float64 { return r.endToEnd })
-	if pf > 0 {
-		fmt.Printf("\nmailgate end-to-end / postfix end-to-end (medians): %.2fx\n", mg/pf)
-	}
-}
-
-func mmm(rs []result, f func(result) float64, format string) string {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	sort.Float64s(v)
-	return fmt.Sprintf(format+" / "+format+" / "+format, v[0], v[len(v)/2], v[len(v)-1])
-}
-
-func median(rs []result, f func(result) float64) float64 {
-	if len(rs) == 0 {
-		return 0
-	}
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	sort.Float64s(v)
-	return v[len(v)/2]
-}
-
-// busy returns the machine's busy CPU seconds so far (/proc/stat).
-func busy() float64 {
-	b, _ := os.ReadFile("/proc/stat")
-	line := strings.SplitN(string(b), "\n", 2)[0]
-	f := strings.Fields(line)[1:]
-	var total float64
-	for i, x := range f {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		v, _ := strconv.ParseFloat(x, 64)
-		total += v
-	}
-	return total / 100 // USER_HZ
-}
-
-// measure runs the load and waits until delivered() reaches n.
-func measure(load func(int) (time.Duration, float64, error), port, n int, delivered func() int) (result, error) {
-	cpu0 := busy()
-	start := time.Now()
-	acceptDur, own, err := load(port)
+	results, err := measure.Interleave(targets, *runs)
 	if err != nil {
-		return result{}, err
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	deadline := time.Now().Add(10 * time.Minute)
-	for delivered() < n {
-		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("only %d of %d messages delivered after 10 minutes", delivered(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	e2e := time.Since(start)
-	cpu := busy() - cpu0 - own
-	return result{
-		accepted:   float64(n) / acceptDur.Seconds(),
-		endToEnd:   float64(n) / e2e.Seconds(),
-		cpuPer1000: cpu / float64(n) * 1000,
-	}, nil
-}
-
-func countFiles(dir string) func() int {
-	return func() int {
-		d, err := os.Open(dir)
-		if err != nil {
-			return 0
-		}
-		defer d.Close()
-		names, _ := d.Readdirnames(-1)
-		return len(names)
+	measure.PrintTable(fmt.Sprintf("Inbound SMTP, %d × %d-byte messages, %d sessions (smtp-source), %d interleaved runs",
+		*messages, *size, *sessions, *runs), targets, results)
+	e2e := func(r measure.Result) float64 { return r.EndToEnd }
+	if pf := measure.Median(results[1], e2e); pf > 0 {
+		fmt.Printf("\nmailgate end-to-end / postfix end-to-end (medians): %.2fx\n", measure.Median(results[2], e2e)/pf)
 	}
 }
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitPort(port int) error {
-	for i := 0; i < 300; i++ {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("port %d did not open", port)
-}
-
-func runSink(load func(int) (time.Duration, float64, error), n int) (result, error) {
-	port := freePort()
+func runSink() (measure.Result, error) {
+	port := measure.FreePort()
 	sink := exec.Command("smtp-sink", "-u", "nobody", "127.0.0.1:"+strconv.Itoa(port), "256")
 	if err := sink.Start(); err != nil {
-		return result{}, err
+		return measure.Result{}, err
 	}
 	defer func() { sink.Process.Kill(); sink.Wait() }()
-	if err := waitPort(port); err != nil {
-		return result{}, err
+	if err := measure.WaitPort(port); err != nil {
+		return measure.Result{}, err
 	}
-	cpu0 := busy()
-	d, own, err := load(port)
-	if err != nil {
-		return result{}, err
-	}
-	rate := float64(n) / d.Seconds()
-	return result{accepted: rate, endToEnd: rate, cpuPer1000: (busy() - cpu0 - own) / float64(n) * 1000}, nil
+	// smtp-sink stores nothing: accepted is delivered.
+	return measure.Run(*messages, load(port), func() int { return *messages }, time.Minute)
 }
 
-func runPostfix(load func(int) (time.Duration, float64, error), n int) (result, error) {
-	port := freePort()
+func runPostfix() (measure.Result, error) {
+	port := measure.FreePort()
 	base, err := os.MkdirTemp("", "mailgate-bench-maildir-")
 	if err != nil {
-		return result{}, err
+		return measure.Result{}, err
 	}
 	defer os.RemoveAll(base)
 	os.Chmod(base, 0o755)
@@ -221,63 +91,21 @@ func runPostfix(load func(int) (time.Duration, float64, error), n int) (result, 
 		"default_process_limit":                 "100",
 	})
 	if err != nil {
-		return result{}, err
+		return measure.Result{}, err
 	}
 	defer pf.Stop()
-	if err := waitPort(port); err != nil {
-		return result{}, err
+	if err := measure.WaitPort(port); err != nil {
+		return measure.Result{}, err
 	}
-	return measure(load, port, n, countFiles(filepath.Join(base, "example.net", "alice", "new")))
+	return measure.Run(*messages, load(port), measure.CountFiles(filepath.Join(base, "example.net", "alice", "new")), 10*time.Minute)
 }
 
-func runMailgate(binary string, load func(int) (time.Duration, float64, error), n int) (result, error) {
-	dir, err := os.MkdirTemp("", "mailgate-bench-")
+func runMailgate(binary string) (measure.Result, error) {
+	port := measure.FreePort()
+	n, err := measure.StartNode(binary, map[string]int{"mx": port}, "[limits]\nmax_connections_per_ip = 100\n", "alice@example.net", "bench-password")
 	if err != nil {
-		return result{}, err
+		return measure.Result{}, err
 	}
-	defer os.RemoveAll(dir)
-	port := freePort()
-	cfg := fmt.Sprintf(`hostname = "mail.bench.example"
-data_dir = %q
-[listen]
-mx = "127.0.0.1:%d"
-submission = ""
-submissions = ""
-pop3 = ""
-pop3s = ""
-imap = ""
-imaps = ""
-http = ""
-[limits]
-max_connections_per_ip = 100
-[log]
-level = "warn"
-`, dir, port)
-	cfgPath := filepath.Join(dir, "mailgate.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return result{}, err
-	}
-	cli := func(stdin string, args ...string) error {
-		c := exec.Command(binary, append([]string{"-c", cfgPath}, args...)...)
-		c.Stdin = strings.NewReader(stdin)
-		if out, err := c.CombinedOutput(); err != nil {
-			return fmt.Errorf("mailgate %v: %v: %s", args, err, out)
-		}
-		return nil
-	}
-	if err := cli("", "domain", "add", "example.net"); err != nil {
-		return result{}, err
-	}
-	if err := cli("bench-password\n", "user", "add", "alice@example.net", "--password-stdin"); err != nil {
-		return result{}, err
-	}
-	srv := exec.Command(binary, "-c", cfgPath, "serve")
-	if err := srv.Start(); err != nil {
-		return result{}, err
-	}
-	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
-	if err := waitPort(port); err != nil {
-		return result{}, err
-	}
-	return measure(load, port, n, countFiles(filepath.Join(dir, "mail", "example.net", "alice", "new")))
+	defer n.Stop()
+	return measure.Run(*messages, load(port), measure.CountFiles(filepath.Join(n.Dir, "mail", "example.net", "alice", "new")), 10*time.Minute)
 }
