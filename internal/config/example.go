@@ -35,7 +35,7 @@ pop3 = "0.0.0.0:110"           # POP3 with STLS
 pop3s = "0.0.0.0:995"          # POP3 over implicit TLS
 imap = "0.0.0.0:143"           # IMAP with STARTTLS
 imaps = "0.0.0.0:993"          # IMAP over implicit TLS
-http = "127.0.0.1:8025"        # admin API, self-check, autoconfig, metrics
+http = "127.0.0.1:8025"        # reserved for the admin API, self-check, autoconfig and metrics (not served yet)
 
 [limits]
 # Largest message accepted, in bytes; advertised as SIZE (RFC 1870).
