@@ -37,9 +37,17 @@ func Check(ctx context.Context, accts Accounts, user, pw string) (*store.Account
 	case err != nil:
 		return nil, ErrUnavailable
 	}
-	ok, err := password.Verify(acct.PasswordHash, pw)
-	if err != nil || !ok || acct.Status == store.StatusSuspended {
+	if acct.Status == store.StatusSuspended {
+		password.VerifyDummy(pw)
 		return nil, ErrFailed
 	}
+	if cache.hit(acct.Address, acct.PasswordHash, pw) {
+		return acct, nil
+	}
+	ok, err := password.Verify(acct.PasswordHash, pw)
+	if err != nil || !ok {
+		return nil, ErrFailed
+	}
+	cache.remember(acct.Address, acct.PasswordHash, pw)
 	return acct, nil
 }

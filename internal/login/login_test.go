@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"mailgate/internal/password"
 	"mailgate/internal/store"
@@ -49,5 +50,47 @@ func TestCheck(t *testing.T) {
 		if err == nil && acct.Address != c.user {
 			t.Errorf("Check(%s) returned account %s", c.user, acct.Address)
 		}
+	}
+}
+
+func TestCacheNeverOutlivesAPasswordChange(t *testing.T) {
+	old, _ := password.Hash("old-password")
+	acct := &store.Account{Address: "erin@isp.example", PasswordHash: old, Status: store.StatusActive}
+	accts := accounts{"erin@isp.example": acct}
+	ctx := context.Background()
+	if _, err := Check(ctx, accts, "erin@isp.example", "old-password"); err != nil {
+		t.Fatal(err)
+	}
+	if !cache.hit(acct.Address, old, "old-password") {
+		t.Fatal("a verified login was not remembered")
+	}
+	if cache.hit(acct.Address, old, "other-password") {
+		t.Fatal("the cache accepted a different password")
+	}
+	// The password changes (on this node or another): the stored hash
+	// differs, so the remembered login no longer counts.
+	acct.PasswordHash, _ = password.Hash("new-password")
+	if _, err := Check(ctx, accts, "erin@isp.example", "old-password"); err != ErrFailed {
+		t.Fatalf("old password after a change: %v, want ErrFailed", err)
+	}
+	if _, err := Check(ctx, accts, "erin@isp.example", "new-password"); err != nil {
+		t.Fatal(err)
+	}
+	// Suspension wins over a remembered login.
+	acct.Status = store.StatusSuspended
+	if _, err := Check(ctx, accts, "erin@isp.example", "new-password"); err != ErrFailed {
+		t.Fatalf("suspended account with a cached login: %v, want ErrFailed", err)
+	}
+}
+
+func TestCacheExpires(t *testing.T) {
+	v := newVerified(10 * time.Millisecond)
+	v.remember("a@isp.example", "h", "pw")
+	if !v.hit("a@isp.example", "h", "pw") {
+		t.Fatal("fresh entry missed")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if v.hit("a@isp.example", "h", "pw") {
+		t.Fatal("expired entry still counted")
 	}
 }
