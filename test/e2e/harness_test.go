@@ -27,7 +27,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "mailgate")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/mailgate")
+	args := []string{"build", "-o", binary}
+	if os.Getenv("MAILGATE_E2E_RACE") != "" {
+		// A server built with the race detector: data races in the
+		// node's goroutines make it print a report and exit 66.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../../cmd/mailgate")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building mailgate failed:", err)
@@ -158,6 +164,9 @@ func (n *Node) signal(sig syscall.Signal) {
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		<-done
+	}
+	if strings.Contains(n.Log(), "WARNING: DATA RACE") {
+		n.t.Errorf("the server reported a data race (MAILGATE_E2E_RACE):\n%s", n.Log())
 	}
 }
 
