@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -39,42 +38,17 @@ func Handshakes(ctx context.Context, serverConf *tls.Config, clients int, d time
 		}
 	}()
 	clientConf := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-	var (
-		mu       sync.Mutex
-		res      Result
-		wg       sync.WaitGroup
-		deadline = time.Now().Add(d)
-		start    = time.Now()
-	)
-	for i := 0; i < max(clients, 1); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				t0 := time.Now()
-				c, err := net.DialTimeout("tcp", l.Addr().String(), 10*time.Second)
-				if err == nil {
-					tc := tls.Client(c, clientConf)
-					tc.SetDeadline(time.Now().Add(10 * time.Second))
-					err = tc.Handshake()
-					tc.Close()
-				}
-				lat := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					res.Failed++
-					if res.FirstErr == nil {
-						res.FirstErr = err
-					}
-				} else {
-					res.Sent++
-					res.Latencies = append(res.Latencies, lat)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	res.Elapsed = time.Since(start)
-	return &res, nil
+	// A failed handshake on loopback is a broken setup, not a data point:
+	// Repeat stops at the first error.
+	return Repeat(ctx, clients, d, func() error {
+		c, err := net.DialTimeout("tcp", l.Addr().String(), 10*time.Second)
+		if err != nil {
+			return err
+		}
+		tc := tls.Client(c, clientConf)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		err = tc.Handshake()
+		tc.Close()
+		return err
+	})
 }
