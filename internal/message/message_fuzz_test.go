@@ -9,23 +9,6 @@ import (
 	"time"
 )
 
-// onlyCRLF reports whether every CR and LF in b is part of a CRLF pair.
-func onlyCRLF(b []byte) bool {
-	for i, c := range b {
-		switch c {
-		case '\r':
-			if i+1 >= len(b) || b[i+1] != '\n' {
-				return false
-			}
-		case '\n':
-			if i == 0 || b[i-1] != '\r' {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func dropLineEnds(b []byte) []byte {
 	return bytes.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' {
@@ -49,7 +32,7 @@ func FuzzNormalizeCRLF(f *testing.F) {
 		if !bytes.Equal(in, orig) {
 			t.Fatal("NormalizeCRLF modified its input")
 		}
-		if !onlyCRLF(out) {
+		if !clean(out) {
 			t.Fatalf("NormalizeCRLF(%q) = %q has a bare CR or LF", in, out)
 		}
 		if again := NormalizeCRLF(out); !bytes.Equal(again, out) {
@@ -58,7 +41,7 @@ func FuzzNormalizeCRLF(f *testing.F) {
 		if !bytes.Equal(dropLineEnds(in), dropLineEnds(out)) {
 			t.Fatalf("content changed: %q -> %q", in, out)
 		}
-		if onlyCRLF(in) && !bytes.Equal(in, out) {
+		if clean(in) && !bytes.Equal(in, out) {
 			t.Fatalf("clean input changed: %q -> %q", in, out)
 		}
 		// Line count: each CRLF, lone CR or lone LF is one line end.

@@ -9,26 +9,7 @@ package message
 // smuggling, CVE-2023-51764): every "." line is a real CRLF "." CRLF line,
 // which the SMTP client dot-stuffs. It returns b itself when nothing
 // changes.
-func NormalizeCRLF(b []byte) []byte {
-	if clean(b) {
-		return b
-	}
-	out := make([]byte, 0, len(b)+len(b)/64+2)
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '\r':
-			out = append(out, '\r', '\n')
-			if i+1 < len(b) && b[i+1] == '\n' {
-				i++
-			}
-		case '\n':
-			out = append(out, '\r', '\n')
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func NormalizeCRLF(b []byte) []byte { return normalize(b, false) }
 
 // clean reports whether every CR in b is followed by LF and every LF
 // preceded by CR.
@@ -55,7 +36,11 @@ func clean(b []byte) bool {
 // beginning after a bare LF or CR loses its leading '.' here too, as
 // Postfix's "normalize" mode does; otherwise ".signature" would be stored
 // as "..signature".
-func NormalizeDATA(b []byte) []byte {
+func NormalizeDATA(b []byte) []byte { return normalize(b, true) }
+
+// normalize turns every bare CR or LF into CRLF; with unstuff, a line that
+// begins after such a bare line end loses a leading '.'.
+func normalize(b []byte, unstuff bool) []byte {
 	if clean(b) {
 		return b
 	}
@@ -69,9 +54,9 @@ func NormalizeDATA(b []byte) []byte {
 		out = append(out, '\r', '\n')
 		if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
 			i++
-			continue // a real CRLF: go-smtp already unstuffed what follows
+			continue // a real CRLF: what follows was unstuffed by go-smtp
 		}
-		if i+1 < len(b) && b[i+1] == '.' {
+		if unstuff && i+1 < len(b) && b[i+1] == '.' {
 			i++
 		}
 	}
