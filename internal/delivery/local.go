@@ -28,13 +28,11 @@ type Local struct {
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
-// domains and updates st; recipients in other domains stay pending. It
-// reports whether st changed. fresh says this is the first attempt of a
-// message this process received (spool.TakeFresh), so no earlier copy can
-// be in a mailbox.
-func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) bool {
+// domains and updates st; recipients in other domains stay pending. fresh
+// says this is the first attempt of a message this process received
+// (spool.TakeFresh), so no earlier copy can be in a mailbox.
+func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 	ctx := context.Background()
-	changed := false
 	for i, r := range st.Rcpts {
 		if r.Status != spool.Pending {
 			continue
@@ -48,12 +46,8 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) bool {
 			continue
 		}
 		status, errText := l.deliverOne(ctx, m, i, r.Addr, fresh)
-		if status != spool.Pending || errText != r.Error {
-			st.Rcpts[i].Status, st.Rcpts[i].Error = status, errText
-			changed = true
-		}
+		st.Rcpts[i].Status, st.Rcpts[i].Error = status, errText
 	}
-	return changed
 }
 
 // deliverOne delivers to one local recipient and returns its new status.
