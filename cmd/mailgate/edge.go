@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/config"
 	"mailgate/internal/edge"
 	"mailgate/internal/store"
 )
@@ -396,16 +397,10 @@ func newEdgeRenderCmd() *cobra.Command {
 		Use: "render", Short: "print the ruleset: nftables (table inet op25b) or --format iptables (iptables + ipset)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := context.Background()
-			st, cfg, err := openStore(ctx)
+			_, _, r, err := loadRuleset(ctx, resolve, window)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			p, err := loadPolicy(ctx, st, resolve)
-			if err != nil {
-				return err
-			}
-			r := p.Ruleset(orDuration(window, cfg.Edge.AttemptWindow))
 			switch format {
 			case "nft", "nftables":
 				fmt.Fprint(cmd.OutOrStdout(), r.RenderNft())
@@ -432,16 +427,10 @@ func newEdgeApplyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := context.Background()
-			st, cfg, err := openStore(ctx)
+			cfg, p, r, err := loadRuleset(ctx, resolve, window)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			p, err := loadPolicy(ctx, st, resolve)
-			if err != nil {
-				return err
-			}
-			r := p.Ruleset(orDuration(window, cfg.Edge.AttemptWindow))
 			if dry {
 				cur, err := edge.ReadKernel()
 				if err != nil {
@@ -645,6 +634,21 @@ func newEdgeDNSBLCmd() *cobra.Command {
 }
 
 // orDuration is a flag's value, or the config's when the flag was not given.
+// loadRuleset reads the policy from the configured store and builds the
+// ruleset render and apply both start from.
+func loadRuleset(ctx context.Context, resolve bool, window time.Duration) (*config.Config, *edge.Policy, *edge.Ruleset, error) {
+	st, cfg, err := openStore(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer st.Close()
+	p, err := loadPolicy(ctx, st, resolve)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, p, p.Ruleset(orDuration(window, cfg.Edge.AttemptWindow)), nil
+}
+
 func orDuration(flag, cfg time.Duration) time.Duration {
 	if flag > 0 {
 		return flag
