@@ -32,13 +32,13 @@ func TestPostfixDeliversToOurMX(t *testing.T) {
 	n := mxNode(t, "")
 	pfPort := FreePort(t)
 	pf, err := testpeer.StartPostfix(pfPort, map[string]string{
-		"relayhost": "[127.0.0.1]:" + itoa(n.Ports["mx"]),
+		"relayhost": "[127.0.0.1]:" + strconv.Itoa(n.Ports["mx"]),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pf.Stop()
-	out, err := exec.Command(swaks, "-s", "127.0.0.1:"+itoa(pfPort), "-f", "bob@remote.example", "-t", "alice@example.net",
+	out, err := exec.Command(swaks, "-s", "127.0.0.1:"+strconv.Itoa(pfPort), "-f", "bob@remote.example", "-t", "alice@example.net",
 		"--header", "Subject: via postfix", "--body", "hello from the other ISP").CombinedOutput()
 	if err != nil {
 		t.Fatalf("swaks to postfix: %v\n%s", err, out)
@@ -229,7 +229,6 @@ func TestMXSmugglingIsOneMessage(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // dialRawNoGreeting connects without waiting for the 220, to act as a
 // client that talks first, or to read a refusal instead of a greeting.
