@@ -30,12 +30,7 @@ var insecureTLS = &tls.Config{InsecureSkipVerify: true, ServerName: "mail.test.e
 // dialRaw connects in plaintext (port 587) and reads the greeting.
 func dialRaw(t testing.TB, addr string) *rawSMTP {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &rawSMTP{t: t, conn: conn, r: bufio.NewReader(conn)}
-	t.Cleanup(func() { conn.Close() })
+	c := dialRawNoGreeting(t, addr)
 	c.expectReply("220 ")
 	return c
 }
