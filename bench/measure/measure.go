@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"mailgate/internal/testpeer"
 )
 
 // Result is one run against one target.
@@ -98,14 +100,14 @@ func WaitFor(cond func() bool, limit time.Duration) error {
 	return nil
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port for a server about to start
+// (testpeer.FreePort: outside the ephemeral range, never handed out twice).
 func FreePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testpeer.FreePort()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // WaitPort waits up to 15 s for 127.0.0.1:port to accept connections.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailgate/internal/testpeer"
 )
 
 // binary is the mailgate binary built once for the whole package.
@@ -53,9 +55,10 @@ type Node struct {
 	Ports  map[string]int
 	Extra  string // extra TOML appended to the generated config
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *bytes.Buffer
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been waited for
+	out    *bytes.Buffer
 }
 
 // services that get a loopback port in every test node.
@@ -113,7 +116,8 @@ func (n *Node) AddUser(addr, password string) {
 	n.MustCLI(password+"\n", "user", "add", addr, "--password-stdin")
 }
 
-// Start runs `mailgate serve` and waits until the submission port answers.
+// Start runs `mailgate serve` and waits until every listener answers. If
+// the server exits first, the test fails with what it printed.
 func (n *Node) Start() {
 	n.t.Helper()
 	n.mu.Lock()
@@ -121,11 +125,39 @@ func (n *Node) Start() {
 	n.cmd = exec.Command(binary, "-c", n.Config, "serve")
 	n.cmd.Stdout, n.cmd.Stderr = lockedWriter{&n.mu, n.out}, lockedWriter{&n.mu, n.out}
 	err := n.cmd.Start()
+	exited := make(chan struct{})
+	n.exited = exited
+	if err == nil {
+		go func(cmd *exec.Cmd) { cmd.Wait(); close(exited) }(n.cmd)
+	}
 	n.mu.Unlock()
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	WaitPort(n.t, n.Addr("submission"))
+	deadline := time.Now().Add(15 * time.Second)
+	for _, s := range services {
+		if s == "http" { // reserved, not served yet
+			continue
+		}
+		for !dialable(n.Addr(s)) {
+			select {
+			case <-exited:
+				n.t.Fatalf("mailgate serve exited before %s (%s) answered:\n%s", s, n.Addr(s), n.Log())
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				n.t.Fatalf("%s (%s) did not answer within 15s; server output:\n%s", s, n.Addr(s), n.Log())
+			}
+		}
+	}
+}
+
+func dialable(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
 }
 
 // Log returns what the server printed so far.
@@ -150,20 +182,18 @@ func (n *Node) Stop() {
 
 func (n *Node) signal(sig syscall.Signal) {
 	n.mu.Lock()
-	cmd := n.cmd
+	cmd, exited := n.cmd, n.exited
 	n.cmd = nil
 	n.mu.Unlock()
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
 	cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-exited:
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
-		<-done
+		<-exited
 	}
 	if strings.Contains(n.Log(), "WARNING: DATA RACE") {
 		n.t.Errorf("the server reported a data race (MAILGATE_E2E_RACE):\n%s", n.Log())
@@ -181,30 +211,27 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port for a server about to start
+// (testpeer.FreePort: outside the ephemeral range, never handed out twice).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testpeer.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // WaitPort waits up to 15 s for addr to accept connections.
 func WaitPort(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
+	for !dialable(addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not open within 15s", addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s did not open within 15s", addr)
 }
 
 // NeedTool skips the test when a command-line peer is missing. `make test`
