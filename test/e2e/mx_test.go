@@ -229,7 +229,6 @@ func TestMXSmugglingIsOneMessage(t *testing.T) {
 	}
 }
 
-
 // dialRawNoGreeting connects without waiting for the 220, to act as a
 // client that talks first, or to read a refusal instead of a greeting.
 func dialRawNoGreeting(t testing.TB, addr string) *rawSMTP {
