@@ -14,14 +14,18 @@ import (
 // dependent memory reads, because a 1M-prefix trie does not stay in cache
 // and the target is >= 20M decisions per second per core.
 
-// addrSet4 is a DIR-16-8 bitmap of IPv4 addresses: a /16 table whose
-// entries are none / all / a /24 table, whose entries are none / all / a
-// 256-bit bitmap.
+// addrSet4 is a DIR-16-8 table of IPv4 addresses: a /16 table whose
+// entries are none / all / a /24 table, whose entries are none / all / one
+// run of addresses inside the /24 / a 256-bit bitmap. The run form keeps a
+// lone /25../32 (the common case: pools rarely share a /24) to two reads.
 type addrSet4 struct {
 	top  []uint32 // 65536 entries: 0 none, 1 all, n+2 = mid block n
-	mid  []uint32 // blocks of 256: 0 none, 1 all, n+2 = bitmap n
+	mid  []uint32 // blocks of 256: 0 none, 1 all, runFlag|from<<8|to, n+2 = bitmap n
 	bits []uint64 // bitmaps of 4 words
 }
+
+// runFlag marks a mid entry holding one run from..to (last octets).
+const runFlag = 1 << 31
 
 func u32(a netip.Addr) uint32 {
 	b := a.As4()
@@ -60,7 +64,45 @@ func newAddrSet4(rs []Range) *addrSet4 {
 			}
 		}
 	}
+	s.runsFromBitmaps()
+	s.mid, s.bits = hugeCopy(s, s.mid), hugeCopy(s, s.bits)
 	return s
+}
+
+// runsFromBitmaps turns bitmaps holding one run into run entries and
+// drops them from bits.
+func (s *addrSet4) runsFromBitmaps() {
+	var kept []uint64
+	for m, e := range s.mid {
+		if e < 2 {
+			continue
+		}
+		b := s.bits[(e-2)*4 : (e-2)*4+4]
+		if from, to, ok := singleRun(b); ok {
+			s.mid[m] = runFlag | from<<8 | to
+			continue
+		}
+		s.mid[m] = uint32(len(kept)/4) + 2
+		kept = append(kept, b...)
+	}
+	s.bits = kept
+}
+
+// singleRun reports whether a 256-bit bitmap is one run of set bits.
+func singleRun(b []uint64) (from, to uint32, ok bool) {
+	first, last := -1, -1
+	for i := 0; i < 256; i++ {
+		if b[i>>6]>>(i&63)&1 == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i
+		} else if last != i-1 {
+			return 0, 0, false
+		}
+		last = i
+	}
+	return uint32(first), uint32(last), first >= 0
 }
 
 func (s *addrSet4) contains(a uint32) bool {
@@ -69,8 +111,12 @@ func (s *addrSet4) contains(a uint32) bool {
 		return t == 1
 	}
 	m := s.mid[(t-2)*256+(a>>8&0xff)]
-	if m < 2 {
+	switch {
+	case m < 2:
 		return m == 1
+	case m&runFlag != 0:
+		o := a & 0xff
+		return m>>8&0xff <= o && o <= m&0xff
 	}
 	return s.bits[(m-2)*4+(a&0xff)>>6]>>(a&63)&1 == 1
 }
@@ -197,7 +243,7 @@ type addrSet6 struct {
 
 type lenSet64 struct {
 	mask uint64
-	m    map[uint64]struct{}
+	set  *hashSet64
 }
 
 type lenSet128 struct {
@@ -212,16 +258,13 @@ func halves(a netip.Addr) [2]uint64 {
 
 func newAddrSet6(rs []Range) *addrSet6 {
 	s := &addrSet6{}
-	short := map[int]map[uint64]struct{}{}
+	short := map[int][]uint64{}
 	long := map[int]map[[2]uint64]struct{}{}
 	for _, r := range rs {
 		for _, c := range r.CIDRs() {
 			h := halves(c.Addr())
 			if n := c.Bits(); n <= 64 {
-				if short[n] == nil {
-					short[n] = map[uint64]struct{}{}
-				}
-				short[n][h[0]] = struct{}{}
+				short[n] = append(short[n], h[0])
 			} else {
 				if long[n] == nil {
 					long[n] = map[[2]uint64]struct{}{}
@@ -231,12 +274,12 @@ func newAddrSet6(rs []Range) *addrSet6 {
 		}
 	}
 	for n := 64; n >= 0; n-- {
-		if m, ok := short[n]; ok {
+		if keys, ok := short[n]; ok {
 			var mask uint64
 			if n > 0 {
 				mask = ^uint64(0) << (64 - n)
 			}
-			s.short = append(s.short, lenSet64{mask, m})
+			s.short = append(s.short, lenSet64{mask, newHashSet64(keys)})
 		}
 	}
 	for n := 128; n > 64; n-- {
@@ -253,7 +296,7 @@ func newAddrSet6(rs []Range) *addrSet6 {
 func (s *addrSet6) contains(a netip.Addr) bool {
 	h := halves(a)
 	for _, l := range s.short {
-		if _, ok := l.m[h[0]&l.mask]; ok {
+		if l.set.contains(h[0] & l.mask) {
 			return true
 		}
 	}
@@ -263,4 +306,54 @@ func (s *addrSet6) contains(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// hashSet64 is a set of uint64 in one flat open-addressing table (linear
+// probing, at most half full): a lookup is usually a single cache line,
+// where a Go map of a million keys walks directory, table and group.
+type hashSet64 struct {
+	slots   []uint64 // 0 = empty; key 0 is kept in hasZero
+	shift   uint     // 64 - log2(len(slots))
+	hasZero bool
+}
+
+func newHashSet64(keys []uint64) *hashSet64 {
+	bits := uint(4)
+	for 1<<bits < 2*len(keys) {
+		bits++
+	}
+	h := &hashSet64{shift: 64 - bits}
+	slots := make([]uint64, 1<<bits)
+	for _, k := range keys {
+		if k == 0 {
+			h.hasZero = true
+			continue
+		}
+		i := h.home(k)
+		for slots[i] != 0 && slots[i] != k {
+			i = (i + 1) & uint64(len(slots)-1)
+		}
+		slots[i] = k
+	}
+	h.slots = hugeCopy(h, slots)
+	return h
+}
+
+// home is the key's first slot: Fibonacci hashing, the top bits of the
+// product, so keys that differ only in their high bits spread too.
+func (h *hashSet64) home(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> h.shift }
+
+func (h *hashSet64) contains(k uint64) bool {
+	if k == 0 {
+		return h.hasZero
+	}
+	mask := uint64(len(h.slots) - 1)
+	for i := h.home(k); ; i = (i + 1) & mask {
+		switch h.slots[i] {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+	}
 }

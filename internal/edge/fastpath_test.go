@@ -71,9 +71,15 @@ func TestAddrSet4(t *testing.T) {
 		{a("0.0.0.0"), a("0.0.0.0")},
 		{a("10.0.0.5"), a("10.0.3.7")},
 		{a("10.1.0.0"), a("10.3.255.255")},
+		{a("10.5.0.10"), a("10.5.0.20")}, // two runs in one /24: a bitmap
+		{a("10.5.0.100"), a("10.5.0.100")},
+		{a("10.6.0.250"), a("10.6.1.3")}, // a run at the end of one /24, another at the start of the next
 		{a("255.255.255.254"), a("255.255.255.255")},
 	}
 	s := newAddrSet4(rs)
+	if len(s.bits) != 4 {
+		t.Errorf("%d bitmap words, want 4: only 10.5.0.0/24 holds more than one run", len(s.bits))
+	}
 	for _, c := range []struct {
 		ip string
 		in bool
@@ -81,6 +87,9 @@ func TestAddrSet4(t *testing.T) {
 		{"0.0.0.0", true}, {"0.0.0.1", false}, {"10.0.0.4", false}, {"10.0.0.5", true}, {"10.0.1.200", true},
 		{"10.0.3.7", true}, {"10.0.3.8", false}, {"10.0.255.255", false}, {"10.1.0.0", true}, {"10.2.77.1", true},
 		{"10.3.255.255", true}, {"10.4.0.0", false}, {"255.255.255.253", false}, {"255.255.255.255", true},
+		{"10.5.0.9", false}, {"10.5.0.10", true}, {"10.5.0.20", true}, {"10.5.0.21", false}, {"10.5.0.99", false},
+		{"10.5.0.100", true}, {"10.5.0.101", false}, {"10.6.0.249", false}, {"10.6.0.250", true}, {"10.6.0.255", true},
+		{"10.6.1.0", true}, {"10.6.1.3", true}, {"10.6.1.4", false},
 	} {
 		if got := s.contains(u32(a(c.ip))); got != c.in {
 			t.Errorf("%s: %v, want %v", c.ip, got, c.in)
@@ -96,5 +105,40 @@ func TestAddrSet4(t *testing.T) {
 		if sub[i].String() != want[i] {
 			t.Fatalf("subtract = %v, want %v", sub, want)
 		}
+	}
+}
+
+func TestHashSet64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := map[uint64]bool{0: true}
+	keys := []uint64{0}
+	for len(keys) < 5000 {
+		// Keys differing only in their low bits, as masked prefixes do not,
+		// and keys differing only in their high bits, as they do.
+		k := rng.Uint64()
+		if len(keys)%2 == 0 {
+			k &= 0xffff
+		} else {
+			k &^= 0xffff_ffff
+		}
+		if !want[k] {
+			want[k] = true
+			keys = append(keys, k)
+		}
+	}
+	h := newHashSet64(append(keys, keys[:100]...)) // duplicates are harmless
+	for _, k := range keys {
+		if !h.contains(k) {
+			t.Fatalf("%#x missing", k)
+		}
+	}
+	for range 100000 {
+		k := rng.Uint64()
+		if h.contains(k) != want[k] {
+			t.Fatalf("%#x: contains %v", k, h.contains(k))
+		}
+	}
+	if empty := newHashSet64(nil); empty.contains(0) || empty.contains(42) {
+		t.Fatal("the empty set contains something")
 	}
 }
