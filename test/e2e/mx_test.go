@@ -188,10 +188,19 @@ func TestMXLimitsConnectionsAndErrors(t *testing.T) {
 		t.Error("connection over the per-IP limit not closed")
 	}
 	b.cmd("QUIT", "221 ")
-	time.Sleep(200 * time.Millisecond)
-	// The slot is free again once a session ends.
-	again := dialRaw(t, n.Addr("mx"))
-	again.cmd("QUIT", "221 ")
+	// The slot is free again once the server has finished the session.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		again := dialRawNoGreeting(t, n.Addr("mx"))
+		code, text := again.reply()
+		if code == 220 {
+			again.cmd("QUIT", "221 ")
+			break
+		}
+		again.conn.Close()
+		if code != 421 || time.Now().After(deadline) {
+			t.Fatalf("after QUIT the slot stays taken: %q", text)
+		}
+	}
 
 	a.cmd("EHLO errors.example", "250 ")
 	a.cmd("MAIL FROM:<x@errors.example>", "250 ")
