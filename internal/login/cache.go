@@ -20,8 +20,15 @@ type verified struct {
 	key [32]byte
 	ttl time.Duration
 
-	mu sync.Mutex
-	m  map[string]entry // account + "\x00" + stored hash -> entry
+	mu       sync.Mutex
+	m        map[string]entry    // account + "\x00" + stored hash -> entry
+	inflight map[string]*pending // the same + "\x00" + HMAC of the password
+}
+
+// pending is a verification under way; identical ones wait for it.
+type pending struct {
+	done chan struct{}
+	ok   bool
 }
 
 type entry struct {
@@ -34,7 +41,7 @@ const maxVerified = 100000
 var cache = newVerified(10 * time.Minute)
 
 func newVerified(ttl time.Duration) *verified {
-	v := &verified{ttl: ttl, m: map[string]entry{}}
+	v := &verified{ttl: ttl, m: map[string]entry{}, inflight: map[string]*pending{}}
 	rand.Read(v.key[:])
 	return v
 }
@@ -47,12 +54,54 @@ func (v *verified) mac(pw string) [32]byte {
 	return out
 }
 
+// check reports whether pw is the password of storedHash: from a recent
+// success, else by slow (the argon2id verification). Concurrent checks of
+// the same account, hash and password — a client opening several
+// connections at once, a reconnect storm — share one slow call.
+func (v *verified) check(account, storedHash, pw string, slow func() bool) bool {
+	mac := v.mac(pw)
+	if v.hitMAC(account, storedHash, mac) {
+		return true
+	}
+	key := account + "\x00" + storedHash + "\x00" + string(mac[:])
+	v.mu.Lock()
+	if v.fresh(account, storedHash, mac) { // verified since the look above
+		v.mu.Unlock()
+		return true
+	}
+	if p, ok := v.inflight[key]; ok {
+		v.mu.Unlock()
+		<-p.done
+		return p.ok
+	}
+	p := &pending{done: make(chan struct{})}
+	v.inflight[key] = p
+	v.mu.Unlock()
+	p.ok = slow()
+	if p.ok {
+		v.remember(account, storedHash, pw)
+	}
+	v.mu.Lock()
+	delete(v.inflight, key)
+	v.mu.Unlock()
+	close(p.done)
+	return p.ok
+}
+
 // hit reports whether pw was verified against storedHash lately.
 func (v *verified) hit(account, storedHash, pw string) bool {
-	mac := v.mac(pw)
+	return v.hitMAC(account, storedHash, v.mac(pw))
+}
+
+func (v *verified) hitMAC(account, storedHash string, mac [32]byte) bool {
 	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.fresh(account, storedHash, mac)
+}
+
+// fresh is hitMAC with v.mu held.
+func (v *verified) fresh(account, storedHash string, mac [32]byte) bool {
 	e, ok := v.m[account+"\x00"+storedHash]
-	v.mu.Unlock()
 	return ok && time.Now().Before(e.expires) && hmac.Equal(e.mac[:], mac[:])
 }
 

@@ -41,13 +41,12 @@ func Check(ctx context.Context, accts Accounts, user, pw string) (*store.Account
 		password.VerifyDummy(pw)
 		return nil, ErrFailed
 	}
-	if cache.hit(acct.Address, acct.PasswordHash, pw) {
-		return acct, nil
-	}
-	ok, err := password.Verify(acct.PasswordHash, pw)
-	if err != nil || !ok {
+	ok := cache.check(acct.Address, acct.PasswordHash, pw, func() bool {
+		ok, err := password.Verify(acct.PasswordHash, pw)
+		return err == nil && ok
+	})
+	if !ok {
 		return nil, ErrFailed
 	}
-	cache.remember(acct.Address, acct.PasswordHash, pw)
 	return acct, nil
 }

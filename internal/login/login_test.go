@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,5 +93,38 @@ func TestCacheExpires(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if v.hit("a@isp.example", "h", "pw") {
 		t.Fatal("expired entry still counted")
+	}
+}
+
+// Identical logins at the same moment share one verification; different
+// passwords never share.
+func TestConcurrentIdenticalChecksShareOneVerification(t *testing.T) {
+	v := newVerified(time.Minute)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	slow := func(result bool) func() bool {
+		return func() bool { calls.Add(1); <-release; return result }
+	}
+	results := make(chan bool, 11)
+	for range 10 {
+		go func() { results <- v.check("a@isp.example", "h", "pw", slow(true)) }()
+	}
+	go func() { results <- v.check("a@isp.example", "h", "guess", slow(false)) }()
+	for calls.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the other nine reach the wait
+	close(release)
+	ok := 0
+	for range 11 {
+		if <-results {
+			ok++
+		}
+	}
+	if ok != 10 || calls.Load() != 2 {
+		t.Fatalf("%d logins succeeded with %d verifications; want 10 with 2 (one per distinct password)", ok, calls.Load())
+	}
+	if !v.hit("a@isp.example", "h", "pw") || v.hit("a@isp.example", "h", "guess") {
+		t.Fatal("only the verified password may be remembered")
 	}
 }
