@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Outbound relay side by side with Postfix: submission → queue → remote
 # smtp-sink (MX found through a DNS server the benchmark runs) against
-# smtp-source → Postfix → the same smtp-sink (see bench/relay).
+# smtp-source → Postfix, and the same submission load → Postfix (STARTTLS,
+# Cyrus SASL) → the same smtp-sink (see bench/relay).
 # BENCH_RELAY_MESSAGES (default 2000) and BENCH_RELAY_RUNS (default 2)
 # shorten it.
 set -euo pipefail

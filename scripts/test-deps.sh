@@ -18,6 +18,8 @@ have dovecot     || need+=(dovecot-imapd dovecot-pop3d)
 have fetchmail   || need+=(fetchmail)
 have mbsync      || need+=(isync)
 have dkimverify  || need+=(python3-dkim)
+# Postfix as a submission server in the relay benchmark (Cyrus sasldb).
+have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

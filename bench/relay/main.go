@@ -4,6 +4,8 @@
 //
 //   - postfix: smtp-source (-s 20 -m N -l 10240, plaintext, no AUTH, from
 //     mynetworks) → Postfix → relayhost [127.0.0.1]:sink.
+//   - postfix submission: the same load as mailgate's below, into Postfix
+//     as a submission server (STARTTLS, Cyrus SASL AUTH) → relayhost.
 //   - mailgate: the same N messages over submission (STARTTLS + AUTH PLAIN,
 //     20 clients, 10 per connection, internal/loadgen: smtp-source cannot
 //     authenticate) → spool → MX lookup in a DNS server run here → sink.
@@ -54,6 +56,7 @@ func main() {
 	defer stopDNS()
 	targets := []measure.Target{
 		{Name: "postfix 3.7 (smtp-source → relayhost → sink)", Run: func() (measure.Result, error) { return runPostfix(false) }},
+		{Name: "postfix 3.7 (submission → relayhost → sink)", Run: runPostfixSubmission},
 		{Name: "mailgate (submission → spool → MX → sink)", Run: func() (measure.Result, error) { return runMailgate(*binary, dnsAddr, false) }},
 		{Name: "postfix 3.7 drain: deferred queue → sink", Run: func() (measure.Result, error) { return runPostfix(true) }},
 		{Name: "mailgate drain: queue → MX → sink", Run: func() (measure.Result, error) { return runMailgate(*binary, dnsAddr, true) }},
@@ -162,6 +165,52 @@ func runPostfix(drain bool) (measure.Result, error) {
 	return relayRun(sinkPort, drain, load, tried, pf.Flush)
 }
 
+// runPostfixSubmission is the same load as mailgate's — STARTTLS, AUTH
+// PLAIN, 10 messages per connection, from internal/loadgen — into Postfix
+// set up as a submission server (Cyrus SASL), relaying to the sink.
+func runPostfixSubmission() (measure.Result, error) {
+	sinkPort, port := measure.FreePort(), measure.FreePort()
+	pf, err := testpeer.StartPostfixSubmission(port, "load@bench.example", "bench-password", map[string]string{
+		"relayhost":                           fmt.Sprintf("[127.0.0.1]:%d", sinkPort),
+		"smtpd_client_connection_count_limit": "0",
+		"smtpd_client_connection_rate_limit":  "0",
+		"default_process_limit":               "100",
+		"smtp_destination_concurrency_limit":  "20",
+	})
+	if err != nil {
+		return measure.Result{}, err
+	}
+	defer pf.Stop()
+	if err := measure.WaitPort(port); err != nil {
+		return measure.Result{}, err
+	}
+	return relayRun(sinkPort, false, submitLoad(port, "load@bench.example", "bench-password"), nil, nil)
+}
+
+// submitLoad submits the run's messages through STARTTLS + AUTH PLAIN with
+// internal/loadgen: 20 clients, 10 messages per connection. It returns the
+// time taken and the CPU seconds the load generator itself used.
+func submitLoad(port int, user, password string) measure.Load {
+	return func() (time.Duration, float64, error) {
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		r, err := loadgen.Run(context.Background(), loadgen.Load{
+			Target: loadgen.Target{Addr: "127.0.0.1:" + strconv.Itoa(port), User: user, Password: password, Timeout: time.Minute},
+			From:   user, To: []string{"user@relay.bench"},
+			Clients: *sessions, PerConn: 10, Size: *size, Messages: *messages,
+		})
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		if err != nil {
+			return 0, 0, err
+		}
+		if r.Sent != *messages {
+			return 0, 0, fmt.Errorf("only %d of %d accepted: %v", r.Sent, *messages, r.FirstErr)
+		}
+		own := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano()).Seconds()
+		return r.Elapsed, own, nil
+	}
+}
+
 func runMailgate(binary, dnsAddr string, drain bool) (measure.Result, error) {
 	sinkPort, port := measure.FreePort(), measure.FreePort()
 	n, err := measure.StartNode(binary, map[string]int{"submission": port}, fmt.Sprintf(`[delivery]
@@ -178,24 +227,7 @@ servers = [%q]
 		return measure.Result{}, err
 	}
 	defer n.Stop()
-	load := func() (time.Duration, float64, error) {
-		var ru0, ru1 syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-		r, err := loadgen.Run(context.Background(), loadgen.Load{
-			Target: loadgen.Target{Addr: "127.0.0.1:" + strconv.Itoa(port), User: "load@bench.example", Password: "bench-password", Timeout: time.Minute},
-			From:   "load@bench.example", To: []string{"user@relay.bench"},
-			Clients: *sessions, PerConn: 10, Size: *size, Messages: *messages,
-		})
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-		if err != nil {
-			return 0, 0, err
-		}
-		if r.Sent != *messages {
-			return 0, 0, fmt.Errorf("only %d of %d accepted: %v", r.Sent, *messages, r.FirstErr)
-		}
-		own := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano()).Seconds()
-		return r.Elapsed, own, nil
-	}
+	load := submitLoad(port, "load@bench.example", "bench-password")
 	// Every message tried once: a state file each.
 	tried := func() bool { return measure.CountFiles(filepath.Join(n.Dir, "spool", "state"))() >= *messages }
 	return relayRun(sinkPort, drain, load, tried, func() error { return n.CLI("", "queue", "retry", "--all") })

@@ -52,6 +52,12 @@ postlog unix-dgram n - n - 1 postlogd
 // master.cf into a new directory and starts the instance. Stop stops it and
 // removes the directory.
 func StartPostfix(port int, settings map[string]string) (*Postfix, error) {
+	return startPostfix(port, settings, nil)
+}
+
+// startPostfix is StartPostfix with prepare, when not nil, run on the new
+// config directory before start; the settings it returns win over all.
+func startPostfix(port int, settings map[string]string, prepare func(dir string) (map[string]string, error)) (*Postfix, error) {
 	if _, err := exec.LookPath("postfix"); err != nil {
 		return nil, fmt.Errorf("postfix not installed (apt-get install postfix): %w", err)
 	}
@@ -94,6 +100,16 @@ func StartPostfix(port int, settings map[string]string) (*Postfix, error) {
 	}
 	for k, v := range settings {
 		main[k] = v
+	}
+	if prepare != nil {
+		more, err := prepare(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		for k, v := range more {
+			main[k] = v
+		}
 	}
 	for _, d := range []string{"queue", "data"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
