@@ -33,9 +33,14 @@ type Server struct {
 	Dir      Directory
 	MailRoot string // <data_dir>/mail
 	Log      *slog.Logger
-	// IdlePoll is how often an idling session looks for new mail
-	// (default 1s: a stat and a readdir of new/).
+	// IdlePoll is how often an idling session looks for new mail when
+	// inotify is unavailable (default 1s: a stat and a readdir of new/).
+	// With inotify, changes wake it at once and it polls only every
+	// IdleFallbackPoll.
 	IdlePoll time.Duration
+	// IdleFallbackPoll is the poll kept beside inotify for changes it
+	// cannot see (a Maildir on NFS, an event queue overflow); default 30s.
+	IdleFallbackPoll time.Duration
 	// MaxMessageBytes limits APPEND (default 50 MiB).
 	MaxMessageBytes int64
 	// MaxAuthFailures closes the connection after that many failed
@@ -46,8 +51,12 @@ type Server struct {
 	srv    *imapserver.Server // 143
 	tlsSrv *imapserver.Server // 993
 
-	mu    sync.Mutex
-	boxes map[*mailbox.Folder]*sharedBox
+	mu      sync.Mutex
+	boxes   map[*mailbox.Folder]*sharedBox
+	watcher *dirWatcher // nil without inotify: IDLE polls
+	// watchWarn logs the first failed watch only: past the inotify limit
+	// every further IDLE would repeat it.
+	watchWarn sync.Once
 }
 
 // caps: IMAP4rev2 and the IMAP4rev1 extensions it folds in, so rev1
@@ -64,6 +73,11 @@ var caps = imap.CapSet{
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.boxes = map[*mailbox.Folder]*sharedBox{}
+		if w, err := startWatcher(); err == nil {
+			s.watcher = w
+		} else {
+			s.log().Warn("imap: no inotify, IDLE polls every "+s.idlePoll().String(), "err", err)
+		}
 		newSession := func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &session{srv: s, conn: c}, &imapserver.GreetingData{}, nil
 		}
@@ -107,7 +121,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) {
 	s.init()
 	done := make(chan struct{})
-	go func() { s.srv.Close(); s.tlsSrv.Close(); close(done) }()
+	go func() { s.Close(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -120,6 +134,9 @@ func (s *Server) Close() error {
 	err := s.srv.Close()
 	if err2 := s.tlsSrv.Close(); err == nil {
 		err = err2
+	}
+	if s.watcher != nil {
+		s.watcher.Close()
 	}
 	return err
 }
@@ -152,6 +169,16 @@ func (s *Server) idlePoll() time.Duration {
 	return time.Second
 }
 
+// startWatcher is newDirWatcher; tests replace it to run without inotify.
+var startWatcher = newDirWatcher
+
+func (s *Server) idleFallbackPoll() time.Duration {
+	if s.IdleFallbackPoll > 0 {
+		return s.IdleFallbackPoll
+	}
+	return 30 * time.Second
+}
+
 type logAdapter struct{ l *slog.Logger }
 
 func (a logAdapter) Printf(format string, args ...any) {
@@ -179,17 +206,31 @@ func (s *Server) startIdle(f *mailbox.Folder, b *sharedBox) {
 	}
 	stop := make(chan struct{})
 	b.stop = stop
+	period, changed, unwatch := s.idlePoll(), (<-chan struct{})(nil), func() {}
+	if s.watcher != nil {
+		if c, done, err := s.watcher.watch(f.Dir()); err == nil {
+			period, changed, unwatch = s.idleFallbackPoll(), c, done
+		} else {
+			// ENOSPC: past fs.inotify.max_user_watches (two per idled folder).
+			s.watchWarn.Do(func() {
+				s.log().Warn("imap: inotify watch failed, IDLE on such folders polls (raise fs.inotify.max_user_watches if ENOSPC)",
+					"folder", f.Dir(), "err", err)
+			})
+		}
+	}
 	go func() {
-		t := time.NewTicker(s.idlePoll())
+		defer unwatch()
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
 				return
+			case <-changed:
 			case <-t.C:
-				if err := f.Sync(); err != nil {
-					s.log().Warn("imap: idle sync", "folder", f.Dir(), "err", err)
-				}
+			}
+			if err := f.Sync(); err != nil {
+				s.log().Warn("imap: idle sync", "folder", f.Dir(), "err", err)
 			}
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,7 +33,8 @@ func (d fakeDir) Account(_ context.Context, addr string) (*store.Account, error)
 	return &store.Account{Address: testUser, Domain: "example.org", PasswordHash: d.hash, Status: store.StatusActive}, nil
 }
 
-// testServer serves IMAPS on loopback over a fresh mail root.
+// testServer serves IMAPS on loopback over a fresh mail root. IDLE gets
+// no fallback poll worth the name: a change must reach it by inotify.
 func testServer(t testing.TB) (addr, mailRoot string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,7 +47,8 @@ func testServer(t testing.TB) (addr, mailRoot string) {
 		t.Fatal(err)
 	}
 	srv := &Server{Hostname: "imap.test", TLS: certs.ServerConfig(cert), Dir: fakeDir{hash},
-		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), IdlePoll: 50 * time.Millisecond}
+		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		IdlePoll: 50 * time.Millisecond, IdleFallbackPoll: time.Hour}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +185,18 @@ func TestSearchResESearchAndListStatus(t *testing.T) {
 }
 
 func TestIdleSeesDeliveryUnit(t *testing.T) {
+	testIdleSeesDelivery(t)
+}
+
+// Without inotify (a kernel or file system without it) IDLE polls every
+// IdlePoll and still sees every delivery.
+func TestIdleSeesDeliveryByPolling(t *testing.T) {
+	startWatcher = func() (*dirWatcher, error) { return nil, errors.New("no inotify in this test") }
+	defer func() { startWatcher = newDirWatcher }()
+	testIdleSeesDelivery(t)
+}
+
+func testIdleSeesDelivery(t *testing.T) {
 	addr, root := testServer(t)
 	deliver(t, root, 1)
 	// Two sessions idle on the same folder: one poller serves both.
