@@ -64,6 +64,9 @@ type Delivery struct {
 	TLSRequired []string `toml:"tls_required"`
 	// MTASTS enables RFC 8461 policy fetch and enforcement.
 	MTASTS bool `toml:"mta_sts"`
+	// DANE enables RFC 7672 DANE for MX hosts with DNSSEC-validated TLSA
+	// records; it needs dns.servers (a validating resolver's AD bit).
+	DANE bool `toml:"dane"`
 	// CAFile adds trusted CAs (PEM) for verified TLS: MTA-STS, smarthost.
 	CAFile string `toml:"ca_file"`
 	// RemotePort is the port of remote MX hosts (25; tests change it).
@@ -156,7 +159,7 @@ func Default() *Config {
 			Workers: 16, RetryInitial: 5 * time.Minute, RetryMax: 4 * time.Hour,
 			Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour, ScanInterval: 30 * time.Second,
 			ConcurrencyPerDestination: 10, ConnectTimeout: 30 * time.Second,
-			MTASTS: true, RemotePort: 25, MTASTSPort: 443,
+			MTASTS: true, DANE: true, RemotePort: 25, MTASTSPort: 443,
 		},
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),

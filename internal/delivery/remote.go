@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mailgate/internal/dane"
 	"mailgate/internal/dns"
 	"mailgate/internal/mtasts"
 	"mailgate/internal/spool"
@@ -55,8 +56,10 @@ type Remote struct {
 	SmarthostPassword string
 	// SmarthostImplicitTLS: TLS from the first byte (RFC 8314, port 465).
 	SmarthostImplicitTLS bool
-	PerDestination       int
-	Log                  *slog.Logger
+	// DANE applies RFC 7672 to MX hosts when DNS is a dns.Validating.
+	DANE           bool
+	PerDestination int
+	Log            *slog.Logger
 
 	pool pool
 }
@@ -169,9 +172,14 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 			last = Outcome{Status: spool.Pending, Text: fmt.Sprintf("451 4.4.3 address lookup of %s failed: %v", h.Name, err)}
 			continue
 		}
+		hostMode, tlsa, err := r.daneTLS(ctx, h, mode)
+		if err != nil {
+			last = Outcome{Status: spool.Pending, Text: err.Error()}
+			continue
+		}
 		for _, ip := range ips {
 			addr := net.JoinHostPort(ip.String(), strconv.Itoa(h.Port))
-			done, o := r.tryHost(ctx, m, h.Name, addr, mode, rcpts, prefix, out)
+			done, o := r.tryHost(ctx, m, h.Name, addr, hostMode, tlsa, rcpts, prefix, out)
 			if done {
 				setAll(o)
 				return out
@@ -192,9 +200,44 @@ func (r *Remote) lookupIP(ctx context.Context, host string) ([]net.IP, error) {
 	return r.DNS.LookupIP(ctx, host)
 }
 
-func (r *Remote) tlsConfig(host string, mode tlsMode) *tls.Config {
+// daneTLS applies DANE to one MX host (RFC 7672 §2.2): when its address
+// records and its TLSA records at _port._tcp.<host> are DNSSEC-validated,
+// TLS is mandatory, authenticated by those records when any is usable,
+// and this comes before MTA-STS (RFC 8461 §2). A TLSA query that gets no
+// answer makes the host unusable for now (§2.2.2): the records it might
+// hold could be what an attacker is hiding.
+func (r *Remote) daneTLS(ctx context.Context, h hop, mode tlsMode) (tlsMode, []dane.Record, error) {
+	v, ok := r.DNS.(dns.Validating)
+	if !r.DANE || !ok || r.Smarthost != "" || !v.AddressSecure(ctx, h.Name) {
+		return mode, nil, nil
+	}
+	name := fmt.Sprintf("_%d._tcp.%s", h.Port, h.Name)
+	recs, secure, err := v.LookupTLSA(ctx, name)
+	switch {
+	case errors.Is(err, dns.ErrNotFound), err == nil && !secure:
+		return mode, nil, nil
+	case err != nil:
+		return mode, nil, fmt.Errorf("451 4.7.5 TLSA lookup of %s failed: %v", name, err)
+	}
+	if usable := dane.Usable(recs); len(usable) > 0 {
+		return tlsDANE, usable, nil
+	}
+	if mode == tlsOpportunistic {
+		return tlsRequired, nil, nil // secure records, none usable: TLS, unauthenticated
+	}
+	return mode, nil, nil
+}
+
+func (r *Remote) tlsConfig(host string, mode tlsMode, tlsa []dane.Record) *tls.Config {
 	c := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	switch mode {
+	case tlsDANE:
+		// The TLSA records, not the Web PKI, say which certificate is
+		// right; SNI still names the host (RFC 7672 §8.1).
+		c.InsecureSkipVerify = true
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			return dane.Verify(tlsa, cs.PeerCertificates, host, time.Now())
+		}
 	case tlsVerified, tlsImplicit:
 		c.RootCAs = r.Roots
 	default:
@@ -206,7 +249,7 @@ func (r *Remote) tlsConfig(host string, mode tlsMode) *tls.Config {
 }
 
 // session returns a pooled or new session to addr.
-func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode) (*conn, string, error) {
+func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode, tlsa []dane.Record) (*conn, string, error) {
 	key := fmt.Sprintf("%s|%s|%d", host, addr, mode)
 	if s := r.pool.get(key); s != nil {
 		return s, key, nil
@@ -216,7 +259,7 @@ func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode) (
 		timeout = 5 * time.Minute
 	}
 	d := &net.Dialer{Timeout: r.ConnectTimeout}
-	s, err := dialSession(ctx, d, host, addr, r.Hostname, mode, r.tlsConfig(host, mode), timeout)
+	s, err := dialSession(ctx, d, host, addr, r.Hostname, mode, r.tlsConfig(host, mode, tlsa), timeout)
 	var te errTLS
 	if err != nil && mode == tlsOpportunistic && errors.As(err, &te) {
 		// A failed opportunistic handshake: try again in plaintext, as
@@ -246,11 +289,11 @@ func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode) (
 // host answered the transaction (per-recipient outcomes are in out, o is
 // for any recipient left); otherwise o says why the host was unusable and
 // the next one should be tried.
-func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr string, mode tlsMode, rcpts []string, prefix string, out map[string]Outcome) (bool, Outcome) {
+func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr string, mode tlsMode, tlsa []dane.Record, rcpts []string, prefix string, out map[string]Outcome) (bool, Outcome) {
 	ip, port, _ := net.SplitHostPort(addr)
 	remote := fmt.Sprintf("%s[%s]:%s", host, ip, port) // Postfix's relay= form
 	for try := 0; try < 2; try++ {
-		s, key, err := r.session(ctx, host, addr, mode)
+		s, key, err := r.session(ctx, host, addr, mode, tlsa)
 		if err != nil {
 			return false, Outcome{Status: spool.Pending, Text: failText(err, "4.4.1"), Remote: remote}
 		}
@@ -303,6 +346,9 @@ func (r *Remote) tryHost(ctx context.Context, m *spool.Message, host, addr strin
 			tlsInfo := "none"
 			if s.tls != nil {
 				tlsInfo = tls.VersionName(s.tls.Version)
+				if mode == tlsDANE {
+					tlsInfo += ", DANE-authenticated"
+				}
 			}
 			for rc, oc := range out {
 				r.Log.Info("remote delivery", "id", m.Envelope.ID, "rcpt", rc, "status", oc.Status, "relay", remote, "tls", tlsInfo, "reply", oc.Text)

@@ -24,6 +24,7 @@ const (
 	tlsVerified                     // STARTTLS with a certificate valid for the host (MTA-STS, smarthost)
 	tlsImplicit                     // TLS from the first byte, verified (smarthost on 465)
 	tlsNone                         // plaintext: the retry after a failed opportunistic handshake
+	tlsDANE                         // STARTTLS with a certificate the host's TLSA records name (RFC 7672)
 )
 
 // errTLS marks a failure the TLS policy caused: the peer offered no

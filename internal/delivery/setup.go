@@ -32,6 +32,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		TLSRequired: map[string]bool{}, Roots: roots,
 		Smarthost: d.Smarthost, SmarthostUser: d.SmarthostUsername,
 		PerDestination: d.ConcurrencyPerDestination, Log: log,
+		DANE: d.DANE && len(cfg.DNS.Servers) > 0,
 	}
 	remote.pool.limit = d.ConcurrencyPerDestination
 	if _, port, err := net.SplitHostPort(d.Smarthost); err == nil && port == "465" {

@@ -5,6 +5,7 @@ package dns
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"mailgate/internal/dane"
 )
 
 // ErrNotFound means the name does not exist or holds no record of the
@@ -94,6 +97,7 @@ type cacheKey struct {
 
 type cacheEntry struct {
 	rrs     []mdns.RR
+	secure  bool // the resolver set AD: DNSSEC-validated (RFC 4035 §3.2.3)
 	err     error
 	expires time.Time
 }
@@ -104,15 +108,15 @@ const (
 	maxCacheSize = 10000
 )
 
-func (c *Client) query(ctx context.Context, name string, qtype uint16) ([]mdns.RR, error) {
+func (c *Client) query(ctx context.Context, name string, qtype uint16) ([]mdns.RR, bool, error) {
 	key := cacheKey{strings.ToLower(mdns.Fqdn(name)), qtype}
 	c.mu.Lock()
 	e, ok := c.cache[key]
 	c.mu.Unlock()
 	if ok && time.Now().Before(e.expires) {
-		return e.rrs, e.err
+		return e.rrs, e.secure, e.err
 	}
-	rrs, err := c.ask(ctx, name, qtype)
+	rrs, secure, err := c.ask(ctx, name, qtype)
 	var ttl time.Duration
 	switch {
 	case err == nil:
@@ -128,15 +132,20 @@ func (c *Client) query(ctx context.Context, name string, qtype uint16) ([]mdns.R
 		if c.cache == nil || len(c.cache) >= maxCacheSize {
 			c.cache = map[cacheKey]cacheEntry{}
 		}
-		c.cache[key] = cacheEntry{rrs: rrs, err: err, expires: time.Now().Add(ttl)}
+		c.cache[key] = cacheEntry{rrs: rrs, secure: secure, err: err, expires: time.Now().Add(ttl)}
 		c.mu.Unlock()
 	}
-	return rrs, err
+	return rrs, secure, err
 }
 
-func (c *Client) ask(ctx context.Context, name string, qtype uint16) ([]mdns.RR, error) {
+// ask queries the servers in turn. secure is the answer's AD bit, asked
+// for with AD=1 in the query (RFC 6840 §5.7): it means something only from
+// a validating resolver the operator trusts, which is what dns.servers
+// names.
+func (c *Client) ask(ctx context.Context, name string, qtype uint16) (rrs []mdns.RR, secure bool, err error) {
 	m := new(mdns.Msg)
 	m.SetQuestion(mdns.Fqdn(name), qtype)
+	m.AuthenticatedData = true
 	m.SetEdns0(4096, false)
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -163,22 +172,22 @@ func (c *Client) ask(ctx context.Context, name string, qtype uint16) ([]mdns.RR,
 					}
 				}
 				if len(out) == 0 {
-					return nil, fmt.Errorf("%w: %s %s: no records", ErrNotFound, name, mdns.TypeToString[qtype])
+					return nil, r.AuthenticatedData, fmt.Errorf("%w: %s %s: no records", ErrNotFound, name, mdns.TypeToString[qtype])
 				}
-				return out, nil
+				return out, r.AuthenticatedData, nil
 			case mdns.RcodeNameError:
-				return nil, fmt.Errorf("%w: %s: NXDOMAIN", ErrNotFound, name)
+				return nil, r.AuthenticatedData, fmt.Errorf("%w: %s: NXDOMAIN", ErrNotFound, name)
 			default:
 				lastErr = fmt.Errorf("dns: %s %s: %s from %s", name, mdns.TypeToString[qtype], mdns.RcodeToString[r.Rcode], srv)
 			}
 			break
 		}
 	}
-	return nil, lastErr
+	return nil, false, lastErr
 }
 
 func (c *Client) LookupMX(ctx context.Context, domain string) ([]*net.MX, error) {
-	rrs, err := c.query(ctx, domain, mdns.TypeMX)
+	rrs, _, err := c.query(ctx, domain, mdns.TypeMX)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +204,7 @@ func (c *Client) LookupIP(ctx context.Context, host string) ([]net.IP, error) {
 	var ips []net.IP
 	var errs []error
 	for _, t := range []uint16{mdns.TypeAAAA, mdns.TypeA} {
-		rrs, err := c.query(ctx, host, t)
+		rrs, _, err := c.query(ctx, host, t)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -221,7 +230,7 @@ func (c *Client) LookupIP(ctx context.Context, host string) ([]net.IP, error) {
 }
 
 func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	rrs, err := c.query(ctx, name, mdns.TypeTXT)
+	rrs, _, err := c.query(ctx, name, mdns.TypeTXT)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +241,48 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 		out = append(out, strings.Join(rr.(*mdns.TXT).Txt, ""))
 	}
 	return out, nil
+}
+
+// Validating is a Resolver that can tell DNSSEC-validated answers, as DANE
+// (RFC 7672) needs. Client is one; the system resolver cannot tell.
+type Validating interface {
+	Resolver
+	// AddressSecure reports whether host's address records are
+	// DNSSEC-validated (RFC 7672 §2.2.2: only then are its TLSA records
+	// looked up).
+	AddressSecure(ctx context.Context, host string) bool
+	// LookupTLSA returns the TLSA records at name (_25._tcp.host) and
+	// whether the answer was validated; ErrNotFound when there are none.
+	LookupTLSA(ctx context.Context, name string) ([]dane.Record, bool, error)
+}
+
+// AddressSecure implements Validating: true when an AAAA or A answer with
+// records came validated.
+func (c *Client) AddressSecure(ctx context.Context, host string) bool {
+	for _, t := range []uint16{mdns.TypeAAAA, mdns.TypeA} {
+		if rrs, secure, err := c.query(ctx, host, t); err == nil && len(rrs) > 0 && secure {
+			return true
+		}
+	}
+	return false
+}
+
+// LookupTLSA implements Validating.
+func (c *Client) LookupTLSA(ctx context.Context, name string) ([]dane.Record, bool, error) {
+	rrs, secure, err := c.query(ctx, name, mdns.TypeTLSA)
+	if err != nil {
+		return nil, secure, err
+	}
+	out := make([]dane.Record, 0, len(rrs))
+	for _, rr := range rrs {
+		t := rr.(*mdns.TLSA)
+		data, err := hex.DecodeString(t.Certificate)
+		if err != nil {
+			continue // malformed: unusable, like an unknown matching type
+		}
+		out = append(out, dane.Record{Usage: t.Usage, Selector: t.Selector, MatchingType: t.MatchingType, Data: data})
+	}
+	return out, secure, nil
 }
 
 // sortMX orders by preference (RFC 5321 §5.1), keeping equal preferences

@@ -26,9 +26,17 @@ import (
 // testDNS is an authoritative DNS server for the test's domains, run
 // in-process on loopback (UDP and TCP on one port) with miekg/dns.
 type testDNS struct {
-	Addr string
-	mu   sync.Mutex
-	rrs  map[string][]mdns.RR
+	Addr   string
+	mu     sync.Mutex
+	rrs    map[string][]mdns.RR
+	signed []string // zones answered with AD=1, as a validating resolver would
+}
+
+// sign makes the answers for names in zones "secure" (the AD bit).
+func (d *testDNS) sign(zones ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.signed = append(d.signed, zones...)
 }
 
 func startDNS(t *testing.T, zone ...string) *testDNS {
@@ -84,6 +92,11 @@ func (d *testDNS) serve(w mdns.ResponseWriter, r *mdns.Msg) {
 		q := r.Question[0]
 		d.mu.Lock()
 		rrs, ok := d.rrs[strings.ToLower(q.Name)]
+		for _, z := range d.signed {
+			if n := strings.TrimSuffix(strings.ToLower(q.Name), "."); n == z || strings.HasSuffix(n, "."+z) {
+				m.AuthenticatedData = true
+			}
+		}
 		d.mu.Unlock()
 		if !ok {
 			m.Rcode = mdns.RcodeNameError
