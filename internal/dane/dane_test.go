@@ -23,7 +23,7 @@ type issued struct {
 
 // issue makes a certificate for names signed by parent (self-signed when
 // parent is nil), valid from..until.
-func issue(t *testing.T, parent *issued, ca bool, from, until time.Time, names ...string) *issued {
+func issue(t testing.TB, parent *issued, ca bool, from, until time.Time, names ...string) *issued {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
@@ -116,4 +116,28 @@ func TestUsable(t *testing.T) {
 	if len(got) != 2 || got[0].Usage != 2 || got[1].Usage != 3 {
 		t.Fatalf("Usable = %v", got)
 	}
+}
+
+// FuzzVerify: TLSA records come from remote DNS and certificates from the
+// remote server; whatever they hold, Verify answers without panicking,
+// and a record that is the leaf's own key always matches as DANE-EE.
+func FuzzVerify(f *testing.F) {
+	year := 365 * 24 * time.Hour
+	leaf := issue(f, nil, false, now.Add(-year), now.Add(year), "mx.example.net")
+	f.Add(uint8(3), uint8(1), uint8(1), rec(3, 1, 1, leaf.cert).Data, leaf.cert.Raw)
+	f.Add(uint8(2), uint8(0), uint8(0), leaf.cert.Raw, leaf.cert.Raw)
+	f.Add(uint8(2), uint8(0), uint8(0), []byte{0x30, 0x03, 0x02, 0x01, 0x00}, []byte{})
+	f.Fuzz(func(t *testing.T, usage, selector, matching uint8, data, der []byte) {
+		r := Record{Usage: usage, Selector: selector, MatchingType: matching, Data: data}
+		var chain []*x509.Certificate
+		if c, err := x509.ParseCertificate(der); err == nil {
+			chain = append(chain, c)
+		}
+		Verify(Usable([]Record{r}), chain, "mx.example.net", now)
+		if len(chain) == 1 {
+			if err := Verify([]Record{rec(3, 1, 2, chain[0])}, chain, "mx.example.net", now); err != nil {
+				t.Fatalf("the leaf's own 3 1 2 record did not match: %v", err)
+			}
+		}
+	})
 }
