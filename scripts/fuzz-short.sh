@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Runs every Fuzz target for a few seconds (FUZZTIME, default 5s) beyond the
-# seed corpus that `go test` already runs.
+# seed corpus that `go test` already runs. A failure prints the fuzzer's
+# output. A crash the fuzzer finds is written to the package's
+# testdata/fuzz/ and fails again at once on the retry (it is in the seed
+# corpus now); a failure of the fuzzing machinery itself (a worker that
+# "hung or terminated unexpectedly" on a loaded machine) passes on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${FUZZTIME:-5s}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
     echo "fuzz $pkg $f ($t)"
-    go test -run '^$' -fuzz "^$f\$" -fuzztime "$t" "$pkg" >/dev/null
+    if ! go test -run '^$' -fuzz "^$f\$" -fuzztime "$t" "$pkg" >"$out" 2>&1; then
+      tail -40 "$out"
+      echo "fuzz $pkg $f failed; once more"
+      if ! go test -run '^$' -fuzz "^$f\$" -fuzztime "$t" "$pkg" >"$out" 2>&1; then
+        tail -40 "$out"
+        exit 1
+      fi
+    fi
   done
 done
 echo "fuzz: all targets ran"
