@@ -1,8 +1,10 @@
 package password
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHashVerify(t *testing.T) {
@@ -46,4 +48,33 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, encoded, pw string) {
 		Verify(encoded, pw) // must not panic on any stored value
 	})
+}
+
+// No more hashes run at once than there are CPUs: with every slot taken, a
+// Verify waits, and runs once one frees.
+func TestHashingIsBoundedByCPUs(t *testing.T) {
+	h, err := Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(hashing) != runtime.GOMAXPROCS(0) {
+		t.Fatalf("%d hashing slots for %d CPUs", cap(hashing), runtime.GOMAXPROCS(0))
+	}
+	for range cap(hashing) {
+		hashing <- struct{}{}
+	}
+	done := make(chan bool)
+	go func() { ok, _ := Verify(h, "pw"); done <- ok }()
+	select {
+	case <-done:
+		t.Fatal("a verification ran while every slot was taken")
+	case <-time.After(300 * time.Millisecond): // a hash takes ~25 ms: it would have finished
+	}
+	<-hashing
+	if !<-done {
+		t.Fatal("the verification failed once a slot freed")
+	}
+	for range cap(hashing) - 1 {
+		<-hashing
+	}
 }
