@@ -223,14 +223,16 @@ func (s *Server) startIdle(f *mailbox.Folder, b *sharedBox) {
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
+			// Sync first: a delivery between the session's last look and
+			// the watch's start made no event.
+			if err := f.Sync(); err != nil {
+				s.log().Warn("imap: idle sync", "folder", f.Dir(), "err", err)
+			}
 			select {
 			case <-stop:
 				return
 			case <-changed:
 			case <-t.C:
-			}
-			if err := f.Sync(); err != nil {
-				s.log().Warn("imap: idle sync", "folder", f.Dir(), "err", err)
 			}
 		}
 	}()

@@ -227,3 +227,22 @@ func testIdleSeesDelivery(t *testing.T) {
 	}
 	expect(t, "first session catches up", cs[0].do("NOOP"), "* 3 EXISTS")
 }
+
+// A delivery after SELECT but before IDLE, while nobody watched the folder,
+// is reported once IDLE starts: the poller syncs before it waits for events.
+func TestIdleReportsDeliveryBeforeIdle(t *testing.T) {
+	addr, root := testServer(t)
+	deliver(t, root, 1)
+	c := dial(t, addr)
+	c.do("SELECT INBOX")
+	deliver(t, root, 2)
+	fmt.Fprintf(c.c, "I1 IDLE\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	expect(t, "update for the earlier delivery", c.line(), "* 2 EXISTS")
+	fmt.Fprintf(c.c, "DONE\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "I1 OK") {
+		t.Fatalf("DONE: %q", l)
+	}
+}
