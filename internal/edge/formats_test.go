@@ -70,7 +70,7 @@ func FuzzParsePoolFile(f *testing.F) {
 		var ps []store.PoolPrefix
 		for _, r := range rows {
 			p, err := store.ParsePrefix(r.Prefix)
-			if err != nil || (r.Kind != "dynamic" && r.Kind != "static") || strings.ContainsAny(r.Pool, ",\"\n\r") || r.Pool == "" {
+			if err != nil || (r.Kind != "dynamic" && r.Kind != "static") || store.CheckPoolName(r.Pool) != nil {
 				return
 			}
 			ps = append(ps, store.PoolPrefix{Pool: r.Pool, Kind: r.Kind, Prefix: p})

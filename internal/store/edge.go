@@ -119,9 +119,12 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-func checkPoolName(name string) error {
-	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n,\"'") {
-		return fmt.Errorf("pool name %q: %w: 1-64 characters without spaces, commas or quotes", name, ErrInvalid)
+// CheckPoolName refuses names that would not survive a trip through the
+// pool file (`pool export`, then `pool import`): commas and quotes split or
+// end fields, and a line beginning with # is a comment there.
+func CheckPoolName(name string) error {
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n,\"'") || name[0] == '#' {
+		return fmt.Errorf("pool name %q: %w: 1-64 characters without spaces, commas or quotes, not starting with #", name, ErrInvalid)
 	}
 	return nil
 }
@@ -155,7 +158,7 @@ func (s *Store) ImportPools(ctx context.Context, actor string, rows []PoolRow, r
 	byPrefix := map[netip.Prefix]string{}
 	var order []want
 	for i, r := range rows {
-		if err := checkPoolName(r.Pool); err != nil {
+		if err := CheckPoolName(r.Pool); err != nil {
 			return 0, fmt.Errorf("row %d: %w", i+1, err)
 		}
 		if err := checkKind(r.Kind); err != nil {

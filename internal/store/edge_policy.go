@@ -236,7 +236,7 @@ func ParseCarrierEntry(raw string) (kind, entry string, err error) {
 
 // AddCarrierEntries adds prefixes and/or domains to a named carrier set.
 func (s *Store) AddCarrierEntries(ctx context.Context, actor, name string, entries []string) error {
-	if err := checkPoolName(name); err != nil {
+	if err := CheckPoolName(name); err != nil {
 		return fmt.Errorf("carrier: %w", err)
 	}
 	type ent struct{ kind, entry string }

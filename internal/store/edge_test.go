@@ -31,8 +31,10 @@ func TestEdgePools(t *testing.T) {
 				t.Errorf("prefix %q: %v, want ErrInvalid", bad, err)
 			}
 		}
-		if _, err := s.AddPoolPrefixes(ctx, "op", "bad name", store.PoolDynamic, []string{"10.0.0.0/8"}); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("pool name with a space: %v", err)
+		for _, bad := range []string{"bad name", "a,b", "#east", ""} {
+			if _, err := s.AddPoolPrefixes(ctx, "op", bad, store.PoolDynamic, []string{"10.0.0.0/8"}); !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("pool name %q: %v, want ErrInvalid (it would not survive export and import)", bad, err)
+			}
 		}
 		if _, err := s.AddPoolPrefixes(ctx, "op", "fixed", store.PoolStatic, []string{"10.1.5.0/24", "::ffff:10.1.6.0/120"}); err != nil {
 			t.Fatal(err)
