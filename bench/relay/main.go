@@ -144,15 +144,21 @@ func relayRun(sinkPort int, drain bool, load measure.Load, tried func() bool, fl
 	return measure.Run(*messages, func() (time.Duration, float64, error) { return 0, 0, flush() }, measure.CountFiles(dir), 5*time.Minute)
 }
 
-func runPostfix(drain bool) (measure.Result, error) {
-	sinkPort, port := measure.FreePort(), measure.FreePort()
-	pf, err := testpeer.StartPostfix(port, map[string]string{
+// postfixRelaySettings are both Postfix rows' main.cf overrides: relay
+// everything to the sink, with no client limits in the way of the load.
+func postfixRelaySettings(sinkPort int) map[string]string {
+	return map[string]string{
 		"relayhost":                           fmt.Sprintf("[127.0.0.1]:%d", sinkPort),
 		"smtpd_client_connection_count_limit": "0",
 		"smtpd_client_connection_rate_limit":  "0",
 		"default_process_limit":               "100",
 		"smtp_destination_concurrency_limit":  "20",
-	})
+	}
+}
+
+func runPostfix(drain bool) (measure.Result, error) {
+	sinkPort, port := measure.FreePort(), measure.FreePort()
+	pf, err := testpeer.StartPostfix(port, postfixRelaySettings(sinkPort))
 	if err != nil {
 		return measure.Result{}, err
 	}
@@ -170,13 +176,7 @@ func runPostfix(drain bool) (measure.Result, error) {
 // set up as a submission server (Cyrus SASL), relaying to the sink.
 func runPostfixSubmission() (measure.Result, error) {
 	sinkPort, port := measure.FreePort(), measure.FreePort()
-	pf, err := testpeer.StartPostfixSubmission(port, "load@bench.example", "bench-password", map[string]string{
-		"relayhost":                           fmt.Sprintf("[127.0.0.1]:%d", sinkPort),
-		"smtpd_client_connection_count_limit": "0",
-		"smtpd_client_connection_rate_limit":  "0",
-		"default_process_limit":               "100",
-		"smtp_destination_concurrency_limit":  "20",
-	})
+	pf, err := testpeer.StartPostfixSubmission(port, "load@bench.example", "bench-password", postfixRelaySettings(sinkPort))
 	if err != nil {
 		return measure.Result{}, err
 	}
