@@ -257,6 +257,35 @@ func (n *Node) Maildir(account string) []string {
 	return out
 }
 
+// spoolEmpty reports whether the node's spool holds no messages and no
+// temporary files.
+func spoolEmpty(n *Node) bool {
+	for _, sub := range []string{"msg", "tmp"} {
+		m, _ := filepath.Glob(filepath.Join(n.Dir, "spool", sub, "*"))
+		if len(m) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// SettledMaildir waits up to 15 s for the spool to empty and then lists an
+// account's mailbox. Every message the node acknowledged was in the spool
+// before its 250, so once the spool is empty a count of the mailbox is
+// final: "nothing else arrived" checked after it can fail, unlike one
+// checked after a sleep.
+func (n *Node) SettledMaildir(account string) []string {
+	n.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !spoolEmpty(n) {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("spool not empty after 15s\nqueue:\n%s\nserver log:\n%s", n.MustCLI("", "queue", "list"), n.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return n.Maildir(account)
+}
+
 // WaitMaildir waits up to 15 s for an account's mailbox to hold want
 // messages and returns their paths.
 func (n *Node) WaitMaildir(account string, want int) []string {

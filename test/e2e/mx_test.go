@@ -225,8 +225,7 @@ func TestMXSmugglingIsOneMessage(t *testing.T) {
 	c.expectReply("250 2.0.0 OK queued as ")
 	c.cmd("QUIT", "221 ")
 	files := n.WaitMaildir("alice@example.net", 1)
-	time.Sleep(300 * time.Millisecond)
-	if got := n.Maildir("alice@example.net"); len(got) != 1 {
+	if got := n.SettledMaildir("alice@example.net"); len(got) != 1 {
 		t.Fatalf("%d messages stored, want 1", len(got))
 	}
 	got := readFile(t, files[0])

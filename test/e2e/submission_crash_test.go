@@ -102,18 +102,6 @@ func mailboxBySeq(t *testing.T, n *Node, s *sender) map[string]int {
 	return got
 }
 
-// spoolEmpty reports whether the node's spool holds no messages and no
-// temporary files.
-func spoolEmpty(n *Node) bool {
-	for _, sub := range []string{"msg", "tmp"} {
-		m, _ := filepath.Glob(filepath.Join(n.Dir, "spool", sub, "*"))
-		if len(m) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // waitDelivered waits until every acked message is in the Maildir and the
 // spool is empty.
 func waitDelivered(t *testing.T, n *Node, s *sender) map[string]int {

@@ -64,8 +64,7 @@ func TestSubmissionLineLength(t *testing.T) {
 	d.cmd("DATA", "354 ")
 	d.write(msg(alice, bob, "long line", strings.Repeat("y", 3000)+"\r\n") + ".\r\n")
 	d.expectReply("554 5.6.0 Message has a line longer than the limit")
-	time.Sleep(500 * time.Millisecond)
-	if len(n.Maildir(bob)) != 0 {
+	if len(n.SettledMaildir(bob)) != 0 {
 		t.Fatal("message with an over-long line delivered")
 	}
 }

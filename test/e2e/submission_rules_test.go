@@ -159,8 +159,7 @@ func TestSubmissionSenderAuthorization(t *testing.T) {
 	c.expectReply("554 5.6.0 ")
 	c.cmd("QUIT", "221 ")
 	files := n.WaitMaildir(bob, 4)
-	time.Sleep(300 * time.Millisecond)
-	if got := len(n.Maildir(bob)); got != 4 {
+	if got := len(n.SettledMaildir(bob)); got != 4 {
 		t.Fatalf("bob holds %d messages, want only the 4 accepted (%v)", got, files)
 	}
 }
@@ -191,8 +190,7 @@ func TestSubmissionSizeLimit(t *testing.T) {
 	if !strings.Contains(stored, "Subject: fits\r\n") {
 		t.Fatalf("wrong message delivered:\n%.300s", stored)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if len(n.Maildir(bob)) != 1 {
+	if len(n.SettledMaildir(bob)) != 1 {
 		t.Fatal("the oversized message was delivered")
 	}
 }
