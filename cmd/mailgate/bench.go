@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -81,11 +80,11 @@ with --implicit-tls).`,
 			if !pwStdin {
 				return errors.New("give the password on standard input with --password-stdin (never on the command line)")
 			}
-			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-			if err != nil && !errors.Is(err, io.EOF) {
+			pw, err := readStdinLine(cmd)
+			if err != nil {
 				return err
 			}
-			l.Target.Password = strings.TrimRight(line, "\r\n")
+			l.Target.Password = pw
 			if addr == "" {
 				cfg, err := loadConfig()
 				if err != nil {

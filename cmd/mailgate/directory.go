@@ -210,11 +210,10 @@ func setStatus(cmd *cobra.Command, addr, status, reason string) error {
 func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 	var pw string
 	if fromStdin {
-		line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
+		var err error
+		if pw, err = readStdinLine(cmd); err != nil {
 			return "", err
 		}
-		pw = strings.TrimRight(line, "\r\n")
 	} else {
 		fd := int(os.Stdin.Fd())
 		if !term.IsTerminal(fd) {
@@ -241,6 +240,16 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 		return "", errors.New("password shorter than 8 characters; nothing changed")
 	}
 	return password.Hash(pw)
+}
+
+// readStdinLine returns the first line of the command's standard input
+// without its line ending: the password given with --password-stdin.
+func readStdinLine(cmd *cobra.Command) (string, error) {
+	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func newAliasCmd() *cobra.Command {
