@@ -45,7 +45,7 @@ type Fetcher struct {
 }
 
 func (f *Fetcher) init() {
-	f.cache = map[string]*Policy{}
+	f.cache = f.loadAll()
 	port := f.Port
 	if port == 0 {
 		port = 443
@@ -93,11 +93,8 @@ func (f *Fetcher) Get(ctx context.Context, domain string) *Policy {
 	domain = strings.ToLower(domain)
 	now := time.Now()
 	f.mu.Lock()
-	cached, inMemory := f.cache[domain]
+	cached := f.cache[domain]
 	f.mu.Unlock()
-	if !inMemory {
-		cached = f.load(domain)
-	}
 	if cached != nil && now.After(cached.Expires) {
 		cached = nil
 	}
@@ -125,23 +122,31 @@ func (f *Fetcher) Get(ctx context.Context, domain string) *Policy {
 	return p
 }
 
-// load reads a policy cached on disk, or nil.
-func (f *Fetcher) load(domain string) *Policy {
-	if f.CacheDir == "" || strings.ContainsAny(domain, "/\\") {
-		return nil
+// loadAll reads the policies cached on disk, once (on the first Get): a
+// domain without a policy, most of them, then costs no file I/O per message.
+func (f *Fetcher) loadAll() map[string]*Policy {
+	cache := map[string]*Policy{}
+	if f.CacheDir == "" {
+		return cache
 	}
-	b, err := os.ReadFile(filepath.Join(f.CacheDir, domain+".json"))
-	if err != nil {
-		return nil
+	entries, _ := os.ReadDir(f.CacheDir)
+	now := time.Now()
+	for _, e := range entries {
+		domain, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() || strings.HasPrefix(domain, ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(f.CacheDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		var p Policy
+		if json.Unmarshal(b, &p) != nil || now.After(p.Expires) {
+			continue
+		}
+		cache[domain] = &p
 	}
-	var p Policy
-	if json.Unmarshal(b, &p) != nil {
-		return nil
-	}
-	f.mu.Lock()
-	f.cache[domain] = &p
-	f.mu.Unlock()
-	return &p
+	return cache
 }
 
 // store writes a policy to the disk cache (temporary file, rename).
