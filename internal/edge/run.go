@@ -73,7 +73,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	var verified, recorded, pruned time.Time
 	var (
-		pol      *Policy
+		pol *Policy
+		// rs is pol's kernel view, kept while pol is: its Digest hashes
+		// every element once, not at every tick.
+		rs       *Ruleset
 		mx       map[string][]MXHost
 		resolved time.Time
 		version  int64 = -1
@@ -97,6 +100,7 @@ func (r *Runner) Run(ctx context.Context) error {
 					r.Log.Error("edge: load policy", "err", err)
 				} else {
 					pol, mx, version = p, m, p.Version
+					rs = pol.Ruleset(r.Window)
 					if res != nil {
 						resolved = now
 					}
@@ -105,7 +109,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		if pol != nil {
 			verify := now.Sub(verified) >= r.Verify
-			ch, err := Apply(ctx, pol.Ruleset(r.Window), r.CacheDir, verify)
+			ch, err := Apply(ctx, rs, r.CacheDir, verify)
 			if err == nil && verify {
 				verified = now
 			}
