@@ -42,7 +42,10 @@ func TestRemoteQueueCommands(t *testing.T) {
 	}
 	waitQueue(t, n, `kim@cli\.test\s+1\s+held\s`)
 	n.MustCLI("", "queue", "retry", "--all")
-	time.Sleep(time.Second) // five queue scans: a held message must not be tried
+	// The retry did run (lee's message was tried again); then five more
+	// queue scans: the held message must not have been tried.
+	waitQueue(t, n, `lee@cli\.test\s+2\s`)
+	time.Sleep(time.Second)
 	waitQueue(t, n, `kim@cli\.test\s+1\s+held\s`)
 
 	n.MustCLI("", "queue", "release", id)
