@@ -167,7 +167,7 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 		if ctx.Err() != nil {
 			break
 		}
-		ips, err := r.lookupIP(ctx, h.Name)
+		ips, err := r.lookupIP(ctx, h)
 		if err != nil {
 			last = Outcome{Status: spool.Pending, Text: fmt.Sprintf("451 4.4.3 address lookup of %s failed: %v", h.Name, err)}
 			continue
@@ -191,13 +191,16 @@ func (r *Remote) Deliver(ctx context.Context, m *spool.Message, domain string, r
 	return out
 }
 
-// lookupIP resolves a host name; an IP address (a smarthost given as
-// one) stands for itself.
-func (r *Remote) lookupIP(ctx context.Context, host string) ([]net.IP, error) {
-	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
+// lookupIP returns a hop's addresses: those mxRoute already has (an
+// implicit MX), the address a smarthost is given as, or a lookup's.
+func (r *Remote) lookupIP(ctx context.Context, h hop) ([]net.IP, error) {
+	if h.IPs != nil {
+		return h.IPs, nil
+	}
+	if ip := net.ParseIP(strings.Trim(h.Name, "[]")); ip != nil {
 		return []net.IP{ip}, nil
 	}
-	return r.DNS.LookupIP(ctx, host)
+	return r.DNS.LookupIP(ctx, h.Name)
 }
 
 // daneTLS applies DANE to one MX host (RFC 7672 §2.2): when its address

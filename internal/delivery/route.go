@@ -13,7 +13,7 @@ import (
 // hop is one host to try for a destination, in order.
 type hop struct {
 	Name string   // MX host name (for TLS and logs)
-	IPs  []net.IP // nil until resolved
+	IPs  []net.IP // nil: to be looked up
 	Port int
 }
 
@@ -33,13 +33,14 @@ func mxRoute(ctx context.Context, r dns.Resolver, domain string, port int) ([]ho
 	mx, err := r.LookupMX(ctx, domain)
 	switch {
 	case errors.Is(err, dns.ErrNotFound):
-		if _, err := r.LookupIP(ctx, domain); err != nil {
+		ips, err := r.LookupIP(ctx, domain)
+		if err != nil {
 			if errors.Is(err, dns.ErrNotFound) {
 				return nil, &routeError{Perm: true, Code: fmt.Sprintf("550 5.1.2 domain %s has no MX, A or AAAA record", domain)}
 			}
 			return nil, &routeError{Code: fmt.Sprintf("451 4.4.3 DNS lookup of %s failed: %v", domain, err)}
 		}
-		return []hop{{Name: domain, Port: port}}, nil
+		return []hop{{Name: domain, IPs: ips, Port: port}}, nil // looked up already
 	case err != nil:
 		return nil, &routeError{Code: fmt.Sprintf("451 4.4.3 MX lookup of %s failed: %v", domain, err)}
 	}
