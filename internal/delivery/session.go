@@ -37,15 +37,11 @@ func (e errTLS) Unwrap() error { return e.err }
 // conn is an open SMTP session to one host, ready for MAIL.
 type conn struct {
 	c      *smtp.Client
-	host   string // host name, for logs and DSN Remote-MTA
-	addr   string // ip:port
 	tls    *tls.ConnectionState
 	raw    net.Conn
 	reused int
 	dead   atomic.Bool // closed under it at shutdown
 }
-
-func (s *conn) describe() string { return fmt.Sprintf("%s[%s]", s.host, s.addr) }
 
 // greetedConn replays a greeting to go-smtp's client: we read the real
 // greeting and did EHLO/STARTTLS ourselves (go-smtp cannot STARTTLS with a
@@ -127,7 +123,7 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 		c.Close()
 		return nil, err
 	}
-	return &conn{c: c, host: host, addr: addr, tls: state, raw: raw}, nil
+	return &conn{c: c, tls: state, raw: raw}, nil
 }
 
 // readerAfter returns what tp had buffered followed by the connection.

@@ -34,7 +34,6 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		PerDestination: d.ConcurrencyPerDestination, Log: log,
 		DANE: d.DANE && len(cfg.DNS.Servers) > 0,
 	}
-	remote.pool.limit = d.ConcurrencyPerDestination
 	if _, port, err := net.SplitHostPort(d.Smarthost); err == nil && port == "465" {
 		remote.SmarthostImplicitTLS = true // RFC 8314 submissions port
 	}
