@@ -400,11 +400,8 @@ func (r *Remote) transact(s *conn, m *spool.Message, rcpts []string, prefix stri
 		if !errors.As(err, &se) {
 			return false, false, true, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
 		}
-		reusable := s.c.Reset() == nil
-		if se.Code/100 == 5 {
-			return true, reusable, false, Outcome{Status: spool.Failed, Text: replyText(se)}
-		}
-		return false, reusable, false, Outcome{Status: spool.Pending, Text: replyText(se)}
+		st := replyStatus(se)
+		return st == spool.Failed, s.c.Reset() == nil, false, Outcome{Status: st, Text: replyText(se)}
 	}
 	var accepted []string
 	for _, rc := range rcpts {
@@ -417,11 +414,7 @@ func (r *Remote) transact(s *conn, m *spool.Message, rcpts []string, prefix stri
 		if !errors.As(err, &se) {
 			return true, false, false, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
 		}
-		st := spool.Pending
-		if se.Code/100 == 5 {
-			st = spool.Failed
-		}
-		out[rc] = Outcome{Status: st, Text: replyText(se)}
+		out[rc] = Outcome{Status: replyStatus(se), Text: replyText(se)}
 	}
 	if len(accepted) == 0 {
 		return true, s.c.Reset() == nil, false, Outcome{Status: spool.Pending, Text: "451 4.4.2 no recipient accepted"}
@@ -440,11 +433,7 @@ func (r *Remote) data(s *conn, m *spool.Message, prefix string) (status, text st
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			st := spool.Pending
-			if se.Code/100 == 5 {
-				st = spool.Failed
-			}
-			return st, replyText(se), s.c.Reset() == nil
+			return replyStatus(se), replyText(se), s.c.Reset() == nil
 		}
 		return spool.Pending, failText(err, "4.4.2"), false
 	}
@@ -464,15 +453,20 @@ func (r *Remote) data(s *conn, m *spool.Message, prefix string) (status, text st
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			st := spool.Pending
-			if se.Code/100 == 5 {
-				st = spool.Failed
-			}
-			return st, replyText(se), true
+			return replyStatus(se), replyText(se), true
 		}
 		return spool.Pending, failText(err, "4.4.2"), false
 	}
 	return spool.Delivered, "250 " + resp.StatusText, true
+}
+
+// replyStatus is what a server reply makes of a recipient: a 5xx fails
+// it, anything else leaves it pending.
+func replyStatus(se *smtp.SMTPError) string {
+	if se.Code/100 == 5 {
+		return spool.Failed
+	}
+	return spool.Pending
 }
 
 // replyText renders a server reply as "550 5.1.1 text".
