@@ -268,36 +268,29 @@ func (s *Store) insertBatches(ctx context.Context, tx *sql.Tx, head string, n in
 	return nil
 }
 
+// poolKindsTx maps each pool name to its kind.
 func (s *Store) poolKindsTx(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name, kind FROM edge_pools`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var n, k string
-		if err := rows.Scan(&n, &k); err != nil {
-			return nil, err
-		}
-		out[n] = k
-	}
-	return out, rows.Err()
+	return scanPairs(tx.QueryContext(ctx, `SELECT name, kind FROM edge_pools`))
 }
 
+// prefixOwnersTx maps each pool prefix to the pool holding it.
 func (s *Store) prefixOwnersTx(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT prefix, pool FROM edge_pool_prefixes`)
+	return scanPairs(tx.QueryContext(ctx, `SELECT prefix, pool FROM edge_pool_prefixes`))
+}
+
+// scanPairs reads a two-column string query into a map, closing rows.
+func scanPairs(rows *sql.Rows, err error) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
-		var p, o string
-		if err := rows.Scan(&p, &o); err != nil {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
 			return nil, err
 		}
-		out[p] = o
+		out[k] = v
 	}
 	return out, rows.Err()
 }

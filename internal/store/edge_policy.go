@@ -454,28 +454,15 @@ func (s *Store) EdgeSnapshot(ctx context.Context) (*EdgeSnapshot, error) {
 // allPoolPrefixes is PoolPrefixes("") without the join and the sort, for
 // the snapshot: the edge compiles 100k prefixes in any order.
 func (s *Store) allPoolPrefixes(ctx context.Context) ([]PoolPrefix, error) {
-	rows, err := s.query(ctx, `SELECT name, kind FROM edge_pools`)
+	kinds, err := scanPairs(s.query(ctx, `SELECT name, kind FROM edge_pools`))
 	if err != nil {
-		return nil, err
-	}
-	kinds := map[string]string{}
-	for rows.Next() {
-		var n, k string
-		if err := rows.Scan(&n, &k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		kinds[n] = k
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var total int
 	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM edge_pool_prefixes`).Scan(&total); err != nil {
 		return nil, err
 	}
-	rows, err = s.query(ctx, `SELECT pool, prefix, added_at FROM edge_pool_prefixes`)
+	rows, err := s.query(ctx, `SELECT pool, prefix, added_at FROM edge_pool_prefixes`)
 	if err != nil {
 		return nil, err
 	}
