@@ -65,13 +65,19 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 	fail := func(err error) (*conn, error) { raw.Close(); return nil, err }
 	var netConn net.Conn = raw
 	var state *tls.ConnectionState
-	if mode == tlsImplicit {
+	handshake := func() error {
 		tc := tls.Client(raw, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(errTLS{fmt.Errorf("TLS handshake with %s: %w", addr, err)})
+			return errTLS{fmt.Errorf("TLS handshake with %s: %w", addr, err)}
 		}
 		st := tc.ConnectionState()
 		state, netConn = &st, tc
+		return nil
+	}
+	if mode == tlsImplicit {
+		if err := handshake(); err != nil {
+			return fail(err)
+		}
 	}
 	tp := textproto.NewConn(netConn)
 	code, msg, err := tp.ReadResponse(220)
@@ -100,12 +106,9 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 			if tp.R.Buffered() > 0 {
 				return fail(errTLS{fmt.Errorf("%s sent data after its STARTTLS reply", addr)})
 			}
-			tc := tls.Client(raw, tlsConf)
-			if err := tc.HandshakeContext(ctx); err != nil {
-				return fail(errTLS{fmt.Errorf("TLS handshake with %s: %w", addr, err)})
+			if err := handshake(); err != nil {
+				return fail(err)
 			}
-			st := tc.ConnectionState()
-			state, netConn = &st, tc
 		}
 	}
 	// The session continues on netConn: after STARTTLS nothing read in
