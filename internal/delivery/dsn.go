@@ -57,8 +57,9 @@ func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action
 	if action == ActionDelayed {
 		subject = "Delayed Mail (still being retried)"
 	}
-	// RFC 3834 §5: auto-generated; RFC 3464 §3: the report goes to the
-	// envelope sender, from a null reverse-path.
+	// RFC 3834 §5: Auto-Submitted auto-replied (a response a program made
+	// to a message); RFC 3464 §3: the report goes to the envelope sender,
+	// from a null reverse-path.
 	fmt.Fprintf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", hostname)
 	fmt.Fprintf(&b, "To: <%s>\r\n", env.From)
 	fmt.Fprintf(&b, "Subject: %s\r\n", subject)
@@ -104,7 +105,7 @@ func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action
 		}
 		fmt.Fprintf(&b, "Last-Attempt-Date: %s\r\n", now.Format(time.RFC1123Z))
 		if action == ActionDelayed && !retryUntil.IsZero() {
-			// RFC 3464 §2.3.8.
+			// RFC 3464 §2.3.9.
 			fmt.Fprintf(&b, "Will-Retry-Until: %s\r\n", retryUntil.Format(time.RFC1123Z))
 		}
 	}
