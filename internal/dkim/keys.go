@@ -191,7 +191,7 @@ func RecordValue(pub crypto.PublicKey) (string, error) {
 	return "", fmt.Errorf("dkim: unsupported public key %T", pub)
 }
 
-// Selectors lists the domains with keys and each one's active selector.
+// List lists the domains with keys and each one's active selector.
 func (k Keys) List() (map[string]string, error) {
 	entries, err := os.ReadDir(k.Dir)
 	if errors.Is(err, os.ErrNotExist) {
