@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -472,10 +473,11 @@ func newEdgeRunCmd() *cobra.Command {
 			}
 			defer st.Close()
 			log := newLogger(cfg.Log.Level)
-			log.Info("edge run: started", "interval", orDuration(interval, cfg.Edge.PollInterval))
+			interval = orDuration(interval, cfg.Edge.PollInterval)
+			log.Info("edge run: started", "interval", interval)
 			r := &edge.Runner{
 				Store: st, Resolver: net.DefaultResolver, CacheDir: cfg.DataDir, Log: log,
-				Interval: orDuration(interval, cfg.Edge.PollInterval),
+				Interval: interval,
 				Resolve:  orDuration(resolveEvery, cfg.Edge.ResolveInterval),
 				Window:   orDuration(window, cfg.Edge.AttemptWindow),
 				Router:   cfg.Hostname, RecordEvery: recordEvery,
@@ -499,6 +501,9 @@ func newEdgeReportCmd() *cobra.Command {
 		Short: "top blocked sources from the kernel's counters: attempts, distinct destinations, first/last seen, pool",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
 			return withStore(func(ctx context.Context, st *store.Store) error {
 				if fromStore {
 					return printStoredAttempts(ctx, cmd, st, top, format)
@@ -518,9 +523,7 @@ func newEdgeReportCmd() *cobra.Command {
 					if as == nil {
 						as = []edge.Attempts{}
 					}
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(as)
+					return writeJSON(cmd.OutOrStdout(), as)
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL")
@@ -633,7 +636,6 @@ func newEdgeDNSBLCmd() *cobra.Command {
 	return cmd
 }
 
-// orDuration is a flag's value, or the config's when the flag was not given.
 // loadRuleset reads the policy from the configured store and builds the
 // ruleset render and apply both start from.
 func loadRuleset(ctx context.Context, resolve bool, window time.Duration) (*config.Config, *edge.Policy, *edge.Ruleset, error) {
@@ -649,6 +651,7 @@ func loadRuleset(ctx context.Context, resolve bool, window time.Duration) (*conf
 	return cfg, p, p.Ruleset(orDuration(window, cfg.Edge.AttemptWindow)), nil
 }
 
+// orDuration is a flag's value, or the config's when the flag was not given.
 func orDuration(flag, cfg time.Duration) time.Duration {
 	if flag > 0 {
 		return flag
@@ -656,6 +659,15 @@ func orDuration(flag, cfg time.Duration) time.Duration {
 	return cfg
 }
 
+// writeJSON prints v as indented JSON (edge report --format json).
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printStoredAttempts is edge report --store: the attempt counts every
+// router's edge run recorded.
 func printStoredAttempts(ctx context.Context, cmd *cobra.Command, st *store.Store, top int, format string) error {
 	rs, err := st.AttemptsReport(ctx, top)
 	if err != nil {
@@ -665,9 +677,7 @@ func printStoredAttempts(ctx context.Context, cmd *cobra.Command, st *store.Stor
 		if rs == nil {
 			rs = []store.AttemptRecord{}
 		}
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return writeJSON(cmd.OutOrStdout(), rs)
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tROUTERS")
