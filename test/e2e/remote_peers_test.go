@@ -155,28 +155,46 @@ func (s *sink) stop() {
 
 // messages returns the transactions the sink stored.
 func (s *sink) messages() []string {
-	files, _ := filepath.Glob(filepath.Join(s.Dir, "m.*"))
+	return readFiles(filepath.Join(s.Dir, "m.*"))
+}
+
+// wait waits up to 30 s for the sink to hold n transactions.
+func (s *sink) wait(t *testing.T, n int, node *Node) []string {
+	t.Helper()
+	return waitMessages(t, "sink", n, node, s.messages, nil)
+}
+
+// readFiles returns the contents of the files matching the patterns.
+func readFiles(patterns ...string) []string {
 	var out []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err == nil {
-			out = append(out, string(b))
+	for _, pat := range patterns {
+		files, _ := filepath.Glob(pat)
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil {
+				out = append(out, string(b))
+			}
 		}
 	}
 	return out
 }
 
-// waitSink waits up to 30 s for the sink to hold n transactions.
-func (s *sink) wait(t *testing.T, n int, node *Node) []string {
+// waitMessages waits up to 30 s for list to return at least n messages;
+// on time-out it fails with the node's queue and log, and the peer's log
+// when it has one.
+func waitMessages(t *testing.T, peer string, n int, node *Node, list func() []string, peerLog func() string) []string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got := s.messages()
-		if len(got) >= n || time.Now().After(deadline) {
-			if len(got) < n {
-				t.Fatalf("sink holds %d messages, want %d\nqueue:\n%s\nserver log:\n%s", len(got), n, node.MustCLI("", "queue", "list"), node.Log())
-			}
+		got := list()
+		if len(got) >= n {
 			return got
+		}
+		if time.Now().After(deadline) {
+			extra := ""
+			if peerLog != nil {
+				extra = peer + " log:\n" + peerLog()
+			}
+			t.Fatalf("%s holds %d messages, want %d\nqueue:\n%s\nnode log:\n%s\n%s", peer, len(got), n, node.MustCLI("", "queue", "list"), node.Log(), extra)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -228,32 +246,13 @@ func startRemotePostfix(t *testing.T, ip string, port int, domains string, certF
 
 // inbox returns the messages Postfix delivered.
 func (p *remotePostfix) inbox() []string {
-	var out []string
-	for _, sub := range []string{"new", "cur"} {
-		files, _ := filepath.Glob(filepath.Join(p.Vmail, "inbox", sub, "*"))
-		for _, f := range files {
-			if b, err := os.ReadFile(f); err == nil {
-				out = append(out, string(b))
-			}
-		}
-	}
-	return out
+	return readFiles(filepath.Join(p.Vmail, "inbox", "new", "*"), filepath.Join(p.Vmail, "inbox", "cur", "*"))
 }
 
+// wait waits up to 30 s for Postfix to have delivered n messages.
 func (p *remotePostfix) wait(t *testing.T, n int, node *Node) []string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := p.inbox()
-		if len(got) >= n || time.Now().After(deadline) {
-			if len(got) < n {
-				t.Fatalf("remote Postfix holds %d messages, want %d\nqueue:\n%s\nnode log:\n%s\npostfix log:\n%s",
-					len(got), n, node.MustCLI("", "queue", "list"), node.Log(), p.Log())
-			}
-			return got
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return waitMessages(t, "remote Postfix", n, node, p.inbox, p.Log)
 }
 
 // testCA issues certificates for test host names.
