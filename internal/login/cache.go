@@ -60,12 +60,9 @@ func (v *verified) mac(pw string) [32]byte {
 // connections at once, a reconnect storm — share one slow call.
 func (v *verified) check(account, storedHash, pw string, slow func() bool) bool {
 	mac := v.mac(pw)
-	if v.hitMAC(account, storedHash, mac) {
-		return true
-	}
 	key := account + "\x00" + storedHash + "\x00" + string(mac[:])
 	v.mu.Lock()
-	if v.fresh(account, storedHash, mac) { // verified since the look above
+	if v.fresh(account, storedHash, mac) {
 		v.mu.Unlock()
 		return true
 	}
@@ -79,7 +76,7 @@ func (v *verified) check(account, storedHash, pw string, slow func() bool) bool 
 	v.mu.Unlock()
 	p.ok = slow()
 	if p.ok {
-		v.remember(account, storedHash, pw)
+		v.remember(account, storedHash, mac)
 	}
 	v.mu.Lock()
 	delete(v.inflight, key)
@@ -88,25 +85,14 @@ func (v *verified) check(account, storedHash, pw string, slow func() bool) bool 
 	return p.ok
 }
 
-// hit reports whether pw was verified against storedHash lately.
-func (v *verified) hit(account, storedHash, pw string) bool {
-	return v.hitMAC(account, storedHash, v.mac(pw))
-}
-
-func (v *verified) hitMAC(account, storedHash string, mac [32]byte) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.fresh(account, storedHash, mac)
-}
-
-// fresh is hitMAC with v.mu held.
+// fresh reports whether the password whose HMAC is mac was verified
+// against storedHash lately; v.mu is held.
 func (v *verified) fresh(account, storedHash string, mac [32]byte) bool {
 	e, ok := v.m[account+"\x00"+storedHash]
 	return ok && time.Now().Before(e.expires) && hmac.Equal(e.mac[:], mac[:])
 }
 
-func (v *verified) remember(account, storedHash, pw string) {
-	mac := v.mac(pw)
+func (v *verified) remember(account, storedHash string, mac [32]byte) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.m) >= maxVerified {

@@ -86,7 +86,7 @@ func TestCacheNeverOutlivesAPasswordChange(t *testing.T) {
 
 func TestCacheExpires(t *testing.T) {
 	v := newVerified(10 * time.Millisecond)
-	v.remember("a@isp.example", "h", "pw")
+	v.remember("a@isp.example", "h", v.mac("pw"))
 	if !v.hit("a@isp.example", "h", "pw") {
 		t.Fatal("fresh entry missed")
 	}
@@ -127,4 +127,12 @@ func TestConcurrentIdenticalChecksShareOneVerification(t *testing.T) {
 	if !v.hit("a@isp.example", "h", "pw") || v.hit("a@isp.example", "h", "guess") {
 		t.Fatal("only the verified password may be remembered")
 	}
+}
+
+// hit reports whether pw was verified against storedHash lately.
+func (v *verified) hit(account, storedHash, pw string) bool {
+	mac := v.mac(pw)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.fresh(account, storedHash, mac)
 }
