@@ -573,6 +573,9 @@ func newEdgeDNSBLCmd() *cobra.Command {
 		Short: "serve a DNSBL zone answering 127.0.0.10 for addresses in our dynamic pools (UDP and TCP)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if reload <= 0 {
+				return fmt.Errorf("--reload %v: want a positive duration", reload)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			st, cfg, err := openStore(ctx)
@@ -617,15 +620,21 @@ func newEdgeDNSBLCmd() *cobra.Command {
 					return fmt.Errorf("dnsbl on %s: %w", listen, err)
 				case <-tick.C:
 					v, err := st.EdgeVersion(ctx)
-					nc := bl.Policy().NextChange()
-					if err != nil || (v == version && (nc.IsZero() || time.Now().Before(nc))) {
+					if err != nil {
+						log.Error("edge dnsbl: read store version", "err", err)
+						continue
+					}
+					if nc := bl.Policy().NextChange(); v == version && (nc.IsZero() || time.Now().Before(nc)) {
 						continue // unchanged, and no exemption expired since
 					}
-					if np, err := loadPolicy(ctx, st, false); err == nil {
-						bl.SetPolicy(np)
-						version = np.Version
-						log.Info("edge dnsbl: reloaded", "version", version)
+					np, err := loadPolicy(ctx, st, false)
+					if err != nil {
+						log.Error("edge dnsbl: load policy; still answering from the last one", "err", err)
+						continue
 					}
+					bl.SetPolicy(np)
+					version = np.Version
+					log.Info("edge dnsbl: reloaded", "version", version)
 				}
 			}
 		},
