@@ -139,12 +139,8 @@ func (s *Store) RemoveDomain(ctx context.Context, actor, name string) error {
 		if n > 0 {
 			return fmt.Errorf("domain %s has %d accounts or aliases: %w; remove them first", name, n, ErrInUse)
 		}
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM domains WHERE name = ?`), name)
-		if err != nil {
+		if err := s.execFoundTx(ctx, tx, "domain "+name, `DELETE FROM domains WHERE name = ?`, name); err != nil {
 			return err
-		}
-		if k, _ := res.RowsAffected(); k == 0 {
-			return fmt.Errorf("domain %s: %w", name, ErrNotFound)
 		}
 		return s.auditTx(ctx, tx, actor, "domain.remove", name, "")
 	})
@@ -253,12 +249,8 @@ func (s *Store) updateAccount(ctx context.Context, actor, addr, action, detail, 
 		return fmt.Errorf("account: %w", err)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(stmt), value, norm)
-		if err != nil {
+		if err := s.execFoundTx(ctx, tx, "account "+norm, stmt, value, norm); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
 		}
 		return s.auditTx(ctx, tx, actor, action, norm, detail)
 	})
@@ -275,12 +267,8 @@ func (s *Store) RemoveAccount(ctx context.Context, actor, addr string) error {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM aliases WHERE account = ?`), norm); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM accounts WHERE address = ?`), norm)
-		if err != nil {
+		if err := s.execFoundTx(ctx, tx, "account "+norm, `DELETE FROM accounts WHERE address = ?`, norm); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
 		}
 		return s.auditTx(ctx, tx, actor, "user.remove", norm, "")
 	})
@@ -348,12 +336,8 @@ func (s *Store) RemoveAlias(ctx context.Context, actor, alias string) error {
 		return fmt.Errorf("alias: %w", err)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM aliases WHERE address = ?`), norm)
-		if err != nil {
+		if err := s.execFoundTx(ctx, tx, "alias "+norm, `DELETE FROM aliases WHERE address = ?`, norm); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("alias %s: %w", norm, ErrNotFound)
 		}
 		return s.auditTx(ctx, tx, actor, "alias.remove", norm, "")
 	})

@@ -346,12 +346,8 @@ func (s *Store) RemovePool(ctx context.Context, actor, pool string, prefixes []s
 			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_pool_prefixes WHERE pool = ?`), pool); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_pools WHERE name = ?`), pool)
-			if err != nil {
+			if err := s.execFoundTx(ctx, tx, "pool "+pool, `DELETE FROM edge_pools WHERE name = ?`, pool); err != nil {
 				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("pool %s: %w", pool, ErrNotFound)
 			}
 			if err := s.auditTx(ctx, tx, actor, "pool.remove", pool, ""); err != nil {
 				return err
@@ -363,12 +359,8 @@ func (s *Store) RemovePool(ctx context.Context, actor, pool string, prefixes []s
 			if err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_pool_prefixes WHERE pool = ? AND prefix = ?`), pool, p.String())
-			if err != nil {
+			if err := s.execFoundTx(ctx, tx, fmt.Sprintf("prefix %s in pool %s", p, pool), `DELETE FROM edge_pool_prefixes WHERE pool = ? AND prefix = ?`, pool, p.String()); err != nil {
 				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("prefix %s in pool %s: %w", p, pool, ErrNotFound)
 			}
 			if err := s.auditTx(ctx, tx, actor, "pool.remove-prefix", pool, p.String()); err != nil {
 				return err

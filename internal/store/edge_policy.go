@@ -192,12 +192,8 @@ func (s *Store) removeKeyed(ctx context.Context, actor, table, action, what, pre
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE prefix = ?`), p.String())
-		if err != nil {
+		if err := s.execFoundTx(ctx, tx, what+" "+p.String(), `DELETE FROM `+table+` WHERE prefix = ?`, p.String()); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s: %w", what, p, ErrNotFound)
 		}
 		if err := s.auditTx(ctx, tx, actor, action, p.String(), ""); err != nil {
 			return err
@@ -290,12 +286,8 @@ func (s *Store) Carriers(ctx context.Context) ([]CarrierEntry, error) {
 func (s *Store) RemoveCarrier(ctx context.Context, actor, name string, entries []string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if len(entries) == 0 {
-			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_carriers WHERE name = ?`), name)
-			if err != nil {
+			if err := s.execFoundTx(ctx, tx, "carrier "+name, `DELETE FROM edge_carriers WHERE name = ?`, name); err != nil {
 				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("carrier %s: %w", name, ErrNotFound)
 			}
 			if err := s.auditTx(ctx, tx, actor, "edge.carrier.remove", name, ""); err != nil {
 				return err
@@ -307,12 +299,8 @@ func (s *Store) RemoveCarrier(ctx context.Context, actor, name string, entries [
 			if err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_carriers WHERE name = ? AND entry = ?`), name, e)
-			if err != nil {
+			if err := s.execFoundTx(ctx, tx, fmt.Sprintf("carrier %s entry %s", name, e), `DELETE FROM edge_carriers WHERE name = ? AND entry = ?`, name, e); err != nil {
 				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("carrier %s entry %s: %w", name, e, ErrNotFound)
 			}
 			if err := s.auditTx(ctx, tx, actor, "edge.carrier.remove", name, e); err != nil {
 				return err
@@ -368,14 +356,11 @@ func (s *Store) Schedule(ctx context.Context) ([]ScopeChange, error) {
 // RemoveScopeChange removes the scheduled change at from.
 func (s *Store) RemoveScopeChange(ctx context.Context, actor string, from time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_schedule WHERE from_at = ?`), from.Unix())
-		if err != nil {
+		at := from.UTC().Format(time.RFC3339)
+		if err := s.execFoundTx(ctx, tx, "scope change at "+at, `DELETE FROM edge_schedule WHERE from_at = ?`, from.Unix()); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("scope change at %s: %w", from.UTC().Format(time.RFC3339), ErrNotFound)
-		}
-		if err := s.auditTx(ctx, tx, actor, "edge.scope.remove", from.UTC().Format(time.RFC3339), ""); err != nil {
+		if err := s.auditTx(ctx, tx, actor, "edge.scope.remove", at, ""); err != nil {
 			return err
 		}
 		return s.bumpEdgeTx(ctx, tx)

@@ -211,3 +211,16 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.lookups.clear()
 	return err
 }
+
+// execFoundTx runs a DELETE or UPDATE that must touch a row: touching none
+// is ErrNotFound, said of what.
+func (s *Store) execFoundTx(ctx context.Context, tx *sql.Tx, what, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
+}
