@@ -97,14 +97,16 @@ func Open(dir string) (*Spool, error) {
 	if err == nil {
 		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_SH)
 	}
+	if err == nil {
+		s.msgDir, err = dirsync.New(filepath.Join(dir, "msg"))
+	}
+	if err == nil {
+		if s.stDir, err = dirsync.New(filepath.Join(dir, "state")); err != nil {
+			s.msgDir.Close()
+		}
+	}
 	if err != nil {
-		lock.Close()
-		return nil, err
-	}
-	if s.msgDir, err = dirsync.New(filepath.Join(dir, "msg")); err != nil {
-		return nil, err
-	}
-	if s.stDir, err = dirsync.New(filepath.Join(dir, "state")); err != nil {
+		lock.Close() // releases the flock too
 		return nil, err
 	}
 	return s, nil
