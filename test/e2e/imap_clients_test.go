@@ -124,7 +124,6 @@ func TestIMAPUIDsStableAcrossRestart(t *testing.T) {
 	v1, f1 := snapshot()
 	n.Stop()
 	n.Start()
-	WaitPort(t, n.Addr("imaps"))
 	v2, f2 := snapshot()
 	if v1 != v2 || f1 != f2 {
 		t.Fatalf("after restart:\nUIDVALIDITY %s -> %s\n%s\n----\n%s", v1, v2, f1, f2)

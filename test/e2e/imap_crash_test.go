@@ -65,7 +65,6 @@ func TestIMAPKillDuringExpungeLosesNothing(t *testing.T) {
 		time.Sleep(delay)
 		n.Kill()
 		n.Start()
-		WaitPort(t, n.Addr("imaps"))
 		after := imapListing(t, n)
 		if len(after) != len(n.Maildir(carol)) {
 			t.Fatalf("round %d: IMAP lists %d messages, %d files", round, len(after), len(n.Maildir(carol)))

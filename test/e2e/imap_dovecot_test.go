@@ -136,7 +136,6 @@ folder 1
 	// And back: what Dovecot changed (a flag, an expunge) mailgate picks
 	// up from the files, keeping the survivor's UID.
 	n.Start()
-	WaitPort(t, n.Addr("imaps"))
 	m := dialIMAPS(t, n.Addr("imaps"), carol, carolPW)
 	m.cmd("SELECT INBOX")
 	if f := strings.Join(m.cmd("FETCH 1:* (UID FLAGS)"), "\n"); f != `* 1 FETCH (UID 2 FLAGS (\Answered))` {

@@ -22,17 +22,14 @@ const (
 	davePW  = "dave-pw-0042"
 )
 
-// mailboxNode starts a node with carol and dave in example.org and waits
-// for the POP3 and IMAP ports.
+// mailboxNode starts a node with carol and dave in example.org (Start
+// waits for every listener, POP3 and IMAP included).
 func mailboxNode(t *testing.T) *Node {
 	t.Helper()
 	n := NewNode(t, "", "")
 	n.AddUser(carol, carolPW)
 	n.AddUser(dave, davePW)
 	n.Start()
-	for _, s := range []string{"pop3", "pop3s", "imap", "imaps"} {
-		WaitPort(t, n.Addr(s))
-	}
 	return n
 }
 
@@ -206,7 +203,6 @@ print(" ".join(l.decode() for l in p.uidl()[1])); p.quit()
 	}
 	n.Stop()
 	n.Start()
-	WaitPort(t, n.Addr("pop3s"))
 	if u := uidlAgain(); u != wantUIDL {
 		t.Fatalf("UIDL after restart: %q want %q", u, wantUIDL)
 	}
