@@ -33,9 +33,16 @@ func newBenchCmd() *cobra.Command {
 	return cmd
 }
 
-// benchContext ends on SIGINT/SIGTERM so a long run can be cut short.
-func benchContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+// runBench runs one measurement, which SIGINT/SIGTERM cut short, and
+// prints what it measured, also when it ends in an error.
+func runBench(w io.Writer, row, what string, run func(context.Context) (*loadgen.Result, error)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	r, err := run(ctx)
+	if r != nil {
+		printResult(w, row, what, r)
+	}
+	return err
 }
 
 func printResult(w io.Writer, row, what string, r *loadgen.Result) {
@@ -101,16 +108,13 @@ with --implicit-tls).`,
 				to = l.Target.User
 			}
 			l.To = strings.Split(to, ",")
-			ctx, stop := benchContext()
-			defer stop()
-			r, err := loadgen.Run(ctx, l)
-			if r != nil {
-				printResult(cmd.OutOrStdout(), row, "submit", r)
-			}
-			if err == nil && r.Sent == 0 {
-				return fmt.Errorf("no message was accepted: %v", r.FirstErr)
-			}
-			return err
+			return runBench(cmd.OutOrStdout(), row, "submit", func(ctx context.Context) (*loadgen.Result, error) {
+				r, err := loadgen.Run(ctx, l)
+				if err == nil && r.Sent == 0 {
+					err = fmt.Errorf("no message was accepted: %v", r.FirstErr)
+				}
+				return r, err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -158,13 +162,9 @@ fsyncs that directory. Run it in a directory on the spool's file system
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			ctx, stop := benchContext()
-			defer stop()
-			r, err := loadgen.Fsync(ctx, tmp, size, writers, d)
-			if r != nil {
-				printResult(cmd.OutOrStdout(), row, fmt.Sprintf("fsync (%d writer(s), %d bytes)", writers, size), r)
-			}
-			return err
+			return runBench(cmd.OutOrStdout(), row, fmt.Sprintf("fsync (%d writer(s), %d bytes)", writers, size), func(ctx context.Context) (*loadgen.Result, error) {
+				return loadgen.Fsync(ctx, tmp, size, writers, d)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -212,13 +212,9 @@ This bounds submissions at one message per connection.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := benchContext()
-			defer stop()
-			r, err := loadgen.Handshakes(ctx, certs.ServerConfig(cert), clients, d)
-			if r != nil {
-				printResult(cmd.OutOrStdout(), row, fmt.Sprintf("TLS handshakes (%d clients)", clients), r)
-			}
-			return err
+			return runBench(cmd.OutOrStdout(), row, fmt.Sprintf("TLS handshakes (%d clients)", clients), func(ctx context.Context) (*loadgen.Result, error) {
+				return loadgen.Handshakes(ctx, certs.ServerConfig(cert), clients, d)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -245,19 +241,15 @@ authenticated connections per second. --workers verify concurrently.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := benchContext()
-			defer stop()
-			r, err := loadgen.Repeat(ctx, workers, d, func() error {
-				ok, err := password.Verify(hash, "bench-password")
-				if err == nil && !ok {
-					err = errors.New("verification failed")
-				}
-				return err
+			return runBench(cmd.OutOrStdout(), row, fmt.Sprintf("argon2id verifications (%d workers)", workers), func(ctx context.Context) (*loadgen.Result, error) {
+				return loadgen.Repeat(ctx, workers, d, func() error {
+					ok, err := password.Verify(hash, "bench-password")
+					if err == nil && !ok {
+						err = errors.New("verification failed")
+					}
+					return err
+				})
 			})
-			if r != nil {
-				printResult(cmd.OutOrStdout(), row, fmt.Sprintf("argon2id verifications (%d workers)", workers), r)
-			}
-			return err
 		},
 	}
 	f := cmd.Flags()
