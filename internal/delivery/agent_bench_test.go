@@ -73,7 +73,7 @@ func BenchmarkAgentDrain(b *testing.B) {
 	a := &Agent{Spool: sp, Log: log, Hostname: "mail.ours.example", Workers: 32, ScanEvery: time.Hour,
 		Local:  &Local{Dir: benchDir{}, MailRoot: dir, Hostname: "h", Log: log},
 		Remote: &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Port: l.Addr().(*net.TCPAddr).Port, PerDestination: 20, Log: log},
-		Signer: &Signer{Keys: keys, Dir: benchDir{}},
+		Signer: &Signer{Keys: keys.Cached(), Dir: benchDir{}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ResetTimer()

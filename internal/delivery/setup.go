@@ -54,7 +54,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		Spool: sp, Log: log, Hostname: cfg.Hostname,
 		Local:  &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log},
 		Remote: remote,
-		Signer: &Signer{Keys: dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}, Dir: dir},
+		Signer: &Signer{Keys: dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}.Cached(), Dir: dir},
 		Schedule: Schedule{
 			RetryInitial: d.RetryInitial, RetryMax: d.RetryMax,
 			Lifetime: d.Lifetime, DelayWarning: d.DelayWarning,

@@ -2,10 +2,15 @@ package dkim
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ed25519"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 )
@@ -78,5 +83,49 @@ func TestRejectsBadNames(t *testing.T) {
 	}
 	if _, err := k.Generate("ours.example", "s", "dsa", false); err == nil {
 		t.Error("accepted algo dsa")
+	}
+}
+
+// TestCachedKeysFollowFileChanges: a cached Keys parses a key once, but
+// still follows `dkim activate` at once and a key file that changed.
+func TestCachedKeysFollowFileChanges(t *testing.T) {
+	dir := t.TempDir()
+	k := Keys{Dir: dir}.Cached()
+	for _, sel := range []string{"s1", "s2"} {
+		if _, err := k.Generate("ours.example", sel, "ed25519", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// same: the very key parsed before (an ed25519 key is a slice).
+	same := func(a, b crypto.Signer) bool { return &a.(ed25519.PrivateKey)[0] == &b.(ed25519.PrivateKey)[0] }
+	_, key1, err := k.Active("ours.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, again, _ := k.Active("ours.example"); !same(again, key1) {
+		t.Fatal("key parsed again although its file did not change")
+	}
+	if err := (Keys{Dir: dir}).Activate("ours.example", "s2"); err != nil {
+		t.Fatal(err)
+	}
+	sel, key2, err := k.Active("ours.example")
+	if err != nil || sel != "s2" || same(key2, key1) {
+		t.Fatalf("after activate: %q %v", sel, err)
+	}
+	// Replace s2's key file with s1's (another key, a later time).
+	b, err := os.ReadFile(filepath.Join(dir, "ours.example", "s1.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ours.example", "s2.pem")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, key3, _ := k.Active("ours.example"); same(key3, key2) || !key3.Public().(ed25519.PublicKey).Equal(key1.Public()) {
+		t.Fatal("changed key file not parsed again")
 	}
 }
