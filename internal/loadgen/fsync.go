@@ -8,13 +8,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mailgate/internal/atomicfile"
 )
 
 // Fsync measures the durable-write rate the spool is bound by: each
-// operation writes size bytes to a new file, fsyncs it, renames it into
-// another directory and fsyncs that directory, which is what spool.Put
-// does per message (without its shared directory fsync). writers run
-// concurrently, each with its own pair of directories under dir.
+// operation writes size bytes to a new file, fsyncs it, links it into
+// another directory and fsyncs that directory, through the same
+// atomicfile spool.Put uses (without Put's directory fsync shared between
+// writers). writers run concurrently, each with its own pair of
+// directories under dir.
 func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) (*Result, error) {
 	if writers <= 0 {
 		writers = 1
@@ -39,13 +42,18 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 				return nil, err
 			}
 		}
+		dstDir, err := os.Open(dst)
+		if err != nil {
+			return nil, err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer dstDir.Close()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				t0 := time.Now()
-				name := fmt.Sprintf("%d", seq.Add(1))
-				if err := durableWrite(tmp, dst, name, buf); err != nil {
+				name := filepath.Join(dst, fmt.Sprintf("%d", seq.Add(1)))
+				if err := durableWrite(tmp, dstDir, name, buf); err != nil {
 					errOn.CompareAndSwap(nil, err)
 					return
 				}
@@ -54,7 +62,7 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 				res.Sent++
 				res.Latencies = append(res.Latencies, lat)
 				mu.Unlock()
-				os.Remove(filepath.Join(dst, name))
+				os.Remove(name)
 			}
 		}()
 	}
@@ -66,29 +74,19 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 	return &res, nil
 }
 
-func durableWrite(tmpDir, dstDir, name string, b []byte) error {
-	p := filepath.Join(tmpDir, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// durableWrite is spool.Put's write: an unnamed file in tmpDir, fsynced,
+// linked in as name, then its directory (dstDir) fsynced.
+func durableWrite(tmpDir string, dstDir *os.File, name string, b []byte) error {
+	f, err := atomicfile.Create(tmpDir)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(p, filepath.Join(dstDir, name))
-	}
-	if err != nil {
+	if _, err := f.Write(b); err != nil {
+		f.Abort()
 		return err
 	}
-	d, err := os.Open(dstDir)
-	if err != nil {
+	if err := f.Commit(name); err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	return dstDir.Sync()
 }
