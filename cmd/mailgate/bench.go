@@ -24,10 +24,11 @@ func init() { areaCommands = append(areaCommands, newBenchCmd) }
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "measure a node: submission load (submit) and the machine's limits (fsync, tls)",
-		Long: `Load tools for capacity planning. Each prints one result line, or with
---row LABEL one tab-separated row: label, rate/s, p50 ms, p99 ms, count, failed
-(scripts/bench-submission.sh builds its table from those rows).`,
+		Short: "measure a node: submission load (submit) and the machine's limits (fsync, tls, auth)",
+		Long: `Load tools for capacity planning. Each prints one result line (and the
+first error, if any), or with --row LABEL one tab-separated row: label,
+rate/s, p50 ms, p99 ms, count, failed (scripts/bench-submission.sh builds
+its table from those rows).`,
 	}
 	cmd.AddCommand(newBenchSubmitCmd(), newBenchFsyncCmd(), newBenchTLSCmd(), newBenchAuthCmd())
 	return cmd
@@ -234,7 +235,8 @@ func newBenchAuthCmd() *cobra.Command {
 		Use:   "auth",
 		Short: "password verifications per second (argon2id, the parameters accounts are hashed with)",
 		Long: `Every AUTH costs one argon2id verification, so this bounds new
-authenticated connections per second. --workers verify concurrently.`,
+authenticated connections per second. --workers verify concurrently, but
+as in the node at most one per CPU computes at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hash, err := password.Hash("bench-password")

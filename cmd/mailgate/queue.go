@@ -112,11 +112,11 @@ func newQueueCmd() *cobra.Command {
 				return nil
 			},
 		},
-		queueStateCmd("retry", "retry messages now (ID... or --all)", "will be retried within delivery.scan_interval",
+		queueStateCmd("retry", "make messages due: tried at the next queue scan unless held (ID... or --all)", "will be retried within delivery.scan_interval",
 			func(st *spool.State) { st.NextAttempt = time.Time{} }),
 		queueStateCmd("hold", "keep messages queued without delivery attempts (ID... or --all)", "held",
 			func(st *spool.State) { st.Held = true }),
-		queueStateCmd("release", "release held messages for delivery now (ID... or --all)", "released",
+		queueStateCmd("release", "release held messages: tried at the next queue scan (ID... or --all)", "released",
 			func(st *spool.State) { st.Held = false; st.NextAttempt = time.Time{} }),
 		newQueueBounceCmd(),
 	)
@@ -144,8 +144,9 @@ func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Co
 					return err
 				}
 			}
-			// Several at a time: each save is durable (fsync), and
-			// concurrent saves share their directory fsyncs.
+			// Several at a time: each save is durable (file and
+			// directory fsync), and the file system can commit
+			// concurrent fsyncs together.
 			errs := make([]error, len(args))
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 16)
