@@ -174,17 +174,3 @@ func (p *Postfix) Log() string {
 	b, _ := os.ReadFile(filepath.Join(p.Dir, "maillog"))
 	return string(b)
 }
-
-// QueueEmpty reports whether the instance's queue holds no message.
-func (p *Postfix) QueueEmpty() bool {
-	n := 0
-	for _, q := range []string{"incoming", "active", "deferred", "maildrop", "hold"} {
-		filepath.Walk(filepath.Join(p.Dir, "queue", q), func(_ string, fi os.FileInfo, err error) error {
-			if err == nil && !fi.IsDir() {
-				n++
-			}
-			return nil
-		})
-	}
-	return n == 0
-}
