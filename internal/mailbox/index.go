@@ -354,6 +354,12 @@ func (f *Folder) syncLocked() error {
 			return err
 		}
 	}
+	if len(names) == 0 {
+		// Nothing was moved into cur/, so mt still describes it (and
+		// cur/ was listed after mt was taken, if it was listed): no second
+		// stat, and no later change by another program stamped as seen.
+		return f.stamp(mt)
+	}
 	return f.stampLocked()
 }
 
@@ -361,12 +367,20 @@ func (f *Folder) syncLocked() error {
 // need not list cur/.
 func (f *Folder) stampLocked() error {
 	mt, err := mtime(filepath.Join(f.dir, "cur"))
-	if err != nil || mt == f.st.curMtime {
+	if err != nil {
 		return err
+	}
+	return f.stamp(mt)
+}
+
+// stamp records that cur/ as of mtime mt is in the index.
+func (f *Folder) stamp(mt int64) error {
+	if mt == f.st.curMtime {
+		return nil
 	}
 	f.st.curMtime = mt
 	f.st.lines++
-	_, err = fmt.Fprintf(f.log, "S %d\n", mt)
+	_, err := fmt.Fprintf(f.log, "S %d\n", mt)
 	return err
 }
 
