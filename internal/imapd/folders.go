@@ -75,7 +75,7 @@ func (s *session) renameInbox(to string) error {
 }
 
 func (s *session) Subscribe(name string) error {
-	if !mailbox.FolderExists(s.mailDir, name) && !mailbox.IsInbox(name) {
+	if !mailbox.IsInbox(name) && !mailbox.FolderExists(s.mailDir, name) {
 		return errNoMailbox
 	}
 	return folderErr(mailbox.Subscribe(s.mailDir, name, true))

@@ -92,7 +92,7 @@ func (s *session) Close() error {
 
 // openFolder opens an existing folder by IMAP name.
 func (s *session) openFolder(name string) (*mailbox.Folder, error) {
-	if !mailbox.FolderExists(s.mailDir, name) && !mailbox.IsInbox(name) {
+	if !mailbox.IsInbox(name) && !mailbox.FolderExists(s.mailDir, name) {
 		return nil, errNoMailbox
 	}
 	dir, err := mailbox.FolderDir(s.mailDir, name)
