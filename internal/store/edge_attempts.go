@@ -28,6 +28,10 @@ CREATE TABLE edge_attempts (
 	PRIMARY KEY (router, source)
 );
 CREATE INDEX edge_attempts_last ON edge_attempts(last_seen);
+`}, migration{Version: 102, Name: "edge attempt episodes", SQL: `
+ALTER TABLE edge_attempts ADD COLUMN episode_first BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE edge_attempts ADD COLUMN episode_attempts BIGINT NOT NULL DEFAULT 0;
+UPDATE edge_attempts SET episode_first = last_seen, episode_attempts = attempts;
 `})
 }
 
@@ -43,43 +47,49 @@ type AttemptRecord struct {
 	Routers      int
 }
 
+// episodeSlack absorbs the jitter of the first-attempt time the edge
+// derives from the kernel's relative timers (truncated to seconds, read
+// a moment apart); a new kernel episode starts at least one window
+// (edge.attempt_window, >= 1m) after the previous one's first attempt.
+const episodeSlack = 5
+
 // RecordAttempts merges a router's current kernel counts into the store.
-// The kernel forgets a source after its window and then counts from zero;
-// a count whose first attempt is after the stored last one is such a new
-// episode and is added, otherwise the larger count stands.
+// The kernel forgets a source a window after its first attempt and then
+// counts from zero. A count whose first attempt is later than the stored
+// episode's is such a new episode and is added to the total; otherwise it
+// is the stored episode's count again, and only its growth is added.
 func (s *Store) RecordAttempts(ctx context.Context, router string, recs []AttemptRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
 		for _, r := range recs {
 			src := r.Source.String()
-			var old AttemptRecord
-			var first, last int64
-			err := tx.QueryRowContext(ctx, s.q(`SELECT attempts, destinations, first_seen, last_seen FROM edge_attempts WHERE router = ? AND source = ?`), router, src).
-				Scan(&old.Attempts, &old.Destinations, &first, &last)
-			n := r
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-			case err != nil:
-				return err
-			default:
-				if r.FirstSeen.Unix() > last {
-					n.Attempts = old.Attempts + r.Attempts
-				} else {
-					n.Attempts = max(old.Attempts, r.Attempts)
+			var total, episode int64
+			var first, last, epFirst int64
+			var dests int
+			err := tx.QueryRowContext(ctx, s.q(`SELECT attempts, destinations, first_seen, last_seen, episode_first, episode_attempts FROM edge_attempts WHERE router = ? AND source = ?`), router, src).
+				Scan(&total, &dests, &first, &last, &epFirst, &episode)
+			if errors.Is(err, sql.ErrNoRows) {
+				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO edge_attempts (router, source, pool, attempts, destinations, first_seen, last_seen, updated_at, episode_first, episode_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+					router, src, r.Pool, int64(r.Attempts), r.Destinations, r.FirstSeen.Unix(), r.LastSeen.Unix(), now, r.FirstSeen.Unix(), int64(r.Attempts)); err != nil {
+					return fmt.Errorf("record attempts of %s: %w", src, err)
 				}
-				n.Destinations = max(old.Destinations, r.Destinations)
-				if first < r.FirstSeen.Unix() || r.FirstSeen.IsZero() {
-					n.FirstSeen = time.Unix(first, 0)
-				}
-				if last > r.LastSeen.Unix() {
-					n.LastSeen = time.Unix(last, 0)
-				}
-				if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_attempts WHERE router = ? AND source = ?`), router, src); err != nil {
-					return err
-				}
+				continue
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO edge_attempts (router, source, pool, attempts, destinations, first_seen, last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-				router, src, n.Pool, int64(n.Attempts), n.Destinations, n.FirstSeen.Unix(), n.LastSeen.Unix(), now); err != nil {
+			if err != nil {
+				return err
+			}
+			n := int64(r.Attempts)
+			if !r.FirstSeen.IsZero() && r.FirstSeen.Unix() > epFirst+episodeSlack {
+				total, epFirst, episode = total+n, r.FirstSeen.Unix(), n
+			} else if n > episode {
+				total, episode = total+n-episode, n
+			}
+			if !r.FirstSeen.IsZero() {
+				first = min(first, r.FirstSeen.Unix())
+			}
+			last = max(last, r.LastSeen.Unix())
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE edge_attempts SET pool = ?, attempts = ?, destinations = ?, first_seen = ?, last_seen = ?, updated_at = ?, episode_first = ?, episode_attempts = ? WHERE router = ? AND source = ?`),
+				r.Pool, total, max(dests, r.Destinations), first, last, now, epFirst, episode, router, src); err != nil {
 				return fmt.Errorf("record attempts of %s: %w", src, err)
 			}
 		}

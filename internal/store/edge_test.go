@@ -254,5 +254,19 @@ func TestEdgeAttempts(t *testing.T) {
 		if rs, _ := s.AttemptsReport(ctx, 0); len(rs) != 1 || rs[0].Attempts != 11 || rs[0].Routers != 1 {
 			t.Fatalf("after prune: %+v", rs)
 		}
+		total := func(want uint64, why string) {
+			t.Helper()
+			if rs, _ := s.AttemptsReport(ctx, 0); len(rs) != 1 || rs[0].Attempts != want {
+				t.Fatalf("%s: %+v, want %d attempts", why, rs, want)
+			}
+		}
+		rec("edge1", 5, 1, at(10), at(12))
+		total(14, "the later episode grew from 2 to 5 (9 + 5)")
+		rec("edge1", 5, 1, at(10).Add(time.Second), at(12))
+		total(14, "the same episode read with its first attempt a second later")
+		rec("edge1", 1, 1, at(20), at(20))
+		total(15, "a new one-attempt episode")
+		rec("edge1", 1, 1, at(20).Add(time.Second), at(20).Add(time.Second))
+		total(15, "the one-attempt episode read with its times a second later")
 	})
 }
