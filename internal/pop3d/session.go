@@ -33,13 +33,14 @@ type session struct {
 	state  state
 	closed atomic.Bool
 
-	user      string // USER given, waiting for PASS
-	fails     int
-	account   string
-	folder    *mailbox.Folder
-	msgs      []mailbox.Message // the maildrop as of login
-	deleted   []bool
-	retrieved []bool
+	user        string // USER given, waiting for PASS
+	fails       int
+	account     string
+	folder      *mailbox.Folder
+	msgs        []mailbox.Message // the maildrop as of login
+	uidValidity uint32            // the folder's, for UIDL (fixed while it is open)
+	deleted     []bool
+	retrieved   []bool
 }
 
 func newSession(s *Server, c net.Conn, implicitTLS bool) *session {
@@ -271,6 +272,7 @@ func (s *session) login(user, pw string) {
 	}
 	s.account, s.folder = acct.Address, f
 	s.msgs = f.Snapshot()
+	s.uidValidity = f.UIDValidity()
 	s.deleted = make([]bool, len(s.msgs))
 	s.retrieved = make([]bool, len(s.msgs))
 	s.state = stateTransaction

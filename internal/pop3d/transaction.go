@@ -41,7 +41,7 @@ func (s *session) stat(cmd command) {
 // uidl is the message's unique id (RFC 1939 §7): UIDVALIDITY and UID,
 // which the index keeps stable across sessions and restarts.
 func (s *session) uidl(i int) string {
-	return fmt.Sprintf("%08x%08x", s.folder.UIDValidity(), s.msgs[i].UID)
+	return fmt.Sprintf("%08x%08x", s.uidValidity, s.msgs[i].UID)
 }
 
 // list serves LIST and UIDL, with or without a message number.
