@@ -79,7 +79,9 @@ func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
 
-func startRecorder(t *testing.T, cert tls.Certificate) (*recorder, int) {
+// startRecorder runs a recorder on a loopback port, offering STARTTLS
+// with cert; adjust, if given, changes the server or wraps its listener.
+func startRecorder(t *testing.T, cert tls.Certificate, adjust ...func(*smtp.Server, net.Listener) net.Listener) (*recorder, int) {
 	rec := &recorder{}
 	srv := smtp.NewServer(rec)
 	srv.Domain = "relay.test"
@@ -87,6 +89,9 @@ func startRecorder(t *testing.T, cert tls.Certificate) (*recorder, int) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range adjust {
+		l = f(srv, l)
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
@@ -160,16 +165,9 @@ func TestSmarthostRefusesUnverifiedCertificate(t *testing.T) {
 // first byte, verified, then AUTH.
 func TestSmarthostImplicitTLS(t *testing.T) {
 	cert, pool := selfSigned(t, "relay.test")
-	rec := &recorder{}
-	srv := smtp.NewServer(rec)
-	srv.Domain = "relay.test"
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
-	port := l.Addr().(*net.TCPAddr).Port
+	rec, port := startRecorder(t, cert, func(srv *smtp.Server, l net.Listener) net.Listener {
+		return tls.NewListener(l, srv.TLSConfig)
+	})
 	_, m := spoolOne(t, "alice@ours.example", []string{"bob@far.test"}, "Subject: x\r\n\r\nbody\r\n")
 	relay := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Roots: pool, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Smarthost: "relay.test:" + strconv.Itoa(port), SmarthostImplicitTLS: true, SmarthostUser: "u", SmarthostPassword: "p"}
@@ -190,20 +188,14 @@ func TestSmarthostImplicitTLS(t *testing.T) {
 // connection, and every recipient is delivered in this attempt.
 func TestTooManyRecipientsGoInNextTransaction(t *testing.T) {
 	cert, _ := selfSigned(t, "mx.far.test")
-	rec := &recorder{}
-	srv := smtp.NewServer(rec)
-	srv.Domain = "mx.far.test"
-	srv.MaxRecipients = 1
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
+	rec, port := startRecorder(t, cert, func(srv *smtp.Server, l net.Listener) net.Listener {
+		srv.Domain = "mx.far.test"
+		srv.MaxRecipients = 1
+		return l
+	})
 	rcpts := []string{"a@far.test", "b@far.test", "c@far.test"}
 	_, m := spoolOne(t, "alice@ours.example", rcpts, "Subject: x\r\n\r\nbody\r\n")
-	r := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Port: l.Addr().(*net.TCPAddr).Port, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	r := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Port: port, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	out := r.Deliver(context.Background(), m, "far.test", rcpts, nil)
 	r.Close()
 	for _, rc := range rcpts {
