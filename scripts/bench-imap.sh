@@ -28,27 +28,11 @@ cleanup() {
 trap cleanup EXIT
 command -v dovecot >/dev/null || { echo "bench-imap: dovecot not installed (scripts/test-deps.sh installs dovecot-imapd)" >&2; exit 1; }
 
-go build -o "$work/mailgate" ./cmd/mailgate
-mg() { "$work/mailgate" -c "$work/mailgate.toml" "$@"; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-sub=$(freeport); mgimaps=$(freeport); dvimaps=$(freeport)
+. scripts/lib/bench-node.sh
+read -r sub mgimaps dvimaps < <(freeports 3)
 user=bench@bench.example
 pw=bench-password-1
-cat > "$work/mailgate.toml" <<TOML
-hostname = "bench.mailgate.test"
-data_dir = "$work/data"
-[listen]
-mx = ""
-submission = "127.0.0.1:$sub"
-submissions = ""
-pop3 = ""
-pop3s = ""
-imap = ""
-imaps = "127.0.0.1:$mgimaps"
-http = ""
-[log]
-level = "warn"
-TOML
+mg_setup submission="$sub" imaps="$mgimaps"
 mg domain add bench.example >/dev/null
 echo "$pw" | mg user add "$user" --password-stdin >/dev/null
 maildir="$work/data/mail/bench.example/bench"
@@ -118,7 +102,6 @@ userdb {
 }
 CONF
 
-waitport() { for _ in $(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 "$work/mailgate" -c "$work/mailgate.toml" serve >"$work/serve.log" 2>&1 & # not via mg(): $! must be the server
 mgpid=$!
 waitport "$mgimaps" # it has generated its self-signed certificate: Dovecot uses it too

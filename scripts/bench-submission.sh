@@ -15,34 +15,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/mailgate" ./cmd/mailgate
-mg() { "$work/mailgate" -c "$work/mailgate.toml" "$@"; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-sub=$(freeport); subs=$(freeport)
-cat > "$work/mailgate.toml" <<TOML
-hostname = "bench.mailgate.test"
-data_dir = "$work/data"
-[listen]
-mx = ""
-submission = "127.0.0.1:$sub"
-submissions = "127.0.0.1:$subs"
-pop3 = ""
-pop3s = ""
-imap = ""
-imaps = ""
-http = ""
-[log]
-level = "warn"
-TOML
+. scripts/lib/bench-node.sh
+read -r sub subs < <(freeports 2)
+mg_setup submission="$sub" submissions="$subs"
 mg domain add bench.example >/dev/null
 echo "bench-password-1" | mg user add load@bench.example --password-stdin >/dev/null
 # Started directly, not through mg(): $! must be the server, not a subshell.
 "$work/mailgate" -c "$work/mailgate.toml" serve >"$work/serve.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  (exec 3<>/dev/tcp/127.0.0.1/$sub) 2>/dev/null && break
-  sleep 0.1
-done
+waitport "$sub"
 
 submit() { echo "bench-password-1" | mg bench submit --user load@bench.example --password-stdin "$@"; }
 rows=$(

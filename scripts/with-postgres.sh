@@ -7,8 +7,10 @@ bin=/usr/lib/postgresql/15/bin
 dir=$(mktemp -d /tmp/mailgate-pg.XXXXXX)
 chown postgres: "$dir"
 # A free loopback port, unless one is given: two runs (or a leftover server)
-# must not collide.
-port=${MAILGATE_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+# must not collide. It is bound only after initdb, which takes seconds, so
+# it comes from below the ephemeral range (see lib/ports.sh).
+. "$(dirname "$0")/lib/ports.sh"
+port=${MAILGATE_PG_PORT:-$(freeports 1)}
 run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 run_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
 if ! run_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
