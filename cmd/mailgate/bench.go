@@ -19,8 +19,6 @@ import (
 	"mailgate/internal/password"
 )
 
-func init() { areaCommands = append(areaCommands, newBenchCmd) }
-
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",

@@ -10,8 +10,6 @@ import (
 	"mailgate/internal/dkim"
 )
 
-func init() { areaCommands = append(areaCommands, newDKIMCmd) }
-
 func dkimKeys() (dkim.Keys, error) {
 	cfg, err := loadConfig()
 	if err != nil {

@@ -22,8 +22,6 @@ import (
 	"mailgate/internal/store"
 )
 
-func init() { areaCommands = append(areaCommands, newEdgeCmd) }
-
 func newEdgeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "edge",

@@ -42,17 +42,10 @@ ports + 2000, data in ./mailgate-data, SQLite.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
-	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd())
-	for _, c := range areaCommands {
-		root.AddCommand(c())
-	}
+	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd(),
+		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newBenchCmd())
 	return root
 }
-
-// areaCommands are added by the files of other areas (edge.go, pool.go,
-// bench.go ...) from their init functions, so each area keeps its CLI in
-// its own file.
-var areaCommands []func() *cobra.Command
 
 // loadConfig reads -c, or returns the zero-config defaults.
 func loadConfig() (*config.Config, error) {

@@ -14,8 +14,6 @@ import (
 	"mailgate/internal/store"
 )
 
-func init() { areaCommands = append(areaCommands, newPoolCmd) }
-
 func newPoolCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "pool", Short: "manage subscriber address pools (dynamic: port 25 filtered; static: not)"}
 	var kind string
