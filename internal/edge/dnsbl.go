@@ -75,14 +75,22 @@ func ParseQueryName(name, zone string) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// RFC 5782 §5 test entries, parsed once rather than at every query.
+var (
+	testListed4   = netip.MustParseAddr("127.0.0.2")
+	testListed6   = netip.MustParseAddr("::ffff:7f00:2")
+	testUnlisted4 = netip.MustParseAddr("127.0.0.1")
+	testUnlisted6 = netip.MustParseAddr("::ffff:7f00:1")
+)
+
 // lookup decides an address: RFC 5782 §5 test entries first (127.0.0.2
 // and ::FFFF:7F00:2 listed, 127.0.0.1 and ::FFFF:7F00:1 not), then the
 // policy.
 func (d *DNSBL) lookup(a netip.Addr) (string, bool) {
 	switch a {
-	case netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("::ffff:7f00:2"):
+	case testListed4, testListed6:
 		return "RFC 5782 test entry", true
-	case netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::ffff:7f00:1"):
+	case testUnlisted4, testUnlisted6:
 		return "", false
 	}
 	pool, prefix, ok := d.policy.Load().Listed(a)

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/gaissmai/bart"
+
+	"mailgate/internal/store"
 )
 
 // The hot path of Decide. The policy's longest-prefix match (bart tables,
@@ -174,14 +176,13 @@ func liteOf(rs []Range) *bart.Lite {
 }
 
 func newFastPath(p *Policy) *fastPath {
-	f := &fastPath{
+	return &fastPath{
 		src4:   newAddrSet4(subtractRanges(p.Dyn4, p.Exempt4)),
 		relay4: newRanges4(p.Relay4), carrier4: newRanges4(p.Carrier4),
 		src6: newAddrSet6(p.Dyn6), exempt6: liteOf(p.Exempt6),
 		relay6: liteOf(p.Relay6), carrier6: liteOf(p.Carrier6),
-		carriersOnly: p.Scope == "carriers",
+		carriersOnly: p.Scope == store.ScopeCarriers,
 	}
-	return f
 }
 
 // block is the whole decision for TCP 25 between unmapped addresses.

@@ -349,12 +349,8 @@ func (p *Policy) Check(src, dst netip.Addr, port uint16) (block bool, reasons []
 
 // FormatCheck is the CLI form: "allow" or "block", then the reasons.
 func FormatCheck(block bool, reasons []string) string {
-	v := "allow"
-	if block {
-		v = "block"
-	}
 	var b strings.Builder
-	b.WriteString(v + "\n")
+	b.WriteString(Verdict(block).String() + "\n")
 	for _, r := range reasons {
 		b.WriteString("  " + r + "\n")
 	}
