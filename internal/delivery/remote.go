@@ -81,11 +81,9 @@ func (r *Remote) route(ctx context.Context, domain string) (string, []hop, tlsMo
 		}
 		return "smarthost " + r.Smarthost, []hop{{Name: host, Port: port}}, mode, nil
 	}
-	hops, err := mxRoute(ctx, r.DNS, domain, r.port())
-	if err != nil {
-		var re *routeError
-		errors.As(err, &re)
-		return "", nil, 0, re
+	hops, rerr := mxRoute(ctx, r.DNS, domain, r.port())
+	if rerr != nil {
+		return "", nil, 0, rerr
 	}
 	mode := tlsOpportunistic
 	if r.TLSRequired[domain] {

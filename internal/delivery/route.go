@@ -23,13 +23,11 @@ type routeError struct {
 	Code string // SMTP-like reply: "550 5.1.2 ..."
 }
 
-func (e *routeError) Error() string { return e.Code }
-
 // mxRoute returns the hosts to try for domain, by MX preference. RFC 5321
 // §5.1: MX records sorted by preference; with no MX at all, the domain's
 // own address is an implicit MX of preference 0. RFC 7505: a null MX
 // means the domain takes no mail: fail at once.
-func mxRoute(ctx context.Context, r dns.Resolver, domain string, port int) ([]hop, error) {
+func mxRoute(ctx context.Context, r dns.Resolver, domain string, port int) ([]hop, *routeError) {
 	mx, err := r.LookupMX(ctx, domain)
 	switch {
 	case errors.Is(err, dns.ErrNotFound):
