@@ -179,3 +179,16 @@ func TestTakeFreshOnlyOnceAndOnlyForOwnPuts(t *testing.T) {
 		t.Fatal("a message from an earlier process counted as fresh")
 	}
 }
+
+// A second opener (a CLI command beside a running node) finds the spool in
+// use and must leave tmp/, where the node writes, alone.
+func TestOpenBesideARunningSpoolKeepsItsTmpFiles(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir)
+	inFlight := filepath.Join(dir, "tmp", "abc123")
+	os.WriteFile(inFlight, []byte("MAILGATE-SPOOL 1\n"), 0o600)
+	open(t, dir)
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Fatalf("a second Open removed the running spool's file in tmp/: %v", err)
+	}
+}
