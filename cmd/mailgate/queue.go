@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -228,8 +229,14 @@ func bounceOne(sp *spool.Spool, hostname, id string) error {
 	var failed []spool.RcptState
 	for _, r := range st.Rcpts {
 		if r.Status == spool.Pending {
+			// As when the queue gives up: the recipient's own last error,
+			// else the message's; a message never tried has none.
+			last := cmp.Or(r.Error, st.LastError)
 			r.Status = spool.Failed
-			r.Error = "550 5.0.0 message returned by the mail administrator; last error: " + r.Error
+			r.Error = "550 5.0.0 message returned by the mail administrator"
+			if last != "" {
+				r.Error += "; last error: " + last
+			}
 			failed = append(failed, r)
 		}
 	}
