@@ -24,8 +24,9 @@ type Signer struct {
 }
 
 // Sign returns the DKIM-Signature field to prepend to m, or "" when m is
-// not ours to sign. RFC 6376 §6.1.1 / DMARC alignment: the signing domain
-// is the From header's domain.
+// not ours to sign. The signing domain is the From header's domain: RFC
+// 6376 §5.1 leaves the choice to the signer, DMARC (RFC 7489 §3.1.1)
+// wants them aligned.
 func (s *Signer) Sign(ctx context.Context, m *spool.Message) (string, error) {
 	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(m.Body(), maxReturnedHeader)))
 	if err != nil {
