@@ -243,16 +243,15 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
-	errs = append(errs, c.validateDelivery()...)
-	errs = append(errs, c.validateEdge()...)
+	c.validateDelivery(bad)
+	c.validateEdge(bad)
 	return errors.Join(errs...)
 }
 
-func (c *Config) validateDelivery() []error {
-	var errs []error
-	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
-	}
+// badFunc records a problem with the value of key (see Validate).
+type badFunc func(key, format string, a ...any)
+
+func (c *Config) validateDelivery(bad badFunc) {
 	d := c.Delivery
 	if d.Workers < 1 {
 		bad("delivery.workers", "%d must be at least 1", d.Workers)
@@ -297,7 +296,6 @@ func (c *Config) validateDelivery() []error {
 	if c.DNS.Timeout < 100*time.Millisecond {
 		bad("dns.timeout", "%v is below 100ms", c.DNS.Timeout)
 	}
-	return errs
 }
 
 func (l Listen) byKey() map[string]string {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -35,28 +34,23 @@ func defaultEdge() Edge {
 	}
 }
 
-func (c *Config) validateEdge() []error {
-	var errs []error
-	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("edge.%s: %s", key, fmt.Sprintf(format, a...)))
-	}
+func (c *Config) validateEdge(bad badFunc) {
 	e := c.Edge
 	if e.PollInterval < 100*time.Millisecond {
-		bad("poll_interval", "%v is below 100ms", e.PollInterval)
+		bad("edge.poll_interval", "%v is below 100ms", e.PollInterval)
 	}
 	if e.ResolveInterval < time.Minute {
-		bad("resolve_interval", "%v is below 1m", e.ResolveInterval)
+		bad("edge.resolve_interval", "%v is below 1m", e.ResolveInterval)
 	}
 	if e.AttemptWindow < time.Minute {
-		bad("attempt_window", "%v is below 1m", e.AttemptWindow)
+		bad("edge.attempt_window", "%v is below 1m", e.AttemptWindow)
 	}
 	if e.DNSBLListen != "" {
 		if _, _, err := net.SplitHostPort(e.DNSBLListen); err != nil {
-			bad("dnsbl_listen", "%q is not host:port (%v)", e.DNSBLListen, err)
+			bad("edge.dnsbl_listen", "%q is not host:port (%v)", e.DNSBLListen, err)
 		}
 	}
 	if z := e.DNSBLZone; z != "" && (strings.ContainsAny(z, " \t/@") || !strings.Contains(strings.Trim(z, "."), ".")) {
-		bad("dnsbl_zone", "%q is not a DNS zone name like dyn.dnsbl.isp.example", z)
+		bad("edge.dnsbl_zone", "%q is not a DNS zone name like dyn.dnsbl.isp.example", z)
 	}
-	return errs
 }
