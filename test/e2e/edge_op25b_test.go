@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -378,9 +379,9 @@ func (l *op25bLab) checkNoGap() {
 func (l *op25bLab) checkRun() {
 	l.t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", l.router, binary, "-c", l.node.Config, "edge", "run", "--interval", "200ms", "--record-every", "200ms")
-	var out strings.Builder
+	var out bytes.Buffer
 	var mu sync.Mutex
-	cmd.Stdout = lockedWriter2{&mu, &out}
+	cmd.Stdout = lockedWriter{&mu, &out}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
 		l.t.Fatal(err)
@@ -455,15 +456,4 @@ func (l *op25bLab) checkRun() {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-type lockedWriter2 struct {
-	mu *sync.Mutex
-	b  *strings.Builder
-}
-
-func (w lockedWriter2) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.WriteString(string(p))
 }
