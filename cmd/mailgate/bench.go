@@ -232,9 +232,10 @@ func newBenchAuthCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "auth",
 		Short: "password verifications per second (argon2id, the parameters accounts are hashed with)",
-		Long: `Every AUTH costs one argon2id verification, so this bounds new
-authenticated connections per second. --workers verify concurrently, but
-as in the node at most one per CPU computes at a time.`,
+		Long: `A login the node has not verified in the last 10 minutes (successful ones
+are cached, failed ones never) costs one argon2id verification, so this
+bounds first logins and password guesses per second. --workers verify
+concurrently, but as in the node at most one per CPU computes at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hash, err := password.Hash("bench-password")
