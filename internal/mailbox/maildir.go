@@ -31,12 +31,16 @@ func Ensure(dir string) error {
 	return nil
 }
 
+// deliveryHostEscape keeps / and : (the info separator) out of the host
+// part of a name, as the Maildir spec asks.
+var deliveryHostEscape = strings.NewReplacer("/", `\057`, ":", `\072`)
+
 // DeliveryName is the Maildir file name for one delivery. It is made from
 // the spool entry and recipient rather than from the clock, so a delivery
 // retried after a crash finds its own earlier copy instead of adding a
 // second one.
 func DeliveryName(received time.Time, key, host string, size int64) string {
-	host = strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
+	host = deliveryHostEscape.Replace(host)
 	return fmt.Sprintf("%d.M%dK%s.%s,S=%d", received.Unix(), received.Nanosecond()/1000, key, host, size)
 }
 
@@ -88,9 +92,9 @@ func exists(dir, name string) bool {
 	return len(m) > 0
 }
 
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
-}
+func globEscape(s string) string { return globEscaper.Replace(s) }
+
+var globEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`)
 
 func syncDir(path string) error {
 	d, err := os.Open(path)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -117,12 +118,17 @@ var uniqueSeq atomic.Uint64
 // writes itself (APPEND, COPY): time, microseconds, pid and a counter make
 // it unique on this host; the size rides along like in DeliveryName.
 func uniqueBase(t time.Time, size int64) string {
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s,S=%d", t.Unix(), t.Nanosecond()/1000, os.Getpid(), uniqueSeq.Add(1), nameHost(), size)
+}
+
+// nameHost is the host part of uniqueBase names, looked up once: a COPY of
+// many messages would otherwise ask the kernel for it per message.
+var nameHost = sync.OnceValue(func() string {
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "localhost"
 	}
-	host = strings.NewReplacer("/", `\057`, ":", `\072`, " ", "_").Replace(host)
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s,S=%d", t.Unix(), t.Nanosecond()/1000, os.Getpid(), uniqueSeq.Add(1), host, size)
-}
+	return strings.NewReplacer("/", `\057`, ":", `\072`, " ", "_").Replace(host)
+})
 
 func sortStrings(s []string) { sort.Strings(s) }
