@@ -159,13 +159,8 @@ func rangesFromElements(els []nftables.SetElement) []Range {
 		}
 	}
 	if open {
-		last := netip.IPv6Unspecified()
-		if start.Is4() {
-			last = netip.AddrFrom4([4]byte{255, 255, 255, 255})
-		} else {
-			last = netip.AddrFrom16([16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255})
-		}
-		out = append(out, Range{start, last})
+		// the family's last address: that of its /0
+		out = append(out, Range{start, lastAddr(netip.PrefixFrom(start, 0))})
 	}
 	return out
 }

@@ -20,11 +20,13 @@ import (
 
 // tomlPools is the TOML form.
 type tomlPools struct {
-	Pool []struct {
-		Name     string   `toml:"name"`
-		Kind     string   `toml:"kind"`
-		Prefixes []string `toml:"prefixes"`
-	} `toml:"pool"`
+	Pool []tomlPool `toml:"pool"`
+}
+
+type tomlPool struct {
+	Name     string   `toml:"name"`
+	Kind     string   `toml:"kind"`
+	Prefixes []string `toml:"prefixes"`
 }
 
 // ParsePoolFile reads rows from data; toml selects the TOML form.
@@ -51,7 +53,7 @@ func ParsePoolFile(data []byte, isTOML bool) ([]store.PoolRow, error) {
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	var rows []store.PoolRow
-	for line := 1; ; line++ {
+	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -97,11 +99,7 @@ func WritePoolTOML(w io.Writer, ps []store.PoolPrefix) error {
 		if !ok {
 			i = len(tp.Pool)
 			idx[p.Pool] = i
-			tp.Pool = append(tp.Pool, struct {
-				Name     string   `toml:"name"`
-				Kind     string   `toml:"kind"`
-				Prefixes []string `toml:"prefixes"`
-			}{Name: p.Pool, Kind: p.Kind})
+			tp.Pool = append(tp.Pool, tomlPool{Name: p.Pool, Kind: p.Kind})
 		}
 		tp.Pool[i].Prefixes = append(tp.Pool[i].Prefixes, p.Prefix.String())
 	}
