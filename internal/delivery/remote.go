@@ -264,11 +264,10 @@ func (r *Remote) session(ctx context.Context, host, addr string, mode tlsMode, t
 	var te errTLS
 	if err != nil && mode == tlsOpportunistic && errors.As(err, &te) {
 		// A failed opportunistic handshake: try again in plaintext, as
-		// Postfix does at security level "may".
+		// Postfix does at security level "may". The session stays pooled
+		// under the opportunistic key, so the next message reuses it.
 		r.Log.Warn("STARTTLS failed, retrying without TLS", "host", host, "addr", addr, "err", err)
-		mode = tlsNone
-		key = fmt.Sprintf("%s|%s|%d", host, addr, mode)
-		s, err = dialSession(ctx, d, host, addr, r.Hostname, mode, nil, timeout)
+		s, err = dialSession(ctx, d, host, addr, r.Hostname, tlsNone, nil, timeout)
 	}
 	if err != nil {
 		return nil, key, err

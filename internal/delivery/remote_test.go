@@ -27,6 +27,7 @@ import (
 // what the client did.
 type recorder struct {
 	mu    sync.Mutex
+	conns int      // sessions: one per connection
 	auths []string // "user:password"
 	tls   []bool
 	data  []string
@@ -39,6 +40,9 @@ type recSession struct {
 
 func (r *recorder) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
+	r.mu.Lock()
+	r.conns++
+	r.mu.Unlock()
 	return &recSession{r: r, tls: isTLS}, nil
 }
 func (s *recSession) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -207,5 +211,32 @@ func TestTooManyRecipientsGoInNextTransaction(t *testing.T) {
 	defer rec.mu.Unlock()
 	if len(rec.data) != 3 {
 		t.Fatalf("%d transactions, want 3", len(rec.data))
+	}
+}
+
+// TestPlaintextFallbackSessionIsReused: after a failed opportunistic
+// STARTTLS the plaintext session delivers, and the next message to the
+// host goes over it too, not over two new connections.
+func TestPlaintextFallbackSessionIsReused(t *testing.T) {
+	rec, port := startRecorder(t, tls.Certificate{}, func(srv *smtp.Server, l net.Listener) net.Listener {
+		srv.TLSConfig = &tls.Config{} // offers STARTTLS, cannot complete it
+		return l
+	})
+	_, m := spoolOne(t, "alice@ours.example", []string{"bob@far.test"}, "Subject: x\r\n\r\nbody\r\n")
+	r := &Remote{DNS: fixedDNS{}, Hostname: "mail.ours.example", Port: port, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	defer r.Close()
+	for i := 0; i < 2; i++ {
+		out := r.Deliver(context.Background(), m, "far.test", []string{"bob@far.test"}, nil)
+		if o := out["bob@far.test"]; o.Status != spool.Delivered {
+			t.Fatalf("message %d: %+v", i+1, o)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.data) != 2 || rec.tls[0] || rec.tls[1] {
+		t.Fatalf("deliveries %d, over TLS %v; want 2 in plaintext", len(rec.data), rec.tls)
+	}
+	if rec.conns != 2 {
+		t.Fatalf("%d connections, want 2: the failed STARTTLS one and the plaintext one, reused", rec.conns)
 	}
 }
