@@ -279,17 +279,23 @@ func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 
 // Copy serves COPY with COPYUID (RFC 4315): hard links, no data copied.
 func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	data, _, err := s.copy(numSet, dest)
+	return data, err
+}
+
+// copy is Copy, also returning the source UIDs copied.
+func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint32, error) {
 	items := s.sel.resolve(numSet)
 	dst, err := s.openFolder(dest)
 	if err != nil {
-		return nil, errTryCreate // RFC 9051 §6.4.7
+		return nil, nil, errTryCreate // RFC 9051 §6.4.7
 	}
 	defer dst.Close()
 	src, out, err := s.sel.folder.CopyTo(dst, uidsOf(items))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &imap.CopyData{UIDValidity: dst.UIDValidity(), SourceUIDs: uidSet(src), DestUIDs: uidSet(out)}, nil
+	return &imap.CopyData{UIDValidity: dst.UIDValidity(), SourceUIDs: uidSet(src), DestUIDs: uidSet(out)}, src, nil
 }
 
 // Move serves MOVE (RFC 6851): copy, then expunge the originals.
@@ -297,18 +303,12 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if s.sel.readOnly {
 		return errReadOnly
 	}
-	data, err := s.Copy(numSet, dest)
+	data, moved, err := s.copy(numSet, dest)
 	if err != nil {
 		return err
 	}
 	if err := w.WriteCopyData(data); err != nil {
 		return err
-	}
-	var moved []uint32
-	for _, r := range data.SourceUIDs {
-		for u := r.Start; u <= r.Stop && u != 0; u++ {
-			moved = append(moved, uint32(u))
-		}
 	}
 	_, err = s.sel.folder.Expunge(moved)
 	return err
