@@ -146,7 +146,7 @@ func newPoolCmd() *cobra.Command {
 	}
 	export.Flags().StringVar(&format, "format", "csv", "csv or toml")
 	check := &cobra.Command{
-		Use: "check", Short: "report overlapping prefixes and how longest-prefix match resolves them", Args: cobra.NoArgs,
+		Use: "check", Short: "report overlapping prefixes (how longest-prefix match resolves them) and exemptions outside dynamic pools", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
 				ps, err := st.PoolPrefixes(ctx, "")
