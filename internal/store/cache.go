@@ -13,8 +13,17 @@ import (
 // changes made by another node are seen within the TTL.
 type lookupCache struct {
 	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]cached
+	// clock replaces time.Now in tests of expiry.
+	clock func() time.Time
+	mu    sync.Mutex
+	m     map[string]cached
+}
+
+func (c *lookupCache) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
 }
 
 type cached struct {
@@ -33,7 +42,7 @@ func (c *lookupCache) get(key string) (string, error, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	if !ok || time.Now().After(e.expires) {
+	if !ok || c.now().After(e.expires) {
 		return "", nil, false
 	}
 	return e.value, e.err, true
@@ -48,7 +57,7 @@ func (c *lookupCache) put(key, value string, err error) {
 	if c.m == nil || len(c.m) >= maxCached {
 		c.m = map[string]cached{}
 	}
-	c.m[key] = cached{value: value, err: err, expires: time.Now().Add(c.ttl)}
+	c.m[key] = cached{value: value, err: err, expires: c.now().Add(c.ttl)}
 }
 
 func (c *lookupCache) clear() {
