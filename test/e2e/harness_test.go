@@ -5,7 +5,9 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -232,6 +234,30 @@ func WaitPort(t testing.TB, addr string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// dialTLS connects to addr over TLS, accepting the node's self-signed
+// certificate; the connection is closed when the test ends.
+func dialTLS(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, insecureTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readLine reads one line from r (reading c) within d and returns it
+// without its line end; proto names the protocol when it fails.
+func readLine(t testing.TB, c net.Conn, r *bufio.Reader, d time.Duration, proto string) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
+	l, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s read: %v", proto, err)
+	}
+	return strings.TrimRight(l, "\r\n")
 }
 
 // NeedTool skips the test when a command-line peer is missing. `make test`

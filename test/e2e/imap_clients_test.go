@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -25,11 +24,7 @@ type imapConn struct {
 
 func dialIMAPS(t *testing.T, addr, user, pw string) *imapConn {
 	t.Helper()
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialTLS(t, addr)
 	m := &imapConn{t: t, c: c, r: bufio.NewReader(c)}
 	m.line() // greeting
 	m.cmd(fmt.Sprintf("LOGIN %s %s", user, pw))
@@ -38,12 +33,7 @@ func dialIMAPS(t *testing.T, addr, user, pw string) *imapConn {
 
 func (m *imapConn) line() string {
 	m.t.Helper()
-	m.c.SetReadDeadline(time.Now().Add(15 * time.Second))
-	l, err := m.r.ReadString('\n')
-	if err != nil {
-		m.t.Fatalf("imap read: %v", err)
-	}
-	return strings.TrimRight(l, "\r\n")
+	return readLine(m.t, m.c, m.r, 15*time.Second, "imap")
 }
 
 // cmd sends a command and returns the untagged lines; the tagged reply
@@ -204,11 +194,7 @@ SyncState *
 func TestIMAPSuspendedAndRepeatedFailuresDisconnect(t *testing.T) {
 	n := mailboxNode(t)
 	n.MustCLI("", "user", "suspend", carol, "--reason", "test")
-	c, err := tls.Dial("tcp", n.Addr("imaps"), &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTLS(t, n.Addr("imaps"))
 	m := &imapConn{t: t, c: c, r: bufio.NewReader(c)}
 	m.line()
 	// limits.max_auth_failures is 5 by default.

@@ -217,24 +217,15 @@ type pop3Conn struct {
 
 func dialPOP3S(t *testing.T, addr string) *pop3Conn {
 	t.Helper()
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTLS(t, addr)
 	p := &pop3Conn{t, c, bufio.NewReader(c)}
-	t.Cleanup(func() { c.Close() })
 	p.expect("+OK")
 	return p
 }
 
 func (p *pop3Conn) line() string {
 	p.t.Helper()
-	p.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	l, err := p.r.ReadString('\n')
-	if err != nil {
-		p.t.Fatalf("pop3 read: %v", err)
-	}
-	return strings.TrimRight(l, "\r\n")
+	return readLine(p.t, p.c, p.r, 10*time.Second, "pop3")
 }
 
 func (p *pop3Conn) expect(prefix string) string {

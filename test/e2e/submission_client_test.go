@@ -38,12 +38,8 @@ func dialRaw(t testing.TB, addr string) *rawSMTP {
 // dialRawTLS connects with TLS from the first byte (port 465).
 func dialRawTLS(t testing.TB, addr string) *rawSMTP {
 	t.Helper()
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, insecureTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialTLS(t, addr)
 	c := &rawSMTP{t: t, conn: conn, r: bufio.NewReader(conn)}
-	t.Cleanup(func() { conn.Close() })
 	c.expectReply("220 ")
 	return c
 }
