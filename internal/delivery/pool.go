@@ -16,9 +16,17 @@ const idleTimeout = 5 * time.Second
 type pool struct {
 	mu    sync.Mutex
 	idle  map[string][]*idleConn
-	slots map[string]chan struct{}
+	slots map[string]*slots
 	limit int
 	once  sync.Once
+}
+
+// slots bounds deliveries to one destination; it is dropped when no
+// delivery holds or waits for one, so a destination mailed once leaves
+// nothing behind.
+type slots struct {
+	ch    chan struct{}
+	users int // holding or waiting, under pool.mu
 }
 
 type idleConn struct {
@@ -28,7 +36,7 @@ type idleConn struct {
 
 func (p *pool) init() {
 	p.idle = map[string][]*idleConn{}
-	p.slots = map[string]chan struct{}{}
+	p.slots = map[string]*slots{}
 	go p.reap()
 }
 
@@ -41,16 +49,25 @@ func (p *pool) acquire(ctx context.Context, dest string, limit int) (release fun
 		limit = 10
 	}
 	p.limit = limit
-	ch := p.slots[dest]
-	if ch == nil {
-		ch = make(chan struct{}, limit)
-		p.slots[dest] = ch
+	sl := p.slots[dest]
+	if sl == nil {
+		sl = &slots{ch: make(chan struct{}, limit)}
+		p.slots[dest] = sl
 	}
+	sl.users++
 	p.mu.Unlock()
+	leave := func() {
+		p.mu.Lock()
+		if sl.users--; sl.users == 0 {
+			delete(p.slots, dest)
+		}
+		p.mu.Unlock()
+	}
 	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+	case sl.ch <- struct{}{}:
+		return func() { <-sl.ch; leave() }, nil
 	case <-ctx.Done():
+		leave()
 		return nil, ctx.Err()
 	}
 }

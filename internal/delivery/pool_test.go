@@ -34,4 +34,9 @@ func TestPoolLimitsConcurrencyPerDestination(t *testing.T) {
 		t.Fatal("acquire ignored a cancelled context")
 	}
 	a()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.slots) != 0 {
+		t.Fatalf("slot state kept for %d destinations after every delivery ended", len(p.slots))
+	}
 }
