@@ -27,8 +27,7 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 		buf[i] = byte('a' + i%26)
 	}
 	var (
-		mu    sync.Mutex
-		res   Result
+		tl    tally
 		wg    sync.WaitGroup
 		errOn atomic.Value
 		seq   atomic.Int64
@@ -57,21 +56,15 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 					errOn.CompareAndSwap(nil, err)
 					return
 				}
-				lat := time.Since(t0)
-				mu.Lock()
-				res.Sent++
-				res.Latencies = append(res.Latencies, lat)
-				mu.Unlock()
+				tl.ok(time.Since(t0))
 				os.Remove(name)
 			}
 		}()
 	}
 	wg.Wait()
-	res.Elapsed = time.Since(start)
-	if err, _ := errOn.Load().(error); err != nil {
-		return &res, err
-	}
-	return &res, nil
+	tl.res.Elapsed = time.Since(start)
+	err, _ := errOn.Load().(error)
+	return &tl.res, err
 }
 
 // durableWrite is spool.Put's write: an unnamed file in tmpDir, fsynced,

@@ -20,12 +20,35 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	return s[rank-1]
 }
 
+// tally gathers a Result from concurrent workers.
+type tally struct {
+	mu  sync.Mutex
+	res Result
+}
+
+// ok counts one success that took lat.
+func (t *tally) ok(lat time.Duration) {
+	t.mu.Lock()
+	t.res.Sent++
+	t.res.Latencies = append(t.res.Latencies, lat)
+	t.mu.Unlock()
+}
+
+// fail counts one failure, keeping the first error.
+func (t *tally) fail(err error) {
+	t.mu.Lock()
+	t.res.Failed++
+	if t.res.FirstErr == nil {
+		t.res.FirstErr = err
+	}
+	t.mu.Unlock()
+}
+
 // Repeat runs op from workers goroutines until d has passed or ctx ends,
 // timing each call. The first error stops the run.
 func Repeat(ctx context.Context, workers int, d time.Duration, op func() error) (*Result, error) {
 	var (
-		mu       sync.Mutex
-		res      Result
+		tl       tally
 		wg       sync.WaitGroup
 		deadline = time.Now().Add(d)
 		start    = time.Now()
@@ -36,24 +59,15 @@ func Repeat(ctx context.Context, workers int, d time.Duration, op func() error) 
 			defer wg.Done()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				t0 := time.Now()
-				err := op()
-				lat := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					res.Failed++
-					if res.FirstErr == nil {
-						res.FirstErr = err
-					}
-					mu.Unlock()
+				if err := op(); err != nil {
+					tl.fail(err)
 					return
 				}
-				res.Sent++
-				res.Latencies = append(res.Latencies, lat)
-				mu.Unlock()
+				tl.ok(time.Since(t0))
 			}
 		}()
 	}
 	wg.Wait()
-	res.Elapsed = time.Since(start)
-	return &res, res.FirstErr
+	tl.res.Elapsed = time.Since(start)
+	return &tl.res, tl.res.FirstErr
 }

@@ -155,22 +155,13 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 	}
 	var (
 		next    atomic.Int64
-		mu      sync.Mutex
-		res     Result
+		tl      tally
 		wg      sync.WaitGroup
 		started = time.Now()
 	)
 	claim := func() (int, bool) {
 		n := next.Add(1)
 		return int(n), n <= int64(l.Messages)
-	}
-	fail := func(err error) {
-		mu.Lock()
-		res.Failed++
-		if res.FirstErr == nil {
-			res.FirstErr = err
-		}
-		mu.Unlock()
 	}
 	for w := 0; w < l.Clients; w++ {
 		wg.Add(1)
@@ -184,21 +175,17 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 				t0 := time.Now()
 				s, err := Open(ctx, l.Target)
 				if err != nil {
-					fail(err)
+					tl.fail(err)
 					continue
 				}
 				for i := 0; ; i++ {
 					msg := Message(l.From, l.To[0], fmt.Sprintf("%d", seq), l.Size)
 					err := s.Send(l.From, l.To, msg)
 					if err != nil {
-						fail(err)
+						tl.fail(err)
 						break
 					}
-					d := time.Since(t0)
-					mu.Lock()
-					res.Sent++
-					res.Latencies = append(res.Latencies, d)
-					mu.Unlock()
+					tl.ok(time.Since(t0))
 					if i+1 >= l.PerConn {
 						break
 					}
@@ -212,6 +199,6 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 		}()
 	}
 	wg.Wait()
-	res.Elapsed = time.Since(started)
-	return &res, ctx.Err()
+	tl.res.Elapsed = time.Since(started)
+	return &tl.res, ctx.Err()
 }
