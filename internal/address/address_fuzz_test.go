@@ -38,7 +38,7 @@ func FuzzSplit(f *testing.F) {
 		if norm != local+"@"+domain {
 			t.Fatalf("Normalize(%q) = %q, Split gave %q %q", addr, norm, local, domain)
 		}
-		if strings.ContainsAny(norm, "%!\"\\:;<>[]()@, \t\r\n\x00") && strings.Count(norm, "@") != 1 || strings.ContainsAny(norm, "%!\"\\:;<>[](), \t\r\n\x00") {
+		if strings.ContainsAny(norm, "%!\"\\:;<>[](), \t\r\n\x00") {
 			t.Fatalf("accepted %q -> %q with routing or quoting syntax", addr, norm)
 		}
 		if strings.Count(norm, "@") != 1 || strings.HasPrefix(norm, "@") || strings.HasSuffix(norm, "@") {
