@@ -57,7 +57,7 @@ func StartPostfix(port int, settings map[string]string) (*Postfix, error) {
 
 // startPostfix is StartPostfix with prepare, when not nil, run on the new
 // config directory before start; the settings it returns win over all.
-func startPostfix(port int, settings map[string]string, prepare func(dir string) (map[string]string, error)) (*Postfix, error) {
+func startPostfix(port int, settings map[string]string, prepare func(dir string) (map[string]string, error)) (_ *Postfix, err error) {
 	if _, err := exec.LookPath("postfix"); err != nil {
 		return nil, fmt.Errorf("postfix not installed (apt-get install postfix): %w", err)
 	}
@@ -67,6 +67,11 @@ func startPostfix(port int, settings map[string]string, prepare func(dir string)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	main := map[string]string{
 		"compatibility_level":                   "3.6",
 		"queue_directory":                       filepath.Join(dir, "queue"),
@@ -104,7 +109,6 @@ func startPostfix(port int, settings map[string]string, prepare func(dir string)
 	if prepare != nil {
 		more, err := prepare(dir)
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, err
 		}
 		for k, v := range more {
