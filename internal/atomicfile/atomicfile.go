@@ -26,10 +26,16 @@ type File struct {
 
 var seq atomic.Uint64
 
+// openTmpfile opens an unnamed file in dir; tests replace it to take the
+// fallback path.
+var openTmpfile = func(dir string) (int, error) {
+	return unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+}
+
 // Create starts a file in tmpDir, a directory on the file system of the
 // final name.
 func Create(tmpDir string) (*File, error) {
-	fd, err := unix.Open(tmpDir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	fd, err := openTmpfile(tmpDir)
 	if err == nil {
 		return &File{File: os.NewFile(uintptr(fd), tmpDir+"/(unnamed)")}, nil
 	}

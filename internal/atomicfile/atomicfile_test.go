@@ -5,9 +5,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestCommitAppearsWholeAndNeverReplaces(t *testing.T) {
+	testCommitAppearsWholeAndNeverReplaces(t)
+}
+
+// Where the file system has no O_TMPFILE the file is written under a
+// temporary name: the same guarantees, and nothing left behind in tmp/.
+func TestCommitWithoutTmpfile(t *testing.T) {
+	openTmpfile = func(string) (int, error) { return -1, unix.EOPNOTSUPP }
+	defer func() { openTmpfile = openTmpfileOS }()
+	testCommitAppearsWholeAndNeverReplaces(t)
+}
+
+var openTmpfileOS = openTmpfile
+
+func testCommitAppearsWholeAndNeverReplaces(t *testing.T) {
 	dir := t.TempDir()
 	tmp := filepath.Join(dir, "tmp")
 	os.Mkdir(tmp, 0o700)
