@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -159,11 +160,10 @@ func newPoolCmd() *cobra.Command {
 					fmt.Fprintf(out, "overlap: %s (pool %s, %s) inside %s (pool %s, %s): %s\n",
 						o.Inner.Prefix, o.Inner.Pool, o.Inner.Kind, o.Outer.Prefix, o.Outer.Pool, o.Outer.Kind, o.Effect)
 				}
-				// Exemptions only matter inside dynamic space.
-				p, err := loadPolicy(ctx, st, false)
-				if err != nil {
-					return err
-				}
+				// Exemptions only matter inside dynamic space: look them up
+				// by LPM over the prefixes just read, not a second read of
+				// the whole policy.
+				p := edge.Compile(&store.EdgeSnapshot{Prefixes: ps}, nil, time.Now())
 				es, err := st.Exemptions(ctx)
 				if err != nil {
 					return err
