@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -681,17 +680,11 @@ func (f *Folder) Append(r io.Reader, flags string, date time.Time) (uint32, erro
 	if err != nil {
 		return 0, err
 	}
-	bw := bufio.NewWriterSize(fh, 1<<16)
-	n, err := io.Copy(bw, r)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = fh.Sync()
-	}
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
+	var n int64
+	err = writeSynced(fh, func(w io.Writer) (err error) {
+		n, err = io.Copy(w, r)
+		return err
+	})
 	if err == nil {
 		err = os.Chtimes(tmp, date, date)
 	}
@@ -821,14 +814,10 @@ func linkOrCopy(from, to string) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return writeSynced(out, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
 }
 
 func sortByUID(m []Message) {

@@ -199,21 +199,16 @@ func writeIndex(dir string, st *indexState) error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	fmt.Fprintf(w, "%s %d %d\n", indexMagic, st.uidValidity, st.uidNext)
-	for i := range st.msgs {
-		addRecord(w, &st.msgs[i])
-	}
-	if st.curMtime != 0 {
-		fmt.Fprintf(w, "S %d\n", st.curMtime)
-	}
-	err = w.Flush()
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeSynced(f, func(w io.Writer) error {
+		fmt.Fprintf(w, "%s %d %d\n", indexMagic, st.uidValidity, st.uidNext)
+		for i := range st.msgs {
+			addRecord(w, &st.msgs[i])
+		}
+		if st.curMtime != 0 {
+			fmt.Fprintf(w, "S %d\n", st.curMtime)
+		}
+		return nil // a write error stays in the buffer and comes back from Flush
+	})
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -223,6 +218,22 @@ func writeIndex(dir string, st *indexState) error {
 	}
 	st.lines = len(st.msgs)
 	return syncDir(dir)
+}
+
+// writeSynced fills f through a 64 KiB buffer, then fsyncs and closes it.
+func writeSynced(f *os.File, fill func(w io.Writer) error) error {
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err := fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // uidPositions finds a UID's record while the log is replayed. UIDs are
