@@ -83,10 +83,6 @@ func TestFolderReconcilesForeignChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []string
-	f.Listen(func(uint32) func(Event) {
-		return func(ev Event) { events = append(events, fmt.Sprint(ev.Kind)) }
-	})
 	ms := f.Snapshot()
 	f.Close()
 	dropIdle()
