@@ -295,20 +295,26 @@ func spoolEmpty(n *Node) bool {
 	return true
 }
 
-// SettledMaildir waits up to 15 s for the spool to empty and then lists an
-// account's mailbox. Every message the node acknowledged was in the spool
-// before its 250, so once the spool is empty a count of the mailbox is
-// final: "nothing else arrived" checked after it can fail, unlike one
-// checked after a sleep.
-func (n *Node) SettledMaildir(account string) []string {
-	n.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+// waitSpoolEmpty waits up to 30 s for the node's spool to empty.
+func waitSpoolEmpty(t testing.TB, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for !spoolEmpty(n) {
 		if time.Now().After(deadline) {
-			n.t.Fatalf("spool not empty after 15s\nqueue:\n%s\nserver log:\n%s", n.MustCLI("", "queue", "list"), n.Log())
+			t.Fatalf("spool not empty:\n%s\nlog:\n%s", n.MustCLI("", "queue", "list"), n.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// SettledMaildir waits for the spool to empty and then lists an account's
+// mailbox. Every message the node acknowledged was in the spool before its
+// 250, so once the spool is empty a count of the mailbox is final:
+// "nothing else arrived" checked after it can fail, unlike one checked
+// after a sleep.
+func (n *Node) SettledMaildir(account string) []string {
+	n.t.Helper()
+	waitSpoolEmpty(n.t, n)
 	return n.Maildir(account)
 }
 

@@ -85,17 +85,6 @@ func waitQueue(t *testing.T, n *Node, re string) string {
 	}
 }
 
-func waitSpoolEmpty(t *testing.T, n *Node) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !spoolEmpty(n) {
-		if time.Now().After(deadline) {
-			t.Fatalf("spool not empty:\n%s\nlog:\n%s", n.MustCLI("", "queue", "list"), n.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestRemoteDeliveryToPostfixOverSTARTTLSSignedAndReused: three messages
 // to a domain whose MX is a real Postfix offering STARTTLS arrive over TLS,
 // byte-for-byte (but for a too-long line, broken), DKIM-signed (verified by go-msgauth and by dkimpy against
