@@ -17,20 +17,15 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
-	"mailgate/internal/store"
 )
-
-// Directory is what IMAP needs from the store.
-type Directory interface {
-	Account(ctx context.Context, addr string) (*store.Account, error)
-}
 
 // Server serves IMAP for one node.
 type Server struct {
 	Hostname string
 	TLS      *tls.Config
-	Dir      Directory
+	Dir      login.Accounts
 	MailRoot string // <data_dir>/mail
 	Log      *slog.Logger
 	// IdlePoll is how often an idling session looks for new mail when

@@ -12,19 +12,14 @@ import (
 	"sync"
 	"time"
 
-	"mailgate/internal/store"
+	"mailgate/internal/login"
 )
-
-// Directory is what POP3 needs from the store.
-type Directory interface {
-	Account(ctx context.Context, addr string) (*store.Account, error)
-}
 
 // Server serves POP3 for one node.
 type Server struct {
 	Hostname string
 	TLS      *tls.Config
-	Dir      Directory
+	Dir      login.Accounts
 	MailRoot string // <data_dir>/mail
 	Log      *slog.Logger
 	// Timeout is the inactivity autologout timer; RFC 1939 §3 wants at
