@@ -54,6 +54,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		Dir: st, Spool: sp, Log: log,
 	}
 
+	// Built before any listener binds: a bad delivery setting (CA file,
+	// smarthost password file) fails start-up without announcing ports.
+	agent, err := delivery.NewAgent(cfg, sp, st, log)
+	if err != nil {
+		return err
+	}
+
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
@@ -97,12 +104,6 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	}
 
 	agentCtx, stopAgent := context.WithCancel(context.Background())
-	agent, err := delivery.NewAgent(cfg, sp, st, log)
-	if err != nil {
-		stopAgent()
-		closeAll()
-		return err
-	}
 	var agentDone sync.WaitGroup
 	agentDone.Add(1)
 	go func() { defer agentDone.Done(); agent.Run(agentCtx) }()
