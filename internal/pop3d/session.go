@@ -86,8 +86,17 @@ func (s *session) run() {
 	s.w.Flush()
 }
 
+// errShutdown ends a session at its next read once the server shuts down.
+var errShutdown = errors.New("pop3: server shutting down")
+
 func (s *session) readLine() (string, error) {
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.timeout()))
+	// After the deadline, so a Shutdown racing with it is seen either way:
+	// without this a session busy with a command at Shutdown would reset
+	// the deadline and live on until the shutdown context ran out.
+	if s.closed.Load() {
+		return "", errShutdown
+	}
 	line, err := s.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		return "", errTooLong
