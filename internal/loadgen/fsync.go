@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +33,13 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 		errOn atomic.Value
 		seq   atomic.Int64
 	)
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	for w := 0; w < writers; w++ {
+	// Every writer's directories are ready before the clock starts.
+	type dirs struct {
+		tmp string
+		dst *os.File
+	}
+	all := make([]dirs, writers)
+	for w := range all {
 		tmp, dst := filepath.Join(dir, fmt.Sprintf("tmp%d", w)), filepath.Join(dir, fmt.Sprintf("dst%d", w))
 		for _, p := range []string{tmp, dst} {
 			if err := os.MkdirAll(p, 0o700); err != nil {
@@ -45,14 +50,19 @@ func Fsync(ctx context.Context, dir string, size, writers int, d time.Duration) 
 		if err != nil {
 			return nil, err
 		}
+		defer dstDir.Close()
+		all[w] = dirs{tmp, dstDir}
+	}
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for _, ds := range all {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer dstDir.Close()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				t0 := time.Now()
-				name := filepath.Join(dst, fmt.Sprintf("%d", seq.Add(1)))
-				if err := durableWrite(tmp, dstDir, name, buf); err != nil {
+				name := filepath.Join(ds.dst.Name(), strconv.FormatInt(seq.Add(1), 10))
+				if err := durableWrite(ds.tmp, ds.dst, name, buf); err != nil {
 					errOn.CompareAndSwap(nil, err)
 					return
 				}
