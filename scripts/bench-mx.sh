@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh >/dev/null
-bin=$(mktemp -d)/mailgate
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT # also when the benchmark fails
+bin=$work/mailgate
 go build -o "$bin" ./cmd/mailgate
 go run ./bench/mx -mailgate "$bin" -messages "${BENCH_MX_MESSAGES:-5000}" -runs "${BENCH_MX_RUNS:-3}"
-rm -rf "$(dirname "$bin")"

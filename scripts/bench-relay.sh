@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh >/dev/null
-bin=$(mktemp -d)/mailgate
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT # also when the benchmark fails
+bin=$work/mailgate
 go build -o "$bin" ./cmd/mailgate
 go run ./bench/relay -mailgate "$bin" -messages "${BENCH_RELAY_MESSAGES:-2000}" -runs "${BENCH_RELAY_RUNS:-2}"
-rm -rf "$(dirname "$bin")"
