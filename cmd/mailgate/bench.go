@@ -139,10 +139,10 @@ func newBenchFsyncCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "fsync",
-		Short: "durable writes per second: write S bytes + fsync + rename + directory fsync, in a loop",
+		Short: "durable writes per second: write S bytes + fsync + link + directory fsync, in a loop",
 		Long: `Measures the storage limit the spool is bound by: each operation writes
---size bytes to a new file, fsyncs it, renames it into another directory and
-fsyncs that directory. Run it in a directory on the spool's file system
+--size bytes to a new nameless file (O_TMPFILE, as the spool does), fsyncs it,
+links it into another directory and fsyncs that directory. Run it in a directory on the spool's file system
 (default: a temporary directory under the config's data_dir).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
