@@ -96,7 +96,7 @@ var uidvalidityRE = regexp.MustCompile(`\[UIDVALIDITY (\d+)\]`)
 
 func TestIMAPUIDsStableAcrossRestart(t *testing.T) {
 	n := mailboxNode(t)
-	submitPy(t, n, carol, 4, testMessage(1), testMessage(2), testMessage(3), testMessage(4))
+	submitPy(t, n, carol, 4, testMessages(4)...)
 	snapshot := func() (string, string) {
 		m := dialIMAPS(t, n.Addr("imaps"), carol, carolPW)
 		sel := strings.Join(m.cmd("SELECT INBOX"), "\n")
@@ -126,7 +126,7 @@ func TestIMAPUIDsStableAcrossRestart(t *testing.T) {
 func TestIMAPCurlAndMbsync(t *testing.T) {
 	NeedTool(t, "curl")
 	n := mailboxNode(t)
-	submitPy(t, n, carol, 2, testMessage(1), testMessage(2))
+	submitPy(t, n, carol, 2, testMessages(2)...)
 	files := n.Maildir(carol)
 	want2 := readFile(t, files[1])
 	if strings.Compare(files[0], files[1]) > 0 {

@@ -40,11 +40,7 @@ func imapListing(t *testing.T, n *Node) []string {
 func TestIMAPKillDuringExpungeLosesNothing(t *testing.T) {
 	n := mailboxNode(t)
 	const total = 30
-	var bodies []string
-	for i := 1; i <= total; i++ {
-		bodies = append(bodies, testMessage(i))
-	}
-	submitPy(t, n, carol, total, bodies...)
+	submitPy(t, n, carol, total, testMessages(total)...)
 	before := imapListing(t, n)
 	if len(before) != total {
 		t.Fatalf("listing %d messages:\n%s", len(before), strings.Join(before, "\n"))

@@ -92,7 +92,7 @@ userdb {
 // folders (Maildir++ ".Name", names in modified UTF-7).
 func TestDovecotReadsOurMaildir(t *testing.T) {
 	n := mailboxNode(t)
-	submitPy(t, n, carol, 2, testMessage(1), testMessage(2))
+	submitPy(t, n, carol, 2, testMessages(2)...)
 	got := imapPy(t, n, carol, carolPW, `
 m = login()
 m.select("INBOX")

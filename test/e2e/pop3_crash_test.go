@@ -59,11 +59,7 @@ func pop3Listing(t *testing.T, n *Node) []string {
 func TestPOP3KillDuringDeleAndQuitLosesNothing(t *testing.T) {
 	n := mailboxNode(t)
 	const total = 24
-	var bodies []string
-	for i := 1; i <= total; i++ {
-		bodies = append(bodies, testMessage(i))
-	}
-	submitPy(t, n, carol, total, bodies...)
+	submitPy(t, n, carol, total, testMessages(total)...)
 	before := pop3Listing(t, n)
 	if len(before) != total {
 		t.Fatalf("listing: %d messages", len(before))

@@ -78,9 +78,18 @@ func testMessage(i int) string {
 	return fmt.Sprintf("From: dave@example.org\nTo: carol@example.org\nSubject: msg %d\n\nline one of %d\n.dot line\n..two dots\nend\n", i, i)
 }
 
+// testMessages is testMessage 1 to n.
+func testMessages(n int) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		out = append(out, testMessage(i))
+	}
+	return out
+}
+
 func TestPOP3PoplibSTLSCommandsAndStableUIDL(t *testing.T) {
 	n := mailboxNode(t)
-	submitPy(t, n, carol, 3, testMessage(1), testMessage(2), testMessage(3))
+	submitPy(t, n, carol, 3, testMessages(3)...)
 	script := `
 import poplib, ssl, os
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
@@ -294,7 +303,7 @@ func TestPOP3LockAuthPlainAndSuspended(t *testing.T) {
 func TestPOP3CurlAndFetchmail(t *testing.T) {
 	NeedTool(t, "curl")
 	n := mailboxNode(t)
-	submitPy(t, n, carol, 2, testMessage(1), testMessage(2))
+	submitPy(t, n, carol, 2, testMessages(2)...)
 	files := n.Maildir(carol)
 	sort.Strings(files)
 	m0, m1 := readFile(t, files[0]), readFile(t, files[1])
