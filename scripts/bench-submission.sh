@@ -29,8 +29,8 @@ submit() { echo "bench-password-1" | mg bench submit --user load@bench.example -
 rows=$(
   submit --clients 20 --size 10240 --per-conn 1 --messages 300 --row "submit 20 clients, 10 KiB, 1 msg/conn"
   submit --clients 20 --size 10240 --per-conn 10 --messages 1500 --row "submit 20 clients, 10 KiB, 10 msg/conn"
-  mg bench fsync --dir "$work/data" --size 10240 --writers 1 --duration 5s --row "limit: fsync 10 KiB+rename+dir fsync, 1 writer"
-  mg bench fsync --dir "$work/data" --size 10240 --writers 20 --duration 5s --row "limit: fsync 10 KiB+rename+dir fsync, 20 writers"
+  mg bench fsync --dir "$work/data" --size 10240 --writers 1 --duration 5s --row "limit: fsync 10 KiB+link+dir fsync, 1 writer"
+  mg bench fsync --dir "$work/data" --size 10240 --writers 20 --duration 5s --row "limit: fsync 10 KiB+link+dir fsync, 20 writers"
   mg bench tls --clients 20 --duration 5s --row "limit: bare TLS handshakes, 20 clients"
   mg bench auth --workers "$(nproc)" --duration 5s --row "limit: argon2id verifications, $(nproc) workers"
 )
