@@ -66,8 +66,9 @@ func (s *Store) RecordAttempts(ctx context.Context, router string, recs []Attemp
 			var total, episode int64
 			var first, last, epFirst int64
 			var dests int
-			err := tx.QueryRowContext(ctx, s.q(`SELECT attempts, destinations, first_seen, last_seen, episode_first, episode_attempts FROM edge_attempts WHERE router = ? AND source = ?`), router, src).
-				Scan(&total, &dests, &first, &last, &epFirst, &episode)
+			var pool string
+			err := tx.QueryRowContext(ctx, s.q(`SELECT pool, attempts, destinations, first_seen, last_seen, episode_first, episode_attempts FROM edge_attempts WHERE router = ? AND source = ?`), router, src).
+				Scan(&pool, &total, &dests, &first, &last, &epFirst, &episode)
 			if errors.Is(err, sql.ErrNoRows) {
 				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO edge_attempts (router, source, pool, attempts, destinations, first_seen, last_seen, updated_at, episode_first, episode_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 					router, src, r.Pool, int64(r.Attempts), r.Destinations, r.FirstSeen.Unix(), r.LastSeen.Unix(), now, r.FirstSeen.Unix(), int64(r.Attempts)); err != nil {
@@ -78,6 +79,7 @@ func (s *Store) RecordAttempts(ctx context.Context, router string, recs []Attemp
 			if err != nil {
 				return err
 			}
+			was := [...]int64{total, episode, first, last, epFirst, int64(dests)}
 			n := int64(r.Attempts)
 			if !r.FirstSeen.IsZero() && r.FirstSeen.Unix() > epFirst+episodeSlack {
 				total, epFirst, episode = total+n, r.FirstSeen.Unix(), n
@@ -87,9 +89,12 @@ func (s *Store) RecordAttempts(ctx context.Context, router string, recs []Attemp
 			if !r.FirstSeen.IsZero() {
 				first = min(first, r.FirstSeen.Unix())
 			}
-			last = max(last, r.LastSeen.Unix())
+			last, dests = max(last, r.LastSeen.Unix()), max(dests, r.Destinations)
+			if pool == r.Pool && was == [...]int64{total, episode, first, last, epFirst, int64(dests)} {
+				continue // a quiet source, read again each minute: nothing to write
+			}
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE edge_attempts SET pool = ?, attempts = ?, destinations = ?, first_seen = ?, last_seen = ?, updated_at = ?, episode_first = ?, episode_attempts = ? WHERE router = ? AND source = ?`),
-				r.Pool, total, max(dests, r.Destinations), first, last, now, epFirst, episode, router, src); err != nil {
+				r.Pool, total, dests, first, last, now, epFirst, episode, router, src); err != nil {
 				return fmt.Errorf("record attempts of %s: %w", src, err)
 			}
 		}
