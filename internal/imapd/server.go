@@ -23,7 +23,6 @@ import (
 
 // Server serves IMAP for one node.
 type Server struct {
-	Hostname string
 	TLS      *tls.Config
 	Dir      login.Accounts
 	MailRoot string // <data_dir>/mail

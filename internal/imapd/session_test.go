@@ -46,7 +46,7 @@ func testServer(t testing.TB) (addr, mailRoot string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Hostname: "imap.test", TLS: certs.ServerConfig(cert), Dir: fakeDir{hash},
+	srv := &Server{TLS: certs.ServerConfig(cert), Dir: fakeDir{hash},
 		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		IdlePoll: 50 * time.Millisecond, IdleFallbackPoll: time.Hour}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
