@@ -62,8 +62,9 @@ func (p *Policy) Lookup(a netip.Addr) (pool string, prefix netip.Prefix, dynamic
 	return e.Pool, e.Prefix, e.Dynamic, true
 }
 
-// Listed reports whether a is in our dynamic space as published by the
-// feed and the DNSBL: LPM dynamic and not exempted.
+// Listed reports whether a is in our dynamic space as the DNSBL answers
+// it: LPM dynamic and not exempted. (The feed lists dynamic pool prefixes
+// whole, static prefixes and exemptions inside them included.)
 func (p *Policy) Listed(a netip.Addr) (pool string, prefix netip.Prefix, ok bool) {
 	a = a.Unmap()
 	pool, prefix, dyn, found := p.Lookup(a)
