@@ -70,7 +70,16 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt 
 	if fresh {
 		deliver = mailbox.DeliverNew
 	}
-	if err := deliver(mailbox.Dir(l.MailRoot, acct), name, m.Body()); err != nil {
+	dir := mailbox.Dir(l.MailRoot, acct)
+	if env.Junk {
+		// The verdict judged it spam: the Junk folder, created on first
+		// use (an account that never logged in has none yet).
+		if err := mailbox.CreateFolder(dir, mailbox.Junk); err != nil && !errors.Is(err, mailbox.ErrFolderExists) {
+			return spool.Pending, fmt.Sprintf("maildir: %v", err)
+		}
+		dir, _ = mailbox.FolderDir(dir, mailbox.Junk)
+	}
+	if err := deliver(dir, name, m.Body()); err != nil {
 		l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
 		return spool.Pending, fmt.Sprintf("maildir: %v", err)
 	}

@@ -41,6 +41,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
+	mxChecks, submissionChecks, err := checks(cfg, log)
+	if err != nil {
+		return err
+	}
 
 	smtpSrv := &smtpd.Server{
 		Config: smtpd.Config{
@@ -52,6 +56,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			GreetPause: cfg.Limits.GreetPause,
 		},
 		Dir: st, Spool: sp, Log: log,
+		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
 	}
 
 	// Built before any listener binds: a bad delivery setting (CA file,

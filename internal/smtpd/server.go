@@ -18,6 +18,7 @@ import (
 
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/verdict"
 )
 
 // Directory is what sessions need from the store.
@@ -55,6 +56,9 @@ type Server struct {
 	Log    *slog.Logger
 	// Resolver looks up client rDNS; nil means the system resolver.
 	Resolver *net.Resolver
+	// MXChecks and SubmissionChecks judge clients and messages before the
+	// 250 (package verdict); nil checks nothing.
+	MXChecks, SubmissionChecks *verdict.Pipeline
 
 	mu      sync.Mutex
 	servers []*smtp.Server

@@ -169,6 +169,13 @@ func (ss *submissionSession) Data(r io.Reader) error {
 		}
 	}
 	env := ss.newEnvelope(ss.account.Address)
-	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
-	return ss.spool(env, body, fields)
+	client := ss.clientInfo("")
+	client.Account = ss.account.Address
+	v := ss.srv.SubmissionChecks.CheckMessage(context.Background(), client, ss.verdictMessage(env, body))
+	if v.Reply != nil {
+		return smtpReply(v.Reply)
+	}
+	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, v.Fields...)
+	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
+	return ss.spool(env, v.Body, fields)
 }
