@@ -118,6 +118,14 @@ type Limits struct {
 	// GreetPause delays the MX greeting to catch clients that talk first
 	// (postscreen's pregreet test); 0 checks only what already arrived.
 	GreetPause time.Duration `toml:"greet_pause"`
+	// RecipientsPerDay and MessagesPerDay bound what one account sends
+	// over a rolling 24 hours (0: no limit); `user limits` overrides them
+	// per account. Local deliveries do not count.
+	RecipientsPerDay int `toml:"recipients_per_day"`
+	MessagesPerDay   int `toml:"messages_per_day"`
+	// OverLimit is the reply past a daily limit: "reject" (550 5.7.1) or
+	// "defer" (451 4.7.1).
+	OverLimit string `toml:"over_limit"`
 }
 
 // Log sets the log level: debug, info, warn or error.
@@ -153,6 +161,9 @@ func Default() *Config {
 			MaxAuthFailures:     5,
 			MaxErrors:           20,
 			MaxConnectionsPerIP: 20,
+			RecipientsPerDay:    1000,
+			MessagesPerDay:      500,
+			OverLimit:           "reject",
 		},
 		Log: Log{Level: "info"},
 		Delivery: Delivery{
@@ -237,6 +248,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.GreetPause < 0 || c.Limits.GreetPause > 30*time.Second {
 		bad("limits.greet_pause", "%v is outside 0s..30s", c.Limits.GreetPause)
+	}
+	if c.Limits.RecipientsPerDay < 0 {
+		bad("limits.recipients_per_day", "%d must be 0 (no limit) or more", c.Limits.RecipientsPerDay)
+	}
+	if c.Limits.MessagesPerDay < 0 {
+		bad("limits.messages_per_day", "%d must be 0 (no limit) or more", c.Limits.MessagesPerDay)
+	}
+	if c.Limits.OverLimit != "reject" && c.Limits.OverLimit != "defer" {
+		bad("limits.over_limit", "%q is neither \"reject\" nor \"defer\"", c.Limits.OverLimit)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -59,6 +59,15 @@ max_connections_per_ip = 20
 # cost of that delay per connection). "0s" still refuses input that is
 # already waiting when the greeting is due.
 greet_pause = "0s"
+# What one account may send over a rolling 24 hours, counted in recipients
+# and in messages, shared by every node of a fleet; 0 means no limit.
+# Local deliveries and our own DSNs do not count. Per account:
+# mailgate user limits ADDRESS --recipients-per-day N --messages-per-day N
+recipients_per_day = 1000
+messages_per_day = 500
+# Past a limit: "reject" answers 550 5.7.1 (the mail client shows it at
+# once), "defer" answers 451 4.7.1 (the client retries later).
+over_limit = "reject"
 
 [log]
 # debug, info, warn or error. Passwords are never logged.

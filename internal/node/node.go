@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"mailgate/internal/abuse"
 	"mailgate/internal/certs"
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
@@ -57,6 +58,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		},
 		Dir: st, Spool: sp, Log: log,
 		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
+		SendLimits: &abuse.SendLimiter{Usage: st, Log: log, Defer: cfg.Limits.OverLimit == "defer",
+			Defaults: store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}},
 	}
 
 	// Built before any listener binds: a bad delivery setting (CA file,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailgate/internal/abuse"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 	"mailgate/internal/verdict"
@@ -59,6 +60,8 @@ type Server struct {
 	// MXChecks and SubmissionChecks judge clients and messages before the
 	// 250 (package verdict); nil checks nothing.
 	MXChecks, SubmissionChecks *verdict.Pipeline
+	// SendLimits applies the daily send limits to submission; nil: none.
+	SendLimits *abuse.SendLimiter
 
 	mu      sync.Mutex
 	servers []*smtp.Server

@@ -138,7 +138,7 @@ func (s *session) readMessage(r io.Reader) ([]byte, mail.Header, error) {
 
 // spool prepends the given fields and puts the message in the spool; the
 // reply is 250 only once the spool has it on stable storage.
-func (s *session) spool(env *spool.Envelope, body []byte, fields []string) error {
+func (s *session) spool(env *spool.Envelope, body []byte, fields []string) *smtp.SMTPError {
 	body = message.Prepend(body, fields...)
 	if err := s.srv.Spool.Put(env, body); err != nil {
 		s.log.Error("spool write failed", "err", err)

@@ -35,6 +35,9 @@ type submissionSession struct {
 	session
 	account      *store.Account // set by a successful AUTH
 	authFailures int
+	// reserved are this transaction's send-limit reservations, given
+	// back unless the message is accepted.
+	reserved []int64
 }
 
 func (s *Server) newSubmissionSession(c *smtp.Conn, service string) *submissionSession {
@@ -139,10 +142,33 @@ func (ss *submissionSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err != nil {
 		return ss.reject(errBadRecipient)
 	}
-	if _, err := checkLocalRecipient(ss.srv.Dir, norm); err != nil {
+	ours, err := checkLocalRecipient(ss.srv.Dir, norm)
+	if err != nil {
 		return ss.reject(err)
 	}
+	// Daily send limits count what leaves for other domains.
+	if !ours {
+		id, refusal := ss.srv.SendLimits.Reserve(context.Background(), ss.account.Address, len(ss.reserved) == 0)
+		if refusal != nil {
+			return ss.reject(smtpReply(refusal))
+		}
+		ss.reserved = append(ss.reserved, id)
+	}
 	ss.rcpts = append(ss.rcpts, norm)
+	return nil
+}
+
+// Reset ends the transaction; reservations of a message not accepted are
+// given back (an accepted one's were kept by Data).
+func (ss *submissionSession) Reset() {
+	ss.srv.SendLimits.Release(ss.reserved)
+	ss.reserved = nil
+	ss.session.Reset()
+}
+
+// Logout ends the session like Reset.
+func (ss *submissionSession) Logout() error {
+	ss.Reset()
 	return nil
 }
 
@@ -177,5 +203,9 @@ func (ss *submissionSession) Data(r io.Reader) error {
 	}
 	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, v.Fields...)
 	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
-	return ss.spool(env, v.Body, fields)
+	reply := ss.spool(env, v.Body, fields)
+	if reply.Code == 250 {
+		ss.reserved = nil // sent: the reservations count
+	}
+	return reply
 }

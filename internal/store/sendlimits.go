@@ -122,24 +122,31 @@ func nullInt(v *int) sql.NullInt64 {
 
 // LimitOverride returns an account's own limits (none set: both nil).
 func (s *Store) LimitOverride(ctx context.Context, addr string) (LimitOverride, error) {
+	return scanOverride(s.queryRow(ctx, `SELECT recipients_per_day, messages_per_day FROM account_limits WHERE account = ?`, addr))
+}
+
+// scanOverride reads recipients_per_day, messages_per_day; no row is no
+// override.
+func scanOverride(row interface{ Scan(...any) error }) (LimitOverride, error) {
 	var r, m sql.NullInt64
 	var o LimitOverride
-	err := s.queryRow(ctx, `SELECT recipients_per_day, messages_per_day FROM account_limits WHERE account = ?`, addr).Scan(&r, &m)
+	err := row.Scan(&r, &m)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, nil
 	}
 	if err != nil {
 		return o, err
 	}
-	if r.Valid {
-		v := int(r.Int64)
-		o.RecipientsPerDay = &v
-	}
-	if m.Valid {
-		v := int(m.Int64)
-		o.MessagesPerDay = &v
-	}
+	o.RecipientsPerDay, o.MessagesPerDay = intPtr(r), intPtr(m)
 	return o, nil
+}
+
+func intPtr(v sql.NullInt64) *int {
+	if !v.Valid {
+		return nil
+	}
+	i := int(v.Int64)
+	return &i
 }
 
 // SendUsage is what an account sent in the window ending now.
@@ -169,22 +176,9 @@ func (s *Store) ReserveSend(ctx context.Context, account string, recipients, mes
 			return 0, err
 		}
 	}
-	var o LimitOverride
-	var r, m sql.NullInt64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT recipients_per_day, messages_per_day FROM account_limits WHERE account = ?`), account).Scan(&r, &m)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	o, err := scanOverride(tx.QueryRowContext(ctx, s.q(`SELECT recipients_per_day, messages_per_day FROM account_limits WHERE account = ?`), account))
+	if err != nil {
 		return 0, err
-	default:
-		if r.Valid {
-			v := int(r.Int64)
-			o.RecipientsPerDay = &v
-		}
-		if m.Valid {
-			v := int(m.Int64)
-			o.MessagesPerDay = &v
-		}
 	}
 	lim := o.Apply(defaults)
 	// What aged out of the window is gone for good.
@@ -246,4 +240,51 @@ func (s *Store) ReleaseSend(ctx context.Context, ids ...int64) error {
 		}
 	}
 	return nil
+}
+
+// SendStanding is one account's limits and what it sent in the window.
+type SendStanding struct {
+	Override             LimitOverride
+	Recipients, Messages int
+}
+
+// SendStandings returns, for every account with an override or usage in
+// the window, its standing: two queries for `user list`, not two an account.
+func (s *Store) SendStandings(ctx context.Context) (map[string]*SendStanding, error) {
+	out := map[string]*SendStanding{}
+	get := func(a string) *SendStanding {
+		if out[a] == nil {
+			out[a] = &SendStanding{}
+		}
+		return out[a]
+	}
+	rows, err := s.query(ctx, `SELECT account, recipients_per_day, messages_per_day FROM account_limits`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var a string
+		var r, m sql.NullInt64
+		if err := rows.Scan(&a, &r, &m); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		get(a).Override = LimitOverride{RecipientsPerDay: intPtr(r), MessagesPerDay: intPtr(m)}
+	}
+	rows.Close()
+	rows, err = s.query(ctx, `SELECT account, SUM(recipients), SUM(messages) FROM send_usage WHERE at > ? GROUP BY account`, s.now().Add(-SendWindow).Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var r, m int
+		if err := rows.Scan(&a, &r, &m); err != nil {
+			return nil, err
+		}
+		st := get(a)
+		st.Recipients, st.Messages = r, m
+	}
+	return out, rows.Err()
 }
