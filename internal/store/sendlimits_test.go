@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,4 +140,47 @@ func TestSendLimitsExactUnderConcurrency(t *testing.T) {
 			t.Fatalf("accepted %d, refused %d; want exactly 50 and 50", ok.Load(), refused.Load())
 		}
 	})
+}
+
+// BenchmarkReserveSend is the send counter's cost per message of one
+// remote recipient (a reservation: lock, window sum, insert), beside a bare
+// audit-table insert on the same database as the floor any durable write
+// costs there.
+func BenchmarkReserveSend(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			var s *store.Store
+			if backend == "sqlite" {
+				s = storetest.SQLite(b)
+			} else {
+				s = storetest.Postgres(b)
+			}
+			ctx := context.Background()
+			if err := s.AddDomain(ctx, "bench", "isp.example"); err != nil {
+				b.Fatal(err)
+			}
+			for i := range 100 {
+				if err := s.AddAccount(ctx, "bench", fmt.Sprintf("u%d@isp.example", i), "h"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lim := store.SendLimits{RecipientsPerDay: 1 << 30, MessagesPerDay: 1 << 30}
+			b.Run("reserve", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if _, err := s.ReserveSend(ctx, fmt.Sprintf("u%d@isp.example", i%100), 1, 1, lim); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			b.Run("audit-insert", func(b *testing.B) {
+				for b.Loop() {
+					if err := s.SetStatus(ctx, "bench", "u0@isp.example", store.StatusActive, "bench"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }

@@ -6,19 +6,23 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"mailgate/internal/store/storetest"
 )
 
 // sendLimitScript: twenty sessions of one account at once, each sending one
-// message to five remote recipients over submissions with Python's smtplib;
-// it prints how many recipients were accepted in all.
+// message to five remote recipients over submissions with Python's smtplib,
+// spread over the nodes given as host:port,host:port...; it prints how many
+// recipients were accepted in all.
 const sendLimitScript = `
 import smtplib, ssl, sys, threading
-host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+addrs, user, pw = [a.rsplit(":", 1) for a in sys.argv[1].split(",")], sys.argv[2], sys.argv[3]
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 accepted, lock, errors = [0], threading.Lock(), []
 def send(i):
     try:
-        s = smtplib.SMTP_SSL(host, port, context=ctx, timeout=60)
+        host, port = addrs[i % len(addrs)]
+        s = smtplib.SMTP_SSL(host, int(port), context=ctx, timeout=60)
         s.login(user, pw)
         s.ehlo_or_helo_if_needed()
         s.mail(user)
@@ -50,16 +54,8 @@ print(accepted[0])
 // exactly 50 recipients accepted; the others get 550 5.7.1 naming the
 // limit; user limits and user list show what was sent.
 func TestSubmissionDailyLimitExactUnderConcurrency(t *testing.T) {
-	NeedTool(t, "python3")
 	n := submissionNode(t, "[limits]\nrecipients_per_day = 50\n")
-	host, port, _ := strings.Cut(n.Addr("submissions"), ":")
-	out, err := exec.Command("python3", "-c", sendLimitScript, host, port, alice, alicePW).CombinedOutput()
-	if err != nil {
-		t.Fatalf("smtplib run: %v\n%s\nnode log:\n%s", err, out, n.Log())
-	}
-	if got, _ := strconv.Atoi(strings.TrimSpace(string(out))); got != 50 {
-		t.Fatalf("accepted %q recipients, want exactly 50", out)
-	}
+	runSendLimitScript(t, n, n.Addr("submissions"))
 	show := n.MustCLI("", "user", "limits", alice)
 	if !strings.Contains(show, "recipients per day: 50 (default); sent in the last 24 h: 50") {
 		t.Fatalf("user limits:\n%s", show)
@@ -101,5 +97,32 @@ func TestSubmissionDailyLimitReplyReleaseAndLocal(t *testing.T) {
 				t.Fatalf("user limits:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestSubmissionDailyLimitSharedByFleet (issue 11 §1): two nodes on one
+// PostgreSQL, ten sessions on each: exactly 50 recipients in all.
+func TestSubmissionDailyLimitSharedByFleet(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	extra := "[limits]\nrecipients_per_day = 50\n"
+	a := NewNode(t, dsn, extra)
+	a.AddUser(alice, alicePW)
+	a.Start()
+	b := NewNode(t, dsn, extra)
+	b.Start()
+	runSendLimitScript(t, a, a.Addr("submissions")+","+b.Addr("submissions"))
+}
+
+// runSendLimitScript runs sendLimitScript against addrs and wants exactly
+// 50 recipients accepted.
+func runSendLimitScript(t *testing.T, n *Node, addrs string) {
+	t.Helper()
+	NeedTool(t, "python3")
+	out, err := exec.Command("python3", "-c", sendLimitScript, addrs, alice, alicePW).CombinedOutput()
+	if err != nil {
+		t.Fatalf("smtplib run: %v\n%s\nnode log:\n%s", err, out, n.Log())
+	}
+	if got, _ := strconv.Atoi(strings.TrimSpace(string(out))); got != 50 {
+		t.Fatalf("accepted %q recipients, want exactly 50", out)
 	}
 }
