@@ -20,6 +20,8 @@ have mbsync      || need+=(isync)
 have dkimverify  || need+=(python3-dkim)
 # An authoritative DNS server for the SPF/DKIM/DMARC and DNSBL tests.
 have nsd         || need+=(nsd)
+# The BNG's side of RADIUS accounting.
+have radclient   || need+=(freeradius-utils)
 # Postfix as a submission server in the relay benchmark (Cyrus sasldb).
 have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
 if [ ${#need[@]} -gt 0 ]; then

@@ -524,9 +524,10 @@ func newEdgeReportCmd() *cobra.Command {
 					return writeJSON(cmd.OutOrStdout(), as)
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL")
+				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tSUBSCRIBER")
 				for _, a := range as {
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", a.Source, a.Count, a.Destinations, fmtTime(a.FirstSeen), fmtTime(a.LastSeen), a.Pool)
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", a.Source, a.Count, a.Destinations, fmtTime(a.FirstSeen), fmtTime(a.LastSeen), a.Pool,
+						subscriberOf(ctx, st, a.Source, a.LastSeen))
 				}
 				return tw.Flush()
 			})
@@ -687,9 +688,10 @@ func printStoredAttempts(ctx context.Context, cmd *cobra.Command, st *store.Stor
 		return writeJSON(cmd.OutOrStdout(), rs)
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tROUTERS")
+	fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tROUTERS\tSUBSCRIBER")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d\n", r.Source, r.Attempts, r.Destinations, fmtTime(r.FirstSeen), fmtTime(r.LastSeen), r.Pool, r.Routers)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\n", r.Source, r.Attempts, r.Destinations, fmtTime(r.FirstSeen), fmtTime(r.LastSeen), r.Pool, r.Routers,
+			subscriberOf(ctx, st, r.Source, r.LastSeen))
 	}
 	return tw.Flush()
 }

@@ -35,6 +35,7 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	DNS      DNS      `toml:"dns"`
 	Edge     Edge     `toml:"edge"`
+	Radius   Radius   `toml:"radius"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -98,6 +99,9 @@ type Listen struct {
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
 	HTTP        string `toml:"http"`
+	// RadiusAccounting is a UDP address for the BNG's RADIUS accounting
+	// (RFC 2866); "" (the default) serves none.
+	RadiusAccounting string `toml:"radius_accounting"`
 }
 
 // Limits bound what one client may ask of us.
@@ -265,6 +269,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateDelivery(bad)
 	c.validateEdge(bad)
+	c.validateRadius(bad)
 	return errors.Join(errs...)
 }
 
@@ -322,6 +327,7 @@ func (l Listen) byKey() map[string]string {
 	return map[string]string{
 		"mx": l.MX, "submission": l.Submission, "submissions": l.Submissions,
 		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "http": l.HTTP,
+		"radius_accounting": l.RadiusAccounting,
 	}
 }
 

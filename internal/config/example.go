@@ -36,6 +36,10 @@ pop3s = "0.0.0.0:995"          # POP3 over implicit TLS
 imap = "0.0.0.0:143"           # IMAP with STARTTLS
 imaps = "0.0.0.0:993"          # IMAP over implicit TLS
 http = "127.0.0.1:8025"        # reserved for the admin API, self-check, autoconfig and metrics (not served yet)
+# RADIUS accounting (UDP, RFC 2866) from the BNG: which subscriber held which
+# address when (edge report, subscriber who). "" (default) serves none;
+# needs radius.secret_file.
+radius_accounting = ""
 
 [limits]
 # Largest message accepted, in bytes; advertised as SIZE (RFC 1870).
@@ -125,6 +129,10 @@ mta_sts_port = 443
 servers = []
 # Time allowed for one DNS query.
 timeout = "5s"
+
+[radius]
+# The file whose first line is the RADIUS shared secret with the BNG.
+secret_file = ""
 
 [edge]
 # OP25B edge role (mailgate edge run / apply / dnsbl on the router). The

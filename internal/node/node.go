@@ -111,6 +111,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		fmt.Fprintf(banner, "mailgate: %-36s %s\n", s.name, l.Addr())
 	}
 
+	stopRADIUS, err := startRADIUS(cfg, st, log, banner)
+	if err != nil {
+		closeAll()
+		return err
+	}
+
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	var agentDone sync.WaitGroup
 	agentDone.Add(1)
@@ -132,6 +138,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	smtpSrv.Shutdown(grace)
 	pop3Srv.Shutdown(grace)
 	imapSrv.Shutdown(grace)
+	if stopRADIUS != nil {
+		stopRADIUS(grace)
+	}
 	stopAgent()
 	agentDone.Wait()
 	return err
