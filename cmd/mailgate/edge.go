@@ -518,10 +518,11 @@ func newEdgeReportCmd() *cobra.Command {
 					as = as[:top]
 				}
 				if format == "json" {
-					if as == nil {
-						as = []edge.Attempts{}
+					rows := []attemptsRow{}
+					for _, a := range as {
+						rows = append(rows, attemptsRow{a, subscriberOf(ctx, st, a.Source, a.LastSeen)})
 					}
-					return writeJSON(cmd.OutOrStdout(), as)
+					return writeJSON(cmd.OutOrStdout(), rows)
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tSUBSCRIBER")
@@ -537,6 +538,13 @@ func newEdgeReportCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&fromStore, "store", false, "report from the store: every router's recorded counts (edge run), beyond the kernel's window")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
+}
+
+// attemptsRow is one source of edge report --format json: the kernel's
+// counts and who held the address (RADIUS accounting), "-" when unknown.
+type attemptsRow struct {
+	edge.Attempts
+	Subscriber string
 }
 
 func fmtTime(t time.Time) string {

@@ -118,6 +118,16 @@ func (l *op25bLab) ruleset() string {
 func TestEdgeOP25BEndToEnd(t *testing.T) {
 	l := newOp25bLab(t)
 	n := l.node
+	// The BNG reports the dynamic subscriber's session (issue 11 §5):
+	// edge report names the line behind each blocked source.
+	radiusAddr, secretFile := enableRADIUS(t, n, "bng-secret")
+	n.AddUser("dave@example.net", "dave-secret-4")
+	n.Start()
+	n.MustCLI("", "subscriber", "link", "sub-dyn", "dave@example.net")
+	if !radclient(t, radiusAddr, secretFile, fmt.Sprintf(`Acct-Status-Type = Start, User-Name = "sub-dyn", Acct-Session-Id = "d1", NAS-Identifier = "bng1", Framed-IP-Address = %s, Framed-IPv6-Prefix = %s/64`,
+		l.addr("dyn", false), l.addr("dyn", true))) {
+		t.Fatal("the BNG's Start got no Accounting-Response")
+	}
 	n.MustCLI("", "pool", "add", "dyn-east", "--kind", "dynamic", "10.10.0.0/16", "fd00:10::/32")
 	n.MustCLI("", "pool", "add", "fixed", "--kind", "static", "10.10.2.0/24", "fd00:10:2::/48")
 	n.MustCLI("", "edge", "relay", "add", l.addr("relay", false), l.addr("relay", true))
@@ -236,6 +246,7 @@ func (l *op25bLab) checkReport(attempts map[string]int) {
 		FirstSeen    time.Time
 		LastSeen     time.Time
 		Pool         string
+		Subscriber   string
 	}
 	out := l.edge("edge", "report", "--format", "json")
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
@@ -252,6 +263,10 @@ func (l *op25bLab) checkReport(attempts map[string]int) {
 		}
 		if r.Count != want || r.Destinations != 2 || r.Pool != "dyn-east" {
 			l.t.Errorf("report for %s: count %d destinations %d pool %q, want %d, 2, dyn-east", r.Source, r.Count, r.Destinations, r.Pool, want)
+		}
+		// The BNG's RADIUS accounting named the line behind the source.
+		if r.Subscriber != "sub-dyn (dave@example.net)" {
+			l.t.Errorf("report for %s: subscriber %q, want sub-dyn (dave@example.net)", r.Source, r.Subscriber)
 		}
 		if r.FirstSeen.IsZero() || r.LastSeen.Before(r.FirstSeen) || time.Since(r.FirstSeen) > 5*time.Minute {
 			l.t.Errorf("report for %s: first seen %v, last seen %v", r.Source, r.FirstSeen, r.LastSeen)

@@ -10,31 +10,39 @@ import (
 	"time"
 )
 
-// radiusNode is a node serving RADIUS accounting with secret; it returns
-// the node, the accounting address and the secret file.
+// radiusNode is a started node serving RADIUS accounting with secret, and
+// the account dave@example.net; it returns the node, the accounting
+// address and the secret file.
 func radiusNode(t *testing.T, secret string) (*Node, string, string) {
 	t.Helper()
-	NeedTool(t, "radclient")
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "secret")
-	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := NewNode(t, "", fmt.Sprintf("[radius]\nsecret_file = %q\n", secretFile))
-	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-	// [listen] is the config's last table: the line lands in it.
-	f, err := os.OpenFile(n.Config, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "radius_accounting = %q\n", addr)
-	f.Close()
+	n := NewNode(t, "", "")
+	addr, secretFile := enableRADIUS(t, n, secret)
 	n.AddUser("dave@example.net", "dave-secret-4")
 	n.Start()
 	if !strings.Contains(n.Log(), "radius accounting (udp)") {
 		t.Fatalf("no RADIUS listener announced:\n%s", n.Log())
 	}
 	return n, addr, secretFile
+}
+
+// enableRADIUS adds a RADIUS accounting listener with secret to a node not
+// yet started; it returns the listener's address and the secret file.
+func enableRADIUS(t *testing.T, n *Node, secret string) (string, string) {
+	t.Helper()
+	NeedTool(t, "radclient")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	// [listen] is the config's last table: the first line lands in it.
+	f, err := os.OpenFile(n.Config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "radius_accounting = %q\n[radius]\nsecret_file = %q\n", addr, secretFile)
+	return addr, secretFile
 }
 
 // radclient sends one accounting request the way a BNG does, with Debian's
