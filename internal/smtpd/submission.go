@@ -37,8 +37,11 @@ type submissionSession struct {
 	authFailures int
 }
 
-func (s *Server) newSubmissionSession(c *smtp.Conn, service string) *submissionSession {
-	return &submissionSession{session: newSession(s, c, service)}
+func (s *Server) newSubmissionSession(c *smtp.Conn, service string) (smtp.Session, error) {
+	if err := checkHelo(c); err != nil {
+		return nil, err
+	}
+	return &submissionSession{session: newSession(s, c, service)}, nil
 }
 
 // AuthMechanisms is asked only on a TLS connection: go-smtp hides AUTH
@@ -94,7 +97,10 @@ func (ss *submissionSession) authFailed(user string) error {
 }
 
 // Mail checks the return path against the authenticated account.
-func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
+	if err := ss.checkArgs(mailArgs(from, opts)...); err != nil {
+		return err
+	}
 	if ss.account == nil {
 		return ss.reject(errAuthRequired)
 	}
@@ -134,7 +140,13 @@ func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 // Rcpt accepts any well-formed recipient from an authenticated user, except
 // unknown users in our own domains, which are refused now rather than
 // bounced later.
-func (ss *submissionSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if err := ss.checkArgs(rcptArgs(to, opts)...); err != nil {
+		return err
+	}
+	if err := ss.checkRecipientLimit(); err != nil {
+		return err
+	}
 	norm, err := address.Normalize(to)
 	if err != nil {
 		return ss.reject(errBadRecipient)
