@@ -61,7 +61,7 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 		if identity != "" && !strings.EqualFold(identity, user) {
 			return ss.authFailed(user)
 		}
-		acct, err := checkPassword(context.Background(), ss.srv.Dir, user, pw)
+		acct, err := checkPassword(context.Background(), ss.srv.Dir, ss.conn.Conn().RemoteAddr(), user, pw)
 		if err == errAuthTemp {
 			return err
 		}
