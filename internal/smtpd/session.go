@@ -219,10 +219,11 @@ func (s *session) Reset() {
 	}
 }
 
-// Logout ends the session: at STARTTLS (go-smtp starts a new one) or when
-// the connection closes. In the second case a client may still be sending
-// (a command line over the length limit, which go-smtp answers with 500
-// and a close): lingering lets it finish and read that reply.
+// Logout ends the session: at STARTTLS (go-smtp starts a new one) or just
+// before go-smtp closes the connection. In the second case a client may
+// still be sending (a command line over the length limit, which go-smtp
+// answers with 500 and a close): lingerBeforeClose lets it finish and read
+// that reply.
 func (s *session) Logout() error {
 	if _, isTLS := s.conn.TLSConnectionState(); isTLS && !s.tlsAtStart {
 		return nil
