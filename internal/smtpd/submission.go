@@ -52,6 +52,9 @@ func (ss *submissionSession) AuthMechanisms() []string {
 
 // Auth starts one SASL exchange.
 func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
+	if err := ss.checkArgs(mech); err != nil {
+		return nil, err
+	}
 	if ss.hasFrom {
 		return nil, errAuthInTransaction
 	}

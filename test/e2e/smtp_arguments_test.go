@@ -26,6 +26,7 @@ show("ehlo-nul", s.docmd("EHLO x\0y"))
 show("ehlo-tab", s.docmd("HELO x\ty"))
 show("ehlo", s.docmd("EHLO client.test"))
 if mode != "25":
+    show("auth-ctl", s.docmd("AUTH PL\x01AIN"))
     show("auth", s.docmd("AUTH PLAIN", sys.argv[4]))
 show("mail-nul", s.docmd("MAIL FROM:<a\0b@peer.example>"))
 show("mail-esc", s.docmd("MAIL FROM:<a\x1bb@peer.example>"))
@@ -43,9 +44,10 @@ except smtplib.SMTPServerDisconnected:
 `
 
 // Issue 15 §4: NUL and other control characters in a command argument are
-// refused with 501 5.5.2 (RFC 5321 §4.1.2: arguments are printable ASCII,
-// SP-separated, UTF-8 with SMTPUTF8; §2.3.8: only CRLF ends a line), never
-// echoed back, and never reach the envelope or the Received field. An EHLO
+// refused with 501 5.5.2 in HELO/EHLO, MAIL, RCPT and AUTH (RFC 5321
+// §4.1.2: arguments are printable ASCII, SP-separated, UTF-8 with SMTPUTF8;
+// §2.3.8: only CRLF ends a line), never echoed back, and never reach the
+// envelope or the Received field. An EHLO
 // after a session has started cannot be refused without go-smtp echoing
 // it, so that one gets the 501 and the connection is closed.
 func TestSMTPControlCharactersInArguments(t *testing.T) {
@@ -72,7 +74,10 @@ func TestSMTPControlCharactersInArguments(t *testing.T) {
 				t.Fatalf("transcript:\n%s", got)
 			}
 			if mode != "25" {
-				auth, r, _ := strings.Cut(rest, "\n")
+				if !strings.HasPrefix(rest, "auth-ctl "+refused+"\n") {
+					t.Fatalf("transcript:\n%s", got)
+				}
+				auth, r, _ := strings.Cut(strings.TrimPrefix(rest, "auth-ctl "+refused+"\n"), "\n")
 				if auth != "auth 235 2.0.0 Authentication succeeded" {
 					t.Fatalf("transcript:\n%s", got)
 				}
