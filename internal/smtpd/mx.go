@@ -33,10 +33,10 @@ type mxSession struct {
 }
 
 func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
-	ms := &mxSession{session: newSession(s, c, "mx"), rdns: make(chan string, 1)}
 	if err := checkHelo(c); err != nil {
 		return nil, err
 	}
+	ms := &mxSession{session: newSession(s, c, "mx"), rdns: make(chan string, 1)}
 	// Only the EHLO/HELO line may have arrived when we answer it: more
 	// means the client did not wait for our reply (RFC 2920 §3.1: EHLO
 	// ends a pipelined group; RFC 5321 §4.3.1: wait for the greeting).
