@@ -44,7 +44,8 @@ radius_accounting = ""
 [limits]
 # Largest message accepted, in bytes; advertised as SIZE (RFC 1870).
 max_message_bytes = 26214400
-# Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.8).
+# Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.10),
+# each counted toward max_errors.
 max_recipients = 100
 # Longest command or text line, in bytes (RFC 5321 minimum: 1000).
 max_line_length = 4096
@@ -53,8 +54,8 @@ command_timeout = "5m"
 data_timeout = "10m"
 # Failed AUTH attempts before the session is closed (RFC 4954 §9: >= 3).
 max_auth_failures = 5
-# Refused commands before a session is closed with 421 (Postfix's
-# smtpd_hard_error_limit).
+# Refused commands (MAIL, RCPT, over max_recipients included) before a
+# session is closed with 421 4.7.0 (Postfix's smtpd_hard_error_limit).
 max_errors = 20
 # Concurrent MX (port 25) sessions from one client address; more get 421.
 max_connections_per_ip = 20

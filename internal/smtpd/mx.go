@@ -38,6 +38,9 @@ type mxSession struct {
 }
 
 func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
+	if err := checkHelo(c); err != nil {
+		return nil, err
+	}
 	ms := &mxSession{session: newSession(s, c, "mx"), judged: make(chan struct{})}
 	// Only the EHLO/HELO line may have arrived when we answer it: more
 	// means the client did not wait for our reply (RFC 2920 §3.1: EHLO
@@ -87,8 +90,11 @@ func (ms *mxSession) checkPipelining(atGreeting bool) error {
 
 // Mail accepts any syntactically valid return path, the null one included
 // (RFC 5321 §4.5.5, RFC 2505 §2 item 6a: MUST NOT refuse MAIL FROM:<>).
-func (ms *mxSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ms *mxSession) Mail(from string, opts *smtp.MailOptions) error {
 	if err := ms.checkPipelining(false); err != nil {
+		return err
+	}
+	if err := ms.checkArgs(mailArgs(from, opts)...); err != nil {
 		return err
 	}
 	if ms.hasFrom {
@@ -102,8 +108,14 @@ func (ms *mxSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 // Rcpt accepts only existing recipients in our domains.
-func (ms *mxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err := ms.checkPipelining(false); err != nil {
+		return err
+	}
+	if err := ms.checkArgs(rcptArgs(to, opts)...); err != nil {
+		return err
+	}
+	if err := ms.checkRecipientLimit(); err != nil {
 		return err
 	}
 	norm, err := address.Normalize(to)

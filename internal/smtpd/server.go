@@ -72,12 +72,13 @@ func (s *Server) newSMTP(service string) *smtp.Server {
 		if service == "mx" {
 			return s.newMXSession(c)
 		}
-		return s.newSubmissionSession(c, service), nil
+		return s.newSubmissionSession(c, service)
 	}))
 	srv.Domain = s.Config.Hostname
 	srv.TLSConfig = s.Config.TLS
 	srv.MaxMessageBytes = s.Config.MaxMessageBytes
-	srv.MaxRecipients = s.Config.MaxRecipients
+	// MaxRecipients is left 0: the sessions answer the 452 themselves so
+	// that it counts toward MaxErrors (session.checkRecipientLimit).
 	srv.MaxLineLength = s.Config.MaxLineLength
 	srv.ReadTimeout = s.Config.CommandTimeout
 	srv.WriteTimeout = s.Config.CommandTimeout

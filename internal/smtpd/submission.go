@@ -40,8 +40,11 @@ type submissionSession struct {
 	reserved []int64
 }
 
-func (s *Server) newSubmissionSession(c *smtp.Conn, service string) *submissionSession {
-	return &submissionSession{session: newSession(s, c, service)}
+func (s *Server) newSubmissionSession(c *smtp.Conn, service string) (smtp.Session, error) {
+	if err := checkHelo(c); err != nil {
+		return nil, err
+	}
+	return &submissionSession{session: newSession(s, c, service)}, nil
 }
 
 // AuthMechanisms is asked only on a TLS connection: go-smtp hides AUTH
@@ -52,6 +55,9 @@ func (ss *submissionSession) AuthMechanisms() []string {
 
 // Auth starts one SASL exchange.
 func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
+	if err := ss.checkArgs(mech); err != nil {
+		return nil, err
+	}
 	if ss.hasFrom {
 		return nil, errAuthInTransaction
 	}
@@ -61,7 +67,7 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 		if identity != "" && !strings.EqualFold(identity, user) {
 			return ss.authFailed(user)
 		}
-		acct, err := checkPassword(context.Background(), ss.srv.Dir, user, pw)
+		acct, err := checkPassword(context.Background(), ss.srv.Dir, ss.conn.Conn().RemoteAddr(), user, pw)
 		if err == errAuthTemp {
 			return err
 		}
@@ -97,7 +103,10 @@ func (ss *submissionSession) authFailed(user string) error {
 }
 
 // Mail checks the return path against the authenticated account.
-func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
+	if err := ss.checkArgs(mailArgs(from, opts)...); err != nil {
+		return err
+	}
 	if ss.account == nil {
 		return ss.reject(errAuthRequired)
 	}
@@ -137,7 +146,13 @@ func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 // Rcpt accepts any well-formed recipient from an authenticated user, except
 // unknown users in our own domains, which are refused now rather than
 // bounced later.
-func (ss *submissionSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if err := ss.checkArgs(rcptArgs(to, opts)...); err != nil {
+		return err
+	}
+	if err := ss.checkRecipientLimit(); err != nil {
+		return err
+	}
 	norm, err := address.Normalize(to)
 	if err != nil {
 		return ss.reject(errBadRecipient)
