@@ -161,11 +161,15 @@ func (p NoticePolicy) Compose(c *NoticeCase, now time.Time) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// TextFuncs are the functions a notice template may call: date formats a
+// time for the reader.
+var TextFuncs = template.FuncMap{
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+}
+
 // DefaultText is the notice's body when the operator gives none: Japanese
 // first, as the subscribers read it, then English.
-var DefaultText = template.Must(template.New("notice").Funcs(template.FuncMap{
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-}).Parse(`{{.Subscriber}} 様
+var DefaultText = template.Must(template.New("notice").Funcs(TextFuncs).Parse(`{{.Subscriber}} 様
 
 お客様の回線から、当社のメールサーバー以外への 25 番ポート接続（迷惑メール送信に
 使われる通信）が {{.Attempts}} 回ありました。当社では Outbound Port 25 Blocking

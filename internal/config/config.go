@@ -36,6 +36,7 @@ type Config struct {
 	DNS      DNS      `toml:"dns"`
 	Edge     Edge     `toml:"edge"`
 	Radius   Radius   `toml:"radius"`
+	Abuse    Abuse    `toml:"abuse"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -169,7 +170,8 @@ func Default() *Config {
 			MessagesPerDay:      500,
 			OverLimit:           "reject",
 		},
-		Log: Log{Level: "info"},
+		Log:   Log{Level: "info"},
+		Abuse: Abuse{NoticeThreshold: 100, NoticeReminderAfter: 7 * 24 * time.Hour},
 		Delivery: Delivery{
 			Workers: 16, RetryInitial: 5 * time.Minute, RetryMax: 4 * time.Hour,
 			Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour, ScanInterval: 30 * time.Second,
@@ -270,6 +272,7 @@ func (c *Config) Validate() error {
 	c.validateDelivery(bad)
 	c.validateEdge(bad)
 	c.validateRadius(bad)
+	c.validateAbuse(bad)
 	return errors.Join(errs...)
 }
 

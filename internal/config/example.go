@@ -135,6 +135,20 @@ timeout = "5s"
 # The file whose first line is the RADIUS shared secret with the BNG.
 secret_file = ""
 
+[abuse]
+# mailgate abuse notices: subscribers whose lines hit the port-25 block at
+# least notice_threshold times (edge report --store, attributed through
+# RADIUS accounting) get a notice in their linked mailbox; reminders follow
+# while the attempts go on, at most one per notice_reminder_after.
+notice_threshold = 100
+notice_reminder_after = "168h"
+# Sender of the notices; "" is postmaster@<hostname>.
+notice_from = ""
+# A Go text/template for the body (fields .Subscriber .Account .Attempts
+# .FirstSeen .LastSeen .Sources .Grade); "" uses the built-in Japanese and
+# English text.
+notice_text_file = ""
+
 [edge]
 # OP25B edge role (mailgate edge run / apply / dnsbl on the router). The
 # policy itself (pools, relays, exemptions, carriers, scope, action) is in

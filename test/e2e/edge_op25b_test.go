@@ -206,6 +206,7 @@ func TestEdgeOP25BEndToEnd(t *testing.T) {
 
 	l.checkNoGap()
 	l.checkRun()
+	l.checkNotices()
 
 	if after := l.nft("list", "table", "inet", "keepme"); after != otherBefore {
 		t.Errorf("mailgate changed a table it does not own:\nbefore:\n%s\nafter:\n%s", otherBefore, after)
@@ -470,5 +471,38 @@ func (l *op25bLab) checkRun() {
 			l.t.Fatalf("report --store after edge run, want %v:\n%s", want, out)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkNotices (issue 11 §5): the dynamic subscriber whose line kept
+// hitting the block gets a first notice in the linked mailbox, in Japanese
+// and English, audited; a second run the same day sends nothing more.
+func (l *op25bLab) checkNotices() {
+	l.t.Helper()
+	n := l.node
+	if out := n.MustCLI("", "abuse", "notices", "--threshold", "1", "--dry-run"); !strings.Contains(out, "sub-dyn") || !strings.Contains(out, "grade 1 due (dry run)") {
+		l.t.Fatalf("abuse notices --dry-run:\n%s", out)
+	}
+	if got := n.Maildir("dave@example.net"); len(got) != 0 {
+		l.t.Fatalf("a dry run delivered %v", got)
+	}
+	if out := n.MustCLI("", "abuse", "notices", "--threshold", "1"); !strings.Contains(out, "grade 1 sent") {
+		l.t.Fatalf("abuse notices:\n%s", out)
+	}
+	files := n.Maildir("dave@example.net")
+	if len(files) != 1 {
+		l.t.Fatalf("dave's mailbox holds %v, want the notice", files)
+	}
+	msg := readFile(l.t, files[0])
+	for _, want := range []string{"Auto-Submitted: auto-generated\r\n", "To: dave@example.net\r\n", "Subject: =?UTF-8?b?", "sub-dyn 様", "Outbound Port 25 Blocking"} {
+		if !strings.Contains(msg, want) {
+			l.t.Errorf("notice lacks %q:\n%s", want, msg)
+		}
+	}
+	if out := n.MustCLI("", "abuse", "notices", "--threshold", "1"); !strings.Contains(out, "none: ") {
+		l.t.Errorf("second run the same day:\n%s", out)
+	}
+	if got := n.Maildir("dave@example.net"); len(got) != 1 {
+		l.t.Errorf("second run delivered again: %v", got)
 	}
 }
