@@ -35,6 +35,7 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	DNS      DNS      `toml:"dns"`
 	Edge     Edge     `toml:"edge"`
+	Scan     Scan     `toml:"scan"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -163,6 +164,7 @@ func Default() *Config {
 		},
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
+		Scan: defaultScan(),
 	}
 }
 
@@ -245,6 +247,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateDelivery(bad)
 	c.validateEdge(bad)
+	c.validateScan(bad)
 	return errors.Join(errs...)
 }
 
