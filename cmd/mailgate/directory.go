@@ -190,7 +190,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, passwd, suspend, resume, remove)
+	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserSpamCmd())
 	return cmd
 }
 

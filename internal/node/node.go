@@ -45,6 +45,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if err != nil {
 		return err
 	}
+	if err := addScanStages(cfg, st, log, mxChecks, submissionChecks); err != nil {
+		return err
+	}
 
 	smtpSrv := &smtpd.Server{
 		Config: smtpd.Config{

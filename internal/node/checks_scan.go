@@ -1,0 +1,81 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"mailgate/internal/config"
+	"mailgate/internal/scan"
+	"mailgate/internal/store"
+	"mailgate/internal/verdict"
+)
+
+// addScanStages appends the virus and spam checks ([scan]) to the
+// pipelines, after the stages checks() built, so the spam stage sees the
+// authentication results. Nothing configured: nothing added.
+func addScanStages(cfg *config.Config, st *store.Store, log *slog.Logger, mx, submission *verdict.Pipeline) error {
+	sc := cfg.Scan
+	timeout, limit := sc.Timeout, cfg.ScanMaxBytes()
+	if sc.Clamd != "" {
+		ep, err := scan.ParseEndpoint(sc.Clamd)
+		if err != nil {
+			return err
+		}
+		clamd := &scan.Clamd{Endpoint: ep, Timeout: timeout}
+		virus := func(onVirus func(scan.VirusFound)) *scan.VirusStage {
+			return &scan.VirusStage{Engine: clamd, MaxBytes: limit, Oversize: sc.Virus.Oversize,
+				OnError: sc.Virus.OnError, OnVirus: onVirus, MTAName: cfg.Hostname, Log: log}
+		}
+		mx.Message = append(mx.Message, virus(nil))
+		// A subscriber sending a virus is a sign of a compromised account
+		// (the abuse control reads the verdict note; this is its log line).
+		submission.Message = append(submission.Message, virus(func(f scan.VirusFound) {
+			log.Warn("virus submitted", "account", f.Account, "virus", f.Name, "scanner", f.Engine)
+		}))
+	}
+	if sc.Rspamd != "" {
+		ep, err := scan.ParseEndpoint(sc.Rspamd)
+		if err != nil {
+			return err
+		}
+		rspamd := scan.NewRspamd(ep, timeout)
+		defaults := scan.Prefs{Enabled: true, Action: sc.Spam.Action, Threshold: sc.Spam.Threshold, Tag: sc.Spam.Tag}
+		mx.Message = append(mx.Message, &scan.SpamStage{Engine: rspamd, Defaults: defaults, Prefs: spamPrefs(st, defaults),
+			RejectAction: sc.Spam.Reject, Greylist: sc.Spam.Greylist, OnError: sc.Spam.OnError,
+			MaxBytes: limit, MTAName: cfg.Hostname, Log: log})
+		submission.Message = append(submission.Message, &scan.SpamStage{Engine: rspamd, ScoreOnly: true,
+			MaxBytes: limit, MTAName: cfg.Hostname, Log: log})
+	}
+	return nil
+}
+
+// spamPrefs reads a recipient's choice from its account, the operator's
+// defaults filling what the account left unset.
+func spamPrefs(st *store.Store, defaults scan.Prefs) scan.PrefsFunc {
+	return func(ctx context.Context, rcpt string) (scan.Prefs, error) {
+		acct, err := st.Resolve(ctx, rcpt)
+		if errors.Is(err, store.ErrNotFound) {
+			return defaults, nil // removed since RCPT: delivery will say so
+		}
+		if err != nil {
+			return defaults, err
+		}
+		set, err := st.AccountSpam(ctx, acct)
+		if err != nil {
+			return defaults, err
+		}
+		p := defaults
+		p.Enabled = set.Enabled
+		if set.Action != "" {
+			p.Action = set.Action
+		}
+		if set.Threshold > 0 {
+			p.Threshold = set.Threshold
+		}
+		if set.Tag != "" {
+			p.Tag = set.Tag
+		}
+		return p, nil
+	}
+}
