@@ -55,9 +55,9 @@ func TestRealRspamd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for body, want := range map[string]string{
-			testpeer.GTUBE:               scan.ActionReject,
-			testpeer.GTUBEAddHeader:      scan.ActionAddHeader,
-			testpeer.GTUBERewriteSubject: scan.ActionRewriteSubject,
+			testpeer.GTUBE:                          scan.ActionReject,
+			testpeer.GTUBEAddHeader:                 scan.ActionAddHeader,
+			testpeer.GTUBERewriteSubject:            scan.ActionRewriteSubject,
 			"shall we have lunch tomorrow at noon?": scan.ActionNoAction,
 		} {
 			m := testpeer.TestMail("Alice <alice@example.org>", "bob@example.net", "test", body)
