@@ -20,6 +20,11 @@ have mbsync      || need+=(isync)
 have dkimverify  || need+=(python3-dkim)
 # Postfix as a submission server in the relay benchmark (Cyrus sasldb).
 have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
+# The content scanners the node talks to (internal/scan): clamd and rspamd,
+# started offline by internal/testpeer. rspamd without its recommends
+# (redis-server): scanning needs no Redis.
+have clamd       || need+=(clamav-daemon clamav)
+have rspamd      || need+=(rspamd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -33,5 +38,15 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ $had_policy = 1 ] || rm -f "$policy"
+  # The scanner packages enable system services for the next boot: tests run
+  # their own daemons, and freshclam would retry its downloads forever.
+  case " ${need[*]} " in *" clamav-daemon "*|*" rspamd "*)
+    if command -v systemctl >/dev/null; then
+      systemctl disable clamav-freshclam clamav-daemon rspamd >/dev/null 2>&1 || true
+    fi;;
+  esac
 fi
+# Capability, not just a command: each answers its version.
+clamd --version | grep -q '^ClamAV ' || { echo "test-deps: clamd does not run" >&2; exit 1; }
+rspamd --version | grep -q 'Rspamd daemon version' || { echo "test-deps: rspamd does not run" >&2; exit 1; }
 go mod download
