@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"mailgate/internal/testpeer"
+)
+
+// scanners starts Debian's clamd and rspamd offline for one test; they
+// are stopped by PID when it ends.
+func scanners(t *testing.T) (*testpeer.Clamd, *testpeer.Rspamd) {
+	t.Helper()
+	c, err := testpeer.StartClamd(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	r, err := testpeer.StartRspamd(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return c, r
+}
+
+// scanTOML is the [scan] section naming both scanners, plus more settings.
+func scanTOML(c *testpeer.Clamd, r *testpeer.Rspamd, more string) string {
+	return "[scan]\nclamd = \"" + c.Addr + "\"\nrspamd = \"" + r.Addr + "\"\n" + more
+}
+
+// scanNode starts a node with alice and bob in example.net.
+func scanNode(t *testing.T, toml string) *Node {
+	t.Helper()
+	n := NewNode(t, "", toml)
+	n.AddUser(alice, alicePW)
+	n.AddUser(bob, bobPW)
+	n.Start()
+	return n
+}
+
+// swaksMX sends data to the node's MX as another ISP's server would and
+// returns swaks's transcript (swaks exits non-zero on a refusal).
+func swaksMX(t *testing.T, n *Node, from, to string, data []byte) string {
+	t.Helper()
+	cmd := exec.Command(NeedTool(t, "swaks"), "--server", n.Addr("mx"), "--ehlo", "mx.remote.example",
+		"--from", from, "--to", to, "--data", "-")
+	cmd.Stdin = strings.NewReader(string(data))
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+// swaksSubmit sends data on 587 with STARTTLS and AUTH PLAIN as alice.
+func swaksSubmit(t *testing.T, n *Node, to string, data []byte) string {
+	t.Helper()
+	cmd := exec.Command(NeedTool(t, "swaks"), "--server", "127.0.0.1", "--port", strconv.Itoa(n.Ports["submission"]),
+		"--ehlo", "laptop.example", "--tls", "--auth", "PLAIN", "--auth-user", alice, "--auth-password", alicePW,
+		"--from", alice, "--to", to, "--data", "-")
+	cmd.Stdin = strings.NewReader(string(data))
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+func wantReply(t *testing.T, transcript, reply string) {
+	t.Helper()
+	if !strings.Contains(transcript, reply) {
+		t.Fatalf("swaks transcript lacks %q:\n%s", reply, transcript)
+	}
+}
+
+// folder lists the messages in a Maildir++ folder of an account ("" is
+// INBOX, else e.g. "Junk").
+func folder(n *Node, account, name string) []string {
+	at := strings.LastIndexByte(account, '@')
+	dir := filepath.Join(n.Dir, "mail", account[at+1:], account[:at])
+	if name != "" {
+		dir = filepath.Join(dir, "."+name)
+	}
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		m, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+		out = append(out, m...)
+	}
+	return out
+}
+
+const eicarReply = "554 5.7.0 message contains a virus (Eicar-Test-Signature.UNOFFICIAL), not accepted"
+
+// TestScanVirusRefusedOnMXAndSubmission: EICAR inline, as a base64
+// attachment and inside a zip is refused with 554 5.7.0 at the end of DATA
+// on the MX and on submission; nothing is stored or queued, and the
+// submitting account is named in the log for the abuse control.
+func TestScanVirusRefusedOnMXAndSubmission(t *testing.T) {
+	c, r := scanners(t)
+	n := scanNode(t, scanTOML(c, r, ""))
+	for _, m := range testpeer.VirusMails("Mallory <mallory@remote.example>", bob) {
+		wantReply(t, swaksMX(t, n, "mallory@remote.example", bob, m), "<** "+eicarReply)
+	}
+	for _, m := range testpeer.VirusMails("Alice <"+alice+">", bob) {
+		wantReply(t, swaksSubmit(t, n, bob, m), "<~* "+eicarReply)
+	}
+	if got := len(n.SettledMaildir(bob)) + len(folder(n, bob, "Junk")); got != 0 {
+		t.Fatalf("%d messages stored for bob, want none", got)
+	}
+	log := n.Log()
+	if strings.Count(log, `msg="virus submitted" account=alice@example.net virus=Eicar-Test-Signature.UNOFFICIAL scanner=clamd`) != 3 {
+		t.Fatalf("want three 'virus submitted' lines naming alice in the log:\n%s", log)
+	}
+}
+
+var (
+	spamStatusRE = regexp.MustCompile(`(?m)^X-Spam-Status: (Yes|No), score=-?\d+\.\d required=\d+\.\d tests=`)
+	// Sieve's i;ascii-numeric needs digits only: no sign, no point.
+	spamScoreRE = regexp.MustCompile(`\r\nX-Spam-Score: \d+\r\nFrom: Carol`)
+)
+
+// storedHeader reads the one message in files and returns its header.
+func storedHeader(t *testing.T, files []string) string {
+	t.Helper()
+	if len(files) != 1 {
+		t.Fatalf("%d messages, want 1: %v", len(files), files)
+	}
+	h, _ := splitMessage(t, readFile(t, files[0]))
+	return h
+}
+
+// TestScanSpamPerAccount: on the MX every scanned message gets our
+// X-Spam-* fields and loses the ones it came with; ham goes to INBOX
+// unmarked; GTUBE is tagged for an account on the default ("tag") and
+// lands in Junk for one that chose "junk"; an operator who enables
+// rspamd's reject refuses it with 550 5.7.1.
+func TestScanSpamPerAccount(t *testing.T) {
+	c, r := scanners(t)
+	n := scanNode(t, scanTOML(c, r, ""))
+	if out := n.MustCLI("", "user", "spam", bob, "--action", "junk"); out != "bob@example.net spam: service=on action=junk threshold=default tag=\"default\"\n" {
+		t.Fatalf("user spam: %q", out)
+	}
+
+	// Ham, with a forged verdict of ours.
+	ham := append([]byte("X-Spam-Flag: YES\r\nX-Spam-Score: 99\r\n"), testpeer.TestMail("Carol <carol@remote.example>", alice, "lunch", "shall we have lunch tomorrow at noon?")...)
+	wantReply(t, swaksMX(t, n, "carol@remote.example", alice, ham), "<-  250 2.0.0 OK queued as ")
+	h := storedHeader(t, n.WaitMaildir(alice, 1))
+	for _, want := range []string{"\r\nX-Virus-Scan: clean (clamd)\r\nX-Spam-Flag: NO\r\nX-Spam-Status: No, score=", "\r\nSubject: lunch\r\n"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("ham header lacks %q:\n%s", want, h)
+		}
+	}
+	if headerCount(h, "X-Spam-Flag") != 1 || headerCount(h, "X-Spam-Score") != 1 || !spamStatusRE.MatchString(h) || !spamScoreRE.MatchString(h) {
+		t.Errorf("ham: forged fields kept or ours malformed:\n%s", h)
+	}
+
+	// GTUBE to alice (operator default: tag) and to bob (junk).
+	gtube := testpeer.TestMail("Spammer <spam@remote.example>", alice, "cheap pills", testpeer.GTUBE)
+	wantReply(t, swaksMX(t, n, "spam@remote.example", alice, gtube), "<-  250 2.0.0 OK queued as ")
+	wantReply(t, swaksMX(t, n, "spam@remote.example", bob, gtube), "<-  250 2.0.0 OK queued as ")
+	waitSpoolEmpty(t, n)
+	var tagged string
+	for _, f := range n.Maildir(alice) {
+		if s := readFile(t, f); strings.Contains(s, "GTUBE") {
+			tagged = s
+		}
+	}
+	for _, want := range []string{"\r\nX-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=15.0 required=15.0 tests=GTUBE", "\r\nX-Spam-Score: 15\r\n", "\r\nSubject: [SPAM] cheap pills\r\n"} {
+		if !strings.Contains(tagged, want) {
+			t.Errorf("alice's GTUBE lacks %q:\n%s", want, tagged)
+		}
+	}
+	if len(n.Maildir(bob)) != 0 {
+		t.Fatalf("bob's GTUBE is in his INBOX")
+	}
+	h = storedHeader(t, folder(n, bob, "Junk"))
+	if !strings.Contains(h, "\r\nX-Spam-Flag: YES\r\n") || !strings.Contains(h, "\r\nSubject: cheap pills\r\n") {
+		t.Errorf("bob's Junk message:\n%s", h)
+	}
+
+	// The operator enables rspamd's reject.
+	n2 := scanNode(t, scanTOML(c, r, "[scan.spam]\nreject = true\n"))
+	wantReply(t, swaksMX(t, n2, "spam@remote.example", alice, gtube), "<** 550 5.7.1 message refused as spam (Gtube pattern)")
+	if got := len(n2.SettledMaildir(alice)); got != 0 {
+		t.Fatalf("refused GTUBE stored %d times", got)
+	}
+}
+
+// TestScanScannerDown: with clamd gone the MX answers 451 4.7.0 (the
+// default) and stores nothing; with on_error = "accept" the message is
+// delivered marked unchecked by both scanners, and the log says which
+// scanner was unavailable; spam on_error = "tempfail" answers 451 4.7.1.
+func TestScanScannerDown(t *testing.T) {
+	c, r := scanners(t)
+	n := scanNode(t, scanTOML(c, r, ""))
+	ham := testpeer.TestMail("Carol <carol@remote.example>", alice, "lunch", "shall we have lunch tomorrow at noon?")
+	wantReply(t, swaksMX(t, n, "carol@remote.example", alice, ham), "<-  250 2.0.0 OK queued as ")
+	n.WaitMaildir(alice, 1)
+
+	c.Stop()
+	wantReply(t, swaksMX(t, n, "carol@remote.example", alice, ham), "<** 451 4.7.0 virus scan unavailable, try again later")
+	if got := len(n.SettledMaildir(alice)); got != 1 {
+		t.Fatalf("%d messages after the refusal, want the first only", got)
+	}
+	if !strings.Contains(n.Log(), `msg="scanner unavailable" scanner=clamd`) {
+		t.Fatalf("no log line for clamd down:\n%s", n.Log())
+	}
+
+	r.Stop()
+	open := scanNode(t, scanTOML(c, r, "[scan.virus]\non_error = \"accept\"\n"))
+	wantReply(t, swaksMX(t, open, "carol@remote.example", alice, ham), "<-  250 2.0.0 OK queued as ")
+	h := storedHeader(t, open.WaitMaildir(alice, 1))
+	if !strings.Contains(h, "\r\nX-Virus-Scan: unchecked, clamd unavailable\r\nX-Spam-Flag: UNCHECKED\r\nX-Spam-Status: Unchecked, rspamd unavailable\r\n") {
+		t.Fatalf("accepted unscanned message lacks the unchecked fields:\n%s", h)
+	}
+	if !strings.Contains(open.Log(), `msg="scanner unavailable" scanner=rspamd`) {
+		t.Fatalf("no log line for rspamd down:\n%s", open.Log())
+	}
+
+	strict := scanNode(t, "[scan]\nrspamd = \""+r.Addr+"\"\n[scan.spam]\non_error = \"tempfail\"\n")
+	wantReply(t, swaksMX(t, strict, "carol@remote.example", alice, ham), "<** 451 4.7.1 spam check unavailable, try again later")
+	if got := len(strict.SettledMaildir(alice)); got != 0 {
+		t.Fatalf("%d messages stored with rspamd down and tempfail", got)
+	}
+}
+
+// TestScanNothingConfigured: without [scan] nothing is scanned: EICAR and
+// GTUBE are delivered byte for byte, with no verdict fields of ours.
+func TestScanNothingConfigured(t *testing.T) {
+	n := scanNode(t, "")
+	m := testpeer.VirusMails("Mallory <mallory@remote.example>", alice)["inline"]
+	m = append(m, []byte(testpeer.GTUBE+"\r\n")...)
+	wantReply(t, swaksMX(t, n, "mallory@remote.example", alice, m), "<-  250 2.0.0 OK queued as ")
+	files := n.WaitMaildir(alice, 1)
+	got := readFile(t, files[0])
+	h, _ := splitMessage(t, got)
+	// swaks ends the data with a CRLF of its own.
+	if i := strings.Index(got, "From: Mallory"); i < 0 || got[i:] != string(m)+"\r\n" || !strings.HasPrefix(got, "Received: ") || headerCount(h, "Received") != 1 {
+		t.Fatalf("message changed:\n%s", got)
+	}
+	if strings.Contains(h, "X-Spam") || strings.Contains(h, "X-Virus") {
+		t.Fatalf("verdict fields without scanners:\n%s", h)
+	}
+	if _, err := os.Stat(filepath.Join(n.Dir, "mail", "example.net", "alice", ".Junk")); err == nil {
+		t.Fatal("a Junk folder appeared")
+	}
+}
