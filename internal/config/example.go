@@ -139,6 +139,13 @@ dnsbl_zone = ""
 # neither set nothing is scanned.
 clamd = ""                     # e.g. "/run/clamav/clamd.ctl" or "127.0.0.1:3310"
 rspamd = ""                    # e.g. "127.0.0.1:11333" (the normal worker)
+# rspamd's controller worker: when set, a message a subscriber moves into
+# Junk over IMAP is learned as spam, one moved out of Junk (not to Trash) as
+# ham, in the background. rspamd learns only with Redis. The password file
+# holds the controller's enable password ("" = none: loopback is in
+# Debian's secure_ip).
+rspamd_controller = ""         # e.g. "127.0.0.1:11334"
+rspamd_password_file = ""
 # Time allowed for one scan: connect, send the message, get the answer.
 timeout = "30s"
 # Messages larger than this are not sent to the scanners (0 = limits.

@@ -14,6 +14,12 @@ type Scan struct {
 	// Rspamd is rspamd's normal worker, host:port or unix socket path;
 	// "" = no spam check.
 	Rspamd string `toml:"rspamd"`
+	// RspamdController is rspamd's controller worker; set, messages
+	// subscribers move into Junk are learned as spam and those moved out
+	// as ham (rspamd's Bayes needs Redis). RspamdPasswordFile holds the
+	// controller's password ("" from an address in its secure_ip).
+	RspamdController   string `toml:"rspamd_controller"`
+	RspamdPasswordFile string `toml:"rspamd_password_file"`
 	// Timeout bounds one scan (connect, send, answer).
 	Timeout time.Duration `toml:"timeout"`
 	// MaxBytes: larger messages are not sent to the scanners; 0 means
@@ -61,7 +67,7 @@ func defaultScan() Scan {
 
 func (c *Config) validateScan(bad badFunc) {
 	s := c.Scan
-	for key, ep := range map[string]string{"scan.clamd": s.Clamd, "scan.rspamd": s.Rspamd} {
+	for key, ep := range map[string]string{"scan.clamd": s.Clamd, "scan.rspamd": s.Rspamd, "scan.rspamd_controller": s.RspamdController} {
 		if ep == "" || strings.HasPrefix(ep, "/") {
 			continue
 		}

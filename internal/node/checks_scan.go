@@ -3,7 +3,10 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	"mailgate/internal/config"
 	"mailgate/internal/scan"
@@ -78,4 +81,26 @@ func spamPrefs(st *store.Store, defaults scan.Prefs) scan.PrefsFunc {
 		}
 		return p, nil
 	}
+}
+
+// scanLearner is the IMAP hook that teaches rspamd from moves into and out
+// of Junk, or nil when no controller is configured.
+func scanLearner(cfg *config.Config, log *slog.Logger) (func(account, from, to string, files func() []*os.File), error) {
+	sc := cfg.Scan
+	if sc.RspamdController == "" {
+		return nil, nil
+	}
+	ep, err := scan.ParseEndpoint(sc.RspamdController)
+	if err != nil {
+		return nil, err
+	}
+	l := &scan.Learner{Controller: ep, Timeout: sc.Timeout, Log: log}
+	if sc.RspamdPasswordFile != "" {
+		b, err := os.ReadFile(sc.RspamdPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("scan.rspamd_password_file: %w", err)
+		}
+		l.Password = strings.TrimSpace(string(b))
+	}
+	return l.Copied, nil
 }

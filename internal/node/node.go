@@ -74,6 +74,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
+		return err
+	}
 
 	type service struct {
 		name, addr string
