@@ -25,6 +25,8 @@ have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
 # (redis-server): scanning needs no Redis.
 have clamd       || need+=(clamav-daemon clamav)
 have rspamd      || need+=(rspamd)
+# rspamd learns (Bayes) only with Redis: the learning test starts one.
+have redis-server || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -40,13 +42,14 @@ if [ ${#need[@]} -gt 0 ]; then
   [ $had_policy = 1 ] || rm -f "$policy"
   # The scanner packages enable system services for the next boot: tests run
   # their own daemons, and freshclam would retry its downloads forever.
-  case " ${need[*]} " in *" clamav-daemon "*|*" rspamd "*)
+  case " ${need[*]} " in *" clamav-daemon "*|*" rspamd "*|*" redis-server "*)
     if command -v systemctl >/dev/null; then
-      systemctl disable clamav-freshclam clamav-daemon rspamd >/dev/null 2>&1 || true
+      systemctl disable clamav-freshclam clamav-daemon rspamd redis-server >/dev/null 2>&1 || true
     fi;;
   esac
 fi
 # Capability, not just a command: each answers its version.
 clamd --version | grep -q '^ClamAV ' || { echo "test-deps: clamd does not run" >&2; exit 1; }
 rspamd --version | grep -q 'Rspamd daemon version' || { echo "test-deps: rspamd does not run" >&2; exit 1; }
+redis-server --version | grep -q '^Redis server v=' || { echo "test-deps: redis-server does not run" >&2; exit 1; }
 go mod download

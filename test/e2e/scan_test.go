@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"mailgate/internal/testpeer"
 )
@@ -243,5 +246,86 @@ func TestScanNothingConfigured(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(n.Dir, "mail", "example.net", "alice", ".Junk")); err == nil {
 		t.Fatal("a Junk folder appeared")
+	}
+}
+
+// rspamdLearned is the controller's count of messages learned.
+func rspamdLearned(t *testing.T, controller string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + controller + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Learned int `json:"learned"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Learned
+}
+
+// waitLearned waits up to 15 s for the learned count to pass from.
+func waitLearned(t *testing.T, n *Node, controller string, from int) int {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if got := rspamdLearned(t, controller); got > from {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rspamd's learned count stayed at %d\nnode log:\n%s", from, n.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestScanLearnsFromJunkMoves: a message alice moves into Junk over IMAP
+// is learned by rspamd (Bayes, in Redis) as spam, and moved back to INBOX
+// as ham: rspamd's learned count rises each time, and the IMAP command
+// answered without waiting for it.
+func TestScanLearnsFromJunkMoves(t *testing.T) {
+	redis, err := testpeer.StartRedis(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(redis.Stop)
+	r, err := testpeer.StartRspamd(t.TempDir(), redis.RspamdRedisFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	n := scanNode(t, "[scan]\nrspamd = \""+r.Addr+"\"\nrspamd_controller = \""+r.ControllerAddr+"\"\n")
+	offer := testpeer.TestMail("Deals <deals@remote.example>", alice, "your exclusive offer",
+		"Dear customer, our exclusive discount offer on premium watches ends tonight.\r\n"+
+			"Click the link below to claim your reward before midnight, limited stock available.")
+	wantReply(t, swaksMX(t, n, "deals@remote.example", alice, offer), "<-  250 2.0.0 OK queued as ")
+	n.WaitMaildir(alice, 1)
+
+	before := rspamdLearned(t, r.ControllerAddr)
+	got := imapPy(t, n, alice, alicePW, `
+m = login()
+m.select("INBOX")
+print("move", m.uid("MOVE", "1", "Junk")[0])
+`)
+	if got != "move OK\n" {
+		t.Fatalf("imap: %q", got)
+	}
+	spam := waitLearned(t, n, r.ControllerAddr, before)
+	got = imapPy(t, n, alice, alicePW, `
+m = login()
+m.select("Junk")
+print("move", m.uid("MOVE", "1", "INBOX")[0])
+`)
+	if got != "move OK\n" {
+		t.Fatalf("imap: %q", got)
+	}
+	waitLearned(t, n, r.ControllerAddr, spam)
+	log := n.Log()
+	for _, want := range []string{`msg="rspamd learned" account=alice@example.net lesson=/learnspam`, `msg="rspamd learned" account=alice@example.net lesson=/learnham`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
 	}
 }
