@@ -1,7 +1,9 @@
 package scan_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 // finds EICAR inline, in a base64 attachment and in a zip, over TCP and the
 // unix socket; a clean message is clean; PING answers.
 func TestRealClamd(t *testing.T) {
-	c, err := testpeer.StartClamd(t.TempDir())
+	c, err := testpeer.StartClamd(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +67,27 @@ func TestRealRspamd(t *testing.T) {
 			if err != nil || res.Spam.Action != want {
 				t.Errorf("%s, %.20s: %+v, %v; want %q", ep, body, res, err, want)
 			}
+		}
+	}
+}
+
+// TestRealClamdStreamMaxLength: over StreamMaxLength the real clamd
+// answers its size error and closes while we still send; the client reads
+// that answer and says ErrTooLarge, not "scanner down".
+func TestRealClamdStreamMaxLength(t *testing.T) {
+	c, err := testpeer.StartClamd(t.TempDir(), map[string]string{"StreamMaxLength": "1M"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	for _, ep := range []scan.Endpoint{{Network: "tcp", Address: c.Addr}, {Network: "unix", Address: c.Socket}} {
+		cl := &scan.Clamd{Endpoint: ep, Timeout: 10 * time.Second}
+		if _, err := cl.Scan(context.Background(), &scan.Request{Body: big}); !errors.Is(err, scan.ErrTooLarge) {
+			t.Fatalf("%s: 4 MiB over a 1 MiB StreamMaxLength: %v, want ErrTooLarge", ep, err)
+		}
+		if r, err := cl.Scan(context.Background(), &scan.Request{Body: big[:1<<19]}); err != nil || r.Virus != "" {
+			t.Fatalf("%s: 512 KiB: %+v, %v", ep, r, err)
 		}
 	}
 }

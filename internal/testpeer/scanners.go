@@ -160,8 +160,10 @@ type Clamd struct {
 }
 
 // StartClamd starts clamd in dir (under /tmp: Debian's AppArmor profile
-// lets clamd read /tmp, not a home directory) and waits for PONG.
-func StartClamd(dir string) (*Clamd, error) {
+// lets clamd read /tmp, not a home directory) and waits for PONG. settings
+// replace clamd.conf options of the same name or are added (e.g.
+// "StreamMaxLength": "1M").
+func StartClamd(dir string, settings map[string]string) (*Clamd, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -178,6 +180,7 @@ func StartClamd(dir string) (*Clamd, error) {
 		return nil, err
 	}
 	conf := strings.NewReplacer("@DIR@", dir, "@PORT@", strconv.Itoa(port)).Replace(string(tmpl))
+	conf = setOptions(conf, settings)
 	confPath := filepath.Join(w, "clamd.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -193,6 +196,26 @@ func StartClamd(dir string) (*Clamd, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// setOptions replaces the "Name value" lines of conf named in settings and
+// appends the others (clamd refuses an option given twice).
+func setOptions(conf string, settings map[string]string) string {
+	lines := strings.Split(conf, "\n")
+	done := map[string]bool{}
+	for i, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 {
+			if v, ok := settings[f[0]]; ok {
+				lines[i], done[f[0]] = f[0]+" "+v, true
+			}
+		}
+	}
+	for k, v := range settings {
+		if !done[k] {
+			lines = append(lines, k+" "+v)
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // PID is clamd's process ID.

@@ -19,7 +19,7 @@ import (
 // are stopped by PID when it ends.
 func scanners(t *testing.T) (*testpeer.Clamd, *testpeer.Rspamd) {
 	t.Helper()
-	c, err := testpeer.StartClamd(t.TempDir())
+	c, err := testpeer.StartClamd(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +181,24 @@ func TestScanSpamPerAccount(t *testing.T) {
 		t.Errorf("bob's Junk message:\n%s", h)
 	}
 
+	// An account with the service off gets spam as it came, but marked;
+	// one with a threshold above GTUBE's 15 does not call it spam.
+	n.AddUser("carol@example.net", "carol-secret-3")
+	n.AddUser("dave@example.net", "dave-secret-4")
+	n.MustCLI("", "user", "spam", "carol@example.net", "--service", "off", "--action", "junk")
+	n.MustCLI("", "user", "spam", "dave@example.net", "--threshold", "20")
+	for _, rc := range []string{"carol@example.net", "dave@example.net"} {
+		wantReply(t, swaksMX(t, n, "spam@remote.example", rc, gtube), "<-  250 2.0.0 OK queued as ")
+	}
+	h = storedHeader(t, n.WaitMaildir("carol@example.net", 1))
+	if !strings.Contains(h, "\r\nX-Spam-Flag: YES\r\n") || !strings.Contains(h, "\r\nSubject: cheap pills\r\n") {
+		t.Errorf("carol (service off):\n%s", h)
+	}
+	h = storedHeader(t, n.WaitMaildir("dave@example.net", 1))
+	if !strings.Contains(h, "\r\nX-Spam-Flag: NO\r\nX-Spam-Status: No, score=15.0 required=20.0 tests=GTUBE") || !strings.Contains(h, "\r\nSubject: cheap pills\r\n") {
+		t.Errorf("dave (threshold 20):\n%s", h)
+	}
+
 	// The operator enables rspamd's reject.
 	n2 := scanNode(t, scanTOML(c, r, "[scan.spam]\nreject = true\n"))
 	wantReply(t, swaksMX(t, n2, "spam@remote.example", alice, gtube), "<** 550 5.7.1 message refused as spam (Gtube pattern)")
@@ -327,5 +345,28 @@ print("move", m.uid("MOVE", "1", "INBOX")[0])
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}
+	}
+}
+
+// TestScanOversize: a message over clamd's StreamMaxLength is never
+// called clean: 552 5.3.4 by default, or with oversize = "accept"
+// delivered with a field saying it went unscanned.
+func TestScanOversize(t *testing.T) {
+	c, err := testpeer.StartClamd(t.TempDir(), map[string]string{"StreamMaxLength": "1M"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	big := testpeer.TestMail("Carol <carol@remote.example>", alice, "photos", strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n", 40000))
+	n := scanNode(t, "[scan]\nclamd = \""+c.Socket+"\"\n")
+	wantReply(t, swaksMX(t, n, "carol@remote.example", alice, big), "<** 552 5.3.4 message too big for the virus scan")
+	if got := len(n.SettledMaildir(alice)); got != 0 {
+		t.Fatalf("%d messages stored", got)
+	}
+	open := scanNode(t, "[scan]\nclamd = \""+c.Socket+"\"\n[scan.virus]\noversize = \"accept\"\n")
+	wantReply(t, swaksMX(t, open, "carol@remote.example", alice, big), "<-  250 2.0.0 OK queued as ")
+	h := storedHeader(t, open.WaitMaildir(alice, 1))
+	if !strings.Contains(h, "\r\nX-Virus-Scan: unchecked, over clamd's size limit\r\n") {
+		t.Fatalf("header:\n%s", h)
 	}
 }
