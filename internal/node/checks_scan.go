@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"mailgate/internal/config"
 	"mailgate/internal/scan"
@@ -26,6 +27,7 @@ func addScanStages(cfg *config.Config, st *store.Store, log *slog.Logger, mx, su
 			return err
 		}
 		clamd := &scan.Clamd{Endpoint: ep, Timeout: timeout}
+		healthCheck(clamd, log)
 		virus := func(onVirus func(scan.VirusFound)) *scan.VirusStage {
 			return &scan.VirusStage{Engine: clamd, MaxBytes: limit, Oversize: sc.Virus.Oversize,
 				OnError: sc.Virus.OnError, OnVirus: onVirus, MTAName: cfg.Hostname, Log: log}
@@ -43,6 +45,7 @@ func addScanStages(cfg *config.Config, st *store.Store, log *slog.Logger, mx, su
 			return err
 		}
 		rspamd := scan.NewRspamd(ep, timeout)
+		healthCheck(rspamd, log)
 		defaults := scan.Prefs{Enabled: true, Action: sc.Spam.Action, Threshold: sc.Spam.Threshold, Tag: sc.Spam.Tag}
 		mx.Message = append(mx.Message, &scan.SpamStage{Engine: rspamd, Defaults: defaults, Prefs: spamPrefs(st, defaults),
 			RejectAction: sc.Spam.Reject, Greylist: sc.Spam.Greylist, OnError: sc.Spam.OnError,
@@ -103,4 +106,19 @@ func scanLearner(cfg *config.Config, log *slog.Logger) (func(account, from, to s
 		l.Password = strings.TrimSpace(string(b))
 	}
 	return l.Copied, nil
+}
+
+// healthCheck pings a scanner at start-up, in the background: one that is
+// down does not stop the node (the on_error policy applies to each
+// message), but the operator learns of it at once.
+func healthCheck(sc scan.Scanner, log *slog.Logger) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := sc.Ping(ctx); err != nil {
+			log.Warn("scanner unavailable at start", "scanner", sc.Name(), "err", err)
+			return
+		}
+		log.Info("scanner ready", "scanner", sc.Name())
+	}()
 }

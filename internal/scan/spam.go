@@ -139,8 +139,8 @@ type decision struct {
 // when every recipient's choice leads to it; when they differ the message
 // gets the fields alone, which loses nothing for anyone.
 func (s *SpamStage) decide(ctx context.Context, sp *Spam, rcpts []string) (decision, error) {
-	var d decision
-	d.required = sp.Required
+	d := decision{required: sp.Required}
+	allEnabled := true
 	for i, rc := range rcpts {
 		p := s.Defaults
 		if s.Prefs != nil {
@@ -152,6 +152,7 @@ func (s *SpamStage) decide(ctx context.Context, sp *Spam, rcpts []string) (decis
 		if p.Tag == "" {
 			p.Tag = s.Defaults.Tag
 		}
+		allEnabled = allEnabled && p.Enabled
 		spam := IsSpam(sp, p.Threshold)
 		d.flag = d.flag || spam
 		action := ""
@@ -168,27 +169,11 @@ func (s *SpamStage) decide(ctx context.Context, sp *Spam, rcpts []string) (decis
 		}
 	}
 	// rspamd's own "rewrite subject" asks for the tag whatever the
-	// threshold; a recipient who turned the service off still decides.
-	if sp.Action == ActionRewriteSubject && d.action == "" && s.allEnabled(ctx, rcpts) {
+	// threshold, unless a recipient turned the service off.
+	if sp.Action == ActionRewriteSubject && d.action == "" && allEnabled {
 		d.action = SpamTag
-		if d.tag == "" {
-			d.tag = s.Defaults.Tag
-		}
 	}
 	return d, nil
-}
-
-func (s *SpamStage) allEnabled(ctx context.Context, rcpts []string) bool {
-	for _, rc := range rcpts {
-		p := s.Defaults
-		if s.Prefs != nil {
-			p, _ = s.Prefs(ctx, rc)
-		}
-		if !p.Enabled {
-			return false
-		}
-	}
-	return true
 }
 
 // IsSpam is the judgement for one threshold: the score against it, or,

@@ -237,6 +237,10 @@ func TestScanScannerDown(t *testing.T) {
 	if !strings.Contains(open.Log(), `msg="scanner unavailable" scanner=rspamd`) {
 		t.Fatalf("no log line for rspamd down:\n%s", open.Log())
 	}
+	// The start-up health check (PING) said so before any message came.
+	waitLog(t, open, `msg="scanner unavailable at start" scanner=clamd`)
+	waitLog(t, open, `msg="scanner unavailable at start" scanner=rspamd`)
+	waitLog(t, n, `msg="scanner ready" scanner=clamd`)
 
 	strict := scanNode(t, "[scan]\nrspamd = \""+r.Addr+"\"\n[scan.spam]\non_error = \"tempfail\"\n")
 	wantReply(t, swaksMX(t, strict, "carol@remote.example", alice, ham), "<** 451 4.7.1 spam check unavailable, try again later")
@@ -368,5 +372,17 @@ func TestScanOversize(t *testing.T) {
 	h := storedHeader(t, open.WaitMaildir(alice, 1))
 	if !strings.Contains(h, "\r\nX-Virus-Scan: unchecked, over clamd's size limit\r\n") {
 		t.Fatalf("header:\n%s", h)
+	}
+}
+
+// waitLog waits up to 10 s for the node's log to hold want.
+func waitLog(t *testing.T, n *Node, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(n.Log(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %s:\n%s", want, n.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
