@@ -386,3 +386,29 @@ func waitLog(t *testing.T, n *Node, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestScanUserSpamCLIErrors: a wrong value or an unknown account exits 1
+// with a message saying what to do, and changes nothing.
+func TestScanUserSpamCLIErrors(t *testing.T) {
+	n := NewNode(t, "", "")
+	n.AddUser(alice, alicePW)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--action", "delete"}, `spam action "delete": invalid (want header, tag, junk)`},
+		{[]string{"--threshold", "-1"}, "spam threshold -1: invalid (want 0-1000; 0 is the operator's default)"},
+		{[]string{"--service", "maybe"}, `--service "maybe": say on or off`},
+	} {
+		out, err := n.CLI("", append([]string{"user", "spam", alice}, tc.args...)...)
+		if err == nil || out != "mailgate: "+tc.want+"\n" {
+			t.Errorf("user spam %v: %v, %q; want exit 1 and %q", tc.args, err, out, tc.want)
+		}
+	}
+	if out, err := n.CLI("", "user", "spam", "nobody@example.net", "--action", "junk"); err == nil || !strings.Contains(out, "nobody@example.net") {
+		t.Errorf("unknown account: %v, %q", err, out)
+	}
+	if out := n.MustCLI("", "user", "spam", alice); out != "alice@example.net spam: service=on action=default threshold=default tag=\"default\"\n" {
+		t.Errorf("settings changed by refused commands: %q", out)
+	}
+}
