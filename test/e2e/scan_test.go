@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,5 +412,54 @@ func TestScanUserSpamCLIErrors(t *testing.T) {
 	}
 	if out := n.MustCLI("", "user", "spam", alice); out != "alice@example.net spam: service=on action=default threshold=default tag=\"default\"\n" {
 		t.Errorf("settings changed by refused commands: %q", out)
+	}
+}
+
+// TestScanScannerKilledMidRun: clamd stops while four clients are sending:
+// every message answered 250 is delivered and was scanned, every other one
+// was answered 451 4.7.0 (the client keeps it), none is lost or delivered
+// unscanned.
+func TestScanScannerKilledMidRun(t *testing.T) {
+	c, r := scanners(t)
+	n := scanNode(t, scanTOML(c, r, ""))
+	const workers, each = 4, 10
+	var mu sync.Mutex
+	accepted, refused := 0, 0
+	enough := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				m := testpeer.TestMail("Carol <carol@remote.example>", alice, fmt.Sprintf("run %d-%d", w, i), "shall we have lunch tomorrow at noon?")
+				out := swaksMX(t, n, "carol@remote.example", alice, m)
+				mu.Lock()
+				switch {
+				case strings.Contains(out, "<-  250 2.0.0 OK queued as "):
+					accepted++
+					if accepted == 5 {
+						close(enough)
+					}
+				case strings.Contains(out, "<** 451 4.7.0 virus scan unavailable, try again later"):
+					refused++
+				default:
+					t.Errorf("neither 250 nor 451 4.7.0:\n%s", out)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	<-enough
+	c.Stop()
+	wg.Wait()
+	files := n.SettledMaildir(alice)
+	if len(files) != accepted || refused == 0 || accepted+refused != workers*each {
+		t.Fatalf("%d accepted, %d refused, %d delivered", accepted, refused, len(files))
+	}
+	for _, f := range files {
+		if h, _ := splitMessage(t, readFile(t, f)); !strings.Contains(h, "\r\nX-Virus-Scan: clean (clamd)\r\n") {
+			t.Fatalf("delivered without a clean scan:\n%s", h)
+		}
 	}
 }
