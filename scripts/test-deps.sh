@@ -35,6 +35,11 @@ cap "mbsync" "isync" "command -v mbsync"
 cap "nsd (authoritative DNS)" "nsd" "command -v nsd && command -v nsd-checkconf"
 # The BNG's side of RADIUS accounting.
 cap "radclient (freeradius-utils)" "freeradius-utils" "command -v radclient"
+# The content scanners the node talks to (internal/scan), started offline by
+# internal/testpeer; rspamd learns (Bayes) only with Redis.
+cap "clamd and clamscan" "clamav-daemon clamav" "clamd --version | grep -q '^ClamAV '"
+cap "rspamd" "rspamd" "rspamd --version | grep -q 'Rspamd daemon version'"
+cap "redis-server" "redis-server" "redis-server --version | grep -q '^Redis server v='"
 
 check() { bash -c "$1" >/dev/null 2>&1; }
 
@@ -56,6 +61,13 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ $had_policy = 1 ] || rm -f "$policy"
+  # The scanner packages enable system services for the next boot: tests run
+  # their own daemons, and freshclam would retry its downloads forever.
+  case " ${need[*]} " in *" clamav-daemon "*|*" rspamd "*|*" redis-server "*)
+    if command -v systemctl >/dev/null; then
+      systemctl disable clamav-freshclam clamav-daemon rspamd redis-server >/dev/null 2>&1 || true
+    fi;;
+  esac
 fi
 
 # Installed is not enough: check every capability again, and name the

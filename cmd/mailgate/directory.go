@@ -201,7 +201,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd())
+	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd())
 	return cmd
 }
 

@@ -37,6 +37,7 @@ type Config struct {
 	Edge     Edge     `toml:"edge"`
 	Radius   Radius   `toml:"radius"`
 	Abuse    Abuse    `toml:"abuse"`
+	Scan     Scan     `toml:"scan"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -180,6 +181,7 @@ func Default() *Config {
 		},
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
+		Scan: defaultScan(),
 	}
 }
 
@@ -273,6 +275,7 @@ func (c *Config) Validate() error {
 	c.validateEdge(bad)
 	c.validateRadius(bad)
 	c.validateAbuse(bad)
+	c.validateScan(bad)
 	return errors.Join(errs...)
 }
 

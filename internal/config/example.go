@@ -163,4 +163,56 @@ attempt_window = "168h"
 # dynamic addresses (RFC 5782). "" zone: give --zone on the command line.
 dnsbl_listen = "127.0.0.1:5353"
 dnsbl_zone = ""
+
+[scan]
+# Content scanners running beside the node as their own daemons (Debian's
+# clamav-daemon and rspamd; see README "Virus and spam checks"). Each is a
+# host:port or an absolute unix socket path; "" turns that check off. With
+# neither set nothing is scanned.
+clamd = ""                     # e.g. "/run/clamav/clamd.ctl" or "127.0.0.1:3310"
+rspamd = ""                    # e.g. "127.0.0.1:11333" (the normal worker)
+# rspamd's controller worker: when set, a message a subscriber moves into
+# Junk over IMAP is learned as spam, one moved out of Junk (not to Trash) as
+# ham, in the background. rspamd learns only with Redis. The password file
+# holds the controller's enable password ("" = none: loopback is in
+# Debian's secure_ip).
+rspamd_controller = ""         # e.g. "127.0.0.1:11334"
+rspamd_password_file = ""
+# Time allowed for one scan: connect, send the message, get the answer.
+timeout = "30s"
+# Messages larger than this are not sent to the scanners (0 = limits.
+# max_message_bytes, so everything accepted is scanned). Keep clamd's
+# StreamMaxLength and rspamd's max_message at least this large.
+max_bytes = 0
+
+[scan.virus]
+# clamd down or erring: "tempfail" answers 451 4.7.0 so the sender retries
+# and no message is ever delivered unscanned (Postfix's default
+# milter_default_action); "accept" delivers it with "X-Virus-Scan:
+# unchecked". A virus found is always 554 5.7.0 at the end of DATA.
+on_error = "tempfail"
+# Messages over the scan limit: "reject" (552 5.3.4) or "accept" (delivered
+# with "X-Virus-Scan: unchecked, over the scan limit").
+oversize = "reject"
+
+[scan.spam]
+# rspamd down or erring: "accept" delivers with "X-Spam-Flag: UNCHECKED"
+# (a missed spam check loses nothing); "tempfail" answers 451 4.7.1.
+on_error = "accept"
+# Answer rspamd's "reject" action with 550 5.7.1. Off, such mail is spam
+# like any other and goes where its recipient chose.
+reject = false
+# Answer rspamd's "greylist" action with 451 4.7.1. rspamd's greylisting
+# needs Redis: without it rspamd still says "greylist" from its greylist
+# score on, every time, so turn this off on an rspamd without Redis.
+greylist = true
+# For subscribers who made no choice (mailgate user spam): "header" (our
+# X-Spam-* fields only), "tag" (and the tag before the subject) or "junk"
+# (and delivery into the Junk folder). "tag" marks spam visibly in every
+# mail program, POP3 ones included, which never see a Junk folder.
+action = "tag"
+tag = "[SPAM]"
+# Score from which a message is spam; 0 = rspamd's actions decide ("add
+# header", "rewrite subject", "reject").
+threshold = 0.0
 `

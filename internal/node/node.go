@@ -46,6 +46,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if err != nil {
 		return err
 	}
+	if err := addScanStages(cfg, st, log, mxChecks, submissionChecks); err != nil {
+		return err
+	}
 
 	smtpSrv := &smtpd.Server{
 		Config: smtpd.Config{
@@ -74,6 +77,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
+		return err
+	}
 
 	type service struct {
 		name, addr string
