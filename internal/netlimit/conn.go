@@ -1,9 +1,11 @@
 package netlimit
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -44,6 +46,16 @@ func (c *Conn) Close() error {
 
 // NetConn returns the socket under c.
 func (c *Conn) NetConn() net.Conn { return c.Conn }
+
+// SyscallConn gives the socket's raw access, as *net.TCPConn does (the MX
+// peeks for input sent before its greeting).
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
+}
 
 // SetReadDeadline sets t, or the login deadline if that comes first.
 func (c *Conn) SetReadDeadline(t time.Time) error {
