@@ -76,13 +76,10 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			closing := s.closing
 			delete(s.listeners, l)
 			s.mu.Unlock()
+			// Temporary accept errors never get here: the node's
+			// listeners retry them (internal/netlimit).
 			if closing || errors.Is(err, net.ErrClosed) {
 				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(50 * time.Millisecond)
-				continue
 			}
 			return err
 		}
