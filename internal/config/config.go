@@ -123,6 +123,9 @@ type Limits struct {
 	// LoginTimeout closes IMAP, POP3 and submission connections that have
 	// not authenticated that long after connecting.
 	LoginTimeout time.Duration `toml:"login_timeout"`
+	// SessionTimeout bounds a whole MX session, however active (a client
+	// sending NOOP every command_timeout would otherwise keep its slot).
+	SessionTimeout time.Duration `toml:"session_timeout"`
 	// Per-service overrides ([limits.imap] ...); a zero keeps the value
 	// above. submission covers 587 and 465, pop3 110 and 995, imap 143
 	// and 993: a client's connections to both ports count together.
@@ -212,6 +215,9 @@ func Default() *Config {
 			// few hundred MiB of idle sessions.
 			Connections:  Connections{MaxConnectionsPerIP: 50, MaxConnections: 10000},
 			LoginTimeout: time.Minute,
+			// Postfix's client reuses a connection for 300 s at most; a
+			// message needs at most data_timeout (10m).
+			SessionTimeout: time.Hour,
 		},
 		Log: Log{Level: "info"},
 		Delivery: Delivery{
@@ -327,6 +333,10 @@ func (c *Config) validateConnections(bad badFunc) {
 	}
 	if l.LoginTimeout < time.Second {
 		bad("limits.login_timeout", "%v is below 1s", l.LoginTimeout)
+	}
+	// A session must have room for one message's whole DATA phase.
+	if l.SessionTimeout <= l.DataTimeout {
+		bad("limits.session_timeout", "%v must be above data_timeout %v", l.SessionTimeout, l.DataTimeout)
 	}
 }
 

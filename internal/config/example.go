@@ -73,6 +73,9 @@ max_connections = 10000
 # a TLS handshake included. Mail clients log in within a few round trips;
 # raise it only for people typing commands by hand.
 login_timeout = "1m"
+# MX only: the longest an MX session may last, however busy; then it gets
+# "421 4.4.2" and the client reconnects. Must be above data_timeout.
+session_timeout = "1h"
 
 # Per-service connection caps over the two above (0 or absent: those).
 # submission covers 587 and 465, pop3 110 and 995, imap 143 and 993: a

@@ -23,7 +23,7 @@ type Limits struct {
 	MaxTotal int
 	// LoginTimeout is how long a connection may stay unauthenticated:
 	// every read deadline is clamped to accept time + LoginTimeout until
-	// LoggedIn is called.
+	// LoggedIn is called. Where nobody logs in, it bounds the session.
 	LoginTimeout time.Duration
 }
 

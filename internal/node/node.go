@@ -71,18 +71,17 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 
 	// One connection limiter per protocol, shared by its plain and
 	// implicit-TLS ports; every listener goes through one.
-	limiter := func(service string, replies netlimit.Replies, login bool) *netlimit.Limiter {
+	limiter := func(service string, replies netlimit.Replies, loginTimeout time.Duration) *netlimit.Limiter {
 		c := cfg.Limits.ConnectionLimits(service)
-		lim := netlimit.Limits{MaxPerSource: c.MaxConnectionsPerIP, MaxTotal: c.MaxConnections}
-		if login {
-			lim.LoginTimeout = cfg.Limits.LoginTimeout
-		}
+		lim := netlimit.Limits{MaxPerSource: c.MaxConnectionsPerIP, MaxTotal: c.MaxConnections, LoginTimeout: loginTimeout}
 		return netlimit.New(service, lim, replies, log)
 	}
-	mxLim := limiter("mx", smtpd.Refusals, false)
-	subLim := limiter("submission", smtpd.Refusals, true)
-	pop3Lim := limiter("pop3", pop3d.Refusals, true)
-	imapLim := limiter("imap", imapd.Refusals, true)
+	// Nobody logs in on the MX, so its login deadline is never lifted:
+	// it bounds the whole session.
+	mxLim := limiter("mx", smtpd.Refusals, cfg.Limits.SessionTimeout)
+	subLim := limiter("submission", smtpd.Refusals, cfg.Limits.LoginTimeout)
+	pop3Lim := limiter("pop3", pop3d.Refusals, cfg.Limits.LoginTimeout)
+	imapLim := limiter("imap", imapd.Refusals, cfg.Limits.LoginTimeout)
 
 	type service struct {
 		name, addr string

@@ -250,3 +250,18 @@ func TestMXServesSmtpSourceAtTheConnectionCap(t *testing.T) {
 	}
 	n.WaitMaildir("alice@example.net", 300)
 }
+
+// An MX session ends at session_timeout however busy the client keeps it
+// (a NOOP every command_timeout would otherwise hold its slot for ever).
+func TestMXSessionTimeout(t *testing.T) {
+	n := mxNode(t, "[limits]\ndata_timeout = \"1s\"\nsession_timeout = \"2s\"\n")
+	c := dialLine(t, "127.0.0.1", n.Addr("mx"), false)
+	c.expect("220 ")
+	c.send("EHLO peer.example")
+	for !strings.HasPrefix(c.line(), "250 ") {
+	}
+	c.send("NOOP")
+	c.expect("250 ")
+	c.expect("421 4.4.2 ")
+	c.expectClosed()
+}
