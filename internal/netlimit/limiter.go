@@ -87,7 +87,11 @@ func (lim *Limiter) Count() int {
 	return lim.total
 }
 
-// admit counts c in, or returns the reply refusing it.
+// admit counts c in, or returns the reply refusing it. Only a source at
+// its cap is checked for connections its client already closed: a full
+// service is under load or attack, and checking every connection on each
+// refusal would cost most exactly then (sessions notice a gone client at
+// their next read anyway).
 func (lim *Limiter) admit(c *Conn) (refusal string) {
 	lim.mu.Lock()
 	defer lim.mu.Unlock()
