@@ -57,8 +57,6 @@ max_auth_failures = 5
 # Refused commands (MAIL, RCPT, over max_recipients included) before a
 # session is closed with 421 4.7.0 (Postfix's smtpd_hard_error_limit).
 max_errors = 20
-# Concurrent MX (port 25) sessions from one client address; more get 421.
-max_connections_per_ip = 20
 # MX only: wait this long before the 220 greeting and refuse clients that
 # talk first (postscreen's pregreet test; 1s-6s catches most bots, at the
 # cost of that delay per connection). "0s" still refuses input that is
@@ -73,6 +71,41 @@ messages_per_day = 500
 # Past a limit: "reject" answers 550 5.7.1 (the mail client shows it at
 # once), "defer" answers 451 4.7.1 (the client retries later).
 over_limit = "reject"
+# Concurrent connections to each service (MX, submission, POP3, IMAP) from
+# one client address; an IPv6 client counts per /64. More are refused with
+# the protocol's reply (SMTP "421 4.7.0", IMAP "* BYE [UNAVAILABLE]", POP3
+# "-ERR [SYS/TEMP]"). Postfix's smtpd allows 50 per client and its client
+# opens up to 20 to one destination. Subscribers behind carrier-grade NAT
+# share one address: raise it for IMAP if they do.
+max_connections_per_ip = 50
+# Concurrent connections to each service from everyone together; more get
+# "421 4.3.2" / BYE / -ERR. Keep the services' total below the open-file
+# limit (serve prints it at start and raises the soft limit to the hard one).
+max_connections = 10000
+# IMAP, POP3 and submission connections that have not logged in this long
+# after connecting are closed (IMAP "* BYE", POP3 "-ERR", SMTP "421 4.4.2"),
+# a TLS handshake included. Mail clients log in within a few round trips;
+# raise it only for people typing commands by hand.
+login_timeout = "1m"
+# MX only: the longest an MX session may last, however busy; then it gets
+# "421 4.4.2" and the client reconnects. Must be above data_timeout.
+session_timeout = "1h"
+
+# Per-service connection caps over the two above (0 or absent: those).
+# submission covers 587 and 465, pop3 110 and 995, imap 143 and 993: a
+# client's connections to either port count together.
+[limits.mx]
+max_connections_per_ip = 0
+max_connections = 0
+[limits.submission]
+max_connections_per_ip = 0
+max_connections = 0
+[limits.pop3]
+max_connections_per_ip = 0
+max_connections = 0
+[limits.imap]
+max_connections_per_ip = 0
+max_connections = 0
 
 [log]
 # debug, info, warn or error. Passwords are never logged.

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/netlimit"
 )
 
 // Server serves IMAP for one node.
@@ -101,6 +103,28 @@ func (s *Server) init() {
 			InsecureAuth: true, // safe: the listener only yields TLS connections
 		})
 	})
+}
+
+// Refusals are what netlimit writes to connections over the caps: a BYE
+// in place of the greeting (RFC 9051 §7.1.5: the server is not willing to
+// accept a connection from this client), UNAVAILABLE as RFC 5530 §3 says
+// for a temporary failure.
+var Refusals = netlimit.Replies{
+	PerSource: "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n",
+	Total:     "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
+}
+
+// sayLoginTimedOut tells a client that go-imap's read loop gave up on
+// because the login deadline passed why it is disconnected (RFC 9051
+// §7.1.5: BYE for autologout). Called from Session.Close, after the loop
+// ended, so nothing else writes to the connection.
+func sayLoginTimedOut(c *imapserver.Conn) {
+	nc := c.NetConn()
+	if !netlimit.LoginExpired(nc) {
+		return
+	}
+	nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(nc, "* BYE Autologout; no login in time\r\n")
 }
 
 // ServePlain serves port 143: plaintext greeting, STARTTLS, then login.

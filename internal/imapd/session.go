@@ -8,6 +8,7 @@ import (
 
 	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/netlimit"
 )
 
 // session is one IMAP connection.
@@ -72,6 +73,7 @@ func (s *session) login(username, pw string) error {
 		return errAuthTemp
 	}
 	s.account, s.mailDir = acct.Address, dir
+	netlimit.LoggedIn(s.conn.NetConn())
 	s.srv.log().Info("imap login", "account", acct.Address)
 	return nil
 }
@@ -84,6 +86,9 @@ func (s *session) Unauthenticate() error {
 }
 
 func (s *session) Close() error {
+	if s.account == "" {
+		sayLoginTimedOut(s.conn)
+	}
 	if s.sel != nil {
 		s.Unselect()
 	}
