@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/message"
 )
 
 // Search serves SEARCH (RFC 9051 §6.4.4) with ESEARCH results and SAVE
@@ -89,29 +90,22 @@ func (sel *selected) staticCriteria(c *imap.SearchCriteria, msgs []mailbox.Messa
 	}
 }
 
-// matcher evaluates criteria against one message, reading its file at
-// most once and only when a criterion needs the content.
+// matcher evaluates criteria against one message, reading its file and
+// parsing its MIME structure at most once and only when a criterion needs
+// the content.
 type matcher struct {
-	sel    *selected
-	it     item
-	buf    []byte
-	loaded bool
+	sel  *selected
+	it   item
+	buf  []byte
+	root *message.Part
 }
 
-func (mt *matcher) content() []byte {
-	if !mt.loaded {
-		mt.loaded = true
+func (mt *matcher) parsed() ([]byte, *message.Part) {
+	if mt.root == nil {
 		mt.buf, _ = mt.sel.readMessage(mt.it.m.UID)
+		mt.root = message.ParseMIME(mt.buf)
 	}
-	return mt.buf
-}
-
-func (mt *matcher) entity() *gomessage.Entity {
-	e, _ := gomessage.Read(bytes.NewReader(mt.content()))
-	if e == nil {
-		e, _ = gomessage.New(gomessage.Header{}, bytes.NewReader(nil))
-	}
-	return e
+	return mt.buf, mt.root
 }
 
 func (mt *matcher) match(c *imap.SearchCriteria) bool {
@@ -146,7 +140,8 @@ func (mt *matcher) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-		h := mail.Header{Header: mt.entity().Header}
+		_, root := mt.parsed()
+		h := mail.Header{Header: root.Header}
 		for _, hc := range c.Header {
 			if !matchHeaderFields(h.FieldsByKey(hc.Key), hc.Value) {
 				return false
@@ -160,12 +155,12 @@ func (mt *matcher) match(c *imap.SearchCriteria) bool {
 		}
 	}
 	for _, text := range c.Text {
-		if !matchEntity(mt.entity(), text, true) {
+		if buf, root := mt.parsed(); !matchPart(buf, root, text, true) {
 			return false
 		}
 	}
 	for _, body := range c.Body {
-		if !matchEntity(mt.entity(), body, false) {
+		if buf, root := mt.parsed(); !matchPart(buf, root, body, false) {
 			return false
 		}
 	}
@@ -208,32 +203,34 @@ func matchHeaderFields(fields gomessage.HeaderFields, pattern string) bool {
 	return false
 }
 
-func matchEntity(e *gomessage.Entity, pattern string, includeHeader bool) bool {
+// matchPart looks for pattern in the text of part p of msg: its header
+// when includeHeader (SEARCH TEXT), the decoded bodies of its text parts,
+// and those of the messages it encapsulates, as deep as ParseMIME went.
+func matchPart(msg []byte, p *message.Part, pattern string, includeHeader bool) bool {
 	if pattern == "" {
 		return true
 	}
-	if includeHeader && matchHeaderFields(e.Header.Fields(), pattern) {
+	if includeHeader && matchHeaderFields(p.Header.Fields(), pattern) {
 		return true
 	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			part, err := mr.NextPart()
-			if err != nil {
-				return false
-			}
-			if matchEntity(part, pattern, includeHeader) {
-				return true
-			}
+	for _, c := range p.Children {
+		if matchPart(msg, c, pattern, includeHeader) {
+			return true
 		}
 	}
-	t, _, _ := e.Header.ContentType()
-	if t == "" {
-		t = "text/plain" // RFC 2045 §5.2 default
+	if p.Message != nil {
+		return matchPart(msg, p.Message, pattern, includeHeader)
 	}
-	if !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+	if p.IsMultipart() || !strings.HasPrefix(p.Type, "text/") {
 		return false
 	}
-	b, err := io.ReadAll(e.Body)
+	// go-message undoes the transfer encoding and, where it knows the
+	// charset, converts to UTF-8; otherwise the bytes are searched as is.
+	var body io.Reader = bytes.NewReader(p.Body(msg))
+	if e, err := gomessage.New(p.Header, body); e != nil && (err == nil || gomessage.IsUnknownCharset(err)) {
+		body = e.Body
+	}
+	b, err := io.ReadAll(body)
 	if err != nil {
 		return false
 	}
