@@ -206,7 +206,7 @@ func checkStructure(t *testing.T, msg []byte, root, p *message.Part, bs imap.Bod
 		}
 		return n
 	case *imap.BodyStructureSinglePart:
-		if bs.Extended == nil || bs.Type == "" || bs.Subtype == "" || strings.HasPrefix(strings.ToLower(bs.Type), "multipart") {
+		if bs.Extended == nil || bs.Type == "" || bs.Subtype == "" || strings.EqualFold(bs.Type, "multipart") {
 			t.Fatalf("single part %v: %q/%q extended %v", path, bs.Type, bs.Subtype, bs.Extended)
 		}
 		if int(bs.Size) != len(p.Body(msg)) {
