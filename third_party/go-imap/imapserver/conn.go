@@ -290,7 +290,16 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 	}
 
-	dec.DiscardLine()
+	// mailgate: not on the way out, where the rest of the line may be a
+	// literal of any size the client is still sending.
+	if c.state != imap.ConnStateLogout {
+		dec.DiscardLine()
+		if dec.LostLine() {
+			// The rest of the line cannot be told from further commands:
+			// answer, then end the connection.
+			c.state = imap.ConnStateLogout
+		}
+	}
 
 	var (
 		resp    *imap.StatusResponse
@@ -306,7 +315,7 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 			Text: "Syntax error: " + decErr.Message,
 		}
 	} else if err != nil {
-		c.server.logger().Printf("handling %v command: %v", name, err)
+		c.server.logger().Printf("handling %v command (tag %v): %v", name, tag, err)
 		resp = internalServerErrorResp
 	} else {
 		if !sendOK {
@@ -390,6 +399,14 @@ func (c *Conn) handleUnsubscribe(dec *imapwire.Decoder) error {
 
 func (c *Conn) checkBufferedLiteral(size int64, nonSync bool) error {
 	if size > 4096 {
+		if nonSync {
+			// mailgate: the client is sending the literal already; RFC
+			// 7888 §4 leaves the server to read it away or close the
+			// connection, and reading up to 4 GB is no choice. The tagged
+			// answer goes out, then the connection ends (readCommand does
+			// not read the rest of a line once the state is logout).
+			c.state = imap.ConnStateLogout
+		}
 		return &imap.Error{
 			Type: imap.StatusResponseTypeNo,
 			Code: imap.ResponseCodeTooBig,

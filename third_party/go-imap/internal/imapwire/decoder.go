@@ -2,6 +2,7 @@ package imapwire
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,6 +16,15 @@ import (
 
 // This limits the max list nesting depth to prevent stack overflow.
 const maxListDepth = 1000
+
+// ErrTooLong is the error of a decoder whose input went past MaxSize.
+// (mailgate: a typed error, so the server answers BAD [TOOBIG] instead of
+// NO [SERVERBUG].)
+var ErrTooLong = &imap.Error{
+	Type: imap.StatusResponseTypeBad,
+	Code: imap.ResponseCodeTooBig,
+	Text: "Command line too long",
+}
 
 // IsAtomChar returns true if ch is an ATOM-CHAR.
 func IsAtomChar(ch byte) bool {
@@ -63,6 +73,7 @@ type Decoder struct {
 	crlf      bool
 	listDepth int
 	readBytes int64
+	lostLine  bool // mailgate: see LostLine
 }
 
 // NewDecoder creates a new decoder.
@@ -94,7 +105,7 @@ func (dec *Decoder) returnErr(err error) bool {
 
 func (dec *Decoder) readByte() (byte, bool) {
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
-		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
+		return 0, dec.returnErr(ErrTooLong)
 	}
 	dec.crlf = false
 	if dec.literal {
@@ -267,9 +278,64 @@ func (dec *Decoder) DiscardLine() {
 	if dec.crlf {
 		return
 	}
-	var text string
-	dec.Text(&text)
-	dec.CRLF()
+	// mailgate: read to the end of the line whatever its length, storing
+	// nothing: stopping at MaxSize left the rest of an over-long command
+	// to be read as further commands. A non-synchronizing literal on the
+	// way is read away too (the client sends it unasked) when it is
+	// small; past that the line cannot be followed and LostLine reports
+	// it. The connection's read deadline bounds how long this can take.
+	dec.MaxSize = 0
+	var tail []byte
+	for {
+		b, ok := dec.readByte()
+		if !ok {
+			dec.lostLine = true
+			return
+		}
+		if b != '\n' {
+			if tail = append(tail, b); len(tail) > 32 {
+				tail = tail[len(tail)-32:]
+			}
+			continue
+		}
+		size, ok := nonSyncLiteralAtEnd(tail)
+		if !ok {
+			break
+		}
+		if size > maxDiscardLiteral {
+			dec.lostLine = true
+			return
+		}
+		if _, err := io.CopyN(io.Discard, dec.r, size); err != nil {
+			dec.lostLine = true
+			return
+		}
+		tail = tail[:0]
+	}
+	dec.crlf = true
+}
+
+// maxDiscardLiteral is the largest non-synchronizing literal DiscardLine
+// reads away (mailgate).
+const maxDiscardLiteral = 64 * 1024
+
+// LostLine reports whether DiscardLine could not find the end of the
+// command line (mailgate): the connection cannot be followed any further.
+func (dec *Decoder) LostLine() bool { return dec.lostLine }
+
+// nonSyncLiteralAtEnd reads the size of a "{N+}" literal announcement that
+// line (without its LF) ends with.
+func nonSyncLiteralAtEnd(line []byte) (int64, bool) {
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if !bytes.HasSuffix(line, []byte("+}")) {
+		return 0, false
+	}
+	open := bytes.LastIndexByte(line, '{')
+	if open < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(line[open+1:len(line)-2]), 10, 64)
+	return n, err == nil && n >= 0
 }
 
 func (dec *Decoder) DiscardValue() bool {
@@ -412,6 +478,8 @@ func (dec *Decoder) ExpectAString(ptr *string) bool {
 	}
 	if dec.Literal(ptr) {
 		return true
+	} else if dec.err != nil {
+		return false // mailgate: a refused literal, not an atom to read on
 	}
 	// We cannot do dec.Atom(ptr) here because sometimes mailbox names are unquoted,
 	// and they can contain special characters like `]`.
@@ -471,7 +539,8 @@ func (dec *Decoder) List(f func() error) (isList bool, err error) {
 	}()
 
 	if dec.listDepth >= maxListDepth {
-		return false, fmt.Errorf("imapwire: exceeded max depth")
+		// mailgate: a client error (BAD), not NO [SERVERBUG].
+		return false, &DecoderExpectError{Message: fmt.Sprintf("lists nested deeper than %d", maxListDepth)}
 	}
 
 	for {
@@ -518,10 +587,18 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		return true
 	}
 	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	if err != nil {
+		// mailgate: RFC 9051 §5.1.3 (printable ASCII, "&", never encoded
+		// ASCII) and §5.1 (no control characters): the client's name is
+		// refused, it is no server bug.
+		return dec.returnErr(&imap.Error{
+			Type: imap.StatusResponseTypeNo,
+			Code: imap.ResponseCodeCannot,
+			Text: "Mailbox name is not valid modified UTF-7 (RFC 9051 section 5.1.3) or has control characters",
+		})
 	}
-	return dec.returnErr(err)
+	*ptr = name
+	return true
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
@@ -575,12 +652,27 @@ func (dec *Decoder) Literal(ptr *string) bool {
 	if !ok {
 		return false
 	}
+	// mailgate: a refused literal's error is the command's answer (it was
+	// dropped, so the client waited for a continuation that never came
+	// until the read timeout), and a buffered literal counts toward
+	// MaxSize (any number of small literals made a command of any size).
 	if dec.CheckBufferedLiteralFunc != nil {
 		if err := dec.CheckBufferedLiteralFunc(lit.Size(), nonSync); err != nil {
 			lit.cancel()
-			return false
+			// The client sends nothing more of this command (it waits
+			// for a continuation), or the connection is closed.
+			dec.crlf = true
+			return dec.returnErr(err)
 		}
 	}
+	if dec.MaxSize > 0 && dec.readBytes+lit.Size() > dec.MaxSize {
+		// Accepted above, so the client sends it: read it away (the
+		// check bounds it) and let DiscardLine have the rest of the line.
+		io.Copy(io.Discard, lit)
+		dec.crlf = false
+		return dec.returnErr(ErrTooLong)
+	}
+	dec.readBytes += lit.Size()
 	var sb strings.Builder
 	_, err := io.Copy(&sb, lit)
 	if err == nil {
@@ -604,6 +696,7 @@ func (dec *Decoder) LiteralReader() (lit *LiteralReader, nonSync, ok bool) {
 		return nil, false, false
 	}
 	dec.literal = true
+	dec.crlf = false // mailgate: the command line goes on after the literal
 	lit = &LiteralReader{
 		dec:  dec,
 		size: size,
