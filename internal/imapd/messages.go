@@ -113,7 +113,8 @@ func (sel *selected) readMessage(uid uint32) ([]byte, error) {
 
 // Fetch serves FETCH (RFC 9051 §6.4.5). Flags, size and dates come from
 // the index; the message file is read only for content items.
-func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
+	defer s.logFailure("FETCH", &err)
 	sel := s.sel
 	items := sel.resolve(numSet)
 	// RFC 9051 §6.4.5: BODY[...] (not .PEEK) sets \Seen; the new flags
@@ -257,7 +258,8 @@ func writeSection(wc io.WriteCloser, b []byte) error {
 }
 
 // Store serves STORE (RFC 9051 §6.4.6): flags live in the file name.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) (err error) {
+	defer s.logFailure("STORE", &err)
 	sel := s.sel
 	if sel.readOnly {
 		return errReadOnly
@@ -301,7 +303,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 // Expunge removes \Deleted messages (RFC 9051 §6.4.3), or only those in
 // uids (UID EXPUNGE, RFC 4315). The EXPUNGE responses reach every session
 // with the folder selected, this one included, through the tracker.
-func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) (err error) {
+	defer s.logFailure("EXPUNGE", &err)
 	sel := s.sel
 	if sel.readOnly {
 		return nil // CLOSE after EXAMINE expunges nothing (RFC 9051 §6.4.1)
@@ -314,12 +317,13 @@ func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			}
 		}
 	})
-	_, err := sel.folder.Expunge(del)
+	_, err = sel.folder.Expunge(del)
 	return err
 }
 
 // Copy serves COPY with COPYUID (RFC 4315): hard links, no data copied.
-func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+func (s *session) Copy(numSet imap.NumSet, dest string) (_ *imap.CopyData, err error) {
+	defer s.logFailure("COPY", &err)
 	data, _, err := s.copy(numSet, dest)
 	return data, err
 }
@@ -340,7 +344,8 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 }
 
 // Move serves MOVE (RFC 6851): copy, then expunge the originals.
-func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) (err error) {
+	defer s.logFailure("MOVE", &err)
 	if s.sel.readOnly {
 		return errReadOnly
 	}
@@ -364,7 +369,8 @@ func uidSet(uids []uint32) imap.UIDSet {
 }
 
 // Append stores a message (RFC 9051 §6.3.12) with APPENDUID (RFC 4315).
-func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (_ *imap.AppendData, err error) {
+	defer s.logFailure("APPEND", &err)
 	f, err := s.openFolder(name)
 	if err != nil {
 		io.Copy(io.Discard, r)

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -18,7 +19,11 @@ import (
 // Search serves SEARCH (RFC 9051 §6.4.4) with ESEARCH results and SAVE
 // (RFC 5182). Flags, dates, sizes and numbers come from the index; only
 // header and text criteria read message files.
-func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (_ *imap.SearchData, err error) {
+	defer s.logFailure("SEARCH", &err)
+	if searchKeys(criteria, 0) > maxSearchKeys {
+		return nil, errSearchTooBig
+	}
 	sel := s.sel
 	var all []item
 	sel.folder.View(func(msgs []mailbox.Message) {
@@ -65,6 +70,46 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		sel.searchRes = uidSet
 	}
 	return &data, nil
+}
+
+// maxSearchKeys bounds the keys of one SEARCH, NOT and OR counted: every
+// key is evaluated against every message, and OR/NOT nest as deep as they
+// are many (go-imap parses them recursively; its 50 KiB command line and
+// 1000-level list limit bound the parse itself). Real clients send a few
+// keys, a long OR of addresses a few hundred.
+const maxSearchKeys = 1000
+
+var errSearchTooBig = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeLimit,
+	Text: fmt.Sprintf("SEARCH has more than %d keys (NOT and OR included); split it", maxSearchKeys)}
+
+// searchKeys counts the keys of c on top of n, stopping once past
+// maxSearchKeys.
+func searchKeys(c *imap.SearchCriteria, n int) int {
+	n += len(c.SeqNum) + len(c.UID) + len(c.Flag) + len(c.NotFlag) + len(c.Header) + len(c.Body) + len(c.Text)
+	for _, t := range []time.Time{c.Since, c.Before, c.SentSince, c.SentBefore} {
+		if !t.IsZero() {
+			n++
+		}
+	}
+	if c.Larger != 0 {
+		n++
+	}
+	if c.Smaller != 0 {
+		n++
+	}
+	for i := range c.Not {
+		if n > maxSearchKeys {
+			return n
+		}
+		n = searchKeys(&c.Not[i], n+1)
+	}
+	for i := range c.Or {
+		if n > maxSearchKeys {
+			return n
+		}
+		n = searchKeys(&c.Or[i][1], searchKeys(&c.Or[i][0], n+1))
+	}
+	return n
 }
 
 func (sel *selected) staticCriteria(c *imap.SearchCriteria, msgs []mailbox.Message) {

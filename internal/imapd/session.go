@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"context"
+	"errors"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -104,7 +105,8 @@ func (s *session) openFolder(name string) (*mailbox.Folder, error) {
 
 // Select opens a folder: the index gives counts, UIDs and flags without
 // reading a message file, so it is fast on any mailbox size.
-func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.SelectData, err error) {
+	defer s.logFailure("SELECT", &err)
 	if s.sel != nil {
 		s.Unselect()
 	}
@@ -156,7 +158,8 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 	}, nil
 }
 
-func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
+	defer s.logFailure("NOOP", &err)
 	if s.sel == nil {
 		return nil
 	}
@@ -170,7 +173,8 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 
 // Idle (RFC 2177 / RFC 9051 §6.3.13) reports changes as they happen; new
 // deliveries are noticed by the folder's poller (Server.startIdle).
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) (err error) {
+	defer s.logFailure("IDLE", &err)
 	if s.sel == nil {
 		<-stop
 		return nil
@@ -179,4 +183,14 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.srv.startIdle(sel.folder, sel.box)
 	defer s.srv.endIdle(sel.box)
 	return sel.tracker.Idle(w, stop)
+}
+
+// logFailure logs an error a command returns that is no protocol answer
+// (no *imap.Error): go-imap answers it NO [SERVERBUG] and logs it only at
+// debug level, so without this line the client's NO is all there is.
+func (s *session) logFailure(cmd string, err *error) {
+	var answer *imap.Error
+	if *err != nil && !errors.As(*err, &answer) {
+		s.srv.log().Error("imap: command failed", "command", cmd, "account", s.account, "err", *err)
+	}
 }
