@@ -106,6 +106,18 @@ func TestBodySections(t *testing.T) {
 	if got := string(binarySection(msg, root, &imap.FetchItemBinarySection{Part: []int{2, 1}})); got != "hello" {
 		t.Errorf("BINARY[2.1] = %q", got)
 	}
+	// SEARCH BODY and TEXT look into the encapsulated message, decoded.
+	for _, c := range []struct {
+		pattern       string
+		includeHeader bool
+		want          bool
+	}{
+		{"HELLO", false, true}, {"aGVsbG8", false, false}, {"inner", false, false}, {"inner", true, true}, {"first", false, true},
+	} {
+		if got := matchPart(msg, root, c.pattern, c.includeHeader); got != c.want {
+			t.Errorf("matchPart(%q, header %v) = %v", c.pattern, c.includeHeader, got)
+		}
+	}
 }
 
 // parseSection reads a section spec the way a client sends it, through
