@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
 go vet ./...
 ./scripts/with-postgres.sh go test -count=1 -timeout 30m ./...
+# go-imap as built (the release plus mailgate's fixes): its own tests too.
+(cd third_party/go-imap && go test -count=1 ./...)
 ./scripts/fuzz-short.sh

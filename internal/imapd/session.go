@@ -159,7 +159,7 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 }
 
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
-	defer s.logFailure("NOOP", &err)
+	defer s.logFailure("poll for updates", &err) // after any command
 	if s.sel == nil {
 		return nil
 	}
