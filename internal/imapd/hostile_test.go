@@ -156,3 +156,20 @@ func TestInternalErrorIsLogged(t *testing.T) {
 	}
 	c.do("NOOP")
 }
+
+// An APPEND past the limit is refused before its continuation: the client
+// sent nothing more and the session goes on; with LITERAL+ the message is
+// on its way and the connection ends after the answer.
+func TestAppendTooBigRefused(t *testing.T) {
+	addr, _ := testServer(t)
+	c := dial(t, addr)
+	expect(t, "sync", c.send("A1 APPEND INBOX {999999999}\r\n", "A1"),
+		"A1 NO [TOOBIG] Literals are limited to 52428800 bytes for this command")
+	expect(t, "APPEND after it", c.do("APPEND INBOX {5+}\r\nx\r\n\r\n"), "")
+	expect(t, "non-sync", c.send("A2 APPEND INBOX {999999999+}\r\nSubject: x\r\n", "A2"),
+		"A2 NO [TOOBIG] Literals are limited to 52428800 bytes for this command")
+	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := c.r.ReadString('\n'); err == nil || os.IsTimeout(err) {
+		t.Errorf("connection open after a refused LITERAL+ APPEND: %q %v", l, err)
+	}
+}

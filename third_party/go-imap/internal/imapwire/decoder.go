@@ -74,6 +74,8 @@ type Decoder struct {
 	listDepth int
 	readBytes int64
 	lostLine  bool // mailgate: see LostLine
+	// mailgate: whether the literal open (literal) is non-synchronizing
+	literalNonSync bool
 }
 
 // NewDecoder creates a new decoder.
@@ -275,6 +277,18 @@ func (dec *Decoder) DiscardUntilByte(untilCh byte) {
 }
 
 func (dec *Decoder) DiscardLine() {
+	// mailgate: a literal the command left unread (refused, as an APPEND
+	// past the limit): a synchronizing one was never sent, the client
+	// waits for a continuation, so the line ended with its announcement;
+	// a non-synchronizing one is on its way and the line is lost.
+	if dec.literal {
+		dec.literal = false
+		if dec.literalNonSync {
+			dec.lostLine = true
+			return
+		}
+		dec.crlf = true
+	}
 	if dec.crlf {
 		return
 	}
@@ -696,6 +710,7 @@ func (dec *Decoder) LiteralReader() (lit *LiteralReader, nonSync, ok bool) {
 		return nil, false, false
 	}
 	dec.literal = true
+	dec.literalNonSync = nonSync
 	dec.crlf = false // mailgate: the command line goes on after the literal
 	lit = &LiteralReader{
 		dec:  dec,
