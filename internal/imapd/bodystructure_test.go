@@ -2,12 +2,14 @@ package imapd
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailgate/internal/mailbox"
@@ -234,4 +236,60 @@ func checkStructure(t *testing.T, msg []byte, root, p *message.Part, bs imap.Bod
 	}
 	t.Fatalf("structure %T", bs)
 	return 0
+}
+
+// A real IMAP parser, go-imap's client, reads the BODYSTRUCTURE and
+// ENVELOPE of hostile messages (in both the BODY and the extended form):
+// the answers are well-formed, not only free of panics.
+func TestBodyStructureReadByIMAPClient(t *testing.T) {
+	addr, root := testServer(t)
+	hostile := []string{
+		nestedMIME(1000),
+		"Content-Type: multipart/mixed; boundary=x\r\n\r\nno delimiter at all\r\n",
+		"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: =?x-unknown?q?caf=E9?=\r\nFrom: \"\xff\" <a@b>, ;;\r\n\r\nx\r\n--d\r\nContent-Type: message/rfc822\r\n\r\n--d--\r\n",
+		"Content-Type: text/plain; charset=\"x-\x01\"; name*=utf-8''%ff\r\nContent-Disposition: attachment; filename=\"\x7f\"\r\n" +
+			"Subject: " + strings.Repeat("long ", 3000) + "\r\n\r\nbody\r\n",
+		"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n",
+	}
+	for i, m := range hostile {
+		deliverRaw(t, root, i+1, m)
+	}
+	c, err := imapclient.DialTLS(addr, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(testUser, testPW).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, extended := range []bool{false, true} {
+		msgs, err := c.Fetch(imap.SeqSetNum(1, 2, 3, 4, 5), &imap.FetchOptions{
+			UID: true, Envelope: true, BodyStructure: &imap.FetchItemBodyStructure{Extended: extended},
+		}).Collect()
+		if err != nil {
+			t.Fatalf("extended %v: %v", extended, err)
+		}
+		if len(msgs) != len(hostile) {
+			t.Fatalf("extended %v: %d messages", extended, len(msgs))
+		}
+		depth, bs := 0, msgs[0].BodyStructure
+		for {
+			mp, ok := bs.(*imap.BodyStructureMultiPart)
+			if !ok {
+				break
+			}
+			depth, bs = depth+1, mp.Children[0]
+		}
+		if sp, ok := bs.(*imap.BodyStructureSinglePart); depth != message.MaxMIMEDepth || !ok || sp.MediaType() != "application/octet-stream" {
+			t.Errorf("extended %v: deep message read as %d levels, then %T", extended, depth, bs)
+		}
+		for _, m := range msgs {
+			if m.Envelope == nil || m.BodyStructure == nil {
+				t.Errorf("message %d: envelope %v, structure %v", m.SeqNum, m.Envelope, m.BodyStructure)
+			}
+		}
+	}
 }
