@@ -3,6 +3,9 @@ package imapd
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"syscall"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -188,9 +191,21 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) (err er
 // logFailure logs an error a command returns that is no protocol answer
 // (no *imap.Error): go-imap answers it NO [SERVERBUG] and logs it only at
 // debug level, so without this line the client's NO is all there is.
+// A client that went away mid-answer is no failure of ours: debug level.
 func (s *session) logFailure(cmd string, err *error) {
 	var answer *imap.Error
-	if *err != nil && !errors.As(*err, &answer) {
+	switch {
+	case *err == nil || errors.As(*err, &answer):
+	case clientGone(*err):
+		s.srv.log().Debug("imap: client gone", "command", cmd, "account", s.account, "err", *err)
+	default:
 		s.srv.log().Error("imap: command failed", "command", cmd, "account", s.account, "err", *err)
 	}
+}
+
+// clientGone reports whether err is the connection failing under a write
+// (closed, reset, or past the write deadline go-imap sets).
+func clientGone(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, os.ErrDeadlineExceeded)
 }
