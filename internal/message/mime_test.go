@@ -115,6 +115,22 @@ func TestParseMIMEDepthBound(t *testing.T) {
 	}
 }
 
+// A message both large and deep is split only as far as the scan budget
+// goes (the work is counted, not timed).
+func TestParseMIMEScanBudget(t *testing.T) {
+	msg := nestedMultipart(MaxMIMEDepth)
+	msg = strings.Replace(msg, "bottom", strings.Repeat("--b1x\r\n", (8<<20)/7), 1)
+	ps := &mimeParser{msg: []byte(msg), budget: scanBudget(len(msg))}
+	p := ps.entity(0, len(msg), 0, false)
+	depth := 0
+	for p.IsMultipart() {
+		p, depth = p.Children[0], depth+1
+	}
+	if ps.scanned > ps.budget || !p.Opaque || depth < 5 || depth >= MaxMIMEDepth {
+		t.Errorf("scanned %d of %d, split %d levels, then opaque %v", ps.scanned, ps.budget, depth, p.Opaque)
+	}
+}
+
 func TestParseMIMEPartBound(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("Content-Type: multipart/mixed; boundary=p\r\n\r\n")
@@ -166,6 +182,10 @@ func FuzzParseMIME(f *testing.F) {
 			t.Fatalf("%d parts", n)
 		}
 		checkPart(t, p, 0)
+		ps := &mimeParser{msg: msg, budget: scanBudget(len(msg))}
+		if ps.entity(0, len(msg), 0, false); ps.scanned > ps.budget {
+			t.Fatalf("scanned %d bytes, budget %d", ps.scanned, ps.budget)
+		}
 	})
 }
 
