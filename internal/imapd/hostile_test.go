@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,12 +148,9 @@ func TestInternalErrorIsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, "FETCH", c.send("F FETCH 1 (BODY.PEEK[])\r\n", "F"), "F NO [SERVERBUG] Internal server error")
-	if l := logs.String(); !strings.Contains(l, `msg="imap: command failed" command=FETCH account=eve@example.org err=`) ||
-		!strings.Contains(l, "is a directory") {
+	if l := logs.String(); !strings.Contains(l, `msg="imap: command failed" command=FETCH tag=F account=eve@example.org err=`) ||
+		!strings.Contains(l, "is a directory") || strings.Count(l, "level=ERROR") != 1 {
 		t.Errorf("log:\n%s", l)
-	}
-	if l := logs.String(); !strings.Contains(l, `msg="imap: internal error" msg="handling FETCH command (tag F): `) {
-		t.Errorf("go-imap's line not at error level:\n%s", l)
 	}
 	c.do("NOOP")
 }
@@ -171,5 +169,22 @@ func TestAppendTooBigRefused(t *testing.T) {
 	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if l, err := c.r.ReadString('\n'); err == nil || os.IsTimeout(err) {
 		t.Errorf("connection open after a refused LITERAL+ APPEND: %q %v", l, err)
+	}
+}
+
+// What go-imap itself answers NO [SERVERBUG] (an error of its own, not of
+// a session method) or a panic it recovered from is logged at error level;
+// a client going away stays at debug level.
+func TestLibraryFailuresLoggedAsErrors(t *testing.T) {
+	var logs lockedBuffer
+	a := logAdapter{slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	a.Printf("handling %v command (tag %v): %v", "SEARCH", "A1", "imapserver: failed to enumerate")
+	a.Printf("panic handling command: %v\n%s", "boom", "stack")
+	a.Printf("failed to read command: %v", "EOF")
+	if got := strings.Count(logs.String(), "level=ERROR"); got != 2 {
+		t.Errorf("%d lines at error level:\n%s", got, logs.String())
+	}
+	if !strings.Contains(logs.String(), `level=DEBUG msg=imap msg="failed to read command: EOF"`) {
+		t.Errorf("log:\n%s", logs.String())
 	}
 }

@@ -189,19 +189,24 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) (err er
 }
 
 // logFailure logs an error a command returns that is no protocol answer
-// (no *imap.Error): go-imap answers it NO [SERVERBUG] and logs it only at
-// debug level, so without this line the client's NO is all there is.
-// A client that went away mid-answer is no failure of ours: debug level.
+// (no *imap.Error) with the command, its tag and the account, and turns it
+// into the NO [SERVERBUG] go-imap would have sent (it would have logged
+// the cause at debug level only). A client that went away mid-answer is
+// no failure of ours: debug level, error kept.
 func (s *session) logFailure(cmd string, err *error) {
 	var answer *imap.Error
 	switch {
 	case *err == nil || errors.As(*err, &answer):
 	case clientGone(*err):
-		s.srv.log().Debug("imap: client gone", "command", cmd, "account", s.account, "err", *err)
+		s.srv.log().Debug("imap: client gone", "command", cmd, "tag", s.conn.Tag(), "account", s.account, "err", *err)
 	default:
-		s.srv.log().Error("imap: command failed", "command", cmd, "account", s.account, "err", *err)
+		s.srv.log().Error("imap: command failed", "command", cmd, "tag", s.conn.Tag(), "account", s.account, "err", *err)
+		*err = errServerBug
 	}
 }
+
+var errServerBug = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug,
+	Text: "Internal server error"}
 
 // clientGone reports whether err is the connection failing under a write
 // (closed, reset, or past the write deadline go-imap sets).

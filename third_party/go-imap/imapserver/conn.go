@@ -46,6 +46,13 @@ type Conn struct {
 
 	state   imap.ConnState
 	session Session
+	tag     string // mailgate: of the command being handled, see Tag
+}
+
+// Tag returns the tag of the command being handled (mailgate: so that a
+// session can log its failures with it). Only valid from Session methods.
+func (c *Conn) Tag() string {
+	return c.tag
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
@@ -199,6 +206,7 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		return fmt.Errorf("in command: %w", dec.Err())
 	}
 	name = strings.ToUpper(name)
+	c.tag = tag
 
 	numKind := NumKindSeq
 	if name == "UID" {
