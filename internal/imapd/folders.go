@@ -28,7 +28,7 @@ func folderErr(err error) error {
 func (s *session) Create(name string, _ *imap.CreateOptions) (err error) {
 	defer s.logFailure("CREATE", &err)
 	// RFC 9051 §6.3.4: a trailing delimiter only says more levels follow.
-	name = strings.TrimRight(name, string(mailbox.Delim))
+	name = strings.TrimSuffix(name, string(mailbox.Delim))
 	return folderErr(mailbox.CreateFolder(s.mailDir, name))
 }
 
@@ -39,7 +39,7 @@ func (s *session) Delete(name string) (err error) {
 
 func (s *session) Rename(from, to string, _ *imap.RenameOptions) (err error) {
 	defer s.logFailure("RENAME", &err)
-	to = strings.TrimRight(to, string(mailbox.Delim))
+	to = strings.TrimSuffix(to, string(mailbox.Delim))
 	if mailbox.IsInbox(from) {
 		return folderErr(s.renameInbox(to))
 	}

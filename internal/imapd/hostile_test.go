@@ -48,7 +48,7 @@ func TestCreateHostileNames(t *testing.T) {
 		tag := fmt.Sprintf("H%d", i)
 		expect(t, raw, c.send(tag+" "+raw, tag), tag+" "+refused)
 	}
-	for i, name := range []string{`".."`, `"a/b"`, `"/etc"`, `"a..b"`} {
+	for i, name := range []string{`".."`, `"a/b"`, `"/etc"`, `"a..b"`, `"a.."`} {
 		tag := fmt.Sprintf("N%d", i)
 		got := c.send(tag+" CREATE "+name+"\r\n", tag)
 		if !strings.HasPrefix(got, tag+" NO [CANNOT] ") || !strings.Contains(got, "invalid folder name") {

@@ -117,7 +117,7 @@ except socket.timeout:
 create '&AC8-etc' NO [CANNOT] Mailbox name is not valid modified UTF-7 (RFC 9051 section 5.1.3) or has control characters
 create '"a\x00b"' NO [CANNOT] Mailbox name is not valid modified UTF-7 (RFC 9051 section 5.1.3) or has control characters
 create '"a/b"' NO [CANNOT] "a/b": invalid folder name
-create '".."' NO [CANNOT] "": invalid folder name
+create '".."' NO [CANNOT] ".": invalid folder name
 search parens BAD [b'[CLIENTBUG] Syntax error: lists nested deeper than 1000']
 then ('OK', ['1'])
 search or-tree BAD [b'[LIMIT] SEARCH has more than 1000 keys (NOT and OR included); split it']
