@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,7 +207,16 @@ func (s *Server) idleFallbackPoll() time.Duration {
 type logAdapter struct{ l *slog.Logger }
 
 func (a logAdapter) Printf(format string, args ...any) {
-	a.l.Debug("imap", "msg", fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	// go-imap logs here what it answered NO [SERVERBUG] ("handling X
+	// command (tag T): cause") and panics it recovered from (the
+	// connection is gone then): both are ours to look into. The rest is
+	// clients going away mid-command.
+	if strings.HasPrefix(msg, "handling ") || strings.HasPrefix(msg, "panic ") {
+		a.l.Error("imap: internal error", "msg", msg)
+		return
+	}
+	a.l.Debug("imap", "msg", msg)
 }
 
 // sharedBox is the go-imap tracker of one open folder, shared by the

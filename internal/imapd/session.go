@@ -2,6 +2,10 @@ package imapd
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -109,7 +113,8 @@ func (s *session) openFolder(name string) (*mailbox.Folder, error) {
 
 // Select opens a folder: the index gives counts, UIDs and flags without
 // reading a message file, so it is fast on any mailbox size.
-func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.SelectData, err error) {
+	defer s.logFailure("SELECT", &err)
 	if s.sel != nil {
 		s.Unselect()
 	}
@@ -161,7 +166,8 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 	}, nil
 }
 
-func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
+	defer s.logFailure("poll for updates", &err) // after any command
 	if s.sel == nil {
 		return nil
 	}
@@ -175,7 +181,8 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 
 // Idle (RFC 2177 / RFC 9051 §6.3.13) reports changes as they happen; new
 // deliveries are noticed by the folder's poller (Server.startIdle).
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) (err error) {
+	defer s.logFailure("IDLE", &err)
 	if s.sel == nil {
 		<-stop
 		return nil
@@ -184,4 +191,31 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.srv.startIdle(sel.folder, sel.box)
 	defer s.srv.endIdle(sel.box)
 	return sel.tracker.Idle(w, stop)
+}
+
+// logFailure logs an error a command returns that is no protocol answer
+// (no *imap.Error) with the command, its tag and the account, and turns it
+// into the NO [SERVERBUG] go-imap would have sent (it would have logged
+// the cause at debug level only). A client that went away mid-answer is
+// no failure of ours: debug level, error kept.
+func (s *session) logFailure(cmd string, err *error) {
+	var answer *imap.Error
+	switch {
+	case *err == nil || errors.As(*err, &answer):
+	case clientGone(*err):
+		s.srv.log().Debug("imap: client gone", "command", cmd, "tag", s.conn.Tag(), "account", s.account, "err", *err)
+	default:
+		s.srv.log().Error("imap: command failed", "command", cmd, "tag", s.conn.Tag(), "account", s.account, "err", *err)
+		*err = errServerBug
+	}
+}
+
+var errServerBug = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug,
+	Text: "Internal server error"}
+
+// clientGone reports whether err is the connection failing under a write
+// (closed, reset, or past the write deadline go-imap sets).
+func clientGone(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, os.ErrDeadlineExceeded)
 }
