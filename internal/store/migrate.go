@@ -22,7 +22,8 @@ type migration struct {
 
 // migrations are registered by the files that own the tables (directory.go,
 // edge_*.go ...), each with its own version range so they never collide:
-// 1-99 directory, 100-199 edge, 200-299 abuse, 300-399 mailbox.
+// 1-99 directory, 100-199 edge, 200-299 abuse, 300-399 mailbox, 400-499
+// reputation.
 var migrations []migration
 
 func register(m ...migration) { migrations = append(migrations, m...) }
