@@ -35,6 +35,8 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	DNS      DNS      `toml:"dns"`
 	Edge     Edge     `toml:"edge"`
+
+	Reputation Reputation `toml:"reputation"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -163,6 +165,8 @@ func Default() *Config {
 		},
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
+
+		Reputation: defaultReputation(),
 	}
 }
 
@@ -245,6 +249,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateDelivery(bad)
 	c.validateEdge(bad)
+	c.validateReputation(bad)
 	return errors.Join(errs...)
 }
 
