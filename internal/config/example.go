@@ -162,8 +162,8 @@ dnsbl_timeout = "2s"
 # DNS block lists (RFC 5782), any number of [[reputation.dnsbl]] tables:
 # [[reputation.dnsbl]]
 # zone = "zen.spamhaus.org"
-# # The lookup page refusals name; %s becomes the client's address.
-# url = "https://check.spamhaus.org/listed/?searchterm=%s"
+# # The lookup page refusals name; {ip} becomes the client's address.
+# url = "https://check.spamhaus.org/listed/?searchterm={ip}"
 # # "reject": 554 5.7.1 naming the list and url; "score": add score.
 # action = "reject"
 # score = 0

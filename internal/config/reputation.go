@@ -33,7 +33,7 @@ type Reputation struct {
 // DNSBL is one DNS list zone (RFC 5782).
 type DNSBL struct {
 	Zone string `toml:"zone"`
-	// URL is the list's lookup page, named in refusals; %s becomes the
+	// URL is the list's lookup page, named in refusals; {ip} becomes the
 	// client's address.
 	URL string `toml:"url"`
 	// Action is "reject" (554 5.7.1) or "score" (adds Score).
@@ -93,7 +93,7 @@ func (c *Config) validateReputation(bad badFunc) {
 		}
 		zones[z] = true
 		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
-			bad(key+".url", "%q: give the list's lookup page (refusals name it), e.g. https://check.spamhaus.org/listed/?searchterm=%%s", l.URL)
+			bad(key+".url", "%q: give the list's lookup page (refusals name it), e.g. https://check.spamhaus.org/listed/?searchterm={ip}", l.URL)
 		}
 		switch l.Action {
 		case ActionReject:

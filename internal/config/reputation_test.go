@@ -14,7 +14,7 @@ func TestReputationDefaultsAndLists(t *testing.T) {
 rdns = "reject-unconfirmed"
 [[reputation.dnsbl]]
 zone = "zen.example"
-url = "https://zen.example/lookup?ip=%s"
+url = "https://zen.example/lookup?ip={ip}"
 action = "reject"
 codes = ["127.0.0.2", "127.0.0.4/30"]
 [[reputation.dnsbl]]

@@ -127,7 +127,7 @@ func (c *Checker) Check(ctx context.Context, client *verdict.Client) *Report {
 	for _, a := range answers {
 		rep.add(c.listFinding(ip, a))
 		if a.Dynamic {
-			dynamic = append(dynamic, "listed as dynamic space by "+a.List.Zone)
+			dynamic = append(dynamic, "listed by "+a.List.Zone)
 		}
 	}
 	c.dynamicFindings(ctx, rep, client, dynamic)
@@ -175,7 +175,7 @@ func (c *Checker) dynamicFindings(ctx context.Context, rep *Report, client *verd
 			c.log.Warn("reputation: reading imported ranges and pools failed; using the last ones read", "err", err)
 		}
 		if list, prefix, ok := ranges.Lookup(ip); ok {
-			dynamic = append([]string{fmt.Sprintf("in %s (imported list %s)", prefix, list)}, dynamic...)
+			dynamic = append([]string{fmt.Sprintf("%s, list %s", prefix, list)}, dynamic...)
 			rep.add(Finding{Check: "ip25b", Result: fmt.Sprintf("dynamic range %s of imported list %s", prefix, list)})
 		} else {
 			rep.add(Finding{Check: "ip25b", Result: "in no imported dynamic range"})

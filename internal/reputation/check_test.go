@@ -134,7 +134,7 @@ func baseConfig() config.Reputation {
 	cfg := config.Default().Reputation
 	cfg.DNSBLTimeout = 300 * time.Millisecond
 	cfg.DNSBL = []config.DNSBL{
-		{Zone: "zen.example", URL: "https://zen.example/lookup?ip=%s", Action: "reject"},
+		{Zone: "zen.example", URL: "https://zen.example/lookup?ip={ip}", Action: "reject"},
 		{Zone: "weak.example", URL: "https://weak.example/", Action: "score", Score: 2.5},
 		{Zone: "slow.example", URL: "https://slow.example/", Action: "reject"},
 	}
@@ -173,7 +173,7 @@ func TestDNSListVerdicts(t *testing.T) {
 		t.Fatalf("scoring list: %s\n%s", r.Field(), r.Format())
 	}
 	r = check("192.0.2.4")
-	if r.Refusal == nil || r.Refusal.Code != 550 || !strings.Contains(r.Refusal.Text, "listed as dynamic space by zen.example") || !strings.Contains(r.Refusal.Text, "port 587 with authentication") {
+	if r.Refusal == nil || r.Refusal.Code != 550 || !strings.Contains(r.Refusal.Text, "(listed by zen.example)") || !strings.Contains(r.Refusal.Text, "port 587 with authentication") {
 		t.Fatalf("PBL-style answer: %+v", r.Refusal)
 	}
 	if r := check("192.0.2.5"); r.Refusal != nil || !strings.Contains(r.Format(), "dnsbl slow.example: no answer") {
@@ -243,7 +243,7 @@ func TestDynamicSpaceVerdicts(t *testing.T) {
 	check := func(ip, account string) *Report {
 		return c.Check(ctx, &verdict.Client{IP: netip.MustParseAddr(ip), Account: account})
 	}
-	if r := check("198.51.100.9", ""); r.Refusal == nil || r.Refusal.String() != "550 5.7.1 Client [198.51.100.9] is in dynamic (end-user) address space (in 198.51.100.0/24 (imported list isp-b)): send through your provider's submission service (port 587 with authentication)" {
+	if r := check("198.51.100.9", ""); r.Refusal == nil || r.Refusal.String() != "550 5.7.1 Client [198.51.100.9] is in dynamic (end-user) address space (198.51.100.0/24, list isp-b): send through your provider's submission service (port 587 with authentication)" {
 		t.Fatalf("imported range: %+v", r.Refusal)
 	}
 	if r := check("203.0.113.9", ""); r.Refusal == nil || !strings.Contains(r.Refusal.Text, "our dynamic pool dyn-east (203.0.113.0/24): send through our submission service") {

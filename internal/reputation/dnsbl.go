@@ -172,8 +172,8 @@ func lookupAll(ctx context.Context, lists []*List, ip netip.Addr, timeout time.D
 
 // lookupURL is the list's page about ip.
 func (l *List) lookupURL(ip netip.Addr) string {
-	if strings.Contains(l.URL, "%s") {
-		return strings.ReplaceAll(l.URL, "%s", ip.Unmap().String())
+	if strings.Contains(l.URL, "{ip}") {
+		return strings.ReplaceAll(l.URL, "{ip}", ip.Unmap().String())
 	}
 	return l.URL
 }
