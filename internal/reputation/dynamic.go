@@ -61,6 +61,9 @@ func (s *spaces) get(ctx context.Context) (*Ranges, *edge.Policy, error) {
 	if !s.checked.IsZero() && now.Sub(s.checked) < s.recheck {
 		return s.ranges, s.policy, nil
 	}
+	// Set before reading: a store that fails is asked again after
+	// recheck, not by every session queued behind the lock.
+	s.checked = now
 	repVer, err := s.st.ReputationVersion(ctx)
 	if err != nil {
 		return s.ranges, s.policy, err
@@ -90,6 +93,5 @@ func (s *spaces) get(ctx context.Context) (*Ranges, *edge.Policy, error) {
 		// exemptions only.
 		s.policy, s.edgeVer = edge.Compile(snap, nil, now), snap.Version
 	}
-	s.checked = now
 	return s.ranges, s.policy, nil
 }

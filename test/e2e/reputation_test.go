@@ -169,3 +169,36 @@ func waitSwaks(t *testing.T, n *Node, src, want string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// Reverse DNS from a real DNS server: with rdns = "reject-unconfirmed" a
+// client without a PTR and one whose PTR does not resolve back are
+// refused with 550 5.7.25; a forward-confirmed generic name is accepted
+// and only scored, in the message's X-Mailgate-Reputation field.
+func TestMXJudgesReverseDNS(t *testing.T) {
+	ns := startNSD(t, map[string]string{
+		"0.0.127.in-addr.arpa": `
+7 IN PTR dyn-127-0-0-7.pool.test.
+8 IN PTR elsewhere.test.
+`,
+		"pool.test":      "dyn-127-0-0-7 IN A 127.0.0.7\n",
+		"elsewhere.test": "@ IN A 192.0.2.1\n",
+	})
+	n := mxNode(t, `[dns]
+servers = ["`+ns.Addr+`"]
+[reputation]
+rdns = "reject-unconfirmed"
+`)
+	if out, ok := swaksFrom(t, n, "127.0.0.9"); ok || !strings.Contains(out, "<** 550 5.7.25 Client [127.0.0.9] has no reverse DNS (PTR) record\n") {
+		t.Fatalf("no PTR:\n%s", out)
+	}
+	if out, ok := swaksFrom(t, n, "127.0.0.8"); ok || !strings.Contains(out, "<** 550 5.7.25 Client [127.0.0.8]: reverse DNS name elsewhere.test does not resolve back to the address\n") {
+		t.Fatalf("unconfirmed PTR:\n%s", out)
+	}
+	if out, ok := swaksFrom(t, n, "127.0.0.7"); !ok {
+		t.Fatalf("confirmed generic name:\n%s", out)
+	}
+	msg := readFile(t, n.WaitMaildir("alice@example.net", 1)[0])
+	if want := "\r\nX-Mailgate-Reputation: score=1; rdns: PTR dyn-127-0-0-7.pool.test, forward-confirmed; generic name, the address is embedded in the name (its four numbers): score 1\r\n"; !strings.Contains(msg, want) {
+		t.Fatalf("message lacks %q:\n%s", want, msg)
+	}
+}
