@@ -51,3 +51,26 @@ func TestReputationRefusesBadValues(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleDNSBLLoads: the commented [[reputation.dnsbl]] table of the
+// example is valid once uncommented.
+func TestExampleDNSBLLoads(t *testing.T) {
+	head, table, ok := strings.Cut(Example, "# [[reputation.dnsbl]]\n")
+	if !ok {
+		t.Fatal("the example has no commented [[reputation.dnsbl]] table")
+	}
+	var b strings.Builder
+	b.WriteString(head + "[[reputation.dnsbl]]\n")
+	for _, line := range strings.Split(table, "\n") {
+		if strings.HasPrefix(line, "# ") && !strings.HasPrefix(line, "# # ") {
+			b.WriteString(strings.TrimPrefix(line, "# ") + "\n")
+		}
+	}
+	c, err := Load(write(t, b.String()))
+	if err != nil {
+		t.Fatalf("uncommented example table: %v\n%s", err, b.String())
+	}
+	if l := c.Reputation.DNSBL; len(l) != 1 || l[0].Zone != "zen.spamhaus.org" || len(l[0].Codes) != 4 || len(l[0].DynamicCodes) != 2 {
+		t.Fatalf("loaded %+v", l)
+	}
+}
