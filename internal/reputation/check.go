@@ -180,7 +180,9 @@ func (c *Checker) dynamicFindings(ctx context.Context, rep *Report, client *verd
 		} else {
 			rep.add(Finding{Check: "ip25b", Result: "in no imported dynamic range"})
 		}
-		if c.cfg.OwnPools && policy != nil {
+		if !c.cfg.OwnPools {
+			rep.add(Finding{Check: "own pools", Result: "not checked (own_pools = false)"})
+		} else if policy != nil {
 			pool, prefix, ok := policy.Listed(ip)
 			switch {
 			case ok && client.Account != "":
