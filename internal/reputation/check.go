@@ -228,4 +228,3 @@ func (c *Checker) rdnsFinding(ip netip.Addr, rd RDNS) Finding {
 	}
 	return f
 }
-
