@@ -287,3 +287,14 @@ func TestMessageStageCarriesTheScore(t *testing.T) {
 		t.Fatalf("note = %#v", v.Notes["reputation"])
 	}
 }
+
+// TestMessageStageRefusesWhatTheClientStageMissed: a client whose verdict
+// came too late for MAIL FROM is refused at the end of DATA instead.
+func TestMessageStageRefusesWhatTheClientStageMissed(t *testing.T) {
+	f := &fakeDNS{a: map[string][]netip.Addr{"1.2.0.192.zen.example": addrs("127.0.0.2")}}
+	c := newChecker(t, baseConfig(), f, nil)
+	res := (MessageStage{c}).CheckMessage(context.Background(), &verdict.Client{IP: netip.MustParseAddr("192.0.2.1")}, &verdict.Message{}, &verdict.Verdict{})
+	if res.Reply == nil || res.Reply.Code != 554 || len(res.Fields) != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+}

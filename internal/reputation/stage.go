@@ -23,7 +23,10 @@ func (s ClientStage) CheckClient(ctx context.Context, c *verdict.Client) *verdic
 
 // MessageStage puts the client's score on each message it sends
 // (X-Mailgate-Reputation) and in the verdict note "reputation" (the
-// *Report) for later stages, such as a spam scanner's.
+// *Report) for later stages, such as a spam scanner's. It also refuses a
+// client the client stage would have refused but did not in time: the MX
+// waits only a few seconds for the client verdict, and a sender must not
+// slip past the lists by making its own PTR lookups slow.
 type MessageStage struct{ C *Checker }
 
 func (MessageStage) Name() string { return "reputation" }
@@ -31,11 +34,11 @@ func (MessageStage) Name() string { return "reputation" }
 func (s MessageStage) CheckMessage(ctx context.Context, c *verdict.Client, _ *verdict.Message, so *verdict.Verdict) verdict.Result {
 	r := s.C.recall(c)
 	if r == nil {
-		// The client verdict did not arrive in time (the MX waits a few
-		// seconds at most): judge now, but never refuse here, where
-		// the session already accepted the client.
 		r = s.C.Check(ctx, c)
 		s.C.remember(r)
+	}
+	if r.Refusal != nil {
+		return verdict.Result{Reply: r.Refusal}
 	}
 	so.Note("reputation", r)
 	res := verdict.Result{Fields: []string{r.Field()}}
