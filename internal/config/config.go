@@ -38,6 +38,8 @@ type Config struct {
 	Radius   Radius   `toml:"radius"`
 	Abuse    Abuse    `toml:"abuse"`
 	Scan     Scan     `toml:"scan"`
+
+	Reputation Reputation `toml:"reputation"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -247,6 +249,8 @@ func Default() *Config {
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
 		Scan: defaultScan(),
+
+		Reputation: defaultReputation(),
 	}
 }
 
@@ -339,6 +343,7 @@ func (c *Config) Validate() error {
 	c.validateRadius(bad)
 	c.validateAbuse(bad)
 	c.validateScan(bad)
+	c.validateReputation(bad)
 	return errors.Join(errs...)
 }
 

@@ -248,4 +248,49 @@ tag = "[SPAM]"
 # Score from which a message is spam; 0 = rspamd's actions decide ("add
 # header", "rewrite subject", "reject").
 threshold = 0.0
+[reputation]
+# How the MX judges where mail comes from, before it is received. Refusals
+# come at MAIL FROM (as Postfix's smtpd_delay_reject), from checks that run
+# while the client says EHLO. Every message gets X-Mailgate-Reputation:
+# score=N and the reasons; mailgate reputation check IP shows the verdicts.
+#
+# Clients in dynamic (end-user) address space talking straight to our MX
+# (IP25B, the receiving side of OP25B): other ISPs' feeds imported with
+# mailgate reputation import, DNS-list answers with a dynamic code, and
+# (own_pools) our own dynamic pools. "reject": 550 5.7.1 telling the sender
+# to use their provider's submission service (port 587 with
+# authentication); "score": adds 3 to the client's score; "off".
+dynamic = "reject"
+# Our own dynamic pools (mailgate pool ...) count as dynamic space for
+# unauthenticated mail on port 25.
+own_pools = true
+# Reverse DNS of the client. "score" adds 2 for no PTR record, 1.5 for a PTR
+# name that does not resolve back to the address, 1 for a generic name (the
+# address embedded in it, or dyn, pool, ppp, dsl, cust, dhcp, client ...
+# beside a number) and never refuses; "reject-missing" refuses clients
+# without a PTR (550 5.7.25); "reject-unconfirmed" also those whose PTR
+# does not resolve back; "off". A DNS failure never refuses.
+rdns = "score"
+# How long the DNS-list lookups of one client may take (they run in
+# parallel); a list that has not answered by then does not block.
+dnsbl_timeout = "2s"
+
+# DNS block lists (RFC 5782), any number of [[reputation.dnsbl]] tables:
+# [[reputation.dnsbl]]
+# zone = "zen.spamhaus.org"
+# # The lookup page refusals name; {ip} becomes the client's address.
+# url = "https://check.spamhaus.org/listed/?searchterm={ip}"
+# # "reject": 554 5.7.1 naming the list and url; "score": add score.
+# action = "reject"
+# score = 0
+# # Answers that mean listed (addresses or prefixes in 127.0.0.0/8). Empty:
+# # every answer except error codes (127.255.255.x, 127.0.0.0, 127.0.0.1,
+# # anything outside 127/8), which never count, and the dynamic codes.
+# codes = ["127.0.0.2", "127.0.0.3", "127.0.0.4/30", "127.0.0.9"]
+# # Answers that mean dynamic address space (PBL style): handled as
+# # "dynamic" above. Default: 127.0.0.10 and 127.0.0.11.
+# dynamic_codes = ["127.0.0.10", "127.0.0.11"]
+# # DNS servers (host:port) for this list instead of [dns] servers, e.g. a
+# # local rbldnsd mirror. Empty: the node's resolver.
+# servers = []
 `
