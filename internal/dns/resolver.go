@@ -92,7 +92,11 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	for _, rr := range rrs {
 		// RFC 7208 §3.3 / RFC 6376 §3.6.2.2: the strings of one record are
 		// concatenated.
-		out = append(out, strings.Join(rr.(*mdns.TXT).Txt, ""))
+		var b strings.Builder
+		for _, s := range rr.(*mdns.TXT).Txt {
+			b.WriteString(unescapeTXT(s))
+		}
+		out = append(out, b.String())
 	}
 	return out, nil
 }
@@ -159,3 +163,33 @@ func IsNullMX(mx []*net.MX) bool {
 	h := strings.TrimSuffix(mx[0].Host, ".")
 	return h == ""
 }
+
+// unescapeTXT undoes miekg/dns's presentation escapes in a TXT string
+// (\DDD for bytes outside printable ASCII, \X for '"' and '\'), giving
+// back the octets on the wire: an SPF record with a control character
+// must be seen as such (RFC 7208 §3.1), not as its escape.
+func unescapeTXT(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n < 256 {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
