@@ -35,6 +35,8 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	DNS      DNS      `toml:"dns"`
 	Edge     Edge     `toml:"edge"`
+	Auth     Auth     `toml:"auth"`
+	Publish  Publish  `toml:"publish"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -163,6 +165,7 @@ func Default() *Config {
 		},
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
+		Auth: defaultAuth(), Publish: defaultPublish(),
 	}
 }
 
@@ -245,6 +248,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateDelivery(bad)
 	c.validateEdge(bad)
+	c.validateAuth(bad)
 	return errors.Join(errs...)
 }
 

@@ -13,5 +13,6 @@ import (
 func checks(cfg *config.Config, log *slog.Logger) (mx, submission *verdict.Pipeline, err error) {
 	mx = &verdict.Pipeline{Log: log}
 	submission = &verdict.Pipeline{Log: log}
+	mx.Message = append(mx.Message, authStages(cfg)...)
 	return mx, submission, nil
 }
