@@ -97,3 +97,20 @@ func AsNetError(err error, name string) error {
 	}
 	return &net.DNSError{Err: err.Error(), Name: strings.TrimSuffix(name, "."), IsTemporary: true}
 }
+
+// LookupRR returns the records of one type at name, for `mailgate dns
+// check`, which compares them with what we publish.
+func (c *Client) LookupRR(ctx context.Context, name string, qtype uint16) ([]mdns.RR, error) {
+	rrs, _, err := c.query(ctx, name, qtype)
+	return rrs, err
+}
+
+// TXTData is a TXT record's text: its strings joined and unescaped (RFC
+// 7208 §3.3, RFC 6376 §3.6.2.2).
+func TXTData(t *mdns.TXT) string {
+	var b strings.Builder
+	for _, s := range t.Txt {
+		b.WriteString(unescapeTXT(s))
+	}
+	return b.String()
+}

@@ -92,11 +92,7 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	for _, rr := range rrs {
 		// RFC 7208 §3.3 / RFC 6376 §3.6.2.2: the strings of one record are
 		// concatenated.
-		var b strings.Builder
-		for _, s := range rr.(*mdns.TXT).Txt {
-			b.WriteString(unescapeTXT(s))
-		}
-		out = append(out, b.String())
+		out = append(out, TXTData(rr.(*mdns.TXT)))
 	}
 	return out, nil
 }
