@@ -59,7 +59,7 @@ func sign(t *testing.T, msg string, key crypto.Signer, sel string, opts func(*dk
 	return out.String()
 }
 
-func keyRecord(t *testing.T, name string, pub crypto.PublicKey) string {
+func keyRecord(t testing.TB, name string, pub crypto.PublicKey) string {
 	t.Helper()
 	v, err := mgdkim.RecordValue(pub)
 	if err != nil {
