@@ -71,7 +71,9 @@ func VerifyDKIM(ctx context.Context, r Resolver, msg []byte) []DKIM {
 		switch {
 		case sig.length >= 0:
 			verifyWithLength(ctx, r, res, sig, fields, f, msg[bodyOff:])
-		case verr != nil && len(verifs) <= i || i >= len(verifs):
+		case i >= len(verifs):
+			// The library gave up on the message as a whole (an
+			// unreadable header).
 			res.Result, res.Reason = "permerror", fmt.Sprint("message not verifiable: ", verr)
 		default:
 			res.Result, res.Reason = resultOf(verifs[i].Err)
