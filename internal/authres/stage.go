@@ -187,3 +187,19 @@ func dmarcSummary(ds []DMARC) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// StripForged is the submission side of RFC 8601 §5: a subscriber's
+// message may not carry Authentication-Results in our name either (it
+// would reach local recipients as if we had judged it).
+type StripForged struct{ AuthservID string }
+
+func (s StripForged) Name() string { return "authres-strip" }
+
+// CheckMessage implements verdict.MessageStage.
+func (s StripForged) CheckMessage(_ context.Context, _ *verdict.Client, m *verdict.Message, _ *verdict.Verdict) verdict.Result {
+	body, n := RemoveForged(m.Body, s.AuthservID)
+	if n == 0 {
+		return verdict.Result{}
+	}
+	return verdict.Result{Body: body, Log: []any{"forged_authres_removed", n}}
+}

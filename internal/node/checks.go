@@ -13,6 +13,7 @@ import (
 func checks(cfg *config.Config, log *slog.Logger) (mx, submission *verdict.Pipeline, err error) {
 	mx = &verdict.Pipeline{Log: log}
 	submission = &verdict.Pipeline{Log: log}
-	mx.Message = append(mx.Message, authStages(cfg)...)
+	authMX, authSubmission := authStages(cfg)
+	mx.Message, submission.Message = append(mx.Message, authMX...), append(submission.Message, authSubmission...)
 	return mx, submission, nil
 }

@@ -9,11 +9,14 @@ import (
 
 // authStages is the MX's sender authentication ([auth]): SPF, DKIM, DMARC
 // and the Authentication-Results field, on the node's shared DNS cache.
-func authStages(cfg *config.Config) []verdict.MessageStage {
+// Submission only loses Authentication-Results fields claiming to be ours
+// (RFC 8601 §5).
+func authStages(cfg *config.Config) (mx, submission []verdict.MessageStage) {
 	if !cfg.Auth.Enabled {
-		return nil
+		return nil, nil
 	}
 	a := cfg.Auth
+	submission = []verdict.MessageStage{authres.StripForged{AuthservID: cfg.AuthservID()}}
 	return []verdict.MessageStage{&authres.Stage{
 		Resolver: dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout),
 		Policy: authres.Policy{
@@ -21,5 +24,5 @@ func authStages(cfg *config.Config) []verdict.MessageStage {
 			TempError: a.TempError, DMARCReject: a.DMARCReject,
 			SPFFailReject: a.SPFFailReject, Timeout: a.Timeout,
 		},
-	}}
+	}}, submission
 }

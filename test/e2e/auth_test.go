@@ -264,3 +264,23 @@ func TestMXTempErrorDefer(t *testing.T) {
 		t.Fatalf("stored %d", len(got))
 	}
 }
+
+// TestSubmissionDropsForgedResults: a subscriber cannot hand a local
+// recipient an Authentication-Results field in our name either (RFC 8601
+// §5); other ADMDs' fields stay.
+func TestSubmissionDropsForgedResults(t *testing.T) {
+	swaks := NeedTool(t, "swaks")
+	n := mxNode(t, "")
+	msg := "Authentication-Results: mail.test.example; dmarc=pass header.from=bank.test\n" +
+		"Authentication-Results: other.example; spf=pass\n" + msgFrom("alice@example.net", "submitted")
+	cmd := exec.Command(swaks, "-s", n.Addr("submission"), "--tls", "--auth", "PLAIN", "--auth-user", "alice@example.net",
+		"--auth-password", "alice-secret-1", "-f", "alice@example.net", "-t", "alice@example.net", "--data", "-")
+	cmd.Stdin = strings.NewReader(msg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	path := newest(t, n.WaitMaildir("alice@example.net", 1), "submitted")
+	if ar := storedFields(t, path, "Authentication-Results"); len(ar) != 1 || ar[0] != "other.example; spf=pass" {
+		t.Fatalf("stored Authentication-Results %q, want only other.example's", ar)
+	}
+}
