@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -143,5 +146,22 @@ func TestLookupAddr(t *testing.T) {
 	}
 	if _, err := r.LookupAddr(context.Background(), "127.0.0.9"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("no PTR: %v", err)
+	}
+}
+
+// TestSystemServers: with no servers configured the client asks those of
+// resolv.conf (port 53), or the local machine's when it lists none
+// (resolv.conf(5)).
+func TestSystemServers(t *testing.T) {
+	old := ResolvConf
+	defer func() { ResolvConf = old }()
+	ResolvConf = filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(ResolvConf, []byte("search corp.example\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n"), 0o644)
+	if got := New(nil, time.Second).servers(); !slices.Equal(got, []string{"192.0.2.53:53", "[2001:db8::53]:53"}) {
+		t.Fatalf("servers %v", got)
+	}
+	os.WriteFile(ResolvConf, []byte("# none\n"), 0o644)
+	if got := New(nil, time.Second).servers(); !slices.Equal(got, []string{"127.0.0.1:53", "[::1]:53"}) {
+		t.Fatalf("servers without nameserver lines %v", got)
 	}
 }
