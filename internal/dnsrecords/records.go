@@ -61,6 +61,7 @@ type Zone struct {
 	Domain    string
 	Records   []Record
 	STSPolicy string // https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.2)
+	Notes     []string
 }
 
 // Expected returns the records domain should publish, from the [publish]
@@ -105,7 +106,9 @@ func Expected(cfg *config.Config, keys dkim.Keys, domain string) (*Zone, error) 
 			return nil, err
 		}
 		add(sel+"._domainkey."+fqdn, mdns.TypeTXT, val, "DKIM: the active signing key (RFC 6376 §3.6.2)")
-	} else if !errors.Is(err, dkim.ErrNoKey) {
+	} else if errors.Is(err, dkim.ErrNoKey) {
+		z.Notes = append(z.Notes, "no DKIM key: run `mailgate dkim keygen "+domain+"`, then publish the record it prints")
+	} else {
 		return nil, err
 	}
 
@@ -162,6 +165,9 @@ func stsPolicy(mode string, mx []string) string {
 func (z *Zone) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "; DNS records for %s (mailgate dns records)\n", z.Domain)
+	for _, n := range z.Notes {
+		fmt.Fprintf(&b, "; NOTE: %s\n", n)
+	}
 	for _, r := range z.Records {
 		fmt.Fprintf(&b, "; %s\n%s\n", r.Why, r)
 	}
