@@ -10,20 +10,25 @@ import (
 )
 
 // Cache keeps DNS answers for their TTL, least recently used first out
-// when full, so memory stays bounded however many names the MX and the
-// queue ask about. One Cache serves every lookup of a node: delivery and
+// when full (by count or by size), so memory stays bounded however many
+// names the MX and the queue ask about. One Cache serves every lookup of a node: delivery and
 // the inbound checks (SPF, DKIM, DMARC) ask many of the same questions.
 type Cache struct {
 	// MaxEntries bounds the number of answers kept (one per name and
 	// type); 0 means DefaultCacheEntries.
 	MaxEntries int
+	// MaxBytes bounds their size (wire-format octets plus bookkeeping),
+	// since one TXT answer may be tens of kilobytes; 0 means
+	// DefaultCacheBytes.
+	MaxBytes int
 	// MaxTTL caps positive answers, MaxNegativeTTL negative ones; 0 means
 	// the defaults below.
 	MaxTTL, MaxNegativeTTL time.Duration
 
-	mu  sync.Mutex
-	lru *list.List // front = most recently used; values are *cacheEntry
-	m   map[cacheKey]*list.Element
+	mu    sync.Mutex
+	lru   *list.List // front = most recently used; values are *cacheEntry
+	m     map[cacheKey]*list.Element
+	bytes int
 
 	hits, misses, evictions atomic.Uint64
 	now                     func() time.Time // tests move time
@@ -34,6 +39,7 @@ type Cache struct {
 // long behind an earlier "no such name".
 const (
 	DefaultCacheEntries = 50000
+	DefaultCacheBytes   = 32 << 20
 	DefaultMaxTTL       = time.Hour
 	DefaultMaxNegTTL    = 15 * time.Minute
 )
@@ -49,12 +55,23 @@ type cacheEntry struct {
 	secure  bool  // the resolver set AD: DNSSEC-validated (RFC 4035 §3.2.3)
 	err     error // nil, or an ErrNotFound answer (negative caching)
 	expires time.Time
+	size    int
+}
+
+// entrySize approximates an entry's memory: the records' wire length,
+// the name, and a fixed overhead for the structures around them.
+func entrySize(e *cacheEntry) int {
+	n := 128 + len(e.key.name)
+	for _, rr := range e.rrs {
+		n += mdns.Len(rr) + 64
+	}
+	return n
 }
 
 // CacheStats are counters since the cache was made.
 type CacheStats struct {
 	Hits, Misses, Evictions uint64
-	Entries                 int
+	Entries, Bytes          int
 }
 
 // HitRate is hits / (hits + misses), 0 with no lookups.
@@ -68,9 +85,9 @@ func (s CacheStats) HitRate() float64 {
 // Stats returns the counters.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
-	n := len(c.m)
+	n, b := len(c.m), c.bytes
 	c.mu.Unlock()
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n, Bytes: b}
 }
 
 func (c *Cache) clock() time.Time {
@@ -92,8 +109,7 @@ func (c *Cache) get(k cacheKey) (*cacheEntry, bool) {
 	}
 	e := el.Value.(*cacheEntry)
 	if !now.Before(e.expires) {
-		c.lru.Remove(el)
-		delete(c.m, k)
+		c.remove(el)
 		c.misses.Add(1)
 		return nil, false
 	}
@@ -108,9 +124,16 @@ func (c *Cache) put(e *cacheEntry, ttl time.Duration) {
 		return
 	}
 	e.expires = c.clock().Add(ttl)
-	max := c.MaxEntries
-	if max <= 0 {
-		max = DefaultCacheEntries
+	e.size = entrySize(e)
+	maxN, maxB := c.MaxEntries, c.MaxBytes
+	if maxN <= 0 {
+		maxN = DefaultCacheEntries
+	}
+	if maxB <= 0 {
+		maxB = DefaultCacheBytes
+	}
+	if e.size > maxB/16 {
+		return // one answer may not crowd out a sixteenth of the cache
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -119,17 +142,22 @@ func (c *Cache) put(e *cacheEntry, ttl time.Duration) {
 		c.lru = list.New()
 	}
 	if el, ok := c.m[e.key]; ok {
-		el.Value = e
-		c.lru.MoveToFront(el)
-		return
+		c.remove(el)
 	}
 	c.m[e.key] = c.lru.PushFront(e)
-	for len(c.m) > max {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.m, old.Value.(*cacheEntry).key)
+	c.bytes += e.size
+	for len(c.m) > maxN || c.bytes > maxB {
+		c.remove(c.lru.Back())
 		c.evictions.Add(1)
 	}
+}
+
+// remove drops one entry; c.mu is held.
+func (c *Cache) remove(el *list.Element) {
+	e := el.Value.(*cacheEntry)
+	c.lru.Remove(el)
+	delete(c.m, e.key)
+	c.bytes -= e.size
 }
 
 // positiveTTL is the smallest TTL of the answer's records (RFC 2181 §5.2:

@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	mdns "github.com/miekg/dns"
 )
 
 // clock is a settable time for the cache.
@@ -163,5 +166,33 @@ func TestSystemServers(t *testing.T) {
 	os.WriteFile(ResolvConf, []byte("# none\n"), 0o644)
 	if got := New(nil, time.Second).servers(); !slices.Equal(got, []string{"127.0.0.1:53", "[::1]:53"}) {
 		t.Fatalf("servers without nameserver lines %v", got)
+	}
+}
+
+// TestCacheBoundsBytes: big answers are evicted by size too, and one
+// answer larger than a sixteenth of the cache is not kept at all.
+func TestCacheBoundsBytes(t *testing.T) {
+	c := &Cache{MaxBytes: 64 << 10}
+	txt := func(name string, n int) *cacheEntry {
+		rr, _ := mdns.NewRR(name + " 60 IN TXT \"" + strings.Repeat("x", 250) + "\"")
+		e := &cacheEntry{key: cacheKey{name, mdns.TypeTXT}}
+		for range n {
+			e.rrs = append(e.rrs, rr)
+		}
+		return e
+	}
+	c.put(txt("huge.test.", 40), time.Minute) // ~12 KiB > 4 KiB
+	if _, ok := c.get(cacheKey{"huge.test.", mdns.TypeTXT}); ok {
+		t.Fatal("an answer over a sixteenth of the cache was kept")
+	}
+	for i := range 100 {
+		c.put(txt(fmt.Sprintf("n%d.test.", i), 10), time.Minute) // ~3.3 KiB each
+	}
+	s := c.Stats()
+	if s.Bytes > 64<<10 || s.Entries >= 100 || s.Evictions == 0 {
+		t.Fatalf("stats %+v: not bounded to 64 KiB", s)
+	}
+	if _, ok := c.get(cacheKey{"n99.test.", mdns.TypeTXT}); !ok {
+		t.Fatal("the newest entry was evicted")
 	}
 }
