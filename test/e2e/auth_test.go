@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +21,8 @@ import (
 
 // authZones are the sender domains of the authentication tests, served by
 // a real nsd. Mail comes from 127.0.0.1, which some SPF records name and
-// others do not. unserved.test is in no zone: nsd refuses it, which is a
-// DNS failure (temperror), not an answer.
+// others do not. unserved.test is in no zone: nsd refuses it and the
+// node's second server never answers (temperror).
 func authZones(dkimRecord string) map[string]string {
 	return map[string]string{
 		"pass.test":   `@ IN TXT "v=spf1 ip4:127.0.0.1 -all"`,
@@ -64,7 +65,15 @@ func authNode(t *testing.T, extra string) (*Node, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Stop)
-	n := NewNode(t, "", fmt.Sprintf("[dns]\nservers = [%q]\ntimeout = \"2s\"\n%s", ns.Addr, extra))
+	// A second server that never answers: what nsd refuses (a name in
+	// none of its zones) is asked there next and times out, as a sender
+	// domain whose name servers are down does.
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	n := NewNode(t, "", fmt.Sprintf("[dns]\nservers = [%q, %q]\ntimeout = \"1s\"\n%s", ns.Addr, silent.LocalAddr(), extra))
 	n.AddUser("alice@example.net", "alice-secret-1")
 	n.Start()
 	return n, keyFile
@@ -147,6 +156,9 @@ func TestMXSPFResults(t *testing.T) {
 		rs := storedFields(t, path, "Received-SPF")
 		if len(rs) != 1 || !strings.HasPrefix(rs[0], c.spf+" (mail.test.example: ") || !strings.Contains(rs[0], "client-ip=127.0.0.1;") {
 			t.Errorf("%s: Received-SPF %q", subject, rs)
+		}
+		if c.spf == "temperror" && !strings.Contains(rs[0], "timeout") {
+			t.Errorf("%s: the problem should be the unanswered query: %q", subject, rs)
 		}
 	}
 }
