@@ -7,6 +7,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"math/big"
 	"os"
 	"os/exec"
@@ -169,5 +171,6 @@ sys.stdout.buffer.write(sig + msg)`
 }
 
 func writePKCS1(path string, key *rsa.PrivateKey) error {
-	return os.WriteFile(path, pemEncode("RSA PRIVATE KEY", x509MarshalPKCS1(key)), 0o600)
+	b := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	return os.WriteFile(path, b, 0o600)
 }
