@@ -293,6 +293,7 @@ dnsbl_timeout = "2s"
 # # DNS servers (host:port) for this list instead of [dns] servers, e.g. a
 # # local rbldnsd mirror. Empty: the node's resolver.
 # servers = []
+
 [auth]
 # Sender authentication on the MX, before the 250: SPF (RFC 7208) for MAIL
 # FROM (the HELO name when MAIL FROM is <>), every DKIM signature (RFC 6376,
