@@ -289,12 +289,8 @@ func (s *Store) AddAlias(ctx context.Context, actor, alias, account string) erro
 		if err := s.checkFree(ctx, tx, norm, dom); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE address = ?`), acct).Scan(&n); err != nil {
+		if err := s.accountExistsTx(ctx, tx, acct); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("account %s: %w", acct, ErrNotFound)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO aliases (address, domain, account, created_at) VALUES (?, ?, ?, ?)`), norm, dom, acct, s.now().Unix()); err != nil {
 			return err
@@ -395,6 +391,18 @@ type AuditEntry struct {
 func (s *Store) Audit(ctx context.Context, actor, action, subject, detail string) error {
 	_, err := s.exec(ctx, `INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)`, s.now().Unix(), actor, action, subject, detail)
 	return err
+}
+
+// accountExistsTx is ErrNotFound, naming addr, unless the account exists.
+func (s *Store) accountExistsTx(ctx context.Context, tx *sql.Tx, addr string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE address = ?`), addr).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("account %s: %w", addr, ErrNotFound)
+	}
+	return nil
 }
 
 func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, actor, action, subject, detail string) error {

@@ -83,12 +83,8 @@ func (s *Store) SetLimitOverride(ctx context.Context, actor, addr string, o Limi
 		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE address = ?`), norm).Scan(&n); err != nil {
+		if err := s.accountExistsTx(ctx, tx, norm); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM account_limits WHERE account = ?`), norm); err != nil {
 			return err

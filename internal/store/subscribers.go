@@ -176,12 +176,8 @@ func (s *Store) LinkSubscriber(ctx context.Context, actor, username, account str
 		return fmt.Errorf("empty subscriber name: %w", ErrInvalid)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE address = ?`), norm).Scan(&n); err != nil {
+		if err := s.accountExistsTx(ctx, tx, norm); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM subscriber_accounts WHERE username = ?`), username); err != nil {
 			return err
