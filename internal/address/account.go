@@ -1,0 +1,53 @@
+package address
+
+import (
+	"errors"
+	"fmt"
+	"unicode"
+)
+
+// NameRule says, for error messages, what an account or alias name may be.
+const NameRule = "an account or alias name is letters, digits and any of !#$&'*+-=?^_`{|}~ " +
+	"(UTF-8 letters too), with single dots between them, and is not cur, new or tmp"
+
+// NormalizeNew is Normalize for an address the directory is about to
+// create, as an account or an alias: the one rule every path that creates
+// them (CLI, API) goes through.
+//
+// On top of RFC 5322 §3.2.3 (which allows '/'), the local part names a
+// directory (<mail>/<domain>/<local>, a Maildir): '/' would make it a path
+// into another account's Maildir or the domain's own directory, '\',
+// NUL and control characters have no business in a file name, and cur, new,
+// tmp and dot-names are Maildir's own (RFC-less, see maildir(5) and
+// Maildir++). Refusing them here keeps mailbox.Dir's escaping a second
+// line of defence, never the first.
+func NormalizeNew(addr string) (string, error) {
+	local, domain, err := Split(addr)
+	if err != nil {
+		return "", err
+	}
+	if err := checkMailboxName(local); err != nil {
+		return "", fmt.Errorf("%w: %q: %v; %s", ErrInvalid, addr, err, NameRule)
+	}
+	return local + "@" + domain, nil
+}
+
+func checkMailboxName(local string) error {
+	switch {
+	case local == "":
+		return errors.New("empty local part")
+	case local[0] == '.':
+		return errors.New("local part starts with '.'")
+	case local == "cur" || local == "new" || local == "tmp":
+		return fmt.Errorf("%q is a Maildir directory name", local)
+	}
+	for _, r := range local {
+		switch {
+		case r == '/' || r == '\\':
+			return fmt.Errorf("%q is not allowed in an account name", r)
+		case unicode.IsControl(r): // C0 (NUL among them), DEL and C1
+			return fmt.Errorf("control character %U is not allowed in an account name", r)
+		}
+	}
+	return nil
+}
