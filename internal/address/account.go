@@ -3,6 +3,7 @@ package address
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 )
 
@@ -22,14 +23,14 @@ const NameRule = "an account or alias name is letters, digits and any of !#$&'*+
 // Maildir++). Refusing them here keeps mailbox.Dir's escaping a second
 // line of defence, never the first.
 func NormalizeNew(addr string) (string, error) {
-	local, domain, err := Split(addr)
-	if err != nil {
-		return "", err
+	// Checked before Split, so that what this rule refuses is refused
+	// with the rule in the message.
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		if err := checkMailboxName(strings.ToLower(addr[:at])); err != nil {
+			return "", fmt.Errorf("%w: %q: %v; %s", ErrInvalid, addr, err, NameRule)
+		}
 	}
-	if err := checkMailboxName(local); err != nil {
-		return "", fmt.Errorf("%w: %q: %v; %s", ErrInvalid, addr, err, NameRule)
-	}
-	return local + "@" + domain, nil
+	return Normalize(addr)
 }
 
 func checkMailboxName(local string) error {
