@@ -86,8 +86,8 @@ func TestCanonicalDomain(t *testing.T) {
 		{"xn--ncd-dma1a7bzb.test", "xn--ncd-dma1a7bzb.test"},
 		{"XN--NCD-DMA1A7BZB.test", "xn--ncd-dma1a7bzb.test"},
 		{"ｅｘａｍｐｌｅ.test", "example.test"}, // UTS #46 width mapping
-		{"faß.de", "xn--fa-hia.de"},          // IDNA2008: ß is not mapped to ss
-		{"xn--garbage.example", ""},          // not a valid A-label
+		{"faß.de", "xn--fa-hia.de"},      // IDNA2008: ß is not mapped to ss
+		{"xn--garbage.example", ""},      // not a valid A-label
 		{"xn--zz.example", ""},
 		{"bü_cher.example", ""},
 		{"localhost", ""},
