@@ -76,8 +76,8 @@ func newUserCmd() *cobra.Command {
 		Use: "add ADDRESS", Short: "add an account; the password comes from a prompt or --password-stdin", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
-				if _, err := st.Account(ctx, args[0]); err == nil {
-					return fmt.Errorf("account %s: %w", args[0], store.ErrExists)
+				if err := st.CheckNewAccount(ctx, args[0]); err != nil {
+					return err
 				}
 				hash, err := readPassword(cmd, pwStdin)
 				if err != nil {

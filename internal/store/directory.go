@@ -208,6 +208,22 @@ func (s *Store) AddAccount(ctx context.Context, actor, addr, passwordHash string
 	})
 }
 
+// CheckNewAccount reports the error AddAccount would give for addr's name
+// (invalid, unknown domain, taken), so a command can refuse it before
+// asking for a password.
+func (s *Store) CheckNewAccount(ctx context.Context, addr string) error {
+	norm, err := address.NormalizeNew(addr)
+	if err != nil {
+		return invalidAddress("account", err)
+	}
+	if _, err := s.Account(ctx, norm); err == nil {
+		return fmt.Errorf("account %s: %w", norm, ErrExists)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.checkFree(ctx, tx, norm, norm[strings.LastIndexByte(norm, '@')+1:])
+	})
+}
+
 // invalidAddress is the error for an address the address package refused:
 // its message, and errors.Is finds both address.ErrInvalid and ErrInvalid.
 func invalidAddress(what string, err error) error {

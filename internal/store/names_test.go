@@ -25,10 +25,19 @@ func TestHostileAccountNamesRefused(t *testing.T) {
 			if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "an account or alias name is letters, digits") {
 				t.Errorf("AddAccount(%q) = %v, want ErrInvalid saying what is allowed", bad, err)
 			}
+			if err := s.CheckNewAccount(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("CheckNewAccount(%q) = %v, want ErrInvalid", bad, err)
+			}
 			err = s.AddAlias(ctx, "test", bad, "bob@example.test")
 			if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "an account or alias name is letters, digits") {
 				t.Errorf("AddAlias(%q) = %v, want ErrInvalid saying what is allowed", bad, err)
 			}
+		}
+		if err := s.CheckNewAccount(ctx, "BOB@example.test"); !errors.Is(err, store.ErrExists) {
+			t.Errorf("CheckNewAccount(existing) = %v, want ErrExists", err)
+		}
+		if err := s.CheckNewAccount(ctx, "carol@example.test"); err != nil {
+			t.Errorf("CheckNewAccount(free) = %v", err)
 		}
 		as, err := s.Accounts(ctx, "")
 		if err != nil || len(as) != 1 || as[0].Address != "bob@example.test" {
