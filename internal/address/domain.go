@@ -91,3 +91,17 @@ func hasACELabel(d string) bool {
 	}
 	return false
 }
+
+// ULabelDomain is the Unicode form of a canonical domain with A-labels
+// ("xn--bcher-kva.example" -> "bücher.example"), and false when d has no
+// A-label or does not decode.
+func ULabelDomain(d string) (string, bool) {
+	if !hasACELabel(d) {
+		return "", false
+	}
+	u, err := idna.Lookup.ToUnicode(d)
+	if err != nil || u == d {
+		return "", false
+	}
+	return u, true
+}

@@ -2,8 +2,11 @@ package mailbox
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"mailgate/internal/address"
 )
 
 // Dir is the Maildir of an account (a normalized address):
@@ -21,7 +24,7 @@ func Dir(root, account string) (string, error) {
 	if at < 0 {
 		return "", fmt.Errorf("mailbox of %q: not an address", account)
 	}
-	domain, err := pathName(account[at+1:])
+	domain, err := pathName(domainDirName(root, account[at+1:]))
 	if err != nil {
 		return "", fmt.Errorf("mailbox of %q: domain: %v", account, err)
 	}
@@ -37,6 +40,26 @@ func Dir(root, account string) (string, error) {
 		return "", fmt.Errorf("mailbox of %q: %s is not a direct child of %s", account, dir, domDir)
 	}
 	return dir, nil
+}
+
+// domainDirName is the name of a domain's directory: the domain itself,
+// except that before domains were kept as A-labels (issue 15 §2) an
+// internationalized domain's mail went under its U-label. While that
+// directory exists and the A-label one does not, it stays the domain's, so
+// existing mail is not left behind; moving it to the A-label name is the
+// operator's choice. The U-label is never another domain's A-label (those
+// are ASCII), so no two domains share a directory.
+func domainDirName(root, domain string) string {
+	u, ok := address.ULabelDomain(domain)
+	if !ok || pathExists(filepath.Join(root, domain)) || !pathExists(filepath.Join(root, u)) {
+		return domain
+	}
+	return u
+}
+
+func pathExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // pathName turns a name into one path component, injectively: '%' (the

@@ -87,3 +87,27 @@ func FuzzDir(f *testing.F) {
 		}
 	})
 }
+
+// Mail of an internationalized domain went under its U-label directory
+// before domains were kept as A-labels; it stays there until the operator
+// moves it, and a new domain's mail goes under the A-label.
+func TestDirKeepsLegacyULabelDirectory(t *testing.T) {
+	root := t.TempDir()
+	const acct = "leser@xn--bcher-kva.example"
+	aDir, uDir := filepath.Join(root, "xn--bcher-kva.example", "leser"), filepath.Join(root, "bücher.example", "leser")
+	if got, err := Dir(root, acct); err != nil || got != aDir {
+		t.Fatalf("new domain: Dir = %q, %v, want %q", got, err, aDir)
+	}
+	if err := Ensure(uDir); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Dir(root, acct); err != nil || got != uDir {
+		t.Fatalf("existing U-label directory: Dir = %q, %v, want %q", got, err, uDir)
+	}
+	if err := Ensure(aDir); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Dir(root, acct); err != nil || got != aDir {
+		t.Fatalf("after the move: Dir = %q, %v, want %q", got, err, aDir)
+	}
+}
