@@ -14,6 +14,8 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
+require layeh.com/radius v0.0.0-20231213012653-1006025d24f8 // indirect
+
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/emersion/go-imap/v2 v2.0.0-beta.8

@@ -154,7 +154,8 @@ dovecot -c "$work/dovecot.conf"
 waitport "$dvimaps"
 read -r s f c l < <(measure "$dvimaps"); restart[dovecot]=$s
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+# The middle value, or the mean of the two middle ones for an even RUNS.
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 minmax() { tr ' ' '\n' | grep -v '^$' | sort -n | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
 echo
 echo "IMAP mailbox open, $N messages in one Maildir INBOX ($(nproc) CPUs, $(uname -r), $(df -T "$work" | awk 'NR==2{print $2}')), client: Python imaplib over TLS, $RUNS runs"

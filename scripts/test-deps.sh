@@ -1,25 +1,53 @@
 #!/usr/bin/env bash
-# Installs what the test suite's real peers need, when missing. Idempotent;
-# needs root (CI and developer machines run as root).
+# Installs what the test suite's real peers need, when missing, and checks
+# that each can do what the tests ask of it (a command on the PATH is not
+# enough: swaks without Net::SSLeay has no TLS). Idempotent; needs root (CI
+# and developer machines run as root). Packages are installed by name with
+# --no-install-recommends, so every package a capability needs is listed.
 set -euo pipefail
+
+# Each capability: a name, the Debian packages that provide it, and a check.
+caps=()
+cap() { caps+=("$1|$2|$3"); }
+
+cap "swaks with TLS and AUTH" "swaks libnet-ssleay-perl libio-socket-ssl-perl" \
+  "swaks --support 2>&1 | grep -q '^=== TLS supported' && swaks --support 2>&1 | grep -q '^=== Basic AUTH supported'"
+cap "curl with SMTP, IMAP and POP3 over TLS" "curl ca-certificates" \
+  "curl -V | grep -qw smtps && curl -V | grep -qw imaps && curl -V | grep -qw pop3s"
+cap "python3 with ssl" "python3" "python3 -c 'import ssl, smtplib, imaplib, poplib'"
+cap "python3-dkim (dkimpy) for /usr/bin/python3" "python3-dkim python3-dnspython python3-nacl" \
+  "/usr/bin/python3 -c 'import dkim, dns.resolver' && command -v dkimverify"
+cap "nftables" "nftables" "command -v nft"
+cap "iproute2" "iproute2" "command -v ip"
+cap "iptables and ipset" "iptables ipset" "command -v iptables && command -v ipset"
+cap "PostgreSQL server" "postgresql" "ls /usr/lib/postgresql/*/bin/initdb"
+cap "Postfix with smtp-source and smtp-sink" "postfix" \
+  "command -v postfix && command -v postconf && command -v smtp-source && command -v smtp-sink"
+# Postfix as a submission server in the relay benchmark (Cyrus sasldb,
+# PLAIN and LOGIN mechanisms).
+cap "Cyrus SASL sasldb with PLAIN and LOGIN" "sasl2-bin libsasl2-modules" \
+  "command -v saslpasswd2 && ls /usr/lib/*/sasl2/libplain.so* /usr/lib/*/sasl2/liblogin.so*"
+cap "Dovecot IMAP and POP3" "dovecot-core dovecot-imapd dovecot-pop3d" \
+  "command -v dovecot && test -x /usr/lib/dovecot/imap && test -x /usr/lib/dovecot/pop3"
+cap "fetchmail with SSL" "fetchmail ca-certificates" "fetchmail -V 2>/dev/null | grep -q '+SSL'"
+cap "mbsync" "isync" "command -v mbsync"
+# An authoritative DNS server for the SPF/DKIM/DMARC and DNSBL tests.
+cap "nsd (authoritative DNS)" "nsd" "command -v nsd && command -v nsd-checkconf"
+# The BNG's side of RADIUS accounting.
+cap "radclient (freeradius-utils)" "freeradius-utils" "command -v radclient"
+# The content scanners the node talks to (internal/scan), started offline by
+# internal/testpeer; rspamd learns (Bayes) only with Redis.
+cap "clamd and clamscan" "clamav-daemon clamav" "clamd --version | grep -q '^ClamAV '"
+cap "rspamd" "rspamd" "rspamd --version | grep -q 'Rspamd daemon version'"
+cap "redis-server" "redis-server" "redis-server --version | grep -q '^Redis server v='"
+
+check() { bash -c "$1" >/dev/null 2>&1; }
+
 need=()
-have() { command -v "$1" >/dev/null 2>&1; }
-have swaks       || need+=(swaks)
-have curl        || need+=(curl)
-have nft         || need+=(nftables)
-have ip          || need+=(iproute2)
-have iptables    || need+=(iptables)
-have ipset       || need+=(ipset)
-have python3     || need+=(python3)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
-have postconf    || need+=(postfix)
-have smtp-source || need+=(postfix)
-have dovecot     || need+=(dovecot-imapd dovecot-pop3d)
-have fetchmail   || need+=(fetchmail)
-have mbsync      || need+=(isync)
-have dkimverify  || need+=(python3-dkim)
-# Postfix as a submission server in the relay benchmark (Cyrus sasldb).
-have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
+for c in "${caps[@]}"; do
+  IFS='|' read -r name pkgs test <<<"$c"
+  check "$test" || need+=($pkgs)
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -33,5 +61,24 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ $had_policy = 1 ] || rm -f "$policy"
+  # The scanner packages enable system services for the next boot: tests run
+  # their own daemons, and freshclam would retry its downloads forever.
+  case " ${need[*]} " in *" clamav-daemon "*|*" rspamd "*|*" redis-server "*)
+    if command -v systemctl >/dev/null; then
+      systemctl disable clamav-freshclam clamav-daemon rspamd redis-server >/dev/null 2>&1 || true
+    fi;;
+  esac
 fi
+
+# Installed is not enough: check every capability again, and name the
+# packages of any that is still missing.
+failed=0
+for c in "${caps[@]}"; do
+  IFS='|' read -r name pkgs test <<<"$c"
+  if ! check "$test"; then
+    echo "test-deps: $name is still missing after installing: apt-get install $pkgs (check: $test)" >&2
+    failed=1
+  fi
+done
+[ $failed = 0 ] || exit 1
 go mod download

@@ -128,7 +128,7 @@ func Spread(rs []Result, f func(Result) float64, format string) string {
 	if len(v) == 0 || v[len(v)-1] == 0 {
 		return "-"
 	}
-	return fmt.Sprintf(format+" / "+format+" / "+format, v[0], v[len(v)/2], v[len(v)-1])
+	return fmt.Sprintf(format+" / "+format+" / "+format, v[0], median(v), v[len(v)-1])
 }
 
 // Median is the median of f over rs.
@@ -137,7 +137,16 @@ func Median(rs []Result, f func(Result) float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	return v[len(v)/2]
+	return median(v)
+}
+
+// median of sorted v: the middle value, or the mean of the two middle ones
+// for an even count (v[len/2] alone was the better of two runs).
+func median(v []float64) float64 {
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func values(rs []Result, f func(Result) float64) []float64 {
@@ -247,6 +256,9 @@ type Target struct {
 // slow drifts of the machine touch every target alike, and prints each
 // run to stderr as it ends.
 func Interleave(targets []Target, runs int) ([][]Result, error) {
+	if runs < 1 {
+		return nil, fmt.Errorf("runs is %d: at least 1 (an odd count, so the median is one run)", runs)
+	}
 	results := make([][]Result, len(targets))
 	for r := 0; r < runs; r++ {
 		for i, tg := range targets {

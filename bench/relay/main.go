@@ -19,7 +19,7 @@
 // end-to-end msg/s (until the sink holds every message) and machine CPU
 // seconds per 1000 messages (less the load generator's own).
 //
-//	go run ./bench/relay -mailgate ./mailgate -runs 2 -messages 2000
+//	go run ./bench/relay -mailgate ./mailgate -runs 3 -messages 2000
 package main
 
 import (
@@ -50,7 +50,7 @@ var (
 
 func main() {
 	binary := flag.String("mailgate", "./mailgate", "path of the mailgate binary")
-	runs := flag.Int("runs", 2, "interleaved runs per target")
+	runs := flag.Int("runs", 3, "interleaved runs per target (odd, so the median is one run)")
 	flag.Parse()
 	dnsAddr, stopDNS := serveDNS()
 	defer stopDNS()

@@ -121,10 +121,21 @@ func newUserCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				standings, err := st.SendStandings(ctx)
+				if err != nil {
+					return err
+				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ACCOUNT\tSTATUS\tCREATED")
+				fmt.Fprintln(tw, "ACCOUNT\tSTATUS\tCREATED\tSENT 24H (RCPTS/MSGS)\tLIMITS/DAY (RCPTS/MSGS)")
 				for _, a := range as {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Address, a.Status, a.Created.UTC().Format("2006-01-02"))
+					sent, limits := "0/0", "default"
+					if sd := standings[a.Address]; sd != nil {
+						sent = fmt.Sprintf("%d/%d", sd.Recipients, sd.Messages)
+						if o := sd.Override; o.RecipientsPerDay != nil || o.MessagesPerDay != nil {
+							limits = overrideText(o.RecipientsPerDay) + "/" + overrideText(o.MessagesPerDay)
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Address, a.Status, a.Created.UTC().Format("2006-01-02"), sent, limits)
 				}
 				return tw.Flush()
 			})
@@ -166,7 +177,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, passwd, suspend, resume, remove)
+	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd())
 	return cmd
 }
 

@@ -525,15 +525,17 @@ func newEdgeReportCmd() *cobra.Command {
 					as = as[:top]
 				}
 				if format == "json" {
-					if as == nil {
-						as = []edge.Attempts{}
+					rows := []attemptsRow{}
+					for _, a := range as {
+						rows = append(rows, attemptsRow{a, subscriberOf(ctx, st, a.Source, a.LastSeen)})
 					}
-					return writeJSON(cmd.OutOrStdout(), as)
+					return writeJSON(cmd.OutOrStdout(), rows)
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL")
+				fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tSUBSCRIBER")
 				for _, a := range as {
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", a.Source, a.Count, a.Destinations, fmtTime(a.FirstSeen), fmtTime(a.LastSeen), a.Pool)
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", a.Source, a.Count, a.Destinations, fmtTime(a.FirstSeen), fmtTime(a.LastSeen), a.Pool,
+						subscriberOf(ctx, st, a.Source, a.LastSeen))
 				}
 				return tw.Flush()
 			})
@@ -543,6 +545,13 @@ func newEdgeReportCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&fromStore, "store", false, "report from the store: every router's recorded counts (edge run), beyond the kernel's window")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
+}
+
+// attemptsRow is one source of edge report --format json: the kernel's
+// counts and who held the address (RADIUS accounting), "-" when unknown.
+type attemptsRow struct {
+	edge.Attempts
+	Subscriber string
 }
 
 func fmtTime(t time.Time) string {
@@ -694,9 +703,10 @@ func printStoredAttempts(ctx context.Context, cmd *cobra.Command, st *store.Stor
 		return writeJSON(cmd.OutOrStdout(), rs)
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tROUTERS")
+	fmt.Fprintln(tw, "SOURCE\tATTEMPTS\tDESTINATIONS\tFIRST SEEN\tLAST SEEN\tPOOL\tROUTERS\tSUBSCRIBER")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d\n", r.Source, r.Attempts, r.Destinations, fmtTime(r.FirstSeen), fmtTime(r.LastSeen), r.Pool, r.Routers)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\n", r.Source, r.Attempts, r.Destinations, fmtTime(r.FirstSeen), fmtTime(r.LastSeen), r.Pool, r.Routers,
+			subscriberOf(ctx, st, r.Source, r.LastSeen))
 	}
 	return tw.Flush()
 }

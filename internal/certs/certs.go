@@ -20,12 +20,27 @@ import (
 )
 
 // ServerConfig is the TLS configuration every listener uses: TLS 1.2 at
-// least (RFC 8997), the Go defaults for ciphers (AEAD, forward secrecy).
+// least (RFC 8997) and, in TLS 1.2, only the AEAD suites with ECDHE (RFC
+// 9325 §4.2's recommended four, plus ChaCha20-Poly1305 of RFC 7905).
+// Go's defaults would also offer ECDHE with AES-CBC-SHA1, which testssl
+// flags as obsolete (RFC 9325 §4.2: no CBC, no SHA-1 MAC). TLS 1.3 suites
+// are all AEAD and not configurable.
 func ServerConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
+		CipherSuites: TLS12Suites,
 	}
+}
+
+// TLS12Suites are the TLS 1.2 cipher suites every listener accepts.
+var TLS12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // Load reads certFile/keyFile, or, when both are empty, the self-signed

@@ -35,6 +35,9 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	DNS      DNS      `toml:"dns"`
 	Edge     Edge     `toml:"edge"`
+	Radius   Radius   `toml:"radius"`
+	Abuse    Abuse    `toml:"abuse"`
+	Scan     Scan     `toml:"scan"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -98,6 +101,9 @@ type Listen struct {
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
 	HTTP        string `toml:"http"`
+	// RadiusAccounting is a UDP address for the BNG's RADIUS accounting
+	// (RFC 2866); "" (the default) serves none.
+	RadiusAccounting string `toml:"radius_accounting"`
 }
 
 // Limits bound what one client may ask of us.
@@ -118,6 +124,14 @@ type Limits struct {
 	// GreetPause delays the MX greeting to catch clients that talk first
 	// (postscreen's pregreet test); 0 checks only what already arrived.
 	GreetPause time.Duration `toml:"greet_pause"`
+	// RecipientsPerDay and MessagesPerDay bound what one account sends
+	// over a rolling 24 hours (0: no limit); `user limits` overrides them
+	// per account. Local deliveries do not count.
+	RecipientsPerDay int `toml:"recipients_per_day"`
+	MessagesPerDay   int `toml:"messages_per_day"`
+	// OverLimit is the reply past a daily limit: "reject" (550 5.7.1) or
+	// "defer" (451 4.7.1).
+	OverLimit string `toml:"over_limit"`
 }
 
 // Log sets the log level: debug, info, warn or error.
@@ -153,8 +167,12 @@ func Default() *Config {
 			MaxAuthFailures:     5,
 			MaxErrors:           20,
 			MaxConnectionsPerIP: 20,
+			RecipientsPerDay:    1000,
+			MessagesPerDay:      500,
+			OverLimit:           "reject",
 		},
-		Log: Log{Level: "info"},
+		Log:   Log{Level: "info"},
+		Abuse: Abuse{NoticeThreshold: 100, NoticeReminderAfter: 7 * 24 * time.Hour},
 		Delivery: Delivery{
 			Workers: 16, RetryInitial: 5 * time.Minute, RetryMax: 4 * time.Hour,
 			Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour, ScanInterval: 30 * time.Second,
@@ -163,6 +181,7 @@ func Default() *Config {
 		},
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
+		Scan: defaultScan(),
 	}
 }
 
@@ -238,6 +257,15 @@ func (c *Config) Validate() error {
 	if c.Limits.GreetPause < 0 || c.Limits.GreetPause > 30*time.Second {
 		bad("limits.greet_pause", "%v is outside 0s..30s", c.Limits.GreetPause)
 	}
+	if c.Limits.RecipientsPerDay < 0 {
+		bad("limits.recipients_per_day", "%d must be 0 (no limit) or more", c.Limits.RecipientsPerDay)
+	}
+	if c.Limits.MessagesPerDay < 0 {
+		bad("limits.messages_per_day", "%d must be 0 (no limit) or more", c.Limits.MessagesPerDay)
+	}
+	if c.Limits.OverLimit != "reject" && c.Limits.OverLimit != "defer" {
+		bad("limits.over_limit", "%q is neither \"reject\" nor \"defer\"", c.Limits.OverLimit)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -245,6 +273,9 @@ func (c *Config) Validate() error {
 	}
 	c.validateDelivery(bad)
 	c.validateEdge(bad)
+	c.validateRadius(bad)
+	c.validateAbuse(bad)
+	c.validateScan(bad)
 	return errors.Join(errs...)
 }
 
@@ -302,6 +333,7 @@ func (l Listen) byKey() map[string]string {
 	return map[string]string{
 		"mx": l.MX, "submission": l.Submission, "submissions": l.Submissions,
 		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "http": l.HTTP,
+		"radius_accounting": l.RadiusAccounting,
 	}
 }
 

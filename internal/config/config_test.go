@@ -30,9 +30,12 @@ func TestExampleLoads(t *testing.T) {
 func TestDefaultsAreLoopbackPlus2000(t *testing.T) {
 	d := Default()
 	for key, addr := range d.Listen.byKey() {
-		if !strings.HasPrefix(addr, "127.0.0.1:") {
+		if addr != "" && !strings.HasPrefix(addr, "127.0.0.1:") {
 			t.Errorf("listen.%s = %s, want loopback", key, addr)
 		}
+	}
+	if d.Listen.RadiusAccounting != "" {
+		t.Errorf("RADIUS accounting on by default (it needs a secret): %q", d.Listen.RadiusAccounting)
 	}
 	if d.Listen.Submission != "127.0.0.1:2587" || d.Listen.Submissions != "127.0.0.1:2465" || d.Listen.MX != "127.0.0.1:2525" {
 		t.Errorf("zero-config ports: %+v", d.Listen)

@@ -36,11 +36,16 @@ pop3s = "0.0.0.0:995"          # POP3 over implicit TLS
 imap = "0.0.0.0:143"           # IMAP with STARTTLS
 imaps = "0.0.0.0:993"          # IMAP over implicit TLS
 http = "127.0.0.1:8025"        # reserved for the admin API, self-check, autoconfig and metrics (not served yet)
+# RADIUS accounting (UDP, RFC 2866) from the BNG: which subscriber held which
+# address when (edge report, subscriber who). "" (default) serves none;
+# needs radius.secret_file.
+radius_accounting = ""
 
 [limits]
 # Largest message accepted, in bytes; advertised as SIZE (RFC 1870).
 max_message_bytes = 26214400
-# Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.8).
+# Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.10),
+# each counted toward max_errors.
 max_recipients = 100
 # Longest command or text line, in bytes (RFC 5321 minimum: 1000).
 max_line_length = 4096
@@ -49,8 +54,8 @@ command_timeout = "5m"
 data_timeout = "10m"
 # Failed AUTH attempts before the session is closed (RFC 4954 §9: >= 3).
 max_auth_failures = 5
-# Refused commands before a session is closed with 421 (Postfix's
-# smtpd_hard_error_limit).
+# Refused commands (MAIL, RCPT, over max_recipients included) before a
+# session is closed with 421 4.7.0 (Postfix's smtpd_hard_error_limit).
 max_errors = 20
 # Concurrent MX (port 25) sessions from one client address; more get 421.
 max_connections_per_ip = 20
@@ -59,6 +64,15 @@ max_connections_per_ip = 20
 # cost of that delay per connection). "0s" still refuses input that is
 # already waiting when the greeting is due.
 greet_pause = "0s"
+# What one account may send over a rolling 24 hours, counted in recipients
+# and in messages, shared by every node of a fleet; 0 means no limit.
+# Local deliveries and our own DSNs do not count. Per account:
+# mailgate user limits ADDRESS --recipients-per-day N --messages-per-day N
+recipients_per_day = 1000
+messages_per_day = 500
+# Past a limit: "reject" answers 550 5.7.1 (the mail client shows it at
+# once), "defer" answers 451 4.7.1 (the client retries later).
+over_limit = "reject"
 
 [log]
 # debug, info, warn or error. Passwords are never logged.
@@ -117,6 +131,24 @@ servers = []
 # Time allowed for one DNS query.
 timeout = "5s"
 
+[radius]
+# The file whose first line is the RADIUS shared secret with the BNG.
+secret_file = ""
+
+[abuse]
+# mailgate abuse notices: subscribers whose lines hit the port-25 block at
+# least notice_threshold times (edge report --store, attributed through
+# RADIUS accounting) get a notice in their linked mailbox; reminders follow
+# while the attempts go on, at most one per notice_reminder_after.
+notice_threshold = 100
+notice_reminder_after = "168h"
+# Sender of the notices; "" is postmaster@<hostname>.
+notice_from = ""
+# A Go text/template for the body (fields .Subscriber .Account .Attempts
+# .FirstSeen .LastSeen .Sources .Grade); "" uses the built-in Japanese and
+# English text.
+notice_text_file = ""
+
 [edge]
 # OP25B edge role (mailgate edge run / apply / dnsbl on the router). The
 # policy itself (pools, relays, exemptions, carriers, scope, action) is in
@@ -136,4 +168,56 @@ dnsbl_zone = ""
 # site. Wider ones (0.0.0.0/0 turns OP25B off for everyone) need --force.
 max_exempt_prefix_v4 = 24
 max_exempt_prefix_v6 = 48
+
+[scan]
+# Content scanners running beside the node as their own daemons (Debian's
+# clamav-daemon and rspamd; see README "Virus and spam checks"). Each is a
+# host:port or an absolute unix socket path; "" turns that check off. With
+# neither set nothing is scanned.
+clamd = ""                     # e.g. "/run/clamav/clamd.ctl" or "127.0.0.1:3310"
+rspamd = ""                    # e.g. "127.0.0.1:11333" (the normal worker)
+# rspamd's controller worker: when set, a message a subscriber moves into
+# Junk over IMAP is learned as spam, one moved out of Junk (not to Trash) as
+# ham, in the background. rspamd learns only with Redis. The password file
+# holds the controller's enable password ("" = none: loopback is in
+# Debian's secure_ip).
+rspamd_controller = ""         # e.g. "127.0.0.1:11334"
+rspamd_password_file = ""
+# Time allowed for one scan: connect, send the message, get the answer.
+timeout = "30s"
+# Messages larger than this are not sent to the scanners (0 = limits.
+# max_message_bytes, so everything accepted is scanned). Keep clamd's
+# StreamMaxLength and rspamd's max_message at least this large.
+max_bytes = 0
+
+[scan.virus]
+# clamd down or erring: "tempfail" answers 451 4.7.0 so the sender retries
+# and no message is ever delivered unscanned (Postfix's default
+# milter_default_action); "accept" delivers it with "X-Virus-Scan:
+# unchecked". A virus found is always 554 5.7.0 at the end of DATA.
+on_error = "tempfail"
+# Messages over the scan limit: "reject" (552 5.3.4) or "accept" (delivered
+# with "X-Virus-Scan: unchecked, over the scan limit").
+oversize = "reject"
+
+[scan.spam]
+# rspamd down or erring: "accept" delivers with "X-Spam-Flag: UNCHECKED"
+# (a missed spam check loses nothing); "tempfail" answers 451 4.7.1.
+on_error = "accept"
+# Answer rspamd's "reject" action with 550 5.7.1. Off, such mail is spam
+# like any other and goes where its recipient chose.
+reject = false
+# Answer rspamd's "greylist" action with 451 4.7.1. rspamd's greylisting
+# needs Redis: without it rspamd still says "greylist" from its greylist
+# score on, every time, so turn this off on an rspamd without Redis.
+greylist = true
+# For subscribers who made no choice (mailgate user spam): "header" (our
+# X-Spam-* fields only), "tag" (and the tag before the subject) or "junk"
+# (and delivery into the Junk folder). "tag" marks spam visibly in every
+# mail program, POP3 ones included, which never see a Junk folder.
+action = "tag"
+tag = "[SPAM]"
+# Score from which a message is spam; 0 = rspamd's actions decide ("add
+# header", "rewrite subject", "reject").
+threshold = 0.0
 `

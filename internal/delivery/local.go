@@ -76,6 +76,14 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt 
 	if fresh {
 		deliver = mailbox.DeliverNew
 	}
+	if env.Junk {
+		// The verdict judged it spam: the Junk folder, created on first
+		// use (an account that never logged in has none yet).
+		if err := mailbox.CreateFolder(dir, mailbox.Junk); err != nil && !errors.Is(err, mailbox.ErrFolderExists) {
+			return spool.Pending, fmt.Sprintf("maildir: %v", err)
+		}
+		dir, _ = mailbox.FolderDir(dir, mailbox.Junk)
+	}
 	if err := deliver(dir, name, m.Body()); err != nil {
 		l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
 		return spool.Pending, fmt.Sprintf("maildir: %v", err)

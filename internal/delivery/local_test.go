@@ -2,8 +2,6 @@ package delivery
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,57 +10,41 @@ import (
 	"mailgate/internal/spool"
 )
 
-// pathDir resolves every recipient to the account name in its map.
-type pathDir map[string]string
-
-func (pathDir) HasDomain(context.Context, string) (bool, error) { return true, nil }
-func (d pathDir) Resolve(_ context.Context, addr string) (string, error) {
-	return d[addr], nil
-}
-
-// Issue 15 §2: whatever account name the directory hands back, delivery
-// writes only inside <mail>/<domain>/<local>/: "bob/./" gets its own
-// Maildir, not bob's, and a name with no Maildir path fails the recipient
-// permanently instead of being written elsewhere.
-func TestLocalDeliveryStaysInTheAccountsMaildir(t *testing.T) {
-	dir := t.TempDir()
-	sp, err := spool.Open(filepath.Join(dir, "spool"))
-	if err != nil {
-		t.Fatal(err)
+// TestJunkVerdictDeliversToJunk: a message the verdict judged spam lands in
+// the recipient's Junk folder (created on first use, with the Maildir++
+// marker), and nothing in INBOX; an ordinary one lands in INBOX.
+func TestJunkVerdictDeliversToJunk(t *testing.T) {
+	a, sp := nullMXAgent(t)
+	a.Local.Dir = selfDir{}
+	root := a.Local.MailRoot
+	for _, junk := range []bool{true, false} {
+		env := &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx", Junk: junk}
+		if err := sp.Put(env, []byte("Subject: s\r\n\r\nbody\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		a.process(context.Background(), env.ID)
 	}
-	t.Cleanup(sp.Close)
-	root := filepath.Join(dir, "mail")
-	l := &Local{Dir: pathDir{"evil@example.test": "bob/./@example.test", "broken@example.test": "no-domain"},
-		MailRoot: root, Hostname: "h", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	env := &spool.Envelope{From: "x@sender.test", To: []string{"evil@example.test", "broken@example.test"}, Received: time.Now()}
-	if err := sp.Put(env, []byte("Subject: hostile\r\n\r\nbody\r\n")); err != nil {
-		t.Fatal(err)
+	box := filepath.Join(root, "ours.example", "bob")
+	var inbox, junk []string
+	filepath.Walk(box, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && filepath.Base(filepath.Dir(p)) == "new" {
+			if filepath.Base(filepath.Dir(filepath.Dir(p))) == ".Junk" {
+				junk = append(junk, p)
+			} else {
+				inbox = append(inbox, p)
+			}
+		}
+		return nil
+	})
+	if len(junk) != 1 || len(inbox) != 1 {
+		t.Fatalf("junk %v, inbox %v: want one message in each", junk, inbox)
 	}
-	m, err := sp.Open(env.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	st, err := sp.State(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Deliver(m, st, true)
-	if r := st.Rcpts[0]; r.Status != spool.Delivered {
-		t.Fatalf("evil: %+v", r)
-	}
-	if r := st.Rcpts[1]; r.Status != spool.Failed || r.Error != "550 5.2.0 mailbox unavailable" {
-		t.Fatalf("broken: %+v, want failed with 550 5.2.0", r)
-	}
-	if _, err := os.Stat(filepath.Join(root, "example.test", "bob")); !os.IsNotExist(err) {
-		t.Fatalf("bob's Maildir was created by a delivery to bob/./: %v", err)
-	}
-	got, _ := filepath.Glob(filepath.Join(root, "example.test", "bob%2F.%2F", "new", "*"))
-	if len(got) != 1 {
-		t.Fatalf("bob/./'s own Maildir holds %v", got)
-	}
-	all, _ := filepath.Glob(filepath.Join(root, "*"))
-	if len(all) != 1 {
-		t.Fatalf("mail root holds %v, want only example.test", all)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(junk[0])), "maildirfolder")); err != nil {
+		t.Fatalf("Junk folder made without the Maildir++ marker: %v", err)
 	}
 }
+
+// selfDir: every address in ours.example is an account of its own.
+type selfDir struct{ benchDir }
+
+func (selfDir) Resolve(_ context.Context, addr string) (string, error) { return addr, nil }

@@ -295,6 +295,9 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 	if err != nil {
 		return nil, nil, err
 	}
+	if s.srv.OnCopy != nil && len(out) > 0 {
+		s.srv.OnCopy(s.account, s.sel.name, dest, func() []*os.File { return openAll(dst, out) })
+	}
 	return &imap.CopyData{UIDValidity: dst.UIDValidity(), SourceUIDs: uidSet(src), DestUIDs: uidSet(out)}, src, nil
 }
 
@@ -312,6 +315,17 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	}
 	_, err = s.sel.folder.Expunge(moved)
 	return err
+}
+
+// openAll opens the messages with uids that are still there.
+func openAll(f *mailbox.Folder, uids []uint32) []*os.File {
+	var out []*os.File
+	for _, u := range uids {
+		if file, err := f.Open(u); err == nil {
+			out = append(out, file)
+		}
+	}
+	return out
 }
 
 func uidSet(uids []uint32) imap.UIDSet {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -40,6 +41,11 @@ type Server struct {
 	// MaxAuthFailures closes the connection after that many failed
 	// logins (default 3).
 	MaxAuthFailures int
+	// OnCopy, when set, hears of every COPY and MOVE (the spam-check
+	// service learns from moves into and out of Junk). It runs inside the
+	// command, so it must only decide and hand off: files opens the
+	// copies, and whoever calls it closes them.
+	OnCopy func(account, from, to string, files func() []*os.File)
 
 	once   sync.Once
 	srv    *imapserver.Server // 143

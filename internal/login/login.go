@@ -5,6 +5,7 @@ package login
 import (
 	"context"
 	"errors"
+	"net"
 
 	"mailgate/internal/address"
 	"mailgate/internal/password"
@@ -24,25 +25,41 @@ type Accounts interface {
 	Account(ctx context.Context, addr string) (*store.Account, error)
 }
 
-// Check verifies user's password. An unknown user costs one dummy argon2id
-// hash, as long as a known user with a wrong password, so timing does not
-// tell them apart either. Sending-disabled accounts may log in (they can
-// still read mail); suspended ones may not.
+// Check is CheckFrom for a caller that does not know the client's address:
+// its logins never lose priority.
 func Check(ctx context.Context, accts Accounts, user, pw string) (*store.Account, error) {
+	return CheckFrom(ctx, accts, nil, user, pw)
+}
+
+// CheckFrom verifies user's password for a client at source (the
+// connection's remote address). An unknown user costs one dummy argon2id hash, as long as a
+// known user with a wrong password, so timing does not tell them apart
+// either. Sending-disabled accounts may log in (they can still read mail);
+// suspended ones may not. A source whose logins failed lately waits for a
+// hashing slot behind the others (see failures).
+func CheckFrom(ctx context.Context, accts Accounts, source net.Addr, user, pw string) (*store.Account, error) {
+	acct, err := check(ctx, accts, recent.priority(source), user, pw)
+	if err == ErrFailed {
+		recent.failed(source)
+	}
+	return acct, err
+}
+
+func check(ctx context.Context, accts Accounts, prio password.Priority, user, pw string) (*store.Account, error) {
 	acct, err := accts.Account(ctx, user)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, address.ErrInvalid):
-		password.VerifyDummy(pw)
+		password.VerifyDummy(prio, pw)
 		return nil, ErrFailed
 	case err != nil:
 		return nil, ErrUnavailable
 	}
 	if acct.Status == store.StatusSuspended {
-		password.VerifyDummy(pw)
+		password.VerifyDummy(prio, pw)
 		return nil, ErrFailed
 	}
 	ok := cache.check(acct.Address, acct.PasswordHash, pw, func() bool {
-		ok, err := password.Verify(acct.PasswordHash, pw)
+		ok, err := password.VerifyAs(prio, acct.PasswordHash, pw)
 		return err == nil && ok
 	})
 	if !ok {

@@ -3,6 +3,8 @@ package login
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,4 +137,62 @@ func (v *verified) hit(account, storedHash, pw string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.fresh(account, storedHash, mac)
+}
+
+// Issue 15 §4: a source whose login failed hashes its next logins at Low
+// priority (behind clean sources, within its share of the CPUs); other
+// sources, a success, or a directory outage change nothing.
+func TestFailedSourcesLosePriority(t *testing.T) {
+	saved := recent
+	recent = newFailures(time.Hour)
+	defer func() { recent = saved }()
+	h, _ := password.Hash("right-password")
+	accts := accounts{"alice@isp.example": {Address: "alice@isp.example", PasswordHash: h, Status: store.StatusActive}}
+	ctx := context.Background()
+	check := func(source, user, pw string, want error) {
+		t.Helper()
+		if _, err := CheckFrom(ctx, accts, addr(source), user, pw); err != want {
+			t.Fatalf("CheckFrom(%s, %s) = %v, want %v", source, user, err, want)
+		}
+	}
+	check("192.0.2.1", "alice@isp.example", "right-password", nil)
+	check("192.0.2.2", "broken@isp.example", "x", ErrUnavailable)
+	check("", "alice@isp.example", "wrong", ErrFailed)
+	for _, src := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1", ""} {
+		if p := recent.priority(addr(src)); p != password.Normal {
+			t.Fatalf("%q has priority %d before failing, want Normal", src, p)
+		}
+	}
+	check("192.0.2.66", "alice@isp.example", "wrong", ErrFailed)
+	check("2001:db8:0:1::1", "nobody@isp.example", "x", ErrFailed)
+	for src, want := range map[string]password.Priority{
+		"192.0.2.66": password.Low, "::ffff:192.0.2.66": password.Low, "192.0.2.67": password.Normal,
+		"2001:db8:0:1::ffff": password.Low, "2001:db8:0:2::1": password.Normal, "": password.Normal,
+	} {
+		if got := recent.priority(addr(src)); got != want {
+			t.Errorf("priority(%s) = %d, want %d", src, got, want)
+		}
+	}
+	// The failing source can still log in, at Low priority.
+	check("192.0.2.66", "alice@isp.example", "right-password", nil)
+}
+
+func TestFailuresExpire(t *testing.T) {
+	f := newFailures(10 * time.Millisecond)
+	f.failed(addr("192.0.2.1"))
+	if !f.has(addr("192.0.2.1")) {
+		t.Fatal("fresh failure not remembered")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if f.has(addr("192.0.2.1")) {
+		t.Fatal("failure outside the window still counted")
+	}
+}
+
+// addr is a client's TCP address at ip; "" is an unknown one (nil).
+func addr(ip string) net.Addr {
+	if ip == "" {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 40000))
 }

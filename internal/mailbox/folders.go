@@ -16,13 +16,16 @@ const Delim = '.'
 // Inbox is the folder whose Maildir is the account's root.
 const Inbox = "INBOX"
 
+// Junk is the folder spam is delivered to (RFC 6154 \Junk).
+const Junk = "Junk"
+
 // DefaultFolders are created for every account, with their RFC 6154
 // special-use attribute.
 var DefaultFolders = []struct{ Name, SpecialUse string }{
 	{"Sent", `\Sent`},
 	{"Drafts", `\Drafts`},
 	{"Trash", `\Trash`},
-	{"Junk", `\Junk`},
+	{Junk, `\Junk`},
 }
 
 var (

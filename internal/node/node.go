@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"mailgate/internal/abuse"
 	"mailgate/internal/certs"
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
@@ -41,6 +42,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
+	mxChecks, submissionChecks, err := checks(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := addScanStages(cfg, st, log, mxChecks, submissionChecks); err != nil {
+		return err
+	}
 
 	smtpSrv := &smtpd.Server{
 		Config: smtpd.Config{
@@ -52,6 +60,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			GreetPause: cfg.Limits.GreetPause,
 		},
 		Dir: st, Spool: sp, Log: log,
+		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
+		SendLimits: &abuse.SendLimiter{Usage: st, Log: log, Defer: cfg.Limits.OverLimit == "defer",
+			Defaults: store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}},
 	}
 
 	// Built before any listener binds: a bad delivery setting (CA file,
@@ -66,6 +77,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
+		return err
+	}
 
 	type service struct {
 		name, addr string
@@ -103,6 +117,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		fmt.Fprintf(banner, "mailgate: %-36s %s\n", s.name, l.Addr())
 	}
 
+	stopRADIUS, err := startRADIUS(cfg, st, log, banner)
+	if err != nil {
+		closeAll()
+		return err
+	}
+
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	var agentDone sync.WaitGroup
 	agentDone.Add(1)
@@ -124,6 +144,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	smtpSrv.Shutdown(grace)
 	pop3Srv.Shutdown(grace)
 	imapSrv.Shutdown(grace)
+	if stopRADIUS != nil {
+		stopRADIUS(grace)
+	}
 	stopAgent()
 	agentDone.Wait()
 	return err

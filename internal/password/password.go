@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -32,7 +31,7 @@ func Hash(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := idKey([]byte(pw), salt, passes, memoryKiB, lanes, keyLen)
+	key := idKey(Normal, []byte(pw), salt, passes, memoryKiB, lanes, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memoryKiB, passes, lanes, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
@@ -42,6 +41,11 @@ var ErrMalformed = errors.New("password: malformed argon2id hash")
 // Verify reports whether pw matches encoded, in time independent of where
 // the two differ.
 func Verify(encoded, pw string) (bool, error) {
+	return VerifyAs(Normal, encoded, pw)
+}
+
+// VerifyAs is Verify with the priority its hash waits for a slot with.
+func VerifyAs(prio Priority, encoded, pw string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, ErrMalformed
@@ -64,21 +68,14 @@ func Verify(encoded, pw string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, ErrMalformed
 	}
-	got := idKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	got := idKey(prio, []byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// hashing admits as many argon2id computations at a time as there are
-// CPUs. Each one takes 19 MiB of fresh memory; twenty at once (a login storm
-// after an outage, a client opening connections in parallel) measured 137 ms
-// of CPU each against 27 ms alone, in page faults and garbage collection,
-// and 380 MiB. In line, each runs at full speed on warm memory — Dovecot's
-// auth workers are a bounded pool for the same reason.
-var hashing = make(chan struct{}, runtime.GOMAXPROCS(0))
-
-func idKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
-	hashing <- struct{}{}
-	defer func() { <-hashing }()
+// idKey computes argon2id in one of the hashing slots (see slots).
+func idKey(prio Priority, pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	hashing.acquire(prio)
+	defer hashing.release(prio)
 	return argon2.IDKey(pw, salt, t, m, p, n)
 }
 
@@ -86,7 +83,8 @@ func idKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
 // user costs the same time as a wrong password and cannot be told apart.
 var dummy, _ = Hash("mailgate-dummy-password")
 
-// VerifyDummy spends the time of one Verify and always fails.
-func VerifyDummy(pw string) {
-	Verify(dummy, pw)
+// VerifyDummy spends the time of one Verify, at priority prio, and always
+// fails.
+func VerifyDummy(prio Priority, pw string) {
+	VerifyAs(prio, dummy, pw)
 }

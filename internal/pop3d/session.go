@@ -253,7 +253,7 @@ func (s *session) pass(line string) {
 
 // login checks credentials, then locks and opens the maildrop.
 func (s *session) login(user, pw string) {
-	acct, err := login.Check(context.Background(), s.srv.Dir, user, pw)
+	acct, err := login.CheckFrom(context.Background(), s.srv.Dir, s.conn.RemoteAddr(), user, pw)
 	if err != nil {
 		s.fails++
 		if errors.Is(err, login.ErrUnavailable) {

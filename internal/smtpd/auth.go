@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"errors"
+	"net"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -23,10 +24,10 @@ var (
 	errAuthTemp    = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure, try again later"}
 )
 
-// checkPassword verifies a login (package login) and maps the outcome to
-// RFC 4954's replies.
-func checkPassword(ctx context.Context, dir Directory, user, pw string) (*store.Account, error) {
-	acct, err := login.Check(ctx, dir, user, pw)
+// checkPassword verifies a login from client (package login) and maps the
+// outcome to RFC 4954's replies.
+func checkPassword(ctx context.Context, dir Directory, client net.Addr, user, pw string) (*store.Account, error) {
+	acct, err := login.CheckFrom(ctx, dir, client, user, pw)
 	switch err {
 	case nil:
 		return acct, nil

@@ -150,13 +150,13 @@ func TestCheckPassword(t *testing.T) {
 		{"carol@example.net", "right-password", errAuthFailed},
 		{"eve@example.net", "not-a-hash", errAuthFailed},
 	} {
-		acct, err := checkPassword(ctx, dir, c.login, c.pw)
+		acct, err := checkPassword(ctx, dir, nil, c.login, c.pw)
 		if err != c.want || (err == nil) != (acct != nil) {
 			t.Errorf("checkPassword(%s, %s) = %v, %v; want %v", c.login, c.pw, acct, err, c.want)
 		}
 	}
 	broken := dirStub{err: errors.New("database down")}
-	if _, err := checkPassword(ctx, broken, "alice@example.net", "right-password"); err != errAuthTemp {
+	if _, err := checkPassword(ctx, broken, nil, "alice@example.net", "right-password"); err != errAuthTemp {
 		t.Fatalf("store failure: %v, want %v", err, errAuthTemp)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailgate/internal/address"
+	"mailgate/internal/verdict"
 )
 
 var (
@@ -29,11 +30,18 @@ var (
 // advertise none.
 type mxSession struct {
 	session
-	rdns chan string // the client's verified reverse DNS name, or ""
+	// judged is closed once rdns and refusal are known: the client's
+	// verified reverse DNS name (or "") and the client stages' verdict.
+	judged  chan struct{}
+	rdns    string
+	refusal *verdict.Reply
 }
 
 func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
-	ms := &mxSession{session: newSession(s, c, "mx"), rdns: make(chan string, 1)}
+	if err := checkHelo(c); err != nil {
+		return nil, err
+	}
+	ms := &mxSession{session: newSession(s, c, "mx"), judged: make(chan struct{})}
 	// Only the EHLO/HELO line may have arrived when we answer it: more
 	// means the client did not wait for our reply (RFC 2920 §3.1: EHLO
 	// ends a pipelined group; RFC 5321 §4.3.1: wait for the greeting).
@@ -41,8 +49,26 @@ func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
 	if err := ms.checkPipelining(true); err != nil {
 		return nil, err
 	}
-	go func() { ms.rdns <- s.lookupRDNS(ms.client) }()
+	// The client is judged while it goes on talking; the verdict is
+	// applied at MAIL, as Postfix's smtpd_delay_reject does, so that the
+	// refusal is logged with a sender.
+	go func() {
+		defer close(ms.judged)
+		ms.rdns = s.lookupRDNS(ms.client)
+		ms.refusal = s.MXChecks.CheckClient(context.Background(), ms.clientInfo(ms.rdns))
+	}()
 	return ms, nil
+}
+
+// waitJudged waits for the client's verdict, at most a few seconds: a slow
+// DNS answer must not hold the session (the checks then count as passed).
+func (ms *mxSession) waitJudged() (rdns string, refusal *verdict.Reply) {
+	select {
+	case <-ms.judged:
+		return ms.rdns, ms.refusal
+	case <-time.After(5 * time.Second):
+		return "", nil
+	}
 }
 
 // checkPipelining refuses, and disconnects, a plaintext client that sent
@@ -64,20 +90,32 @@ func (ms *mxSession) checkPipelining(atGreeting bool) error {
 
 // Mail accepts any syntactically valid return path, the null one included
 // (RFC 5321 §4.5.5, RFC 2505 §2 item 6a: MUST NOT refuse MAIL FROM:<>).
-func (ms *mxSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ms *mxSession) Mail(from string, opts *smtp.MailOptions) error {
 	if err := ms.checkPipelining(false); err != nil {
+		return err
+	}
+	if err := ms.checkArgs(mailArgs(from, opts)...); err != nil {
 		return err
 	}
 	if ms.hasFrom {
 		return errNestedMail
+	}
+	if _, refusal := ms.waitJudged(); refusal != nil {
+		return ms.reject(smtpReply(refusal))
 	}
 	ms.from, ms.hasFrom = from, true
 	return nil
 }
 
 // Rcpt accepts only existing recipients in our domains.
-func (ms *mxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err := ms.checkPipelining(false); err != nil {
+		return err
+	}
+	if err := ms.checkArgs(rcptArgs(to, opts)...); err != nil {
+		return err
+	}
+	if err := ms.checkRecipientLimit(); err != nil {
 		return err
 	}
 	norm, err := address.Normalize(to)
@@ -108,14 +146,14 @@ func (ms *mxSession) Data(r io.Reader) error {
 	if _, ok := ms.conn.TLSConnectionState(); ok {
 		with = "ESMTPS"
 	}
-	var rdns string
-	select {
-	case rdns = <-ms.rdns:
-		ms.rdns <- rdns // keep it for the next message of the session
-	case <-time.After(5 * time.Second):
-	}
+	rdns, _ := ms.waitJudged()
 	env := ms.newEnvelope("")
-	return ms.spool(env, body, []string{ms.trace(env, with, rdns)})
+	v := ms.srv.MXChecks.CheckMessage(context.Background(), ms.clientInfo(rdns), ms.verdictMessage(env, body))
+	if v.Reply != nil {
+		return smtpReply(v.Reply)
+	}
+	env.Junk = v.Junk
+	return ms.spool(env, v.Body, append([]string{ms.trace(env, with, rdns)}, v.Fields...))
 }
 
 // lookupRDNS returns the client's forward-confirmed reverse DNS name: a PTR

@@ -16,8 +16,10 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailgate/internal/abuse"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/verdict"
 )
 
 // Directory is what sessions need from the store.
@@ -55,6 +57,11 @@ type Server struct {
 	Log    *slog.Logger
 	// Resolver looks up client rDNS; nil means the system resolver.
 	Resolver *net.Resolver
+	// MXChecks and SubmissionChecks judge clients and messages before the
+	// 250 (package verdict); nil checks nothing.
+	MXChecks, SubmissionChecks *verdict.Pipeline
+	// SendLimits applies the daily send limits to submission; nil: none.
+	SendLimits *abuse.SendLimiter
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -65,12 +72,13 @@ func (s *Server) newSMTP(service string) *smtp.Server {
 		if service == "mx" {
 			return s.newMXSession(c)
 		}
-		return s.newSubmissionSession(c, service), nil
+		return s.newSubmissionSession(c, service)
 	}))
 	srv.Domain = s.Config.Hostname
 	srv.TLSConfig = s.Config.TLS
 	srv.MaxMessageBytes = s.Config.MaxMessageBytes
-	srv.MaxRecipients = s.Config.MaxRecipients
+	// MaxRecipients is left 0: the sessions answer the 452 themselves so
+	// that it counts toward MaxErrors (session.checkRecipientLimit).
 	srv.MaxLineLength = s.Config.MaxLineLength
 	srv.ReadTimeout = s.Config.CommandTimeout
 	srv.WriteTimeout = s.Config.CommandTimeout

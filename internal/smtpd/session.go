@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +26,14 @@ var (
 	errTooManyErrs = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors, closing connection"}
 )
 
+// errTooManyRcpts is RFC 5321 §4.5.3.1.10's 452 (X.5.3, RFC 3463 §3.6).
+// The session answers it rather than go-smtp, which would not count it
+// toward the error limit: 10,000 RCPTs over the limit kept one session
+// busy.
+func errTooManyRcpts(max int) error {
+	return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: fmt.Sprintf("Too many recipients: at most %d per message", max)}
+}
+
 // session is what the MX and submission sessions share: the envelope being
 // built, the connection, and the path from DATA to the spool.
 type session struct {
@@ -33,6 +42,10 @@ type session struct {
 	service string
 	log     *slog.Logger
 	client  string // remote IP
+	// tlsAtStart tells the Logout go-smtp calls at STARTTLS (the session
+	// began in plaintext, the connection is TLS now) from the one at the
+	// end of the connection.
+	tlsAtStart bool
 
 	from    string
 	hasFrom bool
@@ -42,7 +55,17 @@ type session struct {
 
 func newSession(s *Server, c *smtp.Conn, service string) session {
 	ip := remoteIP(c.Conn())
-	return session{srv: s, conn: c, service: service, client: ip, log: s.Log.With("service", service, "client", ip)}
+	_, isTLS := c.TLSConnectionState()
+	return session{srv: s, conn: c, service: service, client: ip, tlsAtStart: isTLS, log: s.Log.With("service", service, "client", ip)}
+}
+
+// checkHelo refuses the first HELO/EHLO of a session whose argument holds
+// a control character (see errControlChar); the client may try again.
+func checkHelo(c *smtp.Conn) error {
+	if hasControlChar(c.Hostname()) {
+		return errControlChar
+	}
+	return nil
 }
 
 func remoteIP(c net.Conn) string {
@@ -138,7 +161,7 @@ func (s *session) readMessage(r io.Reader) ([]byte, mail.Header, error) {
 
 // spool prepends the given fields and puts the message in the spool; the
 // reply is 250 only once the spool has it on stable storage.
-func (s *session) spool(env *spool.Envelope, body []byte, fields []string) error {
+func (s *session) spool(env *spool.Envelope, body []byte, fields []string) *smtp.SMTPError {
 	body = message.Prepend(body, fields...)
 	if err := s.srv.Spool.Put(env, body); err != nil {
 		s.log.Error("spool write failed", "err", err)
@@ -171,10 +194,40 @@ func (s *session) trace(env *spool.Envelope, with, rdns string) string {
 	return message.Received(t)
 }
 
-// Reset ends the mail transaction.
-func (s *session) Reset() {
-	s.from, s.hasFrom, s.rcpts = "", false, nil
+// checkRecipientLimit refuses a recipient over max_recipients; the refusal
+// counts toward max_errors like any other.
+func (s *session) checkRecipientLimit() error {
+	if max := s.srv.Config.MaxRecipients; max > 0 && len(s.rcpts) >= max {
+		return s.reject(errTooManyRcpts(max))
+	}
+	return nil
 }
 
-// Logout ends the session.
-func (s *session) Logout() error { return nil }
+// Reset ends the mail transaction. go-smtp also calls it for an EHLO or
+// HELO later in the session (RFC 5321 §4.1.4), and then answers 250 with
+// the new name whatever it is: a name with control characters gets our
+// 501 first and the connection is closed, so that 250 never goes out.
+func (s *session) Reset() {
+	s.from, s.hasFrom, s.rcpts = "", false, nil
+	if hasControlChar(s.conn.Hostname()) {
+		s.log.Warn("control character in a command argument, disconnecting")
+		s.closeAfterReply()
+		c := s.conn.Conn()
+		c.SetWriteDeadline(time.Now().Add(s.srv.Config.CommandTimeout))
+		fmt.Fprintf(c, "%d %d.%d.%d %s\r\n", errControlChar.Code, errControlChar.EnhancedCode[0],
+			errControlChar.EnhancedCode[1], errControlChar.EnhancedCode[2], errControlChar.Message)
+	}
+}
+
+// Logout ends the session: at STARTTLS (go-smtp starts a new one) or just
+// before go-smtp closes the connection. In the second case a client may
+// still be sending (a command line over the length limit, which go-smtp
+// answers with 500 and a close): lingerBeforeClose lets it finish and read
+// that reply.
+func (s *session) Logout() error {
+	if _, isTLS := s.conn.TLSConnectionState(); isTLS && !s.tlsAtStart {
+		return nil
+	}
+	lingerBeforeClose(s.conn.Conn())
+	return nil
+}

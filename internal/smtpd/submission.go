@@ -35,10 +35,16 @@ type submissionSession struct {
 	session
 	account      *store.Account // set by a successful AUTH
 	authFailures int
+	// reserved are this transaction's send-limit reservations, given
+	// back unless the message is accepted.
+	reserved []int64
 }
 
-func (s *Server) newSubmissionSession(c *smtp.Conn, service string) *submissionSession {
-	return &submissionSession{session: newSession(s, c, service)}
+func (s *Server) newSubmissionSession(c *smtp.Conn, service string) (smtp.Session, error) {
+	if err := checkHelo(c); err != nil {
+		return nil, err
+	}
+	return &submissionSession{session: newSession(s, c, service)}, nil
 }
 
 // AuthMechanisms is asked only on a TLS connection: go-smtp hides AUTH
@@ -49,6 +55,9 @@ func (ss *submissionSession) AuthMechanisms() []string {
 
 // Auth starts one SASL exchange.
 func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
+	if err := ss.checkArgs(mech); err != nil {
+		return nil, err
+	}
 	if ss.hasFrom {
 		return nil, errAuthInTransaction
 	}
@@ -58,7 +67,7 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 		if identity != "" && !strings.EqualFold(identity, user) {
 			return ss.authFailed(user)
 		}
-		acct, err := checkPassword(context.Background(), ss.srv.Dir, user, pw)
+		acct, err := checkPassword(context.Background(), ss.srv.Dir, ss.conn.Conn().RemoteAddr(), user, pw)
 		if err == errAuthTemp {
 			return err
 		}
@@ -94,7 +103,10 @@ func (ss *submissionSession) authFailed(user string) error {
 }
 
 // Mail checks the return path against the authenticated account.
-func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
+	if err := ss.checkArgs(mailArgs(from, opts)...); err != nil {
+		return err
+	}
 	if ss.account == nil {
 		return ss.reject(errAuthRequired)
 	}
@@ -134,15 +146,44 @@ func (ss *submissionSession) Mail(from string, _ *smtp.MailOptions) error {
 // Rcpt accepts any well-formed recipient from an authenticated user, except
 // unknown users in our own domains, which are refused now rather than
 // bounced later.
-func (ss *submissionSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if err := ss.checkArgs(rcptArgs(to, opts)...); err != nil {
+		return err
+	}
+	if err := ss.checkRecipientLimit(); err != nil {
+		return err
+	}
 	norm, err := address.Normalize(to)
 	if err != nil {
 		return ss.reject(errBadRecipient)
 	}
-	if _, err := checkLocalRecipient(ss.srv.Dir, norm); err != nil {
+	ours, err := checkLocalRecipient(ss.srv.Dir, norm)
+	if err != nil {
 		return ss.reject(err)
 	}
+	// Daily send limits count what leaves for other domains.
+	if !ours {
+		id, refusal := ss.srv.SendLimits.Reserve(context.Background(), ss.account.Address, len(ss.reserved) == 0)
+		if refusal != nil {
+			return ss.reject(smtpReply(refusal))
+		}
+		ss.reserved = append(ss.reserved, id)
+	}
 	ss.rcpts = append(ss.rcpts, norm)
+	return nil
+}
+
+// Reset ends the transaction; reservations of a message not accepted are
+// given back (an accepted one's were kept by Data).
+func (ss *submissionSession) Reset() {
+	ss.srv.SendLimits.Release(ss.reserved)
+	ss.reserved = nil
+	ss.session.Reset()
+}
+
+// Logout ends the session like Reset.
+func (ss *submissionSession) Logout() error {
+	ss.Reset()
 	return nil
 }
 
@@ -169,6 +210,17 @@ func (ss *submissionSession) Data(r io.Reader) error {
 		}
 	}
 	env := ss.newEnvelope(ss.account.Address)
-	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
-	return ss.spool(env, body, fields)
+	client := ss.clientInfo("")
+	client.Account = ss.account.Address
+	v := ss.srv.SubmissionChecks.CheckMessage(context.Background(), client, ss.verdictMessage(env, body))
+	if v.Reply != nil {
+		return smtpReply(v.Reply)
+	}
+	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, v.Fields...)
+	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
+	reply := ss.spool(env, v.Body, fields)
+	if reply.Code == 250 {
+		ss.reserved = nil // sent: the reservations count
+	}
+	return reply
 }

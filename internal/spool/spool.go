@@ -53,6 +53,9 @@ type Envelope struct {
 	Client string `json:"client,omitempty"`
 	// Size is the message size in bytes.
 	Size int64 `json:"size"`
+	// Junk says the verdict before the 250 judged it spam (or a DMARC
+	// quarantine): local recipients get it in their Junk folder.
+	Junk bool `json:"junk,omitempty"`
 }
 
 // ErrNotFound is returned for an ID not in the spool.

@@ -1,6 +1,12 @@
 package store
 
-import "database/sql"
+import (
+	"database/sql"
+	"time"
+)
+
+// SetClock replaces the store's clock, for tests of what ages out.
+func SetClock(s *Store, now func() time.Time) { s.now = now }
 
 // DB exposes the database to tests that must write what older versions
 // wrote.

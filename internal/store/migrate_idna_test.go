@@ -32,6 +32,10 @@ func testMigrationALabels(t *testing.T, dsn string) {
 		{`INSERT INTO accounts (address, domain, password_hash, status, created_at) VALUES (?, ?, 'h1', 'suspended', 4), (?, ?, 'h2', 'active', 5)`,
 			[]any{"jörg@ünïcödé.test", "ünïcödé.test", "leser@bücher.example", "bücher.example"}},
 		{`INSERT INTO aliases (address, domain, account, created_at) VALUES (?, ?, ?, 6)`, []any{"info@ünïcödé.test", "ünïcödé.test", "jörg@ünïcödé.test"}},
+		// What later migrations keep about an account goes with it.
+		{`UPDATE accounts SET spam_action = 'junk', spam_threshold = 7.5 WHERE address = ?`, []any{"jörg@ünïcödé.test"}},
+		{`INSERT INTO account_limits (account, recipients_per_day, messages_per_day) VALUES (?, 42, NULL)`, []any{"jörg@ünïcödé.test"}},
+		{`INSERT INTO subscriber_accounts (username, account) VALUES ('line-7', ?)`, []any{"jörg@ünïcödé.test"}},
 		{`DELETE FROM schema_migrations WHERE version = 2`, nil},
 	} {
 		if _, err := db.ExecContext(ctx, s.Q(q.sql), q.args...); err != nil {
@@ -53,5 +57,15 @@ func testMigrationALabels(t *testing.T, dsn string) {
 	}
 	if got, err := s.Resolve(ctx, "info@xn--ncd-dma1a7bzb.test"); err != nil || got != "jörg@xn--ncd-dma1a7bzb.test" {
 		t.Fatalf("alias after migration resolves to %q, %v", got, err)
+	}
+	if sp, err := s.AccountSpam(ctx, "jörg@ünïcödé.test"); err != nil || sp.Action != "junk" || sp.Threshold != 7.5 {
+		t.Fatalf("spam settings after migration = %+v, %v", sp, err)
+	}
+	if o, err := s.LimitOverride(ctx, "jörg@xn--ncd-dma1a7bzb.test"); err != nil || o.RecipientsPerDay == nil || *o.RecipientsPerDay != 42 {
+		t.Fatalf("send limits after migration = %+v, %v", o, err)
+	}
+	var linked string
+	if err := s.DB().QueryRowContext(ctx, s.Q(`SELECT account FROM subscriber_accounts WHERE username = 'line-7'`)).Scan(&linked); err != nil || linked != "jörg@xn--ncd-dma1a7bzb.test" {
+		t.Fatalf("subscriber link after migration = %q, %v", linked, err)
 	}
 }

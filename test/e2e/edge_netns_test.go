@@ -31,7 +31,7 @@ type netnsLab struct {
 func newNetnsLab(t *testing.T) *netnsLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces and nftables")
+		MissingPeer(t, "needs root for network namespaces and nftables")
 	}
 	NeedTool(t, "ip")
 	NeedTool(t, "nft")

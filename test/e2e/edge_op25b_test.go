@@ -118,6 +118,16 @@ func (l *op25bLab) ruleset() string {
 func TestEdgeOP25BEndToEnd(t *testing.T) {
 	l := newOp25bLab(t)
 	n := l.node
+	// The BNG reports the dynamic subscriber's session (issue 11 §5):
+	// edge report names the line behind each blocked source.
+	radiusAddr, secretFile := enableRADIUS(t, n, "bng-secret")
+	n.AddUser("dave@example.net", "dave-secret-4")
+	n.Start()
+	n.MustCLI("", "subscriber", "link", "sub-dyn", "dave@example.net")
+	if !radclient(t, radiusAddr, secretFile, fmt.Sprintf(`Acct-Status-Type = Start, User-Name = "sub-dyn", Acct-Session-Id = "d1", NAS-Identifier = "bng1", Framed-IP-Address = %s, Framed-IPv6-Prefix = %s/64`,
+		l.addr("dyn", false), l.addr("dyn", true))) {
+		t.Fatal("the BNG's Start got no Accounting-Response")
+	}
 	n.MustCLI("", "pool", "add", "dyn-east", "--kind", "dynamic", "10.10.0.0/16", "fd00:10::/32")
 	n.MustCLI("", "pool", "add", "fixed", "--kind", "static", "10.10.2.0/24", "fd00:10:2::/48")
 	n.MustCLI("", "edge", "relay", "add", l.addr("relay", false), l.addr("relay", true))
@@ -196,6 +206,7 @@ func TestEdgeOP25BEndToEnd(t *testing.T) {
 
 	l.checkNoGap()
 	l.checkRun()
+	l.checkNotices()
 
 	if after := l.nft("list", "table", "inet", "keepme"); after != otherBefore {
 		t.Errorf("mailgate changed a table it does not own:\nbefore:\n%s\nafter:\n%s", otherBefore, after)
@@ -236,6 +247,7 @@ func (l *op25bLab) checkReport(attempts map[string]int) {
 		FirstSeen    time.Time
 		LastSeen     time.Time
 		Pool         string
+		Subscriber   string
 	}
 	out := l.edge("edge", "report", "--format", "json")
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
@@ -252,6 +264,10 @@ func (l *op25bLab) checkReport(attempts map[string]int) {
 		}
 		if r.Count != want || r.Destinations != 2 || r.Pool != "dyn-east" {
 			l.t.Errorf("report for %s: count %d destinations %d pool %q, want %d, 2, dyn-east", r.Source, r.Count, r.Destinations, r.Pool, want)
+		}
+		// The BNG's RADIUS accounting named the line behind the source.
+		if r.Subscriber != "sub-dyn (dave@example.net)" {
+			l.t.Errorf("report for %s: subscriber %q, want sub-dyn (dave@example.net)", r.Source, r.Subscriber)
 		}
 		if r.FirstSeen.IsZero() || r.LastSeen.Before(r.FirstSeen) || time.Since(r.FirstSeen) > 5*time.Minute {
 			l.t.Errorf("report for %s: first seen %v, last seen %v", r.Source, r.FirstSeen, r.LastSeen)
@@ -455,5 +471,38 @@ func (l *op25bLab) checkRun() {
 			l.t.Fatalf("report --store after edge run, want %v:\n%s", want, out)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkNotices (issue 11 §5): the dynamic subscriber whose line kept
+// hitting the block gets a first notice in the linked mailbox, in Japanese
+// and English, audited; a second run the same day sends nothing more.
+func (l *op25bLab) checkNotices() {
+	l.t.Helper()
+	n := l.node
+	if out := n.MustCLI("", "abuse", "notices", "--threshold", "1", "--dry-run"); !strings.Contains(out, "sub-dyn") || !strings.Contains(out, "grade 1 due (dry run)") {
+		l.t.Fatalf("abuse notices --dry-run:\n%s", out)
+	}
+	if got := n.Maildir("dave@example.net"); len(got) != 0 {
+		l.t.Fatalf("a dry run delivered %v", got)
+	}
+	if out := n.MustCLI("", "abuse", "notices", "--threshold", "1"); !strings.Contains(out, "grade 1 sent") {
+		l.t.Fatalf("abuse notices:\n%s", out)
+	}
+	files := n.Maildir("dave@example.net")
+	if len(files) != 1 {
+		l.t.Fatalf("dave's mailbox holds %v, want the notice", files)
+	}
+	msg := readFile(l.t, files[0])
+	for _, want := range []string{"Auto-Submitted: auto-generated\r\n", "To: dave@example.net\r\n", "Subject: =?UTF-8?b?", "sub-dyn 様", "Outbound Port 25 Blocking"} {
+		if !strings.Contains(msg, want) {
+			l.t.Errorf("notice lacks %q:\n%s", want, msg)
+		}
+	}
+	if out := n.MustCLI("", "abuse", "notices", "--threshold", "1"); !strings.Contains(out, "none: ") {
+		l.t.Errorf("second run the same day:\n%s", out)
+	}
+	if got := n.Maildir("dave@example.net"); len(got) != 1 {
+		l.t.Errorf("second run delivered again: %v", got)
 	}
 }

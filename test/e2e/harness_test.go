@@ -260,15 +260,40 @@ func readLine(t testing.TB, c net.Conn, r *bufio.Reader, d time.Duration, proto 
 	return strings.TrimRight(l, "\r\n")
 }
 
-// NeedTool skips the test when a command-line peer is missing. `make test`
-// installs them all, so in CI nothing is skipped.
+// NeedTool skips the test when a command-line peer is missing (see
+// MissingPeer).
 func NeedTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not installed (make test installs it)", name)
+		MissingPeer(t, "%s not installed (make test installs it)", name)
 	}
 	return p
+}
+
+// NeedSwaksTLS is NeedTool for swaks, which also needs its TLS support:
+// without Net::SSLeay (a Recommends of the swaks package) it runs, and
+// fails every --tls session.
+func NeedSwaksTLS(t testing.TB) string {
+	t.Helper()
+	p := NeedTool(t, "swaks")
+	out, _ := exec.Command(p, "--support").CombinedOutput()
+	if !bytes.Contains(out, []byte("=== TLS supported")) {
+		MissingPeer(t, "swaks has no TLS (apt-get install libnet-ssleay-perl libio-socket-ssl-perl; make test installs them):\n%s", out)
+	}
+	return p
+}
+
+// MissingPeer skips a test whose real peer is not installed, for a bare
+// `go test`. Under `make test`, which installs every peer first and sets
+// MAILGATE_REQUIRE_PEERS=1, it fails the test instead: a broken install
+// step must not turn into a green run.
+func MissingPeer(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("MAILGATE_REQUIRE_PEERS") != "" {
+		t.Fatalf(format+" (MAILGATE_REQUIRE_PEERS is set: scripts/test-deps.sh should have installed it)", args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // Maildir lists the files in new/ and cur/ of an account's mailbox.

@@ -79,7 +79,7 @@ func checkStored(t *testing.T, stored, helo, auth, rcpt string, wantFixups bool,
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 func TestSubmissionSwaksStartTLSAuthPlainAndLogin(t *testing.T) {
-	NeedTool(t, "swaks")
+	NeedSwaksTLS(t)
 	n := submissionNode(t, "")
 	for i, mech := range []string{"PLAIN", "LOGIN"} {
 		// No Date, no Message-ID: the MSA adds both (RFC 6409 §8.2, §8.3).
@@ -129,7 +129,7 @@ func withMarker(t *testing.T, files []string, marker string) string {
 }
 
 func TestSubmissionSwaksTLSOnConnect465(t *testing.T) {
-	NeedTool(t, "swaks")
+	NeedSwaksTLS(t)
 	n := submissionNode(t, "")
 	// Date and Message-ID present: the MSA must not add second ones.
 	data := "Date: Mon, 02 Jan 2006 15:04:05 +0000\nMessage-ID: <given.1@example.net>\nFrom: alice@example.net\nTo: bob@example.net\nSubject: 465\n\nimplicit TLS body"
