@@ -17,6 +17,7 @@ func FuzzSplit(f *testing.F) {
 		".a@example.net", "a.@example.net", "a..b@example.net", "a@-x.example", "a@x-.example", "a@x..example",
 		"a@example.net.", "ü@bücher.example", "a@[192.0.2.1]", "<a@example.net>", "a @example.net", "a@example.net\r\n",
 		strings.Repeat("a", 64) + "@example.net", strings.Repeat("a", 65) + "@example.net", "a@" + strings.Repeat("b.", 130) + "net",
+		"bob/./@example.test", "/@example.test", "a@ünïcödé.test", "a@XN--NCD-DMA1A7BZB.test", "a@xn--garbage.test", "a@ｅｘａｍｐｌｅ.test",
 	} {
 		f.Add(s)
 	}
