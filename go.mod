@@ -43,3 +43,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// go-imap v2.0.0-beta.8 as released, with the fixes listed in
+// third_party/go-imap/MAILGATE.md (hostile command lines, issue 15 §4).
+replace github.com/emersion/go-imap/v2 => ./third_party/go-imap

@@ -31,6 +31,8 @@ cap "Dovecot IMAP and POP3" "dovecot-core dovecot-imapd dovecot-pop3d" \
   "command -v dovecot && test -x /usr/lib/dovecot/imap && test -x /usr/lib/dovecot/pop3"
 cap "fetchmail with SSL" "fetchmail ca-certificates" "fetchmail -V 2>/dev/null | grep -q '+SSL'"
 cap "mbsync" "isync" "command -v mbsync"
+# Running the node under a low open-file limit (connection-limit tests).
+cap "prlimit" "util-linux" "command -v prlimit"
 # An authoritative DNS server for the SPF/DKIM/DMARC and DNSBL tests.
 cap "nsd (authoritative DNS)" "nsd" "command -v nsd && command -v nsd-checkconf"
 # The BNG's side of RADIUS accounting.

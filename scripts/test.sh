@@ -10,4 +10,6 @@ cd "$(dirname "$0")/.."
 export MAILGATE_REQUIRE_PEERS=1
 go vet ./...
 ./scripts/with-postgres.sh go test -count=1 -timeout 30m ./...
+# go-imap as built (the release plus mailgate's fixes): its own tests too.
+(cd third_party/go-imap && go test -count=1 ./...)
 ./scripts/fuzz-short.sh

@@ -38,6 +38,8 @@ type Config struct {
 	Radius   Radius   `toml:"radius"`
 	Abuse    Abuse    `toml:"abuse"`
 	Scan     Scan     `toml:"scan"`
+
+	Reputation Reputation `toml:"reputation"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -119,8 +121,6 @@ type Limits struct {
 	// MaxErrors closes a session after that many refused commands
 	// (Postfix's smtpd_hard_error_limit).
 	MaxErrors int `toml:"max_errors"`
-	// MaxConnectionsPerIP bounds concurrent MX sessions from one address.
-	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 	// GreetPause delays the MX greeting to catch clients that talk first
 	// (postscreen's pregreet test); 0 checks only what already arrived.
 	GreetPause time.Duration `toml:"greet_pause"`
@@ -132,6 +132,63 @@ type Limits struct {
 	// OverLimit is the reply past a daily limit: "reject" (550 5.7.1) or
 	// "defer" (451 4.7.1).
 	OverLimit string `toml:"over_limit"`
+
+	// The connection caps of every service (internal/netlimit), unless
+	// its own table below overrides them.
+	Connections
+	// LoginTimeout closes IMAP, POP3 and submission connections that have
+	// not authenticated that long after connecting.
+	LoginTimeout time.Duration `toml:"login_timeout"`
+	// SessionTimeout bounds a whole MX session, however active (a client
+	// sending NOOP every command_timeout would otherwise keep its slot).
+	SessionTimeout time.Duration `toml:"session_timeout"`
+	// Per-service overrides ([limits.imap] ...); a zero keeps the value
+	// above. submission covers 587 and 465, pop3 110 and 995, imap 143
+	// and 993: a client's connections to both ports count together.
+	MX         Connections `toml:"mx"`
+	Submission Connections `toml:"submission"`
+	POP3       Connections `toml:"pop3"`
+	IMAP       Connections `toml:"imap"`
+}
+
+// Connections caps one service's concurrent connections.
+type Connections struct {
+	// MaxConnectionsPerIP counts per client address, IPv6 per /64; more
+	// get the protocol's "too many connections" reply.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	// MaxConnections counts all of the service's clients together.
+	MaxConnections int `toml:"max_connections"`
+}
+
+// ConnectionServices are the services with their own [limits.X] table.
+var ConnectionServices = []string{"mx", "submission", "pop3", "imap"}
+
+// ConnectionLimits returns service's caps: its table's values over the
+// [limits] ones.
+func (l Limits) ConnectionLimits(service string) Connections {
+	c := l.Connections
+	o := l.override(service)
+	if o.MaxConnectionsPerIP > 0 {
+		c.MaxConnectionsPerIP = o.MaxConnectionsPerIP
+	}
+	if o.MaxConnections > 0 {
+		c.MaxConnections = o.MaxConnections
+	}
+	return c
+}
+
+func (l Limits) override(service string) Connections {
+	switch service {
+	case "mx":
+		return l.MX
+	case "submission":
+		return l.Submission
+	case "pop3":
+		return l.POP3
+	case "imap":
+		return l.IMAP
+	}
+	panic("config: no connection limits for service " + service)
 }
 
 // Log sets the log level: debug, info, warn or error.
@@ -159,17 +216,27 @@ func Default() *Config {
 			HTTP:        "127.0.0.1:8025",
 		},
 		Limits: Limits{
-			MaxMessageBytes:     25 << 20,
-			MaxRecipients:       100,
-			MaxLineLength:       4096,
-			CommandTimeout:      5 * time.Minute,
-			DataTimeout:         10 * time.Minute,
-			MaxAuthFailures:     5,
-			MaxErrors:           20,
-			MaxConnectionsPerIP: 20,
-			RecipientsPerDay:    1000,
-			MessagesPerDay:      500,
-			OverLimit:           "reject",
+			MaxMessageBytes:  25 << 20,
+			MaxRecipients:    100,
+			MaxLineLength:    4096,
+			CommandTimeout:   5 * time.Minute,
+			DataTimeout:      10 * time.Minute,
+			MaxAuthFailures:  5,
+			MaxErrors:        20,
+			RecipientsPerDay: 1000,
+			MessagesPerDay:   500,
+			OverLimit:        "reject",
+			// Postfix's smtpd allows 50 per client, and its smtp client
+			// opens up to 20 to one destination: 50 lets the largest
+			// ordinary sender in. 10000 per service (5 services, two
+			// ports for three of them) stays far below the open-file
+			// limit serve raises to (typically 524288 or more) and a
+			// few hundred MiB of idle sessions.
+			Connections:  Connections{MaxConnectionsPerIP: 50, MaxConnections: 10000},
+			LoginTimeout: time.Minute,
+			// Postfix's client reuses a connection for 300 s at most; a
+			// message needs at most data_timeout (10m).
+			SessionTimeout: time.Hour,
 		},
 		Log:   Log{Level: "info"},
 		Abuse: Abuse{NoticeThreshold: 100, NoticeReminderAfter: 7 * 24 * time.Hour},
@@ -182,6 +249,8 @@ func Default() *Config {
 		DNS:  DNS{Timeout: 5 * time.Second},
 		Edge: defaultEdge(),
 		Scan: defaultScan(),
+
+		Reputation: defaultReputation(),
 	}
 }
 
@@ -251,9 +320,7 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxErrors < 1 {
 		bad("limits.max_errors", "%d must be at least 1", c.Limits.MaxErrors)
 	}
-	if c.Limits.MaxConnectionsPerIP < 1 {
-		bad("limits.max_connections_per_ip", "%d must be at least 1", c.Limits.MaxConnectionsPerIP)
-	}
+	c.validateConnections(bad)
 	if c.Limits.GreetPause < 0 || c.Limits.GreetPause > 30*time.Second {
 		bad("limits.greet_pause", "%v is outside 0s..30s", c.Limits.GreetPause)
 	}
@@ -276,7 +343,37 @@ func (c *Config) Validate() error {
 	c.validateRadius(bad)
 	c.validateAbuse(bad)
 	c.validateScan(bad)
+	c.validateReputation(bad)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateConnections(bad badFunc) {
+	l := c.Limits
+	if l.MaxConnectionsPerIP < 1 {
+		bad("limits.max_connections_per_ip", "%d must be at least 1", l.MaxConnectionsPerIP)
+	}
+	if l.MaxConnections < 1 {
+		bad("limits.max_connections", "%d must be at least 1", l.MaxConnections)
+	}
+	for _, svc := range ConnectionServices {
+		o := l.override(svc)
+		if o.MaxConnectionsPerIP < 0 {
+			bad("limits."+svc+".max_connections_per_ip", "%d must be 0 (use limits.max_connections_per_ip) or more", o.MaxConnectionsPerIP)
+		}
+		if o.MaxConnections < 0 {
+			bad("limits."+svc+".max_connections", "%d must be 0 (use limits.max_connections) or more", o.MaxConnections)
+		}
+		if eff := l.ConnectionLimits(svc); eff.MaxConnectionsPerIP > eff.MaxConnections {
+			bad("limits."+svc+".max_connections_per_ip", "%d is above the service's max_connections %d", eff.MaxConnectionsPerIP, eff.MaxConnections)
+		}
+	}
+	if l.LoginTimeout < time.Second {
+		bad("limits.login_timeout", "%v is below 1s", l.LoginTimeout)
+	}
+	// A session must have room for one message's whole DATA phase.
+	if l.SessionTimeout <= l.DataTimeout {
+		bad("limits.session_timeout", "%v must be above data_timeout %v", l.SessionTimeout, l.DataTimeout)
+	}
 }
 
 // badFunc records a problem with the value of key (see Validate).

@@ -50,22 +50,52 @@ func TestDefaultsAreLoopbackPlus2000(t *testing.T) {
 
 func TestRefusesWithTheKeyName(t *testing.T) {
 	cases := map[string]string{
-		"hostnme = \"x\"\n":                       "hostnme",
-		"[listen]\nsubmision = \"127.0.0.1:1\"\n": "listen.submision",
-		"[listen]\nsubmission = \"nonsense\"\n":   "listen.submission",
-		"[limits]\nmax_recipients = 0\n":          "limits.max_recipients",
-		"[limits]\nmax_line_length = 200\n":       "limits.max_line_length",
-		"[limits]\nmax_auth_failures = 1\n":       "limits.max_auth_failures",
-		"[limits]\ncommand_timeout = \"soon\"\n":  "command_timeout",
-		"[log]\nlevel = \"loud\"\n":               "log.level",
-		"[tls]\ncert_file = \"/x.pem\"\n":         "tls",
-		"hostname = \"bad host\"\n":               "hostname",
-		"[limits]\nmax_message_bytes = \"big\"\n": "max_message_bytes",
+		"hostnme = \"x\"\n":                               "hostnme",
+		"[listen]\nsubmision = \"127.0.0.1:1\"\n":         "listen.submision",
+		"[listen]\nsubmission = \"nonsense\"\n":           "listen.submission",
+		"[limits]\nmax_recipients = 0\n":                  "limits.max_recipients",
+		"[limits]\nmax_line_length = 200\n":               "limits.max_line_length",
+		"[limits]\nmax_auth_failures = 1\n":               "limits.max_auth_failures",
+		"[limits]\ncommand_timeout = \"soon\"\n":          "command_timeout",
+		"[log]\nlevel = \"loud\"\n":                       "log.level",
+		"[tls]\ncert_file = \"/x.pem\"\n":                 "tls",
+		"hostname = \"bad host\"\n":                       "hostname",
+		"[limits]\nmax_message_bytes = \"big\"\n":         "max_message_bytes",
+		"[limits]\nmax_connections = 0\n":                 "limits.max_connections",
+		"[limits]\nmax_connections_per_ip = 0\n":          "limits.max_connections_per_ip",
+		"[limits.imap]\nmax_connections = -1\n":           "limits.imap.max_connections",
+		"[limits.pop3]\nmax_connections_per_ip = 20000\n": "limits.pop3.max_connections_per_ip",
+		"[limits]\nlogin_timeout = \"10ms\"\n":            "limits.login_timeout",
+		"[limits]\nsession_timeout = \"5m\"\n":            "limits.session_timeout",
+		"[limits.smtp]\nmax_connections = 5\n":            "limits.smtp",
 	}
 	for body, key := range cases {
 		_, err := Load(write(t, body))
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("config %q: error %v does not name %s", body, err, key)
 		}
+	}
+}
+
+func TestServiceTablesOverrideConnectionLimits(t *testing.T) {
+	c, err := Load(write(t, "[limits]\nmax_connections_per_ip = 10\nmax_connections = 500\n[limits.imap]\nmax_connections_per_ip = 200\n[limits.mx]\nmax_connections = 100\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Connections{
+		"imap":       {MaxConnectionsPerIP: 200, MaxConnections: 500},
+		"mx":         {MaxConnectionsPerIP: 10, MaxConnections: 100},
+		"pop3":       {MaxConnectionsPerIP: 10, MaxConnections: 500},
+		"submission": {MaxConnectionsPerIP: 10, MaxConnections: 500},
+	}
+	for svc, w := range want {
+		if got := c.Limits.ConnectionLimits(svc); got != w {
+			t.Errorf("%s: %+v, want %+v", svc, got, w)
+		}
+	}
+	// Issue 13 §4: Postfix's smtp client opens up to 20 connections to one
+	// destination, its smtpd allows 50 per client.
+	if d := Default().Limits.ConnectionLimits("mx"); d.MaxConnectionsPerIP < 50 {
+		t.Errorf("default MX per-IP cap %d turns away a large ordinary sender", d.MaxConnectionsPerIP)
 	}
 }

@@ -57,8 +57,6 @@ max_auth_failures = 5
 # Refused commands (MAIL, RCPT, over max_recipients included) before a
 # session is closed with 421 4.7.0 (Postfix's smtpd_hard_error_limit).
 max_errors = 20
-# Concurrent MX (port 25) sessions from one client address; more get 421.
-max_connections_per_ip = 20
 # MX only: wait this long before the 220 greeting and refuse clients that
 # talk first (postscreen's pregreet test; 1s-6s catches most bots, at the
 # cost of that delay per connection). "0s" still refuses input that is
@@ -73,6 +71,41 @@ messages_per_day = 500
 # Past a limit: "reject" answers 550 5.7.1 (the mail client shows it at
 # once), "defer" answers 451 4.7.1 (the client retries later).
 over_limit = "reject"
+# Concurrent connections to each service (MX, submission, POP3, IMAP) from
+# one client address; an IPv6 client counts per /64. More are refused with
+# the protocol's reply (SMTP "421 4.7.0", IMAP "* BYE [UNAVAILABLE]", POP3
+# "-ERR [SYS/TEMP]"). Postfix's smtpd allows 50 per client and its client
+# opens up to 20 to one destination. Subscribers behind carrier-grade NAT
+# share one address: raise it for IMAP if they do.
+max_connections_per_ip = 50
+# Concurrent connections to each service from everyone together; more get
+# "421 4.3.2" / BYE / -ERR. Keep the services' total below the open-file
+# limit (serve prints it at start and raises the soft limit to the hard one).
+max_connections = 10000
+# IMAP, POP3 and submission connections that have not logged in this long
+# after connecting are closed (IMAP "* BYE", POP3 "-ERR", SMTP "421 4.4.2"),
+# a TLS handshake included. Mail clients log in within a few round trips;
+# raise it only for people typing commands by hand.
+login_timeout = "1m"
+# MX only: the longest an MX session may last, however busy; then it gets
+# "421 4.4.2" and the client reconnects. Must be above data_timeout.
+session_timeout = "1h"
+
+# Per-service connection caps over the two above (0 or absent: those).
+# submission covers 587 and 465, pop3 110 and 995, imap 143 and 993: a
+# client's connections to either port count together.
+[limits.mx]
+max_connections_per_ip = 0
+max_connections = 0
+[limits.submission]
+max_connections_per_ip = 0
+max_connections = 0
+[limits.pop3]
+max_connections_per_ip = 0
+max_connections = 0
+[limits.imap]
+max_connections_per_ip = 0
+max_connections = 0
 
 [log]
 # debug, info, warn or error. Passwords are never logged.
@@ -220,4 +253,49 @@ tag = "[SPAM]"
 # Score from which a message is spam; 0 = rspamd's actions decide ("add
 # header", "rewrite subject", "reject").
 threshold = 0.0
+[reputation]
+# How the MX judges where mail comes from, before it is received. Refusals
+# come at MAIL FROM (as Postfix's smtpd_delay_reject), from checks that run
+# while the client says EHLO. Every message gets X-Mailgate-Reputation:
+# score=N and the reasons; mailgate reputation check IP shows the verdicts.
+#
+# Clients in dynamic (end-user) address space talking straight to our MX
+# (IP25B, the receiving side of OP25B): other ISPs' feeds imported with
+# mailgate reputation import, DNS-list answers with a dynamic code, and
+# (own_pools) our own dynamic pools. "reject": 550 5.7.1 telling the sender
+# to use their provider's submission service (port 587 with
+# authentication); "score": adds 3 to the client's score; "off".
+dynamic = "reject"
+# Our own dynamic pools (mailgate pool ...) count as dynamic space for
+# unauthenticated mail on port 25.
+own_pools = true
+# Reverse DNS of the client. "score" adds 2 for no PTR record, 1.5 for a PTR
+# name that does not resolve back to the address, 1 for a generic name (the
+# address embedded in it, or dyn, pool, ppp, dsl, cust, dhcp, client ...
+# beside a number) and never refuses; "reject-missing" refuses clients
+# without a PTR (550 5.7.25); "reject-unconfirmed" also those whose PTR
+# does not resolve back; "off". A DNS failure never refuses.
+rdns = "score"
+# How long the DNS-list lookups of one client may take (they run in
+# parallel); a list that has not answered by then does not block.
+dnsbl_timeout = "2s"
+
+# DNS block lists (RFC 5782), any number of [[reputation.dnsbl]] tables:
+# [[reputation.dnsbl]]
+# zone = "zen.spamhaus.org"
+# # The lookup page refusals name; {ip} becomes the client's address.
+# url = "https://check.spamhaus.org/listed/?searchterm={ip}"
+# # "reject": 554 5.7.1 naming the list and url; "score": add score.
+# action = "reject"
+# score = 0
+# # Answers that mean listed (addresses or prefixes in 127.0.0.0/8). Empty:
+# # every answer except error codes (127.255.255.x, 127.0.0.0, 127.0.0.1,
+# # anything outside 127/8), which never count, and the dynamic codes.
+# codes = ["127.0.0.2", "127.0.0.3", "127.0.0.4/30", "127.0.0.9"]
+# # Answers that mean dynamic address space (PBL style): handled as
+# # "dynamic" above. Default: 127.0.0.10 and 127.0.0.11.
+# dynamic_codes = ["127.0.0.10", "127.0.0.11"]
+# # DNS servers (host:port) for this list instead of [dns] servers, e.g. a
+# # local rbldnsd mirror. Empty: the node's resolver.
+# servers = []
 `

@@ -25,18 +25,21 @@ func folderErr(err error) error {
 	return err
 }
 
-func (s *session) Create(name string, _ *imap.CreateOptions) error {
+func (s *session) Create(name string, _ *imap.CreateOptions) (err error) {
+	defer s.logFailure("CREATE", &err)
 	// RFC 9051 §6.3.4: a trailing delimiter only says more levels follow.
-	name = strings.TrimRight(name, string(mailbox.Delim))
+	name = strings.TrimSuffix(name, string(mailbox.Delim))
 	return folderErr(mailbox.CreateFolder(s.mailDir, name))
 }
 
-func (s *session) Delete(name string) error {
+func (s *session) Delete(name string) (err error) {
+	defer s.logFailure("DELETE", &err)
 	return folderErr(mailbox.DeleteFolder(s.mailDir, name))
 }
 
-func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
-	to = strings.TrimRight(to, string(mailbox.Delim))
+func (s *session) Rename(from, to string, _ *imap.RenameOptions) (err error) {
+	defer s.logFailure("RENAME", &err)
+	to = strings.TrimSuffix(to, string(mailbox.Delim))
 	if mailbox.IsInbox(from) {
 		return folderErr(s.renameInbox(to))
 	}
@@ -74,20 +77,23 @@ func (s *session) renameInbox(to string) error {
 	return err
 }
 
-func (s *session) Subscribe(name string) error {
+func (s *session) Subscribe(name string) (err error) {
+	defer s.logFailure("SUBSCRIBE", &err)
 	if !mailbox.IsInbox(name) && !mailbox.FolderExists(s.mailDir, name) {
 		return errNoMailbox
 	}
 	return folderErr(mailbox.Subscribe(s.mailDir, name, true))
 }
 
-func (s *session) Unsubscribe(name string) error {
+func (s *session) Unsubscribe(name string) (err error) {
+	defer s.logFailure("UNSUBSCRIBE", &err)
 	return folderErr(mailbox.Subscribe(s.mailDir, name, false))
 }
 
 // List serves LIST (RFC 9051 §6.3.9, LIST-EXTENDED RFC 5258, SPECIAL-USE
 // RFC 6154, LIST-STATUS RFC 5819) and LSUB.
-func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) (err error) {
+	defer s.logFailure("LIST", &err)
 	if len(patterns) == 0 {
 		// RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
 		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: mailbox.Delim})
@@ -188,7 +194,8 @@ func hasChildren(name string, all []string) bool {
 }
 
 // Status reads counts from the index only (RFC 9051 §6.3.11).
-func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+func (s *session) Status(name string, options *imap.StatusOptions) (_ *imap.StatusData, err error) {
+	defer s.logFailure("STATUS", &err)
 	f, err := s.openFolder(name)
 	if err != nil {
 		return nil, err

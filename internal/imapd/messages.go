@@ -1,18 +1,18 @@
 package imapd
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-message/textproto"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/message"
 )
 
 // item is one message addressed by a command: its sequence number as the
@@ -113,7 +113,8 @@ func (sel *selected) readMessage(uid uint32) ([]byte, error) {
 
 // Fetch serves FETCH (RFC 9051 §6.4.5). Flags, size and dates come from
 // the index; the message file is read only for content items.
-func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
+	defer s.logFailure("FETCH", &err)
 	sel := s.sel
 	items := sel.resolve(numSet)
 	// RFC 9051 §6.4.5: BODY[...] (not .PEEK) sets \Seen; the new flags
@@ -144,29 +145,76 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	}
 	needContent := options.Envelope || options.BodyStructure != nil || len(options.BodySection) > 0 ||
 		len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+	var failed error
 	for _, it := range items {
-		var buf []byte
+		var c content
 		if needContent {
-			var err error
-			buf, err = sel.readMessage(it.m.UID)
+			buf, err := sel.readMessage(it.m.UID)
 			if errors.Is(err, os.ErrNotExist) {
 				continue // expunged by another session meanwhile
 			}
 			if err != nil {
 				return err
 			}
+			if c, err = extract(buf, options); err != nil {
+				// Answer the other messages; the command ends NO.
+				s.srv.log().Error("imap: FETCH content", "account", s.account, "folder", sel.name, "uid", it.m.UID, "err", err)
+				failed = fmt.Errorf("message UID %d: %w", it.m.UID, err)
+				continue
+			}
 		}
 		if seenNow[it.m.UID] {
 			it.m.Flags = mailbox.EditFlags(it.m.Flags, '+', "S")
 		}
-		if err := fetchOne(w.CreateMessage(it.seq), it.m, buf, options, seenNow[it.m.UID]); err != nil {
+		if err := fetchOne(w.CreateMessage(it.seq), it.m, &c, options, seenNow[it.m.UID]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return failed
 }
 
-func fetchOne(w *imapserver.FetchResponseWriter, m mailbox.Message, buf []byte, options *imap.FetchOptions, flagsChanged bool) error {
+// content is what FETCH answers from a message file. It is all computed
+// before the response is begun: go-imap holds the connection's encoder
+// from CreateMessage to Close, so a failure half-way through would leave
+// the connection unusable.
+type content struct {
+	envelope   *imap.Envelope
+	structure  imap.BodyStructure
+	body       [][]byte
+	binary     [][]byte
+	binarySize []uint32
+}
+
+// extract computes the content items of options from the message buf. A
+// panic (a bug: the part tree is bounded and every lookup checked) is
+// returned as an error, so one message never costs the session.
+func extract(buf []byte, options *imap.FetchOptions) (c content, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		}
+	}()
+	root := message.ParseMIME(buf)
+	if options.Envelope {
+		c.envelope = imapserver.ExtractEnvelope(root.Header.Header)
+	}
+	if options.BodyStructure != nil {
+		c.structure = bodyStructure(buf, root)
+	}
+	for _, bs := range options.BodySection {
+		c.body = append(c.body, bodySection(buf, root, bs))
+	}
+	for _, bs := range options.BinarySection {
+		c.binary = append(c.binary, binarySection(buf, root, bs))
+	}
+	for _, bss := range options.BinarySectionSize {
+		b := binarySection(buf, root, &imap.FetchItemBinarySection{Part: bss.Part})
+		c.binarySize = append(c.binarySize, uint32(len(b)))
+	}
+	return c, nil
+}
+
+func fetchOne(w *imapserver.FetchResponseWriter, m mailbox.Message, c *content, options *imap.FetchOptions, flagsChanged bool) error {
 	if options.UID { // asked for, or a UID FETCH (RFC 9051 §6.4.9)
 		w.WriteUID(imap.UID(m.UID))
 	}
@@ -180,29 +228,23 @@ func fetchOne(w *imapserver.FetchResponseWriter, m mailbox.Message, buf []byte, 
 		w.WriteRFC822Size(m.Size)
 	}
 	if options.Envelope {
-		if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(buf))); err == nil {
-			w.WriteEnvelope(imapserver.ExtractEnvelope(h))
-		} else {
-			w.WriteEnvelope(&imap.Envelope{})
-		}
+		w.WriteEnvelope(c.envelope)
 	}
 	if options.BodyStructure != nil {
-		w.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(buf)))
+		w.WriteBodyStructure(c.structure)
 	}
-	for _, bs := range options.BodySection {
-		part := imapserver.ExtractBodySection(bytes.NewReader(buf), bs)
-		if err := writeSection(w.WriteBodySection(bs, int64(len(part))), part); err != nil {
+	for i, bs := range options.BodySection {
+		if err := writeSection(w.WriteBodySection(bs, int64(len(c.body[i]))), c.body[i]); err != nil {
 			return err
 		}
 	}
-	for _, bs := range options.BinarySection {
-		part := imapserver.ExtractBinarySection(bytes.NewReader(buf), bs)
-		if err := writeSection(w.WriteBinarySection(bs, int64(len(part))), part); err != nil {
+	for i, bs := range options.BinarySection {
+		if err := writeSection(w.WriteBinarySection(bs, int64(len(c.binary[i]))), c.binary[i]); err != nil {
 			return err
 		}
 	}
-	for _, bss := range options.BinarySectionSize {
-		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(buf), bss))
+	for i, bss := range options.BinarySectionSize {
+		w.WriteBinarySectionSize(bss, c.binarySize[i])
 	}
 	return w.Close()
 }
@@ -216,7 +258,8 @@ func writeSection(wc io.WriteCloser, b []byte) error {
 }
 
 // Store serves STORE (RFC 9051 §6.4.6): flags live in the file name.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) (err error) {
+	defer s.logFailure("STORE", &err)
 	sel := s.sel
 	if sel.readOnly {
 		return errReadOnly
@@ -260,7 +303,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 // Expunge removes \Deleted messages (RFC 9051 §6.4.3), or only those in
 // uids (UID EXPUNGE, RFC 4315). The EXPUNGE responses reach every session
 // with the folder selected, this one included, through the tracker.
-func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) (err error) {
+	defer s.logFailure("EXPUNGE", &err)
 	sel := s.sel
 	if sel.readOnly {
 		return nil // CLOSE after EXAMINE expunges nothing (RFC 9051 §6.4.1)
@@ -273,12 +317,13 @@ func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			}
 		}
 	})
-	_, err := sel.folder.Expunge(del)
+	_, err = sel.folder.Expunge(del)
 	return err
 }
 
 // Copy serves COPY with COPYUID (RFC 4315): hard links, no data copied.
-func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+func (s *session) Copy(numSet imap.NumSet, dest string) (_ *imap.CopyData, err error) {
+	defer s.logFailure("COPY", &err)
 	data, _, err := s.copy(numSet, dest)
 	return data, err
 }
@@ -302,7 +347,8 @@ func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint3
 }
 
 // Move serves MOVE (RFC 6851): copy, then expunge the originals.
-func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) (err error) {
+	defer s.logFailure("MOVE", &err)
 	if s.sel.readOnly {
 		return errReadOnly
 	}
@@ -337,7 +383,8 @@ func uidSet(uids []uint32) imap.UIDSet {
 }
 
 // Append stores a message (RFC 9051 §6.3.12) with APPENDUID (RFC 4315).
-func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+func (s *session) Append(name string, r imap.LiteralReader, options *imap.AppendOptions) (_ *imap.AppendData, err error) {
+	defer s.logFailure("APPEND", &err)
 	f, err := s.openFolder(name)
 	if err != nil {
 		io.Copy(io.Discard, r)

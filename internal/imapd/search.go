@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -12,12 +13,17 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/message"
 )
 
 // Search serves SEARCH (RFC 9051 §6.4.4) with ESEARCH results and SAVE
 // (RFC 5182). Flags, dates, sizes and numbers come from the index; only
 // header and text criteria read message files.
-func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (_ *imap.SearchData, err error) {
+	defer s.logFailure("SEARCH", &err)
+	if searchKeys(criteria, 0) > maxSearchKeys {
+		return nil, errSearchTooBig
+	}
 	sel := s.sel
 	var all []item
 	sel.folder.View(func(msgs []mailbox.Message) {
@@ -66,6 +72,46 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	return &data, nil
 }
 
+// maxSearchKeys bounds the keys of one SEARCH, NOT and OR counted: every
+// key is evaluated against every message, and OR/NOT nest as deep as they
+// are many (go-imap parses them recursively; its 50 KiB command line and
+// 1000-level list limit bound the parse itself). Real clients send a few
+// keys, a long OR of addresses a few hundred.
+const maxSearchKeys = 1000
+
+var errSearchTooBig = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeLimit,
+	Text: fmt.Sprintf("SEARCH has more than %d keys (NOT and OR included); split it", maxSearchKeys)}
+
+// searchKeys counts the keys of c on top of n, stopping once past
+// maxSearchKeys.
+func searchKeys(c *imap.SearchCriteria, n int) int {
+	n += len(c.SeqNum) + len(c.UID) + len(c.Flag) + len(c.NotFlag) + len(c.Header) + len(c.Body) + len(c.Text)
+	for _, t := range []time.Time{c.Since, c.Before, c.SentSince, c.SentBefore} {
+		if !t.IsZero() {
+			n++
+		}
+	}
+	if c.Larger != 0 {
+		n++
+	}
+	if c.Smaller != 0 {
+		n++
+	}
+	for i := range c.Not {
+		if n > maxSearchKeys {
+			return n
+		}
+		n = searchKeys(&c.Not[i], n+1)
+	}
+	for i := range c.Or {
+		if n > maxSearchKeys {
+			return n
+		}
+		n = searchKeys(&c.Or[i][1], searchKeys(&c.Or[i][0], n+1))
+	}
+	return n
+}
+
 func (sel *selected) staticCriteria(c *imap.SearchCriteria, msgs []mailbox.Message) {
 	var seqs []imap.SeqSet
 	for _, set := range c.SeqNum {
@@ -89,29 +135,22 @@ func (sel *selected) staticCriteria(c *imap.SearchCriteria, msgs []mailbox.Messa
 	}
 }
 
-// matcher evaluates criteria against one message, reading its file at
-// most once and only when a criterion needs the content.
+// matcher evaluates criteria against one message, reading its file and
+// parsing its MIME structure at most once and only when a criterion needs
+// the content.
 type matcher struct {
-	sel    *selected
-	it     item
-	buf    []byte
-	loaded bool
+	sel  *selected
+	it   item
+	buf  []byte
+	root *message.Part
 }
 
-func (mt *matcher) content() []byte {
-	if !mt.loaded {
-		mt.loaded = true
+func (mt *matcher) parsed() ([]byte, *message.Part) {
+	if mt.root == nil {
 		mt.buf, _ = mt.sel.readMessage(mt.it.m.UID)
+		mt.root = message.ParseMIME(mt.buf)
 	}
-	return mt.buf
-}
-
-func (mt *matcher) entity() *gomessage.Entity {
-	e, _ := gomessage.Read(bytes.NewReader(mt.content()))
-	if e == nil {
-		e, _ = gomessage.New(gomessage.Header{}, bytes.NewReader(nil))
-	}
-	return e
+	return mt.buf, mt.root
 }
 
 func (mt *matcher) match(c *imap.SearchCriteria) bool {
@@ -146,7 +185,8 @@ func (mt *matcher) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-		h := mail.Header{Header: mt.entity().Header}
+		_, root := mt.parsed()
+		h := mail.Header{Header: root.Header}
 		for _, hc := range c.Header {
 			if !matchHeaderFields(h.FieldsByKey(hc.Key), hc.Value) {
 				return false
@@ -160,12 +200,12 @@ func (mt *matcher) match(c *imap.SearchCriteria) bool {
 		}
 	}
 	for _, text := range c.Text {
-		if !matchEntity(mt.entity(), text, true) {
+		if buf, root := mt.parsed(); !matchPart(buf, root, text, true) {
 			return false
 		}
 	}
 	for _, body := range c.Body {
-		if !matchEntity(mt.entity(), body, false) {
+		if buf, root := mt.parsed(); !matchPart(buf, root, body, false) {
 			return false
 		}
 	}
@@ -208,32 +248,34 @@ func matchHeaderFields(fields gomessage.HeaderFields, pattern string) bool {
 	return false
 }
 
-func matchEntity(e *gomessage.Entity, pattern string, includeHeader bool) bool {
+// matchPart looks for pattern in the text of part p of msg: its header
+// when includeHeader (SEARCH TEXT), the decoded bodies of its text parts,
+// and those of the messages it encapsulates, as deep as ParseMIME went.
+func matchPart(msg []byte, p *message.Part, pattern string, includeHeader bool) bool {
 	if pattern == "" {
 		return true
 	}
-	if includeHeader && matchHeaderFields(e.Header.Fields(), pattern) {
+	if includeHeader && matchHeaderFields(p.Header.Fields(), pattern) {
 		return true
 	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			part, err := mr.NextPart()
-			if err != nil {
-				return false
-			}
-			if matchEntity(part, pattern, includeHeader) {
-				return true
-			}
+	for _, c := range p.Children {
+		if matchPart(msg, c, pattern, includeHeader) {
+			return true
 		}
 	}
-	t, _, _ := e.Header.ContentType()
-	if t == "" {
-		t = "text/plain" // RFC 2045 §5.2 default
+	if p.Message != nil {
+		return matchPart(msg, p.Message, pattern, includeHeader)
 	}
-	if !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
+	if p.IsMultipart() || !strings.HasPrefix(p.Type, "text/") {
 		return false
 	}
-	b, err := io.ReadAll(e.Body)
+	// go-message undoes the transfer encoding and, where it knows the
+	// charset, converts to UTF-8; otherwise the bytes are searched as is.
+	var body io.Reader = bytes.NewReader(p.Body(msg))
+	if e, err := gomessage.New(p.Header, body); e != nil && (err == nil || gomessage.IsUnknownCharset(err)) {
+		body = e.Body
+	}
+	b, err := io.ReadAll(body)
 	if err != nil {
 		return false
 	}

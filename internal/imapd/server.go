@@ -9,9 +9,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/netlimit"
 )
 
 // Server serves IMAP for one node.
@@ -103,6 +106,28 @@ func (s *Server) init() {
 	})
 }
 
+// Refusals are what netlimit writes to connections over the caps: a BYE
+// in place of the greeting (RFC 9051 §7.1.5: the server is not willing to
+// accept a connection from this client), UNAVAILABLE as RFC 5530 §3 says
+// for a temporary failure.
+var Refusals = netlimit.Replies{
+	PerSource: "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n",
+	Total:     "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
+}
+
+// sayLoginTimedOut tells a client that go-imap's read loop gave up on
+// because the login deadline passed why it is disconnected (RFC 9051
+// §7.1.5: BYE for autologout). Called from Session.Close, after the loop
+// ended, so nothing else writes to the connection.
+func sayLoginTimedOut(c *imapserver.Conn) {
+	nc := c.NetConn()
+	if !netlimit.LoginExpired(nc) {
+		return
+	}
+	nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(nc, "* BYE Autologout; no login in time\r\n")
+}
+
 // ServePlain serves port 143: plaintext greeting, STARTTLS, then login.
 func (s *Server) ServePlain(l net.Listener) error {
 	s.init()
@@ -182,7 +207,16 @@ func (s *Server) idleFallbackPoll() time.Duration {
 type logAdapter struct{ l *slog.Logger }
 
 func (a logAdapter) Printf(format string, args ...any) {
-	a.l.Debug("imap", "msg", fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	// go-imap logs here what it answered NO [SERVERBUG] ("handling X
+	// command (tag T): cause") and panics it recovered from (the
+	// connection is gone then): both are ours to look into. The rest is
+	// clients going away mid-command.
+	if strings.HasPrefix(msg, "handling ") || strings.HasPrefix(msg, "panic ") {
+		a.l.Error("imap: internal error", "msg", msg)
+		return
+	}
+	a.l.Debug("imap", "msg", msg)
 }
 
 // sharedBox is the go-imap tracker of one open folder, shared by the

@@ -2,12 +2,17 @@ package imapd
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/netlimit"
 )
 
 // session is one IMAP connection.
@@ -75,6 +80,7 @@ func (s *session) login(username, pw string) error {
 		return errAuthTemp
 	}
 	s.account, s.mailDir = acct.Address, dir
+	netlimit.LoggedIn(s.conn.NetConn())
 	s.srv.log().Info("imap login", "account", acct.Address)
 	return nil
 }
@@ -87,6 +93,9 @@ func (s *session) Unauthenticate() error {
 }
 
 func (s *session) Close() error {
+	if s.account == "" {
+		sayLoginTimedOut(s.conn)
+	}
 	if s.sel != nil {
 		s.Unselect()
 	}
@@ -107,7 +116,8 @@ func (s *session) openFolder(name string) (*mailbox.Folder, error) {
 
 // Select opens a folder: the index gives counts, UIDs and flags without
 // reading a message file, so it is fast on any mailbox size.
-func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.SelectData, err error) {
+	defer s.logFailure("SELECT", &err)
 	if s.sel != nil {
 		s.Unselect()
 	}
@@ -159,7 +169,8 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 	}, nil
 }
 
-func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
+	defer s.logFailure("poll for updates", &err) // after any command
 	if s.sel == nil {
 		return nil
 	}
@@ -173,7 +184,8 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 
 // Idle (RFC 2177 / RFC 9051 §6.3.13) reports changes as they happen; new
 // deliveries are noticed by the folder's poller (Server.startIdle).
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) (err error) {
+	defer s.logFailure("IDLE", &err)
 	if s.sel == nil {
 		<-stop
 		return nil
@@ -182,4 +194,31 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.srv.startIdle(sel.folder, sel.box)
 	defer s.srv.endIdle(sel.box)
 	return sel.tracker.Idle(w, stop)
+}
+
+// logFailure logs an error a command returns that is no protocol answer
+// (no *imap.Error) with the command, its tag and the account, and turns it
+// into the NO [SERVERBUG] go-imap would have sent (it would have logged
+// the cause at debug level only). A client that went away mid-answer is
+// no failure of ours: debug level, error kept.
+func (s *session) logFailure(cmd string, err *error) {
+	var answer *imap.Error
+	switch {
+	case *err == nil || errors.As(*err, &answer):
+	case clientGone(*err):
+		s.srv.log().Debug("imap: client gone", "command", cmd, "tag", s.conn.Tag(), "account", s.account, "err", *err)
+	default:
+		s.srv.log().Error("imap: command failed", "command", cmd, "tag", s.conn.Tag(), "account", s.account, "err", *err)
+		*err = errServerBug
+	}
+}
+
+var errServerBug = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug,
+	Text: "Internal server error"}
+
+// clientGone reports whether err is the connection failing under a write
+// (closed, reset, or past the write deadline go-imap sets).
+func clientGone(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, os.ErrDeadlineExceeded)
 }

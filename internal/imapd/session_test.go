@@ -37,6 +37,12 @@ func (d fakeDir) Account(_ context.Context, addr string) (*store.Account, error)
 // no fallback poll worth the name: a change must reach it by inotify.
 func testServer(t testing.TB) (addr, mailRoot string) {
 	t.Helper()
+	return testServerLog(t, io.Discard)
+}
+
+// testServerLog is testServer logging to logw.
+func testServerLog(t testing.TB, logw io.Writer) (addr, mailRoot string) {
+	t.Helper()
 	dir := t.TempDir()
 	cert, err := certs.Load("", "", dir, "imap.test")
 	if err != nil {
@@ -47,7 +53,7 @@ func testServer(t testing.TB) (addr, mailRoot string) {
 		t.Fatal(err)
 	}
 	srv := &Server{TLS: certs.ServerConfig(cert), Dir: fakeDir{hash},
-		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(logw, nil)),
 		IdlePoll: 50 * time.Millisecond, IdleFallbackPoll: time.Hour}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,14 +4,18 @@ import (
 	"log/slog"
 
 	"mailgate/internal/config"
+	"mailgate/internal/store"
 	"mailgate/internal/verdict"
 )
 
 // checks builds the verdict pipelines of the MX and of submission from the
 // configuration: the stages, in the order they run (ARCHITECTURE: "verdict
 // before the 250"). Stages that need nothing configured are always on.
-func checks(cfg *config.Config, log *slog.Logger) (mx, submission *verdict.Pipeline, err error) {
+func checks(cfg *config.Config, st *store.Store, log *slog.Logger) (mx, submission *verdict.Pipeline, err error) {
 	mx = &verdict.Pipeline{Log: log}
 	submission = &verdict.Pipeline{Log: log}
+	if err := addReputation(cfg, st, log, mx); err != nil {
+		return nil, nil, err
+	}
 	return mx, submission, nil
 }

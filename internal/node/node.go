@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
 	"mailgate/internal/imapd"
+	"mailgate/internal/netlimit"
 	"mailgate/internal/pop3d"
 	"mailgate/internal/smtpd"
 	"mailgate/internal/spool"
@@ -27,6 +29,7 @@ import (
 // close first, sessions get up to grace to finish, then the delivery agent
 // finishes its current steps.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Writer) error {
+	reportOpenFileLimit(cfg, log, banner)
 	st, err := store.Open(ctx, cfg.DatabaseDSN())
 	if err != nil {
 		return err
@@ -42,7 +45,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
-	mxChecks, submissionChecks, err := checks(cfg, log)
+	mxChecks, submissionChecks, err := checks(cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -56,8 +59,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
 			MaxLineLength: cfg.Limits.MaxLineLength, CommandTimeout: cfg.Limits.CommandTimeout,
 			DataTimeout: cfg.Limits.DataTimeout, MaxAuthFailures: cfg.Limits.MaxAuthFailures,
-			MaxErrors: cfg.Limits.MaxErrors, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
-			GreetPause: cfg.Limits.GreetPause,
+			MaxErrors: cfg.Limits.MaxErrors, GreetPause: cfg.Limits.GreetPause,
 		},
 		Dir: st, Spool: sp, Log: log,
 		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
@@ -81,18 +83,34 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 
+	// One connection limiter per protocol, shared by its plain and
+	// implicit-TLS ports; every listener goes through one.
+	limiter := func(service string, replies netlimit.Replies, loginTimeout time.Duration) *netlimit.Limiter {
+		c := cfg.Limits.ConnectionLimits(service)
+		lim := netlimit.Limits{MaxPerSource: c.MaxConnectionsPerIP, MaxTotal: c.MaxConnections, LoginTimeout: loginTimeout}
+		return netlimit.New(service, lim, replies, log)
+	}
+	// Nobody logs in on the MX, so its login deadline is never lifted:
+	// it bounds the whole session.
+	mxLim := limiter("mx", smtpd.Refusals, cfg.Limits.SessionTimeout)
+	subLim := limiter("submission", smtpd.Refusals, cfg.Limits.LoginTimeout)
+	pop3Lim := limiter("pop3", pop3d.Refusals, cfg.Limits.LoginTimeout)
+	imapLim := limiter("imap", imapd.Refusals, cfg.Limits.LoginTimeout)
+
 	type service struct {
 		name, addr string
 		serve      func(net.Listener) error
+		lim        *netlimit.Limiter
+		tls        *tls.Config // implicit TLS: refusals are written over it
 	}
 	services := []service{
-		{"mx (STARTTLS offered)", cfg.Listen.MX, smtpSrv.ServeMX},
-		{"submission (STARTTLS + AUTH)", cfg.Listen.Submission, smtpSrv.ServeSubmission},
-		{"submissions (implicit TLS + AUTH)", cfg.Listen.Submissions, smtpSrv.ServeSubmissions},
-		{"pop3 (STLS + login)", cfg.Listen.POP3, pop3Srv.ServePlain},
-		{"pop3s (implicit TLS)", cfg.Listen.POP3S, pop3Srv.ServeTLS},
-		{"imap (STARTTLS + login)", cfg.Listen.IMAP, imapSrv.ServePlain},
-		{"imaps (implicit TLS)", cfg.Listen.IMAPS, imapSrv.ServeTLS},
+		{"mx (STARTTLS offered)", cfg.Listen.MX, smtpSrv.ServeMX, mxLim, nil},
+		{"submission (STARTTLS + AUTH)", cfg.Listen.Submission, smtpSrv.ServeSubmission, subLim, nil},
+		{"submissions (implicit TLS + AUTH)", cfg.Listen.Submissions, smtpSrv.ServeSubmissions, subLim, tlsConf},
+		{"pop3 (STLS + login)", cfg.Listen.POP3, pop3Srv.ServePlain, pop3Lim, nil},
+		{"pop3s (implicit TLS)", cfg.Listen.POP3S, pop3Srv.ServeTLS, pop3Lim, tlsConf},
+		{"imap (STARTTLS + login)", cfg.Listen.IMAP, imapSrv.ServePlain, imapLim, nil},
+		{"imaps (implicit TLS)", cfg.Listen.IMAPS, imapSrv.ServeTLS, imapLim, tlsConf},
 	}
 	type bound struct {
 		l     net.Listener
@@ -113,7 +131,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			closeAll()
 			return fmt.Errorf("listen %s on %s: %w (is another server on that port? change [listen] in the config)", s.name, s.addr, err)
 		}
-		listeners = append(listeners, bound{l, s.serve})
+		listeners = append(listeners, bound{s.lim.Listen(l, s.tls), s.serve})
 		fmt.Fprintf(banner, "mailgate: %-36s %s\n", s.name, l.Addr())
 	}
 
@@ -135,6 +153,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+		// netlimit retries temporary accept errors (EMFILE and the
+		// like): what ends a listener is a broken socket.
 		log.Error("listener failed", "err", err)
 	}
 	log.Info("shutting down")
@@ -150,4 +170,24 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	stopAgent()
 	agentDone.Wait()
 	return err
+}
+
+// reportOpenFileLimit raises the open-file limit and says what it is, in
+// the banner and the log, warning when the connection caps could use it
+// all up (accepts would then back off until connections close).
+func reportOpenFileLimit(cfg *config.Config, log *slog.Logger, banner io.Writer) {
+	limit, err := raiseOpenFileLimit()
+	if err != nil {
+		log.Warn("could not raise the open-file limit", "limit", limit, "err", err)
+	}
+	caps := 0
+	for _, svc := range config.ConnectionServices {
+		caps += cfg.Limits.ConnectionLimits(svc).MaxConnections
+	}
+	fmt.Fprintf(banner, "mailgate: open files limit %d (connection caps total %d)\n", limit, caps)
+	log.Info("open files limit", "limit", limit, "connection_caps_total", caps)
+	if uint64(caps) >= limit {
+		log.Warn("the connection caps add up to the open-file limit or more: at the limit new connections wait until others close; raise LimitNOFILE (systemd) / ulimit -Hn, or lower limits.max_connections",
+			"limit", limit, "connection_caps_total", caps)
+	}
 }

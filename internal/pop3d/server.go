@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailgate/internal/login"
+	"mailgate/internal/netlimit"
 )
 
 // Server serves POP3 for one node.
@@ -36,6 +37,19 @@ type Server struct {
 	wg        sync.WaitGroup
 	locks     mailboxLocks
 }
+
+// Refusals are what netlimit writes to connections over the caps, in place
+// of the greeting (RFC 3206 §4: SYS/TEMP, a temporary problem worth
+// retrying later).
+var Refusals = netlimit.Replies{
+	PerSource: "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n",
+	Total:     "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+}
+
+// loginTimedOut is the last word to a client the login deadline cut
+// off. RFC 1939 §3 lets autologout close without a word; saying why
+// helps whoever reads the client's log (Dovecot says it too).
+const loginTimedOut = "-ERR Disconnected: no login in time"
 
 // ServePlain serves port 110: plaintext greeting, STLS before login.
 func (s *Server) ServePlain(l net.Listener) error { return s.serve(l, false) }
@@ -62,13 +76,10 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			closing := s.closing
 			delete(s.listeners, l)
 			s.mu.Unlock()
+			// Temporary accept errors never get here: the node's
+			// listeners retry them (internal/netlimit).
 			if closing || errors.Is(err, net.ErrClosed) {
 				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(50 * time.Millisecond)
-				continue
 			}
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/netlimit"
 )
 
 // RFC 1939 §3: the session states.
@@ -71,6 +72,9 @@ func (s *session) run() {
 		if err != nil {
 			if errors.Is(err, errTooLong) {
 				s.reply("-ERR line too long")
+				s.w.Flush()
+			} else if s.state == stateAuth && netlimit.LoginExpired(s.conn) {
+				s.reply(loginTimedOut)
 				s.w.Flush()
 			}
 			return
@@ -288,6 +292,7 @@ func (s *session) login(user, pw string) {
 	s.deleted = make([]bool, len(s.msgs))
 	s.retrieved = make([]bool, len(s.msgs))
 	s.state = stateTransaction
+	netlimit.LoggedIn(s.conn)
 	s.srv.log().Info("pop3 login", "account", acct.Address, "remote", s.conn.RemoteAddr().String(), "messages", len(s.msgs))
 	s.reply("+OK maildrop locked and ready")
 }

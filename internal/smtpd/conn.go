@@ -22,9 +22,11 @@ type trackedConn struct {
 	linesAtWrite    atomic.Int64 // linesRead when we last replied
 	firstVerb       [4]byte      // the client's first command, to tell HELO from EHLO
 	firstLen        int
-	release         func() // returns the per-IP slot, once
-	released        atomic.Bool
 }
+
+// NetConn returns the connection under c (netlimit.LoggedIn finds its
+// login deadline through it).
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
@@ -42,13 +44,6 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 		c.Close()
 	}
 	return n, err
-}
-
-func (c *trackedConn) Close() error {
-	if c.release != nil && c.released.CompareAndSwap(false, true) {
-		c.release()
-	}
-	return c.Conn.Close()
 }
 
 // unrepliedLines is how many lines the client sent since our last reply

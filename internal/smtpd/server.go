@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailgate/internal/abuse"
+	"mailgate/internal/netlimit"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 	"mailgate/internal/verdict"
@@ -42,8 +43,6 @@ type Config struct {
 	MaxAuthFailures int
 	// MaxErrors closes a session after that many refused commands.
 	MaxErrors int
-	// MaxConnsPerIP bounds concurrent MX sessions from one address.
-	MaxConnsPerIP int
 	// GreetPause is how long the MX waits before its greeting to catch
 	// clients that talk first; 0 checks only what already arrived.
 	GreetPause time.Duration
@@ -92,11 +91,21 @@ func (s *Server) newSMTP(service string) *smtp.Server {
 	return srv
 }
 
+// Refusals are what netlimit writes to connections over the caps, before
+// the greeting. RFC 5321 §3.1: a server may answer the opening with 421
+// (service not available) instead of 220, and close.
+var Refusals = netlimit.Replies{
+	// RFC 3463: X.7.0, other security or policy status.
+	PerSource: "421 4.7.0 Too many connections from your address, try again later\r\n",
+	// RFC 3463: X.3.2, system not accepting network messages.
+	Total: "421 4.3.2 Too many connections, try again later\r\n",
+}
+
 // ServeMX serves port 25: mail for our domains from other MTAs. STARTTLS
 // is offered and never required (RFC 3207 §4: a publicly-referenced server
 // MUST NOT require it); AUTH is not offered.
 func (s *Server) ServeMX(l net.Listener) error {
-	ml := newMXListener(l, s.Config.MaxConnsPerIP, s.Config.GreetPause, func(ip, why string) {
+	ml := newMXListener(l, s.Config.GreetPause, func(ip, why string) {
 		s.Log.Warn("mx connection refused", "client", ip, "reason", why)
 	})
 	return ignoreClosed(s.newSMTP("mx").Serve(ml))

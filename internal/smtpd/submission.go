@@ -11,6 +11,7 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/message"
+	"mailgate/internal/netlimit"
 	"mailgate/internal/store"
 )
 
@@ -75,6 +76,7 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 			return ss.authFailed(user)
 		}
 		ss.account = acct
+		netlimit.LoggedIn(ss.conn.Conn())
 		ss.log = ss.log.With("account", acct.Address)
 		ss.log.Info("authenticated", "mech", mech)
 		return nil

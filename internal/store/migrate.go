@@ -26,10 +26,23 @@ type migration struct {
 
 // migrations are registered by the files that own the tables (directory.go,
 // edge_*.go ...), each with its own version range so they never collide:
-// 1-99 directory, 100-199 edge, 200-299 abuse, 300-399 mailbox.
+// 1-99 directory, 100-199 edge, 200-299 abuse, 300-399 mailbox, 400-499
+// reputation, 500-599 content scanning.
 var migrations []migration
 
-func register(m ...migration) { migrations = append(migrations, m...) }
+// register adds migrations. Two with one version would leave the second
+// never applied (migrate records versions, not names): that is a bug to
+// stop at start, before any database is touched.
+func register(ms ...migration) {
+	for _, m := range ms {
+		for _, old := range migrations {
+			if old.Version == m.Version {
+				panic(fmt.Sprintf("store: migrations %q and %q both have version %d", old.Name, m.Name, m.Version))
+			}
+		}
+		migrations = append(migrations, m)
+	}
+}
 
 func (s *Store) render(m migration) string {
 	if s.dialect == Postgres && m.Postgres != "" {

@@ -13,7 +13,7 @@ import (
 
 // Versions 400-499: the spam-check service (internal/scan).
 func init() {
-	register(migration{Version: 400, Name: "account spam settings", SQL: `
+	register(migration{Version: 500, Name: "account spam settings", SQL: `
 ALTER TABLE accounts ADD COLUMN spam_service INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE accounts ADD COLUMN spam_action TEXT NOT NULL DEFAULT '';
 ALTER TABLE accounts ADD COLUMN spam_threshold DOUBLE PRECISION NOT NULL DEFAULT 0;

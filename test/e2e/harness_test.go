@@ -56,6 +56,9 @@ type Node struct {
 	Config string // path of the TOML file
 	Ports  map[string]int
 	Extra  string // extra TOML appended to the generated config
+	// Wrap is a command serve runs under, e.g. prlimit and its options
+	// ending in "--"; empty runs the binary directly.
+	Wrap []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -124,7 +127,8 @@ func (n *Node) Start() {
 	n.t.Helper()
 	n.mu.Lock()
 	n.out = &bytes.Buffer{}
-	n.cmd = exec.Command(binary, "-c", n.Config, "serve")
+	argv := append(append([]string(nil), n.Wrap...), binary, "-c", n.Config, "serve")
+	n.cmd = exec.Command(argv[0], argv[1:]...)
 	n.cmd.Stdout, n.cmd.Stderr = lockedWriter{&n.mu, n.out}, lockedWriter{&n.mu, n.out}
 	err := n.cmd.Start()
 	exited := make(chan struct{})

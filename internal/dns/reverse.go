@@ -1,0 +1,145 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	mdns "github.com/miekg/dns"
+)
+
+// The questions the inbound reputation checks ask besides delivery's: the
+// PTR names of a client address, and the IPv4 answers of a DNS list
+// (RFC 5782 §2.1: list entries are A records). A Resolver that cannot
+// answer them itself (a wrapper, say) gets the system resolver's answers
+// from LookupPTR and its own LookupIP's IPv4 half from LookupA.
+
+// Reverser answers PTR questions for an address (RFC 1035 §3.5).
+type Reverser interface {
+	LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error)
+}
+
+// AResolver answers A questions only: a DNS list needs no AAAA query.
+type AResolver interface {
+	LookupA(ctx context.Context, name string) ([]netip.Addr, error)
+}
+
+// LookupPTR returns the PTR names of ip (lower case, without the final
+// dot), asking r when it can answer PTR questions.
+func LookupPTR(ctx context.Context, r Resolver, ip netip.Addr) ([]string, error) {
+	if rv, ok := r.(Reverser); ok {
+		return rv.LookupPTR(ctx, ip)
+	}
+	return System{}.LookupPTR(ctx, ip)
+}
+
+// LookupA returns the IPv4 addresses of name, asking r.
+func LookupA(ctx context.Context, r Resolver, name string) ([]netip.Addr, error) {
+	if ar, ok := r.(AResolver); ok {
+		return ar.LookupA(ctx, name)
+	}
+	ips, err := r.LookupIP(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, ip := range ips {
+		if a, ok := netip.AddrFromSlice(ip.To4()); ok && ip.To4() != nil {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s has no A record", ErrNotFound, name)
+	}
+	return out, nil
+}
+
+// ForwardConfirmed returns the first of names whose addresses include ip
+// (forward-confirmed reverse DNS, RFC 8601 §3 "iprev"), or "" when none
+// does. err is set only when no name confirmed and a lookup failed
+// temporarily: the answer may change.
+func ForwardConfirmed(ctx context.Context, r Resolver, ip netip.Addr, names []string) (string, error) {
+	var tempErr error
+	for _, name := range names {
+		ips, err := r.LookupIP(ctx, name)
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				tempErr = err
+			}
+			continue
+		}
+		for _, a := range ips {
+			if got, ok := netip.AddrFromSlice(a); ok && got.Unmap() == ip.Unmap() {
+				return name, nil
+			}
+		}
+	}
+	return "", tempErr
+}
+
+func cleanNames(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if n = strings.ToLower(strings.TrimSuffix(n, ".")); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// LookupPTR implements Reverser with Go's resolver.
+func (System) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
+	names, err := net.DefaultResolver.LookupAddr(ctx, ip.Unmap().String())
+	if err != nil && len(names) == 0 {
+		return nil, sysErr(err)
+	}
+	return cleanNames(names), nil
+}
+
+// LookupA implements AResolver with Go's resolver.
+func (System) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)
+	if err != nil {
+		return nil, sysErr(err)
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs, nil
+}
+
+// LookupPTR implements Reverser: the in-addr.arpa or ip6.arpa name of ip
+// (RFC 1035 §3.5, RFC 3596 §2.5).
+func (c *Client) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
+	arpa, err := mdns.ReverseAddr(ip.Unmap().String())
+	if err != nil {
+		return nil, err
+	}
+	rrs, _, err := c.query(ctx, arpa, mdns.TypePTR)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		names = append(names, rr.(*mdns.PTR).Ptr)
+	}
+	return cleanNames(names), nil
+}
+
+// LookupA implements AResolver.
+func (c *Client) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
+	rrs, _, err := c.query(ctx, name, mdns.TypeA)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(rrs))
+	for _, rr := range rrs {
+		if a, ok := netip.AddrFromSlice(rr.(*mdns.A).A.To4()); ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
