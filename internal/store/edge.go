@@ -97,7 +97,14 @@ type PoolRow struct {
 // than masked: it is a typo for either the address or the network, and
 // guessing the network could exempt or filter 16 million addresses
 // where one was meant (issue 15 §4).
-func ParsePrefix(s string) (netip.Prefix, error) {
+func ParsePrefix(s string) (netip.Prefix, error) { return parsePrefix(s, false) }
+
+// ParsePrefixMasked is ParsePrefix for prefixes from another party's data
+// (another ISP's feed), which the operator cannot correct: host bits are
+// masked off, so 10.1.2.3/8 reads as 10.0.0.0/8, the network it names.
+func ParsePrefixMasked(s string) (netip.Prefix, error) { return parsePrefix(s, true) }
+
+func parsePrefix(s string, mask bool) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -114,10 +121,10 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 			}
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
-		if m := p.Masked(); m != p {
+		if m := p.Masked(); m != p && !mask {
 			return netip.Prefix{}, fmt.Errorf("prefix %q: %w: host bits set; write the network %s, or the address %s alone", s, ErrInvalid, m, p.Addr())
 		}
-		return p, nil
+		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
