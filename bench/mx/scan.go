@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"mailgate/bench/measure"
 	"mailgate/internal/scan"
 	"mailgate/internal/testpeer"
 )
@@ -55,16 +54,6 @@ func (s *scanners) stop() {
 func (s *scanners) toml() string {
 	return fmt.Sprintf("[scan]\nclamd = %q\nrspamd = %q\n[scan.spam]\ngreylist = false\naction = \"header\"\n",
 		s.clamd.Socket, s.rspamd.Addr)
-}
-
-func runMailgateScanned(binary string, s *scanners) (measure.Result, error) {
-	port := measure.FreePort()
-	n, err := measure.StartNode(binary, map[string]int{"mx": port}, "[limits]\nmax_connections_per_ip = 100\n"+s.toml(), "alice@example.net", "bench-password")
-	if err != nil {
-		return measure.Result{}, err
-	}
-	defer n.Stop()
-	return measure.Run(*messages, load(port), measure.CountFiles(filepath.Join(n.Dir, "mail", "example.net", "alice", "new")), 10*time.Minute)
 }
 
 // printScanLatency scans count unique messages of size bytes one after

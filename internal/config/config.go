@@ -40,6 +40,8 @@ type Config struct {
 	Scan     Scan     `toml:"scan"`
 
 	Reputation Reputation `toml:"reputation"`
+	Auth     Auth     `toml:"auth"`
+	Publish  Publish  `toml:"publish"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -251,6 +253,7 @@ func Default() *Config {
 		Scan: defaultScan(),
 
 		Reputation: defaultReputation(),
+		Auth: defaultAuth(), Publish: defaultPublish(),
 	}
 }
 
@@ -344,6 +347,7 @@ func (c *Config) Validate() error {
 	c.validateAbuse(bad)
 	c.validateScan(bad)
 	c.validateReputation(bad)
+	c.validateAuth(bad)
 	return errors.Join(errs...)
 }
 

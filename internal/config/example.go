@@ -298,4 +298,46 @@ dnsbl_timeout = "2s"
 # # DNS servers (host:port) for this list instead of [dns] servers, e.g. a
 # # local rbldnsd mirror. Empty: the node's resolver.
 # servers = []
+
+[auth]
+# Sender authentication on the MX, before the 250: SPF (RFC 7208) for MAIL
+# FROM (the HELO name when MAIL FROM is <>), every DKIM signature (RFC 6376,
+# Ed25519 RFC 8463), DMARC (RFC 7489). Results go into an
+# Authentication-Results field (RFC 8601) and Received-SPF; incoming
+# Authentication-Results claiming our authserv_id are removed first.
+enabled = true
+# Our ADMD's name in Authentication-Results. Every node of a fleet should
+# use the same one. "" = hostname.
+authserv_id = ""
+# A DNS failure that leaves the verdict open (SPF temperror, DMARC record
+# unavailable): "accept" delivers and records temperror; "defer" answers
+# 451 4.7.24 (SPF) or 451 4.7.5 (DMARC) so the sender tries again.
+temperror = "accept"
+# Mail failing DMARC whose domain publishes p=reject: "reject" refuses it
+# with 550 5.7.1; "quarantine" accepts it into the recipient's Junk folder.
+# p=quarantine always means Junk; p=none is only recorded.
+dmarc_reject = "reject"
+# Refuse SPF "fail" with 550 5.7.23 unless DMARC passes. Off: recorded, and
+# left to DMARC (RFC 7489 §10.1 advises against rejecting before DMARC).
+spf_fail_reject = false
+# Time allowed for all DNS lookups of one message (RFC 7208 §4.6.4: at
+# least 20s for SPF).
+timeout = "20s"
+
+[publish]
+# What "mailgate dns records DOMAIN" prints for our domains, and what
+# "mailgate dns check DOMAIN" expects to find in the DNS.
+# Addresses (or prefixes) our nodes send mail from: the SPF record lists
+# them as ip4:/ip6: and ends in -all.
+outbound_ips = ["192.0.2.25", "2001:db8::25"]
+# Our MX hosts in preference order (10, 20, ...). Empty: hostname alone.
+mx_hosts = []
+# The DMARC policy we publish: none, quarantine or reject.
+dmarc_policy = "quarantine"
+# Where DMARC aggregate (rua) and TLS-RPT reports go. "" = postmaster@ the
+# domain.
+report_mailbox = ""
+# The MTA-STS mode we publish (RFC 8461): testing, then enforce once the
+# reports are clean.
+mta_sts_mode = "testing"
 `

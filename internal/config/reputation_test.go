@@ -62,6 +62,9 @@ func TestExampleDNSBLLoads(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(head + "[[reputation.dnsbl]]\n")
 	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "#") {
+			break // the table's comment block ends; other sections follow
+		}
 		if strings.HasPrefix(line, "# ") && !strings.HasPrefix(line, "# # ") {
 			b.WriteString(strings.TrimPrefix(line, "# ") + "\n")
 		}

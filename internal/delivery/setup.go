@@ -25,7 +25,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	res := dns.New(cfg.DNS.Servers, cfg.DNS.Timeout)
+	res := dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout)
 	remote := &Remote{
 		DNS: res, Hostname: cfg.Hostname, Port: d.RemotePort,
 		ConnectTimeout: d.ConnectTimeout, CommandTimeout: cfg.Limits.CommandTimeout,

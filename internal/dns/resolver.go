@@ -1,6 +1,7 @@
-// Package dns resolves the names outbound delivery needs (MX, A/AAAA, TXT)
-// through either the system resolver or configured servers, so operators
-// can pin the resolver and tests can point it at a server they run.
+// Package dns resolves the names delivery and the inbound checks need (MX,
+// A/AAAA, TXT, PTR, TLSA) through the system's name servers or configured
+// ones, so operators can pin the resolver and tests can point it at a
+// server they run, with one cache in front (cache.go) shared by all.
 package dns
 
 import (
@@ -11,7 +12,6 @@ import (
 	"net"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -32,158 +32,12 @@ type Resolver interface {
 	LookupTXT(ctx context.Context, name string) ([]string, error)
 }
 
-// New returns the system resolver when servers is empty, else a resolver
-// asking servers (host:port) in order.
-func New(servers []string, timeout time.Duration) Resolver {
-	if len(servers) == 0 {
-		return System{}
-	}
-	return &Client{Servers: servers, Timeout: timeout}
-}
-
-// System uses Go's resolver (/etc/resolv.conf).
-type System struct{}
-
-func sysErr(err error) error {
-	var de *net.DNSError
-	if errors.As(err, &de) && de.IsNotFound {
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	return err
-}
-
-func (System) LookupMX(ctx context.Context, domain string) ([]*net.MX, error) {
-	mx, err := net.DefaultResolver.LookupMX(ctx, domain)
-	if err != nil && len(mx) == 0 {
-		return nil, sysErr(err)
-	}
-	sortMX(mx)
-	return mx, nil
-}
-
-func (System) LookupIP(ctx context.Context, host string) ([]net.IP, error) {
-	ips, err := net.DefaultResolver.LookupIP(ctx, "ip", host)
-	if err != nil {
-		return nil, sysErr(err)
-	}
-	sortIPs(ips)
-	return ips, nil
-}
-
-func (System) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	txt, err := net.DefaultResolver.LookupTXT(ctx, name)
-	if err != nil {
-		return nil, sysErr(err)
-	}
-	return txt, nil
-}
-
-// Client asks specific DNS servers with miekg/dns: UDP, TCP when the
-// answer is truncated. Answers are cached for their TTL (at most 5
-// minutes), definite "no such record" answers for 30 seconds, so a busy
-// queue does not ask the same MX question for every message.
-type Client struct {
-	Servers []string
-	Timeout time.Duration
-
-	mu    sync.Mutex
-	cache map[cacheKey]cacheEntry
-}
-
-type cacheKey struct {
-	name  string
-	qtype uint16
-}
-
-type cacheEntry struct {
-	rrs     []mdns.RR
-	secure  bool // the resolver set AD: DNSSEC-validated (RFC 4035 §3.2.3)
-	err     error
-	expires time.Time
-}
-
-const (
-	maxCacheTTL  = 5 * time.Minute
-	negativeTTL  = 30 * time.Second
-	maxCacheSize = 10000
-)
-
-func (c *Client) query(ctx context.Context, name string, qtype uint16) ([]mdns.RR, bool, error) {
-	key := cacheKey{strings.ToLower(mdns.Fqdn(name)), qtype}
-	c.mu.Lock()
-	e, ok := c.cache[key]
-	c.mu.Unlock()
-	if ok && time.Now().Before(e.expires) {
-		return e.rrs, e.secure, e.err
-	}
-	rrs, secure, err := c.ask(ctx, name, qtype)
-	var ttl time.Duration
-	switch {
-	case err == nil:
-		ttl = maxCacheTTL
-		for _, rr := range rrs {
-			ttl = min(ttl, time.Duration(rr.Header().Ttl)*time.Second)
-		}
-	case errors.Is(err, ErrNotFound):
-		ttl = negativeTTL
-	}
-	if ttl > 0 {
-		c.mu.Lock()
-		if c.cache == nil || len(c.cache) >= maxCacheSize {
-			c.cache = map[cacheKey]cacheEntry{}
-		}
-		c.cache[key] = cacheEntry{rrs: rrs, secure: secure, err: err, expires: time.Now().Add(ttl)}
-		c.mu.Unlock()
-	}
-	return rrs, secure, err
-}
-
-// ask queries the servers in turn. secure is the answer's AD bit, asked
-// for with AD=1 in the query (RFC 6840 §5.7): it means something only from
-// a validating resolver the operator trusts, which is what dns.servers
-// names.
-func (c *Client) ask(ctx context.Context, name string, qtype uint16) (rrs []mdns.RR, secure bool, err error) {
-	m := new(mdns.Msg)
-	m.SetQuestion(mdns.Fqdn(name), qtype)
-	m.AuthenticatedData = true
-	m.SetEdns0(4096, false)
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	var lastErr error
-	for _, srv := range c.Servers {
-		for _, proto := range []string{"udp", "tcp"} {
-			cl := &mdns.Client{Net: proto, Timeout: timeout}
-			r, _, err := cl.ExchangeContext(ctx, m, srv)
-			if err != nil {
-				lastErr = err
-				break // next server
-			}
-			if r.Truncated && proto == "udp" {
-				continue
-			}
-			switch r.Rcode {
-			case mdns.RcodeSuccess:
-				var out []mdns.RR
-				for _, rr := range r.Answer {
-					if rr.Header().Rrtype == qtype {
-						out = append(out, rr)
-					}
-				}
-				if len(out) == 0 {
-					return nil, r.AuthenticatedData, fmt.Errorf("%w: %s %s: no records", ErrNotFound, name, mdns.TypeToString[qtype])
-				}
-				return out, r.AuthenticatedData, nil
-			case mdns.RcodeNameError:
-				return nil, r.AuthenticatedData, fmt.Errorf("%w: %s: NXDOMAIN", ErrNotFound, name)
-			default:
-				lastErr = fmt.Errorf("dns: %s %s: %s from %s", name, mdns.TypeToString[qtype], mdns.RcodeToString[r.Rcode], srv)
-			}
-			break
-		}
-	}
-	return nil, false, lastErr
+// New returns a caching resolver asking servers (host:port) in order, or
+// the servers of /etc/resolv.conf when servers is empty. Each call makes
+// its own cache: a node makes one and hands it to delivery and the
+// inbound checks.
+func New(servers []string, timeout time.Duration) *Client {
+	return &Client{Servers: servers, Timeout: timeout, Cache: &Cache{}}
 }
 
 func (c *Client) LookupMX(ctx context.Context, domain string) ([]*net.MX, error) {
@@ -238,7 +92,7 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	for _, rr := range rrs {
 		// RFC 7208 §3.3 / RFC 6376 §3.6.2.2: the strings of one record are
 		// concatenated.
-		out = append(out, strings.Join(rr.(*mdns.TXT).Txt, ""))
+		out = append(out, TXTData(rr.(*mdns.TXT)))
 	}
 	return out, nil
 }
@@ -305,3 +159,33 @@ func IsNullMX(mx []*net.MX) bool {
 	h := strings.TrimSuffix(mx[0].Host, ".")
 	return h == ""
 }
+
+// unescapeTXT undoes miekg/dns's presentation escapes in a TXT string
+// (\DDD for bytes outside printable ASCII, \X for '"' and '\'), giving
+// back the octets on the wire: an SPF record with a control character
+// must be seen as such (RFC 7208 §3.1), not as its escape.
+func unescapeTXT(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n < 256 {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,8 +13,18 @@ import (
 )
 
 // serve runs an in-process DNS server for zone (RR lines) on loopback.
-func serve(t *testing.T, zone string) string {
+func serve(t testing.TB, zone string) string {
+	addr, _ := serveCounting(t, zone)
+	return addr
+}
+
+// serveCounting is serve that also counts the queries it answers. Negative
+// answers carry the zone's SOA ("test.", MINIMUM 30, TTL 60) as a real
+// authoritative server's do (RFC 2308 §3).
+func serveCounting(t testing.TB, zone string) (string, *atomic.Int64) {
 	t.Helper()
+	var n atomic.Int64
+	soa, _ := mdns.NewRR("test. 60 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 30")
 	records := map[string][]mdns.RR{}
 	for _, line := range strings.Split(strings.TrimSpace(zone), "\n") {
 		rr, err := mdns.NewRR(line)
@@ -28,6 +39,7 @@ func serve(t *testing.T, zone string) string {
 		t.Fatal(err)
 	}
 	srv := &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) {
+		n.Add(1)
 		m := new(mdns.Msg)
 		m.SetReply(r)
 		q := r.Question[0]
@@ -43,11 +55,14 @@ func serve(t *testing.T, zone string) string {
 				m.Answer = append(m.Answer, rr)
 			}
 		}
+		if len(m.Answer) == 0 && m.Rcode != mdns.RcodeServerFailure {
+			m.Ns = []mdns.RR{soa}
+		}
 		w.WriteMsg(m)
 	})}
 	go srv.ActivateAndServe()
 	t.Cleanup(func() { srv.Shutdown() })
-	return pc.LocalAddr().String()
+	return pc.LocalAddr().String(), &n
 }
 
 func TestClientLookups(t *testing.T) {

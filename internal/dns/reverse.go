@@ -7,15 +7,13 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-
-	mdns "github.com/miekg/dns"
 )
 
 // The questions the inbound reputation checks ask besides delivery's: the
 // PTR names of a client address, and the IPv4 answers of a DNS list
-// (RFC 5782 §2.1: list entries are A records). A Resolver that cannot
-// answer them itself (a wrapper, say) gets the system resolver's answers
-// from LookupPTR and its own LookupIP's IPv4 half from LookupA.
+// (RFC 5782 §2.1: list entries are A records). The caching Client answers
+// both; a Resolver that cannot (a test's, say) gets its own LookupIP's
+// IPv4 half from LookupA, and Go's resolver's PTR answers.
 
 // Reverser answers PTR questions for an address (RFC 1035 §3.5).
 type Reverser interface {
@@ -24,7 +22,7 @@ type Reverser interface {
 
 // AResolver answers A questions only: a DNS list needs no AAAA query.
 type AResolver interface {
-	LookupA(ctx context.Context, name string) ([]netip.Addr, error)
+	LookupIPv4(ctx context.Context, name string) ([]netip.Addr, error)
 }
 
 // LookupPTR returns the PTR names of ip (lower case, without the final
@@ -33,13 +31,21 @@ func LookupPTR(ctx context.Context, r Resolver, ip netip.Addr) ([]string, error)
 	if rv, ok := r.(Reverser); ok {
 		return rv.LookupPTR(ctx, ip)
 	}
-	return System{}.LookupPTR(ctx, ip)
+	names, err := net.DefaultResolver.LookupAddr(ctx, ip.Unmap().String())
+	if err != nil && len(names) == 0 {
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+		}
+		return nil, err
+	}
+	return cleanNames(names), nil
 }
 
 // LookupA returns the IPv4 addresses of name, asking r.
 func LookupA(ctx context.Context, r Resolver, name string) ([]netip.Addr, error) {
 	if ar, ok := r.(AResolver); ok {
-		return ar.LookupA(ctx, name)
+		return ar.LookupIPv4(ctx, name)
 	}
 	ips, err := r.LookupIP(ctx, name)
 	if err != nil {
@@ -90,54 +96,25 @@ func cleanNames(names []string) []string {
 	return out
 }
 
-// LookupPTR implements Reverser with Go's resolver.
-func (System) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
-	names, err := net.DefaultResolver.LookupAddr(ctx, ip.Unmap().String())
-	if err != nil && len(names) == 0 {
-		return nil, sysErr(err)
-	}
-	return cleanNames(names), nil
-}
-
-// LookupA implements AResolver with Go's resolver.
-func (System) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)
-	if err != nil {
-		return nil, sysErr(err)
-	}
-	for i := range addrs {
-		addrs[i] = addrs[i].Unmap()
-	}
-	return addrs, nil
-}
-
 // LookupPTR implements Reverser: the in-addr.arpa or ip6.arpa name of ip
-// (RFC 1035 §3.5, RFC 3596 §2.5).
+// (RFC 1035 §3.5, RFC 3596 §2.5), from the cache.
 func (c *Client) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
-	arpa, err := mdns.ReverseAddr(ip.Unmap().String())
+	names, err := c.LookupAddr(ctx, ip.Unmap().String())
 	if err != nil {
 		return nil, err
-	}
-	rrs, _, err := c.query(ctx, arpa, mdns.TypePTR)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		names = append(names, rr.(*mdns.PTR).Ptr)
 	}
 	return cleanNames(names), nil
 }
 
-// LookupA implements AResolver.
-func (c *Client) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
-	rrs, _, err := c.query(ctx, name, mdns.TypeA)
+// LookupIPv4 implements AResolver.
+func (c *Client) LookupIPv4(ctx context.Context, name string) ([]netip.Addr, error) {
+	ips, err := c.LookupA(ctx, name, false)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]netip.Addr, 0, len(rrs))
-	for _, rr := range rrs {
-		if a, ok := netip.AddrFromSlice(rr.(*mdns.A).A.To4()); ok {
+	out := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		if a, ok := netip.AddrFromSlice(ip.To4()); ok {
 			out = append(out, a)
 		}
 	}

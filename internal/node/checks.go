@@ -17,5 +17,7 @@ func checks(cfg *config.Config, st *store.Store, log *slog.Logger) (mx, submissi
 	if err := addReputation(cfg, st, log, mx); err != nil {
 		return nil, nil, err
 	}
+	authMX, authSubmission := authStages(cfg)
+	mx.Message, submission.Message = append(mx.Message, authMX...), append(submission.Message, authSubmission...)
 	return mx, submission, nil
 }

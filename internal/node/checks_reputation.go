@@ -15,7 +15,7 @@ import (
 // score. They come first, so later stages (a spam scanner) can read the
 // "reputation" note.
 func addReputation(cfg *config.Config, st *store.Store, log *slog.Logger, mx *verdict.Pipeline) error {
-	c, err := reputation.New(cfg.Reputation, dns.New(cfg.DNS.Servers, cfg.DNS.Timeout), cfg.DNS.Timeout, st, log)
+	c, err := reputation.New(cfg.Reputation, dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout), cfg.DNS.Timeout, st, log)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ type fakeDNS struct {
 
 func (f *fakeDNS) LookupMX(context.Context, string) ([]*net.MX, error) { return nil, dns.ErrNotFound }
 func (f *fakeDNS) LookupTXT(context.Context, string) ([]string, error) { return nil, dns.ErrNotFound }
-func (f *fakeDNS) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
+func (f *fakeDNS) LookupIPv4(ctx context.Context, name string) ([]netip.Addr, error) {
 	for suffix := range f.hang {
 		if strings.HasSuffix(name, suffix) {
 			<-ctx.Done()
@@ -40,7 +40,7 @@ func (f *fakeDNS) LookupA(ctx context.Context, name string) ([]netip.Addr, error
 	return nil, fmt.Errorf("%w: %s", dns.ErrNotFound, name)
 }
 func (f *fakeDNS) LookupIP(ctx context.Context, name string) ([]net.IP, error) {
-	as, err := f.LookupA(ctx, name)
+	as, err := f.LookupIPv4(ctx, name)
 	var out []net.IP
 	for _, a := range as {
 		out = append(out, a.AsSlice())

@@ -1,0 +1,76 @@
+package authres
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+
+	"blitiri.com.ar/go/spf"
+)
+
+// SPF is the result of one SPF check (RFC 7208).
+type SPF struct {
+	Result   string // none, neutral, pass, fail, softfail, temperror, permerror (§2.6)
+	Identity string // "mailfrom", or "helo" when MAIL FROM was <> (§2.3)
+	Domain   string // the domain checked: MAIL FROM's, or the HELO name
+	Sender   string // <sender> as checked: MAIL FROM, or postmaster@HELO (§2.4)
+	Helo     string
+	IP       netip.Addr
+	Problem  string // why, for temperror and permerror
+}
+
+// CheckSPF runs check_host() (RFC 7208 §4) for the envelope sender, or
+// for the HELO identity when MAIL FROM is the null path (§2.3: "<>" is
+// checked as "postmaster@" the HELO name, §2.4). The library keeps the
+// limits of §4.6.4: 10 mechanisms and modifiers that look up DNS, 2 void
+// lookups, 10 MX or PTR names each; redirect loops end at the lookup limit.
+func CheckSPF(ctx context.Context, r Resolver, ip netip.Addr, helo, mailFrom string) SPF {
+	res := SPF{Identity: "mailfrom", Sender: mailFrom, Helo: helo, IP: ip}
+	if mailFrom == "" {
+		res.Identity, res.Sender = "helo", "postmaster@"+helo
+	}
+	_, res.Domain, _ = strings.Cut(res.Sender, "@")
+	if res.Identity == "helo" && (helo == "" || strings.HasPrefix(helo, "[")) {
+		// §2.3: an address literal or an empty HELO is no domain to check.
+		res.Result = string(spf.None)
+		return res
+	}
+	rec := &recordingResolver{netErrors: netErrors{r}}
+	r0, err := spf.CheckHostWithSender(net.IP(ip.Unmap().AsSlice()), helo, res.Sender,
+		spf.WithContext(ctx), spf.WithResolver(rec))
+	res.Result = string(r0)
+	if err != nil && (r0 == spf.TempError || r0 == spf.PermError) {
+		res.Problem = err.Error()
+	}
+	// §4.6: a syntax error anywhere in a record the evaluation fetched is
+	// a permerror, even after a mechanism matched.
+	for _, txt := range rec.records {
+		if err := checkSPFSyntax(txt); err != nil {
+			res.Result, res.Problem = string(spf.PermError), "syntax: "+err.Error()
+			break
+		}
+	}
+	return res
+}
+
+// recordingResolver notes the SPF records the library fetches (§4.5: the
+// TXT strings starting "v=spf1" followed by a space or nothing).
+type recordingResolver struct {
+	netErrors
+	records []string
+}
+
+func (r *recordingResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	txts, err := r.netErrors.LookupTXT(ctx, name)
+	var spfs []string
+	for _, t := range txts {
+		if l := strings.ToLower(t); l == "v=spf1" || strings.HasPrefix(l, "v=spf1 ") {
+			spfs = append(spfs, t)
+		}
+	}
+	if len(spfs) == 1 { // more than one is the library's permerror already
+		r.records = append(r.records, spfs[0])
+	}
+	return txts, err
+}

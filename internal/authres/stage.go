@@ -1,0 +1,205 @@
+package authres
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"mailgate/internal/message"
+	"mailgate/internal/verdict"
+)
+
+// Policy is what the operator decides about the results ([auth]).
+type Policy struct {
+	// AuthservID names our ADMD in Authentication-Results (RFC 8601
+	// §2.5); fields claiming it are removed from incoming mail (§5).
+	AuthservID string
+	// Receiver is this host's name, for Received-SPF's receiver=.
+	Receiver string
+	// TempError is "defer" (451, the sender tries again) or "accept"
+	// (deliver, the temperror recorded) when a DNS failure leaves the
+	// verdict open.
+	TempError string
+	// DMARCReject is "reject" (550 5.7.1) or "quarantine" (Junk) for mail
+	// failing DMARC under p=reject.
+	DMARCReject string
+	// SPFFailReject refuses SPF "fail" (550 5.7.23) unless DMARC passes;
+	// off, SPF fail is recorded and left to DMARC (RFC 7489 §10.1).
+	SPFFailReject bool
+	// Timeout bounds all DNS work for one message (RFC 7208 §4.6.4: at
+	// least 20 seconds for SPF).
+	Timeout time.Duration
+}
+
+// Stage is the MX's authentication stage: SPF, DKIM, DMARC, the
+// Authentication-Results and Received-SPF fields, forged results removed.
+// Later stages find the results as notes: "spf" (SPF), "dkim" ([]DKIM),
+// "dmarc" ([]DMARC).
+type Stage struct {
+	Resolver Resolver
+	Policy
+	// Sample draws pct= samples in [0, 100); nil is math/rand.
+	Sample func() int
+}
+
+func (s *Stage) Name() string { return "auth" }
+
+// CheckMessage implements verdict.MessageStage.
+func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.Message, so *verdict.Verdict) verdict.Result {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sample := s.Sample
+	if sample == nil {
+		sample = func() int { return rand.IntN(100) }
+	}
+
+	res := Results{AuthservID: s.AuthservID}
+	res.SPF = CheckSPF(ctx, s.Resolver, c.IP, c.Helo, m.From)
+	res.DKIM = VerifyDKIM(ctx, s.Resolver, m.Body)
+	body, forged := RemoveForged(m.Body, s.AuthservID)
+	for _, d := range fromDomains(body) {
+		if d == "" {
+			res.DMARC = append(res.DMARC, DMARC{Result: "permerror", Reason: "no usable From address", Disposition: "none"})
+			continue
+		}
+		res.DMARC = append(res.DMARC, CheckDMARC(ctx, s.Resolver, d, res.SPF, res.DKIM, sample))
+	}
+	so.Note("spf", res.SPF)
+	so.Note("dkim", res.DKIM)
+	so.Note("dmarc", res.DMARC)
+
+	out := verdict.Result{
+		Fields: []string{res.AuthenticationResults(), ReceivedSPF(res.SPF, s.Receiver)},
+		Log:    []any{"spf", res.SPF.Result, "dkim", dkimSummary(res.DKIM), "dmarc", dmarcSummary(res.DMARC)},
+	}
+	if forged > 0 {
+		out.Body = body
+		out.Log = append(out.Log, "forged_authres_removed", forged)
+	}
+	out.Reply, out.Junk = s.decide(&res)
+	return out
+}
+
+// decide turns the results into a refusal or a Junk delivery.
+func (s *Stage) decide(res *Results) (*verdict.Reply, bool) {
+	junk, dmarcPass, dmarcTemp := false, len(res.DMARC) > 0, false
+	for _, d := range res.DMARC {
+		dmarcPass = dmarcPass && d.Result == "pass"
+		dmarcTemp = dmarcTemp || d.Result == "temperror"
+		switch d.Disposition {
+		case "reject":
+			// RFC 7489 §6.6.4/§10.3: refuse during the SMTP session,
+			// 550 5.7.1, rather than bounce afterwards.
+			if s.DMARCReject != "quarantine" {
+				return &verdict.Reply{Code: 550, Enhanced: [3]int{5, 7, 1},
+					Text: "Message refused: the DMARC policy of " + d.From + " asks receivers to reject mail that fails authentication"}, false
+			}
+			junk = true
+		case "quarantine":
+			junk = true
+		}
+	}
+	if s.TempError == "defer" && !dmarcPass {
+		// RFC 7208 §8.6: a temperror may be refused with 451; RFC 7372
+		// §3.2 gives SPF's its own enhanced code.
+		if res.SPF.Result == "temperror" {
+			return &verdict.Reply{Code: 451, Enhanced: [3]int{4, 7, 24},
+				Text: "SPF check of " + res.SPF.Domain + " failed temporarily (DNS); try again later"}, false
+		}
+		if dmarcTemp {
+			return &verdict.Reply{Code: 451, Enhanced: [3]int{4, 7, 5},
+				Text: "DMARC check failed temporarily (DNS); try again later"}, false
+		}
+	}
+	if s.SPFFailReject && res.SPF.Result == "fail" && !dmarcPass {
+		return &verdict.Reply{Code: 550, Enhanced: [3]int{5, 7, 23},
+			Text: "SPF: " + res.SPF.Domain + " does not permit " + res.SPF.IP.String() + " to send its mail"}, false
+	}
+	return nil, junk
+}
+
+// fromDomains returns the distinct domains of the From addresses (RFC
+// 7489 §6.6.1: each is evaluated and the strictest outcome applies); a ""
+// entry stands for a From field that is missing or unreadable.
+func fromDomains(msg []byte) []string {
+	h, err := message.Header(msg)
+	if err != nil {
+		return []string{""}
+	}
+	var out []string
+	seen := map[string]bool{}
+	vals := h.Values("From")
+	if len(vals) == 0 {
+		return []string{""}
+	}
+	for _, v := range vals {
+		var domains []string
+		if list, err := mail.ParseAddressList(v); err == nil {
+			for _, a := range list {
+				_, d, _ := strings.Cut(a.Address, "@")
+				domains = append(domains, d)
+			}
+		} else {
+			// A display name the parser cannot read (an unknown charset
+			// in an encoded word) must not hide the domain from DMARC.
+			for _, m := range addrDomain.FindAllStringSubmatch(v, -1) {
+				domains = append(domains, m[1])
+			}
+		}
+		if len(domains) == 0 {
+			domains = []string{""}
+		}
+		for _, d := range domains {
+			d = strings.ToLower(strings.TrimSuffix(d, "."))
+			if !seen[d] {
+				out, seen[d] = append(out, d), true
+			}
+		}
+	}
+	return out
+}
+
+// addrDomain finds the domain of each addr-spec in a From value.
+var addrDomain = regexp.MustCompile(`@([A-Za-z0-9.-]+)\s*(?:>|,|$)`)
+
+func dkimSummary(ds []DKIM) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Result + ":" + d.Domain
+	}
+	return strings.Join(parts, ",")
+}
+
+func dmarcSummary(ds []DMARC) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Result + ":" + d.From + ":" + d.Disposition
+	}
+	return strings.Join(parts, ",")
+}
+
+// StripForged is the submission side of RFC 8601 §5: a subscriber's
+// message may not carry Authentication-Results in our name either (it
+// would reach local recipients as if we had judged it).
+type StripForged struct{ AuthservID string }
+
+func (s StripForged) Name() string { return "authres-strip" }
+
+// CheckMessage implements verdict.MessageStage.
+func (s StripForged) CheckMessage(_ context.Context, _ *verdict.Client, m *verdict.Message, _ *verdict.Verdict) verdict.Result {
+	body, n := RemoveForged(m.Body, s.AuthservID)
+	if n == 0 {
+		return verdict.Result{}
+	}
+	return verdict.Result{Body: body, Log: []any{"forged_authres_removed", n}}
+}

@@ -1,0 +1,34 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuthAndPublishSections(t *testing.T) {
+	c, err := Load(write(t, "hostname = \"mx1.isp.example\"\n[auth]\ntemperror = \"defer\"\n[publish]\noutbound_ips = [\"192.0.2.0/28\", \"2001:db8::25\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Auth.Enabled || c.Auth.TempError != "defer" || c.Auth.DMARCReject != "reject" || c.Auth.Timeout != 20*time.Second || c.AuthservID() != "mx1.isp.example" {
+		t.Fatalf("auth = %+v, authserv-id %q", c.Auth, c.AuthservID())
+	}
+	if len(c.Publish.OutboundIPs) != 2 || c.Publish.DMARCPolicy != "quarantine" || c.Publish.MTASTSMode != "testing" {
+		t.Fatalf("publish = %+v", c.Publish)
+	}
+	for body, key := range map[string]string{
+		"[auth]\ntemperror = \"bounce\"\n":             "auth.temperror",
+		"[auth]\ndmarc_reject = \"none\"\n":            "auth.dmarc_reject",
+		"[auth]\nauthserv_id = \"a b\"\n":              "auth.authserv_id",
+		"[auth]\ntimeout = \"10ms\"\n":                 "auth.timeout",
+		"[publish]\noutbound_ips = [\"mail.isp\"]\n":   "publish.outbound_ips",
+		"[publish]\ndmarc_policy = \"strict\"\n":       "publish.dmarc_policy",
+		"[publish]\nmta_sts_mode = \"on\"\n":           "publish.mta_sts_mode",
+		"[publish]\nreport_mailbox = \"postmaster\"\n": "publish.report_mailbox",
+	} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("config %q: error %v does not name %s", body, err, key)
+		}
+	}
+}

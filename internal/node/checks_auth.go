@@ -1,0 +1,28 @@
+package node
+
+import (
+	"mailgate/internal/authres"
+	"mailgate/internal/config"
+	"mailgate/internal/dns"
+	"mailgate/internal/verdict"
+)
+
+// authStages is the MX's sender authentication ([auth]): SPF, DKIM, DMARC
+// and the Authentication-Results field, on the node's shared DNS cache.
+// Submission only loses Authentication-Results fields claiming to be ours
+// (RFC 8601 §5).
+func authStages(cfg *config.Config) (mx, submission []verdict.MessageStage) {
+	if !cfg.Auth.Enabled {
+		return nil, nil
+	}
+	a := cfg.Auth
+	submission = []verdict.MessageStage{authres.StripForged{AuthservID: cfg.AuthservID()}}
+	return []verdict.MessageStage{&authres.Stage{
+		Resolver: dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout),
+		Policy: authres.Policy{
+			AuthservID: cfg.AuthservID(), Receiver: cfg.Hostname,
+			TempError: a.TempError, DMARCReject: a.DMARCReject,
+			SPFFailReject: a.SPFFailReject, Timeout: a.Timeout,
+		},
+	}}, submission
+}
