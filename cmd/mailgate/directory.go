@@ -25,15 +25,12 @@ func newDomainCmd() *cobra.Command {
 			Use: "add DOMAIN...", Short: "add hosted domains", Args: cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return withStore(func(ctx context.Context, st *store.Store) error {
-					// All or nothing: check every name before adding any.
-					if err := checkNewDomains(ctx, st, args); err != nil {
+					added, err := st.AddDomains(ctx, actor(), args)
+					if err != nil {
 						return err
 					}
-					for _, d := range args {
-						if err := st.AddDomain(ctx, actor(), d); err != nil {
-							return err
-						}
-						fmt.Fprintf(cmd.OutOrStdout(), "domain %s added\n", strings.ToLower(d))
+					for _, d := range added {
+						fmt.Fprintf(cmd.OutOrStdout(), "domain %s added\n", d)
 					}
 					return nil
 				})
@@ -72,27 +69,6 @@ func newDomainCmd() *cobra.Command {
 	return cmd
 }
 
-// checkNewDomains refuses the whole list when one name is invalid, already
-// hosted or given twice, so `domain add` never adds only some of them.
-func checkNewDomains(ctx context.Context, st *store.Store, names []string) error {
-	seen := map[string]bool{}
-	for _, d := range names {
-		n := strings.ToLower(strings.TrimSuffix(d, "."))
-		if err := address.CheckDomain(n); err != nil {
-			return fmt.Errorf("domain %q: %w: %v; nothing added", d, store.ErrInvalid, err)
-		}
-		has, err := st.HasDomain(ctx, n)
-		if err != nil {
-			return err
-		}
-		if has || seen[n] {
-			return fmt.Errorf("domain %s: %w; nothing added", n, store.ErrExists)
-		}
-		seen[n] = true
-	}
-	return nil
-}
-
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "manage accounts (add, list, passwd, suspend, resume, remove)"}
 	var pwStdin bool
@@ -100,8 +76,8 @@ func newUserCmd() *cobra.Command {
 		Use: "add ADDRESS", Short: "add an account; the password comes from a prompt or --password-stdin", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
-				if _, err := st.Account(ctx, args[0]); err == nil {
-					return fmt.Errorf("account %s: %w", args[0], store.ErrExists)
+				if err := st.CheckNewAccount(ctx, args[0]); err != nil {
+					return err
 				}
 				hash, err := readPassword(cmd, pwStdin)
 				if err != nil {
@@ -110,7 +86,7 @@ func newUserCmd() *cobra.Command {
 				if err := st.AddAccount(ctx, actor(), args[0], hash); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "account %s added\n", strings.ToLower(args[0]))
+				fmt.Fprintf(cmd.OutOrStdout(), "account %s added\n", canonical(args[0]))
 				return nil
 			})
 		},
@@ -205,6 +181,15 @@ func newUserCmd() *cobra.Command {
 	return cmd
 }
 
+// canonical is an address as the store keeps it, for messages: lower
+// case, the domain as its A-label.
+func canonical(addr string) string {
+	if n, err := address.Normalize(addr); err == nil {
+		return n
+	}
+	return addr
+}
+
 func setStatus(cmd *cobra.Command, addr, status, reason string) error {
 	return withStore(func(ctx context.Context, st *store.Store) error {
 		if err := st.SetStatus(ctx, actor(), addr, status, reason); err != nil {
@@ -292,7 +277,7 @@ func newAliasCmd() *cobra.Command {
 					if err := st.AddAlias(ctx, actor(), args[0], args[1]); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "alias %s -> %s added\n", args[0], args[1])
+					fmt.Fprintf(cmd.OutOrStdout(), "alias %s -> %s added\n", canonical(args[0]), canonical(args[1]))
 					return nil
 				})
 			},

@@ -99,8 +99,9 @@ func newEdgeRelayCmd() *cobra.Command {
 func newEdgeExemptCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "exempt", Short: "exempt addresses or prefixes of dynamic pools (audited, optional expiry)"}
 	var reason, until string
+	var force bool
 	add := &cobra.Command{
-		Use: "add PREFIX --reason TEXT [--until DATE]", Short: "exempt an address or prefix", Args: cobra.ExactArgs(1),
+		Use: "add PREFIX --reason TEXT [--until DATE] [--force]", Short: "exempt an address or prefix", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var u time.Time
 			if until != "" {
@@ -109,17 +110,23 @@ func newEdgeExemptCmd() *cobra.Command {
 					return fmt.Errorf("--until: %w", err)
 				}
 			}
-			return withStore(func(ctx context.Context, st *store.Store) error {
-				if err := st.AddExemption(ctx, actor(), args[0], reason, u); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "exemption %s added\n", args[0])
-				return nil
-			})
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			limit := store.ExemptLimit{MinBits4: cfg.Edge.MaxExemptPrefixV4, MinBits6: cfg.Edge.MaxExemptPrefixV6, Force: force}
+			if err := st.AddExemption(ctx, actor(), args[0], reason, u, limit); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "exemption %s added\n", args[0])
+			return nil
 		},
 	}
 	add.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit log); required")
 	add.Flags().StringVar(&until, "until", "", "expiry: 2006-01-02, 2006-01-02 15:04 (local time) or RFC 3339")
+	add.Flags().BoolVar(&force, "force", false, "take a prefix wider than [edge] max_exempt_prefix_v4/v6")
 	list := &cobra.Command{
 		Use: "list", Short: "list exemptions", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -124,7 +124,11 @@ func SendNotices(ctx context.Context, st NoticeStore, p NoticePolicy, mailRoot, 
 			return err
 		}
 		name := mailbox.DeliveryName(now, fmt.Sprintf("notice-%d", c.Grade), p.Hostname, int64(len(body)))
-		if err := mailbox.Deliver(mailbox.Dir(mailRoot, c.Account), name, bytes.NewReader(body)); err != nil {
+		dir, err := mailbox.Dir(mailRoot, c.Account)
+		if err != nil {
+			return fmt.Errorf("notice to %s: %w", c.Account, err)
+		}
+		if err := mailbox.Deliver(dir, name, bytes.NewReader(body)); err != nil {
 			return fmt.Errorf("notice to %s: %w", c.Account, err)
 		}
 		if err := st.RecordNotice(ctx, actor, store.Notice{Username: c.Subscriber, Account: c.Account, Grade: c.Grade, Attempts: c.Attempts, SentAt: now}); err != nil {

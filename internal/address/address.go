@@ -1,6 +1,7 @@
 // Package address parses and normalizes mailbox addresses the way mailgate
-// stores and compares them: domain lower-cased, local part lower-cased (our
-// mailboxes are case-insensitive, as at every ISP), no routing syntax.
+// stores and compares them: domain in its canonical form (lower-case
+// A-labels, see CanonicalDomain), local part lower-cased (our mailboxes are
+// case-insensitive, as at every ISP), no routing syntax.
 package address
 
 import (
@@ -33,11 +34,11 @@ func Split(addr string) (local, domain string, err error) {
 		return "", "", fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalid, addr)
 	}
 	// Checked after lower-casing, which may change the length in octets.
-	local, domain = strings.ToLower(addr[:at]), strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
+	local = strings.ToLower(addr[:at])
 	if err := checkLocal(local); err != nil {
 		return "", "", fmt.Errorf("%w: %q: %v", ErrInvalid, addr, err)
 	}
-	if err := CheckDomain(domain); err != nil {
+	if domain, err = CanonicalDomain(addr[at+1:]); err != nil {
 		return "", "", fmt.Errorf("%w: %q: %v", ErrInvalid, addr, err)
 	}
 	if len(local)+1+len(domain) > 254 {
@@ -84,33 +85,6 @@ func checkLocal(l string) error {
 			}
 		default:
 			return fmt.Errorf("character %q not allowed in local part", c)
-		}
-	}
-	return nil
-}
-
-// CheckDomain accepts a fully qualified host name (RFC 6409 §4.2: the MSA
-// must see fully qualified domains), letters, digits and hyphens per label.
-func CheckDomain(d string) error {
-	if len(d) == 0 || len(d) > 253 {
-		return errors.New("domain empty or longer than 253 octets")
-	}
-	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
-		return fmt.Errorf("domain %q is not fully qualified", d)
-	}
-	for _, lb := range labels {
-		if lb == "" || len(lb) > 63 {
-			return fmt.Errorf("domain %q has an empty or over-long label", d)
-		}
-		if lb[0] == '-' || lb[len(lb)-1] == '-' {
-			return fmt.Errorf("domain %q has a label starting or ending with '-'", d)
-		}
-		for i := 0; i < len(lb); i++ {
-			c := lb[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c >= 0x80) {
-				return fmt.Errorf("domain %q has character %q", d, c)
-			}
 		}
 	}
 	return nil

@@ -23,6 +23,12 @@ type Edge struct {
 	// the zone it answers for (RFC 5782).
 	DNSBLListen string `toml:"dnsbl_listen"`
 	DNSBLZone   string `toml:"dnsbl_zone"`
+	// MaxExemptPrefixV4 and V6 are the widest exemptions `edge exempt add`
+	// takes without --force, as prefix lengths: /24 is the most a single
+	// customer's fixed-IP plan gets, /48 a whole IPv6 site. One line
+	// exempting 0.0.0.0/0 would turn OP25B off for every subscriber.
+	MaxExemptPrefixV4 int `toml:"max_exempt_prefix_v4"`
+	MaxExemptPrefixV6 int `toml:"max_exempt_prefix_v6"`
 }
 
 func defaultEdge() Edge {
@@ -31,6 +37,9 @@ func defaultEdge() Edge {
 		ResolveInterval: time.Hour,
 		AttemptWindow:   7 * 24 * time.Hour,
 		DNSBLListen:     "127.0.0.1:5353",
+
+		MaxExemptPrefixV4: 24,
+		MaxExemptPrefixV6: 48,
 	}
 }
 
@@ -49,6 +58,12 @@ func (c *Config) validateEdge(bad badFunc) {
 		if _, _, err := net.SplitHostPort(e.DNSBLListen); err != nil {
 			bad("edge.dnsbl_listen", "%q is not host:port (%v)", e.DNSBLListen, err)
 		}
+	}
+	if e.MaxExemptPrefixV4 < 1 || e.MaxExemptPrefixV4 > 32 {
+		bad("edge.max_exempt_prefix_v4", "%d is not a prefix length from 1 to 32 (wider exemptions take --force)", e.MaxExemptPrefixV4)
+	}
+	if e.MaxExemptPrefixV6 < 1 || e.MaxExemptPrefixV6 > 128 {
+		bad("edge.max_exempt_prefix_v6", "%d is not a prefix length from 1 to 128 (wider exemptions take --force)", e.MaxExemptPrefixV6)
 	}
 	if z := e.DNSBLZone; z != "" && (strings.ContainsAny(z, " \t/@") || !strings.Contains(strings.Trim(z, "."), ".")) {
 		bad("edge.dnsbl_zone", "%q is not a DNS zone name like dyn.dnsbl.isp.example", z)

@@ -196,6 +196,11 @@ attempt_window = "168h"
 # dynamic addresses (RFC 5782). "" zone: give --zone on the command line.
 dnsbl_listen = "127.0.0.1:5353"
 dnsbl_zone = ""
+# The widest exemption edge exempt add takes without --force, as a prefix
+# length: a /24 is the most one fixed-IP customer gets, a /48 one IPv6
+# site. Wider ones (0.0.0.0/0 turns OP25B off for everyone) need --force.
+max_exempt_prefix_v4 = 24
+max_exempt_prefix_v6 = 48
 
 [scan]
 # Content scanners running beside the node as their own daemons (Debian's

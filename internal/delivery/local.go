@@ -66,11 +66,16 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt 
 	}
 	env := &m.Envelope
 	name := mailbox.DeliveryName(env.Received, env.ID+"."+strconv.Itoa(idx), l.Hostname, env.Size)
+	dir, err := mailbox.Dir(l.MailRoot, acct)
+	if err != nil {
+		// The same account gives the same answer at every retry.
+		l.Log.Error("no mailbox path for recipient", "id", m.Envelope.ID, "rcpt", rcpt, "err", err)
+		return spool.Failed, "550 5.2.0 mailbox unavailable"
+	}
 	deliver := mailbox.Deliver
 	if fresh {
 		deliver = mailbox.DeliverNew
 	}
-	dir := mailbox.Dir(l.MailRoot, acct)
 	if env.Junk {
 		// The verdict judged it spam: the Junk folder, created on first
 		// use (an account that never logged in has none yet).

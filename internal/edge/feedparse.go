@@ -19,7 +19,8 @@ import (
 // format "txt", "csv" or "json", or "" to tell from the content. Every
 // prefix must parse; a bad line is an error naming it, never a prefix
 // silently dropped or widened. Prefixes come back masked and unmapped
-// (store.ParsePrefix), duplicates once.
+// (store.ParsePrefixMasked: another ISP's host bits are theirs to fix),
+// duplicates once.
 func ParseFeed(data []byte, format string) ([]netip.Prefix, error) {
 	if format == "" {
 		format = feedFormat(data)
@@ -42,7 +43,7 @@ func ParseFeed(data []byte, format string) ([]netip.Prefix, error) {
 	seen := make(map[netip.Prefix]bool, len(raw))
 	out := make([]netip.Prefix, 0, len(raw))
 	for i, r := range raw {
-		p, err := store.ParsePrefix(r)
+		p, err := store.ParsePrefixMasked(r)
 		if err != nil {
 			return nil, fmt.Errorf("feed (%s) entry %d: %w", format, i+1, err)
 		}

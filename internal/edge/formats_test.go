@@ -34,6 +34,28 @@ func TestParsePoolFileCSV(t *testing.T) {
 	}
 }
 
+// Issue 15 §4: a CSV saved by a spreadsheet starts with a UTF-8
+// byte-order mark; it failed with a misleading error (or, without a
+// header, named the first pool "\ufeffdyn").
+func TestParsePoolFileWithBOM(t *testing.T) {
+	for _, in := range []string{"\ufeffpool,kind,prefix\r\ndyn,dynamic,10.1.0.0/16\r\n", "\ufeffdyn,dynamic,10.1.0.0/16\n"} {
+		rows, err := ParsePoolFile([]byte(in), false)
+		if err != nil || len(rows) != 1 || rows[0] != (store.PoolRow{Pool: "dyn", Kind: "dynamic", Prefix: "10.1.0.0/16"}) {
+			t.Errorf("ParsePoolFile(%q) = %+v, %v", in, rows, err)
+		}
+	}
+	rows, err := ParsePoolFile([]byte("\ufeff[[pool]]\nname = \"dyn\"\nkind = \"dynamic\"\nprefixes = [\"10.1.0.0/16\"]\n"), true)
+	if err != nil || len(rows) != 1 || rows[0].Pool != "dyn" {
+		t.Errorf("TOML with a BOM: %+v, %v", rows, err)
+	}
+	if _, err := ParsePoolFile([]byte("\xff\xfep\x00o\x00"), false); err == nil || !strings.Contains(err.Error(), "save it as CSV UTF-8") {
+		t.Errorf("UTF-16: %v, want advice to save as UTF-8", err)
+	}
+	if err := store.CheckPoolName("\ufeffdyn"); err == nil {
+		t.Error("a pool name with a byte-order mark was accepted")
+	}
+}
+
 func TestPoolFileRoundTrip(t *testing.T) {
 	ps := []store.PoolPrefix{pp("dyn", store.PoolDynamic, "10.1.0.0/16"), pp("dyn", store.PoolDynamic, "2001:db8::/48"), pp("fixed", store.PoolStatic, "10.1.5.0/24")}
 	for _, isTOML := range []bool{false, true} {
@@ -62,6 +84,8 @@ func FuzzParsePoolFile(f *testing.F) {
 	f.Add([]byte("pool,kind,prefix\ndyn,dynamic,10.0.0.0/8\n"), false)
 	f.Add([]byte("\"a,b\",static,\"1.2.3.4\"\n# c\n"), false)
 	f.Add([]byte("[[pool]]\nname = \"x\"\nkind = \"static\"\nprefixes = [\"::/0\"]\n"), true)
+	f.Add([]byte("\ufeffpool,kind,prefix\r\ndyn,dynamic,10.1.2.3/8\r\n"), false)
+	f.Add([]byte("\xff\xfed\x00y\x00n\x00"), false)
 	f.Fuzz(func(t *testing.T, data []byte, isTOML bool) {
 		rows, err := ParsePoolFile(data, isTOML)
 		if err != nil {

@@ -29,8 +29,16 @@ type tomlPool struct {
 	Prefixes []string `toml:"prefixes"`
 }
 
+// utf8BOM is U+FEFF as UTF-8: spreadsheets saving "CSV UTF-8" start the
+// file with it. It marks the encoding and is no part of the first field.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // ParsePoolFile reads rows from data; toml selects the TOML form.
 func ParsePoolFile(data []byte, isTOML bool) ([]store.PoolRow, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return nil, errors.New("pool file: UTF-16 text (a spreadsheet's \"Unicode text\"): save it as CSV UTF-8 or plain CSV")
+	}
 	if isTOML {
 		var tp tomlPools
 		md, err := toml.Decode(string(data), &tp)

@@ -34,7 +34,11 @@ func nestedMIME(depth int) string {
 func deliverRaw(t *testing.T, mailRoot string, i int, body string) {
 	t.Helper()
 	name := mailbox.DeliveryName(time.Unix(1700000000+int64(i), 0), fmt.Sprintf("r%d.0", i), "mx.test", int64(len(body)))
-	if err := mailbox.Deliver(mailbox.Dir(mailRoot, testUser), name, strings.NewReader(body)); err != nil {
+	dir, err := mailbox.Dir(mailRoot, testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mailbox.Deliver(dir, name, strings.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,7 +14,10 @@ import (
 // message INBOX over IMAPS, as the client sees it.
 func BenchmarkSelectFetchFlags(b *testing.B) {
 	addr, root := testServer(b)
-	dir := mailbox.Dir(root, testUser)
+	dir, err := mailbox.Dir(root, testUser)
+	if err != nil {
+		b.Fatal(err)
+	}
 	mailbox.Ensure(dir)
 	const n = 20000
 	for i := 0; i < n; i++ {

@@ -137,7 +137,11 @@ func TestInternalErrorIsLogged(t *testing.T) {
 	deliver(t, root, 1)
 	c := dial(t, addr)
 	c.do("SELECT INBOX")
-	files, _ := filepath.Glob(filepath.Join(mailbox.Dir(root, testUser), "cur", "*"))
+	dir, err := mailbox.Dir(root, testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "cur", "*"))
 	if len(files) != 1 {
 		t.Fatalf("cur/ holds %v", files)
 	}

@@ -71,8 +71,11 @@ func (s *session) login(username, pw string) error {
 	default:
 		return imapserver.ErrAuthFailed
 	}
-	dir := mailbox.Dir(s.srv.MailRoot, acct.Address)
-	if err := mailbox.EnsureDefaults(dir); err != nil {
+	dir, err := mailbox.Dir(s.srv.MailRoot, acct.Address)
+	if err == nil {
+		err = mailbox.EnsureDefaults(dir)
+	}
+	if err != nil {
 		s.srv.log().Error("imap: creating default folders", "account", acct.Address, "err", err)
 		return errAuthTemp
 	}

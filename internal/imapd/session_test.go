@@ -68,7 +68,11 @@ func deliver(t *testing.T, mailRoot string, i int) {
 	t.Helper()
 	body := fmt.Sprintf("Subject: m%d\r\n\r\nbody %d\r\n", i, i)
 	name := mailbox.DeliveryName(time.Unix(1700000000+int64(i), 0), fmt.Sprintf("k%d.0", i), "mx.test", int64(len(body)))
-	if err := mailbox.Deliver(mailbox.Dir(mailRoot, testUser), name, strings.NewReader(body)); err != nil {
+	dir, err := mailbox.Dir(mailRoot, testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mailbox.Deliver(dir, name, strings.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
 }

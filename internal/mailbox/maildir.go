@@ -15,12 +15,6 @@ import (
 	"mailgate/internal/dirsync"
 )
 
-// Dir is the Maildir of an account (a normalized address).
-func Dir(root, account string) string {
-	at := strings.LastIndexByte(account, '@')
-	return filepath.Join(root, account[at+1:], account[:at])
-}
-
 // Ensure creates a Maildir's tmp, new and cur directories.
 func Ensure(dir string) error {
 	for _, sub := range []string{"tmp", "new", "cur"} {

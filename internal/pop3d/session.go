@@ -275,8 +275,11 @@ func (s *session) login(user, pw string) {
 		s.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")
 		return
 	}
-	dir := mailbox.Dir(s.srv.MailRoot, acct.Address)
-	f, err := mailbox.OpenFolder(dir)
+	var f *mailbox.Folder
+	dir, err := mailbox.Dir(s.srv.MailRoot, acct.Address)
+	if err == nil {
+		f, err = mailbox.OpenFolder(dir)
+	}
 	if err != nil {
 		s.srv.locks.unlock(acct.Address)
 		s.srv.log().Error("pop3: opening maildrop", "account", acct.Address, "err", err)

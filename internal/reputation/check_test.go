@@ -234,7 +234,7 @@ func TestDynamicSpaceVerdicts(t *testing.T) {
 	if _, err := st.AddPoolPrefixes(ctx, "t", "dyn-east", store.PoolDynamic, []string{"203.0.113.0/24"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddExemption(ctx, "t", "203.0.113.7", "fixed-IP customer", time.Time{}); err != nil {
+	if err := st.AddExemption(ctx, "t", "203.0.113.7", "fixed-IP customer", time.Time{}, store.ExemptLimit{}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Default().Reputation

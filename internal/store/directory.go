@@ -75,19 +75,53 @@ type Domain struct {
 
 // AddDomain adds a hosted domain.
 func (s *Store) AddDomain(ctx context.Context, actor, name string) error {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if err := address.CheckDomain(name); err != nil {
-		return fmt.Errorf("domain %q: %w: %v", name, ErrInvalid, err)
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO domains (name, created_at) VALUES (?, ?)`), name, s.now().Unix()); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("domain %s: %w", name, ErrExists)
-			}
-			return err
+	_, err := s.AddDomains(ctx, actor, []string{name})
+	return err
+}
+
+// AddDomains adds hosted domains, all or none: an invalid name, one already
+// hosted, or one given twice (in any spelling: "Bücher.example" and
+// "xn--bcher-kva.example" are one domain) adds nothing. It returns the names
+// as stored, in canonical form (address.CanonicalDomain).
+func (s *Store) AddDomains(ctx context.Context, actor string, names []string) ([]string, error) {
+	canon := make([]string, len(names))
+	seen := map[string]bool{}
+	for i, raw := range names {
+		d, err := address.CanonicalDomain(raw)
+		if err != nil {
+			return nil, fmt.Errorf("domain %q: %w: %v%s", raw, ErrInvalid, err, nothingAdded(len(names)))
 		}
-		return s.auditTx(ctx, tx, actor, "domain.add", name, "")
+		if seen[d] {
+			return nil, fmt.Errorf("domain %s: %w%s", d, ErrExists, nothingAdded(len(names)))
+		}
+		seen[d], canon[i] = true, d
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, d := range canon {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO domains (name, created_at) VALUES (?, ?)`), d, s.now().Unix()); err != nil {
+				if isUniqueViolation(err) {
+					return fmt.Errorf("domain %s: %w%s", d, ErrExists, nothingAdded(len(names)))
+				}
+				return err
+			}
+			if err := s.auditTx(ctx, tx, actor, "domain.add", d, ""); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return canon, nil
+}
+
+// nothingAdded tells, when several domains were given, that none was added.
+func nothingAdded(n int) string {
+	if n > 1 {
+		return "; nothing added"
+	}
+	return ""
 }
 
 // Domains lists hosted domains with their account counts.
@@ -110,9 +144,12 @@ func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
 	return out, rows.Err()
 }
 
-// HasDomain reports whether name is one of ours.
+// HasDomain reports whether name, in either IDNA form, is one of ours.
 func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
-	name = strings.ToLower(name)
+	name, err := address.CanonicalDomain(name)
+	if err != nil {
+		return false, nil // never stored: AddDomains takes only valid names
+	}
 	if v, _, ok := s.lookups.get("d:" + name); ok {
 		return v != "", nil
 	}
@@ -130,7 +167,9 @@ func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
 
 // RemoveDomain removes a domain that no longer has accounts or aliases.
 func (s *Store) RemoveDomain(ctx context.Context, actor, name string) error {
-	name = strings.ToLower(name)
+	if d, err := address.CanonicalDomain(name); err == nil {
+		name = d
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM accounts WHERE domain = ?) + (SELECT COUNT(*) FROM aliases WHERE domain = ?)`), name, name).Scan(&n); err != nil {
@@ -149,9 +188,9 @@ func (s *Store) RemoveDomain(ctx context.Context, actor, name string) error {
 // AddAccount creates an account in a hosted domain. passwordHash is an
 // encoded argon2id hash (package password); the store never sees a password.
 func (s *Store) AddAccount(ctx context.Context, actor, addr, passwordHash string) error {
-	norm, err := address.Normalize(addr)
+	norm, err := address.NormalizeNew(addr)
 	if err != nil {
-		return fmt.Errorf("account: %w", err)
+		return invalidAddress("account", err)
 	}
 	dom := norm[strings.LastIndexByte(norm, '@')+1:]
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -168,6 +207,36 @@ func (s *Store) AddAccount(ctx context.Context, actor, addr, passwordHash string
 		return s.auditTx(ctx, tx, actor, "user.add", norm, "")
 	})
 }
+
+// CheckNewAccount reports the error AddAccount would give for addr's name
+// (invalid, unknown domain, taken), so a command can refuse it before
+// asking for a password.
+func (s *Store) CheckNewAccount(ctx context.Context, addr string) error {
+	norm, err := address.NormalizeNew(addr)
+	if err != nil {
+		return invalidAddress("account", err)
+	}
+	if _, err := s.Account(ctx, norm); err == nil {
+		return fmt.Errorf("account %s: %w", norm, ErrExists)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.checkFree(ctx, tx, norm, norm[strings.LastIndexByte(norm, '@')+1:])
+	})
+}
+
+// invalidAddress is the error for an address the address package refused:
+// its message, and errors.Is finds both address.ErrInvalid and ErrInvalid.
+func invalidAddress(what string, err error) error {
+	return addressError{what, err}
+}
+
+type addressError struct {
+	what string
+	err  error
+}
+
+func (e addressError) Error() string   { return e.what + ": " + e.err.Error() }
+func (e addressError) Unwrap() []error { return []error{e.err, ErrInvalid} }
 
 // checkFree verifies the domain is ours and the address is neither an
 // account nor an alias yet.
@@ -209,7 +278,10 @@ func (s *Store) Account(ctx context.Context, addr string) (*Account, error) {
 
 // Accounts lists accounts, of one domain or all when domain is "".
 func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) {
-	rows, err := s.query(ctx, `SELECT address, domain, status, created_at FROM accounts WHERE ? = '' OR domain = ? ORDER BY address`, domain, strings.ToLower(domain))
+	if d, err := address.CanonicalDomain(domain); err == nil {
+		domain = d
+	}
+	rows, err := s.query(ctx, `SELECT address, domain, status, created_at FROM accounts WHERE ? = '' OR domain = ? ORDER BY address`, domain, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -276,9 +348,9 @@ func (s *Store) RemoveAccount(ctx context.Context, actor, addr string) error {
 
 // AddAlias makes alias deliver to, and be sendable by, account.
 func (s *Store) AddAlias(ctx context.Context, actor, alias, account string) error {
-	norm, err := address.Normalize(alias)
+	norm, err := address.NormalizeNew(alias)
 	if err != nil {
-		return fmt.Errorf("alias: %w", err)
+		return invalidAddress("alias", err)
 	}
 	acct, err := address.Normalize(account)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // The OP25B edge policy: subscriber pools (this file), exemptions, relays,
@@ -90,9 +91,20 @@ type PoolRow struct {
 	Prefix string
 }
 
-// ParsePrefix accepts a prefix or a bare address (a /32 or /128) and
-// returns it masked, so 10.0.0.1/8 and 10.0.0.0/8 are one prefix.
-func ParsePrefix(s string) (netip.Prefix, error) {
+// ParsePrefix accepts a prefix or a bare address (a /32 or /128): the one
+// rule for every prefix of the edge policy (pools, exemptions, relays,
+// carriers). A prefix with host bits set (10.1.2.3/8) is refused rather
+// than masked: it is a typo for either the address or the network, and
+// guessing the network could exempt or filter 16 million addresses
+// where one was meant (issue 15 §4).
+func ParsePrefix(s string) (netip.Prefix, error) { return parsePrefix(s, false) }
+
+// ParsePrefixMasked is ParsePrefix for prefixes from another party's data
+// (another ISP's feed), which the operator cannot correct: host bits are
+// masked off, so 10.1.2.3/8 reads as 10.0.0.0/8, the network it names.
+func ParsePrefixMasked(s string) (netip.Prefix, error) { return parsePrefix(s, true) }
+
+func parsePrefix(s string, mask bool) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -109,6 +121,9 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 			}
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
+		if m := p.Masked(); m != p && !mask {
+			return netip.Prefix{}, fmt.Errorf("prefix %q: %w: host bits set; write the network %s, or the address %s alone", s, ErrInvalid, m, p.Addr())
+		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
@@ -121,10 +136,13 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 
 // CheckPoolName refuses names that would not survive a trip through the
 // pool file (`pool export`, then `pool import`): commas and quotes split or
-// end fields, and a line beginning with # is a comment there.
+// end fields, and a line beginning with # is a comment there. Invisible
+// characters (a byte-order mark, controls) would make two names that look
+// the same.
 func CheckPoolName(name string) error {
-	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n,\"'") || name[0] == '#' {
-		return fmt.Errorf("pool name %q: %w: 1-64 characters without spaces, commas or quotes, not starting with #", name, ErrInvalid)
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n,\"'") || name[0] == '#' ||
+		strings.IndexFunc(name, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0 {
+		return fmt.Errorf("pool name %q: %w: 1-64 visible characters without spaces, commas or quotes, not starting with #", name, ErrInvalid)
 	}
 	return nil
 }

@@ -61,8 +61,37 @@ const (
 	ActionICMP  = "icmp"  // ICMP administratively prohibited
 )
 
+// ExemptLimit bounds how wide an exemption may be: a prefix shorter than
+// MinBits4 (IPv4) or MinBits6 (IPv6) bits is refused unless Force is set.
+// One line exempting 0.0.0.0/0 turns OP25B off for every subscriber (issue
+// 15 §4). A MinBits of zero or less allows a single address only.
+type ExemptLimit struct {
+	MinBits4, MinBits6 int
+	Force              bool
+}
+
+// check refuses p when it is wider than the limit allows and not forced.
+// It says whether p is wider than the limit (for the audit record).
+func (l ExemptLimit) check(p netip.Prefix) (wide bool, err error) {
+	bits, key := l.MinBits4, "max_exempt_prefix_v4"
+	if p.Addr().Is6() {
+		bits, key = l.MinBits6, "max_exempt_prefix_v6"
+	}
+	if bits <= 0 {
+		bits = p.Addr().BitLen()
+	}
+	if p.Bits() >= bits {
+		return false, nil
+	}
+	if l.Force {
+		return true, nil
+	}
+	return true, fmt.Errorf("exemption %s: %w: wider than /%d, the widest allowed ([edge] %s); it would let every address in it send on port 25. Exempt the customer's own addresses, or give --force if the whole prefix is meant", p, ErrInvalid, bits, key)
+}
+
 // AddExemption adds (or replaces) an exemption, audited with its reason.
-func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, until time.Time) error {
+// A prefix wider than limit allows is refused unless limit.Force.
+func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, until time.Time, limit ExemptLimit) error {
 	p, err := ParsePrefix(prefix)
 	if err != nil {
 		return err
@@ -70,6 +99,10 @@ func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, 
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return fmt.Errorf("exemption %s: %w: give a --reason (it goes to the audit log)", p, ErrInvalid)
+	}
+	wide, err := limit.check(p)
+	if err != nil {
+		return err
 	}
 	var u int64
 	if !until.IsZero() {
@@ -86,6 +119,9 @@ func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, 
 		detail := reason
 		if u != 0 {
 			detail += " (until " + until.UTC().Format(time.RFC3339) + ")"
+		}
+		if wide {
+			detail += " (forced: wider than the configured limit)"
 		}
 		if err := s.auditTx(ctx, tx, actor, "edge.exempt.add", p.String(), detail); err != nil {
 			return err
@@ -204,8 +240,12 @@ func (s *Store) removeKeyed(ctx context.Context, actor, table, action, what, pre
 
 // ParseCarrierEntry tells a prefix or address from a domain name.
 func ParseCarrierEntry(raw string) (kind, entry string, err error) {
-	if p, perr := ParsePrefix(raw); perr == nil {
+	p, perr := ParsePrefix(raw)
+	if perr == nil {
 		return CarrierPrefix, p.String(), nil
+	}
+	if strings.ContainsAny(raw, "/:") { // never in a domain name: a bad prefix
+		return "", "", fmt.Errorf("carrier entry: %w", perr)
 	}
 	d := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(raw), "."))
 	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {

@@ -16,9 +16,9 @@ import (
 func TestEdgePools(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		n, err := s.AddPoolPrefixes(ctx, "op", "dyn-east", store.PoolDynamic, []string{"10.1.0.0/16", "10.1.2.3/16", "2001:db8:10::/48", "192.0.2.7"})
+		n, err := s.AddPoolPrefixes(ctx, "op", "dyn-east", store.PoolDynamic, []string{"10.1.0.0/16", "10.1.0.0/16", "2001:db8:10::/48", "192.0.2.7"})
 		if err != nil || n != 3 {
-			t.Fatalf("add = %d, %v; want 3 (10.1.2.3/16 masks to 10.1.0.0/16)", n, err)
+			t.Fatalf("add = %d, %v; want 3 (10.1.0.0/16 is given twice)", n, err)
 		}
 		if _, err := s.AddPoolPrefixes(ctx, "op", "fixed", store.PoolStatic, []string{"10.1.0.0/16"}); !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "dyn-east") {
 			t.Fatalf("prefix in two pools: %v", err)
@@ -26,7 +26,7 @@ func TestEdgePools(t *testing.T) {
 		if _, err := s.AddPoolPrefixes(ctx, "op", "dyn-east", store.PoolStatic, []string{"10.9.0.0/16"}); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("changing a pool's kind: %v", err)
 		}
-		for _, bad := range []string{"10.1.0.0/33", "nonsense", "fe80::1%eth0", ""} {
+		for _, bad := range []string{"10.1.0.0/33", "nonsense", "fe80::1%eth0", "", "10.1.2.3/16"} {
 			if _, err := s.AddPoolPrefixes(ctx, "op", "x", store.PoolDynamic, []string{bad}); !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("prefix %q: %v, want ErrInvalid", bad, err)
 			}
@@ -106,10 +106,10 @@ func TestEdgePolicy(t *testing.T) {
 		ctx := context.Background()
 		v0, _ := s.EdgeVersion(ctx)
 		until := time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)
-		if err := s.AddExemption(ctx, "alice", "10.1.7.7", "moved to fixed-IP plan", until); err != nil {
+		if err := s.AddExemption(ctx, "alice", "10.1.7.7", "moved to fixed-IP plan", until, store.ExemptLimit{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddExemption(ctx, "alice", "10.1.7.8", " ", time.Time{}); !errors.Is(err, store.ErrInvalid) {
+		if err := s.AddExemption(ctx, "alice", "10.1.7.8", " ", time.Time{}, store.ExemptLimit{}); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("exemption without reason: %v", err)
 		}
 		es, err := s.Exemptions(ctx)
@@ -188,7 +188,7 @@ func TestEdgePolicy(t *testing.T) {
 }
 
 func FuzzParsePrefix(f *testing.F) {
-	for _, s := range []string{"10.0.0.0/8", "10.1.2.3", "2001:db8::/32", "::ffff:10.0.0.0/104", "::ffff:1.2.3.4", "1.2.3.4/33", "fe80::1%eth0", "", "/", "::/0"} {
+	for _, s := range []string{"10.0.0.0/8", "10.1.2.3", "10.1.2.3/8", "2001:db8::/32", "::ffff:10.0.0.0/104", "::ffff:1.2.3.4", "1.2.3.4/33", "fe80::1%eth0", "", "/", "::/0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -198,6 +198,10 @@ func FuzzParsePrefix(f *testing.F) {
 		}
 		if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() {
 			t.Fatalf("%q -> %v: not canonical", s, p)
+		}
+		// Nothing is masked away: what was written is the network.
+		if given, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil && given.Addr().Unmap() != p.Addr() {
+			t.Fatalf("%q accepted as %v: host bits dropped", s, p)
 		}
 		again, err := store.ParsePrefix(p.String())
 		if err != nil || again != p {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,6 +19,9 @@ type migration struct {
 	Name     string
 	SQL      string
 	Postgres string
+	// Go, when set, runs after the SQL in the same transaction: for
+	// rewrites of data that SQL cannot compute (IDNA, say).
+	Go func(ctx context.Context, s *Store, tx *sql.Tx) error
 }
 
 // migrations are registered by the files that own the tables (directory.go,
@@ -87,6 +91,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for _, stmt := range splitStatements(s.render(m)) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("store: migration %d (%s): %w", m.Version, m.Name, err)
+			}
+		}
+		if m.Go != nil {
+			if err := m.Go(ctx, s, tx); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("store: migration %d (%s): %w", m.Version, m.Name, err)
 			}
