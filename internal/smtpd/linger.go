@@ -36,7 +36,7 @@ func lingerBeforeClose(c net.Conn) {
 	if tc == nil {
 		return
 	}
-	tcp, ok := tc.Conn.(*net.TCPConn)
+	tcp, ok := tcpConn(tc.Conn)
 	if !ok {
 		return
 	}
@@ -58,4 +58,19 @@ func lingerBeforeClose(c net.Conn) {
 			io.CopyN(io.Discard, f, lingerBytes)
 		}
 	}()
+}
+
+// tcpConn finds the socket under the wrappers between it and the session
+// (netlimit's slot keeper, anything with a NetConn method).
+func tcpConn(c net.Conn) (*net.TCPConn, bool) {
+	for {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			return v, true
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil, false
+		}
+	}
 }

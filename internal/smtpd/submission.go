@@ -183,10 +183,11 @@ func (ss *submissionSession) Reset() {
 	ss.session.Reset()
 }
 
-// Logout ends the session like Reset.
+// Logout gives back an unfinished transaction's reservations, then ends
+// the session as every session does (session.Logout).
 func (ss *submissionSession) Logout() error {
 	ss.Reset()
-	return nil
+	return ss.session.Logout()
 }
 
 // Data checks the From: header, adds the RFC 6409 §8 fix-ups and a
