@@ -40,8 +40,8 @@ type Config struct {
 	Scan     Scan     `toml:"scan"`
 
 	Reputation Reputation `toml:"reputation"`
-	Auth     Auth     `toml:"auth"`
-	Publish  Publish  `toml:"publish"`
+	Auth       Auth       `toml:"auth"`
+	Publish    Publish    `toml:"publish"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -253,7 +253,7 @@ func Default() *Config {
 		Scan: defaultScan(),
 
 		Reputation: defaultReputation(),
-		Auth: defaultAuth(), Publish: defaultPublish(),
+		Auth:       defaultAuth(), Publish: defaultPublish(),
 	}
 }
 
