@@ -20,6 +20,8 @@ have mbsync      || need+=(isync)
 have dkimverify  || need+=(python3-dkim)
 # An authoritative DNS server for the SPF/DKIM/DMARC and DNSBL tests.
 have nsd         || need+=(nsd)
+# Dovecot Pigeonhole's sieve-test: the oracle of the Sieve differential test.
+have sieve-test  || need+=(dovecot-sieve dovecot-core)
 # Postfix as a submission server in the relay benchmark (Cyrus sasldb).
 have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
 if [ ${#need[@]} -gt 0 ]; then

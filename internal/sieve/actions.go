@@ -110,6 +110,9 @@ func (r *run) addAction(a Action, at Pos) error {
 	if len(r.res.Actions) >= r.limits.MaxActions {
 		return fmt.Errorf("%s: more than %d actions: %w", at, r.limits.MaxActions, ErrLimit)
 	}
+	if isReject(a.Kind) && r.vacationAsked {
+		return fmt.Errorf("%s: %s conflicts with an earlier vacation (RFC 5429 §2.1)", at, a.Kind)
+	}
 	for i, old := range r.res.Actions {
 		if isReject(a.Kind) || isReject(old.Kind) {
 			// RFC 5429 §2.1: reject and ereject exclude each other and
@@ -129,8 +132,6 @@ func (r *run) addAction(a Action, at Pos) error {
 		case a.Kind == ActRedirect && old.Kind == ActRedirect && strings.EqualFold(a.Address, old.Address):
 			r.res.Actions[i].Copy = old.Copy && a.Copy
 			return nil
-		case a.Kind == ActVacation && old.Kind == ActVacation:
-			return fmt.Errorf("%s: a second vacation action (RFC 5230 §4.7 allows one)", at)
 		}
 	}
 	if a.Kind == ActRedirect {

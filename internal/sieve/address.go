@@ -17,7 +17,9 @@ type parsedAddr struct {
 func headerAddresses(v string) []parsedAddr {
 	v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", ""), "\n", "")
 	list, err := mail.ParseAddressList(v)
-	if err != nil {
+	if err != nil || len(list) == 0 {
+		// Pigeonhole too reads a value without addresses (an empty
+		// group such as "undisclosed-recipients:;") as one invalid one.
 		v = strings.TrimSpace(v)
 		if v == "" {
 			return nil

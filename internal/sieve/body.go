@@ -25,8 +25,9 @@ func (r *run) bodyValues(a *checkedArgs) ([]string, error) {
 		return []string{string(raw)}, nil
 	}
 	types := []string{"text"}
-	if c, ok := a.tags["content"]; ok {
-		types = r.strs(c)
+	_, isContent := a.tags["content"]
+	if isContent {
+		types = r.strs(a.tags["content"])
 	}
 	var h textproto.Header
 	for _, name := range []string{"Content-Type", "Content-Transfer-Encoding"} {
@@ -55,7 +56,13 @@ func (r *run) bodyValues(a *checkedArgs) ([]string, error) {
 			return nil
 		}
 		b, _ := io.ReadAll(io.LimitReader(part.Body, maxBodyRead))
-		out = append(out, string(b))
+		text := string(b)
+		if mt == "text/html" && !isContent {
+			// :text is the text a reader sees (RFC 5173 §5.1); Pigeonhole
+			// converts HTML to plain text too.
+			text = htmlText(text)
+		}
+		out = append(out, text)
 		return nil
 	})
 	_ = walkErr
@@ -79,4 +86,37 @@ func contentWanted(types []string, mt string) bool {
 		}
 	}
 	return false
+}
+
+var htmlEntities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", "\"", "&#39;", "'", "&nbsp;", " ", "&amp;", "&")
+
+// htmlText is a small HTML-to-text conversion for the body test: tags
+// (and the content of script and style) dropped, common entities decoded.
+func htmlText(h string) string {
+	var b strings.Builder
+	lower := strings.ToLower(h)
+	for i := 0; i < len(h); {
+		if h[i] != '<' {
+			j := strings.IndexByte(h[i:], '<')
+			if j < 0 {
+				j = len(h) - i
+			}
+			b.WriteString(h[i : i+j])
+			i += j
+			continue
+		}
+		end := strings.IndexByte(h[i:], '>')
+		if end < 0 {
+			break
+		}
+		for _, skip := range []string{"script", "style"} {
+			if strings.HasPrefix(lower[i+1:], skip) {
+				if k := strings.Index(lower[i:], "</"+skip); k >= 0 {
+					end = k + strings.IndexByte(h[i+k:], '>')
+				}
+			}
+		}
+		i += end + 1
+	}
+	return htmlEntities.Replace(b.String())
 }

@@ -288,6 +288,9 @@ func (c *checker) commandRules(cmd *Command) error {
 			return errorf(a.pos[0].Pos, "invalid variable name '%s'", name)
 		}
 	case "addflag", "setflag", "removeflag":
+		if len(a.pos) == 2 && !c.req["variables"] {
+			return errorf(a.pos[0].Pos, "'%s' with a variable name needs require \"variables\" (RFC 5232 §3)", cmd.Name)
+		}
 		if len(a.pos) == 2 && !validVariableName(a.pos[0].Strings[0]) {
 			return errorf(a.pos[0].Pos, "invalid variable name '%s'", a.pos[0].Strings[0])
 		}
@@ -305,11 +308,22 @@ func (c *checker) testRules(t *Test) error {
 	a := &t.args
 	switch t.Name {
 	case "hasflag":
+		if len(a.pos) == 2 && !c.req["variables"] {
+			return errorf(a.pos[0].Pos, "'hasflag' with variable names needs require \"variables\" (RFC 5232 §4)")
+		}
 		if len(a.pos) == 2 {
 			for _, n := range a.pos[0].Strings {
 				if !validVariableName(n) {
 					return errorf(a.pos[0].Pos, "invalid variable name '%s'", n)
 				}
+			}
+		}
+	case "address":
+		// RFC 5228 §5.1: the address test is for header fields that
+		// hold addresses.
+		for _, h := range a.pos[0].Strings {
+			if !hasVariables(c, h) && !addressHeaders[strings.ToLower(h)] {
+				return errorf(a.pos[0].Pos, "header '%s' holds no addresses: the address test takes From, To, Cc, Bcc, Sender, Reply-To, Resent-* and the like", h)
 			}
 		}
 	case "envelope":
@@ -338,3 +352,19 @@ func (c *checker) testRules(t *Test) error {
 
 // hasVariables says whether s may change when variables are expanded.
 func hasVariables(c *checker, s string) bool { return c.req["variables"] && strings.Contains(s, "${") }
+
+// addressHeaders are the fields the address test accepts: RFC 5228 §5.1's
+// required ones and the others Pigeonhole allows.
+var addressHeaders = map[string]bool{}
+
+func init() {
+	for _, h := range strings.Fields(`from to cc bcc sender resent-from resent-to reply-to
+		resent-reply-to resent-sender resent-cc resent-bcc for-approval for-handling
+		for-comment apparently-to errors-to delivered-to return-receipt-to x-admin
+		read-receipt-to x-confirm-reading-to return-receipt-requested
+		registered-mail-reply-requested-by mail-followup-to mail-reply-to
+		abuse-reports-to x-complaints-to x-report-abuse-to x-beenthere
+		x-original-from x-original-to`) {
+		addressHeaders[h] = true
+	}
+}

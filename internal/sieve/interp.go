@@ -56,6 +56,9 @@ type run struct {
 	res       Result
 	cancelled bool // the implicit keep was cancelled
 	stopped   bool
+	// vacationAsked: a vacation command ran, whether or not RFC 3834
+	// let it answer.
+	vacationAsked bool
 }
 
 // Run executes a compiled script for one message and recipient. On a
@@ -255,34 +258,24 @@ func (r *run) test(t *Test) (bool, error) {
 		}
 		return r.match(a, values, r.strs(a.pos[1]))
 	case "address":
-		var values []string
+		var addrs []parsedAddr
 		for _, name := range r.strs(a.pos[0]) {
 			for _, v := range r.msg.Header(name) {
-				for _, ad := range headerAddresses(v) {
-					if p, ok := addressPart(ad, a.addrPart); ok {
-						values = append(values, p)
-					}
-				}
+				addrs = append(addrs, headerAddresses(v)...)
 			}
 		}
-		return r.match(a, values, r.strs(a.pos[1]))
+		return r.matchAddresses(a, addrs, r.strs(a.pos[1]))
 	case "envelope":
-		var values []string
+		var addrs []parsedAddr
 		for _, part := range r.strs(a.pos[0]) {
-			var v string
 			switch strings.ToLower(part) {
 			case "from":
-				v = r.env.Envelope.From
+				addrs = append(addrs, envelopeAddress(r.env.Envelope.From))
 			case "to":
-				v = r.env.Envelope.To
-			default:
-				continue
-			}
-			if p, ok := addressPart(envelopeAddress(v), a.addrPart); ok {
-				values = append(values, p)
+				addrs = append(addrs, envelopeAddress(r.env.Envelope.To))
 			}
 		}
-		return r.match(a, values, r.strs(a.pos[1]))
+		return r.matchAddresses(a, addrs, r.strs(a.pos[1]))
 	case "string":
 		var values []string
 		for _, v := range r.strs(a.pos[0]) {
@@ -336,6 +329,18 @@ func (r *run) test(t *Test) (bool, error) {
 		return r.match(a, []string{v}, r.strs(a.pos[0]))
 	}
 	return false, fmt.Errorf("%s: test '%s' cannot run", t.Pos, t.Name)
+}
+
+// matchAddresses compares the chosen part of each address. RFC 5231 §4.2:
+// :count counts the addresses, whatever their parts.
+func (r *run) matchAddresses(a *checkedArgs, addrs []parsedAddr, keys []string) (bool, error) {
+	values := make([]string, 0, len(addrs))
+	for _, ad := range addrs {
+		if p, ok := addressPart(ad, a.addrPart); ok || a.match == "count" {
+			values = append(values, p)
+		}
+	}
+	return r.match(a, values, keys)
 }
 
 // match is the common core of the tests that compare values with keys

@@ -164,6 +164,9 @@ func TestSetModifiers(t *testing.T) {
 	check(t, pre+`set :quotewildcard "b" "a*b?c\\"; fileinto "${b}";`, `fileinto a\*b\?c\\`)
 	check(t, pre+`set "A" "x"; fileinto "${a}-${UNKNOWN}-${not valid}";`, "fileinto x--${not valid}")
 	check(t, pre+`set "s" "abc"; if string :is "${s}" "abc" { fileinto "yes"; }`, "fileinto yes")
+	// RFC 5228 §2.7.3: i;ascii-casemap is the default for string too
+	// (Pigeonhole 2.3 uses i;octet there; testdata/diff/README.md).
+	check(t, pre+`set "s" "ABC"; if string :contains "${s}" "b" { fileinto "yes"; }`, "fileinto yes")
 }
 
 func TestImap4Flags(t *testing.T) {
@@ -172,7 +175,7 @@ func TestImap4Flags(t *testing.T) {
 	check(t, pre+`setflag "\\Seen \\Flagged"; removeflag "\\seen"; keep;`, `keep flags=[\Flagged]`)
 	check(t, pre+`addflag "A"; fileinto :flags "B" "X"; fileinto "Y"; addflag "C";`,
 		"fileinto X flags=[B]", "fileinto Y flags=[A]")
-	check(t, pre+`addflag "v" "A"; if hasflag "v" "a" { discard; } else { keep; }`)
+	check(t, `require ["imap4flags","variables"]; addflag "v" "A"; if hasflag "v" "a" { discard; } else { keep; }`)
 	check(t, pre+`if hasflag "a" { discard; }`, "implicit keep flags=[]")
 }
 

@@ -3,6 +3,7 @@ package sieve
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 )
 
@@ -39,6 +40,17 @@ func (r *run) vacation(c *Command) error {
 		sum := sha256.Sum256([]byte(reason + "\x00" + v.Subject + "\x00" + v.From + "\x00" + map[bool]string{true: "mime"}[v.Mime]))
 		v.Handle = hex.EncodeToString(sum[:16])
 	}
+	// The conflicts of RFC 5429 §2.1 and RFC 5230 §4.7 hold even when
+	// RFC 3834 then keeps the reply from going.
+	for _, old := range r.res.Actions {
+		if isReject(old.Kind) {
+			return fmt.Errorf("%s: vacation conflicts with an earlier %s (RFC 5429 §2.1)", c.Pos, old.Kind)
+		}
+	}
+	if r.vacationAsked {
+		return fmt.Errorf("%s: a second vacation action (RFC 5230 §4.7 allows one)", c.Pos)
+	}
+	r.vacationAsked = true
 	if why := r.vacationSkip(v); why != "" {
 		r.res.Notes = append(r.res.Notes, "vacation not sent: "+why)
 		return nil
