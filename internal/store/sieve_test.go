@@ -1,0 +1,72 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"mailgate/internal/store"
+	"mailgate/internal/store/storetest"
+)
+
+func TestSieveScripts(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		must(t, s.AddDomain(ctx, "test", "isp.example"))
+		must(t, s.AddAccount(ctx, "test", "ann@isp.example", "h"))
+		if err := s.PutSieveScript(ctx, "test", "nobody@isp.example", "a", "keep;"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("script of an unknown account: got %v, want ErrNotFound", err)
+		}
+		err := s.PutSieveScript(ctx, "test", "ann@isp.example", "bad", "keep;\nfileinto \"x\";")
+		if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "2:1: command 'fileinto' needs require") {
+			t.Fatalf("invalid script: got %v, want ErrInvalid with the compiler's line:column", err)
+		}
+		if err := s.PutSieveScript(ctx, "test", "ann@isp.example", "", "keep;"); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("empty name: got %v, want ErrInvalid", err)
+		}
+		if _, err := s.ActiveSieveScript(ctx, "ann@isp.example"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("no active script: got %v, want ErrNotFound", err)
+		}
+		must(t, s.PutSieveScript(ctx, "test", "Ann@ISP.example", "one", "keep;"))
+		must(t, s.PutSieveScript(ctx, "test", "ann@isp.example", "two", "discard;"))
+		must(t, s.ActivateSieveScript(ctx, "test", "ann@isp.example", "one"))
+		must(t, s.ActivateSieveScript(ctx, "test", "ann@isp.example", "two"))
+		act, err := s.ActiveSieveScript(ctx, "ann@isp.example")
+		if err != nil || act.Name != "two" || act.Content != "discard;" {
+			t.Fatalf("active = %+v, %v; want two", act, err)
+		}
+		// Replacing the active script keeps it active.
+		must(t, s.PutSieveScript(ctx, "test", "ann@isp.example", "two", "stop;"))
+		list, err := s.SieveScripts(ctx, "ann@isp.example")
+		if err != nil || len(list) != 2 || list[0].Name != "one" || list[0].Active || list[1].Name != "two" || !list[1].Active {
+			t.Fatalf("SieveScripts = %+v, %v", list, err)
+		}
+		if sc, err := s.SieveScript(ctx, "ann@isp.example", "two"); err != nil || sc.Content != "stop;" || !sc.Active {
+			t.Fatalf("SieveScript = %+v, %v", sc, err)
+		}
+		if err := s.DeleteSieveScript(ctx, "test", "ann@isp.example", "two"); !errors.Is(err, store.ErrInUse) {
+			t.Fatalf("deleting the active script: got %v, want ErrInUse", err)
+		}
+		if err := s.ActivateSieveScript(ctx, "test", "ann@isp.example", "three"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("activating a missing script: got %v, want ErrNotFound", err)
+		}
+		must(t, s.ActivateSieveScript(ctx, "test", "ann@isp.example", ""))
+		if _, err := s.ActiveSieveScript(ctx, "ann@isp.example"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after deactivation: got %v, want ErrNotFound", err)
+		}
+		must(t, s.DeleteSieveScript(ctx, "test", "ann@isp.example", "two"))
+		for i := 0; i < store.MaxSieveScripts-1; i++ {
+			must(t, s.PutSieveScript(ctx, "test", "ann@isp.example", "s"+string(rune('a'+i)), "keep;"))
+		}
+		if err := s.PutSieveScript(ctx, "test", "ann@isp.example", "over", "keep;"); !errors.Is(err, store.ErrInUse) {
+			t.Fatalf("script count quota: got %v, want ErrInUse", err)
+		}
+		// Removing the account removes its scripts.
+		must(t, s.RemoveAccount(ctx, "test", "ann@isp.example"))
+		must(t, s.AddAccount(ctx, "test", "ann@isp.example", "h"))
+		if list, err := s.SieveScripts(ctx, "ann@isp.example"); err != nil || len(list) != 0 {
+			t.Fatalf("scripts of a re-created account = %+v, %v; want none", list, err)
+		}
+	})
+}
