@@ -222,4 +222,3 @@ func (s *Store) DeleteSieveScript(ctx context.Context, actor, account, name stri
 		return s.auditTx(ctx, tx, actor, "sieve.delete", norm, name)
 	})
 }
-
