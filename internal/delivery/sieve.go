@@ -1,0 +1,164 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"mailgate/internal/mailbox"
+	"mailgate/internal/sieve"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// ScriptSource gives an account's active Sieve script (the store).
+type ScriptSource interface {
+	ActiveSieveScript(ctx context.Context, account string) (*store.SieveScript, error)
+}
+
+// maxFilteredSize: a larger message is not read into memory for its
+// filter; it is kept in INBOX (never lost) and the skip is logged.
+const maxFilteredSize = 64 << 20
+
+// filterPlan is what local delivery does for one recipient after Sieve:
+// the folders to store in, the addresses to redirect to, or a rejection.
+type filterPlan struct {
+	folders   []string // "" is INBOX; in order, once each
+	redirects []string
+	reject    string // the reason, when the script rejected
+}
+
+func keepPlan(junk bool) filterPlan {
+	if junk {
+		return filterPlan{folders: []string{mailbox.Junk}}
+	}
+	return filterPlan{folders: []string{""}}
+}
+
+// filter runs the account's active script on m and turns its result into
+// a plan. Only a store failure is an error (the delivery is retried); a
+// broken or failing script logs and keeps (issue 10 §1: filtering never
+// loses a message).
+func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir string) (filterPlan, error) {
+	env := &m.Envelope
+	keep := keepPlan(env.Junk)
+	if l.Scripts == nil {
+		return keep, nil
+	}
+	sc, err := l.Scripts.ActiveSieveScript(ctx, acct)
+	if errors.Is(err, store.ErrNotFound) {
+		return keep, nil
+	}
+	if err != nil {
+		return keep, err
+	}
+	log := l.Log.With("id", env.ID, "rcpt", rcpt, "script", sc.Name)
+	script, err := sieve.Compile(sc.Content)
+	if err != nil {
+		log.Warn("sieve script does not compile; keeping", "err", err)
+		return keep, nil
+	}
+	if env.Size > maxFilteredSize {
+		log.Warn("message too large to filter; keeping", "size", env.Size)
+		return keep, nil
+	}
+	raw, err := io.ReadAll(m.Body())
+	if err != nil {
+		return keep, fmt.Errorf("reading the message: %w", err)
+	}
+	res, err := sieve.Run(ctx, script, sieve.ParseMessage(raw), sieve.Env{
+		Envelope:      sieve.Envelope{From: env.From, To: rcpt},
+		MailboxExists: func(name string) bool { return mailbox.IsInbox(name) || mailbox.FolderExists(dir, name) },
+		UserAddresses: []string{acct},
+	})
+	if err != nil {
+		log.Warn("sieve script failed; keeping", "err", err)
+	}
+	for _, n := range res.Notes {
+		log.Info("sieve: " + n)
+	}
+	return l.plan(res, dir, env.Junk, log), nil
+}
+
+// plan maps actions to folders and redirects. RFC 5228 §2.10.3: a folder
+// once only, whether named by keep, fileinto or the implicit keep.
+func (l *Local) plan(res *sieve.Result, dir string, junk bool, log interface{ Warn(string, ...any) }) filterPlan {
+	var p filterPlan
+	seen := map[string]bool{}
+	store := func(folder string) {
+		if !seen[folder] {
+			seen[folder] = true
+			p.folders = append(p.folders, folder)
+		}
+	}
+	keepFolder := ""
+	if junk {
+		// The verdict's Junk folder is where "keep" puts spam.
+		keepFolder = mailbox.Junk
+	}
+	for _, a := range res.Actions {
+		switch a.Kind {
+		case sieve.ActKeep:
+			store(keepFolder)
+		case sieve.ActFileInto:
+			store(l.fileinto(dir, a, log))
+		case sieve.ActRedirect:
+			p.redirects = append(p.redirects, a.Address)
+		case sieve.ActReject, sieve.ActEreject:
+			p.reject = a.Reason
+		case sieve.ActVacation:
+			log.Warn("sieve vacation is not sent yet (not implemented at delivery)", "to", a.Vacation.To)
+		}
+	}
+	if res.ImplicitKeep {
+		store(keepFolder)
+	}
+	return p
+}
+
+// fileinto resolves a fileinto target: the folder if it exists, created
+// first with :create (RFC 5490 §3.2), otherwise INBOX ("") with a log line.
+func (l *Local) fileinto(dir string, a sieve.Action, log interface{ Warn(string, ...any) }) string {
+	name := a.Mailbox
+	if mailbox.IsInbox(name) {
+		return ""
+	}
+	if mailbox.FolderExists(dir, name) {
+		return name
+	}
+	if a.Create {
+		err := mailbox.CreateFolder(dir, name)
+		if err == nil || errors.Is(err, mailbox.ErrFolderExists) {
+			return name
+		}
+		log.Warn("sieve fileinto :create failed; delivering to INBOX", "folder", name, "err", err)
+		return ""
+	}
+	log.Warn("sieve fileinto a missing folder; delivering to INBOX", "folder", name)
+	return ""
+}
+
+// addRedirects adds the redirect targets to the message's recipients:
+// they go out with this message from the same queue entry, recorded in
+// the same state write as this recipient's delivery, so a retry after a
+// crash finds them there and adds none twice. The envelope sender stays
+// the original one (RFC 5228 §4.2).
+func addRedirects(st *spool.State, targets []string) []string {
+	var added []string
+	for _, t := range targets {
+		dup := false
+		for _, r := range st.Rcpts {
+			if strings.EqualFold(r.Addr, t) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: t, Status: spool.Pending})
+			added = append(added, t)
+		}
+	}
+	return added
+}

@@ -1,0 +1,173 @@
+package delivery
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mailgate/internal/mailbox"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// scriptMap is a ScriptSource: account → active script.
+type scriptMap map[string]string
+
+func (s scriptMap) ActiveSieveScript(_ context.Context, acct string) (*store.SieveScript, error) {
+	c, ok := s[acct]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &store.SieveScript{Name: "main", Content: c, Active: true}, nil
+}
+
+// sieveAgent delivers for ours.example with the given scripts.
+func sieveAgent(t *testing.T, scripts scriptMap) (*Agent, *spool.Spool) {
+	a, sp := nullMXAgent(t)
+	a.Local.Dir = selfDir{}
+	a.Local.Scripts = scripts
+	return a, sp
+}
+
+// stored lists the messages in an account's Maildir as "folder:count".
+func stored(t *testing.T, root, acct string) []string {
+	t.Helper()
+	box := mailbox.Dir(root, acct)
+	counts := map[string]int{}
+	filepath.Walk(box, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && filepath.Base(filepath.Dir(p)) == "new" {
+			folder := filepath.Base(filepath.Dir(filepath.Dir(p)))
+			if !strings.HasPrefix(folder, ".") {
+				folder = "INBOX"
+			}
+			counts[strings.TrimPrefix(folder, ".")]++
+		}
+		return nil
+	})
+	var out []string
+	for f, n := range counts {
+		out = append(out, f+":"+itoa(n))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func put(t *testing.T, sp *spool.Spool, to string, junk bool) *spool.Envelope {
+	t.Helper()
+	env := &spool.Envelope{From: "x@else.example", To: []string{to}, Received: time.Now(), Origin: "mx", Junk: junk}
+	if err := sp.Put(env, []byte("From: x@else.example\r\nSubject: [acme] news\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func TestSieveAtLocalDelivery(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		prepare      func(dir string)
+		want         []string
+	}{
+		{"no script", "", nil, []string{"INBOX:1"}},
+		{"fileinto an existing folder", `require "fileinto"; fileinto "Lists";`,
+			func(dir string) { mailbox.CreateFolder(dir, "Lists") }, []string{"Lists:1"}},
+		{"fileinto a missing folder falls back to INBOX", `require "fileinto"; fileinto "Lists";`, nil, []string{"INBOX:1"}},
+		{"fileinto :create makes the folder", `require ["fileinto","mailbox"]; fileinto :create "Lists.Acme";`, nil, []string{"Lists.Acme:1"}},
+		{"fileinto :copy keeps a copy", `require ["fileinto","copy"]; if header :contains "subject" "[acme]" { fileinto :copy "Lists"; }`,
+			func(dir string) { mailbox.CreateFolder(dir, "Lists") }, []string{"INBOX:1", "Lists:1"}},
+		{"keep and fileinto INBOX store once", `require "fileinto"; keep; fileinto "INBOX";`, nil, []string{"INBOX:1"}},
+		{"discard", `discard;`, nil, nil},
+		{"a script that does not compile keeps", `fileinto "x";`, nil, []string{"INBOX:1"}},
+		{"a failing script keeps", `require "fileinto"; fileinto "A"; redirect "a@b.example"; redirect "b@b.example"; redirect "c@b.example"; redirect "d@b.example"; redirect "e@b.example";`,
+			nil, []string{"INBOX:1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scripts := scriptMap{}
+			if tc.script != "" {
+				scripts["bob@ours.example"] = tc.script
+			}
+			a, sp := sieveAgent(t, scripts)
+			if tc.prepare != nil {
+				tc.prepare(mailbox.Dir(a.Local.MailRoot, "bob@ours.example"))
+			}
+			put(t, sp, "bob@ours.example", false)
+			ids, _ := sp.IDs()
+			a.process(context.Background(), ids[0])
+			if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("stored %q, want %q", got, tc.want)
+			}
+			if ids, _ := sp.IDs(); len(ids) != 0 {
+				t.Errorf("spool still holds %v", ids)
+			}
+		})
+	}
+}
+
+// TestSieveRedirectOnce: a redirect to another local account delivers
+// there in the same pass, and running the recipient's delivery again (a
+// retry after a crash before the state was saved) adds no second copy.
+func TestSieveRedirectOnce(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example";`})
+	env := put(t, sp, "bob@ours.example", false)
+	m, err := sp.Open(env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st, _ := sp.State(&m.Envelope)
+	a.Local.Deliver(m, st, true)
+	st.Rcpts[0].Status = spool.Pending // as if the state write was lost
+	a.Local.Deliver(m, st, false)
+	if len(st.Rcpts) != 2 || st.Rcpts[1].Addr != "carol@ours.example" || st.Rcpts[1].Status != spool.Delivered {
+		t.Fatalf("recipients %+v, want bob then carol delivered", st.Rcpts)
+	}
+	if got := stored(t, a.Local.MailRoot, "carol@ours.example"); strings.Join(got, ",") != "INBOX:1" {
+		t.Errorf("carol has %q, want one message in INBOX", got)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); len(got) != 0 {
+		t.Errorf("bob has %q, want nothing (redirect cancels the implicit keep)", got)
+	}
+}
+
+// TestSieveReject: after the 250 a reject is a bounce to the sender; for
+// mail the verdict judged spam it is kept in Junk instead (no backscatter).
+func TestSieveReject(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require "reject"; reject "not wanted";`})
+	put(t, sp, "bob@ours.example", false)
+	ids, _ := sp.IDs()
+	a.process(context.Background(), ids[0])
+	ids, _ = sp.IDs()
+	if len(ids) != 1 {
+		t.Fatalf("spool holds %v, want only the DSN", ids)
+	}
+	dsn, err := sp.Open(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, dsn.Envelope.Size)
+	dsn.Body().Read(b)
+	dsn.Close()
+	if dsn.Envelope.From != "" || dsn.Envelope.To[0] != "x@else.example" || !strings.Contains(string(b), "rejected by the recipient's filter: not wanted") {
+		t.Errorf("DSN from %q to %v:\n%s", dsn.Envelope.From, dsn.Envelope.To, b)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); len(got) != 0 {
+		t.Errorf("rejected message stored: %q", got)
+	}
+
+	a, sp = sieveAgent(t, scriptMap{"bob@ours.example": `require "reject"; reject "not wanted";`})
+	put(t, sp, "bob@ours.example", true)
+	ids, _ = sp.IDs()
+	a.process(context.Background(), ids[0])
+	if ids, _ := sp.IDs(); len(ids) != 0 {
+		t.Errorf("spam rejection left %v in the spool (a DSN would be backscatter)", ids)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "Junk:1" {
+		t.Errorf("spam rejection stored %q, want Junk:1", got)
+	}
+}
