@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestSieveFiltersAtDelivery: a script stored with `mailgate sieve put`
+// sorts mail that swaks sends to the MX: fileinto :create a folder,
+// discard, redirect :copy to another local account, and the implicit keep.
+func TestSieveFiltersAtDelivery(t *testing.T) {
+	swaks := NeedTool(t, "swaks")
+	n := NewNode(t, "", "")
+	n.AddUser("alice@example.net", "alice-secret-1")
+	n.AddUser("bob@example.net", "bob-secret-12")
+	script := filepath.Join(n.Dir, "rules.sieve")
+	if err := os.WriteFile(script, []byte(`require ["fileinto", "mailbox", "copy", "regex"];
+if header :regex "subject" "^\\[acme(-[a-z]+)?\\]" { fileinto :create "Lists.Acme"; stop; }
+if header :is "subject" "spam-me" { discard; stop; }
+if address :is "from" "boss@remote.example" { redirect :copy "bob@example.net"; }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(n.Dir, "bad.sieve")
+	os.WriteFile(bad, []byte("keep;\nfileinto \"x\";\n"), 0o644)
+	if out, err := n.CLI("", "sieve", "put", "alice@example.net", bad); err == nil || !strings.Contains(out, "2:1: command 'fileinto' needs require \"fileinto\"") {
+		t.Fatalf("put of a broken script: %v\n%s", err, out)
+	}
+	n.MustCLI("", "sieve", "put", "alice@example.net", script, "--activate")
+	if out := n.MustCLI("", "sieve", "list", "alice@example.net"); !strings.Contains(out, "rules  true") {
+		t.Fatalf("sieve list:\n%s", out)
+	}
+	n.Start()
+	for _, m := range []struct{ from, subject string }{
+		{"list@remote.example", "[acme-users] release"},
+		{"x@remote.example", "spam-me"},
+		{"boss@remote.example", "see me"},
+		{"friend@remote.example", "hello"},
+	} {
+		out, err := exec.Command(swaks, "-s", "127.0.0.1", "-p", strconv.Itoa(n.Ports["mx"]), "-f", m.from, "-t", "alice@example.net",
+			"--header", "From: "+m.from, "--header", "Subject: "+m.subject, "--body", "text").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "<-  250 2.0.0") {
+			t.Fatalf("swaks %q: %v\n%s", m.subject, err, out)
+		}
+	}
+	inbox := n.SettledMaildir("alice@example.net")
+	subjects := func(files []string) string {
+		var s []string
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(b), "\r\n") {
+				if strings.HasPrefix(line, "Subject: ") {
+					s = append(s, strings.TrimPrefix(line, "Subject: "))
+				}
+			}
+		}
+		return strings.Join(s, "|")
+	}
+	if got := subjects(inbox); len(inbox) != 2 || !strings.Contains(got, "see me") || !strings.Contains(got, "hello") {
+		t.Errorf("alice's INBOX: %q, want \"see me\" and \"hello\"\nlog:\n%s", got, n.Log())
+	}
+	lists, _ := filepath.Glob(filepath.Join(n.Dir, "mail", "example.net", "alice", ".Lists.Acme", "new", "*"))
+	if got := subjects(lists); got != "[acme-users] release" {
+		t.Errorf("alice's Lists.Acme: %q", got)
+	}
+	if got := subjects(n.Maildir("bob@example.net")); got != "see me" {
+		t.Errorf("bob (redirect :copy): %q", got)
+	}
+}
