@@ -59,6 +59,32 @@ type run struct {
 	// vacationAsked: a vacation command ran, whether or not RFC 3834
 	// let it answer.
 	vacationAsked bool
+	// Decoded header values and parsed addresses by field name: a
+	// 200-rule script reads Subject 200 times, decodes it once.
+	headers map[string][]string
+	addrs   map[string][]parsedAddr
+}
+
+func (r *run) headerValues(name string) []string {
+	key := strings.ToLower(name)
+	v, ok := r.headers[key]
+	if !ok {
+		v = headerValues(r.msg, name)
+		r.headers[key] = v
+	}
+	return v
+}
+
+func (r *run) addresses(name string) []parsedAddr {
+	key := strings.ToLower(name)
+	v, ok := r.addrs[key]
+	if !ok {
+		for _, raw := range r.msg.Header(name) {
+			v = append(v, headerAddresses(raw)...)
+		}
+		r.addrs[key] = v
+	}
+	return v
 }
 
 // Run executes a compiled script for one message and recipient. On a
@@ -81,7 +107,8 @@ func Run(ctx context.Context, s *Script, msg Message, env Env) (*Result, error) 
 		lim.Timeout = def.Timeout
 	}
 	r := &run{ctx: ctx, script: s, msg: msg, env: &env, limits: lim,
-		deadline: time.Now().Add(lim.Timeout), vars: map[string]string{}}
+		deadline: time.Now().Add(lim.Timeout), vars: map[string]string{},
+		headers: map[string][]string{}, addrs: map[string][]parsedAddr{}}
 	if err := r.block(s.Commands); err != nil {
 		return &Result{ImplicitKeep: true}, err
 	}
@@ -254,15 +281,13 @@ func (r *run) test(t *Test) (bool, error) {
 	case "header":
 		var values []string
 		for _, name := range r.strs(a.pos[0]) {
-			values = append(values, headerValues(r.msg, name)...)
+			values = append(values, r.headerValues(name)...)
 		}
 		return r.match(a, values, r.strs(a.pos[1]))
 	case "address":
 		var addrs []parsedAddr
 		for _, name := range r.strs(a.pos[0]) {
-			for _, v := range r.msg.Header(name) {
-				addrs = append(addrs, headerAddresses(v)...)
-			}
+			addrs = append(addrs, r.addresses(name)...)
 		}
 		return r.matchAddresses(a, addrs, r.strs(a.pos[1]))
 	case "envelope":
