@@ -65,7 +65,29 @@ func (c *checker) commands(cmds []*Command, top bool) error {
 	return nil
 }
 
+// decodeArgs applies encoded-character to a node's string arguments and
+// refuses references to variable namespaces (RFC 5229 §3: an error, as no
+// extension here defines one).
+func (c *checker) decodeArgs(args []Arg) error {
+	for i := range args {
+		for j, s := range args[i].Strings {
+			if c.req["encoded-character"] {
+				args[i].Strings[j] = decodeEncodedCharacters(s)
+			}
+			if c.req["variables"] {
+				if ns := unknownNamespace(s); ns != "" {
+					return errorf(args[i].Pos, "variable in unknown namespace '%s'", ns)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func (c *checker) command(cmd *Command) error {
+	if err := c.decodeArgs(cmd.Args); err != nil {
+		return err
+	}
 	spec, ok := commandSpecs[cmd.Name]
 	if !ok || !c.has(spec.ext) {
 		if ok {
@@ -99,6 +121,9 @@ func (c *checker) command(cmd *Command) error {
 }
 
 func (c *checker) test(t *Test) error {
+	if err := c.decodeArgs(t.Args); err != nil {
+		return err
+	}
 	spec, ok := testSpecs[t.Name]
 	if ok && t.Name == "spamtest" && c.req["spamtestplus"] {
 		spec.ext = "spamtestplus" // RFC 5235 §3.2: spamtestplus implies spamtest

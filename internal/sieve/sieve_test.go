@@ -292,6 +292,7 @@ func TestCompileErrors(t *testing.T) {
 		{`stop { keep; }`, "takes no block"},
 		{`require "relational"; if header :value "xx" "a" "b" { keep; }`, "unknown relation"},
 		{`require "variables"; set "1a" "b";`, "invalid variable name"},
+		{`require "variables"; set "a" "${x.y}";`, "1:30: variable in unknown namespace 'x'"},
 	} {
 		_, err := Compile(tc.src)
 		var se *Error
@@ -327,4 +328,11 @@ func TestLimits(t *testing.T) {
 	if _, err := Compile(strings.Repeat("if true {", 100) + strings.Repeat("}", 100)); err == nil || !strings.Contains(err.Error(), "nesting too deep") {
 		t.Errorf("deep nesting: %v", err)
 	}
+}
+
+func TestEncodedCharacter(t *testing.T) {
+	check(t, `require ["encoded-character","fileinto"]; fileinto "${hex:41 42}${unicode:e9}${hex:zz}x${unicode: 263a }";`,
+		"fileinto ABé${hex:zz}x☺")
+	// Without the require, the text stays.
+	check(t, `require "fileinto"; fileinto "${hex:41}";`, "fileinto ${hex:41}")
 }

@@ -33,7 +33,7 @@ type nodeSpec struct {
 
 // Extensions lists what "require" accepts.
 var Extensions = []string{
-	"body", "comparator-i;ascii-numeric", "copy", "envelope", "ereject", "fileinto",
+	"body", "comparator-i;ascii-numeric", "copy", "encoded-character", "envelope", "ereject", "fileinto",
 	"imap4flags", "mailbox", "regex", "reject", "relational", "spamtest", "spamtestplus",
 	"subaddress", "vacation", "variables", "virustest",
 }

@@ -128,3 +128,30 @@ func truncateUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// unknownNamespace returns the namespace of the first ${ns.name}
+// reference in s: RFC 5229 §3, a namespace no extension defines is an
+// error (none is defined here), "" when there is none.
+func unknownNamespace(s string) string {
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return ""
+		}
+		s = s[i+2:]
+		end := strings.IndexByte(s, '}')
+		if end < 0 {
+			return ""
+		}
+		ref := s[:end]
+		if dot := strings.IndexByte(ref, '.'); dot > 0 {
+			ok := true
+			for _, part := range strings.Split(ref, ".") {
+				ok = ok && validVariableName(part)
+			}
+			if ok {
+				return ref[:dot]
+			}
+		}
+	}
+}
