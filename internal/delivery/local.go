@@ -27,6 +27,9 @@ type Local struct {
 	Log      *slog.Logger
 	// Scripts gives each account's active Sieve script; nil: no filtering.
 	Scripts ScriptSource
+	// Vacations and Spool send Sieve vacation replies; nil: none are sent.
+	Vacations VacationLog
+	Spool     *spool.Spool
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -118,6 +121,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	if len(plan.folders) == 0 {
 		l.Log.Info("not stored, as the recipient's sieve script said", "id", env.ID, "rcpt", rcpt)
 	}
+	l.sendVacation(ctx, m, rcpt, acct, plan)
 	return spool.Delivered, ""
 }
 

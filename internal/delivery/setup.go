@@ -54,6 +54,9 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if scripts, ok := dir.(ScriptSource); ok {
 		local.Scripts = scripts // the store: each account's active Sieve script
 	}
+	if vl, ok := dir.(VacationLog); ok {
+		local.Vacations, local.Spool = vl, sp
+	}
 	return &Agent{
 		Spool: sp, Log: log, Hostname: cfg.Hostname,
 		Local:  local,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"mailgate/internal/mailbox"
 	"mailgate/internal/sieve"
@@ -18,6 +19,12 @@ type ScriptSource interface {
 	ActiveSieveScript(ctx context.Context, account string) (*store.SieveScript, error)
 }
 
+// VacationLog remembers which vacation replies went (the store): once
+// per sender per period (RFC 5230 §4.1), across nodes and retries.
+type VacationLog interface {
+	VacationDue(ctx context.Context, account, handle, sender string, period time.Duration) (bool, error)
+}
+
 // maxFilteredSize: a larger message is not read into memory for its
 // filter; it is kept in INBOX (never lost) and the skip is logged.
 const maxFilteredSize = 64 << 20
@@ -28,6 +35,8 @@ type filterPlan struct {
 	folders   []string // "" is INBOX; in order, once each
 	redirects []string
 	reject    string // the reason, when the script rejected
+	vacation  *sieve.Action
+	msg       sieve.Message // what the script read, for the vacation reply
 }
 
 func keepPlan(junk bool) filterPlan {
@@ -68,7 +77,8 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 	if err != nil {
 		return keep, fmt.Errorf("reading the message: %w", err)
 	}
-	res, err := sieve.Run(ctx, script, sieve.ParseMessage(raw), sieve.Env{
+	msg := sieve.ParseMessage(raw)
+	res, err := sieve.Run(ctx, script, msg, sieve.Env{
 		Envelope:      sieve.Envelope{From: env.From, To: rcpt},
 		MailboxExists: func(name string) bool { return mailbox.IsInbox(name) || mailbox.FolderExists(dir, name) },
 		UserAddresses: []string{acct},
@@ -79,7 +89,9 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 	for _, n := range res.Notes {
 		log.Info("sieve: " + n)
 	}
-	return l.plan(res, dir, env.Junk, log), nil
+	p := l.plan(res, dir, env.Junk, log)
+	p.msg = msg
+	return p, nil
 }
 
 // plan maps actions to folders and redirects. RFC 5228 §2.10.3: a folder
@@ -109,7 +121,7 @@ func (l *Local) plan(res *sieve.Result, dir string, junk bool, log interface{ Wa
 		case sieve.ActReject, sieve.ActEreject:
 			p.reject = a.Reason
 		case sieve.ActVacation:
-			log.Warn("sieve vacation is not sent yet (not implemented at delivery)", "to", a.Vacation.To)
+			p.vacation = &a
 		}
 	}
 	if res.ImplicitKeep {
@@ -161,4 +173,34 @@ func addRedirects(st *spool.State, targets []string) []string {
 		}
 	}
 	return added
+}
+
+// sendVacation queues the vacation reply of a plan, unless one already
+// went to this sender within :days. The reply leaves with a null
+// reverse-path (RFC 3834 §3.3), so nothing bounces back to the user, and
+// is marked Auto-Submitted so no other responder answers it. A failure
+// is logged: the message itself is already delivered.
+func (l *Local) sendVacation(ctx context.Context, m *spool.Message, rcpt, acct string, p filterPlan) {
+	a := p.vacation
+	if a == nil || l.Vacations == nil || l.Spool == nil {
+		return
+	}
+	log := l.Log.With("id", m.Envelope.ID, "rcpt", rcpt, "to", a.Vacation.To)
+	due, err := l.Vacations.VacationDue(ctx, acct, a.Vacation.Handle, a.Vacation.To, time.Duration(a.Vacation.Days)*24*time.Hour)
+	if err != nil {
+		log.Error("sieve vacation: cannot read what was sent; not sending", "err", err)
+		return
+	}
+	if !due {
+		log.Info("sieve vacation: already answered this sender within :days")
+		return
+	}
+	id := spool.NewID()
+	body := a.Vacation.Reply(p.msg, rcpt, a.Reason, id+"@"+l.Hostname, time.Now())
+	env := &spool.Envelope{ID: id, From: "", To: []string{a.Vacation.To}, Received: time.Now(), Origin: "vacation"}
+	if err := l.Spool.Put(env, body); err != nil {
+		log.Error("sieve vacation: queueing the reply failed", "err", err)
+		return
+	}
+	log.Info("sieve vacation reply queued", "reply", id)
 }

@@ -171,3 +171,59 @@ func TestSieveReject(t *testing.T) {
 		t.Errorf("spam rejection stored %q, want Junk:1", got)
 	}
 }
+
+// sentLog is a VacationLog in memory.
+type sentLog map[string]bool
+
+func (s sentLog) VacationDue(_ context.Context, acct, handle, sender string, _ time.Duration) (bool, error) {
+	k := acct + "|" + handle + "|" + strings.ToLower(sender)
+	if s[k] {
+		return false, nil
+	}
+	s[k] = true
+	return true, nil
+}
+
+// TestSieveVacation: one reply per sender (two messages from one sender
+// get one), from the null sender, marked Auto-Submitted; none to list mail.
+func TestSieveVacation(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require "vacation"; vacation :days 3 "Away until Monday.";`})
+	a.Local.Vacations, a.Local.Spool = sentLog{}, sp
+	for _, hdr := range []string{"", "", "List-Id: <l.else.example>\r\n"} {
+		env := &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx"}
+		if err := sp.Put(env, []byte(hdr+"From: x@else.example\r\nTo: bob@ours.example\r\nMessage-ID: <m1@else.example>\r\nSubject: hi\r\n\r\nbody\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		a.Local.Deliver(mustOpen(t, sp, env.ID), &spool.State{Rcpts: []spool.RcptState{{Addr: "bob@ours.example", Status: spool.Pending}}}, true)
+		sp.Remove(env.ID)
+	}
+	ids, _ := sp.IDs()
+	if len(ids) != 1 {
+		t.Fatalf("spool holds %d messages, want one vacation reply", len(ids))
+	}
+	m := mustOpen(t, sp, ids[0])
+	b := make([]byte, m.Envelope.Size)
+	m.Body().Read(b)
+	if m.Envelope.From != "" || strings.Join(m.Envelope.To, ",") != "x@else.example" || m.Envelope.Origin != "vacation" {
+		t.Errorf("reply envelope %+v", m.Envelope)
+	}
+	for _, want := range []string{"From: bob@ours.example\r\n", "To: x@else.example\r\n", "Subject: Auto: hi\r\n",
+		"In-Reply-To: <m1@else.example>\r\n", "Auto-Submitted: auto-replied (vacation)\r\n", "\r\n\r\nAway until Monday.\r\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("reply lacks %q:\n%s", want, b)
+		}
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "INBOX:3" {
+		t.Errorf("stored %q, want all three in INBOX (vacation keeps)", got)
+	}
+}
+
+func mustOpen(t *testing.T, sp *spool.Spool, id string) *spool.Message {
+	t.Helper()
+	m, err := sp.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testMsg = "Return-Path: <sender@example.com>\r\n" +
@@ -335,4 +336,38 @@ func TestEncodedCharacter(t *testing.T) {
 		"fileinto ABé${hex:zz}x☺")
 	// Without the require, the text stays.
 	check(t, `require "fileinto"; fileinto "${hex:41}";`, "fileinto ${hex:41}")
+}
+
+func TestVacationReply(t *testing.T) {
+	s, err := Compile(`require "vacation"; vacation :days 2 :from "Me <me@example.net>" text:`+"\nI am away\nuntil Monday.\n.\n;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := ParseMessage([]byte("Message-ID: <orig@example.com>\r\nTo: me@example.net\r\n" + testMsg))
+	res, err := Run(context.Background(), s, msg, testEnv())
+	if err != nil || len(res.Actions) != 1 {
+		t.Fatalf("run: %v %q", err, res.Strings())
+	}
+	a := res.Actions[0]
+	if a.Vacation.Days != 2 || a.Vacation.To != "sender@example.com" || a.Vacation.Handle == "" {
+		t.Fatalf("vacation %+v", a.Vacation)
+	}
+	got := string(a.Vacation.Reply(msg, "me@example.net", a.Reason, "r1@mail.example.net", time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)))
+	want := "From: Me <me@example.net>\r\n" +
+		"To: sender@example.com\r\n" +
+		"Subject: =?utf-8?q?Auto:_caf=C3=A9_[acme-users]_[fwd]_version_1.0_is_out?=\r\n" +
+		"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n" +
+		"Message-ID: <r1@mail.example.net>\r\n" +
+		"In-Reply-To: <orig@example.com>\r\n" +
+		"References: <orig@example.com>\r\n" +
+		"Auto-Submitted: auto-replied (vacation)\r\n" +
+		"Precedence: bulk\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Transfer-Encoding: 8bit\r\n" +
+		"\r\n" +
+		"I am away\r\nuntil Monday.\r\n"
+	if got != want {
+		t.Errorf("reply:\n%s\nwant:\n%s", got, want)
+	}
 }

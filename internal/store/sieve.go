@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -27,6 +28,14 @@ CREATE TABLE sieve_scripts (
 	PRIMARY KEY (account, name)
 );
 CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts(account) WHERE active = 1;
+`}, migration{Version: 401, Name: "sieve vacation replies", SQL: `
+CREATE TABLE sieve_vacation_sent (
+	account TEXT NOT NULL REFERENCES accounts(address) ON DELETE CASCADE,
+	handle TEXT NOT NULL,
+	sender TEXT NOT NULL,
+	sent_at BIGINT NOT NULL,
+	PRIMARY KEY (account, handle, sender)
+);
 `})
 }
 
@@ -221,4 +230,48 @@ func (s *Store) DeleteSieveScript(ctx context.Context, actor, account, name stri
 		}
 		return s.auditTx(ctx, tx, actor, "sieve.delete", norm, name)
 	})
+}
+
+// VacationDue decides whether a vacation reply (RFC 5230) identified by
+// handle may go from account to sender now: not when one went within
+// period (RFC 5230 §4.1: once per sender per :days). When it may, the
+// reply is recorded as sent in the same transaction, so two nodes or a
+// retried delivery never both send it. A crash before the reply is queued
+// loses that reply rather than ever sending two.
+func (s *Store) VacationDue(ctx context.Context, account, handle, sender string, period time.Duration) (bool, error) {
+	norm, err := address.Normalize(account)
+	if err != nil {
+		return false, fmt.Errorf("account: %w", err)
+	}
+	sender = strings.ToLower(sender)
+	now := s.now()
+	due := false
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var last int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT sent_at FROM sieve_vacation_sent WHERE account = ? AND handle = ? AND sender = ?`),
+			norm, handle, sender).Scan(&last)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO sieve_vacation_sent (account, handle, sender, sent_at) VALUES (?, ?, ?, ?)`),
+				norm, handle, sender, now.Unix())
+			if isUniqueViolation(err) {
+				return nil // another node answered at this moment
+			}
+			due = err == nil
+			return err
+		case err != nil:
+			return err
+		case now.Sub(time.Unix(last, 0)) < period:
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE sieve_vacation_sent SET sent_at = ? WHERE account = ? AND handle = ? AND sender = ? AND sent_at = ?`),
+			now.Unix(), norm, handle, sender, last)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		due = n == 1
+		return nil
+	})
+	return due, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"mailgate/internal/store"
 	"mailgate/internal/store/storetest"
@@ -67,6 +68,35 @@ func TestSieveScripts(t *testing.T) {
 		must(t, s.AddAccount(ctx, "test", "ann@isp.example", "h"))
 		if list, err := s.SieveScripts(ctx, "ann@isp.example"); err != nil || len(list) != 0 {
 			t.Fatalf("scripts of a re-created account = %+v, %v; want none", list, err)
+		}
+	})
+}
+
+func TestVacationDueOncePerSender(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		must(t, s.AddDomain(ctx, "test", "isp.example"))
+		must(t, s.AddAccount(ctx, "test", "ann@isp.example", "h"))
+		due := func(handle, sender string, period time.Duration) bool {
+			t.Helper()
+			ok, err := s.VacationDue(ctx, "ann@isp.example", handle, sender, period)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		week := 7 * 24 * time.Hour
+		if !due("h", "Bob@else.example", week) {
+			t.Fatal("first reply to a sender not due")
+		}
+		if due("h", "bob@else.example", week) {
+			t.Fatal("second reply to the same sender within the period is due")
+		}
+		if !due("h", "carol@else.example", week) || !due("other", "bob@else.example", week) {
+			t.Fatal("another sender, or another vacation handle, not due")
+		}
+		if !due("h", "bob@else.example", 0) {
+			t.Fatal("reply after the period not due")
 		}
 	})
 }

@@ -71,3 +71,38 @@ if address :is "from" "boss@remote.example" { redirect :copy "bob@example.net"; 
 		t.Errorf("bob (redirect :copy): %q", got)
 	}
 }
+
+// TestSieveVacationOncePerSender: a vacation script answers the first
+// message of a sender, not the second within :days, and not list mail;
+// the reply (from <>, Auto-Submitted) reaches the sender's mailbox.
+func TestSieveVacationOncePerSender(t *testing.T) {
+	swaks := NeedTool(t, "swaks")
+	n := NewNode(t, "", "")
+	n.AddUser("alice@example.net", "alice-secret-1")
+	n.AddUser("bob@example.net", "bob-secret-12")
+	script := filepath.Join(n.Dir, "away.sieve")
+	os.WriteFile(script, []byte("require \"vacation\";\nvacation :days 7 :subject \"Away\" \"Back on Monday.\";\n"), 0o644)
+	n.MustCLI("", "sieve", "put", "alice@example.net", script, "--activate")
+	n.Start()
+	for i, extra := range []string{"X-N: 1", "X-N: 2", "List-Id: <l.example.org>"} {
+		out, err := exec.Command(swaks, "-s", "127.0.0.1", "-p", strconv.Itoa(n.Ports["mx"]), "-f", "bob@example.net", "-t", "alice@example.net",
+			"--header", "Subject: message "+strconv.Itoa(i), "--header", extra, "--body", "text").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "<-  250 2.0.0") {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		n.SettledMaildir("alice@example.net") // in order: the list message after the others
+	}
+	if got := len(n.SettledMaildir("alice@example.net")); got != 3 {
+		t.Errorf("alice holds %d messages, want 3 (vacation keeps)", got)
+	}
+	replies := n.Maildir("bob@example.net")
+	if len(replies) != 1 {
+		t.Fatalf("bob got %d replies, want 1\nlog:\n%s", len(replies), n.Log())
+	}
+	got := readFile(t, replies[0])
+	for _, want := range []string{"From: alice@example.net\r\n", "Subject: Away\r\n", "Auto-Submitted: auto-replied", "\r\n\r\nBack on Monday.\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reply lacks %q:\n%s", want, got)
+		}
+	}
+}
