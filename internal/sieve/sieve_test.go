@@ -339,7 +339,7 @@ func TestEncodedCharacter(t *testing.T) {
 }
 
 func TestVacationReply(t *testing.T) {
-	s, err := Compile(`require "vacation"; vacation :days 2 :from "Me <me@example.net>" text:`+"\nI am away\nuntil Monday.\n.\n;")
+	s, err := Compile(`require "vacation"; vacation :days 2 :from "Me <me@example.net>" text:` + "\nI am away\nuntil Monday.\n.\n;")
 	if err != nil {
 		t.Fatal(err)
 	}
