@@ -275,3 +275,29 @@ func (s *Store) VacationDue(ctx context.Context, account, handle, sender string,
 	})
 	return due, err
 }
+
+// RenameSieveScript renames a script, keeping whether it is active (RFC
+// 5804 §2.11.1).
+func (s *Store) RenameSieveScript(ctx context.Context, actor, account, from, to string) error {
+	norm, err := address.Normalize(account)
+	if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	if err := checkSieveName(to); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM sieve_scripts WHERE account = ? AND name = ?`), norm, to).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("script %q of %s: %w", to, norm, ErrExists)
+		}
+		if err := s.execFoundTx(ctx, tx, fmt.Sprintf("script %q of %s", from, norm),
+			`UPDATE sieve_scripts SET name = ? WHERE account = ? AND name = ?`, to, norm, from); err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, "sieve.rename", norm, from+" -> "+to)
+	})
+}

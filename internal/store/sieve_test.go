@@ -46,6 +46,17 @@ func TestSieveScripts(t *testing.T) {
 		if sc, err := s.SieveScript(ctx, "ann@isp.example", "two"); err != nil || sc.Content != "stop;" || !sc.Active {
 			t.Fatalf("SieveScript = %+v, %v", sc, err)
 		}
+		if err := s.RenameSieveScript(ctx, "test", "ann@isp.example", "two", "one"); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("renaming onto an existing script: got %v, want ErrExists", err)
+		}
+		if err := s.RenameSieveScript(ctx, "test", "ann@isp.example", "nope", "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("renaming a missing script: got %v, want ErrNotFound", err)
+		}
+		must(t, s.RenameSieveScript(ctx, "test", "ann@isp.example", "two", "deux"))
+		if act, err := s.ActiveSieveScript(ctx, "ann@isp.example"); err != nil || act.Name != "deux" {
+			t.Fatalf("after rename the active script is %+v, %v; want deux", act, err)
+		}
+		must(t, s.RenameSieveScript(ctx, "test", "ann@isp.example", "deux", "two"))
 		if err := s.DeleteSieveScript(ctx, "test", "ann@isp.example", "two"); !errors.Is(err, store.ErrInUse) {
 			t.Fatalf("deleting the active script: got %v, want ErrInUse", err)
 		}
