@@ -22,6 +22,8 @@ have dkimverify  || need+=(python3-dkim)
 have nsd         || need+=(nsd)
 # Dovecot Pigeonhole's sieve-test: the oracle of the Sieve differential test.
 have sieve-test  || need+=(dovecot-sieve dovecot-core)
+# The ManageSieve client of the ManageSieve end-to-end test.
+have sieve-connect || need+=(sieve-connect)
 # Postfix as a submission server in the relay benchmark (Cyrus sasldb).
 have saslpasswd2 || need+=(sasl2-bin libsasl2-modules)
 if [ ${#need[@]} -gt 0 ]; then

@@ -132,7 +132,13 @@ func (s *session) command(name string, args []token, log interface{ Info(string,
 		s.reply("OK", "", "capability completed")
 		return
 	case "NOOP":
-		s.reply("OK", "", "done")
+		// RFC 5804 §2.14: a NOOP's tag comes back in a TAG response code
+		// (sieve-connect resynchronizes after STARTTLS with one).
+		if a, ok := strs(args, 1); ok {
+			s.reply("OK", "TAG "+quote(a[0]), "done")
+		} else {
+			s.reply("OK", "", "done")
+		}
 		return
 	case "LOGOUT":
 		s.reply("OK", "", "bye")

@@ -150,6 +150,7 @@ func TestManageSieveSession(t *testing.T) {
 		t.Errorf("LISTSCRIPTS after SETACTIVE \"\":\n%s", got)
 	}
 	c.cmd("NOOP", "OK")
+	c.cmd(`NOOP "STARTTLS-RESYNC-CAPA"`, `OK (TAG "STARTTLS-RESYNC-CAPA")`)
 	c.cmd("FROB", "NO")
 	c.cmd("LOGOUT", "OK")
 }

@@ -16,6 +16,7 @@ import (
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
 	"mailgate/internal/imapd"
+	"mailgate/internal/managesieve"
 	"mailgate/internal/pop3d"
 	"mailgate/internal/smtpd"
 	"mailgate/internal/spool"
@@ -72,6 +73,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 
+	sieveSrv := &managesieve.Server{TLS: tlsConf, Store: st, Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+
 	type service struct {
 		name, addr string
 		serve      func(net.Listener) error
@@ -84,6 +87,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		{"pop3s (implicit TLS)", cfg.Listen.POP3S, pop3Srv.ServeTLS},
 		{"imap (STARTTLS + login)", cfg.Listen.IMAP, imapSrv.ServePlain},
 		{"imaps (implicit TLS)", cfg.Listen.IMAPS, imapSrv.ServeTLS},
+		{"managesieve (STARTTLS + login)", cfg.Listen.ManageSieve, sieveSrv.Serve},
 	}
 	type bound struct {
 		l     net.Listener
@@ -129,6 +133,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	smtpSrv.Shutdown(grace)
 	pop3Srv.Shutdown(grace)
 	imapSrv.Shutdown(grace)
+	sieveSrv.Shutdown(grace)
 	stopAgent()
 	agentDone.Wait()
 	return err

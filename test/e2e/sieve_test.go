@@ -106,3 +106,73 @@ func TestSieveVacationOncePerSender(t *testing.T) {
 		}
 	}
 }
+
+// TestManageSieveWithSieveConnect: Debian's sieve-connect (the RFC 5804
+// client scripts use) uploads, checks, lists, activates, downloads and
+// deletes scripts over STARTTLS; the active one then filters delivery.
+func TestManageSieveWithSieveConnect(t *testing.T) {
+	sc := NeedTool(t, "sieve-connect")
+	swaks := NeedTool(t, "swaks")
+	n := NewNode(t, "", "")
+	n.AddUser("alice@example.net", "alice-secret-1")
+	n.Start()
+	run := func(wantOK bool, args ...string) string {
+		t.Helper()
+		base := []string{"--server", "127.0.0.1", "--port", strconv.Itoa(n.Ports["managesieve"]), "--user", "alice@example.net",
+			"--passwordfd", "3", "--notlsverify", "--noclearauth", "--authmech", "PLAIN"}
+		cmd := exec.Command(sc, append(base, args...)...)
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.ExtraFiles = []*os.File{pr}
+		pw.WriteString("alice-secret-1\n")
+		pw.Close()
+		out, err := cmd.CombinedOutput()
+		pr.Close()
+		if (err == nil) != wantOK {
+			t.Fatalf("sieve-connect %v: %v\n%s\nserver log:\n%s", args, err, out, n.Log())
+		}
+		return string(out)
+	}
+	good := filepath.Join(n.Dir, "good.sieve")
+	os.WriteFile(good, []byte("require \"fileinto\";\nif header :contains \"subject\" \"report\" { fileinto \"Reports\"; }\n"), 0o644)
+	bad := filepath.Join(n.Dir, "bad.sieve")
+	os.WriteFile(bad, []byte("keep;\nfileinto \"x\";\n"), 0o644)
+
+	if out := run(false, "--checkscript", "--localsieve", bad); !strings.Contains(out, "2:1: command 'fileinto' needs require") {
+		t.Errorf("checkscript of a broken script:\n%s", out)
+	}
+	run(false, "--upload", "--localsieve", bad, "--remotesieve", "bad")
+	run(true, "--upload", "--localsieve", good, "--remotesieve", "rules")
+	run(true, "--activate", "--remotesieve", "rules")
+	if out := run(true, "--list"); !strings.Contains(out, "rules") {
+		t.Errorf("list:\n%s", out)
+	}
+	down := filepath.Join(n.Dir, "down.sieve")
+	run(true, "--download", "--remotesieve", "rules", "--localsieve", down)
+	if got, want := readFile(t, down), readFile(t, good); got != want {
+		t.Errorf("downloaded %q, uploaded %q", got, want)
+	}
+	if out := n.MustCLI("", "sieve", "list", "alice@example.net"); !strings.Contains(out, "rules  true") {
+		t.Errorf("the store does not hold the active script:\n%s", out)
+	}
+	out, err := exec.Command(swaks, "-s", "127.0.0.1", "-p", strconv.Itoa(n.Ports["mx"]), "-f", "x@remote.example", "-t", "alice@example.net",
+		"--header", "Subject: weekly report", "--body", "text").CombinedOutput()
+	if err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	n.SettledMaildir("alice@example.net")
+	if got, _ := filepath.Glob(filepath.Join(n.Dir, "mail", "example.net", "alice", ".Reports", "new", "*")); len(got) != 0 {
+		t.Errorf("fileinto a missing folder stored in it: %v", got)
+	}
+	if got := n.Maildir("alice@example.net"); len(got) != 1 {
+		t.Errorf("INBOX holds %d, want the message (Reports does not exist: INBOX)", len(got))
+	}
+	run(false, "--delete", "--remotesieve", "rules") // the active script
+	run(true, "--deactivate")
+	run(true, "--delete", "--remotesieve", "rules")
+	if out := n.MustCLI("", "sieve", "list", "alice@example.net"); strings.Contains(out, "rules") {
+		t.Errorf("deleted script still listed:\n%s", out)
+	}
+}
