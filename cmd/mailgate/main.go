@@ -43,7 +43,7 @@ ports + 2000, data in ./mailgate-data, SQLite.`,
 	}
 	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd(),
-		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newSieveCmd(), newBenchCmd())
+		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newSieveCmd(), newFilterCmd(), newBenchCmd())
 	return root
 }
 

@@ -301,3 +301,99 @@ func (s *Store) RenameSieveScript(ctx context.Context, actor, account, from, to 
 		return s.auditTx(ctx, tx, actor, "sieve.rename", norm, from+" -> "+to)
 	})
 }
+
+// rulesScript is the script the filter rules go into when the account has
+// no active script yet.
+const rulesScript = "rules"
+
+// FilterRules lists the managed rules of the account's active script.
+func (s *Store) FilterRules(ctx context.Context, account string) ([]sieve.Rule, error) {
+	sc, err := s.ActiveSieveScript(ctx, account)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sieve.Rules(sc.Content)
+}
+
+// AddFilterRule appends a rule to the managed section of the account's
+// active script, creating and activating a script "rules" when it has none.
+func (s *Store) AddFilterRule(ctx context.Context, actor, account string, r sieve.Rule) error {
+	if err := sieve.CheckRule(r); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return s.editRules(ctx, actor, account, "filter.add", func(rules []sieve.Rule) ([]sieve.Rule, error) {
+		return append(rules, r), nil
+	})
+}
+
+// RemoveFilterRule removes rule n (1-based, as FilterRules lists them).
+func (s *Store) RemoveFilterRule(ctx context.Context, actor, account string, n int) error {
+	return s.editRules(ctx, actor, account, "filter.remove", func(rules []sieve.Rule) ([]sieve.Rule, error) {
+		if n < 1 || n > len(rules) {
+			return nil, fmt.Errorf("rule %d: %w (there are %d)", n, ErrNotFound, len(rules))
+		}
+		return append(rules[:n-1:n-1], rules[n:]...), nil
+	})
+}
+
+// editRules rewrites the managed section of the active script in one
+// transaction, so two editors never lose each other's rules.
+func (s *Store) editRules(ctx context.Context, actor, account, action string, edit func([]sieve.Rule) ([]sieve.Rule, error)) error {
+	norm, err := address.Normalize(account)
+	if err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var accounts int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE address = ?`), norm).Scan(&accounts); err != nil {
+			return err
+		}
+		if accounts == 0 {
+			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
+		}
+		name, content := rulesScript, ""
+		err := tx.QueryRowContext(ctx, s.q(`SELECT name, content FROM sieve_scripts WHERE account = ? AND active = 1`), norm).Scan(&name, &content)
+		exists := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if !exists {
+			// A script named "rules" that is not active would be replaced
+			// unseen: refuse instead.
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM sieve_scripts WHERE account = ? AND name = ?`), norm, name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("%s has an inactive script %q and no active one: %w; activate a script first (mailgate sieve activate)", norm, name, ErrExists)
+			}
+		}
+		rules, err := sieve.Rules(content)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if rules, err = edit(rules); err != nil {
+			return err
+		}
+		updated, err := sieve.WithRules(content, rules)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if err := CheckSieveScript(updated); err != nil {
+			return err
+		}
+		now := s.now().Unix()
+		if exists {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE sieve_scripts SET content = ?, updated_at = ? WHERE account = ? AND name = ?`), updated, now, norm, name)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO sieve_scripts (account, name, content, active, updated_at) VALUES (?, ?, ?, 1, ?)`), norm, name, updated, now)
+		}
+		if err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, action, norm, name)
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mailgate/internal/sieve"
 	"mailgate/internal/store"
 	"mailgate/internal/store/storetest"
 )
@@ -108,6 +109,48 @@ func TestVacationDueOncePerSender(t *testing.T) {
 		}
 		if !due("h", "bob@else.example", 0) {
 			t.Fatal("reply after the period not due")
+		}
+	})
+}
+
+func TestFilterRules(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		must(t, s.AddDomain(ctx, "test", "isp.example"))
+		must(t, s.AddAccount(ctx, "test", "ann@isp.example", "h"))
+		if rules, err := s.FilterRules(ctx, "ann@isp.example"); err != nil || len(rules) != 0 {
+			t.Fatalf("rules of a new account: %+v, %v", rules, err)
+		}
+		r1 := sieve.Rule{Header: "Subject", Regex: `^\[acme\]`, Folder: "Acme"}
+		r2 := sieve.Rule{Header: "From", Regex: "@shop[.]example$", Folder: "Shops"}
+		must(t, s.AddFilterRule(ctx, "test", "ann@isp.example", r1))
+		// With no active script, the rules made one and activated it.
+		act, err := s.ActiveSieveScript(ctx, "ann@isp.example")
+		if err != nil || act.Name != "rules" {
+			t.Fatalf("active script %+v, %v; want rules", act, err)
+		}
+		must(t, s.AddFilterRule(ctx, "test", "ann@isp.example", r2))
+		if err := s.AddFilterRule(ctx, "test", "ann@isp.example", sieve.Rule{Header: "Subject", Regex: "(", Folder: "X"}); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("bad regex: got %v, want ErrInvalid", err)
+		}
+		rules, err := s.FilterRules(ctx, "ann@isp.example")
+		if err != nil || len(rules) != 2 || rules[0] != r1 || rules[1] != r2 {
+			t.Fatalf("rules %+v, %v", rules, err)
+		}
+		// The user's own script keeps its part; the rules go into it.
+		must(t, s.PutSieveScript(ctx, "test", "ann@isp.example", "mine", "require \"fileinto\";\nfileinto \"Other\";\n"))
+		must(t, s.ActivateSieveScript(ctx, "test", "ann@isp.example", "mine"))
+		must(t, s.AddFilterRule(ctx, "test", "ann@isp.example", r2))
+		if rules, _ := s.FilterRules(ctx, "ann@isp.example"); len(rules) != 1 || rules[0] != r2 {
+			t.Fatalf("rules of the user's script: %+v", rules)
+		}
+		must(t, s.RemoveFilterRule(ctx, "test", "ann@isp.example", 1))
+		if err := s.RemoveFilterRule(ctx, "test", "ann@isp.example", 1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("removing from no rules: got %v, want ErrNotFound", err)
+		}
+		mine, err := s.SieveScript(ctx, "ann@isp.example", "mine")
+		if err != nil || mine.Content != "require \"fileinto\";\nfileinto \"Other\";\n" {
+			t.Fatalf("the user's script after adding and removing rules: %q, %v", mine.Content, err)
 		}
 	})
 }
