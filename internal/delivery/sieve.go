@@ -25,6 +25,10 @@ type VacationLog interface {
 	VacationDue(ctx context.Context, account, handle, sender string, period time.Duration) (bool, error)
 }
 
+// maxRedirectHops: a message with this many Received fields is not
+// redirected again (RFC 5228 §10 loops; RFC 5321 §6.3 counts hops so).
+const maxRedirectHops = 25
+
 // maxFilteredSize: a larger message is not read into memory for its
 // filter; it is kept in INBOX (never lost) and the skip is logged.
 const maxFilteredSize = 64 << 20
@@ -89,14 +93,14 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 	for _, n := range res.Notes {
 		log.Info("sieve: " + n)
 	}
-	p := l.plan(res, dir, env.Junk, log)
+	p := l.plan(res, dir, env.Junk, len(msg.Header("Received")) >= maxRedirectHops, log)
 	p.msg = msg
 	return p, nil
 }
 
 // plan maps actions to folders and redirects. RFC 5228 §2.10.3: a folder
 // once only, whether named by keep, fileinto or the implicit keep.
-func (l *Local) plan(res *sieve.Result, dir string, junk bool, log interface{ Warn(string, ...any) }) filterPlan {
+func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log interface{ Warn(string, ...any) }) filterPlan {
 	var p filterPlan
 	seen := map[string]bool{}
 	store := func(folder string) {
@@ -117,6 +121,15 @@ func (l *Local) plan(res *sieve.Result, dir string, junk bool, log interface{ Wa
 		case sieve.ActFileInto:
 			store(l.fileinto(dir, a, log))
 		case sieve.ActRedirect:
+			if looping {
+				// RFC 5228 §10: a redirected message that keeps coming
+				// back is a loop; keep it rather than send it round again.
+				log.Warn("sieve redirect skipped: the message has been through too many hops (mail loop?)", "to", a.Address)
+				if !a.Copy {
+					store(keepFolder)
+				}
+				continue
+			}
 			p.redirects = append(p.redirects, a.Address)
 		case sieve.ActReject, sieve.ActEreject:
 			p.reject = a.Reason

@@ -227,3 +227,21 @@ func mustOpen(t *testing.T, sp *spool.Spool, id string) *spool.Message {
 	t.Cleanup(func() { m.Close() })
 	return m
 }
+
+// TestSieveRedirectLoopKeeps: a message that has been through many hops
+// is kept instead of redirected once more (RFC 5228 §10).
+func TestSieveRedirectLoopKeeps(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example";`})
+	env := &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx"}
+	body := strings.Repeat("Received: from a by b; Tue, 1 Dec 2026 10:00:00 +0000\r\n", maxRedirectHops) + "Subject: loop\r\n\r\nx\r\n"
+	if err := sp.Put(env, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	a.process(context.Background(), env.ID)
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "INBOX:1" {
+		t.Errorf("bob has %q, want the message kept", got)
+	}
+	if got := stored(t, a.Local.MailRoot, "carol@ours.example"); len(got) != 0 {
+		t.Errorf("carol has %q, want nothing", got)
+	}
+}
