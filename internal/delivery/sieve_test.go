@@ -245,3 +245,24 @@ func TestSieveRedirectLoopKeeps(t *testing.T) {
 		t.Errorf("carol has %q, want nothing", got)
 	}
 }
+
+// TestSieveSpamtestSeesTheVerdict: spamtest reads the verdict's Junk
+// judgement, so a script can file spam itself.
+func TestSieveSpamtestSeesTheVerdict(t *testing.T) {
+	src := `require ["spamtest","fileinto","relational","comparator-i;ascii-numeric"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "5" { fileinto "Spam"; }`
+	for _, junk := range []bool{true, false} {
+		a, sp := sieveAgent(t, scriptMap{"bob@ours.example": src})
+		mailbox.CreateFolder(mailbox.Dir(a.Local.MailRoot, "bob@ours.example"), "Spam")
+		put(t, sp, "bob@ours.example", junk)
+		ids, _ := sp.IDs()
+		a.process(context.Background(), ids[0])
+		want := "INBOX:1"
+		if junk {
+			want = "Spam:1"
+		}
+		if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != want {
+			t.Errorf("junk=%v: stored %q, want %s", junk, got, want)
+		}
+	}
+}
