@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 
@@ -98,8 +99,8 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	if added := addRedirects(st, plan.redirects); len(added) > 0 {
 		l.Log.Info("sieve redirect", "id", env.ID, "rcpt", rcpt, "to", added)
 	}
-	for _, folder := range plan.folders {
-		fdir := dir
+	for _, tg := range plan.folders {
+		folder, fdir := tg.folder, dir
 		if folder != "" {
 			if folder == mailbox.Junk {
 				// The verdict's Junk folder, created on first use (an
@@ -112,7 +113,17 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 				fdir = dir
 			}
 		}
-		if err := deliver(fdir, name, m.Body()); err != nil {
+		letters, dropped := mailbox.FlagLetters(tg.flags)
+		if len(dropped) > 0 {
+			l.Log.Warn("sieve flags a Maildir cannot keep were dropped", "id", env.ID, "rcpt", rcpt, "flags", dropped)
+		}
+		store := deliver
+		if letters != "" {
+			store = func(dir, name string, body io.Reader) error {
+				return mailbox.DeliverFlagged(dir, name, letters, body)
+			}
+		}
+		if err := store(fdir, name, m.Body()); err != nil {
 			l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
 			return spool.Pending, fmt.Sprintf("maildir: %v", err)
 		}

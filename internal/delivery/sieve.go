@@ -38,18 +38,25 @@ const maxFilteredSize = 64 << 20
 // filterPlan is what local delivery does for one recipient after Sieve:
 // the folders to store in, the addresses to redirect to, or a rejection.
 type filterPlan struct {
-	folders   []string // "" is INBOX; in order, once each
+	folders   []target // in order, once each
 	redirects []string
 	reject    string // the reason, when the script rejected
 	vacation  *sieve.Action
 	msg       sieve.Message // what the script read, for the vacation reply
 }
 
+// target is one folder to store in ("" is INBOX) with the IMAP flags to
+// set (RFC 5232 §5).
+type target struct {
+	folder string
+	flags  []string
+}
+
 func keepPlan(junk bool) filterPlan {
 	if junk {
-		return filterPlan{folders: []string{mailbox.Junk}}
+		return filterPlan{folders: []target{{folder: mailbox.Junk}}}
 	}
-	return filterPlan{folders: []string{""}}
+	return filterPlan{folders: []target{{}}}
 }
 
 // filter runs the account's active script on m and turns its result into
@@ -106,10 +113,10 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log interface{ Warn(string, ...any) }) filterPlan {
 	var p filterPlan
 	seen := map[string]bool{}
-	store := func(folder string) {
+	store := func(folder string, flags []string) {
 		if !seen[folder] {
 			seen[folder] = true
-			p.folders = append(p.folders, folder)
+			p.folders = append(p.folders, target{folder, flags})
 		}
 	}
 	keepFolder := ""
@@ -120,16 +127,16 @@ func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log inte
 	for _, a := range res.Actions {
 		switch a.Kind {
 		case sieve.ActKeep:
-			store(keepFolder)
+			store(keepFolder, a.Flags)
 		case sieve.ActFileInto:
-			store(l.fileinto(dir, a, log))
+			store(l.fileinto(dir, a, log), a.Flags)
 		case sieve.ActRedirect:
 			if looping {
 				// RFC 5228 §10: a redirected message that keeps coming
 				// back is a loop; keep it rather than send it round again.
 				log.Warn("sieve redirect skipped: the message has been through too many hops (mail loop?)", "to", a.Address)
 				if !a.Copy {
-					store(keepFolder)
+					store(keepFolder, res.ImplicitKeepFlags)
 				}
 				continue
 			}
@@ -141,7 +148,7 @@ func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log inte
 		}
 	}
 	if res.ImplicitKeep {
-		store(keepFolder)
+		store(keepFolder, res.ImplicitKeepFlags)
 	}
 	return p
 }

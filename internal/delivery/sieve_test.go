@@ -266,3 +266,21 @@ if spamtest :value "ge" :comparator "i;ascii-numeric" "5" { fileinto "Spam"; }`
 		}
 	}
 }
+
+// TestSieveFlagsStored: imap4flags' flags arrive with the message (cur/
+// with the :2, letters), on fileinto and on the implicit keep.
+func TestSieveFlagsStored(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require ["imap4flags","fileinto","copy"];
+addflag "\\Seen";
+fileinto :copy :flags ["\\Flagged", "$Work"] "Work";`})
+	mailbox.CreateFolder(mailbox.Dir(a.Local.MailRoot, "bob@ours.example"), "Work")
+	put(t, sp, "bob@ours.example", false)
+	ids, _ := sp.IDs()
+	a.process(context.Background(), ids[0])
+	box := mailbox.Dir(a.Local.MailRoot, "bob@ours.example")
+	inbox, _ := filepath.Glob(filepath.Join(box, "cur", "*:2,S"))
+	work, _ := filepath.Glob(filepath.Join(box, ".Work", "cur", "*:2,F"))
+	if len(inbox) != 1 || len(work) != 1 {
+		t.Errorf("INBOX/cur :2,S %v, Work/cur :2,F %v: want one each", inbox, work)
+	}
+}
