@@ -176,3 +176,31 @@ func TestManageSieveWithSieveConnect(t *testing.T) {
 		t.Errorf("deleted script still listed:\n%s", out)
 	}
 }
+
+// TestSieveFlagsSeenOverIMAP: a message a script marked \Seen and
+// \Flagged is read over IMAP (Python's imaplib) with those flags.
+func TestSieveFlagsSeenOverIMAP(t *testing.T) {
+	swaks := NeedTool(t, "swaks")
+	NeedTool(t, "python3")
+	n := NewNode(t, "", "")
+	n.AddUser("alice@example.net", "alice-secret-1")
+	script := filepath.Join(n.Dir, "flags.sieve")
+	os.WriteFile(script, []byte("require [\"imap4flags\"];\naddflag [\"\\\\Seen\", \"\\\\Flagged\"];\n"), 0o644)
+	n.MustCLI("", "sieve", "put", "alice@example.net", script, "--activate")
+	n.Start()
+	if out, err := exec.Command(swaks, "-s", "127.0.0.1", "-p", strconv.Itoa(n.Ports["mx"]), "-f", "x@remote.example", "-t", "alice@example.net",
+		"--header", "Subject: flagged", "--body", "text").CombinedOutput(); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	n.SettledMaildir("alice@example.net")
+	got := imapPy(t, n, "alice@example.net", "alice-secret-1", `
+m = login()
+m.select("INBOX")
+typ, data = m.fetch("1", "(FLAGS)")
+print(d(data)[0])
+m.logout()
+`)
+	if !strings.Contains(got, `\Seen`) || !strings.Contains(got, `\Flagged`) {
+		t.Errorf("FETCH FLAGS: %q, want \\Seen and \\Flagged", got)
+	}
+}
