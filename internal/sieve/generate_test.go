@@ -149,3 +149,34 @@ func (g *gen) script() string {
 	}
 	return b.String()
 }
+
+// capturePatterns are :matches keys whose match variables the generated
+// capture scripts file into folder names, so the test compares what each
+// wildcard captured, not only whether it matched.
+var capturePatterns = []string{"*", "*e*", "[*]*", "* *", "*-*", "*.*", "*@*", "*o*o*", "?*", "H*o*",
+	"*[*] *", "*<*@*>*", "*re*", "* is *"}
+
+// captureRegexes have one way to match, so POSIX's and RE2's submatch
+// rules agree on them.
+var captureRegexes = []string{"^([a-z]+)", "([0-9]+)[.]([0-9]+)", "@([a-z.]+)", "^\\[([a-z-]+)\\]", "([a-z]+)@([a-z]+)[.]"}
+
+// captureScripts makes n scripts that file by match variables.
+func captureScripts(seed uint64, n int) []string {
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed*3+5))}
+	out := make([]string, n)
+	for i := range out {
+		var b strings.Builder
+		b.WriteString(`require ["fileinto", "variables", "regex"];` + "\n")
+		for j := 0; j < 3; j++ {
+			h := g.pick([]string{"subject", "from", "to", "x-multi"})
+			if g.r.IntN(3) == 0 {
+				fmt.Fprintf(&b, "if header :regex %q %q { fileinto \"r${1}|${2}\"; }\n", h, g.pick(captureRegexes))
+			} else {
+				fmt.Fprintf(&b, "if header :matches %s %q %q { fileinto \"m${0}|${1}|${2}|${3}\"; }\n",
+					g.pick([]string{"", `:comparator "i;octet"`}), h, g.pick(capturePatterns))
+			}
+		}
+		out[i] = b.String()
+	}
+	return out
+}

@@ -225,6 +225,9 @@ func TestDifferentialPigeonhole(t *testing.T) {
 	for i, src := range generatedScripts(1, 60) {
 		scripts = append(scripts, script{fmt.Sprintf("generated-%02d", i), src})
 	}
+	for i, src := range captureScripts(2, 30) {
+		scripts = append(scripts, script{fmt.Sprintf("capture-%02d", i), src})
+	}
 	if testing.Short() {
 		scripts = scripts[:10]
 	}

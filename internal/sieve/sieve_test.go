@@ -371,3 +371,9 @@ func TestVacationReply(t *testing.T) {
 		t.Errorf("reply:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestMatchesQuestionMarkIsACharacter: "?" takes a whole UTF-8 character
+// (RFC 5228 §2.7.1; Pigeonhole takes an octet, testdata/diff/README.md).
+func TestMatchesQuestionMarkIsACharacter(t *testing.T) {
+	check(t, `require ["variables","fileinto"]; if header :matches "subject" "caf? *" { fileinto "${1}"; }`, "fileinto é")
+}
