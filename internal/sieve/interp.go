@@ -59,6 +59,7 @@ type run struct {
 	// vacationAsked: a vacation command ran, whether or not RFC 3834
 	// let it answer.
 	vacationAsked bool
+	at            Pos // the test being evaluated, for errors
 	// Decoded header values and parsed addresses by field name: a
 	// 200-rule script reads Subject 200 times, decodes it once.
 	headers map[string][]string
@@ -247,6 +248,7 @@ func (r *run) test(t *Test) (bool, error) {
 	if err := r.step(t.Pos); err != nil {
 		return false, err
 	}
+	r.at = t.Pos
 	a := &t.args
 	switch t.Name {
 	case "true":
@@ -381,17 +383,26 @@ func (r *run) match(a *checkedArgs, values, keys []string) (bool, error) {
 		}
 		return false, nil
 	}
+	var res []*regexp.Regexp
+	if a.match == "regex" {
+		// Keys made from variables compile here, once per test.
+		res = make([]*regexp.Regexp, len(keys))
+		for i, k := range keys {
+			re, err := r.regexFor(a, i, k)
+			if err != nil {
+				return false, err
+			}
+			res[i] = re
+		}
+	}
 	for _, v := range values {
 		for ki, k := range keys {
-			if err := r.step(Pos{}); err != nil {
+			if err := r.step(r.at); err != nil {
 				return false, err
 			}
 			var re *regexp.Regexp
-			if a.match == "regex" {
-				var err error
-				if re, err = r.regexFor(a, ki, k); err != nil {
-					return false, err
-				}
+			if res != nil {
+				re = res[ki]
 			}
 			ok, vars := matchOne(a, v, k, re)
 			if ok {

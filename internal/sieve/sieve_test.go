@@ -377,3 +377,12 @@ func TestVacationReply(t *testing.T) {
 func TestMatchesQuestionMarkIsACharacter(t *testing.T) {
 	check(t, `require ["variables","fileinto"]; if header :matches "subject" "caf? *" { fileinto "${1}"; }`, "fileinto é")
 }
+
+func TestCRLFScripts(t *testing.T) {
+	check(t, "require \"reject\";\r\nreject text:\r\nline\r\n..\r\n.\r\n;\r\n", "reject line\r\n.\r\n")
+	check(t, "require \"reject\";\r\nreject text: \t# comment\r\nx\r\n.\r\n;", "reject x\r\n")
+	check(t, "# comment\r\nif true\r\n{\r\n  discard;\r\n}\r\n")
+	if _, err := Compile("keep;\r\n\r\nfrob;\r\n"); err == nil || !strings.HasPrefix(err.Error(), "3:1:") {
+		t.Errorf("position across CRLF lines: %v", err)
+	}
+}
