@@ -42,6 +42,10 @@ cap "radclient (freeradius-utils)" "freeradius-utils" "command -v radclient"
 cap "clamd and clamscan" "clamav-daemon clamav" "clamd --version | grep -q '^ClamAV '"
 cap "rspamd" "rspamd" "rspamd --version | grep -q 'Rspamd daemon version'"
 cap "redis-server" "redis-server" "redis-server --version | grep -q '^Redis server v='"
+# Dovecot Pigeonhole's sieve-test: the oracle of the Sieve differential test.
+cap "Pigeonhole sieve-test" "dovecot-sieve dovecot-core" "command -v sieve-test"
+# The ManageSieve client of the ManageSieve end-to-end test.
+cap "sieve-connect" "sieve-connect" "command -v sieve-connect"
 
 check() { bash -c "$1" >/dev/null 2>&1; }
 

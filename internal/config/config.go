@@ -104,6 +104,7 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
+	ManageSieve string `toml:"managesieve"`
 	HTTP        string `toml:"http"`
 	// RadiusAccounting is a UDP address for the BNG's RADIUS accounting
 	// (RFC 2866); "" (the default) serves none.
@@ -215,6 +216,7 @@ func Default() *Config {
 			POP3S:       "127.0.0.1:2995",
 			IMAP:        "127.0.0.1:2143",
 			IMAPS:       "127.0.0.1:2993",
+			ManageSieve: "127.0.0.1:6190",
 			HTTP:        "127.0.0.1:8025",
 		},
 		Limits: Limits{
@@ -433,7 +435,7 @@ func (c *Config) validateDelivery(bad badFunc) {
 func (l Listen) byKey() map[string]string {
 	return map[string]string{
 		"mx": l.MX, "submission": l.Submission, "submissions": l.Submissions,
-		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "http": l.HTTP,
+		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "managesieve": l.ManageSieve, "http": l.HTTP,
 		"radius_accounting": l.RadiusAccounting,
 	}
 }

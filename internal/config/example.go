@@ -35,6 +35,7 @@ pop3 = "0.0.0.0:110"           # POP3 with STLS
 pop3s = "0.0.0.0:995"          # POP3 over implicit TLS
 imap = "0.0.0.0:143"           # IMAP with STARTTLS
 imaps = "0.0.0.0:993"          # IMAP over implicit TLS
+managesieve = "0.0.0.0:4190"   # ManageSieve (RFC 5804): Sieve filter scripts, STARTTLS then AUTH
 http = "127.0.0.1:8025"        # reserved for the admin API, self-check, autoconfig and metrics (not served yet)
 # RADIUS accounting (UDP, RFC 2866) from the BNG: which subscriber held which
 # address when (edge report, subscriber who). "" (default) serves none;

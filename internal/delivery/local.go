@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 
@@ -25,6 +26,11 @@ type Local struct {
 	MailRoot string // <data_dir>/mail
 	Hostname string
 	Log      *slog.Logger
+	// Scripts gives each account's active Sieve script; nil: no filtering.
+	Scripts ScriptSource
+	// Vacations and Spool send Sieve vacation replies; nil: none are sent.
+	Vacations VacationLog
+	Spool     *spool.Spool
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -33,7 +39,10 @@ type Local struct {
 // (spool.TakeFresh), so no earlier copy can be in a mailbox.
 func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 	ctx := context.Background()
-	for i, r := range st.Rcpts {
+	// By index: a Sieve redirect to one of our addresses appends a
+	// recipient that this loop then delivers too.
+	for i := 0; i < len(st.Rcpts); i++ {
+		r := st.Rcpts[i]
 		if r.Status != spool.Pending {
 			continue
 		}
@@ -45,7 +54,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 		if !ours {
 			continue
 		}
-		status, errText := l.deliverOne(ctx, m, i, r.Addr, fresh)
+		status, errText := l.deliverOne(ctx, m, st, i, r.Addr, fresh)
 		st.Rcpts[i].Status, st.Rcpts[i].Error = status, errText
 	}
 }
@@ -53,7 +62,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 // deliverOne delivers to one local recipient and returns its new status.
 // The Maildir name comes from the spool ID and recipient index, so a
 // delivery repeated after a crash is recognised and not duplicated.
-func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt string, fresh bool) (string, string) {
+func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt string, fresh bool) (string, string) {
 	acct, err := l.Dir.Resolve(ctx, rcpt)
 	if errors.Is(err, store.ErrNotFound) {
 		// Sessions refuse unknown local users at RCPT, so this is an
@@ -76,18 +85,65 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, idx int, rcpt 
 	if fresh {
 		deliver = mailbox.DeliverNew
 	}
-	if env.Junk {
-		// The verdict judged it spam: the Junk folder, created on first
-		// use (an account that never logged in has none yet).
-		if err := mailbox.CreateFolder(dir, mailbox.Junk); err != nil && !errors.Is(err, mailbox.ErrFolderExists) {
+	plan, err := l.filter(ctx, m, rcpt, acct, dir)
+	if err != nil {
+		return spool.Pending, "sieve script unavailable: " + err.Error()
+	}
+	if plan.reject != "" {
+		if env.Junk {
+			// No backscatter: a rejection of mail judged spam would go to
+			// a forged sender. It is kept in Junk instead.
+			plan = keepPlan(true)
+		} else {
+			// RFC 5429 §2.2: after the 250 a rejection is a bounce; the
+			// agent sends the DSN (never to the null sender).
+			l.Log.Info("rejected by sieve", "id", env.ID, "rcpt", rcpt)
+			return spool.Failed, "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject)
+		}
+	}
+	if added := addRedirects(st, plan.redirects); len(added) > 0 {
+		l.Log.Info("sieve redirect", "id", env.ID, "rcpt", rcpt, "to", added)
+	}
+	for _, tg := range plan.folders {
+		folder, fdir := tg.folder, dir
+		if folder != "" {
+			if folder == mailbox.Junk {
+				// The verdict's Junk folder, created on first use (an
+				// account that never logged in has none yet).
+				if err := mailbox.CreateFolder(dir, mailbox.Junk); err != nil && !errors.Is(err, mailbox.ErrFolderExists) {
+					return spool.Pending, fmt.Sprintf("maildir: %v", err)
+				}
+			}
+			if fdir, err = mailbox.FolderDir(dir, folder); err != nil {
+				fdir = dir
+			}
+		}
+		letters, dropped := mailbox.FlagLetters(tg.flags)
+		if len(dropped) > 0 {
+			l.Log.Warn("sieve flags a Maildir cannot keep were dropped", "id", env.ID, "rcpt", rcpt, "flags", dropped)
+		}
+		store := deliver
+		if letters != "" {
+			store = func(dir, name string, body io.Reader) error {
+				return mailbox.DeliverFlagged(dir, name, letters, body)
+			}
+		}
+		if err := store(fdir, name, m.Body()); err != nil {
+			l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
 			return spool.Pending, fmt.Sprintf("maildir: %v", err)
 		}
-		dir, _ = mailbox.FolderDir(dir, mailbox.Junk)
+		l.Log.Info("delivered", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "folder", folderName(folder), "size", env.Size)
 	}
-	if err := deliver(dir, name, m.Body()); err != nil {
-		l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
-		return spool.Pending, fmt.Sprintf("maildir: %v", err)
+	if len(plan.folders) == 0 {
+		l.Log.Info("not stored, as the recipient's sieve script said", "id", env.ID, "rcpt", rcpt)
 	}
-	l.Log.Info("delivered", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "size", env.Size)
+	l.sendVacation(ctx, m, rcpt, acct, plan)
 	return spool.Delivered, ""
+}
+
+func folderName(f string) string {
+	if f == "" {
+		return mailbox.Inbox
+	}
+	return f
 }

@@ -50,9 +50,16 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if d.MTASTS && d.Smarthost == "" {
 		remote.STS = &mtasts.Fetcher{DNS: res, Roots: roots, Port: d.MTASTSPort, CacheDir: filepath.Join(cfg.DataDir, "mta-sts"), Log: log}
 	}
+	local := &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log}
+	if scripts, ok := dir.(ScriptSource); ok {
+		local.Scripts = scripts // the store: each account's active Sieve script
+	}
+	if vl, ok := dir.(VacationLog); ok {
+		local.Vacations, local.Spool = vl, sp
+	}
 	return &Agent{
 		Spool: sp, Log: log, Hostname: cfg.Hostname,
-		Local:  &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log},
+		Local:  local,
 		Remote: remote,
 		Signer: &Signer{Keys: dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}.Cached(), Dir: dir},
 		Schedule: Schedule{

@@ -53,8 +53,29 @@ func Deliver(dir, name string, body io.Reader) error {
 // attempt): it skips the look for an earlier copy, which in a large cur/
 // costs a directory listing.
 func DeliverNew(dir, name string, body io.Reader) error {
+	return deliverInto(dir, "new", name, body)
+}
+
+// DeliverFlagged is Deliver for a message that arrives with flags (a Sieve
+// script's imap4flags, RFC 5232): flag letters put it straight into cur/
+// as name:2,letters, as Dovecot's deliver does; without letters it goes to
+// new/ as any delivery.
+func DeliverFlagged(dir, name, letters string, body io.Reader) error {
+	letters = normFlags(letters)
+	if letters == "" {
+		return Deliver(dir, name, body)
+	}
+	if exists(dir, name) {
+		return nil
+	}
+	return deliverInto(dir, "cur", name+":2,"+letters, body)
+}
+
+// deliverInto writes body durably as dir/sub/file.
+func deliverInto(dir, sub, file string, body io.Reader) error {
 	// The file is born nameless in tmp/ (O_TMPFILE) and linked into new/
-	// whole: Maildir's tmp-then-link protocol, without a name to clean up.
+	// (or cur/) whole: Maildir's tmp-then-link protocol, without a name
+	// to clean up.
 	f, err := atomicfile.Create(filepath.Join(dir, "tmp"))
 	if errors.Is(err, os.ErrNotExist) {
 		// First delivery to this mailbox.
@@ -71,11 +92,11 @@ func DeliverNew(dir, name string, body io.Reader) error {
 		return fmt.Errorf("maildir %s: %w", dir, err)
 	}
 	// An existing name is an earlier copy of this very delivery.
-	if err := f.Commit(filepath.Join(dir, "new", name)); err != nil && !errors.Is(err, atomicfile.ErrExist) {
+	if err := f.Commit(filepath.Join(dir, sub, file)); err != nil && !errors.Is(err, atomicfile.ErrExist) {
 		return fmt.Errorf("maildir %s: %w", dir, err)
 	}
 	// Shared with concurrent deliveries into the same Maildir.
-	return dirsync.Dir(filepath.Join(dir, "new"))
+	return dirsync.Dir(filepath.Join(dir, sub))
 }
 
 func exists(dir, name string) bool {

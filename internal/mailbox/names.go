@@ -132,3 +132,25 @@ var nameHost = sync.OnceValue(func() string {
 })
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// systemFlagLetters are the letters IMAP system flags are stored as (the
+// mapping Dovecot and Courier use).
+var systemFlagLetters = map[string]byte{
+	`\draft`: FlagDraft, `\flagged`: FlagFlagged, `\answered`: FlagReplied,
+	`\seen`: FlagSeen, `\deleted`: FlagTrashed,
+}
+
+// FlagLetters maps IMAP flags (any case) to Maildir letters; keywords and
+// unknown flags, which a Maildir name without a keywords file cannot hold,
+// are returned as dropped.
+func FlagLetters(flags []string) (letters string, dropped []string) {
+	var b []byte
+	for _, f := range flags {
+		if c, ok := systemFlagLetters[strings.ToLower(f)]; ok {
+			b = append(b, c)
+		} else {
+			dropped = append(dropped, f)
+		}
+	}
+	return normFlags(string(b)), dropped
+}

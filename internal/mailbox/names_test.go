@@ -26,3 +26,10 @@ func TestEditFlags(t *testing.T) {
 		t.Errorf("sizeFromName: %d %v", n, ok)
 	}
 }
+
+func TestFlagLetters(t *testing.T) {
+	letters, dropped := FlagLetters([]string{`\Seen`, `\flagged`, "$Label1", `\ANSWERED`, `\Seen`})
+	if letters != "FRS" || len(dropped) != 1 || dropped[0] != "$Label1" {
+		t.Errorf("FlagLetters = %q, %q", letters, dropped)
+	}
+}

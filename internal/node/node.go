@@ -18,6 +18,7 @@ import (
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
 	"mailgate/internal/imapd"
+	"mailgate/internal/managesieve"
 	"mailgate/internal/netlimit"
 	"mailgate/internal/pop3d"
 	"mailgate/internal/smtpd"
@@ -96,6 +97,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	subLim := limiter("submission", smtpd.Refusals, cfg.Limits.LoginTimeout)
 	pop3Lim := limiter("pop3", pop3d.Refusals, cfg.Limits.LoginTimeout)
 	imapLim := limiter("imap", imapd.Refusals, cfg.Limits.LoginTimeout)
+	sieveLim := limiter("managesieve", managesieve.Refusals, cfg.Limits.LoginTimeout)
+
+	sieveSrv := &managesieve.Server{TLS: tlsConf, Store: st, Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 
 	type service struct {
 		name, addr string
@@ -111,6 +115,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		{"pop3s (implicit TLS)", cfg.Listen.POP3S, pop3Srv.ServeTLS, pop3Lim, tlsConf},
 		{"imap (STARTTLS + login)", cfg.Listen.IMAP, imapSrv.ServePlain, imapLim, nil},
 		{"imaps (implicit TLS)", cfg.Listen.IMAPS, imapSrv.ServeTLS, imapLim, tlsConf},
+		{"managesieve (STARTTLS + login)", cfg.Listen.ManageSieve, sieveSrv.Serve, sieveLim, nil},
 	}
 	type bound struct {
 		l     net.Listener
@@ -167,6 +172,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if stopRADIUS != nil {
 		stopRADIUS(grace)
 	}
+	sieveSrv.Shutdown(grace)
 	stopAgent()
 	agentDone.Wait()
 	return err

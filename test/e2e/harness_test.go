@@ -67,7 +67,7 @@ type Node struct {
 }
 
 // services that get a loopback port in every test node.
-var services = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http"}
+var services = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "managesieve", "http"}
 
 // NewNode writes a config (loopback ports, SQLite unless database is
 // given) without starting the server, so CLI set-up can run first.

@@ -1,0 +1,296 @@
+package delivery
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mailgate/internal/mailbox"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// scriptMap is a ScriptSource: account → active script.
+type scriptMap map[string]string
+
+func (s scriptMap) ActiveSieveScript(_ context.Context, acct string) (*store.SieveScript, error) {
+	c, ok := s[acct]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &store.SieveScript{Name: "main", Content: c, Active: true}, nil
+}
+
+// sieveAgent delivers for ours.example with the given scripts.
+func sieveAgent(t *testing.T, scripts scriptMap) (*Agent, *spool.Spool) {
+	a, sp := nullMXAgent(t)
+	a.Local.Dir = selfDir{}
+	a.Local.Scripts = scripts
+	return a, sp
+}
+
+// stored lists the messages in an account's Maildir as "folder:count".
+func stored(t *testing.T, root, acct string) []string {
+	t.Helper()
+	box := boxDir(t, root, acct)
+	counts := map[string]int{}
+	filepath.Walk(box, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && filepath.Base(filepath.Dir(p)) == "new" {
+			folder := filepath.Base(filepath.Dir(filepath.Dir(p)))
+			if !strings.HasPrefix(folder, ".") {
+				folder = "INBOX"
+			}
+			counts[strings.TrimPrefix(folder, ".")]++
+		}
+		return nil
+	})
+	var out []string
+	for f, n := range counts {
+		out = append(out, f+":"+itoa(n))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func put(t *testing.T, sp *spool.Spool, to string, junk bool) *spool.Envelope {
+	t.Helper()
+	env := &spool.Envelope{From: "x@else.example", To: []string{to}, Received: time.Now(), Origin: "mx", Junk: junk}
+	if err := sp.Put(env, []byte("From: x@else.example\r\nSubject: [acme] news\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func TestSieveAtLocalDelivery(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		prepare      func(dir string)
+		want         []string
+	}{
+		{"no script", "", nil, []string{"INBOX:1"}},
+		{"fileinto an existing folder", `require "fileinto"; fileinto "Lists";`,
+			func(dir string) { mailbox.CreateFolder(dir, "Lists") }, []string{"Lists:1"}},
+		{"fileinto a missing folder falls back to INBOX", `require "fileinto"; fileinto "Lists";`, nil, []string{"INBOX:1"}},
+		{"fileinto :create makes the folder", `require ["fileinto","mailbox"]; fileinto :create "Lists.Acme";`, nil, []string{"Lists.Acme:1"}},
+		{"fileinto :copy keeps a copy", `require ["fileinto","copy"]; if header :contains "subject" "[acme]" { fileinto :copy "Lists"; }`,
+			func(dir string) { mailbox.CreateFolder(dir, "Lists") }, []string{"INBOX:1", "Lists:1"}},
+		{"keep and fileinto INBOX store once", `require "fileinto"; keep; fileinto "INBOX";`, nil, []string{"INBOX:1"}},
+		{"discard", `discard;`, nil, nil},
+		{"a script that does not compile keeps", `fileinto "x";`, nil, []string{"INBOX:1"}},
+		{"a failing script keeps", `require "fileinto"; fileinto "A"; redirect "a@b.example"; redirect "b@b.example"; redirect "c@b.example"; redirect "d@b.example"; redirect "e@b.example";`,
+			nil, []string{"INBOX:1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scripts := scriptMap{}
+			if tc.script != "" {
+				scripts["bob@ours.example"] = tc.script
+			}
+			a, sp := sieveAgent(t, scripts)
+			if tc.prepare != nil {
+				tc.prepare(boxDir(t, a.Local.MailRoot, "bob@ours.example"))
+			}
+			put(t, sp, "bob@ours.example", false)
+			ids, _ := sp.IDs()
+			a.process(context.Background(), ids[0])
+			if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("stored %q, want %q", got, tc.want)
+			}
+			if ids, _ := sp.IDs(); len(ids) != 0 {
+				t.Errorf("spool still holds %v", ids)
+			}
+		})
+	}
+}
+
+// TestSieveRedirectOnce: a redirect to another local account delivers
+// there in the same pass, and running the recipient's delivery again (a
+// retry after a crash before the state was saved) adds no second copy.
+func TestSieveRedirectOnce(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example";`})
+	env := put(t, sp, "bob@ours.example", false)
+	m, err := sp.Open(env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st, _ := sp.State(&m.Envelope)
+	a.Local.Deliver(m, st, true)
+	st.Rcpts[0].Status = spool.Pending // as if the state write was lost
+	a.Local.Deliver(m, st, false)
+	if len(st.Rcpts) != 2 || st.Rcpts[1].Addr != "carol@ours.example" || st.Rcpts[1].Status != spool.Delivered {
+		t.Fatalf("recipients %+v, want bob then carol delivered", st.Rcpts)
+	}
+	if got := stored(t, a.Local.MailRoot, "carol@ours.example"); strings.Join(got, ",") != "INBOX:1" {
+		t.Errorf("carol has %q, want one message in INBOX", got)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); len(got) != 0 {
+		t.Errorf("bob has %q, want nothing (redirect cancels the implicit keep)", got)
+	}
+}
+
+// TestSieveReject: after the 250 a reject is a bounce to the sender; for
+// mail the verdict judged spam it is kept in Junk instead (no backscatter).
+func TestSieveReject(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require "reject"; reject "not wanted";`})
+	put(t, sp, "bob@ours.example", false)
+	ids, _ := sp.IDs()
+	a.process(context.Background(), ids[0])
+	ids, _ = sp.IDs()
+	if len(ids) != 1 {
+		t.Fatalf("spool holds %v, want only the DSN", ids)
+	}
+	dsn, err := sp.Open(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, dsn.Envelope.Size)
+	dsn.Body().Read(b)
+	dsn.Close()
+	if dsn.Envelope.From != "" || dsn.Envelope.To[0] != "x@else.example" || !strings.Contains(string(b), "rejected by the recipient's filter: not wanted") {
+		t.Errorf("DSN from %q to %v:\n%s", dsn.Envelope.From, dsn.Envelope.To, b)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); len(got) != 0 {
+		t.Errorf("rejected message stored: %q", got)
+	}
+
+	a, sp = sieveAgent(t, scriptMap{"bob@ours.example": `require "reject"; reject "not wanted";`})
+	put(t, sp, "bob@ours.example", true)
+	ids, _ = sp.IDs()
+	a.process(context.Background(), ids[0])
+	if ids, _ := sp.IDs(); len(ids) != 0 {
+		t.Errorf("spam rejection left %v in the spool (a DSN would be backscatter)", ids)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "Junk:1" {
+		t.Errorf("spam rejection stored %q, want Junk:1", got)
+	}
+}
+
+// sentLog is a VacationLog in memory.
+type sentLog map[string]bool
+
+func (s sentLog) VacationDue(_ context.Context, acct, handle, sender string, _ time.Duration) (bool, error) {
+	k := acct + "|" + handle + "|" + strings.ToLower(sender)
+	if s[k] {
+		return false, nil
+	}
+	s[k] = true
+	return true, nil
+}
+
+// TestSieveVacation: one reply per sender (two messages from one sender
+// get one), from the null sender, marked Auto-Submitted; none to list mail.
+func TestSieveVacation(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require "vacation"; vacation :days 3 "Away until Monday.";`})
+	a.Local.Vacations, a.Local.Spool = sentLog{}, sp
+	for _, hdr := range []string{"", "", "List-Id: <l.else.example>\r\n"} {
+		env := &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx"}
+		if err := sp.Put(env, []byte(hdr+"From: x@else.example\r\nTo: bob@ours.example\r\nMessage-ID: <m1@else.example>\r\nSubject: hi\r\n\r\nbody\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		a.Local.Deliver(mustOpen(t, sp, env.ID), &spool.State{Rcpts: []spool.RcptState{{Addr: "bob@ours.example", Status: spool.Pending}}}, true)
+		sp.Remove(env.ID)
+	}
+	ids, _ := sp.IDs()
+	if len(ids) != 1 {
+		t.Fatalf("spool holds %d messages, want one vacation reply", len(ids))
+	}
+	m := mustOpen(t, sp, ids[0])
+	b := make([]byte, m.Envelope.Size)
+	m.Body().Read(b)
+	if m.Envelope.From != "" || strings.Join(m.Envelope.To, ",") != "x@else.example" || m.Envelope.Origin != "vacation" {
+		t.Errorf("reply envelope %+v", m.Envelope)
+	}
+	for _, want := range []string{"From: bob@ours.example\r\n", "To: x@else.example\r\n", "Subject: Auto: hi\r\n",
+		"In-Reply-To: <m1@else.example>\r\n", "Auto-Submitted: auto-replied (vacation)\r\n", "\r\n\r\nAway until Monday.\r\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("reply lacks %q:\n%s", want, b)
+		}
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "INBOX:3" {
+		t.Errorf("stored %q, want all three in INBOX (vacation keeps)", got)
+	}
+}
+
+func mustOpen(t *testing.T, sp *spool.Spool, id string) *spool.Message {
+	t.Helper()
+	m, err := sp.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestSieveRedirectLoopKeeps: a message that has been through many hops
+// is kept instead of redirected once more (RFC 5228 §10).
+func TestSieveRedirectLoopKeeps(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example";`})
+	env := &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx"}
+	body := strings.Repeat("Received: from a by b; Tue, 1 Dec 2026 10:00:00 +0000\r\n", maxRedirectHops) + "Subject: loop\r\n\r\nx\r\n"
+	if err := sp.Put(env, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	a.process(context.Background(), env.ID)
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "INBOX:1" {
+		t.Errorf("bob has %q, want the message kept", got)
+	}
+	if got := stored(t, a.Local.MailRoot, "carol@ours.example"); len(got) != 0 {
+		t.Errorf("carol has %q, want nothing", got)
+	}
+}
+
+// TestSieveSpamtestSeesTheVerdict: spamtest reads the verdict's Junk
+// judgement, so a script can file spam itself.
+func TestSieveSpamtestSeesTheVerdict(t *testing.T) {
+	src := `require ["spamtest","fileinto","relational","comparator-i;ascii-numeric"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "5" { fileinto "Spam"; }`
+	for _, junk := range []bool{true, false} {
+		a, sp := sieveAgent(t, scriptMap{"bob@ours.example": src})
+		mailbox.CreateFolder(boxDir(t, a.Local.MailRoot, "bob@ours.example"), "Spam")
+		put(t, sp, "bob@ours.example", junk)
+		ids, _ := sp.IDs()
+		a.process(context.Background(), ids[0])
+		want := "INBOX:1"
+		if junk {
+			want = "Spam:1"
+		}
+		if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != want {
+			t.Errorf("junk=%v: stored %q, want %s", junk, got, want)
+		}
+	}
+}
+
+// TestSieveFlagsStored: imap4flags' flags arrive with the message (cur/
+// with the :2, letters), on fileinto and on the implicit keep.
+func TestSieveFlagsStored(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require ["imap4flags","fileinto","copy"];
+addflag "\\Seen";
+fileinto :copy :flags ["\\Flagged", "$Work"] "Work";`})
+	mailbox.CreateFolder(boxDir(t, a.Local.MailRoot, "bob@ours.example"), "Work")
+	put(t, sp, "bob@ours.example", false)
+	ids, _ := sp.IDs()
+	a.process(context.Background(), ids[0])
+	box := boxDir(t, a.Local.MailRoot, "bob@ours.example")
+	inbox, _ := filepath.Glob(filepath.Join(box, "cur", "*:2,S"))
+	work, _ := filepath.Glob(filepath.Join(box, ".Work", "cur", "*:2,F"))
+	if len(inbox) != 1 || len(work) != 1 {
+		t.Errorf("INBOX/cur :2,S %v, Work/cur :2,F %v: want one each", inbox, work)
+	}
+}
+
+// boxDir is the account's Maildir, failing the test when it has none.
+func boxDir(t *testing.T, root, acct string) string {
+	t.Helper()
+	dir, err := mailbox.Dir(root, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

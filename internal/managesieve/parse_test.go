@@ -1,0 +1,52 @@
+package managesieve
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+)
+
+func TestReadCommand(t *testing.T) {
+	for _, tc := range []struct {
+		in, name string
+		args     []string
+	}{
+		{"noop\r\n", "NOOP", nil},
+		{"PUTSCRIPT \"a \\\"b\\\\\" {5+}\r\nkeep;\r\n", "PUTSCRIPT", []string{`a "b\`, "keep;"}},
+		{"CHECKSCRIPT {6}\r\nkeep;\n\r\n", "CHECKSCRIPT", []string{"keep;\n"}},
+		{"HAVESPACE \"x\" 100\r\n", "HAVESPACE", []string{"x", "100"}},
+	} {
+		name, args, err := readCommand(bufio.NewReader(strings.NewReader(tc.in)))
+		var got []string
+		for _, a := range args {
+			got = append(got, a.text)
+		}
+		if err != nil || name != tc.name || strings.Join(got, "|") != strings.Join(tc.args, "|") {
+			t.Errorf("%q: %q %q %v; want %q %q", tc.in, name, got, err, tc.name, tc.args)
+		}
+	}
+	for _, bad := range []string{"\"x\"\r\n", "PUTSCRIPT \"open\r\n", "PUTSCRIPT {x}\r\n", "PUTSCRIPT {3} x\r\n"} {
+		if _, _, err := readCommand(bufio.NewReader(strings.NewReader(bad))); err != errSyntax {
+			t.Errorf("%q: err %v, want errSyntax", bad, err)
+		}
+	}
+	if _, _, err := readCommand(bufio.NewReader(strings.NewReader("PUTSCRIPT \"a\" {999999999+}\r\n"))); err != errTooLarge {
+		t.Errorf("huge literal: %v, want errTooLarge", err)
+	}
+}
+
+// FuzzReadCommand: any input gives a command or an error, never a panic,
+// and never a literal read past maxLiteral.
+func FuzzReadCommand(f *testing.F) {
+	for _, s := range []string{"NOOP\r\n", "PUTSCRIPT \"a\" {5+}\r\nkeep;\r\n", "AUTHENTICATE \"PLAIN\" \"AGEAYg==\"\r\n", "X {2}\r\n\"\"\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := bufio.NewReader(strings.NewReader(in))
+		for i := 0; i < 10; i++ {
+			if _, _, err := readCommand(r); err != nil && err != errSyntax {
+				return
+			}
+		}
+	})
+}

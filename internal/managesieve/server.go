@@ -1,0 +1,165 @@
+// Package managesieve serves ManageSieve (RFC 5804) on 4190: mail clients
+// (Thunderbird's Sieve add-on, Roundcube, sieve-connect) list, upload,
+// check and activate the account's Sieve scripts, which live in the store.
+// STARTTLS, then AUTHENTICATE PLAIN only under TLS (as every service here).
+package managesieve
+
+import (
+	"mailgate/internal/netlimit"
+
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"mailgate/internal/login"
+	"mailgate/internal/store"
+)
+
+// Scripts is what ManageSieve needs of the store: logins and scripts.
+type Scripts interface {
+	login.Accounts
+	PutSieveScript(ctx context.Context, actor, account, name, content string) error
+	SieveScript(ctx context.Context, account, name string) (*store.SieveScript, error)
+	SieveScripts(ctx context.Context, account string) ([]store.SieveScript, error)
+	ActivateSieveScript(ctx context.Context, actor, account, name string) error
+	DeleteSieveScript(ctx context.Context, actor, account, name string) error
+	RenameSieveScript(ctx context.Context, actor, account, from, to string) error
+}
+
+// Server serves ManageSieve for one node.
+type Server struct {
+	TLS   *tls.Config
+	Store Scripts
+	Log   *slog.Logger
+	// Timeout closes an idle session (default 10 minutes).
+	Timeout time.Duration
+	// MaxAuthFailures closes the connection after that many failed
+	// logins (default 3), as POP3 and IMAP do.
+	MaxAuthFailures int
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	conns     map[*session]bool
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// Serve serves port 4190: plaintext greeting, STARTTLS before login.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.listeners == nil {
+		s.listeners = map[net.Listener]bool{}
+		s.conns = map[*session]bool{}
+	}
+	s.listeners[l] = true
+	s.mu.Unlock()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			delete(s.listeners, l)
+			s.mu.Unlock()
+			if closing || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		sess := newSession(s, c)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s.conns[sess] = true
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			sess.run()
+			s.mu.Lock()
+			delete(s.conns, sess)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, lets sessions finish their command until ctx
+// ends (then closes them). Nothing half-written survives: a script is
+// stored in one transaction.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.shutdown()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Close()
+		<-done
+	}
+}
+
+// Close closes listeners and connections at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.conn.Close()
+	}
+	return nil
+}
+
+func (s *Server) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 10 * time.Minute
+}
+
+func (s *Server) maxFailures() int {
+	if s.MaxAuthFailures > 0 {
+		return s.MaxAuthFailures
+	}
+	return 3
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Refusals are what netlimit writes to connections over the caps: BYE in
+// place of the greeting (RFC 5804 §1.3: the server may end a connection
+// with BYE at any time), TRYLATER as for any temporary condition.
+var Refusals = netlimit.Replies{
+	PerSource: "BYE (TRYLATER) \"Too many connections from your address, try again later\"\r\n",
+	Total:     "BYE (TRYLATER) \"Too many connections, try again later\"\r\n",
+}

@@ -1,0 +1,2 @@
+redirect "other@example.org";
+redirect "other@example.org";

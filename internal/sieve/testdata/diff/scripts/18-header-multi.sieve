@@ -1,0 +1,3 @@
+require "fileinto";
+if header :is "x-multi" "two" { fileinto "Two"; }
+if header :is ["x-multi", "subject"] ["one", "nothing"] { fileinto "One"; }

@@ -1,0 +1,3 @@
+require "fileinto";
+if header :is "x-empty" "" { fileinto "Empty"; }
+if header :contains "x-missing" "" { fileinto "Missing"; }

@@ -1,0 +1,2 @@
+require "reject";
+if header :contains "subject" "hello" { reject "no thanks"; }

@@ -1,0 +1,4 @@
+# hash comment
+/* bracket
+   comment */ require ["fileinto"]; # trailing
+if header :contains "subject" ["nothing", "hel\lo"] /* inline */ { fileinto "Esc\"aped"; }

@@ -1,0 +1,3 @@
+require ["mailbox", "fileinto"];
+if mailboxexists "INBOX" { fileinto "Exists"; }
+if mailboxexists "Nope" { fileinto "NoSuch"; }

@@ -1,0 +1,2 @@
+redirect "Other <other@example.org>";
+redirect "<other@example.org>";

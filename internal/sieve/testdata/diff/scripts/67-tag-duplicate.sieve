@@ -1,0 +1,1 @@
+if header :contains :contains "subject" "x" { discard; }

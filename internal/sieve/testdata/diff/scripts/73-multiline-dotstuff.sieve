@@ -1,0 +1,7 @@
+require ["fileinto", "variables"];
+set "t" text:
+..leading dot
+plain
+.
+;
+if string :contains "${t}" ".leading" { fileinto "Dot"; }

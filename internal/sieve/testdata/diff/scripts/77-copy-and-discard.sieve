@@ -1,0 +1,4 @@
+require ["fileinto", "copy"];
+fileinto :copy "A";
+redirect :copy "c@example.org";
+discard;

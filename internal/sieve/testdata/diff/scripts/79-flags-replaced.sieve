@@ -1,0 +1,4 @@
+require ["imap4flags", "fileinto"];
+setflag "A B";
+fileinto "One";
+setflag "C";
