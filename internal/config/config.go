@@ -152,6 +152,8 @@ type Limits struct {
 	Submission Connections `toml:"submission"`
 	POP3       Connections `toml:"pop3"`
 	IMAP       Connections `toml:"imap"`
+	// ManageSieve covers 4190.
+	ManageSieve Connections `toml:"managesieve"`
 }
 
 // Connections caps one service's concurrent connections.
@@ -164,7 +166,7 @@ type Connections struct {
 }
 
 // ConnectionServices are the services with their own [limits.X] table.
-var ConnectionServices = []string{"mx", "submission", "pop3", "imap"}
+var ConnectionServices = []string{"mx", "submission", "pop3", "imap", "managesieve"}
 
 // ConnectionLimits returns service's caps: its table's values over the
 // [limits] ones.
@@ -190,6 +192,8 @@ func (l Limits) override(service string) Connections {
 		return l.POP3
 	case "imap":
 		return l.IMAP
+	case "managesieve":
+		return l.ManageSieve
 	}
 	panic("config: no connection limits for service " + service)
 }

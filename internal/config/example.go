@@ -107,6 +107,9 @@ max_connections = 0
 [limits.imap]
 max_connections_per_ip = 0
 max_connections = 0
+[limits.managesieve]
+max_connections_per_ip = 0
+max_connections = 0
 
 [log]
 # debug, info, warn or error. Passwords are never logged.

@@ -16,8 +16,12 @@ import (
 )
 
 // Ensure creates a Maildir's tmp, new and cur directories.
+//
+// tmp comes last: a delivery that finds tmp/ takes the Maildir as made and
+// links into new/ at once, so new/ must already exist then (two first
+// deliveries at once to a new mailbox failed with ENOENT otherwise).
 func Ensure(dir string) error {
-	for _, sub := range []string{"tmp", "new", "cur"} {
+	for _, sub := range []string{"new", "cur", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return err
 		}
