@@ -40,8 +40,9 @@ type Config struct {
 	Scan     Scan     `toml:"scan"`
 
 	Reputation Reputation `toml:"reputation"`
-	Auth     Auth     `toml:"auth"`
-	Publish  Publish  `toml:"publish"`
+	Auth       Auth       `toml:"auth"`
+	Publish    Publish    `toml:"publish"`
+	Web        Web        `toml:"web"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -105,6 +106,7 @@ type Listen struct {
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
 	HTTP        string `toml:"http"`
+	HTTPS       string `toml:"https"` // the web server over TLS (internal/web)
 	// RadiusAccounting is a UDP address for the BNG's RADIUS accounting
 	// (RFC 2866); "" (the default) serves none.
 	RadiusAccounting string `toml:"radius_accounting"`
@@ -216,6 +218,7 @@ func Default() *Config {
 			IMAP:        "127.0.0.1:2143",
 			IMAPS:       "127.0.0.1:2993",
 			HTTP:        "127.0.0.1:8025",
+			HTTPS:       "127.0.0.1:8443",
 		},
 		Limits: Limits{
 			MaxMessageBytes:  25 << 20,
@@ -253,7 +256,7 @@ func Default() *Config {
 		Scan: defaultScan(),
 
 		Reputation: defaultReputation(),
-		Auth: defaultAuth(), Publish: defaultPublish(),
+		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
 	}
 }
 
@@ -348,6 +351,7 @@ func (c *Config) Validate() error {
 	c.validateScan(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
+	c.validateWeb(bad)
 	return errors.Join(errs...)
 }
 
@@ -433,7 +437,7 @@ func (c *Config) validateDelivery(bad badFunc) {
 func (l Listen) byKey() map[string]string {
 	return map[string]string{
 		"mx": l.MX, "submission": l.Submission, "submissions": l.Submissions,
-		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "http": l.HTTP,
+		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "http": l.HTTP, "https": l.HTTPS,
 		"radius_accounting": l.RadiusAccounting,
 	}
 }
