@@ -140,6 +140,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		closeAll()
 		return err
 	}
+	stopWeb, err := startWeb(cfg, st, sp, tlsConf, log, banner)
+	if err != nil {
+		closeAll()
+		if stopRADIUS != nil {
+			stopRADIUS(context.Background())
+		}
+		return err
+	}
 
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	var agentDone sync.WaitGroup
@@ -167,6 +175,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if stopRADIUS != nil {
 		stopRADIUS(grace)
 	}
+	stopWeb(grace)
 	stopAgent()
 	agentDone.Wait()
 	return err
