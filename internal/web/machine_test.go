@@ -104,7 +104,10 @@ func FuzzAutodiscoverRequest(f *testing.F) {
 }
 
 func TestMTASTSPolicy(t *testing.T) {
-	s := newSite(t, func(c *config.Config) { c.Publish.MXHosts = []string{"mx1.isp.example"}; c.Publish.MTASTSMode = "enforce" })
+	s := newSite(t, func(c *config.Config) {
+		c.Publish.MXHosts = []string{"mx1.isp.example"}
+		c.Publish.MTASTSMode = "enforce"
+	})
 	req, _ := http.NewRequest("GET", s.secure.URL+"/.well-known/mta-sts.txt", nil)
 	req.Host = "mta-sts.example.jp"
 	resp, err := s.client(s.secure).Do(req)
