@@ -42,6 +42,10 @@ cap "radclient (freeradius-utils)" "freeradius-utils" "command -v radclient"
 cap "clamd and clamscan" "clamav-daemon clamav" "clamd --version | grep -q '^ClamAV '"
 cap "rspamd" "rspamd" "rspamd --version | grep -q 'Rspamd daemon version'"
 cap "redis-server" "redis-server" "redis-server --version | grep -q '^Redis server v='"
+# The web pages in a real browser (test/e2e/web_browser_test.go, chromedp),
+# with a Japanese font so the screenshots of the Japanese pages are legible.
+cap "chromium (headless, for chromedp)" "chromium" "chromium --version | grep -q '^Chromium '"
+cap "a Japanese font for the screenshots" "fonts-noto-cjk fontconfig" "fc-list :lang=ja | grep -q ."
 
 check() { bash -c "$1" >/dev/null 2>&1; }
 
