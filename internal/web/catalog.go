@@ -99,6 +99,7 @@ var catalog = map[string][2]string{
 	"acct.address":      {"メールアドレス: %s", "Mail address: %s"},
 	"acct.sent":         {"本日の送信: %d 通（上限 %s）、宛先 %d 件（上限 %s）", "Sent in the last 24 hours: %d messages (limit %s), %d recipients (limit %s)"},
 	"acct.nolimit":      {"なし", "none"},
+	"acct.mobileconfig": {"iPhone・iPad・Mac 用の構成プロファイルをダウンロード", "Download a configuration profile for iPhone, iPad and Mac"},
 	"acct.pw.title":     {"パスワードの変更", "Change password"},
 	"acct.pw.current":   {"現在のパスワード", "Current password"},
 	"acct.pw.new":       {"新しいパスワード（8 文字以上）", "New password (8 characters or more)"},

@@ -111,6 +111,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /account", s.tlsOnly(s.loggedIn(s.account)))
 	m.HandleFunc("POST /account/password", s.tlsOnly(s.csrf(s.loggedIn(s.changePassword))))
 	m.HandleFunc("POST /account/spam", s.tlsOnly(s.csrf(s.loggedIn(s.changeSpam))))
+	m.HandleFunc("GET /account/mobileconfig", s.tlsOnly(s.loggedIn(s.mobileconfig)))
 	m.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", s.autoconfig)
 	m.HandleFunc("GET /mail/config-v1.1.xml", s.autoconfig) // autoconfig.<domain>
 	m.HandleFunc("POST /autodiscover/autodiscover.xml", s.autodiscover)

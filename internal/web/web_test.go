@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -240,5 +241,31 @@ func TestCatalogHasBothLanguages(t *testing.T) {
 		if v[0] == "" || v[1] == "" || strings.Count(v[0], "%") != strings.Count(v[1], "%") {
 			t.Errorf("%s: %q / %q", k, v[0], v[1])
 		}
+	}
+}
+
+func TestMobileconfigIsAValidPlist(t *testing.T) {
+	s := newSite(t, nil)
+	c := s.client(s.secure)
+	if resp, _ := s.do(c, "GET", s.secure.URL+"/account/mobileconfig", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("without login: %d, want 303", resp.StatusCode)
+	}
+	s.login(c, "correct horse")
+	resp, body := s.do(c, "GET", s.secure.URL+"/account/mobileconfig", nil, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-apple-aspen-config" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 (plistlib) not installed")
+	}
+	cmd := exec.Command(py, "-c", `import plistlib, sys
+p = plistlib.loads(sys.stdin.buffer.read())
+m = p["PayloadContent"][0]
+print(p["PayloadType"], m["PayloadType"], m["EmailAddress"], m["IncomingMailServerHostName"], m["IncomingMailServerPortNumber"], m["OutgoingMailServerPortNumber"], m["OutgoingMailServerUseSSL"], len(p["PayloadUUID"]))`)
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "Configuration com.apple.mail.managed taro@example.jp gw.example.jp 2993 2465 True 36" {
+		t.Fatalf("plistlib: %v\n%s\n%s", err, out, body)
 	}
 }
