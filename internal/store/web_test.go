@@ -89,3 +89,36 @@ func TestFeedTokensHashedAndAudited(t *testing.T) {
 		}
 	})
 }
+
+func TestAPITokensScopedHashedAudited(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tok, err := s.AddAPIToken(ctx, "cli:op", "billing", []string{"read", "directory", "read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range [][]string{nil, {"admin"}} {
+			if _, err := s.AddAPIToken(ctx, "cli:op", "x", bad); !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("scopes %v: %v, want ErrInvalid", bad, err)
+			}
+		}
+		if _, err := s.AddAPIToken(ctx, "cli:op", "billing", []string{"read"}); !errors.Is(err, store.ErrExists) {
+			t.Errorf("same name: %v", err)
+		}
+		got, err := s.APITokenFor(ctx, tok)
+		if err != nil || got.Name != "billing" || !got.Has("directory") || got.Has("queue") || len(got.Scopes) != 2 {
+			t.Fatalf("APITokenFor = %+v, %v", got, err)
+		}
+		if _, err := s.APITokenFor(ctx, tok[1:]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("wrong token: %v", err)
+		}
+		must(t, s.RemoveAPIToken(ctx, "cli:op", "billing"))
+		if _, err := s.APITokenFor(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("revoked token: %v", err)
+		}
+		log, _ := s.AuditLog(ctx, 2)
+		if len(log) != 2 || log[1].Action != "api.token.add" || log[1].Detail != "scopes=directory,read" || log[0].Action != "api.token.remove" {
+			t.Errorf("audit %+v", log)
+		}
+	})
+}

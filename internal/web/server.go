@@ -25,7 +25,7 @@ import (
 	"mailgate/internal/store"
 )
 
-//go:embed templates/*.html static/*
+//go:embed templates/*.html static/* openapi.json
 var files embed.FS
 
 // LoginGate is the hook for per-source login throttling (internal/abuse):
@@ -119,6 +119,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /.well-known/mta-sts.txt", s.mtaSTS)
 	m.HandleFunc("GET /feed/{file}", s.feed)
 	m.HandleFunc("GET /metrics", s.serveMetrics)
+	s.apiRoutes(m)
 	return m
 }
 
