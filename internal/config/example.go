@@ -356,6 +356,9 @@ probe_per_hour = 20
 probe_timeout = "8s"
 # Sources allowed to read /metrics (Prometheus).
 metrics_allow = ["127.0.0.0/8", "::1/128"]
+# Accounts that may use the operators' console (/console, HTTPS) after
+# logging in with their mail password. Empty: nobody.
+operators = []
 
 [web.probe_ports]
 # The ports the probe tries on the visitor's server.

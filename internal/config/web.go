@@ -27,6 +27,9 @@ type Web struct {
 	ProbePorts ProbePorts `toml:"probe_ports"`
 	// MetricsAllow lists the source prefixes that may read /metrics.
 	MetricsAllow []string `toml:"metrics_allow"`
+	// Operators are the accounts that may use the console (/console)
+	// after logging in; empty: nobody.
+	Operators []string `toml:"operators"`
 }
 
 // ProbePorts are the self-check probe's ports; tests move them.
@@ -70,6 +73,11 @@ func (c *Config) validateWeb(bad badFunc) {
 			if _, err := netip.ParsePrefix(p); err != nil {
 				bad(key.name, "%q is not a prefix like 127.0.0.0/8", p)
 			}
+		}
+	}
+	for _, o := range w.Operators {
+		if !strings.Contains(o, "@") {
+			bad("web.operators", "%q is not an account address", o)
 		}
 	}
 	if w.ProbePerHour < 1 {

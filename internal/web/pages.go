@@ -13,6 +13,7 @@ type page struct {
 	L         Lang
 	CSRF      string
 	User      string // logged-in account, "" when none
+	Operator  bool   // User may use the console
 	Path      string
 	OtherLang string
 	Data      any
@@ -48,6 +49,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if sess := s.session(r); sess != nil {
 		p.User = sess.Account
+		p.Operator = s.isOperator(sess.Account)
 	}
 	var b bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&b, "layout", p); err != nil {

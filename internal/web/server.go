@@ -120,6 +120,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /feed/{file}", s.feed)
 	m.HandleFunc("GET /metrics", s.serveMetrics)
 	s.apiRoutes(m)
+	s.consoleRoutes(m)
 	return m
 }
 
