@@ -9,7 +9,7 @@ import (
 // status codes, JSON errors for bad input, and a change the CLI then sees.
 func TestWebAPICurl(t *testing.T) {
 	NeedTool(t, "curl")
-	n := webNode(t)
+	n := webNode(t, "")
 	n.AddUser("taro@example.jp", "correct horse")
 	n.Start()
 	api := "https://" + n.Addr("https") + "/api/v1"

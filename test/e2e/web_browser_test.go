@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,8 +87,10 @@ func waitText(t *testing.T, ctx context.Context, url, sel, want string) {
 // login and a password change, CSRF refused, no account page without
 // login.
 func TestWebBrowser(t *testing.T) {
-	n := webNode(t)
+	// Remote mail goes to a smarthost that refuses: it stays queued.
+	n := webNode(t, fmt.Sprintf("[delivery]\nsmarthost = \"127.0.0.1:%d\"\n", FreePort(t)))
 	n.AddUser("taro@example.jp", "correct horse")
+	n.AddUser("admin@example.jp", "operator password")
 	n.MustCLI("", "pool", "add", "lo-dyn", "--kind", "dynamic", "127.0.0.0/8")
 	n.Start()
 	ctx := browser(t)
@@ -186,4 +190,47 @@ func TestWebBrowser(t *testing.T) {
 	if err := imap("correct horse"); err == nil {
 		t.Error("IMAP login with the old password succeeded")
 	}
+
+	// A message for a remote recipient waits in the queue; a subscriber
+	// cannot reach the console, an operator holds the message there.
+	msgFile := filepath.Join(t.TempDir(), "msg.eml")
+	os.WriteFile(msgFile, []byte("From: taro@example.jp\r\nTo: carol@remote.example\r\nSubject: queued\r\n\r\nhello\r\n"), 0o600)
+	if out, err := exec.Command("curl", "-sS", "-k", "--ssl-reqd", "smtp://"+n.Addr("submission")+"/client.test", "--mail-from", "taro@example.jp",
+		"--mail-rcpt", "carol@remote.example", "--user", "taro@example.jp:battery staple", "--upload-file", msgFile).CombinedOutput(); err != nil {
+		t.Fatalf("curl submission: %v\n%s", err, out)
+	}
+	var id string
+	deadline := time.Now().Add(20 * time.Second)
+	for id == "" {
+		if m := regexp.MustCompile(`(?m)^(\S+)\s+\d+\s.*carol@remote\.example\s+[1-9]`).FindStringSubmatch(n.MustCLI("", "queue", "list")); m != nil {
+			id = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatal("the message never showed in the queue with a failed attempt")
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var status string
+	run(t, ctx, "console as a subscriber", chromedp.Navigate(https+"/console/queue"), chromedp.WaitVisible(`#error`, chromedp.ByQuery),
+		chromedp.Text(`#error`, &status, chromedp.ByQuery))
+	if !strings.Contains(status, "operators only") {
+		t.Errorf("a subscriber in the console: %q", status)
+	}
+	run(t, ctx, "log out and in as the operator",
+		chromedp.Navigate(https+"/account"), chromedp.Click(`button.link`, chromedp.ByQuery), chromedp.WaitVisible(`a[href^="/login"]`, chromedp.ByQuery),
+		chromedp.Navigate(https+"/login?next=/console/queue"),
+		chromedp.SendKeys(`#user`, "admin@example.jp", chromedp.ByQuery),
+		chromedp.SendKeys(`#password`, "operator password", chromedp.ByQuery),
+		chromedp.Click(`#login`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#msg-`+id, chromedp.ByQuery))
+	shot(t, ctx, "console-queue")
+	run(t, ctx, "hold the message",
+		chromedp.Click(`#msg-`+id+` button[value=hold]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#msg-`+id+` .held`, chromedp.ByQuery))
+	shot(t, ctx, "console-queue-held")
+	if show := n.MustCLI("", "queue", "show", id); !strings.Contains(show, "held: true") {
+		t.Errorf("queue show after the console's hold:\n%s", show)
+	}
+	run(t, ctx, "console home", chromedp.Navigate(https+"/console"), chromedp.WaitVisible(`#queued`, chromedp.ByQuery))
+	shot(t, ctx, "console")
 }

@@ -10,10 +10,11 @@ import (
 )
 
 // webNode is a node whose self-check probe may reach loopback and whose
-// probe ports are the node's own submission, submissions and MX ports.
-func webNode(t *testing.T) *Node {
+// probe ports are the node's own submission, submissions and MX ports;
+// admin@example.jp is an operator. extra is more TOML (other tables).
+func webNode(t *testing.T, extra string) *Node {
 	t.Helper()
-	n := NewNode(t, "", "[web]\nprobe_allow = [\"127.0.0.0/8\"]\nclient_host = \"gw.{domain}\"\n")
+	n := NewNode(t, "", "[web]\nprobe_allow = [\"127.0.0.0/8\"]\nclient_host = \"gw.{domain}\"\noperators = [\"admin@example.jp\"]\n"+extra)
 	f, err := os.OpenFile(n.Config, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func header(resp, name string) string {
 
 func TestWebCurl(t *testing.T) {
 	NeedTool(t, "curl")
-	n := webNode(t)
+	n := webNode(t, "")
 	n.AddUser("taro@example.jp", "correct horse")
 	n.Start()
 	http, https := "http://"+n.Addr("http"), "https://"+n.Addr("https")
