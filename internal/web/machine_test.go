@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/xml"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"mailgate/internal/config"
+	"mailgate/internal/store"
 )
 
 func TestThunderbirdAutoconfig(t *testing.T) {
@@ -170,8 +173,16 @@ func TestMetricsOnlyForAllowedSources(t *testing.T) {
 	s := newSite(t, nil)
 	c := s.client(s.plain)
 	s.login(s.client(s.secure), "wrong")
+	now := time.Now()
+	if err := s.st.RecordAttempts(context.Background(), "bng1", []store.AttemptRecord{
+		{Source: netip.MustParseAddr("203.0.113.5"), Pool: "ftth", Attempts: 40, Destinations: 3, FirstSeen: now, LastSeen: now},
+		{Source: netip.MustParseAddr("203.0.113.6"), Pool: "ftth", Attempts: 2, Destinations: 1, FirstSeen: now, LastSeen: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	resp, body := s.do(c, "GET", s.plain.URL+"/metrics", nil, nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `mailgate_web_logins_total{result="failed"} 1`) || !strings.Contains(body, "go_goroutines") {
+	if resp.StatusCode != 200 || !strings.Contains(body, `mailgate_web_logins_total{result="failed"} 1`) || !strings.Contains(body, "go_goroutines") ||
+		!strings.Contains(body, `mailgate_edge_blocked_attempts{pool="ftth"} 42`) || !strings.Contains(body, `mailgate_edge_blocked_sources{pool="ftth"} 2`) {
 		t.Fatalf("metrics from loopback: %d\n%s", resp.StatusCode, body)
 	}
 	s2 := newSite(t, func(c *config.Config) { c.Web.MetricsAllow = []string{"192.0.2.0/24"} })

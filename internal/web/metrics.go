@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -33,7 +35,7 @@ func newMetrics(s *Server) *metrics {
 		Help: "Dynamic-prefix feed fetches by carrier (304s included)."}, []string{"carrier"})
 	m.reg.MustRegister(m.logins, m.probes, m.csrfRefused, m.feedFetches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		scanCollector{})
+		scanCollector{}, edgeCollector{s})
 	if s.spool != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailgate_queue_messages",
 			Help: "Messages in the spool (queued for delivery)."}, func() float64 {
@@ -58,6 +60,42 @@ func (scanCollector) Describe(ch chan<- *prometheus.Desc) { ch <- scanErrorsDesc
 func (scanCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, n := range scan.ErrorCounts() {
 		ch <- prometheus.MustNewConstMetric(scanErrorsDesc, prometheus.CounterValue, float64(n), name)
+	}
+}
+
+// edgeCollector exports the blocked port-25 attempts the edge routers
+// recorded (store.AttemptsReport, summed per pool) at scrape time. They
+// are gauges: pruning old attempts lowers them.
+type edgeCollector struct{ s *Server }
+
+var (
+	edgeAttemptsDesc = prometheus.NewDesc("mailgate_edge_blocked_attempts",
+		"Blocked port-25 connection attempts recorded by the edge routers, per pool.", []string{"pool"}, nil)
+	edgeSourcesDesc = prometheus.NewDesc("mailgate_edge_blocked_sources",
+		"Sources with blocked port-25 attempts recorded, per pool.", []string{"pool"}, nil)
+)
+
+func (edgeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- edgeAttemptsDesc
+	ch <- edgeSourcesDesc
+}
+
+func (c edgeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	recs, err := c.s.st.AttemptsReport(ctx, 100000)
+	if err != nil {
+		c.s.log.Warn("metrics: edge attempts", "err", err)
+		return
+	}
+	attempts, sources := map[string]uint64{}, map[string]int{}
+	for _, r := range recs {
+		attempts[r.Pool] += r.Attempts
+		sources[r.Pool]++
+	}
+	for pool, n := range attempts {
+		ch <- prometheus.MustNewConstMetric(edgeAttemptsDesc, prometheus.GaugeValue, float64(n), pool)
+		ch <- prometheus.MustNewConstMetric(edgeSourcesDesc, prometheus.GaugeValue, float64(sources[pool]), pool)
 	}
 }
 

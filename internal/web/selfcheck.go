@@ -28,15 +28,18 @@ type policyCache struct {
 func (c *policyCache) get(ctx context.Context) (*edge.Policy, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.p != nil && time.Since(c.checked) < 3*time.Second && !c.p.NextChange().Before(time.Now()) {
+	now := time.Now()
+	// A scheduled change (scope, an exemption's expiry) due by now
+	// makes the compiled policy stale whatever the version says.
+	due := c.p != nil && !c.p.NextChange().IsZero() && !c.p.NextChange().After(now)
+	if c.p != nil && !due && now.Sub(c.checked) < 3*time.Second {
 		return c.p, nil
 	}
 	v, err := c.st.EdgeVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	if c.p == nil || v != c.version || !c.p.NextChange().IsZero() && !c.p.NextChange().After(now) {
+	if c.p == nil || v != c.version || due {
 		// No resolver: carrier domains' MX hosts matter to the router's
 		// phase-1 sets, not to which pool a visitor is in.
 		p, _, err := edge.Load(ctx, c.st, nil, nil, now, c.log)
