@@ -145,3 +145,28 @@ func TestProbeRateLimitedPerSource(t *testing.T) {
 		t.Fatalf("probe status codes %v, want 422 422 429", codes)
 	}
 }
+
+// FuzzProbeTarget: whatever the visitor types and whatever the DNS
+// answers, an address the probe accepts is public unicast and not ours.
+func FuzzProbeTarget(f *testing.F) {
+	for _, s := range []string{"127.0.0.1", "smtp.example.com", "[::1]", "::ffff:10.0.0.1", "xn--p8j9a0d9c9a.example", "198.51.100.9", "0x7f.1"} {
+		f.Add(s, "198.51.100.9")
+		f.Add(s, "10.0.0.1")
+	}
+	cfg := config.Default()
+	cfg.Publish.OutboundIPs = []string{"198.51.100.25"}
+	f.Fuzz(func(t *testing.T, host, answer string) {
+		p, _ := newProber(cfg)
+		p.resolve = func(context.Context, string) ([]netip.Addr, error) {
+			a, err := netip.ParseAddr(answer)
+			if err != nil {
+				return nil, err
+			}
+			return []netip.Addr{a}, nil
+		}
+		a, ref := p.target(context.Background(), host)
+		if ref == "" && (!publicUnicast(a) || a == netip.MustParseAddr("198.51.100.25")) {
+			t.Fatalf("target(%q) with DNS %q accepted %v", host, answer, a)
+		}
+	})
+}
