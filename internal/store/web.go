@@ -218,3 +218,33 @@ func (s *Store) FeedCarrier(ctx context.Context, token string) (string, error) {
 	}
 	return carrier, err
 }
+
+// WebLogin is one past web login of an account (from the audit log).
+type WebLogin struct {
+	At     time.Time
+	Source string
+}
+
+// WebLogins returns account's latest web logins, newest first.
+func (s *Store) WebLogins(ctx context.Context, account string, limit int) ([]WebLogin, error) {
+	norm, err := address.Normalize(account)
+	if err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	rows, err := s.query(ctx, `SELECT at, detail FROM audit WHERE action = 'web.login' AND subject = ? ORDER BY id DESC LIMIT ?`, norm, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []WebLogin
+	for rows.Next() {
+		var l WebLogin
+		var at int64
+		if err := rows.Scan(&at, &l.Source); err != nil {
+			return nil, err
+		}
+		l.At, l.Source = time.Unix(at, 0), strings.TrimPrefix(l.Source, "from ")
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

@@ -43,6 +43,9 @@ func TestWebSessionsLiveExpireAndEnd(t *testing.T) {
 			t.Fatalf("PruneWebSessions = %d, %v; want 1", n, err)
 		}
 		c, _ := s.StartWebSession(ctx, "taro@example.jp", "192.0.2.3", time.Hour)
+		if ls, err := s.WebLogins(ctx, "Taro@example.jp", 2); err != nil || len(ls) != 2 || ls[0].Source != "192.0.2.3" || ls[1].Source != "192.0.2.2" {
+			t.Fatalf("WebLogins = %+v, %v", ls, err)
+		}
 		if n, err := s.EndOtherWebSessions(ctx, "taro@example.jp", c); err != nil || n != 1 {
 			t.Fatalf("EndOtherWebSessions = %d, %v; want 1", n, err)
 		}

@@ -15,6 +15,7 @@ type accountData struct {
 	Messages, Recipients int
 	MsgLimit, RcptLimit  string
 	Spam                 store.SpamSettings
+	Logins               []store.WebLogin
 	Actions              []string
 	Done, Error          string
 }
@@ -33,6 +34,9 @@ func (s *Server) accountData(r *http.Request) (*accountData, error) {
 	lim := o.Apply(store.SendLimits{RecipientsPerDay: s.cfg.Limits.RecipientsPerDay, MessagesPerDay: s.cfg.Limits.MessagesPerDay})
 	d.MsgLimit, d.RcptLimit = limitText(lim.MessagesPerDay), limitText(lim.RecipientsPerDay)
 	if d.Spam, err = s.st.AccountSpam(r.Context(), ws.Account); err != nil {
+		return nil, err
+	}
+	if d.Logins, err = s.st.WebLogins(r.Context(), ws.Account, 10); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -191,7 +191,8 @@ func TestLoginAccountPasswordChangeLogout(t *testing.T) {
 		t.Fatalf("session cookie %+v: want __Host-, Secure, HttpOnly, SameSite=Lax, Path=/", sess)
 	}
 	resp, page := s.do(c, "GET", s.secure.URL+"/account", nil, nil)
-	if resp.StatusCode != 200 || !strings.Contains(page, "Mail address: taro@example.jp") || !strings.Contains(page, "Sent in the last 24 hours: 0 messages (limit 500)") {
+	if resp.StatusCode != 200 || !strings.Contains(page, "Mail address: taro@example.jp") || !strings.Contains(page, "Sent in the last 24 hours: 0 messages (limit 500)") ||
+		!strings.Contains(page, "Recent web logins") || !strings.Contains(page, "<td>127.0.0.1</td>") {
 		t.Fatalf("account page %d:\n%s", resp.StatusCode, page)
 	}
 	// A second browser logged in too; the password change ends it.
