@@ -46,6 +46,10 @@ cap "redis-server" "redis-server" "redis-server --version | grep -q '^Redis serv
 cap "Pigeonhole sieve-test" "dovecot-sieve dovecot-core" "command -v sieve-test"
 # The ManageSieve client of the ManageSieve end-to-end test.
 cap "sieve-connect" "sieve-connect" "command -v sieve-connect"
+# The web pages in a real browser (test/e2e/web_browser_test.go, chromedp),
+# with a Japanese font so the screenshots of the Japanese pages are legible.
+cap "chromium (headless, for chromedp)" "chromium" "chromium --version | grep -q '^Chromium '"
+cap "a Japanese font for the screenshots" "fonts-noto-cjk fontconfig" "fc-list :lang=ja | grep -q ."
 
 check() { bash -c "$1" >/dev/null 2>&1; }
 

@@ -168,7 +168,7 @@ type Node struct {
 
 // allListeners lists every listener key so a node opens only the ones a
 // benchmark names.
-var allListeners = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http"}
+var allListeners = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http", "https"}
 
 // StartNode writes a config (listeners as given, the rest off, extra TOML
 // tables after), creates domain and user with password, and starts serve.

@@ -232,8 +232,8 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 		}
 		pw = string(b)
 	}
-	if len(pw) < 8 {
-		return "", errors.New("password shorter than 8 characters; nothing changed")
+	if err := password.CheckNew(pw); err != nil {
+		return "", err
 	}
 	return password.Hash(pw)
 }

@@ -114,11 +114,11 @@ func newQueueCmd() *cobra.Command {
 			},
 		},
 		queueStateCmd("retry", "make messages due: tried at the next queue scan unless held (ID... or --all)", "will be retried within delivery.scan_interval",
-			func(st *spool.State) { st.NextAttempt = time.Time{} }),
+			spool.Actions["retry"]),
 		queueStateCmd("hold", "keep messages queued without delivery attempts (ID... or --all)", "held",
-			func(st *spool.State) { st.Held = true }),
+			spool.Actions["hold"]),
 		queueStateCmd("release", "release held messages: tried at the next queue scan (ID... or --all)", "released",
-			func(st *spool.State) { st.Held = false; st.NextAttempt = time.Time{} }),
+			spool.Actions["release"]),
 		newQueueBounceCmd(),
 	)
 	return cmd
@@ -156,7 +156,7 @@ func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Co
 				sem <- struct{}{}
 				go func() {
 					defer func() { <-sem; wg.Done() }()
-					errs[i] = changeState(sp, id, change)
+					errs[i] = sp.Change(id, change)
 				}()
 			}
 			wg.Wait()
@@ -174,20 +174,6 @@ func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Co
 	}
 	c.Flags().BoolVar(&all, "all", false, "every queued message")
 	return c
-}
-
-func changeState(sp *spool.Spool, id string, change func(*spool.State)) error {
-	m, err := sp.Open(id)
-	if err != nil {
-		return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
-	}
-	st, err := sp.State(&m.Envelope)
-	m.Close()
-	if err != nil {
-		return err
-	}
-	change(st)
-	return sp.SaveState(id, st)
 }
 
 // newQueueBounceCmd fails every pending recipient of the named messages:

@@ -42,6 +42,7 @@ type Config struct {
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`
 	Publish    Publish    `toml:"publish"`
+	Web        Web        `toml:"web"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -106,6 +107,7 @@ type Listen struct {
 	IMAPS       string `toml:"imaps"`
 	ManageSieve string `toml:"managesieve"`
 	HTTP        string `toml:"http"`
+	HTTPS       string `toml:"https"` // the web server over TLS (internal/web)
 	// RadiusAccounting is a UDP address for the BNG's RADIUS accounting
 	// (RFC 2866); "" (the default) serves none.
 	RadiusAccounting string `toml:"radius_accounting"`
@@ -222,6 +224,7 @@ func Default() *Config {
 			IMAPS:       "127.0.0.1:2993",
 			ManageSieve: "127.0.0.1:6190",
 			HTTP:        "127.0.0.1:8025",
+			HTTPS:       "127.0.0.1:8443",
 		},
 		Limits: Limits{
 			MaxMessageBytes:  25 << 20,
@@ -259,7 +262,7 @@ func Default() *Config {
 		Scan: defaultScan(),
 
 		Reputation: defaultReputation(),
-		Auth:       defaultAuth(), Publish: defaultPublish(),
+		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
 	}
 }
 
@@ -354,6 +357,7 @@ func (c *Config) Validate() error {
 	c.validateScan(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
+	c.validateWeb(bad)
 	return errors.Join(errs...)
 }
 
@@ -439,7 +443,7 @@ func (c *Config) validateDelivery(bad badFunc) {
 func (l Listen) byKey() map[string]string {
 	return map[string]string{
 		"mx": l.MX, "submission": l.Submission, "submissions": l.Submissions,
-		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "managesieve": l.ManageSieve, "http": l.HTTP,
+		"pop3": l.POP3, "pop3s": l.POP3S, "imap": l.IMAP, "imaps": l.IMAPS, "managesieve": l.ManageSieve, "http": l.HTTP, "https": l.HTTPS,
 		"radius_accounting": l.RadiusAccounting,
 	}
 }

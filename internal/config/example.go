@@ -36,7 +36,11 @@ pop3s = "0.0.0.0:995"          # POP3 over implicit TLS
 imap = "0.0.0.0:143"           # IMAP with STARTTLS
 imaps = "0.0.0.0:993"          # IMAP over implicit TLS
 managesieve = "0.0.0.0:4190"   # ManageSieve (RFC 5804): Sieve filter scripts, STARTTLS then AUTH
-http = "127.0.0.1:8025"        # reserved for the admin API, self-check, autoconfig and metrics (not served yet)
+# The web server (internal/web): OP25B self-check, setup guides, autoconfig,
+# MTA-STS policy, carrier feed, metrics. Plain HTTP serves only public pages;
+# login pages redirect to https (no password crosses without TLS).
+http = "0.0.0.0:80"
+https = "0.0.0.0:443"          # the node's certificate ([tls])
 # RADIUS accounting (UDP, RFC 2866) from the BNG: which subscriber held which
 # address when (edge report, subscriber who). "" (default) serves none;
 # needs radius.secret_file.
@@ -344,4 +348,30 @@ report_mailbox = ""
 # The MTA-STS mode we publish (RFC 8461): testing, then enforce once the
 # reports are clean.
 mta_sts_mode = "testing"
+
+[web]
+# Host name mail programs use for IMAP, POP3 and submission, in setup
+# guides and autoconfig; "{domain}" becomes the mail domain. "" = hostname.
+client_host = "gw.{domain}"
+# A web login ends after this long without use.
+session_lifetime = "12h"
+# The self-check's server probe refuses loopback, private (RFC 1918, ULA),
+# link-local, CGNAT (RFC 6598) and our own addresses; prefixes here are
+# allowed anyway (tests list 127.0.0.0/8).
+probe_allow = []
+# Probes per visitor (IPv4 address or IPv6 /64) per hour.
+probe_per_hour = 20
+# Time allowed for each probed port.
+probe_timeout = "8s"
+# Sources allowed to read /metrics (Prometheus).
+metrics_allow = ["127.0.0.0/8", "::1/128"]
+# Accounts that may use the operators' console (/console, HTTPS) after
+# logging in with their mail password. Empty: nobody.
+operators = []
+
+[web.probe_ports]
+# The ports the probe tries on the visitor's server.
+submission = 587
+submissions = 465
+mx = 25
 `

@@ -82,10 +82,7 @@ func Expected(cfg *config.Config, keys dkim.Keys, domain string) (*Zone, error) 
 		z.Records = append(z.Records, Record{Name: name, Type: t, Data: data, Why: why})
 	}
 
-	mxHosts := p.MXHosts
-	if len(mxHosts) == 0 {
-		mxHosts = []string{cfg.Hostname}
-	}
+	mxHosts := mxHostsOf(cfg)
 	for i, h := range mxHosts {
 		add(fqdn, mdns.TypeMX, fmt.Sprintf("%d %s", 10*(i+1), mdns.Fqdn(strings.ToLower(h))), "mail for the domain comes to our MX (RFC 5321 §5.1)")
 	}
@@ -147,6 +144,21 @@ func Expected(cfg *config.Config, keys dkim.Keys, domain string) (*Zone, error) 
 		add(s.service+fqdn, mdns.TypeSRV, data, "mail client set-up (RFC 6186 §3, RFC 8314 §5.1)")
 	}
 	return z, nil
+}
+
+// mxHostsOf is [publish] mx_hosts, or hostname alone.
+func mxHostsOf(cfg *config.Config) []string {
+	if len(cfg.Publish.MXHosts) == 0 {
+		return []string{cfg.Hostname}
+	}
+	return cfg.Publish.MXHosts
+}
+
+// STSPolicy is the MTA-STS policy text our domains publish: what `dns
+// records` prints and the web server serves at
+// https://mta-sts.<domain>/.well-known/mta-sts.txt.
+func STSPolicy(cfg *config.Config) string {
+	return stsPolicy(cfg.Publish.MTASTSMode, mxHostsOf(cfg))
 }
 
 // stsPolicy is the MTA-STS policy text (RFC 8461 §3.2), CRLF lines.

@@ -145,6 +145,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		closeAll()
 		return err
 	}
+	stopWeb, err := startWeb(cfg, st, sp, tlsConf, log, banner)
+	if err != nil {
+		closeAll()
+		if stopRADIUS != nil {
+			stopRADIUS(context.Background())
+		}
+		return err
+	}
 
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	var agentDone sync.WaitGroup
@@ -173,6 +181,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		stopRADIUS(grace)
 	}
 	sieveSrv.Shutdown(grace)
+	stopWeb(grace)
 	stopAgent()
 	agentDone.Wait()
 	return err

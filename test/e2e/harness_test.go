@@ -67,7 +67,7 @@ type Node struct {
 }
 
 // services that get a loopback port in every test node.
-var services = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "managesieve", "http"}
+var services = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "managesieve", "http", "https"}
 
 // NewNode writes a config (loopback ports, SQLite unless database is
 // given) without starting the server, so CLI set-up can run first.
@@ -142,9 +142,6 @@ func (n *Node) Start() {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for _, s := range services {
-		if s == "http" { // reserved, not served yet
-			continue
-		}
 		for !dialable(n.Addr(s)) {
 			select {
 			case <-exited:

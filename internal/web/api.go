@@ -1,0 +1,414 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailgate/internal/address"
+	"mailgate/internal/password"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// The admin API (/api/v1/): JSON over HTTPS with a bearer token made by
+// `mailgate api token add NAME --scope ...`. Each handler parses, calls
+// the one function the CLI calls too (store, spool), and prints; the
+// store validates and audits, with "api:NAME" as the actor.
+
+type apiCtxKey struct{}
+
+// apiError is the one error shape: {"error": {"code": ..., "message": ...}}.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func apiFail(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]apiError{"error": {code, msg}})
+}
+
+// apiErr maps a domain error to its status: the message is the domain
+// package's own, which names the object and says what to do.
+func (s *Server) apiErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, spool.ErrNotFound):
+		apiFail(w, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, store.ErrExists):
+		apiFail(w, http.StatusConflict, "exists", err.Error())
+	case errors.Is(err, store.ErrInUse):
+		apiFail(w, http.StatusConflict, "in_use", err.Error())
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, address.ErrInvalid), errors.Is(err, password.ErrTooShort):
+		apiFail(w, http.StatusBadRequest, "invalid", err.Error())
+	default:
+		s.log.Error("api: internal error", "err", err)
+		apiFail(w, http.StatusInternalServerError, "internal", "internal error; see the server log")
+	}
+}
+
+// api authenticates the token and checks its scope; GET needs "read".
+func (s *Server) api(scope string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			apiFail(w, http.StatusForbidden, "https_required", "the API is served over HTTPS only (tokens are secrets)")
+			return
+		}
+		h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mailgate api"`)
+			apiFail(w, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer TOKEN (mailgate api token add NAME --scope ...)")
+			return
+		}
+		tok, err := s.st.APITokenFor(r.Context(), strings.TrimSpace(h))
+		if errors.Is(err, store.ErrNotFound) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mailgate api", error="invalid_token"`)
+			apiFail(w, http.StatusUnauthorized, "unauthorized", "unknown or revoked token")
+			return
+		} else if err != nil {
+			s.apiErr(w, err)
+			return
+		}
+		if !tok.Has(scope) {
+			apiFail(w, http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next(w, r.WithContext(context.WithValue(r.Context(), apiCtxKey{}, tok)))
+	}
+}
+
+func apiActor(r *http.Request) string {
+	return "api:" + r.Context().Value(apiCtxKey{}).(*store.APIToken).Name
+}
+
+// decode reads a JSON body into v, refusing unknown fields.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		apiFail(w, http.StatusBadRequest, "bad_json", "the body is not the JSON object this endpoint takes: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// page is ?limit (default 100, at most 1000) and ?offset over a list.
+func paginate[T any](w http.ResponseWriter, r *http.Request, all []T) {
+	limit, offset := 100, 0
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			apiFail(w, http.StatusBadRequest, "invalid", "limit must be 1..1000")
+			return
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			apiFail(w, http.StatusBadRequest, "invalid", "offset must be 0 or more")
+			return
+		}
+		offset = n
+	}
+	items := []T{}
+	if offset < len(all) {
+		items = all[offset:min(len(all), offset+limit)]
+	}
+	resp := map[string]any{"items": items, "total": len(all)}
+	if offset+limit < len(all) {
+		resp["next_offset"] = offset + limit
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) apiRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
+	m.HandleFunc("GET /api/v1/domains", s.api("read", s.apiDomains))
+	m.HandleFunc("POST /api/v1/domains", s.api("directory", s.apiAddDomain))
+	m.HandleFunc("DELETE /api/v1/domains/{name}", s.api("directory", s.apiRemoveDomain))
+	m.HandleFunc("GET /api/v1/domains/{name}/accounts", s.api("read", s.apiAccounts))
+	m.HandleFunc("POST /api/v1/accounts", s.api("directory", s.apiAddAccount))
+	m.HandleFunc("GET /api/v1/accounts/{address}", s.api("read", s.apiAccount))
+	m.HandleFunc("DELETE /api/v1/accounts/{address}", s.api("directory", s.apiRemoveAccount))
+	m.HandleFunc("PUT /api/v1/accounts/{address}/status", s.api("directory", s.apiSetStatus))
+	m.HandleFunc("GET /api/v1/accounts/{address}/aliases", s.api("read", s.apiAliases))
+	m.HandleFunc("POST /api/v1/aliases", s.api("directory", s.apiAddAlias))
+	m.HandleFunc("DELETE /api/v1/aliases/{alias}", s.api("directory", s.apiRemoveAlias))
+	m.HandleFunc("GET /api/v1/queue", s.api("read", s.apiQueue))
+	m.HandleFunc("GET /api/v1/queue/{id}", s.api("read", s.apiQueueShow))
+	m.HandleFunc("POST /api/v1/queue/{id}/{action}", s.api("queue", s.apiQueueAction))
+	m.HandleFunc("DELETE /api/v1/queue/{id}", s.api("queue", s.apiQueueRemove))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		apiFail(w, http.StatusNotFound, "not_found", "no such endpoint; see /api/v1/openapi.json")
+	})
+}
+
+type apiDomain struct {
+	Name     string    `json:"name"`
+	Created  time.Time `json:"created"`
+	Accounts int       `json:"accounts"`
+}
+
+type apiAccount struct {
+	Address string    `json:"address"`
+	Domain  string    `json:"domain"`
+	Status  string    `json:"status"`
+	Created time.Time `json:"created"`
+}
+
+func toAPIAccount(a store.Account) apiAccount {
+	return apiAccount{a.Address, a.Domain, a.Status, a.Created.UTC()}
+}
+
+func (s *Server) apiDomains(w http.ResponseWriter, r *http.Request) {
+	ds, err := s.st.Domains(r.Context())
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	out := make([]apiDomain, len(ds))
+	for i, d := range ds {
+		out[i] = apiDomain{d.Name, d.Created.UTC(), d.Accounts}
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) apiAddDomain(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := s.st.AddDomain(r.Context(), apiActor(r), req.Name); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"name": strings.ToLower(req.Name)})
+}
+
+func (s *Server) apiRemoveDomain(w http.ResponseWriter, r *http.Request) {
+	if err := s.st.RemoveDomain(r.Context(), apiActor(r), r.PathValue("name")); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiAccounts(w http.ResponseWriter, r *http.Request) {
+	as, err := s.st.Accounts(r.Context(), r.PathValue("name"))
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	out := make([]apiAccount, len(as))
+	for i, a := range as {
+		out[i] = toAPIAccount(a)
+	}
+	paginate(w, r, out)
+}
+
+// apiAddAccount takes the password in the body (never in a URL), checked
+// by password.CheckNew as `user add` checks it.
+func (s *Server) apiAddAccount(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Address  string `json:"address"`
+		Password string `json:"password"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := password.CheckNew(req.Password); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	hash, err := password.Hash(req.Password)
+	if err == nil {
+		err = s.st.AddAccount(r.Context(), apiActor(r), req.Address, hash)
+	}
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	a, err := s.st.Account(r.Context(), req.Address)
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toAPIAccount(*a))
+}
+
+func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
+	a, err := s.st.Account(r.Context(), r.PathValue("address"))
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toAPIAccount(*a))
+}
+
+func (s *Server) apiRemoveAccount(w http.ResponseWriter, r *http.Request) {
+	if err := s.st.RemoveAccount(r.Context(), apiActor(r), r.PathValue("address")); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiSetStatus suspends, resumes or disables sending (`user suspend`,
+// `user resume`).
+func (s *Server) apiSetStatus(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := s.st.SetStatus(r.Context(), apiActor(r), r.PathValue("address"), req.Status, req.Reason); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	s.apiAccount(w, r)
+}
+
+func (s *Server) apiAliases(w http.ResponseWriter, r *http.Request) {
+	as, err := s.st.Aliases(r.Context(), r.PathValue("address"))
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	type alias struct {
+		Address string `json:"address"`
+		Account string `json:"account"`
+	}
+	out := make([]alias, len(as))
+	for i, a := range as {
+		out[i] = alias{a.Address, a.Account}
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) apiAddAlias(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Alias   string `json:"alias"`
+		Account string `json:"account"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := s.st.AddAlias(r.Context(), apiActor(r), req.Alias, req.Account); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, req)
+}
+
+func (s *Server) apiRemoveAlias(w http.ResponseWriter, r *http.Request) {
+	if err := s.st.RemoveAlias(r.Context(), apiActor(r), r.PathValue("alias")); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type apiQueued struct {
+	spool.Envelope
+	State *spool.State `json:"state,omitempty"`
+	Error string       `json:"error,omitempty"`
+}
+
+func (s *Server) needSpool(w http.ResponseWriter) bool {
+	if s.spool == nil {
+		apiFail(w, http.StatusServiceUnavailable, "no_queue", "this server has no spool")
+		return false
+	}
+	return true
+}
+
+func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request) {
+	if !s.needSpool(w) {
+		return
+	}
+	es, err := s.spool.Entries()
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	out := make([]apiQueued, len(es))
+	for i, e := range es {
+		out[i] = apiQueued{Envelope: e.Envelope, State: e.State}
+		if e.Err != nil {
+			out[i].Error = e.Err.Error()
+		}
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) apiQueueShow(w http.ResponseWriter, r *http.Request) {
+	if !s.needSpool(w) {
+		return
+	}
+	m, err := s.spool.Open(r.PathValue("id"))
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	defer m.Close()
+	st, err := s.spool.State(&m.Envelope)
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiQueued{Envelope: m.Envelope, State: st})
+}
+
+// apiQueueAction is `queue retry|hold|release ID`.
+func (s *Server) apiQueueAction(w http.ResponseWriter, r *http.Request) {
+	if !s.needSpool(w) {
+		return
+	}
+	change, ok := spool.Actions[r.PathValue("action")]
+	if !ok {
+		apiFail(w, http.StatusNotFound, "not_found", "queue actions are retry, hold and release")
+		return
+	}
+	if err := s.spool.Change(r.PathValue("id"), change); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	s.apiQueueShow(w, r)
+}
+
+func (s *Server) apiQueueRemove(w http.ResponseWriter, r *http.Request) {
+	if !s.needSpool(w) {
+		return
+	}
+	if err := s.spool.Remove(r.PathValue("id")); err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// openAPI serves the API's description (OpenAPI 3.1); no token needed.
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	b, _ := files.ReadFile("openapi.json")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}

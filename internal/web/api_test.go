@@ -1,0 +1,156 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mailgate/internal/spool"
+)
+
+func (s *site) api(method, path, token, body string) (int, map[string]any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.secure.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.secure.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if resp.StatusCode != http.StatusNoContent {
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			s.t.Fatalf("%s %s: Content-Type %q", method, path, ct)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			s.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func errCode(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func TestAPIAuthScopesAndErrors(t *testing.T) {
+	s := newSite(t, nil)
+	ctx := context.Background()
+	admin, _ := s.st.AddAPIToken(ctx, "test", "admin", []string{"read", "directory"})
+	reader, _ := s.st.AddAPIToken(ctx, "test", "reader", []string{"read"})
+
+	if code, m := s.api("GET", "/api/v1/domains", "", ""); code != 401 || errCode(m) != "unauthorized" {
+		t.Errorf("no token: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/domains", "nope", ""); code != 401 || errCode(m) != "unauthorized" {
+		t.Errorf("bad token: %d %v", code, m)
+	}
+	if code, m := s.api("POST", "/api/v1/domains", reader, `{"name":"new.example"}`); code != 403 || errCode(m) != "forbidden" {
+		t.Errorf("read token writing: %d %v", code, m)
+	}
+	code, m := s.api("POST", "/api/v1/domains", admin, `{"name":"New.Example"}`)
+	if code != 201 {
+		t.Fatalf("add domain: %d %v", code, m)
+	}
+	if code, m := s.api("POST", "/api/v1/domains", admin, `{"name":"new.example"}`); code != 409 || errCode(m) != "exists" {
+		t.Errorf("duplicate domain: %d %v", code, m)
+	}
+	for _, body := range []string{`{"name":"bad domain"}`, `not json`, `{"name":"x.example","extra":1}`} {
+		if code, m := s.api("POST", "/api/v1/domains", admin, body); code != 400 || (errCode(m) != "invalid" && errCode(m) != "bad_json") {
+			t.Errorf("bad input %s: %d %v", body, code, m)
+		}
+	}
+	if code, m := s.api("POST", "/api/v1/accounts", admin, `{"address":"hana@new.example","password":"short"}`); code != 400 || errCode(m) != "invalid" {
+		t.Errorf("short password: %d %v", code, m)
+	}
+	if code, m := s.api("POST", "/api/v1/accounts", admin, `{"address":"hana@new.example","password":"long enough"}`); code != 201 || m["status"] != "active" {
+		t.Errorf("add account: %d %v", code, m)
+	}
+	if code, m := s.api("PUT", "/api/v1/accounts/hana@new.example/status", admin, `{"status":"suspended","reason":"abuse desk ticket 42"}`); code != 200 || m["status"] != "suspended" {
+		t.Errorf("suspend: %d %v", code, m)
+	}
+	if code, m := s.api("PUT", "/api/v1/accounts/hana@new.example/status", admin, `{"status":"sleeping","reason":"x"}`); code != 400 {
+		t.Errorf("bad status: %d %v", code, m)
+	}
+	if code, m := s.api("POST", "/api/v1/aliases", admin, `{"alias":"h@new.example","account":"hana@new.example"}`); code != 201 {
+		t.Errorf("add alias: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/accounts/hana@new.example/aliases", reader, ""); code != 200 || m["total"] != 1.0 {
+		t.Errorf("aliases: %d %v", code, m)
+	}
+	if code, m := s.api("DELETE", "/api/v1/domains/new.example", admin, ""); code != 409 {
+		t.Errorf("remove a domain with accounts: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/accounts/nobody@new.example", reader, ""); code != 404 || errCode(m) != "not_found" {
+		t.Errorf("unknown account: %d %v", code, m)
+	}
+	// Pagination: two domains, one per page.
+	code, m = s.api("GET", "/api/v1/domains?limit=1", reader, "")
+	if code != 200 || m["total"] != 2.0 || m["next_offset"] != 1.0 || len(m["items"].([]any)) != 1 {
+		t.Errorf("page 1: %d %v", code, m)
+	}
+	if code, m = s.api("GET", "/api/v1/domains?limit=1&offset=1", reader, ""); code != 200 || m["next_offset"] != nil {
+		t.Errorf("page 2: %d %v", code, m)
+	}
+	if code, _ = s.api("GET", "/api/v1/domains?limit=0", reader, ""); code != 400 {
+		t.Errorf("limit=0: %d", code)
+	}
+	if code, m = s.api("GET", "/api/v1/nothing", reader, ""); code != 404 || errCode(m) != "not_found" {
+		t.Errorf("unknown endpoint: %d %v", code, m)
+	}
+	log, _ := s.st.AuditLog(ctx, 1)
+	if log[0].Actor != "api:admin" || log[0].Action != "alias.add" {
+		t.Errorf("audit: %+v", log[0])
+	}
+	// Plain HTTP is refused: tokens are secrets.
+	resp, _ := http.Get(s.plain.URL + "/api/v1/domains")
+	if resp.StatusCode != 403 {
+		t.Errorf("API over http: %d", resp.StatusCode)
+	}
+	if code, m = s.api("GET", "/api/v1/openapi.json", "", ""); code != 200 || m["openapi"] != "3.1.0" {
+		t.Errorf("openapi: %d", code)
+	}
+}
+
+func TestAPIQueueActions(t *testing.T) {
+	s := newSite(t, nil)
+	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	s.srv.spool = sp
+	env := &spool.Envelope{ID: spool.NewID(), From: "taro@example.jp", To: []string{"x@remote.example"}, Received: time.Now(), Origin: "submission"}
+	if err := sp.Put(env, []byte("Subject: hi\r\n\r\nhello\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := s.st.AddAPIToken(context.Background(), "test", "ops", []string{"read", "queue"})
+	if code, m := s.api("GET", "/api/v1/queue", ops, ""); code != 200 || m["total"] != 1.0 {
+		t.Fatalf("queue list: %d %v", code, m)
+	}
+	code, m := s.api("POST", "/api/v1/queue/"+env.ID+"/hold", ops, "")
+	if st, _ := m["state"].(map[string]any); code != 200 || st["held"] != true {
+		t.Fatalf("hold: %d %v", code, m)
+	}
+	code, m = s.api("POST", "/api/v1/queue/"+env.ID+"/release", ops, "")
+	if st, _ := m["state"].(map[string]any); code != 200 || st["held"] != nil {
+		t.Fatalf("release: %d %v", code, m)
+	}
+	if code, m = s.api("POST", "/api/v1/queue/"+env.ID+"/explode", ops, ""); code != 404 {
+		t.Errorf("unknown action: %d %v", code, m)
+	}
+	if code, _ = s.api("DELETE", "/api/v1/queue/"+env.ID, ops, ""); code != 204 {
+		t.Fatalf("remove: %d", code)
+	}
+	if code, m = s.api("GET", "/api/v1/queue/"+env.ID, ops, ""); code != 404 || errCode(m) != "not_found" {
+		t.Errorf("removed message: %d %v", code, m)
+	}
+}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"mailgate/internal/login"
+	"mailgate/internal/store"
+)
+
+// The session cookie is only ever set over HTTPS (the login pages are
+// tlsOnly): Secure, HttpOnly, SameSite=Lax (a link from a mail still lands
+// logged in; forms are covered by CSRF tokens), and __Host- so no other
+// host or path can set it (RFC 6265bis §4.1.3.2). Its value is a random
+// token whose SHA-256 the store keeps, so any node of a fleet finds it.
+const sessionCookie = "__Host-mg_session"
+
+type ctxKey struct{}
+
+// session returns the request's live session, or nil.
+func (s *Server) session(r *http.Request) *store.WebSession {
+	if ws, ok := r.Context().Value(ctxKey{}).(*store.WebSession); ok {
+		return ws
+	}
+	if r.TLS == nil {
+		return nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	ws, err := s.st.WebSession(r.Context(), c.Value, s.cfg.Web.SessionLifetime)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("web: session lookup failed", "err", err)
+		}
+		return nil
+	}
+	return ws
+}
+
+// loggedIn sends visitors without a session to the login page.
+func (s *Server) loggedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ws := s.session(r)
+		if ws == nil {
+			http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusSeeOther)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ws)))
+	}
+}
+
+type loginData struct {
+	User  string
+	Next  string
+	Error string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "login", loginData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps the post-login redirect on our site: a path, never
+// "//host" or a URL.
+func safeNext(n string) string {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") {
+		return "/account"
+	}
+	return n
+}
+
+// loginSubmit checks the password exactly as submission, POP3 and IMAP do
+// (login.CheckFrom: unknown users cost the same hash, suspended accounts
+// fail alike, sources with recent failures wait behind the others).
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	pw := r.PostFormValue("password")
+	d := loginData{User: user, Next: safeNext(r.PostFormValue("next"))}
+	src := clientNetAddr(r)
+	if s.Gate != nil && !s.Gate.Allow(src) {
+		s.metrics.logins.WithLabelValues("throttled").Inc()
+		d.Error = "login.later"
+		s.render(w, r, http.StatusTooManyRequests, "login", d)
+		return
+	}
+	acct, err := login.CheckFrom(r.Context(), s.st, src, user, pw)
+	if s.Gate != nil {
+		s.Gate.Result(src, err == nil)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, login.ErrFailed):
+		s.metrics.logins.WithLabelValues("failed").Inc()
+		s.log.Info("web login failed", "user", user, "client", r.RemoteAddr)
+		d.Error = "login.failed"
+		s.render(w, r, http.StatusUnauthorized, "login", d)
+		return
+	default: // unavailable, or a throttle inside login
+		s.metrics.logins.WithLabelValues("unavailable").Inc()
+		s.log.Warn("web login could not be checked", "user", user, "client", r.RemoteAddr, "err", err)
+		d.Error = "login.later"
+		s.render(w, r, http.StatusServiceUnavailable, "login", d)
+		return
+	}
+	token, err := s.st.StartWebSession(r.Context(), acct.Address, clientAddr(r).String(), s.cfg.Web.SessionLifetime)
+	if err != nil {
+		s.log.Error("web: start session", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "err.internal")
+		return
+	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/",
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	newCSRFCookie(w, r)
+	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.st.EndWebSession(r.Context(), c.Value); err != nil {
+			s.log.Error("web: end session", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
