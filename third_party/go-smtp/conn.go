@@ -44,6 +44,10 @@ type Conn struct {
 	fromReceived bool
 	recipients   []string
 	didAuth      bool
+
+	// mailgate: reading a line of an AUTH exchange (RFC 4954 §4), for
+	// the reply to a line over the limit.
+	inAuthExchange bool
 }
 
 func newConn(c net.Conn, s *Server) *Conn {
@@ -873,10 +877,15 @@ func (c *Conn) handleAuth(arg string) {
 		}
 		c.writeResponse(334, NoEnhancedCode, encoded)
 
+		// mailgate: handleConn answers a read error, an over-long line
+		// as one of this AUTH exchange: the next read returns the
+		// error again (lineLimitReader stays past the limit).
+		c.inAuthExchange = true
 		encoded, err = c.readLine()
 		if err != nil {
 			return // TODO: error handling
 		}
+		c.inAuthExchange = false
 
 		if encoded == "*" {
 			// https://tools.ietf.org/html/rfc4954#page-4
@@ -893,6 +902,21 @@ func (c *Conn) handleAuth(arg string) {
 
 	c.writeResponse(235, EnhancedCode{2, 0, 0}, "Authentication succeeded")
 	c.didAuth = true
+}
+
+// mailgate: writeLineTooLong answers a line over MaxLineLength, after which
+// the connection is closed (the rest of the line cannot be told from a
+// command). Inside an AUTH exchange, the AUTH command line included, the
+// reply is RFC 4954 §4's "500 5.5.6 Authentication Exchange line is too
+// long"; for any other line it is 500, which RFC 5321 §4.2.2 gives for
+// "errors such as command line too long", with X.5.2, syntax error
+// (RFC 3463 §3.6). go-smtp answered 5.4.0, a network or routing status.
+func (c *Conn) writeLineTooLong(authExchange bool) {
+	if authExchange {
+		c.writeResponse(500, EnhancedCode{5, 5, 6}, "Authentication Exchange line is too long")
+		return
+	}
+	c.writeResponse(500, EnhancedCode{5, 5, 2}, "Line too long, closing connection")
 }
 
 func decodeSASLResponse(s string) ([]byte, error) {

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bytes"
 	"errors"
 	"io"
 )
@@ -16,6 +17,11 @@ type lineLimitReader struct {
 	LineLimit int
 
 	curLineLength int
+
+	// mailgate: the first bytes of the current line, so that the reply to
+	// a line over the limit can tell an AUTH command (RFC 4954 §4).
+	lineStart    [len("AUTH ")]byte
+	lineStartLen int
 }
 
 func (r *lineLimitReader) Read(b []byte) (int, error) {
@@ -35,6 +41,10 @@ func (r *lineLimitReader) Read(b []byte) (int, error) {
 	for _, chr := range b[:n] {
 		if chr == '\n' {
 			r.curLineLength = 0
+			r.lineStartLen = 0
+		} else if r.lineStartLen < len(r.lineStart) {
+			r.lineStart[r.lineStartLen] = chr
+			r.lineStartLen++
 		}
 		r.curLineLength++
 
@@ -44,4 +54,11 @@ func (r *lineLimitReader) Read(b []byte) (int, error) {
 	}
 
 	return n, nil
+}
+
+// mailgate: inAuthCommand reports whether the line being read is an AUTH
+// command (its verb and a space seen), for the reply to a line over the
+// limit.
+func (r *lineLimitReader) inAuthCommand() bool {
+	return r.lineStartLen == len(r.lineStart) && bytes.EqualFold(r.lineStart[:], []byte("AUTH "))
 }

@@ -190,7 +190,9 @@ func (s *Server) handleConn(c *Conn) error {
 				return nil
 			}
 			if err == ErrTooLongLine {
-				c.writeResponse(500, EnhancedCode{5, 4, 0}, "Too long line, closing connection")
+				// mailgate: RFC 4954 §4's 5.5.6 in an AUTH exchange, 5.5.2
+				// otherwise (writeLineTooLong), not 5.4.0.
+				c.writeLineTooLong(c.inAuthExchange || c.lineLimitReader.inAuthCommand())
 				return nil
 			}
 

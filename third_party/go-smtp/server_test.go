@@ -1388,8 +1388,41 @@ func TestServer_TooLongCommand(t *testing.T) {
 
 	io.WriteString(c, "MAIL FROM:<"+strings.Repeat("a", s.MaxLineLength)+">\r\n")
 	scanner.Scan()
-	if !strings.HasPrefix(scanner.Text(), "500 5.4.0 ") {
+	// mailgate: RFC 5321 §4.2.2 / RFC 3463 §3.6, not 5.4.0.
+	if !strings.HasPrefix(scanner.Text(), "500 5.5.2 ") {
 		t.Fatal("Invalid too long MAIL response:", scanner.Text())
+	}
+}
+
+// mailgate: RFC 4954 §4, an AUTH command line or a line of the exchange
+// over the limit is 500 5.5.6; the connection is then closed.
+func TestServer_TooLongAuthLine(t *testing.T) {
+	for name, lines := range map[string][]string{
+		"initial response": {"AUTH PLAIN " + strings.Repeat("A", 4000) + "\r\n"},
+		"lower case":       {"auth plain " + strings.Repeat("A", 4000) + "\r\n"},
+		"exchange":         {"AUTH PLAIN\r\n", strings.Repeat("A", 4000) + "\r\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, s, c, scanner, _ := testServerEhlo(t)
+			defer s.Close()
+			defer c.Close()
+
+			for _, line := range lines[:len(lines)-1] {
+				io.WriteString(c, line)
+				scanner.Scan()
+				if scanner.Text() != "334 " {
+					t.Fatal("Invalid AUTH response:", scanner.Text())
+				}
+			}
+			io.WriteString(c, lines[len(lines)-1])
+			scanner.Scan()
+			if scanner.Text() != "500 5.5.6 Authentication Exchange line is too long" {
+				t.Fatal("Invalid too long AUTH response:", scanner.Text())
+			}
+			if scanner.Scan() {
+				t.Fatal("Connection not closed, got:", scanner.Text())
+			}
+		})
 	}
 }
 
