@@ -96,7 +96,7 @@ func (c *Conn) handle(cmd string, arg string) {
 	// and close connection.
 	defer func() {
 		if err := recover(); err != nil {
-			c.writeResponse(421, EnhancedCode{4, 0, 0}, "Internal server error")
+			c.writeReply(421, EnhancedCode{4, 0, 0}, "Internal server error") // mailgate: not a refusal (Server.Refused)
 			c.Close()
 
 			stack := debug.Stack()
@@ -215,9 +215,13 @@ func (c *Conn) authAllowed() bool {
 func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
 	c.writeResponse(code, ec, msg)
 
+	// mailgate: with Server.Refused the backend keeps the error limit.
+	if c.server.Refused != nil {
+		return
+	}
 	c.errCount++
 	if c.errCount > errThreshold {
-		c.writeResponse(500, EnhancedCode{5, 5, 1}, "Too many errors. Quiting now")
+		c.writeReply(500, EnhancedCode{5, 5, 1}, "Too many errors. Quiting now") // mailgate: not a refusal
 		c.Close()
 	}
 }
@@ -853,6 +857,14 @@ func (c *Conn) handleAuth(arg string) {
 		}
 	}
 
+	// mailgate: a session without AUTH support gets the server's own
+	// refusal (Server.Refused), not one of the session.
+	if _, ok := c.Session().(AuthSession); !ok {
+		e := ErrAuthUnknownMechanism
+		c.writeResponse(e.Code, e.EnhancedCode, e.Message)
+		return
+	}
+
 	sasl, err := c.auth(mechanism)
 	if err != nil {
 		c.writeError(454, EnhancedCode{4, 7, 0}, err)
@@ -913,10 +925,10 @@ func (c *Conn) handleAuth(arg string) {
 // (RFC 3463 §3.6). go-smtp answered 5.4.0, a network or routing status.
 func (c *Conn) writeLineTooLong(authExchange bool) {
 	if authExchange {
-		c.writeResponse(500, EnhancedCode{5, 5, 6}, "Authentication Exchange line is too long")
+		c.writeReply(500, EnhancedCode{5, 5, 6}, "Authentication Exchange line is too long")
 		return
 	}
-	c.writeResponse(500, EnhancedCode{5, 5, 2}, "Line too long, closing connection")
+	c.writeReply(500, EnhancedCode{5, 5, 2}, "Line too long, closing connection")
 }
 
 func decodeSASLResponse(s string) ([]byte, error) {
@@ -1011,7 +1023,8 @@ func (c *Conn) handleData(arg string) {
 	code, enhancedCode, msg := dataErrorToStatus(c.Session().Data(r))
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
-	c.writeResponse(code, enhancedCode, msg)
+	// mailgate: the session's reply
+	c.writeReply(code, enhancedCode, msg)
 }
 
 func (c *Conn) handleBdat(arg string) {
@@ -1110,7 +1123,7 @@ func (c *Conn) handleBdat(arg string) {
 		// the whole chunk.
 		io.Copy(ioutil.Discard, chunk)
 
-		c.writeResponse(dataErrorToStatus(err))
+		c.writeReply(dataErrorToStatus(err)) // mailgate: the session's reply
 
 		if err == errPanic {
 			c.Close()
@@ -1131,10 +1144,10 @@ func (c *Conn) handleBdat(arg string) {
 			c.bdatStatus.fillRemaining(err)
 			for i, rcpt := range c.recipients {
 				code, enchCode, msg := dataErrorToStatus(<-c.bdatStatus.status[i])
-				c.writeResponse(code, enchCode, "<"+rcpt+"> "+msg)
+				c.writeReply(code, enchCode, "<"+rcpt+"> "+msg) // mailgate: the session's reply
 			}
 		} else {
-			c.writeResponse(dataErrorToStatus(err))
+			c.writeReply(dataErrorToStatus(err)) // mailgate: the session's reply
 		}
 
 		if err == errPanic {
@@ -1272,7 +1285,7 @@ func (c *Conn) handleDataLMTP() {
 
 	for i, rcpt := range c.recipients {
 		code, enchCode, msg := dataErrorToStatus(<-status.status[i])
-		c.writeResponse(code, enchCode, "<"+rcpt+"> "+msg)
+		c.writeReply(code, enchCode, "<"+rcpt+"> "+msg) // mailgate: the session's reply
 	}
 
 	// If done gets false, the panic occurred in LMTPData and the connection
@@ -1295,7 +1308,7 @@ func dataErrorToStatus(err error) (code int, enchCode EnhancedCode, msg string) 
 }
 
 func (c *Conn) Reject() {
-	c.writeResponse(421, EnhancedCode{4, 4, 5}, "Too busy. Try again later.")
+	c.writeReply(421, EnhancedCode{4, 4, 5}, "Too busy. Try again later.") // mailgate: the backend's
 	c.Close()
 }
 
@@ -1307,7 +1320,27 @@ func (c *Conn) greet() {
 	c.writeResponse(220, NoEnhancedCode, fmt.Sprintf("%v %s Service Ready", c.server.Domain, protocol))
 }
 
+// mailgate: writeResponse writes a reply the server makes on its own. A
+// refusal (4xx or 5xx) goes through Server.Refused first, and a 421 closes
+// the connection after it (RFC 5321 §3.8). Replies from the session, and
+// those after which the connection ends anyway, use writeReply.
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
+	if code < 400 || c.server.Refused == nil {
+		c.writeReply(code, enhCode, text...)
+		return
+	}
+	reply := &SMTPError{Code: code, EnhancedCode: enhCode, Message: strings.Join(text, "\n")}
+	if r := c.server.Refused(c, reply); r != nil {
+		reply = r
+	}
+	c.writeReply(reply.Code, reply.EnhancedCode, reply.Message)
+	if reply.Code == 421 {
+		c.Close()
+	}
+}
+
+// mailgate: writeReply writes a reply as it is (go-smtp's writeResponse).
+func (c *Conn) writeReply(code int, enhCode EnhancedCode, text ...string) {
 	// TODO: error handling
 	if c.server.WriteTimeout != 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(c.server.WriteTimeout))
@@ -1340,10 +1373,12 @@ func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
 }
 
 func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
+	// mailgate: the error is the session's (or the backend's), not a
+	// refusal of the server's own (Server.Refused).
 	if smtpErr, ok := err.(*SMTPError); ok {
-		c.writeResponse(smtpErr.Code, smtpErr.EnhancedCode, smtpErr.Message)
+		c.writeReply(smtpErr.Code, smtpErr.EnhancedCode, smtpErr.Message)
 	} else {
-		c.writeResponse(code, enhCode, err.Error())
+		c.writeReply(code, enhCode, err.Error())
 	}
 }
 

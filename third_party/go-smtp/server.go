@@ -82,6 +82,20 @@ type Server struct {
 	// The server backend.
 	Backend Backend
 
+	// mailgate: Refused, if set, is called with each refusal (a 4xx or
+	// 5xx reply) the server makes on its own rather than a Session method
+	// returning it: a command before HELO or out of sequence (RCPT
+	// before MAIL), a syntax error in MAIL or RCPT, an unknown parameter
+	// or command, AUTH without TLS. It is called before the reply is
+	// written, before a session exists too, and the reply it returns is
+	// written instead (nil: the same); after a 421 the connection is
+	// closed (RFC 5321 §3.8). With it a backend counts every refused
+	// command toward one error limit of its own, and the server's
+	// (three protocol errors, then 500 5.5.1 and a close) is not
+	// applied. Replies ending the connection anyway (a line over the
+	// limit, a timeout) are not refusals.
+	Refused func(c *Conn, reply *SMTPError) *SMTPError
+
 	wg   sync.WaitGroup
 	done chan struct{}
 
@@ -197,11 +211,11 @@ func (s *Server) handleConn(c *Conn) error {
 			}
 
 			if neterr, ok := err.(net.Error); ok && neterr.Timeout() {
-				c.writeResponse(421, EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
+				c.writeReply(421, EnhancedCode{4, 4, 2}, "Idle timeout, bye bye") // mailgate: not a refusal
 				return nil
 			}
 
-			c.writeResponse(421, EnhancedCode{4, 4, 0}, "Connection error, sorry")
+			c.writeReply(421, EnhancedCode{4, 4, 0}, "Connection error, sorry") // mailgate: not a refusal
 			return err
 		}
 	}

@@ -1850,3 +1850,55 @@ func TestServerMTPRIORITY(t *testing.T) {
 		t.Fatal("Incorrect MtPriority parameter value:", fmt.Sprintf("expected %d, got %d", expectedPriority, *priority))
 	}
 }
+
+// mailgate: Server.Refused sees the refusals the server makes on its own,
+// before a session exists too, and not those of the session; its 421
+// closes the connection, and the server's own limit of three protocol
+// errors is the backend's to apply.
+func TestServer_Refused(t *testing.T) {
+	var refused []string
+	be, s, c, scanner := testServerGreeted(t, func(s *smtp.Server) {
+		s.Refused = func(_ *smtp.Conn, reply *smtp.SMTPError) *smtp.SMTPError {
+			refused = append(refused, fmt.Sprintf("%d %v", reply.Code, reply.EnhancedCode))
+			if len(refused) == 8 {
+				return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors"}
+			}
+			return reply
+		}
+	})
+	defer s.Close()
+	defer c.Close()
+
+	for _, step := range []struct{ cmd, reply string }{
+		{"RCPT TO:<a@b.test>", "502 5.5.1 Missing MAIL FROM command."},
+		{"MAIL FROM:<a@b.test>", "502 5.5.1 Please introduce yourself first."},
+		{"EHLO localhost", ""},
+		{"XYZZ", "500 5.5.2 Syntax errors, XYZZ command unrecognized"},
+		{"XYZZ", "500 5.5.2 Syntax errors, XYZZ command unrecognized"},
+		{"XYZZY", "501 5.5.2 Bad command"},
+		{"XYZZY", "501 5.5.2 Bad command"},
+		{"MAIL FROM:x", "501 5.5.2 Was expecting MAIL arg syntax of FROM:<address>"},
+		{"MAIL FROM:<root@nsa.gov>", "502 5.7.0 Please authenticate first"}, // the session's
+		{"RCPT TO:<a@b.test>", "421 4.7.0 Too many errors"},
+	} {
+		if step.cmd == "MAIL FROM:<root@nsa.gov>" {
+			be.userErr = smtp.ErrAuthRequired
+		}
+		io.WriteString(c, step.cmd+"\r\n")
+		if step.reply == "" { // EHLO
+			for scanner.Scan() && !strings.HasPrefix(scanner.Text(), "250 ") {
+			}
+			continue
+		}
+		if !scanner.Scan() || scanner.Text() != step.reply {
+			t.Fatalf("%s: got %q, want %q", step.cmd, scanner.Text(), step.reply)
+		}
+	}
+	if scanner.Scan() {
+		t.Fatal("Connection not closed after 421, got:", scanner.Text())
+	}
+	want := []string{"502 [5 5 1]", "502 [5 5 1]", "500 [5 5 2]", "500 [5 5 2]", "501 [5 5 2]", "501 [5 5 2]", "501 [5 5 2]", "502 [5 5 1]"}
+	if strings.Join(refused, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("Refused saw %v, want %v", refused, want)
+	}
+}
