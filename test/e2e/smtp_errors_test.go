@@ -82,3 +82,42 @@ func TestSubmissionOverlongAuthLineIsAnswered(t *testing.T) {
 		t.Fatalf("got %q, want %q", out, want)
 	}
 }
+
+// Issue 15 §4: the refusals go-smtp makes itself (RCPT before MAIL, a
+// malformed MAIL FROM, before HELO too) count toward max_errors, in one
+// count with the sessions' own refusals: past the limit the client gets
+// 421 4.7.0 and is disconnected, on the MX, on submission before STARTTLS
+// and on 465. They reached no session method, so a flood of them was
+// unbounded (third_party/go-smtp: Server.Refused).
+func TestSMTPLibraryRefusalsCountAsErrors(t *testing.T) {
+	n := submissionNode(t, "[limits]\nmax_errors = 7\n")
+	dial := map[string]func() *rawSMTP{
+		"25":  func() *rawSMTP { return dialRaw(t, n.Addr("mx")) },
+		"587": func() *rawSMTP { return dialRaw(t, n.Addr("submission")) },
+		"465": func() *rawSMTP { return dialRawTLS(t, n.Addr("submissions")) },
+	}
+	for _, port := range []string{"25", "587", "465"} {
+		t.Run(port, func(t *testing.T) {
+			c := dial[port]()
+			// RFC 5321 §4.1.4: RCPT needs a MAIL first (go-smtp: 502 5.5.1).
+			c.cmd("RCPT TO:<x@y.example>", "502 5.5.1 ")
+			c.cmd("EHLO client.test", "250 ")
+			for range 2 {
+				c.cmd("RCPT TO:<x@y.example>", "502 5.5.1 ")
+				// RFC 5321 §4.1.2: the reverse-path is in angle brackets.
+				c.cmd("MAIL FROM:x", "501 5.5.2 ")
+			}
+			// The session's own refusal is the sixth error.
+			if port == "25" {
+				c.cmd("MAIL FROM:<a@client.test>", "250 ")
+				c.cmd("RCPT TO:<x@other.example>", "550 5.7.1 ")
+			} else {
+				c.cmd("MAIL FROM:<a@client.test>", "530 5.7.0 ")
+			}
+			c.cmd("MAIL FROM:x", "421 4.7.0 Too many errors")
+			if !c.closed() {
+				t.Error("connection not closed past max_errors")
+			}
+		})
+	}
+}
