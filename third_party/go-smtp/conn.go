@@ -226,6 +226,16 @@ func (c *Conn) protocolError(code int, ec EnhancedCode, msg string) {
 	}
 }
 
+// mailgate: badSequence refuses a command out of sequence (RCPT before
+// MAIL, MAIL before HELO, DATA without RCPT, any during BDAT) with 503, "bad
+// sequence of commands": RFC 5321 §3.3 says a server MUST answer RCPT
+// without MAIL so, and §4.2.4 keeps 502 for commands not implemented at
+// all, which go-smtp answered. X.5.1 is RFC 3463 §3.6's status for a
+// command out of sequence.
+func (c *Conn) badSequence(msg string) {
+	c.writeResponse(503, EnhancedCode{5, 5, 1}, msg)
+}
+
 // GREET state -> waiting for HELO
 func (c *Conn) handleGreet(enhanced bool, arg string) {
 	domain, err := parseHelloArgument(arg)
@@ -325,11 +335,11 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 // READY state -> waiting for MAIL
 func (c *Conn) handleMail(arg string) {
 	if c.helo == "" {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Please introduce yourself first.")
+		c.badSequence("Please introduce yourself first.") // mailgate: 503
 		return
 	}
 	if c.bdatPipe != nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "MAIL not allowed during message transfer")
+		c.badSequence("MAIL not allowed during message transfer") // mailgate: 503
 		return
 	}
 
@@ -679,11 +689,11 @@ func isPrintableASCII(val string) bool {
 // MAIL state -> waiting for RCPTs followed by DATA
 func (c *Conn) handleRcpt(arg string) {
 	if !c.fromReceived {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing MAIL FROM command.")
+		c.badSequence("Missing MAIL FROM command.") // mailgate: 503
 		return
 	}
 	if c.bdatPipe != nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "RCPT not allowed during message transfer")
+		c.badSequence("RCPT not allowed during message transfer") // mailgate: 503
 		return
 	}
 
@@ -825,7 +835,7 @@ func checkNotifySet(values []DSNNotify) error {
 
 func (c *Conn) handleAuth(arg string) {
 	if c.helo == "" {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Please introduce yourself first.")
+		c.badSequence("Please introduce yourself first.") // mailgate: 503
 		return
 	}
 	if c.didAuth {
@@ -996,7 +1006,7 @@ func (c *Conn) handleData(arg string) {
 		return
 	}
 	if c.bdatPipe != nil {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "DATA not allowed during message transfer")
+		c.badSequence("DATA not allowed during message transfer") // mailgate: 503
 		return
 	}
 	if c.binarymime {
@@ -1005,7 +1015,7 @@ func (c *Conn) handleData(arg string) {
 	}
 
 	if !c.fromReceived || len(c.recipients) == 0 {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing RCPT TO command.")
+		c.badSequence("Missing RCPT TO command.") // mailgate: 503
 		return
 	}
 
@@ -1055,7 +1065,7 @@ func (c *Conn) handleBdat(arg string) {
 	}
 
 	if !c.fromReceived || len(c.recipients) == 0 {
-		c.writeResponse(502, EnhancedCode{5, 5, 1}, "Missing RCPT TO command.")
+		c.badSequence("Missing RCPT TO command.") // mailgate: 503
 		// The chunk follows the command even when the command is rejected.
 		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
 		return

@@ -974,7 +974,7 @@ func TestServerBdatDiscard(t *testing.T) {
 	// below comes back as 501.
 	io.WriteString(c, "BDAT 9 LAST\r\nMAIL FROM")
 	scanner.Scan()
-	if !strings.HasPrefix(scanner.Text(), "502 ") {
+	if !strings.HasPrefix(scanner.Text(), "503 ") { // mailgate: RFC 5321 §3.3
 		t.Fatal("Invalid BDAT response:", scanner.Text())
 	}
 
@@ -1000,7 +1000,7 @@ func TestServerBdatNoRecipientsDiscard(t *testing.T) {
 
 	io.WriteString(c, "BDAT 7 LAST\r\nRCPT TO")
 	scanner.Scan()
-	if !strings.HasPrefix(scanner.Text(), "502 ") {
+	if !strings.HasPrefix(scanner.Text(), "503 ") { // mailgate: RFC 5321 §3.3
 		t.Fatal("Invalid BDAT response:", scanner.Text())
 	}
 
@@ -1870,8 +1870,8 @@ func TestServer_Refused(t *testing.T) {
 	defer c.Close()
 
 	for _, step := range []struct{ cmd, reply string }{
-		{"RCPT TO:<a@b.test>", "502 5.5.1 Missing MAIL FROM command."},
-		{"MAIL FROM:<a@b.test>", "502 5.5.1 Please introduce yourself first."},
+		{"RCPT TO:<a@b.test>", "503 5.5.1 Missing MAIL FROM command."},
+		{"MAIL FROM:<a@b.test>", "503 5.5.1 Please introduce yourself first."},
 		{"EHLO localhost", ""},
 		{"XYZZ", "500 5.5.2 Syntax errors, XYZZ command unrecognized"},
 		{"XYZZ", "500 5.5.2 Syntax errors, XYZZ command unrecognized"},
@@ -1897,7 +1897,7 @@ func TestServer_Refused(t *testing.T) {
 	if scanner.Scan() {
 		t.Fatal("Connection not closed after 421, got:", scanner.Text())
 	}
-	want := []string{"502 [5 5 1]", "502 [5 5 1]", "500 [5 5 2]", "500 [5 5 2]", "501 [5 5 2]", "501 [5 5 2]", "501 [5 5 2]", "502 [5 5 1]"}
+	want := []string{"503 [5 5 1]", "503 [5 5 1]", "500 [5 5 2]", "500 [5 5 2]", "501 [5 5 2]", "501 [5 5 2]", "501 [5 5 2]", "503 [5 5 1]"}
 	if strings.Join(refused, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("Refused saw %v, want %v", refused, want)
 	}
