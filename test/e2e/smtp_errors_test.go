@@ -99,11 +99,11 @@ func TestSMTPLibraryRefusalsCountAsErrors(t *testing.T) {
 	for _, port := range []string{"25", "587", "465"} {
 		t.Run(port, func(t *testing.T) {
 			c := dial[port]()
-			// RFC 5321 §4.1.4: RCPT needs a MAIL first (go-smtp: 502 5.5.1).
-			c.cmd("RCPT TO:<x@y.example>", "502 5.5.1 ")
+			// RFC 5321 §3.3: RCPT without MAIL is 503, bad sequence.
+			c.cmd("RCPT TO:<x@y.example>", "503 5.5.1 ")
 			c.cmd("EHLO client.test", "250 ")
 			for range 2 {
-				c.cmd("RCPT TO:<x@y.example>", "502 5.5.1 ")
+				c.cmd("RCPT TO:<x@y.example>", "503 5.5.1 ")
 				// RFC 5321 §4.1.2: the reverse-path is in angle brackets.
 				c.cmd("MAIL FROM:x", "501 5.5.2 ")
 			}
