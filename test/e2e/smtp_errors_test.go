@@ -86,23 +86,28 @@ func TestSubmissionOverlongAuthLineIsAnswered(t *testing.T) {
 // Issue 15 §4: the refusals go-smtp makes itself (RCPT before MAIL, a
 // malformed MAIL FROM, before HELO too) count toward max_errors, in one
 // count with the sessions' own refusals: past the limit the client gets
-// 421 4.7.0 and is disconnected, on the MX, on submission before STARTTLS
-// and on 465. They reached no session method, so a flood of them was
+// 421 4.7.0 and is disconnected, on the MX, on submission (the count
+// going on across STARTTLS, which starts a new session) and on 465. They reached no session method, so a flood of them was
 // unbounded (third_party/go-smtp: Server.Refused).
 func TestSMTPLibraryRefusalsCountAsErrors(t *testing.T) {
 	n := submissionNode(t, "[limits]\nmax_errors = 7\n")
 	dial := map[string]func() *rawSMTP{
-		"25":  func() *rawSMTP { return dialRaw(t, n.Addr("mx")) },
-		"587": func() *rawSMTP { return dialRaw(t, n.Addr("submission")) },
-		"465": func() *rawSMTP { return dialRawTLS(t, n.Addr("submissions")) },
+		"25":           func() *rawSMTP { return dialRaw(t, n.Addr("mx")) },
+		"587":          func() *rawSMTP { return dialRaw(t, n.Addr("submission")) },
+		"587-starttls": func() *rawSMTP { return dialRaw(t, n.Addr("submission")) },
+		"465":          func() *rawSMTP { return dialRawTLS(t, n.Addr("submissions")) },
 	}
-	for _, port := range []string{"25", "587", "465"} {
+	for _, port := range []string{"25", "587", "587-starttls", "465"} {
 		t.Run(port, func(t *testing.T) {
 			c := dial[port]()
 			// RFC 5321 §3.3: RCPT without MAIL is 503, bad sequence.
 			c.cmd("RCPT TO:<x@y.example>", "503 5.5.1 ")
 			c.cmd("EHLO client.test", "250 ")
-			for range 2 {
+			for i := range 2 {
+				if i == 1 && port == "587-starttls" {
+					c.startTLS()
+					c.cmd("EHLO client.test", "250 ")
+				}
 				c.cmd("RCPT TO:<x@y.example>", "503 5.5.1 ")
 				// RFC 5321 §4.1.2: the reverse-path is in angle brackets.
 				c.cmd("MAIL FROM:x", "501 5.5.2 ")
