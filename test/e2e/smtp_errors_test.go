@@ -87,8 +87,9 @@ func TestSubmissionOverlongAuthLineIsAnswered(t *testing.T) {
 // malformed MAIL FROM, before HELO too) count toward max_errors, in one
 // count with the sessions' own refusals: past the limit the client gets
 // 421 4.7.0 and is disconnected, on the MX, on submission (the count
-// going on across STARTTLS, which starts a new session) and on 465. They reached no session method, so a flood of them was
-// unbounded (third_party/go-smtp: Server.Refused).
+// going on across STARTTLS, which starts a new session) and on 465. They
+// reached no session method, so a flood of them was unbounded
+// (third_party/go-smtp: Server.Refused).
 func TestSMTPLibraryRefusalsCountAsErrors(t *testing.T) {
 	n := submissionNode(t, "[limits]\nmax_errors = 7\n")
 	dial := map[string]func() *rawSMTP{
