@@ -69,3 +69,7 @@ require (
 // go-imap v2.0.0-beta.8 as released, with the fixes listed in
 // third_party/go-imap/MAILGATE.md (hostile command lines, issue 15 §4).
 replace github.com/emersion/go-imap/v2 => ./third_party/go-imap
+
+// go-smtp v0.25.1 as released, with the fixes listed in
+// third_party/go-smtp/MAILGATE.md (replies the library makes itself, issue 15 §4).
+replace github.com/emersion/go-smtp => ./third_party/go-smtp

@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 export MAILGATE_REQUIRE_PEERS=1
 go vet ./...
 ./scripts/with-postgres.sh go test -count=1 -timeout 30m ./...
-# go-imap as built (the release plus mailgate's fixes): its own tests too.
+# go-imap and go-smtp as built (the releases plus mailgate's fixes): their
+# own tests too.
 (cd third_party/go-imap && go test -count=1 ./...)
+(cd third_party/go-smtp && go test -count=1 ./...)
 ./scripts/fuzz-short.sh

@@ -123,8 +123,9 @@ type Limits struct {
 	// MaxAuthFailures closes a session after that many failed AUTH
 	// attempts (RFC 4954 §9: not before 3).
 	MaxAuthFailures int `toml:"max_auth_failures"`
-	// MaxErrors closes a session after that many refused commands
-	// (Postfix's smtpd_hard_error_limit).
+	// MaxErrors closes an SMTP connection after that many refused
+	// commands, go-smtp's own refusals included (Postfix's
+	// smtpd_hard_error_limit).
 	MaxErrors int `toml:"max_errors"`
 	// GreetPause delays the MX greeting to catch clients that talk first
 	// (postscreen's pregreet test); 0 checks only what already arrived.

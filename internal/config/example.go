@@ -59,8 +59,10 @@ command_timeout = "5m"
 data_timeout = "10m"
 # Failed AUTH attempts before the session is closed (RFC 4954 §9: >= 3).
 max_auth_failures = 5
-# Refused commands (MAIL, RCPT, over max_recipients included) before a
-# session is closed with 421 4.7.0 (Postfix's smtpd_hard_error_limit).
+# Refused SMTP commands before the connection is closed with 421 4.7.0
+# (Postfix's smtpd_hard_error_limit): every 4xx/5xx refusal counts, MAIL and
+# RCPT (over max_recipients included), bad syntax, unknown commands, RCPT
+# before MAIL, before HELO and across STARTTLS.
 max_errors = 20
 # MX only: wait this long before the 220 greeting and refuse clients that
 # talk first (postscreen's pregreet test; 1s-6s catches most bots, at the

@@ -22,6 +22,7 @@ type trackedConn struct {
 	linesAtWrite    atomic.Int64 // linesRead when we last replied
 	firstVerb       [4]byte      // the client's first command, to tell HELO from EHLO
 	firstLen        int
+	errors          atomic.Int64 // refused commands, for max_errors
 }
 
 // NetConn returns the connection under c (netlimit.LoggedIn finds its

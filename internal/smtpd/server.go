@@ -41,7 +41,7 @@ type Config struct {
 	CommandTimeout  time.Duration
 	DataTimeout     time.Duration
 	MaxAuthFailures int
-	// MaxErrors closes a session after that many refused commands.
+	// MaxErrors closes a connection after that many refused commands.
 	MaxErrors int
 	// GreetPause is how long the MX waits before its greeting to catch
 	// clients that talk first; 0 checks only what already arrived.
@@ -78,6 +78,10 @@ func (s *Server) newSMTP(service string) *smtp.Server {
 	srv.MaxMessageBytes = s.Config.MaxMessageBytes
 	// MaxRecipients is left 0: the sessions answer the 452 themselves so
 	// that it counts toward MaxErrors (session.checkRecipientLimit).
+	// go-smtp's own refusals count too, and its own limit is off.
+	srv.Refused = func(c *smtp.Conn, reply *smtp.SMTPError) *smtp.SMTPError {
+		return s.refused(c, service, reply)
+	}
 	srv.MaxLineLength = s.Config.MaxLineLength
 	srv.ReadTimeout = s.Config.CommandTimeout
 	srv.WriteTimeout = s.Config.CommandTimeout

@@ -50,7 +50,6 @@ type session struct {
 	from    string
 	hasFrom bool
 	rcpts   []string
-	errors  int // rejected commands, for the hard error limit
 }
 
 func newSession(s *Server, c *smtp.Conn, service string) session {
@@ -79,13 +78,40 @@ func remoteIP(c net.Conn) string {
 // reject counts a refused command and, past the hard error limit (as
 // Postfix's smtpd_hard_error_limit), closes the connection after replying.
 func (s *session) reject(err error) error {
-	s.errors++
-	if s.srv.Config.MaxErrors > 0 && s.errors >= s.srv.Config.MaxErrors {
-		s.closeAfterReply()
-		s.log.Warn("too many errors, disconnecting", "errors", s.errors)
+	if s.srv.tooManyErrors(s.conn, s.service) {
 		return errTooManyErrs
 	}
 	return err
+}
+
+// refused counts the refusals go-smtp makes itself (its Server.Refused,
+// third_party/go-smtp): RCPT before MAIL, syntax errors, unknown commands
+// and parameters. They reach no session method, so without this a client
+// could repeat them without end.
+func (s *Server) refused(c *smtp.Conn, service string, reply *smtp.SMTPError) *smtp.SMTPError {
+	if s.tooManyErrors(c, service) {
+		return errTooManyErrs
+	}
+	return reply
+}
+
+// tooManyErrors counts a refused command on c and reports whether that
+// reached max_errors; the connection is then closed after the reply,
+// which must be errTooManyErrs. The count is the connection's: go-smtp
+// refuses commands before any session exists (before HELO) and starts a
+// new session at STARTTLS.
+func (s *Server) tooManyErrors(c *smtp.Conn, service string) bool {
+	tc := tracked(c.Conn())
+	if tc == nil || s.Config.MaxErrors <= 0 {
+		return false
+	}
+	n := tc.errors.Add(1)
+	if n < int64(s.Config.MaxErrors) {
+		return false
+	}
+	tc.closeAfterWrite.Store(true)
+	s.Log.Warn("too many errors, disconnecting", "service", service, "client", remoteIP(c.Conn()), "errors", n)
+	return true
 }
 
 func (s *session) closeAfterReply() {

@@ -67,10 +67,10 @@ except smtplib.SMTPServerDisconnected as e:
     print("disconnected without a reply:", e)
 `
 
-// Issue 15 §4: a 100 KB inline AUTH PLAIN line is answered (RFC 5321
-// §4.5.3.1.4 / §4.2.2: 500 for a line too long) before the server closes;
-// the client must be able to finish sending and read the reply instead of
-// a reset.
+// Issue 15 §4: a 100 KB inline AUTH PLAIN line is answered before the
+// server closes, with RFC 4954 §4's reply for an AUTH exchange line over
+// the limit (third_party/go-smtp: go-smtp said 5.4.0); the client must be
+// able to finish sending and read the reply instead of a reset.
 func TestSubmissionOverlongAuthLineIsAnswered(t *testing.T) {
 	NeedTool(t, "python3")
 	n := submissionNode(t, "")
@@ -78,7 +78,52 @@ func TestSubmissionOverlongAuthLineIsAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
-	if want := "500 5.4.0 Too long line, closing connection\n"; string(out) != want {
+	if want := "500 5.5.6 Authentication Exchange line is too long\n"; string(out) != want {
 		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
+// Issue 15 §4: the refusals go-smtp makes itself (RCPT before MAIL, a
+// malformed MAIL FROM, before HELO too) count toward max_errors, in one
+// count with the sessions' own refusals: past the limit the client gets
+// 421 4.7.0 and is disconnected, on the MX, on submission (the count
+// going on across STARTTLS, which starts a new session) and on 465. They
+// reached no session method, so a flood of them was unbounded
+// (third_party/go-smtp: Server.Refused).
+func TestSMTPLibraryRefusalsCountAsErrors(t *testing.T) {
+	n := submissionNode(t, "[limits]\nmax_errors = 7\n")
+	dial := map[string]func() *rawSMTP{
+		"25":           func() *rawSMTP { return dialRaw(t, n.Addr("mx")) },
+		"587":          func() *rawSMTP { return dialRaw(t, n.Addr("submission")) },
+		"587-starttls": func() *rawSMTP { return dialRaw(t, n.Addr("submission")) },
+		"465":          func() *rawSMTP { return dialRawTLS(t, n.Addr("submissions")) },
+	}
+	for _, port := range []string{"25", "587", "587-starttls", "465"} {
+		t.Run(port, func(t *testing.T) {
+			c := dial[port]()
+			// RFC 5321 §3.3: RCPT without MAIL is 503, bad sequence.
+			c.cmd("RCPT TO:<x@y.example>", "503 5.5.1 ")
+			c.cmd("EHLO client.test", "250 ")
+			for i := range 2 {
+				if i == 1 && port == "587-starttls" {
+					c.startTLS()
+					c.cmd("EHLO client.test", "250 ")
+				}
+				c.cmd("RCPT TO:<x@y.example>", "503 5.5.1 ")
+				// RFC 5321 §4.1.2: the reverse-path is in angle brackets.
+				c.cmd("MAIL FROM:x", "501 5.5.2 ")
+			}
+			// The session's own refusal is the sixth error.
+			if port == "25" {
+				c.cmd("MAIL FROM:<a@client.test>", "250 ")
+				c.cmd("RCPT TO:<x@other.example>", "550 5.7.1 ")
+			} else {
+				c.cmd("MAIL FROM:<a@client.test>", "530 5.7.0 ")
+			}
+			c.cmd("MAIL FROM:x", "421 4.7.0 Too many errors")
+			if !c.closed() {
+				t.Error("connection not closed past max_errors")
+			}
+		})
 	}
 }

@@ -20,8 +20,9 @@ func TestSubmissionMailBeforeAuth(t *testing.T) {
 	c.startTLS()
 	c.cmd("EHLO client.test", "250 ")
 	c.cmd("MAIL FROM:<alice@example.net>", "530 5.7.0 Authentication required")
-	c.cmd("RCPT TO:<bob@example.net>", "502 5.5.1 ")
-	c.cmd("DATA", "502 5.5.1 ")
+	// RFC 5321 §3.3: out of sequence, 503.
+	c.cmd("RCPT TO:<bob@example.net>", "503 5.5.1 ")
+	c.cmd("DATA", "503 5.5.1 ")
 	s := dialRawTLS(t, n.Addr("submissions"))
 	s.cmd("EHLO client.test", "250 ")
 	s.cmd("MAIL FROM:<>", "530 5.7.0 Authentication required")
@@ -245,7 +246,7 @@ func TestSubmissionSTARTTLSInjection(t *testing.T) {
 	// The first reply inside TLS answers our NOOP, not the injected RSET
 	// or MAIL; and the session is new: no EHLO yet.
 	c.cmd("NOOP", "250 2.0.0 I have successfully done nothing")
-	c.cmd("MAIL FROM:<alice@example.net>", "502 5.5.1 Please introduce yourself first")
+	c.cmd("MAIL FROM:<alice@example.net>", "503 5.5.1 Please introduce yourself first")
 	c.cmd("EHLO client.test", "250 ")
 	c.cmd("AUTH PLAIN "+plainResp(alice, alicePW), "235 ")
 }
