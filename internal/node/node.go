@@ -45,6 +45,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
+	startLoginThrottle(cfg, st, log)
 	mxChecks, submissionChecks, err := checks(cfg, st, log)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -69,7 +68,7 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 			return ss.authFailed(user)
 		}
 		acct, err := checkPassword(context.Background(), ss.srv.Dir, ss.conn.Conn().RemoteAddr(), user, pw)
-		if err == errAuthTemp {
+		if err == errAuthTemp || err == errAuthBlocked {
 			return err
 		}
 		if err != nil {
@@ -99,8 +98,7 @@ func (ss *submissionSession) authFailed(user string) error {
 		ss.closeAfterReply()
 		return errAuthTooMany
 	}
-	// A short pause slows password guessing without holding a worker.
-	time.Sleep(time.Duration(ss.authFailures) * 200 * time.Millisecond)
+	// The delays and blocks are login throttling's (package login).
 	return errAuthFailed
 }
 
