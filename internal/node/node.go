@@ -68,6 +68,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			Defaults: store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}},
 	}
 
+	if err := startOwnNetwork(ctx, cfg, st, log, smtpSrv); err != nil {
+		return err
+	}
+
 	// Built before any listener binds: a bad delivery setting (CA file,
 	// smarthost password file) fails start-up without announcing ports.
 	agent, err := delivery.NewAgent(cfg, sp, st, log)

@@ -61,6 +61,9 @@ type Server struct {
 	MXChecks, SubmissionChecks *verdict.Pipeline
 	// SendLimits applies the daily send limits to submission; nil: none.
 	SendLimits *abuse.SendLimiter
+	// OwnNetwork, if set, makes the MX offer AUTH after STARTTLS to our
+	// own subscribers, then apply the submission rules (issue 11 §4).
+	OwnNetwork OwnNetwork
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -103,7 +106,8 @@ var Refusals = netlimit.Replies{
 
 // ServeMX serves port 25: mail for our domains from other MTAs. STARTTLS
 // is offered and never required (RFC 3207 §4: a publicly-referenced server
-// MUST NOT require it); AUTH is not offered.
+// MUST NOT require it); AUTH is offered only to our own subscribers
+// (OwnNetwork), after STARTTLS.
 func (s *Server) ServeMX(l net.Listener) error {
 	ml := newMXListener(l, s.Config.GreetPause, func(ip, why string) {
 		s.Log.Warn("mx connection refused", "client", ip, "reason", why)
