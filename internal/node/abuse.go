@@ -3,11 +3,14 @@ package node
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 
 	"mailgate/internal/abuse"
 	"mailgate/internal/smtpd"
+	"mailgate/internal/spool"
 
 	"mailgate/internal/config"
+	"mailgate/internal/delivery"
 	"mailgate/internal/login"
 	"mailgate/internal/store"
 )
@@ -37,4 +40,24 @@ func startOwnNetwork(ctx context.Context, cfg *config.Config, st *store.Store, l
 	}
 	srv.OwnNetwork = pools
 	return nil
+}
+
+// startCompromiseResponse wires the compromised-account response's
+// signals ([abuse.compromise]): submissions, remote delivery results and
+// logins; "off" wires nothing.
+func startCompromiseResponse(cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger, throttle *login.Throttle, srv *smtpd.Server, agent *delivery.Agent) {
+	c := cfg.Abuse.Compromise
+	if c.Mode == abuse.CompromiseOff {
+		return
+	}
+	m := &abuse.Monitor{Store: st, Spool: sp, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log,
+		Policy: abuse.CompromisePolicy{
+			Mode: c.Mode, BaselineFactor: c.BaselineFactor, BaselineDays: c.BaselineDays, BaselineMin: c.BaselineMin,
+			RefusedShare: c.RefusedShare, RefusedMin: c.RefusedMin, Virus: c.Virus,
+			LoginSources: c.LoginSources, LoginWindow: c.LoginWindow,
+			Operator: c.Operator, From: cfg.Abuse.NoticeFrom, Hostname: cfg.Hostname,
+		}}
+	srv.Watch = m
+	agent.OnRemoteResults = m.RemoteResults
+	throttle.OnSuccess = m.LoggedIn
 }

@@ -45,7 +45,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
-	startLoginThrottle(cfg, st, log)
+	throttle := startLoginThrottle(cfg, st, log)
 	mxChecks, submissionChecks, err := checks(cfg, st, log)
 	if err != nil {
 		return err
@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if err != nil {
 		return err
 	}
+	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
 
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,

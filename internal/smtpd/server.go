@@ -31,6 +31,13 @@ type Directory interface {
 	Resolve(ctx context.Context, addr string) (string, error)
 }
 
+// AccountWatch hears of an account's submissions: remote is the count of
+// recipients outside our domains, accepted whether the message was
+// queued, notes the verdict's notes (a virus found, a spam score).
+type AccountWatch interface {
+	Submitted(account string, remote int, accepted bool, notes map[string]any)
+}
+
 // Config holds the limits and identity sessions run with.
 type Config struct {
 	Hostname        string
@@ -61,6 +68,9 @@ type Server struct {
 	MXChecks, SubmissionChecks *verdict.Pipeline
 	// SendLimits applies the daily send limits to submission; nil: none.
 	SendLimits *abuse.SendLimiter
+	// Watch, if set, hears of every submission that reached the end of
+	// DATA (the compromised-account response).
+	Watch AccountWatch
 	// OwnNetwork, if set, makes the MX offer AUTH after STARTTLS to our
 	// own subscribers, then apply the submission rules (issue 11 §4).
 	OwnNetwork OwnNetwork

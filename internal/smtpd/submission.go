@@ -214,13 +214,23 @@ func (ss *submissionSession) Data(r io.Reader) error {
 	client.Account = ss.account.Address
 	v := ss.srv.SubmissionChecks.CheckMessage(context.Background(), client, ss.verdictMessage(env, body))
 	if v.Reply != nil {
+		ss.watch(false, v.Notes)
 		return smtpReply(v.Reply)
 	}
 	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, v.Fields...)
 	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
 	reply := ss.spool(env, v.Body, fields)
 	if reply.Code == 250 {
+		ss.watch(true, v.Notes)
 		ss.reserved = nil // sent: the reservations count
 	}
 	return reply
+}
+
+// watch tells the compromised-account response of this message; each
+// remote recipient holds one send-limit reservation.
+func (ss *submissionSession) watch(accepted bool, notes map[string]any) {
+	if ss.srv.Watch != nil {
+		ss.srv.Watch.Submitted(ss.account.Address, len(ss.reserved), accepted, notes)
+	}
 }
