@@ -231,7 +231,9 @@ func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) 
 // suspension the compromised-account response set (issue 11 §3).
 func (s *Store) SetPassword(ctx context.Context, actor, addr, passwordHash string) error {
 	return s.updateAccount(ctx, actor, addr, "user.passwd", "", `UPDATE accounts SET password_hash = ? WHERE address = ?`, passwordHash,
-		func(tx *sql.Tx, norm string) error { return s.endCompromiseTx(ctx, tx, actor, norm, "password change", true) })
+		func(tx *sql.Tx, norm string) error {
+			return s.endCompromiseTx(ctx, tx, actor, norm, "password change", true)
+		})
 }
 
 // SetStatus sets active, suspended or sending-disabled, with a reason for
@@ -244,7 +246,9 @@ func (s *Store) SetStatus(ctx context.Context, actor, addr, status, reason strin
 	}
 	// The operator's status replaces the compromised-account response's.
 	return s.updateAccount(ctx, actor, addr, "user.status", status+": "+reason, `UPDATE accounts SET status = ? WHERE address = ?`, status,
-		func(tx *sql.Tx, norm string) error { return s.endCompromiseTx(ctx, tx, actor, norm, "operator status "+status, false) })
+		func(tx *sql.Tx, norm string) error {
+			return s.endCompromiseTx(ctx, tx, actor, norm, "operator status "+status, false)
+		})
 }
 
 func (s *Store) updateAccount(ctx context.Context, actor, addr, action, detail, stmt string, value any, after ...func(tx *sql.Tx, norm string) error) error {
