@@ -23,9 +23,6 @@ type Abuse struct {
 	OwnNetworkRelay string `toml:"own_network_relay"`
 	// PoolRefresh is how often the MX rereads the pools from the store.
 	PoolRefresh time.Duration `toml:"pool_refresh"`
-	// OwnNetworkPerHour bounds the messages one pool address may relay
-	// without authentication per hour (own_network_relay = "ip").
-	OwnNetworkPerHour int `toml:"own_network_per_hour"`
 
 	Login      LoginThrottle `toml:"login"`
 	Compromise Compromise    `toml:"compromise"`

@@ -56,9 +56,8 @@ const (
 func defaultAbuse() Abuse {
 	return Abuse{
 		NoticeThreshold: 100, NoticeReminderAfter: 7 * 24 * time.Hour,
-		OwnNetworkRelay:   OwnRelayAuth,
-		PoolRefresh:       time.Minute,
-		OwnNetworkPerHour: 100,
+		OwnNetworkRelay: OwnRelayAuth,
+		PoolRefresh:     time.Minute,
 		Login: LoginThrottle{Window: 15 * time.Minute, Delay: 2 * time.Second, MaxDelay: 15 * time.Second,
 			BlockAfter: 10, BlockAfterAccount: 5, BlockAfterNetwork: 50, BlockTime: 15 * time.Minute},
 		Compromise: Compromise{Mode: "enforce", BaselineFactor: 10, BaselineDays: 7, BaselineMin: 200,
@@ -112,8 +111,5 @@ func (c *Config) validateAbuse2(bad badFunc) {
 	}
 	if a.PoolRefresh < time.Second {
 		bad("abuse.pool_refresh", "%v is below 1s", a.PoolRefresh)
-	}
-	if a.OwnNetworkPerHour < 1 {
-		bad("abuse.own_network_per_hour", "%d must be at least 1", a.OwnNetworkPerHour)
 	}
 }

@@ -186,11 +186,11 @@ notice_text_file = ""
 # subscriber pools (mailgate pool ...) and then applies the submission
 # rules (sender ownership, send limits, scanning); clients outside the
 # pools see no AUTH. "ip" also relays unauthenticated mail from our pools
-# for old equipment, the sender restricted to our domains, at most
-# own_network_per_hour messages per address, the subscriber named from
-# RADIUS accounting. "off": the MX is an MX only.
+# for old equipment: the sender restricted to our domains, each address
+# held to the daily send limits of [limits] as an account is, the
+# subscriber who held it named in the log from RADIUS accounting. "off":
+# the MX is an MX only.
 own_network_relay = "auth"
-own_network_per_hour = 100
 # How often the MX rereads the pools from the store.
 pool_refresh = "1m"
 

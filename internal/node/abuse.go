@@ -39,6 +39,8 @@ func startOwnNetwork(ctx context.Context, cfg *config.Config, st *store.Store, l
 		return err
 	}
 	srv.OwnNetwork = pools
+	srv.OwnNetworkIP = cfg.Abuse.OwnNetworkRelay == config.OwnRelayIP
+	srv.Subscribers = st
 	return nil
 }
 

@@ -74,6 +74,11 @@ type Server struct {
 	// OwnNetwork, if set, makes the MX offer AUTH after STARTTLS to our
 	// own subscribers, then apply the submission rules (issue 11 §4).
 	OwnNetwork OwnNetwork
+	// OwnNetworkIP also relays unauthenticated mail from our pools with a
+	// sender in our domains (own_network_relay = "ip"); Subscribers names
+	// who held the address, for the log.
+	OwnNetworkIP bool
+	Subscribers  Subscribers
 
 	mu      sync.Mutex
 	servers []*smtp.Server

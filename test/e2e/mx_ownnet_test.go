@@ -82,3 +82,40 @@ func TestMXOffersAuthToOwnSubscribers(t *testing.T) {
 	want(talk("127.0.0.1", "STARTTLS", "FEATURES", "PLAIN alice@example.net alice-secret-1"),
 		"auth offered: no", "504 5.7.4 Unsupported authentication mechanism")
 }
+
+// own_network_relay = "ip": old equipment in our pools relays without
+// AUTH, but only with a sender in our domains and within the daily send
+// limits per address; any other sender is an MX transaction, refused by
+// the own-pool check as before.
+func TestMXRelaysForOwnPoolsByAddress(t *testing.T) {
+	n := NewNode(t, "", "[reputation]\nrdns = \"off\"\n[limits]\nrecipients_per_day = 1\n[abuse]\nown_network_relay = \"ip\"\n")
+	n.AddUser("alice@example.net", "alice-secret-1")
+	n.MustCLI("", "pool", "add", "dyn-subs", "--kind", "dynamic", "127.0.0.5/32")
+	n.Start()
+	talk := func(src string, lines ...string) []string {
+		t.Helper()
+		out := runPyStdin(t, ownNetPy, strings.Join(lines, "\n")+"\n", "MX="+portOf(n, "mx"), "SRC="+src)
+		return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	}
+	got := talk("127.0.0.5",
+		"MAIL FROM:<bob@remote.example>", "RSET",
+		"MAIL FROM:<nobody@example.net>", "RCPT TO:<friend@elsewhere.example>", "DATA",
+		"MAIL FROM:<alice@example.net>", "RCPT TO:<other@elsewhere.example>")
+	want := []string{
+		"550 5.7.1 Client [127.0.0.5] is in our dynamic pool dyn-subs", "250 ",
+		"250 2.0.0 Roger, accepting mail from <nobody@example.net>", "250 2.0.0 I'll make sure <friend@elsewhere.example> gets this", "250 2.0.0 OK queued as ",
+		"250 2.0.0 Roger", "550 5.7.1 Daily sending limit reached: 1 recipients per 24 hours",
+	}
+	for i := range want {
+		if i >= len(got) || !strings.HasPrefix(got[i], want[i]) {
+			t.Fatalf("replies:\n%s\nwant (line starts):\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), n.Log())
+		}
+	}
+	if log := n.Log(); !strings.Contains(log, "relay=ip:127.0.0.5") {
+		t.Errorf("the relay is not logged with its address:\n%s", log)
+	}
+	// Outside the pools: no relay, whatever the sender.
+	if got := talk("127.0.0.1", "MAIL FROM:<alice@example.net>", "RCPT TO:<friend@elsewhere.example>"); got[1] != "550 5.7.1 Relay access denied" {
+		t.Fatalf("relay from outside the pools: %q", got)
+	}
+}
