@@ -44,6 +44,7 @@ type CompromisePolicy struct {
 	RefusedShare   float64
 	RefusedMin     int
 	Virus          bool
+	SpamScore      float64
 	LoginSources   int
 	LoginWindow    time.Duration
 	Operator       string // the operator's copy; "" is postmaster@Hostname
@@ -85,6 +86,7 @@ const (
 	SignalBaseline = "baseline"
 	SignalRefused  = "refused"
 	SignalVirus    = "virus"
+	SignalSpam     = "spam"
 	SignalLogins   = "logins"
 )
 
@@ -97,11 +99,16 @@ func (m *Monitor) Submitted(account string, remote int, accepted bool, notes map
 		return
 	}
 	found, virus := notes[scan.NoteVirus].(*scan.VirusFound)
+	spam, scored := notes[scan.NoteSpam].(*scan.Spam)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if virus && m.Policy.Virus {
 			m.respond(ctx, account, SignalVirus, fmt.Sprintf("virus %s found by %s in its outgoing mail", found.Name, found.Engine))
+			return
+		}
+		if scored && m.Policy.SpamScore > 0 && spam.Score >= m.Policy.SpamScore {
+			m.respond(ctx, account, SignalSpam, fmt.Sprintf("outgoing message scored %.1f as spam (limit %.1f)", spam.Score, m.Policy.SpamScore))
 			return
 		}
 		if !accepted || remote == 0 {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"mailgate/internal/scan"
 	"mailgate/internal/store"
 )
 
@@ -15,6 +18,8 @@ import (
 // sums by kind, split at a day ago (the current window and the days
 // before).
 type signalStore struct {
+	mu               sync.Mutex
+	recorded         int
 	usage            int
 	recent, earlier  map[string]int
 	suspended        []string
@@ -24,6 +29,9 @@ type signalStore struct {
 
 func (s *signalStore) SendUsage(context.Context, string) (int, int, error) { return s.usage, 0, nil }
 func (s *signalStore) RecordAccountEvent(context.Context, string, string, int, string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recorded++
 	return nil
 }
 func (s *signalStore) AccountEvents(_ context.Context, _, kind string, from, _ time.Time) (int, error) {
@@ -37,6 +45,8 @@ func (s *signalStore) AccountEventDetails(context.Context, string, string, time.
 }
 func (s *signalStore) PruneAccountEvents(context.Context, time.Duration) error { return nil }
 func (s *signalStore) SuspendCompromised(_ context.Context, _, account, signal, detail string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.alreadySuspended {
 		return false, nil
 	}
@@ -45,6 +55,8 @@ func (s *signalStore) SuspendCompromised(_ context.Context, _, account, signal, 
 }
 func (s *signalStore) Resolve(context.Context, string) (string, error) { return "", store.ErrNotFound }
 func (s *signalStore) Audit(_ context.Context, _, action, _, detail string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.audits = append(s.audits, action+" "+detail)
 	return nil
 }
@@ -112,5 +124,56 @@ func TestReportModeAndOnce(t *testing.T) {
 	testMonitor(t, st, CompromiseEnforce).respond(context.Background(), "a@isp.example", SignalVirus, "EICAR")
 	if len(st.suspended) != 1 || len(st.audits) < 2 || st.audits[0] != "abuse.compromise.hold 0 queued messages held" {
 		t.Fatalf("enforce: suspended %v, audits %v", st.suspended, st.audits)
+	}
+}
+
+// waitSuspended waits for the asynchronous signals to suspend.
+func (s *signalStore) waitSuspended(t *testing.T) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		if len(s.suspended) > 0 {
+			defer s.mu.Unlock()
+			return s.suspended[0]
+		}
+		s.mu.Unlock()
+	}
+	t.Fatal("no suspension")
+	return ""
+}
+
+// A virus, or a spam score at the limit, in a submission fires, accepted
+// or refused.
+func TestContentSignals(t *testing.T) {
+	st := &signalStore{}
+	m := testMonitor(t, st, CompromiseEnforce)
+	m.Submitted("a@isp.example", 1, false, map[string]any{scan.NoteVirus: &scan.VirusFound{Engine: "clamd", Name: "Eicar-Signature"}})
+	if got := st.waitSuspended(t); got != "virus: virus Eicar-Signature found by clamd in its outgoing mail" {
+		t.Fatalf("virus: %q", got)
+	}
+	st = &signalStore{}
+	m = testMonitor(t, st, CompromiseEnforce)
+	m.Policy.SpamScore = 15
+	m.Submitted("a@isp.example", 1, true, map[string]any{scan.NoteSpam: &scan.Spam{Score: 15}})
+	if got := st.waitSuspended(t); got != "spam: outgoing message scored 15.0 as spam (limit 15.0)" {
+		t.Fatalf("spam: %q", got)
+	}
+}
+
+// Logins from login_sources networks fire; one network logging in again
+// within the window costs no store write.
+func TestLoginSourcesSignal(t *testing.T) {
+	st := &signalStore{recent: map[string]int{store.EventLogin: 5}}
+	m := testMonitor(t, st, CompromiseEnforce)
+	m.LoggedIn("a@isp.example", netip.MustParseAddr("192.0.2.1"))
+	if got := st.waitSuspended(t); got != "logins: logged in from 5 networks within 1h0m0s (limit 5)" {
+		t.Fatalf("logins: %q", got)
+	}
+	m.LoggedIn("a@isp.example", netip.MustParseAddr("192.0.2.200")) // the same /24
+	m.LoggedIn("a@isp.example", netip.MustParseAddr("192.0.2.1"))
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.recorded != 1 {
+		t.Fatalf("%d logins recorded, want 1", st.recorded)
 	}
 }

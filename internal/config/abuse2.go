@@ -37,6 +37,9 @@ type Compromise struct {
 	RefusedMin   int     `toml:"refused_min"`
 	// Virus: a virus found in the account's outgoing mail.
 	Virus bool `toml:"virus"`
+	// SpamScore: an outgoing message scoring at least this much (rspamd
+	// on submission). 0 turns the signal off.
+	SpamScore float64 `toml:"spam_score"`
 	// LoginSources distinct client networks (IPv4 /24, IPv6 /48) logging
 	// in successfully within LoginWindow. 0 turns the signal off.
 	LoginSources int           `toml:"login_sources"`
@@ -95,6 +98,9 @@ func (c *Config) validateAbuse2(bad badFunc) {
 	}
 	if m.RefusedShare < 0 || m.RefusedShare > 1 || m.RefusedMin < 1 {
 		bad("abuse.compromise.refused_share", "share %v, min %d: want a share in 0..1 and refused_min >= 1", m.RefusedShare, m.RefusedMin)
+	}
+	if m.SpamScore < 0 {
+		bad("abuse.compromise.spam_score", "%v must be 0 (off) or more", m.SpamScore)
 	}
 	if m.LoginSources < 0 || m.LoginWindow < time.Minute {
 		bad("abuse.compromise.login_sources", "%d within %v: want a count >= 0 and a window of 1m or more", m.LoginSources, m.LoginWindow)

@@ -232,6 +232,9 @@ refused_share = 0.5
 refused_min = 20
 # A virus found in the account's outgoing mail.
 virus = true
+# An outgoing message scoring at least spam_score with rspamd ([scan]); 0 is
+# off. 15 (rspamd's reject) is a fair start once report mode shows few hits.
+spam_score = 0.0
 # Successful logins from this many networks (/24, /48) within login_window.
 login_sources = 10
 login_window = "1h"

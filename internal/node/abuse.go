@@ -55,7 +55,7 @@ func startCompromiseResponse(cfg *config.Config, st *store.Store, sp *spool.Spoo
 	m := &abuse.Monitor{Store: st, Spool: sp, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log,
 		Policy: abuse.CompromisePolicy{
 			Mode: c.Mode, BaselineFactor: c.BaselineFactor, BaselineDays: c.BaselineDays, BaselineMin: c.BaselineMin,
-			RefusedShare: c.RefusedShare, RefusedMin: c.RefusedMin, Virus: c.Virus,
+			RefusedShare: c.RefusedShare, RefusedMin: c.RefusedMin, Virus: c.Virus, SpamScore: c.SpamScore,
 			LoginSources: c.LoginSources, LoginWindow: c.LoginWindow,
 			Operator: c.Operator, From: cfg.Abuse.NoticeFrom, Hostname: cfg.Hostname,
 		}}
