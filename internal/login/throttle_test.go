@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -117,4 +118,40 @@ func TestParseSource(t *testing.T) {
 	if _, err := ParseSource("example.com"); err == nil {
 		t.Error("a name was accepted")
 	}
+}
+
+// ParseSource never panics, and what it accepts reads back to itself.
+func FuzzParseSource(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "2001:db8::1", "192.0.2.0/24", "::ffff:1.2.3.4", "fe80::1%eth0", "1.2.3.4/33", "", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseSource(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseSource(got)
+		if err != nil || again != got {
+			t.Fatalf("%q -> %q -> %q, %v", s, got, again, err)
+		}
+	})
+}
+
+// Whatever a client sends as its user name, the counter keys stay bounded
+// and name the client's own address.
+func FuzzKeysFor(f *testing.F) {
+	f.Add("alice@isp.example", "192.0.2.1")
+	f.Add("ALICE@ISP.EXAMPLE", "2001:db8::1")
+	f.Add("\x00|:", "::ffff:192.0.2.1")
+	f.Fuzz(func(t *testing.T, user, ip string) {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return
+		}
+		a = a.Unmap().WithZone("")
+		k := keysFor(a, user)
+		if len(k.pair.Account) > 320 || k.addr.Source != SourceOf(a) || k.pair.Source != k.addr.Source {
+			t.Fatalf("keys %+v for %q from %s", k, user, a)
+		}
+	})
 }
