@@ -16,7 +16,7 @@ import (
 
 // newAbuseCmd is `abuse`: the abuse desk's tools.
 func newAbuseCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "abuse", Short: "the abuse desk: notices to subscribers whose lines keep hitting the port-25 block"}
+	cmd := &cobra.Command{Use: "abuse", Short: "the abuse desk: port-25 notices, login blocks, compromised accounts"}
 	var dryRun bool
 	var threshold int
 	notices := &cobra.Command{
@@ -79,7 +79,7 @@ while attempts go on. Every notice is audited. Run it from cron; --dry-run only 
 	}
 	notices.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be sent, send nothing")
 	notices.Flags().IntVar(&threshold, "threshold", 0, "blocked attempts that earn a notice (default: abuse.notice_threshold)")
-	cmd.AddCommand(notices)
+	cmd.AddCommand(notices, newAbuseBlocksCmd())
 	return cmd
 }
 

@@ -564,14 +564,14 @@ func fmtTime(t time.Time) string {
 func newEdgeFeedCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use: "feed --format txt|csv|json", Short: "print our dynamic prefixes for carriers and receivers", Args: cobra.NoArgs,
+		Use: "feed --format txt|csv|json", Short: "print our dynamic space for carriers and receivers (as the DNSBL lists it: static holes and exemptions left out)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
-				ps, err := st.PoolPrefixes(ctx, "")
+				p, err := loadPolicy(ctx, st, false)
 				if err != nil {
 					return err
 				}
-				return edge.WriteFeed(cmd.OutOrStdout(), format, edge.Feed(ps))
+				return edge.WriteFeed(cmd.OutOrStdout(), format, edge.Feed(p))
 			})
 		},
 	}

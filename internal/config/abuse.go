@@ -17,9 +17,19 @@ type Abuse struct {
 	// NoticeTextFile is a Go text/template for the body; "" is the built-in
 	// Japanese and English text.
 	NoticeTextFile string `toml:"notice_text_file"`
+
+	// OwnNetworkRelay: what the MX offers clients in our subscriber pools
+	// (OwnRelayAuth, OwnRelayIP, OwnRelayOff).
+	OwnNetworkRelay string `toml:"own_network_relay"`
+	// PoolRefresh is how often the MX rereads the pools from the store.
+	PoolRefresh time.Duration `toml:"pool_refresh"`
+
+	Login      LoginThrottle `toml:"login"`
+	Compromise Compromise    `toml:"compromise"`
 }
 
 func (c *Config) validateAbuse(bad badFunc) {
+	c.validateAbuse2(bad)
 	if c.Abuse.NoticeThreshold < 1 {
 		bad("abuse.notice_threshold", "%d must be at least 1", c.Abuse.NoticeThreshold)
 	}

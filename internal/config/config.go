@@ -251,7 +251,7 @@ func Default() *Config {
 			SessionTimeout: time.Hour,
 		},
 		Log:   Log{Level: "info"},
-		Abuse: Abuse{NoticeThreshold: 100, NoticeReminderAfter: 7 * 24 * time.Hour},
+		Abuse: defaultAbuse(),
 		Delivery: Delivery{
 			Workers: 16, RetryInitial: 5 * time.Minute, RetryMax: 4 * time.Hour,
 			Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour, ScanInterval: 30 * time.Second,

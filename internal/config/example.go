@@ -191,6 +191,65 @@ notice_from = ""
 # .FirstSeen .LastSeen .Sources .Grade); "" uses the built-in Japanese and
 # English text.
 notice_text_file = ""
+# Our own subscribers on the MX's port 25 (their lines may reach only our
+# relays there): "auth" offers AUTH after STARTTLS to clients inside our
+# subscriber pools (mailgate pool ...) and then applies the submission
+# rules (sender ownership, send limits, scanning); clients outside the
+# pools see no AUTH. "ip" also relays unauthenticated mail from our pools
+# for old equipment: the sender restricted to our domains, each address
+# held to the daily send limits of [limits] as an account is, the
+# subscriber who held it named in the log from RADIUS accounting. "off":
+# the MX is an MX only.
+own_network_relay = "auth"
+# How often the MX rereads the pools from the store.
+pool_refresh = "1m"
+
+[abuse.login]
+# Login throttling for SMTP AUTH, IMAP and POP3 (and the portal): failures
+# are counted per client address (IPv4, IPv6 /64), per network (/24, /48)
+# and per address and account, in the store, shared by the fleet. A
+# failure counts while each comes less than window after the one before.
+window = "15m"
+# Wait before checking a login after one failure, doubled per further
+# failure up to max_delay (Dovecot's auth_penalty: 2s to 15s).
+delay = "2s"
+max_delay = "15s"
+# Block for block_time (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], POP3 -ERR
+# [SYS/TEMP]) after this many failures from one address, from one address
+# against one account (that account still logs in from elsewhere), or from
+# one network (keep it high: CGNAT). 0 never blocks at that level. See and
+# lift blocks with mailgate abuse blocks list|remove ADDR.
+block_after = 10
+block_after_account = 5
+block_after_network = 50
+block_time = "15m"
+
+[abuse.compromise]
+# Signs that an account's password or PC is in a spammer's hands. On one,
+# "enforce" suspends its sending (lifted by a password change), holds its
+# queued outgoing mail (the operator releases or removes it: mailgate queue
+# release|remove), and notifies the subscriber and the operator; "report"
+# only logs and audits what it would have done; "off".
+mode = "enforce"
+# Recipients in the last 24 hours above baseline_factor times the daily
+# average of the baseline_days before, and at least baseline_min.
+baseline_factor = 10.0
+baseline_days = 7
+baseline_min = 200
+# Share of the remote recipients of the last 24 hours refused permanently
+# by the receiving servers, once at least refused_min were refused.
+refused_share = 0.5
+refused_min = 20
+# A virus found in the account's outgoing mail.
+virus = true
+# An outgoing message scoring at least spam_score with rspamd ([scan]); 0 is
+# off. 15 (rspamd's reject) is a fair start once report mode shows few hits.
+spam_score = 0.0
+# Successful logins from this many networks (/24, /48) within login_window.
+login_sources = 10
+login_window = "1h"
+# The operator's copy of each notice; "" is postmaster@<hostname>.
+operator = ""
 
 [edge]
 # OP25B edge role (mailgate edge run / apply / dnsbl on the router). The

@@ -52,6 +52,10 @@ type Agent struct {
 	// besides the IDs announced by Spool.Arrivals and retry timers.
 	ScanEvery time.Duration
 	Log       *slog.Logger
+	// OnRemoteResults, when set, hears how many remote recipients of a
+	// message were delivered and how many a receiving server refused for
+	// good in one attempt (the compromised-account response counts them).
+	OnRemoteResults func(env *spool.Envelope, delivered, refused int)
 
 	mu       sync.Mutex
 	inFlight map[string]bool

@@ -200,6 +200,7 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 		}
 		return sig, sigErr
 	}
+	delivered, refused := 0, 0
 	for _, d := range order {
 		res := a.Remote.Deliver(ctx, m, d, byDomain[d], sign)
 		for rc, o := range res {
@@ -208,7 +209,16 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 					st.Rcpts[i].Status, st.Rcpts[i].Error, st.Rcpts[i].Remote = o.Status, o.Text, o.Remote
 				}
 			}
+			switch {
+			case o.Status == spool.Delivered:
+				delivered++
+			case o.Status == spool.Failed && o.Remote != "": // a receiving server's 5xx
+				refused++
+			}
 		}
+	}
+	if a.OnRemoteResults != nil && (delivered > 0 || refused > 0) {
+		a.OnRemoteResults(&m.Envelope, delivered, refused)
 	}
 }
 

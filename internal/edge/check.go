@@ -63,16 +63,14 @@ func (p *Policy) Lookup(a netip.Addr) (pool string, prefix netip.Prefix, dynamic
 }
 
 // Listed reports whether a is in our dynamic space as the DNSBL answers
-// it: LPM dynamic and not exempted. (The feed lists dynamic pool prefixes
-// whole, static prefixes and exemptions inside them included.)
+// it and the feed publishes it (see ListedSpace): the pool and the pool
+// prefix it falls in.
 func (p *Policy) Listed(a netip.Addr) (pool string, prefix netip.Prefix, ok bool) {
-	a = a.Unmap()
-	pool, prefix, dyn, found := p.Lookup(a)
-	if !found || !dyn {
+	p.buildListed()
+	i, found := p.listedLPM.Lookup(a.Unmap())
+	if !found {
 		return "", netip.Prefix{}, false
 	}
-	if _, ex := p.exempt.Lookup(a); ex {
-		return "", netip.Prefix{}, false
-	}
-	return pool, prefix, true
+	l := p.listed[i]
+	return l.Pool, l.PoolPrefix, true
 }

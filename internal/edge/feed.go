@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"mailgate/internal/store"
 )
 
 // FeedEntry is one dynamic prefix as disclosed to carriers and receivers
@@ -20,18 +18,17 @@ type FeedEntry struct {
 	LastChange time.Time `json:"last_change"`
 }
 
-// Feed lists our dynamic prefixes.
-func Feed(ps []store.PoolPrefix) []FeedEntry {
+// Feed lists our dynamic space exactly as the DNSBL answers it
+// (Policy.ListedSpace): static holes and exemptions are left out, so a
+// receiver using the feed does not treat fixed-IP customers as dynamic.
+func Feed(p *Policy) []FeedEntry {
 	var out []FeedEntry
-	for _, p := range ps {
-		if p.Kind != store.PoolDynamic {
-			continue
-		}
+	for _, l := range p.ListedSpace() {
 		fam := "ipv4"
-		if p.Prefix.Addr().Is6() {
+		if l.Prefix.Addr().Is6() {
 			fam = "ipv6"
 		}
-		out = append(out, FeedEntry{p.Prefix.String(), p.Pool, fam, p.Added.UTC()})
+		out = append(out, FeedEntry{l.Prefix.String(), l.Pool, fam, l.Added.UTC()})
 	}
 	return out
 }

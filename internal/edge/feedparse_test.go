@@ -23,10 +23,14 @@ func feedSample() []store.PoolPrefix {
 // TestParseFeedReadsWhatWriteFeedWrites: every published format, told
 // apart by content or named, reads back to the dynamic prefixes.
 func TestParseFeedReadsWhatWriteFeedWrites(t *testing.T) {
-	want := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("2001:db8:10::/48")}
+	// 10.1.0.0/16 less its static 10.1.5.0/24
+	var want []netip.Prefix
+	for _, s := range []string{"10.1.0.0/22", "10.1.4.0/24", "10.1.6.0/23", "10.1.8.0/21", "10.1.16.0/20", "10.1.32.0/19", "10.1.64.0/18", "10.1.128.0/17", "2001:db8:10::/48"} {
+		want = append(want, netip.MustParsePrefix(s))
+	}
 	for _, format := range []string{"txt", "csv", "json"} {
 		var buf bytes.Buffer
-		if err := WriteFeed(&buf, format, Feed(feedSample())); err != nil {
+		if err := WriteFeed(&buf, format, Feed(Compile(&store.EdgeSnapshot{Prefixes: feedSample()}, nil, time.Now()))); err != nil {
 			t.Fatal(err)
 		}
 		for _, as := range []string{format, ""} {
@@ -63,7 +67,7 @@ func TestParseFeedRefusesBadInput(t *testing.T) {
 func FuzzParseFeed(f *testing.F) {
 	for _, format := range []string{"txt", "csv", "json"} {
 		var buf bytes.Buffer
-		WriteFeed(&buf, format, Feed(feedSample()))
+		WriteFeed(&buf, format, Feed(Compile(&store.EdgeSnapshot{Prefixes: feedSample()}, nil, time.Now())))
 		f.Add(buf.Bytes(), format)
 		f.Add(buf.Bytes(), "")
 	}

@@ -146,15 +146,15 @@ func FuzzParseWhen(f *testing.F) {
 }
 
 func TestFeedFormats(t *testing.T) {
-	es := Feed([]store.PoolPrefix{pp("dyn", store.PoolDynamic, "10.1.0.0/16"), pp("fixed", store.PoolStatic, "10.1.5.0/24"), pp("dyn", store.PoolDynamic, "2001:db8::/48")})
+	es := Feed(Compile(&store.EdgeSnapshot{Prefixes: []store.PoolPrefix{pp("dyn", store.PoolDynamic, "10.1.0.0/16"), pp("fixed", store.PoolStatic, "10.1.128.0/17"), pp("dyn", store.PoolDynamic, "2001:db8::/48")}}, nil, t0))
 	var b bytes.Buffer
 	WriteFeed(&b, "txt", es)
-	if b.String() != "# dynamic subscriber prefixes: direct-to-MX SMTP from these is not expected\n10.1.0.0/16\n2001:db8::/48\n" {
+	if b.String() != "# dynamic subscriber prefixes: direct-to-MX SMTP from these is not expected\n10.1.0.0/17\n2001:db8::/48\n" {
 		t.Errorf("txt:\n%s", b.String())
 	}
 	b.Reset()
 	WriteFeed(&b, "csv", es)
-	if b.String() != "prefix,pool,family,last_change\n10.1.0.0/16,dyn,ipv4,2026-04-01T00:00:00Z\n2001:db8::/48,dyn,ipv6,2026-04-01T00:00:00Z\n" {
+	if b.String() != "prefix,pool,family,last_change\n10.1.0.0/17,dyn,ipv4,2026-04-01T00:00:00Z\n2001:db8::/48,dyn,ipv6,2026-04-01T00:00:00Z\n" {
 		t.Errorf("csv:\n%s", b.String())
 	}
 	b.Reset()

@@ -22,6 +22,7 @@ type poolEntry struct {
 	Pool    string
 	Prefix  netip.Prefix
 	Dynamic bool
+	Added   time.Time
 }
 
 // carrierEntry is one resolved destination of a carrier set.
@@ -59,6 +60,10 @@ type Policy struct {
 	fastOnce sync.Once
 	fast     *fastPath
 	poolOnce sync.Once
+
+	listedOnce sync.Once
+	listed     []ListedPrefix
+	listedLPM  *bart.Table[int32]
 }
 
 // poolTable is the LPM table over every pool prefix, built on first use:
@@ -104,7 +109,7 @@ func Compile(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time) *Po
 	p.poolInfo = make([]poolEntry, 0, len(snap.Prefixes))
 	for _, pp := range snap.Prefixes {
 		dyn := pp.Kind == store.PoolDynamic
-		p.poolInfo = append(p.poolInfo, poolEntry{pp.Pool, pp.Prefix, dyn})
+		p.poolInfo = append(p.poolInfo, poolEntry{pp.Pool, pp.Prefix, dyn, pp.Added})
 		labeled = append(labeled, Labeled{pp.Prefix, dyn})
 	}
 	p.Dyn4, p.Dyn6 = SelectedRanges(labeled)

@@ -40,6 +40,10 @@ var _ imapserver.SessionIMAP4rev2 = (*session)(nil)
 var (
 	errAuthTemp = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 		Text: "Authentication temporarily unavailable, try again later"}
+	// RFC 5530 §3: UNAVAILABLE, temporary; login throttling blocked
+	// the client's address (issue 11 §2).
+	errAuthBlocked = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+		Text: "Too many failed logins from your address, try again later"}
 	errNoMailbox = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent,
 		Text: "No such mailbox"}
 	errTryCreate = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate,
@@ -63,11 +67,13 @@ func (s *session) Login(username, pw string) error {
 }
 
 func (s *session) login(username, pw string) error {
-	acct, err := login.Check(context.Background(), s.srv.Dir, username, pw)
+	acct, err := login.CheckFrom(context.Background(), s.srv.Dir, s.conn.NetConn().RemoteAddr(), username, pw)
 	switch err {
 	case nil:
 	case login.ErrUnavailable:
 		return errAuthTemp
+	case login.ErrBlocked:
+		return errAuthBlocked
 	default:
 		return imapserver.ErrAuthFailed
 	}

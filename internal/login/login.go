@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 
 	"mailgate/internal/address"
 	"mailgate/internal/password"
@@ -32,17 +33,29 @@ func Check(ctx context.Context, accts Accounts, user, pw string) (*store.Account
 }
 
 // CheckFrom verifies user's password for a client at source (the
-// connection's remote address). An unknown user costs one dummy argon2id hash, as long as a
-// known user with a wrong password, so timing does not tell them apart
-// either. Sending-disabled accounts may log in (they can still read mail);
-// suspended ones may not. A source whose logins failed lately waits for a
-// hashing slot behind the others (see failures).
+// connection's remote address). An unknown user costs one dummy argon2id
+// hash, as long as a known user with a wrong password, so timing does not
+// tell them apart either. Sending-disabled accounts may log in (they can
+// still read mail); suspended ones may not. Logins are throttled by the
+// client's address (see Throttle): ErrBlocked refuses a blocked one.
 func CheckFrom(ctx context.Context, accts Accounts, source net.Addr, user, pw string) (*store.Account, error) {
-	acct, err := check(ctx, accts, recent.priority(source), user, pw)
-	if err == ErrFailed {
-		recent.failed(source)
+	client, ok := clientOf(source)
+	if !ok {
+		return check(ctx, accts, password.Normal, user, pw)
 	}
-	return acct, err
+	return CheckClient(ctx, accts, client, user, pw)
+}
+
+// CheckClient is CheckFrom for a trusted front end (webmail, the portal,
+// a proxy) that checks a password on behalf of a client whose address it
+// knows: client is that real client's address, never the front end's own,
+// so a guesser behind the portal is throttled and blocked by its own
+// address, and the portal's other users are not. The front end must take
+// the address only from its own connection or from a header its own
+// reverse proxy sets (never one a client can send), and answer ErrBlocked
+// with HTTP 429 and Retry-After.
+func CheckClient(ctx context.Context, accts Accounts, client netip.Addr, user, pw string) (*store.Account, error) {
+	return throttle.Load().check(ctx, accts, client.Unmap().WithZone(""), user, pw)
 }
 
 func check(ctx context.Context, accts Accounts, prio password.Priority, user, pw string) (*store.Account, error) {

@@ -139,13 +139,32 @@ func (v *verified) hit(account, storedHash, pw string) bool {
 	return v.fresh(account, storedHash, mac)
 }
 
+// withThrottle installs a throttle with set, in memory, for one test.
+func withThrottle(t *testing.T, set Settings) *Throttle {
+	saved := throttle.Load()
+	th := NewThrottle(newMemCounters(), set, nil)
+	th.cache.ttl = 0 // every login reads the counters
+	SetThrottle(th)
+	t.Cleanup(func() { SetThrottle(saved) })
+	return th
+}
+
+// priority is what the next login from source hashes at.
+func (t *Throttle) priority(source string) password.Priority {
+	client, _ := clientOf(addr(source))
+	k := keysFor(client, "x")
+	cs, _ := t.read(context.Background(), k.all())
+	if t.live(cs[k.addr.ID()], time.Now()) > 0 {
+		return password.Low
+	}
+	return password.Normal
+}
+
 // Issue 15 §4: a source whose login failed hashes its next logins at Low
 // priority (behind clean sources, within its share of the CPUs); other
 // sources, a success, or a directory outage change nothing.
 func TestFailedSourcesLosePriority(t *testing.T) {
-	saved := recent
-	recent = newFailures(time.Hour)
-	defer func() { recent = saved }()
+	th := withThrottle(t, Settings{Window: time.Hour})
 	h, _ := password.Hash("right-password")
 	accts := accounts{"alice@isp.example": {Address: "alice@isp.example", PasswordHash: h, Status: store.StatusActive}}
 	ctx := context.Background()
@@ -158,8 +177,8 @@ func TestFailedSourcesLosePriority(t *testing.T) {
 	check("192.0.2.1", "alice@isp.example", "right-password", nil)
 	check("192.0.2.2", "broken@isp.example", "x", ErrUnavailable)
 	check("", "alice@isp.example", "wrong", ErrFailed)
-	for _, src := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1", ""} {
-		if p := recent.priority(addr(src)); p != password.Normal {
+	for _, src := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1"} {
+		if p := th.priority(src); p != password.Normal {
 			t.Fatalf("%q has priority %d before failing, want Normal", src, p)
 		}
 	}
@@ -167,9 +186,9 @@ func TestFailedSourcesLosePriority(t *testing.T) {
 	check("2001:db8:0:1::1", "nobody@isp.example", "x", ErrFailed)
 	for src, want := range map[string]password.Priority{
 		"192.0.2.66": password.Low, "::ffff:192.0.2.66": password.Low, "192.0.2.67": password.Normal,
-		"2001:db8:0:1::ffff": password.Low, "2001:db8:0:2::1": password.Normal, "": password.Normal,
+		"2001:db8:0:1::ffff": password.Low, "2001:db8:0:2::1": password.Normal,
 	} {
-		if got := recent.priority(addr(src)); got != want {
+		if got := th.priority(src); got != want {
 			t.Errorf("priority(%s) = %d, want %d", src, got, want)
 		}
 	}
@@ -178,13 +197,13 @@ func TestFailedSourcesLosePriority(t *testing.T) {
 }
 
 func TestFailuresExpire(t *testing.T) {
-	f := newFailures(10 * time.Millisecond)
-	f.failed(addr("192.0.2.1"))
-	if !f.has(addr("192.0.2.1")) {
+	th := withThrottle(t, Settings{Window: 10 * time.Millisecond})
+	CheckFrom(context.Background(), accounts{}, addr("192.0.2.1"), "a@isp.example", "x")
+	if th.priority("192.0.2.1") != password.Low {
 		t.Fatal("fresh failure not remembered")
 	}
 	time.Sleep(20 * time.Millisecond)
-	if f.has(addr("192.0.2.1")) {
+	if th.priority("192.0.2.1") != password.Normal {
 		t.Fatal("failure outside the window still counted")
 	}
 }

@@ -46,6 +46,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
+	throttle := startLoginThrottle(cfg, st, log)
 	mxChecks, submissionChecks, err := checks(cfg, st, log)
 	if err != nil {
 		return err
@@ -68,12 +69,17 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			Defaults: store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}},
 	}
 
+	if err := startOwnNetwork(ctx, cfg, st, log, smtpSrv); err != nil {
+		return err
+	}
+
 	// Built before any listener binds: a bad delivery setting (CA file,
 	// smarthost password file) fails start-up without announcing ports.
 	agent, err := delivery.NewAgent(cfg, sp, st, log)
 	if err != nil {
 		return err
 	}
+	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
 
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,

@@ -260,9 +260,14 @@ func (s *session) login(user, pw string) {
 	acct, err := login.CheckFrom(context.Background(), s.srv.Dir, s.conn.RemoteAddr(), user, pw)
 	if err != nil {
 		s.fails++
-		if errors.Is(err, login.ErrUnavailable) {
+		switch {
+		case errors.Is(err, login.ErrUnavailable):
 			s.reply("-ERR [SYS/TEMP] authentication temporarily unavailable, try again later")
-		} else {
+		case errors.Is(err, login.ErrBlocked):
+			// RFC 3206 §4: SYS/TEMP, a temporary failure; login
+			// throttling blocked the client's address (issue 11 §2).
+			s.reply("-ERR [SYS/TEMP] too many failed logins from your address, try again later")
+		default:
 			s.reply("-ERR [AUTH] authentication failed")
 		}
 		if s.fails >= s.srv.maxFailures() {

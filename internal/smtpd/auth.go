@@ -22,6 +22,9 @@ var (
 	errAuthSyntax  = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication response"}
 	errAuthTooMany = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed authentications, closing connection"}
 	errAuthTemp    = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure, try again later"}
+	// RFC 4954 §6: 454 4.7.0 is the temporary authentication failure;
+	// the client's address is blocked by login throttling (issue 11 §2).
+	errAuthBlocked = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins from your address, try again later"}
 )
 
 // checkPassword verifies a login from client (package login) and maps the
@@ -33,6 +36,8 @@ func checkPassword(ctx context.Context, dir Directory, client net.Addr, user, pw
 		return acct, nil
 	case login.ErrUnavailable:
 		return nil, errAuthTemp
+	case login.ErrBlocked:
+		return nil, errAuthBlocked
 	}
 	return nil, errAuthFailed
 }

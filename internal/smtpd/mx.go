@@ -27,7 +27,7 @@ var (
 
 // mxSession is one peer MTA on port 25, delivering to our domains.
 // No AUTH here: a session type without AuthMechanisms makes go-smtp
-// advertise none.
+// advertise none. Our own subscribers get an ownNetSession instead.
 type mxSession struct {
 	session
 	// judged is closed once rdns and refusal are known: the client's
@@ -57,6 +57,9 @@ func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
 		ms.rdns = s.lookupRDNS(ms.client)
 		ms.refusal = s.MXChecks.CheckClient(context.Background(), ms.clientInfo(ms.rdns))
 	}()
+	if pool, ok := s.ownPool(c); ok {
+		return s.newOwnNetSession(c, ms, pool), nil
+	}
 	return ms, nil
 }
 

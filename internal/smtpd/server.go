@@ -31,6 +31,13 @@ type Directory interface {
 	Resolve(ctx context.Context, addr string) (string, error)
 }
 
+// AccountWatch hears of an account's submissions: remote is the count of
+// recipients outside our domains, accepted whether the message was
+// queued, notes the verdict's notes (a virus found, a spam score).
+type AccountWatch interface {
+	Submitted(account string, remote int, accepted bool, notes map[string]any)
+}
+
 // Config holds the limits and identity sessions run with.
 type Config struct {
 	Hostname        string
@@ -61,6 +68,17 @@ type Server struct {
 	MXChecks, SubmissionChecks *verdict.Pipeline
 	// SendLimits applies the daily send limits to submission; nil: none.
 	SendLimits *abuse.SendLimiter
+	// Watch, if set, hears of every submission that reached the end of
+	// DATA (the compromised-account response).
+	Watch AccountWatch
+	// OwnNetwork, if set, makes the MX offer AUTH after STARTTLS to our
+	// own subscribers, then apply the submission rules (issue 11 §4).
+	OwnNetwork OwnNetwork
+	// OwnNetworkIP also relays unauthenticated mail from our pools with a
+	// sender in our domains (own_network_relay = "ip"); Subscribers names
+	// who held the address, for the log.
+	OwnNetworkIP bool
+	Subscribers  Subscribers
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -107,7 +125,8 @@ var Refusals = netlimit.Replies{
 
 // ServeMX serves port 25: mail for our domains from other MTAs. STARTTLS
 // is offered and never required (RFC 3207 §4: a publicly-referenced server
-// MUST NOT require it); AUTH is not offered.
+// MUST NOT require it); AUTH is offered only to our own subscribers
+// (OwnNetwork), after STARTTLS.
 func (s *Server) ServeMX(l net.Listener) error {
 	ml := newMXListener(l, s.Config.GreetPause, func(ip, why string) {
 		s.Log.Warn("mx connection refused", "client", ip, "reason", why)

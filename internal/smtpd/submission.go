@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -35,6 +34,7 @@ var (
 type submissionSession struct {
 	session
 	account      *store.Account // set by a successful AUTH
+	relay        *ownRelay      // set for an own-network relay (own_network_relay = "ip")
 	authFailures int
 	// reserved are this transaction's send-limit reservations, given
 	// back unless the message is accepted.
@@ -69,7 +69,7 @@ func (ss *submissionSession) Auth(mech string) (sasl.Server, error) {
 			return ss.authFailed(user)
 		}
 		acct, err := checkPassword(context.Background(), ss.srv.Dir, ss.conn.Conn().RemoteAddr(), user, pw)
-		if err == errAuthTemp {
+		if err == errAuthTemp || err == errAuthBlocked {
 			return err
 		}
 		if err != nil {
@@ -99,8 +99,7 @@ func (ss *submissionSession) authFailed(user string) error {
 		ss.closeAfterReply()
 		return errAuthTooMany
 	}
-	// A short pause slows password guessing without holding a worker.
-	time.Sleep(time.Duration(ss.authFailures) * 200 * time.Millisecond)
+	// The delays and blocks are login throttling's (package login).
 	return errAuthFailed
 }
 
@@ -109,11 +108,14 @@ func (ss *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
 	if err := ss.checkArgs(mailArgs(from, opts)...); err != nil {
 		return err
 	}
-	if ss.account == nil {
+	if ss.account == nil && ss.relay == nil {
 		return ss.reject(errAuthRequired)
 	}
 	if ss.hasFrom {
 		return errNestedMail
+	}
+	if ss.relay != nil {
+		return ss.relayMail(from)
 	}
 	// Status is read again: a suspension takes effect on the next message,
 	// not the next login.
@@ -165,7 +167,7 @@ func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	// Daily send limits count what leaves for other domains.
 	if !ours {
-		id, refusal := ss.srv.SendLimits.Reserve(context.Background(), ss.account.Address, len(ss.reserved) == 0)
+		id, refusal := ss.srv.SendLimits.Reserve(context.Background(), ss.sender(), len(ss.reserved) == 0)
 		if refusal != nil {
 			return ss.reject(smtpReply(refusal))
 		}
@@ -203,27 +205,46 @@ func (ss *submissionSession) Data(r io.Reader) error {
 		return errBadHeader
 	}
 	for _, f := range froms {
-		owned, err := ss.srv.Dir.Owns(context.Background(), ss.account.Address, f)
+		owned, err := ss.mayUse(f)
 		if err != nil {
 			return errTempLocal
 		}
 		if !owned {
 			ss.log.Warn("header From not owned", "from", f)
+			if ss.relay != nil {
+				return errFromNotOurs
+			}
 			return errFromNotOwned
 		}
 	}
-	env := ss.newEnvelope(ss.account.Address)
+	auth, with := "", "ESMTP"
+	if ss.account != nil {
+		auth, with = ss.account.Address, "ESMTPSA"
+	} else if _, ok := ss.conn.TLSConnectionState(); ok {
+		with = "ESMTPS"
+	}
+	env := ss.newEnvelope(auth)
 	client := ss.clientInfo("")
-	client.Account = ss.account.Address
+	client.Account = auth
 	v := ss.srv.SubmissionChecks.CheckMessage(context.Background(), client, ss.verdictMessage(env, body))
 	if v.Reply != nil {
+		ss.watch(false, v.Notes)
 		return smtpReply(v.Reply)
 	}
-	fields := append([]string{ss.trace(env, "ESMTPSA", "")}, v.Fields...)
+	fields := append([]string{ss.trace(env, with, "")}, v.Fields...)
 	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
 	reply := ss.spool(env, v.Body, fields)
 	if reply.Code == 250 {
+		ss.watch(true, v.Notes)
 		ss.reserved = nil // sent: the reservations count
 	}
 	return reply
+}
+
+// watch tells the compromised-account response of this message; each
+// remote recipient holds one send-limit reservation.
+func (ss *submissionSession) watch(accepted bool, notes map[string]any) {
+	if ss.srv.Watch != nil && ss.account != nil {
+		ss.srv.Watch.Submitted(ss.account.Address, len(ss.reserved), accepted, notes)
+	}
 }

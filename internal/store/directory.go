@@ -299,9 +299,13 @@ func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) 
 	return out, rows.Err()
 }
 
-// SetPassword replaces an account's password hash.
+// SetPassword replaces an account's password hash. It lifts a sending
+// suspension the compromised-account response set (issue 11 §3).
 func (s *Store) SetPassword(ctx context.Context, actor, addr, passwordHash string) error {
-	return s.updateAccount(ctx, actor, addr, "user.passwd", "", `UPDATE accounts SET password_hash = ? WHERE address = ?`, passwordHash)
+	return s.updateAccount(ctx, actor, addr, "user.passwd", "", `UPDATE accounts SET password_hash = ? WHERE address = ?`, passwordHash,
+		func(tx *sql.Tx, norm string) error {
+			return s.endCompromiseTx(ctx, tx, actor, norm, "password change", true)
+		})
 }
 
 // SetStatus sets active, suspended or sending-disabled, with a reason for
@@ -312,10 +316,14 @@ func (s *Store) SetStatus(ctx context.Context, actor, addr, status, reason strin
 	default:
 		return fmt.Errorf("status %q: %w (want active, suspended or sending-disabled)", status, ErrInvalid)
 	}
-	return s.updateAccount(ctx, actor, addr, "user.status", status+": "+reason, `UPDATE accounts SET status = ? WHERE address = ?`, status)
+	// The operator's status replaces the compromised-account response's.
+	return s.updateAccount(ctx, actor, addr, "user.status", status+": "+reason, `UPDATE accounts SET status = ? WHERE address = ?`, status,
+		func(tx *sql.Tx, norm string) error {
+			return s.endCompromiseTx(ctx, tx, actor, norm, "operator status "+status, false)
+		})
 }
 
-func (s *Store) updateAccount(ctx context.Context, actor, addr, action, detail, stmt string, value any) error {
+func (s *Store) updateAccount(ctx context.Context, actor, addr, action, detail, stmt string, value any, after ...func(tx *sql.Tx, norm string) error) error {
 	norm, err := address.Normalize(addr)
 	if err != nil {
 		return fmt.Errorf("account: %w", err)
@@ -323,6 +331,11 @@ func (s *Store) updateAccount(ctx context.Context, actor, addr, action, detail, 
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.execFoundTx(ctx, tx, "account "+norm, stmt, value, norm); err != nil {
 			return err
+		}
+		for _, f := range after {
+			if err := f(tx, norm); err != nil {
+				return err
+			}
 		}
 		return s.auditTx(ctx, tx, actor, action, norm, detail)
 	})

@@ -80,12 +80,24 @@ func NewNode(t testing.TB, database string, extraTOML string) *Node {
 		fmt.Fprintf(&listen, "%s = \"127.0.0.1:%d\"\n", s, n.Ports[s])
 	}
 	n.Config = filepath.Join(n.Dir, "mailgate.toml")
-	cfg := fmt.Sprintf("hostname = \"mail.test.example\"\ndata_dir = %q\ndatabase = %q\n%s\n[listen]\n%s", n.Dir, database, extraTOML, listen.String())
+	cfg := fmt.Sprintf("hostname = \"mail.test.example\"\ndata_dir = %q\ndatabase = %q\n%s\n%s[listen]\n%s", n.Dir, database, extraTOML, noLoginThrottle(extraTOML), listen.String())
 	if err := os.WriteFile(n.Config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
 	return n
+}
+
+// noLoginThrottle turns login throttling's delays and blocks off, unless
+// the test configures [abuse.login] itself: every test client comes from
+// 127.0.0.1, so the failed logins of tests about other things would add
+// up to delays and blocks no real client population sees. The throttle's
+// own tests (login_throttle_test.go) set it.
+func noLoginThrottle(extraTOML string) string {
+	if strings.Contains(extraTOML, "[abuse.login]") {
+		return ""
+	}
+	return "[abuse.login]\ndelay = \"0s\"\nmax_delay = \"0s\"\nblock_after = 0\nblock_after_account = 0\nblock_after_network = 0\n"
 }
 
 // Addr is the loopback host:port of a service.

@@ -99,10 +99,12 @@ const eicarReply = "554 5.7.0 message contains a virus (Eicar-Test-Signature.UNO
 // TestScanVirusRefusedOnMXAndSubmission: EICAR inline, as a base64
 // attachment and inside a zip is refused with 554 5.7.0 at the end of DATA
 // on the MX and on submission; nothing is stored or queued, and the
-// submitting account is named in the log for the abuse control.
+// submitting account is named in the log for the abuse control (in report
+// mode here, so that alice keeps sending: issue 11 §3 would suspend her
+// at the first virus).
 func TestScanVirusRefusedOnMXAndSubmission(t *testing.T) {
 	c, r := scanners(t)
-	n := scanNode(t, scanTOML(c, r, ""))
+	n := scanNode(t, scanTOML(c, r, "[abuse.compromise]\nmode = \"report\"\n"))
 	for _, m := range testpeer.VirusMails("Mallory <mallory@remote.example>", bob) {
 		wantReply(t, swaksMX(t, n, "mallory@remote.example", bob, m), "<** "+eicarReply)
 	}
@@ -116,6 +118,7 @@ func TestScanVirusRefusedOnMXAndSubmission(t *testing.T) {
 	if strings.Count(log, `msg="virus submitted" account=alice@example.net virus=Eicar-Test-Signature.UNOFFICIAL scanner=clamd`) != 3 {
 		t.Fatalf("want three 'virus submitted' lines naming alice in the log:\n%s", log)
 	}
+	waitLog(t, n, `msg="compromised account suspected (report only: would suspend sending, hold its queue and notify)" account=alice@example.net signal=virus`)
 }
 
 var (
