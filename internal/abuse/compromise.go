@@ -1,7 +1,6 @@
 package abuse
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -349,7 +348,7 @@ func (m *Monitor) notify(ctx context.Context, account, signal, detail string, he
 	sub := composeNotice(from, account, now, p.Hostname,
 		"【重要】アカウントの送信を停止しました / Sending from your account has been suspended",
 		fmt.Sprintf(subscriberText, account, detail))
-	if err := mailbox.Deliver(mailbox.Dir(m.MailRoot, account), mailbox.DeliveryName(now, "compromise", p.Hostname, int64(len(sub))), bytes.NewReader(sub)); err != nil {
+	if err := deliverNotice(m.MailRoot, account, mailbox.DeliveryName(now, "compromise", p.Hostname, int64(len(sub))), sub); err != nil {
 		m.Log.Error("compromise: notice to the subscriber", "account", account, "err", err)
 	} else {
 		m.audit(ctx, account, "abuse.compromise.notice", "notice delivered to "+account)
@@ -365,7 +364,7 @@ func (m *Monitor) notify(ctx context.Context, account, signal, detail string, he
 
 func (m *Monitor) deliverOperator(ctx context.Context, operator string, body []byte, now time.Time) error {
 	if local, err := m.Store.Resolve(ctx, operator); err == nil {
-		return mailbox.Deliver(mailbox.Dir(m.MailRoot, local), mailbox.DeliveryName(now, "compromise", m.Policy.Hostname, int64(len(body))), bytes.NewReader(body))
+		return deliverNotice(m.MailRoot, local, mailbox.DeliveryName(now, "compromise", m.Policy.Hostname, int64(len(body))), body)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}

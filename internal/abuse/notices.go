@@ -124,11 +124,7 @@ func SendNotices(ctx context.Context, st NoticeStore, p NoticePolicy, mailRoot, 
 			return err
 		}
 		name := mailbox.DeliveryName(now, fmt.Sprintf("notice-%d", c.Grade), p.Hostname, int64(len(body)))
-		dir, err := mailbox.Dir(mailRoot, c.Account)
-		if err != nil {
-			return fmt.Errorf("notice to %s: %w", c.Account, err)
-		}
-		if err := mailbox.Deliver(dir, name, bytes.NewReader(body)); err != nil {
+		if err := deliverNotice(mailRoot, c.Account, name, body); err != nil {
 			return fmt.Errorf("notice to %s: %w", c.Account, err)
 		}
 		if err := st.RecordNotice(ctx, actor, store.Notice{Username: c.Subscriber, Account: c.Account, Grade: c.Grade, Attempts: c.Attempts, SentAt: now}); err != nil {
@@ -195,3 +191,13 @@ A computer on your line may be infected and sending spam. Please scan it with
 antivirus software. Set your mail program's outgoing server to ours, port 587,
 with SMTP authentication.
 `))
+
+// deliverNotice puts a notice of ours straight into an account's INBOX:
+// our own mail to our own user needs no queue and no remote party.
+func deliverNotice(mailRoot, account, name string, body []byte) error {
+	dir, err := mailbox.Dir(mailRoot, account)
+	if err != nil {
+		return err
+	}
+	return mailbox.Deliver(dir, name, bytes.NewReader(body))
+}

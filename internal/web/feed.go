@@ -45,14 +45,16 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "a carrier feed token is required (ask the operator: mailgate web feed-token add)", http.StatusUnauthorized)
 		return
 	}
-	ps, err := s.st.PoolPrefixes(r.Context(), "")
+	// The feed is the DNSBL's listed space (edge.Feed): dynamic pools
+	// without static holes and exemptions, as `edge feed` prints it.
+	p, err := s.policy.get(r.Context())
 	if err != nil {
-		s.log.Error("web: feed prefixes", "err", err)
+		s.log.Error("web: feed policy", "err", err)
 		http.Error(w, "try again later", http.StatusServiceUnavailable)
 		return
 	}
 	var b bytes.Buffer
-	if err := edge.WriteFeed(&b, strings.TrimPrefix(file, "dynamic."), edge.Feed(ps)); err != nil {
+	if err := edge.WriteFeed(&b, strings.TrimPrefix(file, "dynamic."), edge.Feed(p)); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -28,23 +28,12 @@ import (
 //go:embed templates/*.html static/* openapi.json
 var files embed.FS
 
-// LoginGate is the hook for per-source login throttling (internal/abuse):
-// Allow is asked before a web login is checked, Result told after. A nil
-// gate lets every attempt through to login.CheckFrom, which already puts
-// sources with recent failures behind the others.
-type LoginGate interface {
-	Allow(source net.Addr) bool
-	Result(source net.Addr, ok bool)
-}
-
 // Server serves the web pages of one node. Build it with New.
 type Server struct {
 	cfg   *config.Config
 	st    *store.Store
 	spool *spool.Spool // nil: no queue metrics
 	log   *slog.Logger
-	// Gate throttles logins per source; nil: none beyond login's own.
-	Gate LoginGate
 
 	pages        map[string]*template.Template
 	policy       *policyCache

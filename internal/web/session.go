@@ -80,18 +80,18 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	d := loginData{User: user, Next: safeNext(r.PostFormValue("next"))}
 	src := clientNetAddr(r)
-	if s.Gate != nil && !s.Gate.Allow(src) {
-		s.metrics.logins.WithLabelValues("throttled").Inc()
-		d.Error = "login.later"
-		s.render(w, r, http.StatusTooManyRequests, "login", d)
-		return
-	}
+	// login.CheckFrom also throttles per source (internal/login's
+	// throttle, [abuse.login]), as for IMAP, POP3 and SMTP AUTH.
 	acct, err := login.CheckFrom(r.Context(), s.st, src, user, pw)
-	if s.Gate != nil {
-		s.Gate.Result(src, err == nil)
-	}
 	switch {
 	case err == nil:
+	case errors.Is(err, login.ErrBlocked):
+		s.metrics.logins.WithLabelValues("throttled").Inc()
+		s.log.Warn("web login blocked", "user", user, "client", r.RemoteAddr)
+		d.Error = "login.later"
+		w.Header().Set("Retry-After", "900")
+		s.render(w, r, http.StatusTooManyRequests, "login", d)
+		return
 	case errors.Is(err, login.ErrFailed):
 		s.metrics.logins.WithLabelValues("failed").Inc()
 		s.log.Info("web login failed", "user", user, "client", r.RemoteAddr)
