@@ -42,6 +42,8 @@ type Config struct {
 	Reputation Reputation `toml:"reputation"`
 	Auth     Auth     `toml:"auth"`
 	Publish  Publish  `toml:"publish"`
+
+	Fleet Fleet `toml:"fleet"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -254,6 +256,8 @@ func Default() *Config {
 
 		Reputation: defaultReputation(),
 		Auth: defaultAuth(), Publish: defaultPublish(),
+
+		Fleet: defaultFleet(),
 	}
 }
 
@@ -348,6 +352,7 @@ func (c *Config) Validate() error {
 	c.validateScan(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
+	c.validateFleet(bad)
 	return errors.Join(errs...)
 }
 
