@@ -25,6 +25,8 @@ type Local struct {
 	MailRoot string // <data_dir>/mail
 	Hostname string
 	Log      *slog.Logger
+	// Homes, in a fleet, says which recipients are homed on other nodes.
+	Homes Homes
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -42,7 +44,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 			st.Rcpts[i].Error = "directory unavailable: " + err.Error()
 			continue
 		}
-		if !ours {
+		if !ours || l.homedElsewhere(ctx, &st.Rcpts[i]) {
 			continue
 		}
 		status, errText := l.deliverOne(ctx, m, i, r.Addr, fresh)

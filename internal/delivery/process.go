@@ -31,6 +31,7 @@ func (a *Agent) process(ctx context.Context, id string) {
 	}
 	before := snapshot(st)
 	a.Local.Deliver(m, st, a.Spool.TakeFresh(id))
+	a.deliverHome(ctx, m, st)
 	a.deliverRemote(ctx, m, st)
 	now := time.Now()
 

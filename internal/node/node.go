@@ -74,6 +74,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 
+	fl, err := startFleet(cfg, st, sp, agent, log, banner)
+	if err != nil {
+		return err
+	}
+	defer fl.close()
+
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}

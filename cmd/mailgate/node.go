@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mailgate/internal/config"
+	"mailgate/internal/store"
+)
+
+func newNodeCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "node", Short: "the nodes of a fleet sharing one PostgreSQL (list)"}
+	cmd.AddCommand(&cobra.Command{
+		Use: "list", Short: "list registered nodes with their internal address, last heartbeat and mailbox count", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			nodes, err := st.Nodes(ctx)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tLAST HEARTBEAT\tMAILBOXES\tSTARTED")
+			for _, n := range nodes {
+				state := "up"
+				if now.Sub(n.Heartbeat) > liveWindow(cfg) {
+					state = "silent"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s (%s ago)\t%d\t%s\n", n.Name, n.Address, state,
+					n.Heartbeat.UTC().Format(time.RFC3339), now.Sub(n.Heartbeat).Truncate(time.Second), n.Mailboxes, n.Started.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	})
+	return cmd
+}
+
+// liveWindow is how long a node may be silent and still count as up: three
+// heartbeats.
+func liveWindow(cfg *config.Config) time.Duration { return 3 * cfg.Fleet.Heartbeat }
+
+// assignHome gives a new account its home node when this node is part of a
+// fleet: the --home node, or fleet.home's policy.
+func assignHome(ctx context.Context, w io.Writer, st *store.Store, cfg *config.Config, addr, home string) error {
+	if !cfg.Fleet.Enabled() {
+		if home != "" {
+			return fmt.Errorf("--home needs a fleet ([fleet] listen in the config)")
+		}
+		return nil
+	}
+	if home == "" {
+		home = cfg.Fleet.Home
+	}
+	node, err := st.AssignHome(ctx, actor(), addr, home, liveWindow(cfg))
+	if err != nil {
+		return fmt.Errorf("account added, but no home assigned: %w (it will be claimed by the first node delivering to it, or set it with `mailgate user home`)", err)
+	}
+	fmt.Fprintf(w, "home node of %s: %s\n", addr, node)
+	return nil
+}
+
+func newUserHomeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "home ADDRESS NODE",
+		Short: "record NODE as the home of an account whose mailbox is already there (moves no mail)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(func(ctx context.Context, st *store.Store) error {
+				if err := st.SetHome(ctx, actor(), args[0], args[1]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "home node of %s: %s\n", args[0], args[1])
+				return nil
+			})
+		},
+	}
+}
+
+// homeColumn is the HOME column of `user list`, shown only in a fleet
+// (some account has a home): account "" gives the header.
+func homeColumn(homes map[string]string, account string) string {
+	if len(homes) == 0 {
+		return ""
+	}
+	if account == "" {
+		return "\tHOME"
+	}
+	if h := homes[account]; h != "" {
+		return "\t" + h
+	}
+	return "\t-"
+}
