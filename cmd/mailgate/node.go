@@ -46,8 +46,8 @@ func newNodeCmd() *cobra.Command {
 }
 
 // liveWindow is how long a node may be silent and still count as up: three
-// heartbeats.
-func liveWindow(cfg *config.Config) time.Duration { return 3 * cfg.Fleet.Heartbeat }
+// heartbeats, plus the store's one-second resolution.
+func liveWindow(cfg *config.Config) time.Duration { return 3*cfg.Fleet.Heartbeat + time.Second }
 
 // assignHome gives a new account its home node when this node is part of a
 // fleet: the --home node, or fleet.home's policy.

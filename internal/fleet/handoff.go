@@ -61,6 +61,11 @@ func (r *Router) Handoff(ctx context.Context, node string, m *spool.Message, rcp
 	for rc, o := range res {
 		o.Remote = remote
 		out[rc] = o
+		if o.Status == spool.Delivered {
+			r.Log.Info("handed to home node", "id", m.Envelope.ID, "rcpt", rc, "node", node)
+		} else {
+			r.Log.Warn("hand-off to home node failed", "id", m.Envelope.ID, "rcpt", rc, "node", node, "reply", o.Text)
+		}
 	}
 	if err := c.Quit(); err != nil {
 		r.Log.Debug("fleet: LMTP QUIT", "node", node, "err", err)
