@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // startFleet starts three nodes on one PostgreSQL with alice (home
@@ -61,5 +62,90 @@ func TestFleetMailGoesHome(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^alice@example\.net\s.*\snode-a$`).MatchString(users) || !regexp.MustCompile(`(?m)^bob@example\.net\s.*\snode-b$`).MatchString(users) ||
 		!strings.Contains(users, "HOME") {
 		t.Fatalf("user list does not show the homes:\n%s", users)
+	}
+}
+
+// TestFleetHomeDownQueuesThenDelivers: with bob's home node stopped, mail
+// for him through the other nodes is accepted and queued there (never
+// delivered into another node's Maildir); when his home returns, every
+// message arrives exactly once.
+func TestFleetHomeDownQueuesThenDelivers(t *testing.T) {
+	nodes := startFleet(t)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	b.Stop()
+	fleetSend(t, []*fleetNode{a, c}, bob, "down", 6)
+	for _, n := range []*fleetNode{a, c} {
+		waitQueued(t, n, 3, "home node node-b unreachable")
+		if len(n.Maildir(bob)) != 0 {
+			t.Fatalf("%s delivered bob's mail into its own Maildir while his home was down", n.Name)
+		}
+	}
+	if len(b.Maildir(bob)) != 0 {
+		t.Fatalf("node-b's Maildir changed while it was down")
+	}
+	b.Start()
+	got := subjects(t, b.WaitMaildir(bob, 6))
+	for i := 0; i < 6; i++ {
+		if got[fmt.Sprintf("down-%d", i)] != 1 {
+			t.Fatalf("bob's mailbox after node-b returned: %v, want down-0..down-5 once each", got)
+		}
+	}
+	for _, n := range nodes {
+		waitSpoolEmpty(t, n.Node)
+	}
+	if got := b.Maildir(bob); len(got) != 6 {
+		t.Fatalf("bob has %d messages once every spool is empty, want 6", len(got))
+	}
+}
+
+// waitQueued waits until `queue list` on n shows count messages, each
+// with a last error containing reason.
+func waitQueued(t *testing.T, n *fleetNode, count int, reason string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := n.MustCLI("", "queue", "list")
+		if strings.Count(out, reason) >= count {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: want %d queued messages with %q:\n%s\nlog:\n%s", n.Name, count, reason, out, n.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestFleetKillMidHandoffLosesNothing: twenty messages for bob wait on
+// node-a while his home is down; when it returns, node-a is killed with
+// SIGKILL as the first hand-off lands, then node-b likewise. After both
+// restart, bob has every message exactly once: a hand-off acknowledged is
+// delivered, one repeated after a crash is recognised.
+func TestFleetKillMidHandoffLosesNothing(t *testing.T) {
+	nodes := startFleet(t)
+	a, b := nodes[0], nodes[1]
+	const count = 20
+	b.Stop()
+	fleetSend(t, []*fleetNode{a}, bob, "kill", count)
+	waitQueued(t, a, count, "home node node-b unreachable")
+
+	b.Start()
+	waitLog(t, b.Node, "fleet: handed in")
+	a.Kill()
+	a.Start()
+	waitLog(t, b.Node, "fleet: handed in") // the log is per start: node-b's goes on
+	b.Kill()
+	b.Start()
+
+	got := subjects(t, b.WaitMaildir(bob, count))
+	waitSpoolEmpty(t, a.Node)
+	waitSpoolEmpty(t, b.Node)
+	got = subjects(t, b.Maildir(bob))
+	for i := 0; i < count; i++ {
+		if got[fmt.Sprintf("kill-%d", i)] != 1 {
+			t.Fatalf("bob's mailbox after the crashes: %v, want kill-0..kill-%d once each\nnode-a log:\n%s\nnode-b log:\n%s", got, count-1, a.Log(), b.Log())
+		}
+	}
+	if len(got) != count {
+		t.Fatalf("bob's mailbox holds %v, want exactly the %d messages", got, count)
 	}
 }
