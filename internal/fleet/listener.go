@@ -17,18 +17,26 @@ type Listener struct {
 	Log *slog.Logger
 	// LMTP serves hand-offs; it is given connections through a listener.
 	LMTP interface{ Serve(net.Listener) error }
-	// Access, when set, serves a proxied IMAP or POP3 session (proto is
-	// ProtoIMAP or ProtoPOP3).
-	Access func(proto string, c net.Conn)
+	// IMAP and POP3 serve proxied sessions (nil: refused). Their
+	// connections are TLS already and carry the client's address as
+	// their RemoteAddr.
+	IMAP, POP3 interface{ Serve(net.Listener) error }
 
-	lmtpConns *connQueue
+	queues map[string]*connQueue
 }
 
 // Serve accepts until l is closed.
 func (s *Listener) Serve(l net.Listener) error {
-	s.lmtpConns = newConnQueue(l.Addr())
-	go s.LMTP.Serve(s.lmtpConns)
-	defer s.lmtpConns.Close()
+	s.queues = map[string]*connQueue{}
+	for proto, srv := range map[string]interface{ Serve(net.Listener) error }{ProtoLMTP: s.LMTP, ProtoIMAP: s.IMAP, ProtoPOP3: s.POP3} {
+		if srv == nil {
+			continue
+		}
+		q := newConnQueue(l.Addr())
+		s.queues[proto] = q
+		go srv.Serve(q)
+		defer q.Close()
+	}
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -55,20 +63,25 @@ func (s *Listener) handle(c net.Conn) {
 		c.Close()
 		return
 	}
-	switch p := tc.ConnectionState().NegotiatedProtocol; p {
-	case ProtoLMTP:
-		if !s.lmtpConns.put(tc) {
-			tc.Close()
-		}
-	case ProtoIMAP, ProtoPOP3:
-		if s.Access == nil {
+	p := tc.ConnectionState().NegotiatedProtocol
+	q := s.queues[p]
+	if q == nil {
+		s.Log.Warn("fleet: internal connection for a service not served here", "remote", c.RemoteAddr().String(), "alpn", p)
+		tc.Close()
+		return
+	}
+	var conn net.Conn = tc
+	if p != ProtoLMTP {
+		client, err := readPreface(tc)
+		if err != nil {
+			s.Log.Warn("fleet: proxied session without a valid CLIENT line", "remote", c.RemoteAddr().String(), "err", err)
 			tc.Close()
 			return
 		}
-		s.Access(p, tc)
-	default:
-		s.Log.Warn("fleet: internal connection without a known service", "remote", c.RemoteAddr().String(), "alpn", p)
-		tc.Close()
+		conn = &proxiedConn{Conn: tc, client: net.TCPAddrFromAddrPort(client)}
+	}
+	if !q.put(conn) {
+		conn.Close()
 	}
 }
 

@@ -71,6 +71,9 @@ func (s *session) login(username, pw string) error {
 	default:
 		return imapserver.ErrAuthFailed
 	}
+	if done, err := s.proxy(acct.Address, pw); done {
+		return err
+	}
 	dir := mailbox.Dir(s.srv.MailRoot, acct.Address)
 	if err := mailbox.EnsureDefaults(dir); err != nil {
 		s.srv.log().Error("imap: creating default folders", "account", acct.Address, "err", err)

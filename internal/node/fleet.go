@@ -12,6 +12,8 @@ import (
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
 	"mailgate/internal/fleet"
+	"mailgate/internal/imapd"
+	"mailgate/internal/pop3d"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -26,9 +28,11 @@ type fleetNode struct {
 }
 
 // startFleet registers the node, starts its heartbeat and its internal
-// listener, and routes local recipients homed elsewhere through agent.
+// listener (LMTP hand-offs, proxied IMAP and POP3 sessions), routes local
+// recipients homed elsewhere through agent and proxies the IMAP and POP3
+// sessions of mailboxes homed elsewhere.
 // Without [fleet] listen it does nothing and returns nil.
-func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *delivery.Agent, log *slog.Logger, banner io.Writer) (*fleetNode, error) {
+func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *delivery.Agent, imapSrv *imapd.Server, pop3Srv *pop3d.Server, log *slog.Logger, banner io.Writer) (*fleetNode, error) {
 	if !cfg.Fleet.Enabled() {
 		return nil, nil
 	}
@@ -51,7 +55,10 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 		return nil, fmt.Errorf("listen fleet (internal LMTP and proxy) on %s: %w (change fleet.listen)", cfg.Fleet.Listen, err)
 	}
 	fmt.Fprintf(banner, "mailgate: %-36s %s (node %s)\n", "fleet (internal, mutual TLS)", f.l.Addr(), self)
-	internal := &fleet.Listener{TLS: certs.ServerConfig(), Log: log, LMTP: lmtp}
+	internal := &fleet.Listener{TLS: certs.ServerConfig(), Log: log, LMTP: lmtp,
+		IMAP: serveFunc(imapSrv.ServeProxied), POP3: serveFunc(pop3Srv.ServeProxied)}
+	access := &fleet.Access{Homes: homes, Certs: certs, Log: log}
+	imapSrv.Proxy, pop3Srv.Proxy = access.ProxyIMAP, access.ProxyPOP3
 	f.wg.Add(2)
 	go func() {
 		defer f.wg.Done()
@@ -79,6 +86,11 @@ func (f *fleetNode) heartbeat(ctx context.Context, st *store.Store, self string,
 		}
 	}
 }
+
+// serveFunc makes a server's Serve method a value for fleet.Listener.
+type serveFunc func(net.Listener) error
+
+func (f serveFunc) Serve(l net.Listener) error { return f(l) }
 
 // close stops the listener and the heartbeat; hand-offs in flight finish
 // with the delivery agent.

@@ -74,12 +74,6 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 
-	fl, err := startFleet(cfg, st, sp, agent, log, banner)
-	if err != nil {
-		return err
-	}
-	defer fl.close()
-
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
@@ -88,6 +82,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
 		return err
 	}
+	fl, err := startFleet(cfg, st, sp, agent, imapSrv, pop3Srv, log, banner)
+	if err != nil {
+		return err
+	}
+	defer fl.close()
 
 	// One connection limiter per protocol, shared by its plain and
 	// implicit-TLS ports; every listener goes through one.

@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +152,111 @@ func TestFleetKillMidHandoffLosesNothing(t *testing.T) {
 	}
 	if len(got) != count {
 		t.Fatalf("bob's mailbox holds %v, want exactly the %d messages", got, count)
+	}
+}
+
+// fleetReadScript logs in as bob with IMAP (implicit TLS) and POP3 (STLS)
+// through the ports given and prints, per node, what each protocol saw:
+// UIDVALIDITY, the UIDs and subjects, flags; POP3's count and UIDL; and
+// the local ports the sessions came from.
+const fleetReadScript = `
+import imaplib, poplib, ssl, sys, json
+user, pw, mark = sys.argv[1], sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+out = []
+for spec in sys.argv[4:]:
+    imaps, pop3 = spec.split(",")
+    h, p = imaps.rsplit(":", 1)
+    m = imaplib.IMAP4_SSL(h, int(p), ssl_context=ctx)
+    imap_port = m.sock.getsockname()[1]
+    typ, _ = m.login(user, pw)
+    typ, data = m.select("INBOX")
+    uidvalidity = m.response("UIDVALIDITY")[1][0].decode()
+    typ, data = m.uid("FETCH", "1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    msgs = []
+    for d in data:
+        if isinstance(d, tuple):
+            msgs.append([d[0].decode(), d[1].decode().strip()])
+    if mark:
+        m.uid("STORE", mark, "+FLAGS", "(\\Flagged)")
+    m.logout()
+    h, p = pop3.rsplit(":", 1)
+    q = poplib.POP3(h, int(p))
+    q.stls(context=ctx)
+    pop_port = q.sock.getsockname()[1]
+    q.user(user); q.pass_(pw)
+    count, size = q.stat()
+    uidl = [l.decode() for l in q.uidl()[1]]
+    q.quit()
+    out.append({"imap_port": imap_port, "uidvalidity": uidvalidity, "msgs": msgs, "pop_port": pop_port, "count": count, "uidl": uidl})
+    mark = ""
+print(json.dumps(out))
+`
+
+// TestFleetAccessGoesHome: IMAP and POP3 through any of the three nodes
+// show bob the one mailbox on his home node: same UIDVALIDITY, UIDs,
+// subjects and POP3 UIDLs; a flag set through node-a is seen through
+// node-c; the home node logs the client's own address, not the front's.
+func TestFleetAccessGoesHome(t *testing.T) {
+	NeedTool(t, "python3")
+	nodes := startFleet(t)
+	fleetSend(t, []*fleetNode{nodes[0], nodes[2]}, bob, "read", 3)
+	nodes[1].WaitMaildir(bob, 3)
+	var specs []string
+	for _, n := range nodes {
+		specs = append(specs, n.Addr("imaps")+","+n.Addr("pop3"))
+	}
+	args := append([]string{"-c", fleetReadScript, bob, bobPW, "2"}, specs...)
+	raw, err := exec.Command("python3", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("imaplib/poplib: %v\n%s\nnode-a log:\n%s\nnode-b log:\n%s", err, raw, nodes[0].Log(), nodes[1].Log())
+	}
+	var views []struct {
+		ImapPort    int         `json:"imap_port"`
+		UIDValidity string      `json:"uidvalidity"`
+		Msgs        [][2]string `json:"msgs"`
+		PopPort     int         `json:"pop_port"`
+		Count       int         `json:"count"`
+		UIDL        []string    `json:"uidl"`
+	}
+	if err := json.Unmarshal(raw, &views); err != nil || len(views) != 3 {
+		t.Fatalf("script output %q: %v", raw, err)
+	}
+	first := views[0]
+	if len(first.Msgs) != 3 || first.Count != 3 || len(first.UIDL) != 3 {
+		t.Fatalf("node-a's view of bob's mailbox: %+v", first)
+	}
+	for i, v := range views {
+		if v.UIDValidity != first.UIDValidity || v.Count != 3 || strings.Join(v.UIDL, "|") != strings.Join(first.UIDL, "|") {
+			t.Fatalf("%s shows another mailbox: %+v, node-a showed %+v", nodes[i].Name, v, first)
+		}
+		for j, m := range v.Msgs {
+			if m[1] != first.Msgs[j][1] || !strings.Contains(m[0], "UID "+strconv.Itoa(j+1)) {
+				t.Fatalf("%s message %d: %q, node-a: %q", nodes[i].Name, j, m, first.Msgs[j])
+			}
+		}
+	}
+	// UID 2 was flagged through node-a: node-b and node-c show it.
+	for i := 1; i < 3; i++ {
+		if !strings.Contains(views[i].Msgs[1][0], `\Flagged`) || strings.Contains(views[i].Msgs[0][0], `\Flagged`) {
+			t.Fatalf("%s: flags after STORE through node-a: %q", nodes[i].Name, views[i].Msgs)
+		}
+	}
+	// The home node's log names the client's address as the client saw
+	// it, for sessions proxied from node-a and node-c.
+	for _, i := range []int{0, 2} {
+		want := fmt.Sprintf("remote=127.0.0.1:%d", views[i].PopPort)
+		if !strings.Contains(nodes[1].Log(), want) {
+			t.Fatalf("node-b's log lacks %s (POP3 through %s):\n%s", want, nodes[i].Name, nodes[1].Log())
+		}
+	}
+	if !strings.Contains(nodes[0].Log(), `msg="imap proxy" account=bob@example.net node=node-b`) {
+		t.Fatalf("node-a did not log its IMAP proxying:\n%s", nodes[0].Log())
+	}
+	// Only the home node holds bob's Maildir.
+	for _, i := range []int{0, 2} {
+		if _, err := os.Stat(filepath.Join(nodes[i].Dir, "mail", "example.net", "bob")); err == nil {
+			t.Fatalf("%s created a Maildir for bob", nodes[i].Name)
+		}
 	}
 }
