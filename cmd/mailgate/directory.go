@@ -211,7 +211,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd(), newUserHomeCmd())
+	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd(), newUserHomeCmd(), newUserMoveCmd())
 	return cmd
 }
 

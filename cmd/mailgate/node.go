@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/address"
 	"mailgate/internal/config"
+	"mailgate/internal/fleet"
 	"mailgate/internal/store"
 )
 
@@ -99,4 +101,37 @@ func homeColumn(homes map[string]string, account string) string {
 		return "\t" + h
 	}
 	return "\t-"
+}
+
+func newUserMoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "move ADDRESS NODE",
+		Short: "move an account's mailbox to another fleet node: UIDs, UIDVALIDITY and folders kept; mail arriving meanwhile follows",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if !cfg.Fleet.Enabled() {
+				return fmt.Errorf("user move needs a fleet: run it with a node's config ([fleet] with its certificates)")
+			}
+			certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
+			if err != nil {
+				return err
+			}
+			acct, err := address.Normalize(args[0])
+			if err != nil {
+				return err
+			}
+			res, err := fleet.RequestMove(ctx, st, certs, actor(), acct, args[1])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
 }

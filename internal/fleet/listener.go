@@ -21,6 +21,8 @@ type Listener struct {
 	// connections are TLS already and carry the client's address as
 	// their RemoteAddr.
 	IMAP, POP3 interface{ Serve(net.Listener) error }
+	// Move answers mailbox moves (Mover.Serve); nil: refused.
+	Move func(net.Conn)
 
 	queues map[string]*connQueue
 }
@@ -64,6 +66,10 @@ func (s *Listener) handle(c net.Conn) {
 		return
 	}
 	p := tc.ConnectionState().NegotiatedProtocol
+	if p == ProtoMove && s.Move != nil {
+		s.Move(tc)
+		return
+	}
 	q := s.queues[p]
 	if q == nil {
 		s.Log.Warn("fleet: internal connection for a service not served here", "remote", c.RemoteAddr().String(), "alpn", p)

@@ -51,7 +51,7 @@ func (c *Certs) ServerConfig() *tls.Config {
 		Certificates: []tls.Certificate{c.cert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    c.pool,
-		NextProtos:   []string{ProtoLMTP, ProtoIMAP, ProtoPOP3},
+		NextProtos:   []string{ProtoLMTP, ProtoIMAP, ProtoPOP3, ProtoMove},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -57,6 +58,7 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 	fmt.Fprintf(banner, "mailgate: %-36s %s (node %s)\n", "fleet (internal, mutual TLS)", f.l.Addr(), self)
 	internal := &fleet.Listener{TLS: certs.ServerConfig(), Log: log, LMTP: lmtp,
 		IMAP: serveFunc(imapSrv.ServeProxied), POP3: serveFunc(pop3Srv.ServeProxied)}
+	internal.Move = (&fleet.Mover{Homes: homes, Certs: certs, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log}).Serve
 	access := &fleet.Access{Homes: homes, Certs: certs, Log: log}
 	imapSrv.Proxy, pop3Srv.Proxy = access.ProxyIMAP, access.ProxyPOP3
 	f.wg.Add(2)

@@ -83,3 +83,57 @@ func TestFleetHomes(t *testing.T) {
 		}
 	})
 }
+
+// TestFleetMoveMarks: a move is marked, resumable to the same node,
+// refused to another while marked, and switches the home only from the
+// node it left; an abort leaves the home; every step is audited.
+func TestFleetMoveMarks(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		must(t, s.AddDomain(ctx, "test", "isp.example"))
+		must(t, s.AddAccount(ctx, "test", "m@isp.example", "h"))
+		for _, n := range []string{"node-a", "node-b", "node-c"} {
+			must(t, s.RegisterNode(ctx, n, n+":1"))
+		}
+		if _, err := s.BeginMove(ctx, "test", "m@isp.example", "node-b"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("move of a homeless account: %v", err)
+		}
+		must(t, s.SetHome(ctx, "test", "m@isp.example", "node-a"))
+		if _, err := s.BeginMove(ctx, "test", "m@isp.example", "node-a"); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("move to its own home: %v", err)
+		}
+		from, err := s.BeginMove(ctx, "test", "m@isp.example", "node-b")
+		if err != nil || from != "node-a" {
+			t.Fatalf("BeginMove = %q, %v", from, err)
+		}
+		if n, to, _ := s.HomeState(ctx, "m@isp.example"); n != "node-a" || to != "node-b" {
+			t.Fatalf("during the move: home %q moving to %q", n, to)
+		}
+		if _, err := s.BeginMove(ctx, "test", "m@isp.example", "node-c"); !errors.Is(err, store.ErrMoving) {
+			t.Fatalf("second move elsewhere: %v, want ErrMoving", err)
+		}
+		if from, err := s.BeginMove(ctx, "test", "m@isp.example", "node-b"); err != nil || from != "node-a" {
+			t.Fatalf("resuming the move: %q, %v", from, err)
+		}
+		if err := s.FinishMove(ctx, "test", "m@isp.example", "node-c", "node-b"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("finish from the wrong node: %v", err)
+		}
+		must(t, s.AbortMove(ctx, "test", "m@isp.example", "copy failed"))
+		if n, to, _ := s.HomeState(ctx, "m@isp.example"); n != "node-a" || to != "" {
+			t.Fatalf("after abort: home %q moving to %q", n, to)
+		}
+		if err := s.FinishMove(ctx, "test", "m@isp.example", "node-a", "node-b"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("finish of an aborted move: %v", err)
+		}
+		_, err = s.BeginMove(ctx, "test", "m@isp.example", "node-b")
+		must(t, err)
+		must(t, s.FinishMove(ctx, "test", "m@isp.example", "node-a", "node-b"))
+		if n, to, _ := s.HomeState(ctx, "m@isp.example"); n != "node-b" || to != "" {
+			t.Fatalf("after the move: home %q moving to %q", n, to)
+		}
+		log, err := s.AuditLog(ctx, 1)
+		if err != nil || len(log) != 1 || log[0].Action != "user.move" || log[0].Detail != "node-a -> node-b" {
+			t.Fatalf("audit: %+v, %v", log, err)
+		}
+	})
+}
