@@ -2,9 +2,11 @@ package delivery
 
 import (
 	"context"
+	"errors"
 
 	"mailgate/internal/address"
 	"mailgate/internal/spool"
+	"mailgate/internal/store"
 )
 
 // Homes routes local recipients in a fleet (internal/fleet): each mailbox
@@ -30,6 +32,10 @@ func (l *Local) homedElsewhere(ctx context.Context, r *spool.RcptState) bool {
 		return false // deliverOne answers for unknown users and lookups
 	}
 	node, err := l.Homes.Away(ctx, acct)
+	if errors.Is(err, store.ErrMoving) {
+		r.Error = "451 4.2.0 mailbox being moved to another node; it follows when the move is done"
+		return true
+	}
 	if err != nil {
 		r.Error = "451 4.3.0 home node lookup failed: " + err.Error()
 		return true

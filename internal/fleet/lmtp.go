@@ -86,6 +86,9 @@ func (s *lmtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "directory unavailable"}
 	}
 	away, err := s.b.Homes.Away(ctx, acct)
+	if errors.Is(err, store.ErrMoving) {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: "mailbox being moved to another node, try again later"}
+	}
 	if err != nil {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "home lookup failed"}
 	}
