@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +89,16 @@ func TestFleetHomeDownQueuesThenDelivers(t *testing.T) {
 	}
 	if len(b.Maildir(bob)) != 0 {
 		t.Fatalf("node-b's Maildir changed while it was down")
+	}
+	// Logins are checked, then fail for now: the mailbox is unreachable.
+	if got := loginReply(t, a.Addr("imaps"), "* OK", "a LOGIN "+bob+" "+bobPW+"\r\n", "a "); got != "a NO [UNAVAILABLE] Authentication temporarily unavailable, try again later" {
+		t.Fatalf("IMAP login through node-a with node-b down: %q", got)
+	}
+	if got := loginReply(t, c.Addr("pop3s"), "+OK", "USER "+bob+"\r\nPASS "+bobPW+"\r\n", "-ERR [SYS"); got != "-ERR [SYS/TEMP] mailbox temporarily unavailable, try again later" {
+		t.Fatalf("POP3 login through node-c with node-b down: %q", got)
+	}
+	if got := loginReply(t, a.Addr("imaps"), "* OK", "a LOGIN "+bob+" wrong-password\r\n", "a "); !strings.HasPrefix(got, "a NO [AUTHENTICATIONFAILED]") {
+		t.Fatalf("IMAP login with a wrong password through node-a: %q", got)
 	}
 	b.Start()
 	got := subjects(t, b.WaitMaildir(bob, 6))
@@ -257,6 +269,25 @@ func TestFleetAccessGoesHome(t *testing.T) {
 	for _, i := range []int{0, 2} {
 		if _, err := os.Stat(filepath.Join(nodes[i].Dir, "mail", "example.net", "bob")); err == nil {
 			t.Fatalf("%s created a Maildir for bob", nodes[i].Name)
+		}
+	}
+}
+
+// loginReply connects over TLS, waits for a greeting starting with greet,
+// sends cmds and returns the first line starting with prefix.
+func loginReply(t *testing.T, addr, greet, cmds, prefix string) string {
+	t.Helper()
+	c := dialTLS(t, addr)
+	r := bufio.NewReader(c)
+	if l := readLine(t, c, r, 5*time.Second, "greeting"); !strings.HasPrefix(l, greet) {
+		t.Fatalf("greeting from %s: %q", addr, l)
+	}
+	if _, err := io.WriteString(c, cmds); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if l := readLine(t, c, r, 10*time.Second, "login"); strings.HasPrefix(l, prefix) {
+			return l
 		}
 	}
 }
