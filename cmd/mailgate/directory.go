@@ -109,6 +109,10 @@ func newUserCmd() *cobra.Command {
 			if _, err := st.Account(ctx, args[0]); err == nil {
 				return fmt.Errorf("account %s: %w", args[0], store.ErrExists)
 			}
+			node, err := pickHome(ctx, st, cfg, home)
+			if err != nil {
+				return err
+			}
 			hash, err := readPassword(cmd, pwStdin)
 			if err != nil {
 				return err
@@ -117,7 +121,7 @@ func newUserCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "account %s added\n", strings.ToLower(args[0]))
-			return assignHome(ctx, cmd.OutOrStdout(), st, cfg, strings.ToLower(args[0]), home)
+			return assignHome(ctx, cmd.OutOrStdout(), st, cfg, strings.ToLower(args[0]), node)
 		},
 	}
 	add.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")

@@ -16,8 +16,8 @@ import (
 )
 
 func newNodeCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "node", Short: "the nodes of a fleet sharing one PostgreSQL (list)"}
-	cmd.AddCommand(&cobra.Command{
+	cmd := &cobra.Command{Use: "node", Short: "the nodes of a fleet sharing one PostgreSQL (list, drain)"}
+	cmd.AddCommand(newNodeDrainCmd(), &cobra.Command{
 		Use: "list", Short: "list registered nodes with their internal address, last heartbeat and mailbox count", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := context.Background()
@@ -51,21 +51,33 @@ func newNodeCmd() *cobra.Command {
 // heartbeats, plus the store's one-second resolution.
 func liveWindow(cfg *config.Config) time.Duration { return 3*cfg.Fleet.Heartbeat + time.Second }
 
-// assignHome gives a new account its home node when this node is part of a
-// fleet: the --home node, or fleet.home's policy.
-func assignHome(ctx context.Context, w io.Writer, st *store.Store, cfg *config.Config, addr, home string) error {
+// pickHome resolves the home a new account will get, before the account
+// is added, so an impossible home (no live node, an unknown name) changes
+// nothing. "" when this config has no fleet.
+func pickHome(ctx context.Context, st *store.Store, cfg *config.Config, home string) (string, error) {
 	if !cfg.Fleet.Enabled() {
 		if home != "" {
-			return fmt.Errorf("--home needs a fleet ([fleet] listen in the config)")
+			return "", fmt.Errorf("--home needs a fleet ([fleet] listen in the config)")
 		}
-		return nil
+		return "", nil
 	}
 	if home == "" {
 		home = cfg.Fleet.Home
 	}
-	node, err := st.AssignHome(ctx, actor(), addr, home, liveWindow(cfg))
+	node, err := st.PickHome(ctx, home, liveWindow(cfg), "")
 	if err != nil {
-		return fmt.Errorf("account added, but no home assigned: %w (it will be claimed by the first node delivering to it, or set it with `mailgate user home`)", err)
+		return "", fmt.Errorf("%w; nothing added", err)
+	}
+	return node, nil
+}
+
+// assignHome records the home picked for a new account.
+func assignHome(ctx context.Context, w io.Writer, st *store.Store, cfg *config.Config, addr, node string) error {
+	if node == "" {
+		return nil
+	}
+	if _, err := st.AssignHome(ctx, actor(), addr, node, liveWindow(cfg)); err != nil {
+		return fmt.Errorf("account added, but no home assigned: %w (the first node delivering to it will claim it, or set it with `mailgate user home`)", err)
 	}
 	fmt.Fprintf(w, "home node of %s: %s\n", addr, node)
 	return nil
@@ -132,6 +144,32 @@ func newUserMoveCmd() *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), res)
 			return nil
+		},
+	}
+}
+
+func newNodeDrainCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "drain NODE",
+		Short: "move every mailbox homed on NODE to the least-loaded other live nodes (user move for each)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if !cfg.Fleet.Enabled() {
+				return fmt.Errorf("node drain needs a fleet: run it with a node's config ([fleet] with its certificates)")
+			}
+			certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
+			if err != nil {
+				return err
+			}
+			return fleet.Drain(ctx, st, certs, actor(), args[0], liveWindow(cfg), func(res string) {
+				fmt.Fprintln(cmd.OutOrStdout(), res)
+			})
 		},
 	}
 }

@@ -330,3 +330,29 @@ func RequestMove(ctx context.Context, st *store.Store, certs *Certs, actor, acco
 	}
 	return strings.TrimPrefix(reply, "OK "), nil
 }
+
+// Drain moves every mailbox homed on node, one at a time, each to the
+// least-loaded other live node (live: how recent a heartbeat must be),
+// reporting each move through report. It stops at the first failure: the
+// mailboxes not yet moved stay where they are, and a second drain goes on.
+func Drain(ctx context.Context, st *store.Store, certs *Certs, actor, node string, live time.Duration, report func(string)) error {
+	if _, err := st.Node(ctx, node); err != nil {
+		return err
+	}
+	accounts, err := st.HomedOn(ctx, node)
+	if err != nil {
+		return err
+	}
+	for _, acct := range accounts {
+		to, err := st.PickHome(ctx, store.HomeLeastLoaded, live, node)
+		if err != nil {
+			return fmt.Errorf("draining %s: %w", node, err)
+		}
+		res, err := RequestMove(ctx, st, certs, actor, acct, to)
+		if err != nil {
+			return fmt.Errorf("draining %s: %s: %w", node, acct, err)
+		}
+		report(res)
+	}
+	return nil
+}

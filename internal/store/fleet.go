@@ -180,9 +180,39 @@ ON CONFLICT (account) DO UPDATE SET node = excluded.node, assigned_at = excluded
 	})
 }
 
-// AssignHome gives a new account its home by policy: HomeLeastLoaded (the
-// node with the fewest mailboxes among those whose heartbeat is younger
-// than live) or a node's name. It returns the node chosen.
+// PickHome resolves a home policy to a node: HomeLeastLoaded (the node
+// with the fewest mailboxes among those whose heartbeat is younger than
+// live, other than except) or a registered node's name.
+func (s *Store) PickHome(ctx context.Context, policy string, live time.Duration, except string) (string, error) {
+	return s.pickHome(ctx, s.db, policy, live, except)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) pickHome(ctx context.Context, q queryRower, policy string, live time.Duration, except string) (string, error) {
+	if policy != HomeLeastLoaded {
+		var n int
+		if err := q.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM fleet_nodes WHERE name = ?`), policy).Scan(&n); err != nil {
+			return "", err
+		}
+		if n == 0 {
+			return "", fmt.Errorf("fleet node %q: %w; a node registers when `mailgate serve` starts with [fleet] set (see `mailgate node list`)", policy, ErrNotFound)
+		}
+		return policy, nil
+	}
+	var node string
+	err := q.QueryRowContext(ctx, s.q(`SELECT n.name FROM fleet_nodes n WHERE n.heartbeat_at >= ? AND n.name <> ?
+ORDER BY (SELECT COUNT(*) FROM mailbox_homes h WHERE h.node = n.name), n.name LIMIT 1`), s.now().Add(-live).Unix(), except).Scan(&node)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("no fleet node has sent a heartbeat in the last %s: %w; start one, or name the node", live, ErrNotFound)
+	}
+	return node, err
+}
+
+// AssignHome gives a new account its home by policy (see PickHome) and
+// returns the node chosen.
 func (s *Store) AssignHome(ctx context.Context, actor, account, policy string, live time.Duration) (string, error) {
 	norm, err := address.Normalize(account)
 	if err != nil {
@@ -190,16 +220,8 @@ func (s *Store) AssignHome(ctx context.Context, actor, account, policy string, l
 	}
 	var node string
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		node = policy
-		if policy == HomeLeastLoaded {
-			err := tx.QueryRowContext(ctx, s.q(`SELECT n.name FROM fleet_nodes n WHERE n.heartbeat_at >= ?
-ORDER BY (SELECT COUNT(*) FROM mailbox_homes h WHERE h.node = n.name), n.name LIMIT 1`), s.now().Add(-live).Unix()).Scan(&node)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("no fleet node has sent a heartbeat in the last %s: %w; start one, or name the home with --home", live, ErrNotFound)
-			}
-			if err != nil {
-				return err
-			}
+		if node, err = s.pickHome(ctx, tx, policy, live, ""); err != nil {
+			return err
 		}
 		if err := s.checkHomeTx(ctx, tx, norm, node); err != nil {
 			return err
@@ -213,6 +235,24 @@ ORDER BY (SELECT COUNT(*) FROM mailbox_homes h WHERE h.node = n.name), n.name LI
 		return s.auditTx(ctx, tx, actor, "user.home", norm, node+" ("+policy+")")
 	})
 	return node, err
+}
+
+// HomedOn lists the accounts whose home is node.
+func (s *Store) HomedOn(ctx context.Context, node string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT account FROM mailbox_homes WHERE node = ? ORDER BY account`, node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // checkHomeTx verifies the account exists and the node is registered.

@@ -102,3 +102,40 @@ func TestFleetUserMoveKeepsUIDsUnderLoad(t *testing.T) {
 func uidOf(fetch string) string {
 	return regexp.MustCompile(`UID \d+`).FindString(fetch)
 }
+
+// TestFleetDrainAndHomeChoice: `user add` with an unknown home adds
+// nothing; least-loaded picks the node with the fewest mailboxes; `node
+// drain` moves every mailbox off a node, each to the least-loaded other
+// node, with its mail.
+func TestFleetDrainAndHomeChoice(t *testing.T) {
+	nodes := startFleet(t) // alice on node-a, bob on node-b
+	a, b := nodes[0], nodes[1]
+	const carol, carolPW = "carol@example.net", "carol-secret-3"
+	if out, err := a.CLI(carolPW+"\n", "user", "add", carol, "--password-stdin", "--home", "node-z"); err == nil || !strings.Contains(out, `fleet node "node-z": not found`) || !strings.Contains(out, "nothing added") {
+		t.Fatalf("user add --home node-z: %v\n%s", err, out)
+	}
+	if users := a.MustCLI("", "user", "list"); strings.Contains(users, carol) {
+		t.Fatalf("a failed user add left the account:\n%s", users)
+	}
+	// node-c holds nothing: least-loaded puts carol there.
+	if out := a.MustCLI(carolPW+"\n", "user", "add", carol, "--password-stdin"); !strings.Contains(out, "home node of "+carol+": node-c") {
+		t.Fatalf("least-loaded user add: %s", out)
+	}
+	a.MustCLI("", "user", "home", carol, "node-b") // a pinned home; no mail there yet
+	fleetSend(t, []*fleetNode{a}, bob, "bob", 2)
+	fleetSend(t, []*fleetNode{a}, carol, "carol", 3)
+	b.WaitMaildir(bob, 2)
+	b.WaitMaildir(carol, 3)
+
+	out := a.MustCLI("", "node", "drain", "node-b")
+	// bob first (by address) to node-c (0 mailboxes), then carol to the
+	// least loaded of node-a (alice) and node-c (bob): node-a by name.
+	if !strings.Contains(out, "moved bob@example.net from node-b to node-c") || !strings.Contains(out, "moved carol@example.net from node-b to node-a") {
+		t.Fatalf("node drain: %s", out)
+	}
+	nodes[2].WaitMaildir(bob, 2)
+	a.WaitMaildir(carol, 3)
+	if list := a.MustCLI("", "node", "list"); !regexp.MustCompile(`(?m)^node-b\s+\S+\s+up\s+.*\s0\s`).MatchString(list) {
+		t.Fatalf("node-b still holds mailboxes after the drain:\n%s", list)
+	}
+}
