@@ -27,6 +27,8 @@ type Router struct {
 	// Timeout bounds the connection and each command.
 	Timeout time.Duration
 	Log     *slog.Logger
+
+	pool lmtpPool
 }
 
 var _ delivery.Homes = (*Router)(nil)
@@ -52,12 +54,15 @@ func (r *Router) Handoff(ctx context.Context, node string, m *spool.Message, rcp
 		return all(delivery.Outcome{Status: spool.Pending, Text: "451 4.3.0 fleet directory unavailable: " + err.Error()})
 	}
 	remote := "lmtp:" + node + "[" + n.Address + "]"
-	c, err := r.dial(ctx, node, n.Address)
-	if err != nil {
-		return all(delivery.Outcome{Status: spool.Pending, Text: fmt.Sprintf("451 4.4.1 home node %s unreachable: %v", node, err), Remote: remote})
+	key := node + " " + n.Address
+	c := r.pool.get(key)
+	if c == nil {
+		if c, err = r.dial(ctx, node, n.Address); err != nil {
+			return all(delivery.Outcome{Status: spool.Pending, Text: fmt.Sprintf("451 4.4.1 home node %s unreachable: %v", node, err), Remote: remote})
+		}
 	}
-	defer c.Close()
-	res := r.transact(c, m, rcpts)
+	c.CommandTimeout = r.timeout()
+	res, clean := r.transact(c, m, rcpts)
 	for rc, o := range res {
 		o.Remote = remote
 		out[rc] = o
@@ -67,11 +72,16 @@ func (r *Router) Handoff(ctx context.Context, node string, m *spool.Message, rcp
 			r.Log.Warn("hand-off to home node failed", "id", m.Envelope.ID, "rcpt", rc, "node", node, "reply", o.Text)
 		}
 	}
-	if err := c.Quit(); err != nil {
-		r.Log.Debug("fleet: LMTP QUIT", "node", node, "err", err)
+	if clean {
+		r.pool.put(key, c)
+	} else {
+		c.Close()
 	}
 	return out
 }
+
+// Close ends the idle LMTP connections.
+func (r *Router) Close() { r.pool.closeAll() }
 
 func (r *Router) dial(ctx context.Context, node, addr string) (*smtp.Client, error) {
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: r.timeout()}, Config: r.Certs.ClientConfig(node, ProtoLMTP)}
@@ -93,28 +103,37 @@ func (r *Router) dial(ctx context.Context, node, addr string) (*smtp.Client, err
 }
 
 // transact runs MAIL, RCPT..., DATA and reads one reply per accepted
-// recipient (RFC 2033 §4.2).
-func (r *Router) transact(c *smtp.Client, m *spool.Message, rcpts []string) map[string]delivery.Outcome {
+// recipient (RFC 2033 §4.2). clean says the connection is fit for the
+// next hand-off: every reply came, none was a broken connection.
+func (r *Router) transact(c *smtp.Client, m *spool.Message, rcpts []string) (map[string]delivery.Outcome, bool) {
 	out := map[string]delivery.Outcome{}
+	clean := true
+	outcome := func(err error) delivery.Outcome {
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			clean = false
+		}
+		return outcomeOf(err)
+	}
 	env := &m.Envelope
 	opts := &smtp.MailOptions{EnvelopeID: HandoffID(env), UTF8: !isASCII(env.From + strings.Join(rcpts, ""))}
 	if err := c.Mail(env.From, opts); err != nil {
-		o := outcomeOf(err)
+		o := outcome(err)
 		for _, rc := range rcpts {
 			out[rc] = o
 		}
-		return out
+		return out, clean && c.Reset() == nil
 	}
 	var accepted []string
 	for _, rc := range rcpts {
 		if err := c.Rcpt(rc, nil); err != nil {
-			out[rc] = outcomeOf(err)
+			out[rc] = outcome(err)
 			continue
 		}
 		accepted = append(accepted, rc)
 	}
 	if len(accepted) == 0 {
-		return out
+		return out, clean && c.Reset() == nil
 	}
 	w, err := c.Data()
 	if err == nil {
@@ -127,30 +146,35 @@ func (r *Router) transact(c *smtp.Client, m *spool.Message, rcpts []string) map[
 			if errors.As(err, &lerr) {
 				for _, rc := range accepted {
 					if e := lerr[rc]; e != nil {
-						out[rc] = outcomeOf(e)
+						out[rc] = outcome(e)
 					} else {
-						out[rc] = delivery.Outcome{Status: spool.Delivered, Text: "250 " + resp[rc].StatusText}
+						out[rc] = handedIn(resp, rc)
 					}
 				}
-				return out
+				return out, clean
 			}
 			if err == nil {
 				for _, rc := range accepted {
-					text := "250 2.0.0 handed to home node"
-					if d := resp[rc]; d != nil {
-						text = "250 " + d.StatusText
-					}
-					out[rc] = delivery.Outcome{Status: spool.Delivered, Text: text}
+					out[rc] = handedIn(resp, rc)
 				}
-				return out
+				return out, clean
 			}
 		}
 	}
-	o := outcomeOf(err)
+	o := outcome(err)
 	for _, rc := range accepted {
 		out[rc] = o
 	}
-	return out
+	return out, false
+}
+
+// handedIn is the outcome of a recipient the home node took.
+func handedIn(resp map[string]*smtp.DataResponse, rc string) delivery.Outcome {
+	text := "250 2.0.0 handed to home node"
+	if d := resp[rc]; d != nil {
+		text = "250 " + d.StatusText
+	}
+	return delivery.Outcome{Status: spool.Delivered, Text: text}
 }
 
 // outcomeOf turns an LMTP error into a recipient's outcome: 5xx fails it,

@@ -103,4 +103,5 @@ func (f *fleetNode) close() {
 	f.l.Close()
 	f.stop()
 	f.wg.Wait()
+	f.router.Close()
 }
