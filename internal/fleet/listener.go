@@ -114,6 +114,16 @@ func (q *connQueue) put(c net.Conn) bool {
 }
 
 func (q *connQueue) Accept() (net.Conn, error) {
+	// Taking the lock orders this Accept before a later Close: go-imap's
+	// Serve counts itself in a WaitGroup before accepting and its Close
+	// waits on that group after closing the listener, and without an
+	// order between the two the race detector objects.
+	q.mu.Lock()
+	closed := q.closed
+	q.mu.Unlock()
+	if closed {
+		return nil, net.ErrClosed
+	}
 	select {
 	case c := <-q.ch:
 		return c, nil
