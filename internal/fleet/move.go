@@ -38,7 +38,7 @@ const ProtoMove = "mailgate-move"
 // the new home writes it under a temporary name, fsyncs it and renames it
 // into place, and only then does the old home switch the home in the
 // store (one transaction, audited) and set its copy aside as
-// <maildir>.moved-<unix time>. A failure anywhere leaves the mailbox
+// <data_dir>/moved/<account>.<unix time>. A failure anywhere leaves the mailbox
 // where it was and clears the mark. Mail that arrived meanwhile waited in
 // the queues and now goes to the new home.
 type Mover struct {
@@ -102,8 +102,13 @@ func (m *Mover) move(account, to string) string {
 	if err := m.Homes.Store.FinishMove(ctx, "node:"+m.Homes.Self, account, node, to); err != nil {
 		return fail(err)
 	}
-	aside := dir + ".moved-" + strconv.FormatInt(time.Now().Unix(), 10)
-	if err := os.Rename(dir, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// Outside the mail tree, where no account's name can reach it.
+	aside := filepath.Join(filepath.Dir(m.MailRoot), "moved", account+"."+strconv.FormatInt(time.Now().Unix(), 10))
+	err = os.MkdirAll(filepath.Dir(aside), 0o700)
+	if err == nil {
+		err = os.Rename(dir, aside)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		m.Log.Warn("mailbox moved; the old copy stays in place", "account", account, "dir", dir, "err", err)
 	}
 	m.Log.Info("mailbox moved", "account", account, "from", node, "to", to, "files", files)
@@ -197,8 +202,15 @@ func (m *Mover) receive(account string, r io.Reader) string {
 	if _, err := os.Stat(dir); err == nil {
 		return fmt.Sprintf("ERR %s exists on %s: move it aside first", dir, m.Homes.Self)
 	}
-	tmp := dir + ".incoming-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	// Under the mail root (one file system, so the rename is atomic) but
+	// in a directory no domain can be named (a domain never starts with
+	// a dot).
+	tmp := filepath.Join(m.MailRoot, ".incoming", account+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return "ERR " + err.Error()
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		os.RemoveAll(tmp)
 		return "ERR " + err.Error()
 	}
 	if err := extract(tar.NewReader(r), tmp); err != nil {

@@ -73,7 +73,7 @@ func TestFleetUserMoveKeepsUIDsUnderLoad(t *testing.T) {
 	if len(b.Maildir(bob)) != 0 {
 		t.Fatalf("node-b still serves bob's Maildir: %v", b.Maildir(bob))
 	}
-	if aside, _ := filepath.Glob(filepath.Join(b.Dir, "mail", "example.net", "bob.moved-*")); len(aside) != 1 {
+	if aside, _ := filepath.Glob(filepath.Join(b.Dir, "moved", "bob@example.net.*", "cur")); len(aside) != 1 {
 		t.Fatalf("node-b's old copy was not set aside: %v", aside)
 	}
 
