@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"mailgate/internal/address"
 	"mailgate/internal/spool"
@@ -19,6 +20,15 @@ type Homes interface {
 	// Handoff hands m over to node for rcpts, all homed there.
 	Handoff(ctx context.Context, node string, m *spool.Message, rcpts []string) map[string]Outcome
 }
+
+// OriginFleet starts the spool Origin of mail another node of the fleet
+// handed in ("fleet:<node>").
+const OriginFleet = "fleet:"
+
+// handedIn reports mail handed in by another node. It is never fresh: the
+// sender may repeat a hand-off whose 250 it did not see (it crashed), and
+// then delivery must look for the copy already in the Maildir.
+func handedIn(env *spool.Envelope) bool { return strings.HasPrefix(env.Origin, OriginFleet) }
 
 // homedElsewhere reports whether a local recipient's mailbox lives on
 // another node (deliverHome hands it over) or its home cannot be looked up

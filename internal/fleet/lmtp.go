@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailgate/internal/atomicfile"
+	"mailgate/internal/delivery"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -20,7 +21,7 @@ import (
 // recipient once the message is in this node's spool, durably. The spool
 // then delivers it like mail received here (Sieve, the Junk folder, the
 // Maildir name made from the sender's spool ID, so a repeated hand-off is
-// recognised).
+// recognised: delivery never takes handed-in mail as fresh).
 type LMTPBackend struct {
 	Homes           *Homes
 	Spool           *spool.Spool
@@ -113,7 +114,7 @@ func (s *lmtpSession) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		return err // go-smtp answers a size or read error itself
 	}
 	env := &spool.Envelope{ID: s.id, From: s.from, To: append([]string(nil), s.rcpts...), Received: s.received,
-		Origin: "fleet:" + s.peer, Junk: s.junk}
+		Origin: delivery.OriginFleet + s.peer, Junk: s.junk}
 	err = s.b.Spool.Put(env, body)
 	if errors.Is(err, atomicfile.ErrExist) {
 		// A repeated hand-off of a message still queued here.
@@ -123,10 +124,6 @@ func (s *lmtpSession) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		s.b.Log.Error("fleet: spool hand-off", "id", s.id, "from_node", s.peer, "err", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "spool unavailable, try again later"}
 	}
-	// A hand-off may repeat one whose copy is in a Maildir already (the
-	// sender crashed before it saw our 250): never take it as fresh, so
-	// delivery looks for that copy before writing.
-	s.b.Spool.TakeFresh(s.id)
 	s.b.Log.Info("fleet: handed in", "id", s.id, "from_node", s.peer, "rcpts", strings.Join(s.rcpts, ","), "size", len(body))
 	for _, rc := range s.rcpts {
 		status.SetStatus(rc, nil)
