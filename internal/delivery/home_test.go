@@ -60,7 +60,7 @@ func maildirCount(t *testing.T, root, local string) int {
 // home cannot be looked up (or is moving) stays queued with the reason.
 func TestLocalRecipientsGoHome(t *testing.T) {
 	h := &fakeHomes{home: map[string]string{"far@ours.example": "node-b"},
-		err: map[string]error{"lost@ours.example": fmt.Errorf("db down"), "moving@ours.example": fmt.Errorf("x: %w", store.ErrMoving)},
+		err:    map[string]error{"lost@ours.example": fmt.Errorf("db down"), "moving@ours.example": fmt.Errorf("x: %w", store.ErrMoving)},
 		handed: map[string][]string{}, outcome: Outcome{Status: spool.Delivered, Text: "250 2.0.0 ok"}}
 	a, sp, root := homeAgent(t, h)
 	env := &spool.Envelope{From: "x@remote.example", To: []string{"near@ours.example", "far@ours.example", "lost@ours.example", "moving@ours.example"},
