@@ -265,6 +265,21 @@ func TestFleetAccessGoesHome(t *testing.T) {
 	if !strings.Contains(nodes[0].Log(), `msg="imap proxy" account=bob@example.net node=node-b`) {
 		t.Fatalf("node-a did not log its IMAP proxying:\n%s", nodes[0].Log())
 	}
+	// IMAP with STARTTLS on 143, and AUTHENTICATE PLAIN, proxy alike.
+	starttls := `
+import imaplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+h, p = sys.argv[1].rsplit(":", 1)
+m = imaplib.IMAP4(h, int(p))
+m.starttls(ssl_context=ctx)
+m.authenticate("PLAIN", lambda _: ("\0%s\0%s" % (sys.argv[2], sys.argv[3])).encode())
+typ, data = m.select("INBOX", readonly=True)
+print(typ, data[0].decode())
+m.logout()
+`
+	if out, err := exec.Command("python3", "-c", starttls, nodes[2].Addr("imap"), bob, bobPW).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "OK 3" {
+		t.Fatalf("STARTTLS + AUTHENTICATE PLAIN through node-c: %v\n%s", err, out)
+	}
 	// Only the home node holds bob's Maildir.
 	for _, i := range []int{0, 2} {
 		if _, err := os.Stat(filepath.Join(nodes[i].Dir, "mail", "example.net", "bob")); err == nil {
