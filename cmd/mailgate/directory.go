@@ -72,26 +72,36 @@ func newDomainCmd() *cobra.Command {
 func newUserCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "manage accounts (add, list, passwd, suspend, resume, remove)"}
 	var pwStdin bool
+	var home string
 	add := &cobra.Command{
 		Use: "add ADDRESS", Short: "add an account; the password comes from a prompt or --password-stdin", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(func(ctx context.Context, st *store.Store) error {
-				if err := st.CheckNewAccount(ctx, args[0]); err != nil {
-					return err
-				}
-				hash, err := readPassword(cmd, pwStdin)
-				if err != nil {
-					return err
-				}
-				if err := st.AddAccount(ctx, actor(), args[0], hash); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "account %s added\n", canonical(args[0]))
-				return nil
-			})
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.CheckNewAccount(ctx, args[0]); err != nil {
+				return err
+			}
+			node, err := pickHome(ctx, st, cfg, home)
+			if err != nil {
+				return err
+			}
+			hash, err := readPassword(cmd, pwStdin)
+			if err != nil {
+				return err
+			}
+			if err := st.AddAccount(ctx, actor(), args[0], hash); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "account %s added\n", canonical(args[0]))
+			return assignHome(ctx, cmd.OutOrStdout(), st, cfg, canonical(args[0]), node)
 		},
 	}
 	add.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	add.Flags().StringVar(&home, "home", "", "fleet: the node holding the mailbox (default: fleet.home, least-loaded)")
 	passwd := &cobra.Command{
 		Use: "passwd ADDRESS", Short: "set an account's password (prompt or --password-stdin)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -125,8 +135,12 @@ func newUserCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				homes, err := st.Homes(ctx)
+				if err != nil {
+					return err
+				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ACCOUNT\tSTATUS\tCREATED\tSENT 24H (RCPTS/MSGS)\tLIMITS/DAY (RCPTS/MSGS)")
+				fmt.Fprintln(tw, "ACCOUNT\tSTATUS\tCREATED\tSENT 24H (RCPTS/MSGS)\tLIMITS/DAY (RCPTS/MSGS)"+homeColumn(homes, ""))
 				for _, a := range as {
 					sent, limits := "0/0", "default"
 					if sd := standings[a.Address]; sd != nil {
@@ -135,7 +149,7 @@ func newUserCmd() *cobra.Command {
 							limits = overrideText(o.RecipientsPerDay) + "/" + overrideText(o.MessagesPerDay)
 						}
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Address, a.Status, a.Created.UTC().Format("2006-01-02"), sent, limits)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\n", a.Address, a.Status, a.Created.UTC().Format("2006-01-02"), sent, limits, homeColumn(homes, a.Address))
 				}
 				return tw.Flush()
 			})
@@ -177,7 +191,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd())
+	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd(), newUserHomeCmd(), newUserMoveCmd())
 	return cmd
 }
 

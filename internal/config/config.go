@@ -43,6 +43,7 @@ type Config struct {
 	Auth       Auth       `toml:"auth"`
 	Publish    Publish    `toml:"publish"`
 	Web        Web        `toml:"web"`
+	Fleet      Fleet      `toml:"fleet"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -264,6 +265,7 @@ func Default() *Config {
 
 		Reputation: defaultReputation(),
 		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
+		Fleet: defaultFleet(),
 	}
 }
 
@@ -359,6 +361,7 @@ func (c *Config) Validate() error {
 	c.validateReputation(bad)
 	c.validateAuth(bad)
 	c.validateWeb(bad)
+	c.validateFleet(bad)
 	return errors.Join(errs...)
 }
 

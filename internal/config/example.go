@@ -2,7 +2,9 @@ package config
 
 // Example is what `mailgate config example` prints: every setting, with its
 // default and what it is for. config_test.go loads it, so it stays valid.
-const Example = `# mailgate.toml — every setting, with its default.
+const Example = exampleMain + exampleFleet
+
+const exampleMain = `# mailgate.toml — every setting, with its default.
 # Run with: mailgate serve -c mailgate.toml
 # Unknown keys and invalid values stop mailgate at start, naming the key.
 

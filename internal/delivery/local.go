@@ -31,6 +31,8 @@ type Local struct {
 	// Vacations and Spool send Sieve vacation replies; nil: none are sent.
 	Vacations VacationLog
 	Spool     *spool.Spool
+	// Homes, in a fleet, says which recipients are homed on other nodes.
+	Homes Homes
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -51,7 +53,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 			st.Rcpts[i].Error = "directory unavailable: " + err.Error()
 			continue
 		}
-		if !ours {
+		if !ours || l.homedElsewhere(ctx, &st.Rcpts[i]) {
 			continue
 		}
 		status, errText := l.deliverOne(ctx, m, st, i, r.Addr, fresh)

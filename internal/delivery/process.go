@@ -30,7 +30,8 @@ func (a *Agent) process(ctx context.Context, id string) {
 		return
 	}
 	before := snapshot(st)
-	a.Local.Deliver(m, st, a.Spool.TakeFresh(id))
+	a.Local.Deliver(m, st, a.Spool.TakeFresh(id) && !handedIn(&m.Envelope))
+	a.deliverHome(ctx, m, st)
 	a.deliverRemote(ctx, m, st)
 	now := time.Now()
 

@@ -49,6 +49,8 @@ type Server struct {
 	// command, so it must only decide and hand off: files opens the
 	// copies, and whoever calls it closes them.
 	OnCopy func(account, from, to string, files func() []*os.File)
+	// Proxy, in a fleet, serves sessions of mailboxes homed elsewhere.
+	Proxy ProxyFunc
 
 	once   sync.Once
 	srv    *imapserver.Server // 143

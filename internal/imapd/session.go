@@ -77,6 +77,9 @@ func (s *session) login(username, pw string) error {
 	default:
 		return imapserver.ErrAuthFailed
 	}
+	if done, err := s.proxy(acct.Address, pw); done {
+		return err
+	}
 	dir, err := mailbox.Dir(s.srv.MailRoot, acct.Address)
 	if err == nil {
 		err = mailbox.EnsureDefaults(dir)

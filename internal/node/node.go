@@ -89,6 +89,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
 		return err
 	}
+	fl, err := startFleet(cfg, st, sp, agent, imapSrv, pop3Srv, log, banner)
+	if err != nil {
+		return err
+	}
+	defer fl.close()
 
 	// One connection limiter per protocol, shared by its plain and
 	// implicit-TLS ports; every listener goes through one.

@@ -29,6 +29,8 @@ type Server struct {
 	// MaxAuthFailures closes the connection after that many failed
 	// logins (default 3).
 	MaxAuthFailures int
+	// Proxy, in a fleet, serves sessions of maildrops homed elsewhere.
+	Proxy ProxyFunc
 
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
@@ -83,7 +85,7 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			}
 			return err
 		}
-		if implicitTLS {
+		if implicitTLS && !isTLS(c) {
 			c = tls.Server(c, s.TLS)
 		}
 		sess := newSession(s, c, implicitTLS)

@@ -275,6 +275,9 @@ func (s *session) login(user, pw string) {
 		}
 		return
 	}
+	if s.proxy(acct.Address, pw) {
+		return
+	}
 	// RFC 2449 §8.1.2: IN-USE when another session holds the maildrop.
 	if !s.srv.locks.lock(acct.Address) {
 		s.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")

@@ -27,7 +27,7 @@ type migration struct {
 // migrations are registered by the files that own the tables (directory.go,
 // edge_*.go ...), each with its own version range so they never collide:
 // 1-99 directory, 100-199 edge, 200-299 abuse, 300-399 mailbox, 400-499
-// reputation, 500-599 content scanning.
+// reputation, 500-599 content scanning, 700-799 fleet.
 var migrations []migration
 
 // register adds migrations. Two with one version would leave the second

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"mailgate/internal/edge"
 	"mailgate/internal/store"
@@ -47,7 +48,8 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	// The feed is the DNSBL's listed space (edge.Feed): dynamic pools
 	// without static holes and exemptions, as `edge feed` prints it.
-	p, err := s.policy.get(r.Context())
+	// Compiled afresh: carriers poll rarely, and must see a change at once.
+	p, _, err := edge.Load(r.Context(), s.st, nil, nil, time.Now(), s.log)
 	if err != nil {
 		s.log.Error("web: feed policy", "err", err)
 		http.Error(w, "try again later", http.StatusServiceUnavailable)

@@ -1,0 +1,69 @@
+// Package fleet makes several nodes on one PostgreSQL database behave as
+// one server: each mailbox has a home node (internal/store), mail for a
+// mailbox homed elsewhere is handed to its home over LMTP (RFC 2033), and
+// IMAP/POP3 sessions are proxied there. Nodes speak to each other only
+// over TLS with certificates from one fleet CA on both sides.
+package fleet
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+)
+
+// ALPN protocol names (RFC 7301) on the internal listener: the TLS
+// handshake itself says which service a connection is for.
+const (
+	ProtoLMTP = "mailgate-lmtp"
+	ProtoIMAP = "mailgate-imap"
+	ProtoPOP3 = "mailgate-pop3"
+)
+
+// Certs are the fleet CA and this node's certificate.
+type Certs struct {
+	pool *x509.CertPool
+	cert tls.Certificate
+}
+
+// LoadCerts reads the fleet CA and this node's certificate and key (PEM).
+func LoadCerts(caFile, certFile, keyFile string) (*Certs, error) {
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("fleet.ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("fleet.ca_file %s: no PEM certificate in it", caFile)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("fleet.cert_file/key_file: %w", err)
+	}
+	return &Certs{pool: pool, cert: cert}, nil
+}
+
+// ServerConfig is the internal listener's TLS: only clients with a
+// certificate from the fleet CA get in.
+func (c *Certs) ServerConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{c.cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    c.pool,
+		NextProtos:   []string{ProtoLMTP, ProtoIMAP, ProtoPOP3, ProtoMove},
+	}
+}
+
+// ClientConfig is the TLS for dialing node: its certificate must come from
+// the fleet CA and name the node (so one node cannot pose as another),
+// and ours goes the other way.
+func (c *Certs) ClientConfig(node, proto string) *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{c.cert},
+		RootCAs:      c.pool,
+		ServerName:   node,
+		NextProtos:   []string{proto},
+	}
+}

@@ -1,0 +1,107 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"mailgate/internal/config"
+	"mailgate/internal/delivery"
+	"mailgate/internal/fleet"
+	"mailgate/internal/imapd"
+	"mailgate/internal/pop3d"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// fleetNode is this node's part in a fleet: its registration and
+// heartbeat, the internal listener, and the router delivery uses.
+type fleetNode struct {
+	router *fleet.Router
+	l      net.Listener
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startFleet registers the node, starts its heartbeat and its internal
+// listener (LMTP hand-offs, proxied IMAP and POP3 sessions), routes local
+// recipients homed elsewhere through agent and proxies the IMAP and POP3
+// sessions of mailboxes homed elsewhere.
+// Without [fleet] listen it does nothing and returns nil.
+func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *delivery.Agent, imapSrv *imapd.Server, pop3Srv *pop3d.Server, log *slog.Logger, banner io.Writer) (*fleetNode, error) {
+	if !cfg.Fleet.Enabled() {
+		return nil, nil
+	}
+	certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	self := cfg.FleetNode()
+	ctx, stop := context.WithCancel(context.Background())
+	if err := st.RegisterNode(ctx, self, cfg.FleetAddress()); err != nil {
+		stop()
+		return nil, fmt.Errorf("fleet: register node: %w", err)
+	}
+	homes := &fleet.Homes{Store: st, Self: self}
+	f := &fleetNode{stop: stop, router: &fleet.Router{Homes: homes, Certs: certs, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
+	lmtp := (&fleet.LMTPBackend{Homes: homes, Spool: sp, MaxMessageBytes: cfg.Limits.MaxMessageBytes, Log: log}).NewServer()
+	f.l, err = net.Listen("tcp", cfg.Fleet.Listen)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("listen fleet (internal LMTP and proxy) on %s: %w (change fleet.listen)", cfg.Fleet.Listen, err)
+	}
+	fmt.Fprintf(banner, "mailgate: %-36s %s (node %s)\n", "fleet (internal, mutual TLS)", f.l.Addr(), self)
+	internal := &fleet.Listener{TLS: certs.ServerConfig(), Log: log, LMTP: lmtp,
+		IMAP: serveFunc(imapSrv.ServeProxied), POP3: serveFunc(pop3Srv.ServeProxied)}
+	internal.Move = (&fleet.Mover{Homes: homes, Certs: certs, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log}).Serve
+	access := &fleet.Access{Homes: homes, Certs: certs, Log: log}
+	imapSrv.Proxy, pop3Srv.Proxy = access.ProxyIMAP, access.ProxyPOP3
+	f.wg.Add(2)
+	go func() {
+		defer f.wg.Done()
+		if err := internal.Serve(f.l); err != nil {
+			log.Error("fleet listener failed", "err", err)
+		}
+		lmtp.Close()
+	}()
+	go func() { defer f.wg.Done(); f.heartbeat(ctx, st, self, cfg.Fleet.Heartbeat, log) }()
+	agent.Local.Homes = f.router
+	return f, nil
+}
+
+func (f *fleetNode) heartbeat(ctx context.Context, st *store.Store, self string, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := st.Heartbeat(ctx, self); err != nil && ctx.Err() == nil {
+			log.Warn("fleet heartbeat", "node", self, "err", err)
+		}
+	}
+}
+
+// serveFunc makes a server's Serve method a value for fleet.Listener.
+type serveFunc func(net.Listener) error
+
+func (f serveFunc) Serve(l net.Listener) error { return f(l) }
+
+// close stops the listener and the heartbeat; hand-offs in flight finish
+// with the delivery agent.
+func (f *fleetNode) close() {
+	if f == nil {
+		return
+	}
+	f.l.Close()
+	f.stop()
+	f.wg.Wait()
+	f.router.Close()
+}
