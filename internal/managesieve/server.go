@@ -5,17 +5,15 @@
 package managesieve
 
 import (
-	"mailgate/internal/netlimit"
-
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"mailgate/internal/login"
+	"mailgate/internal/netlimit"
+	"mailgate/internal/sessions"
 	"mailgate/internal/store"
 )
 
@@ -41,99 +39,21 @@ type Server struct {
 	// logins (default 3), as POP3 and IMAP do.
 	MaxAuthFailures int
 
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	conns     map[*session]bool
-	closing   bool
-	wg        sync.WaitGroup
+	group sessions.Group
 }
 
 // Serve serves port 4190: plaintext greeting, STARTTLS before login.
 func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return nil
-	}
-	if s.listeners == nil {
-		s.listeners = map[net.Listener]bool{}
-		s.conns = map[*session]bool{}
-	}
-	s.listeners[l] = true
-	s.mu.Unlock()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			delete(s.listeners, l)
-			s.mu.Unlock()
-			if closing || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		sess := newSession(s, c)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s.conns[sess] = true
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			sess.run()
-			s.mu.Lock()
-			delete(s.conns, sess)
-			s.mu.Unlock()
-		}()
-	}
+	return s.group.Serve(l, func(c net.Conn) sessions.Session { return newSession(s, c) })
 }
 
 // Shutdown stops accepting, lets sessions finish their command until ctx
 // ends (then closes them). Nothing half-written survives: a script is
 // stored in one transaction.
-func (s *Server) Shutdown(ctx context.Context) {
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.shutdown()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.Close()
-		<-done
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) { s.group.Shutdown(ctx) }
 
 // Close closes listeners and connections at once.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.conn.Close()
-	}
-	return nil
-}
+func (s *Server) Close() error { return s.group.Close() }
 
 func (s *Server) timeout() time.Duration {
 	if s.Timeout > 0 {

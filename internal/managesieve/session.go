@@ -40,7 +40,8 @@ func newSession(s *Server, c net.Conn) *session {
 }
 
 // shutdown ends the session at its next read.
-func (s *session) shutdown() {
+// Shutdown asks the session to end after its current command.
+func (s *session) Shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
@@ -71,7 +72,8 @@ func (s *session) capabilities() {
 	s.printf("\"VERSION\" \"1.0\"\r\n")
 }
 
-func (s *session) run() {
+// Run serves the connection until it ends.
+func (s *session) Run() {
 	defer s.conn.Close()
 	log := s.srv.log().With("remote", s.conn.RemoteAddr().String())
 	s.capabilities()
@@ -420,3 +422,6 @@ func (s *session) authFailed() {
 	}
 	s.reply("NO", "", "authentication failed")
 }
+
+// Close ends the connection at once.
+func (s *session) Close() { s.conn.Close() }

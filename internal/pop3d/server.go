@@ -6,7 +6,6 @@ package pop3d
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"mailgate/internal/login"
 	"mailgate/internal/netlimit"
+	"mailgate/internal/sessions"
 )
 
 // Server serves POP3 for one node.
@@ -32,12 +32,8 @@ type Server struct {
 	// Proxy, in a fleet, serves sessions of maildrops homed elsewhere.
 	Proxy ProxyFunc
 
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	conns     map[*session]bool
-	closing   bool
-	wg        sync.WaitGroup
-	locks     mailboxLocks
+	group sessions.Group
+	locks mailboxLocks
 }
 
 // Refusals are what netlimit writes to connections over the caps, in place
@@ -60,90 +56,21 @@ func (s *Server) ServePlain(l net.Listener) error { return s.serve(l, false) }
 func (s *Server) ServeTLS(l net.Listener) error { return s.serve(l, true) }
 
 func (s *Server) serve(l net.Listener, implicitTLS bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return nil
-	}
-	if s.listeners == nil {
-		s.listeners = map[net.Listener]bool{}
-		s.conns = map[*session]bool{}
-	}
-	s.listeners[l] = true
-	s.mu.Unlock()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			delete(s.listeners, l)
-			s.mu.Unlock()
-			// Temporary accept errors never get here: the node's
-			// listeners retry them (internal/netlimit).
-			if closing || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
-		}
+	return s.group.Serve(l, func(c net.Conn) sessions.Session {
 		if implicitTLS && !isTLS(c) {
 			c = tls.Server(c, s.TLS)
 		}
-		sess := newSession(s, c, implicitTLS)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s.conns[sess] = true
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			sess.run()
-			s.mu.Lock()
-			delete(s.conns, sess)
-			s.mu.Unlock()
-		}()
-	}
+		return newSession(s, c, implicitTLS)
+	})
 }
 
 // Shutdown stops accepting, lets sessions finish until ctx ends, then
 // closes them. A session cut off before QUIT deletes nothing (RFC 1939 §6:
 // deletions happen only in the UPDATE state).
-func (s *Server) Shutdown(ctx context.Context) {
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.shutdown()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.Close()
-		<-done
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) { s.group.Shutdown(ctx) }
 
 // Close closes listeners and connections at once.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.conn.Close()
-	}
-	return nil
-}
+func (s *Server) Close() error { return s.group.Close() }
 
 func (s *Server) timeout() time.Duration {
 	if s.Timeout > 0 {

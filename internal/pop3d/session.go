@@ -49,12 +49,14 @@ func newSession(s *Server, c net.Conn, implicitTLS bool) *session {
 		r: bufio.NewReaderSize(c, maxLine), w: bufio.NewWriterSize(c, 32<<10)}
 }
 
-func (s *session) shutdown() {
+// Shutdown asks the session to end after its current command.
+func (s *session) Shutdown() {
 	s.closed.Store(true)
 	s.conn.SetReadDeadline(time.Now())
 }
 
-func (s *session) run() {
+// Run serves the connection until it ends.
+func (s *session) Run() {
 	defer s.conn.Close()
 	defer s.release()
 	if s.closed.Load() {
@@ -312,3 +314,6 @@ func (s *session) release() {
 		s.srv.locks.unlock(s.account)
 	}
 }
+
+// Close ends the connection at once.
+func (s *session) Close() { s.conn.Close() }

@@ -52,7 +52,7 @@ func FuzzTransaction(f *testing.F) {
 		s.retrieved = make([]bool, len(s.msgs))
 		go io.Copy(io.Discard, c2)
 		go func() { io.WriteString(c2, input); c2.Close() }()
-		s.run()
+		s.Run()
 		c2.Close()
 		left, _ := filepath.Glob(filepath.Join(dir, "cur", "*"))
 		if !strings.Contains(strings.ToUpper(input), "QUIT") && len(left) != 2 {

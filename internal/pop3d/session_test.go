@@ -13,7 +13,7 @@ func TestReadAfterShutdownEndsSession(t *testing.T) {
 	c1, c2 := net.Pipe()
 	defer c2.Close()
 	s := newSession(&Server{}, c1, false)
-	s.shutdown()
+	s.Shutdown()
 	done := make(chan error, 1)
 	go func() { _, err := s.readLine(); done <- err }()
 	select {
