@@ -40,9 +40,14 @@ s.quit()
 // beyond it, and the session goes on.
 func TestIMAPDeepMIMEFromMXStillSyncs(t *testing.T) {
 	n := mailboxNode(t)
+	// One at a time: the UIDs below follow the order of delivery, which
+	// the queue does not promise for messages in flight together.
 	submitPy(t, n, carol, 1, testMessage(1))
+	n.WaitMaildir(carol, 1)
 	mxPy(t, n, carol, deepMIME(1000))
+	n.WaitMaildir(carol, 2)
 	submitPy(t, n, carol, 3, testMessage(3))
+	n.WaitMaildir(carol, 3)
 	got := imapPy(t, n, carol, carolPW, `
 m = login()
 m.select("INBOX")
