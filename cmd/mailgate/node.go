@@ -122,18 +122,11 @@ func newUserMoveCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := context.Background()
-			st, cfg, err := openStore(ctx)
+			st, _, certs, err := openFleet(ctx, "user move")
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if !cfg.Fleet.Enabled() {
-				return fmt.Errorf("user move needs a fleet: run it with a node's config ([fleet] with its certificates)")
-			}
-			certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
-			if err != nil {
-				return err
-			}
 			acct, err := address.Normalize(args[0])
 			if err != nil {
 				return err
@@ -155,21 +148,33 @@ func newNodeDrainCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := context.Background()
-			st, cfg, err := openStore(ctx)
+			st, cfg, certs, err := openFleet(ctx, "node drain")
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if !cfg.Fleet.Enabled() {
-				return fmt.Errorf("node drain needs a fleet: run it with a node's config ([fleet] with its certificates)")
-			}
-			certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
-			if err != nil {
-				return err
-			}
 			return fleet.Drain(ctx, st, certs, actor(), args[0], liveWindow(cfg), func(res string) {
 				fmt.Fprintln(cmd.OutOrStdout(), res)
 			})
 		},
 	}
+}
+
+// openFleet opens the store with a node's fleet certificates, for the
+// commands that talk to other nodes (what names the command for the error).
+func openFleet(ctx context.Context, what string) (*store.Store, *config.Config, *fleet.Certs, error) {
+	st, cfg, err := openStore(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !cfg.Fleet.Enabled() {
+		st.Close()
+		return nil, nil, nil, fmt.Errorf("%s needs a fleet: run it with a node's config ([fleet] with its certificates)", what)
+	}
+	certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, cfg, certs, nil
 }
