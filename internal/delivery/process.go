@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailgate/internal/address"
+	"mailgate/internal/metrics"
 	"mailgate/internal/spool"
 )
 
@@ -33,6 +34,7 @@ func (a *Agent) process(ctx context.Context, id string) {
 	a.Local.Deliver(m, st, a.Spool.TakeFresh(id) && !handedIn(&m.Envelope))
 	a.deliverHome(ctx, m, st)
 	a.deliverRemote(ctx, m, st)
+	countAttempts(before, st)
 	now := time.Now()
 
 	var failed []spool.RcptState
@@ -239,4 +241,22 @@ func (a *Agent) bounce(m *spool.Message, rcpts []spool.RcptState, action string,
 	}
 	a.Log.Info("DSN queued", "id", m.Envelope.ID, "dsn", env.ID, "action", action, "to", m.Envelope.From, "rcpts", len(rcpts))
 	return nil
+}
+
+// countAttempts counts this attempt's outcome for every recipient that was
+// pending before it (metrics.Deliveries).
+func countAttempts(before []string, st *spool.State) {
+	for i, r := range st.Rcpts {
+		if i >= len(before) || before[i] != spool.Pending {
+			continue // a redirect added now, or settled before
+		}
+		switch r.Status {
+		case spool.Delivered:
+			metrics.Deliveries.WithLabelValues("delivered").Inc()
+		case spool.Failed:
+			metrics.Deliveries.WithLabelValues("failed").Inc()
+		default:
+			metrics.Deliveries.WithLabelValues("deferred").Inc()
+		}
+	}
 }

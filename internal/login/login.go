@@ -9,6 +9,7 @@ import (
 	"net/netip"
 
 	"mailgate/internal/address"
+	"mailgate/internal/metrics"
 	"mailgate/internal/password"
 	"mailgate/internal/store"
 )
@@ -41,7 +42,7 @@ func Check(ctx context.Context, accts Accounts, user, pw string) (*store.Account
 func CheckFrom(ctx context.Context, accts Accounts, source net.Addr, user, pw string) (*store.Account, error) {
 	client, ok := clientOf(source)
 	if !ok {
-		return check(ctx, accts, password.Normal, user, pw)
+		return counted(check(ctx, accts, password.Normal, user, pw))
 	}
 	return CheckClient(ctx, accts, client, user, pw)
 }
@@ -55,7 +56,23 @@ func CheckFrom(ctx context.Context, accts Accounts, source net.Addr, user, pw st
 // reverse proxy sets (never one a client can send), and answer ErrBlocked
 // with HTTP 429 and Retry-After.
 func CheckClient(ctx context.Context, accts Accounts, client netip.Addr, user, pw string) (*store.Account, error) {
-	return throttle.Load().check(ctx, accts, client.Unmap().WithZone(""), user, pw)
+	return counted(throttle.Load().check(ctx, accts, client.Unmap().WithZone(""), user, pw))
+}
+
+// counted counts a password check's result (metrics.Logins) and passes it on.
+func counted(acct *store.Account, err error) (*store.Account, error) {
+	result := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrFailed):
+		result = "failed"
+	case errors.Is(err, ErrBlocked):
+		result = "blocked"
+	default:
+		result = "unavailable"
+	}
+	metrics.Logins.WithLabelValues(result).Inc()
+	return acct, err
 }
 
 func check(ctx context.Context, accts Accounts, prio password.Priority, user, pw string) (*store.Account, error) {

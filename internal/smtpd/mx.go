@@ -140,7 +140,8 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 
 // Data spools the message with a Received field naming the client's HELO,
 // verified rDNS and IP (RFC 5321 §4.4, RFC 2505 §2.2).
-func (ms *mxSession) Data(r io.Reader) error {
+func (ms *mxSession) Data(r io.Reader) (err error) {
+	defer ms.countMessage(&err)
 	body, _, err := ms.readMessage(r)
 	if err != nil {
 		return err

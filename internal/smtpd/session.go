@@ -14,6 +14,7 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/message"
+	"mailgate/internal/metrics"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -55,7 +56,24 @@ type session struct {
 func newSession(s *Server, c *smtp.Conn, service string) session {
 	ip := remoteIP(c.Conn())
 	_, isTLS := c.TLSConnectionState()
+	// go-smtp starts a new session after STARTTLS: that is the same one.
+	if !isTLS || service == "submissions" {
+		metrics.Sessions.WithLabelValues(service).Inc()
+	}
 	return session{srv: s, conn: c, service: service, client: ip, tlsAtStart: isTLS, log: s.Log.With("service", service, "client", ip)}
+}
+
+// countMessage counts a DATA transaction by the reply it got; Data calls
+// it deferred with its named result.
+func (s *session) countMessage(err *error) {
+	code := 250
+	var se *smtp.SMTPError
+	if errors.As(*err, &se) {
+		code = se.Code
+	} else if *err != nil {
+		code = 451
+	}
+	metrics.Messages.WithLabelValues(s.service, metrics.SMTPResult(code)).Inc()
 }
 
 // checkHelo refuses the first HELO/EHLO of a session whose argument holds

@@ -195,7 +195,8 @@ func (ss *submissionSession) Logout() error {
 // Data checks the From: header, adds the RFC 6409 §8 fix-ups and a
 // Received field with ESMTPSA and the authenticated identity (RFC 4954 §7,
 // RFC 3848), and spools the message.
-func (ss *submissionSession) Data(r io.Reader) error {
+func (ss *submissionSession) Data(r io.Reader) (err error) {
+	defer ss.countMessage(&err)
 	body, h, err := ss.readMessage(r)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	mailmetrics "mailgate/internal/metrics"
 	"mailgate/internal/scan"
 )
 
@@ -36,6 +37,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(m.logins, m.probes, m.csrfRefused, m.feedFetches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		scanCollector{}, edgeCollector{s})
+	mailmetrics.Register(m.reg) // the mail services' sessions, messages, deliveries, logins
 	if s.spool != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailgate_queue_messages",
 			Help: "Messages in the spool (queued for delivery)."}, func() float64 {
