@@ -7,8 +7,16 @@ import (
 
 	"mailgate/internal/login"
 	"mailgate/internal/password"
+	"mailgate/internal/sieve"
 	"mailgate/internal/store"
 )
+
+// filterRow is one filter rule as the page numbers it (the number
+// RemoveFilterRule and `mailgate filter list` use).
+type filterRow struct {
+	N int
+	sieve.Rule
+}
 
 type accountData struct {
 	Account              string
@@ -16,6 +24,7 @@ type accountData struct {
 	MsgLimit, RcptLimit  string
 	Spam                 store.SpamSettings
 	Logins               []store.WebLogin
+	Filters              []filterRow
 	Actions              []string
 	Done, Error          string
 }
@@ -38,6 +47,13 @@ func (s *Server) accountData(r *http.Request) (*accountData, error) {
 	}
 	if d.Logins, err = s.st.WebLogins(r.Context(), ws.Account, 10); err != nil {
 		return nil, err
+	}
+	rules, err := s.st.FilterRules(r.Context(), ws.Account)
+	if err != nil {
+		return nil, err
+	}
+	for i, rule := range rules {
+		d.Filters = append(d.Filters, filterRow{N: i + 1, Rule: rule})
 	}
 	return d, nil
 }
@@ -124,4 +140,37 @@ func (s *Server) changeSpam(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.showAccount(w, r, http.StatusOK, "acct.spam.done", "")
+}
+
+// addFilter adds one rule to the account's managed Sieve section through
+// store.AddFilterRule, the operation `mailgate filter add` runs (it checks
+// the regular expression and the folder, and audits).
+func (s *Server) addFilter(w http.ResponseWriter, r *http.Request) {
+	ws := s.session(r)
+	rule := sieve.Rule{Header: r.PostFormValue("header"), Regex: r.PostFormValue("regex"), Folder: r.PostFormValue("folder")}
+	if err := s.st.AddFilterRule(r.Context(), "web:"+ws.Account, ws.Account, rule); err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			s.showAccount(w, r, http.StatusBadRequest, "", "acct.filter.bad")
+			return
+		}
+		s.log.Error("web: add filter", "account", ws.Account, "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "err.internal")
+		return
+	}
+	s.showAccount(w, r, http.StatusOK, "acct.filter.added", "")
+}
+
+// removeFilter removes rule n (as the page numbers them), as `mailgate
+// filter remove` does.
+func (s *Server) removeFilter(w http.ResponseWriter, r *http.Request) {
+	ws := s.session(r)
+	n, err := strconv.Atoi(r.PostFormValue("n"))
+	if err == nil {
+		err = s.st.RemoveFilterRule(r.Context(), "web:"+ws.Account, ws.Account, n)
+	}
+	if err != nil {
+		s.showAccount(w, r, http.StatusBadRequest, "", "acct.filter.bad")
+		return
+	}
+	s.showAccount(w, r, http.StatusOK, "acct.filter.removed", "")
 }

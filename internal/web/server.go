@@ -100,6 +100,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /account", s.tlsOnly(s.loggedIn(s.account)))
 	m.HandleFunc("POST /account/password", s.tlsOnly(s.csrf(s.loggedIn(s.changePassword))))
 	m.HandleFunc("POST /account/spam", s.tlsOnly(s.csrf(s.loggedIn(s.changeSpam))))
+	m.HandleFunc("POST /account/filters", s.tlsOnly(s.csrf(s.loggedIn(s.addFilter))))
+	m.HandleFunc("POST /account/filters/remove", s.tlsOnly(s.csrf(s.loggedIn(s.removeFilter))))
 	m.HandleFunc("GET /account/mobileconfig", s.tlsOnly(s.loggedIn(s.mobileconfig)))
 	m.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", s.autoconfig)
 	m.HandleFunc("GET /mail/config-v1.1.xml", s.autoconfig) // autoconfig.<domain>

@@ -218,6 +218,23 @@ func TestLoginAccountPasswordChangeLogout(t *testing.T) {
 	if set, _ := s.st.AccountSpam(context.Background(), "taro@example.jp"); resp.StatusCode != 200 || set.Action != "junk" {
 		t.Fatalf("spam choice: %d %+v", resp.StatusCode, set)
 	}
+	// Filters: the same rules as `mailgate filter` (store.AddFilterRule).
+	resp, body = s.do(c, "POST", s.secure.URL+"/account/filters", url.Values{"csrf": {tok}, "header": {"Subject"}, "regex": {"(unclosed"}, "folder": {"News"}}, nil)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "That filter is not valid") {
+		t.Fatalf("bad regex: %d", resp.StatusCode)
+	}
+	resp, body = s.do(c, "POST", s.secure.URL+"/account/filters", url.Values{"csrf": {tok}, "header": {"Subject"}, "regex": {"^\\[news\\]"}, "folder": {"News"}}, nil)
+	rules, _ := s.st.FilterRules(context.Background(), "taro@example.jp")
+	if resp.StatusCode != 200 || len(rules) != 1 || rules[0].Folder != "News" || !strings.Contains(body, "<td>News</td>") {
+		t.Fatalf("add filter: %d %+v", resp.StatusCode, rules)
+	}
+	resp, _ = s.do(c, "POST", s.secure.URL+"/account/filters/remove", url.Values{"csrf": {tok}, "n": {"1"}}, nil)
+	if rules, _ = s.st.FilterRules(context.Background(), "taro@example.jp"); resp.StatusCode != 200 || len(rules) != 0 {
+		t.Fatalf("remove filter: %d %+v", resp.StatusCode, rules)
+	}
+	if resp, _ = s.do(c, "POST", s.secure.URL+"/account/filters", url.Values{"header": {"Subject"}, "regex": {"x"}, "folder": {"X"}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("filter without CSRF token: %d, want 403", resp.StatusCode)
+	}
 	if resp, _ = s.do(c, "POST", s.secure.URL+"/logout", url.Values{"csrf": {tok}}, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", resp.StatusCode)
 	}
