@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -192,7 +191,7 @@ func newQueueBounceCmd() *cobra.Command {
 			}
 			defer sp.Close()
 			for _, id := range args {
-				if err := bounceOne(sp, cfg.Hostname, id); err != nil {
+				if err := delivery.ReturnToSender(sp, cfg.Hostname, id); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s bounced\n", id)
@@ -200,38 +199,4 @@ func newQueueBounceCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func bounceOne(sp *spool.Spool, hostname, id string) error {
-	m, err := sp.Open(id)
-	if err != nil {
-		return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
-	}
-	defer m.Close()
-	st, err := sp.State(&m.Envelope)
-	if err != nil {
-		return err
-	}
-	var failed []spool.RcptState
-	for _, r := range st.Rcpts {
-		if r.Status == spool.Pending {
-			// As when the queue gives up: the recipient's own last error,
-			// else the message's; a message never tried has none.
-			last := cmp.Or(r.Error, st.LastError)
-			r.Status = spool.Failed
-			r.Error = "550 5.0.0 message returned by the mail administrator"
-			if last != "" {
-				r.Error += "; last error: " + last
-			}
-			failed = append(failed, r)
-		}
-	}
-	// The DSN is durable before the message goes (never lose both).
-	if m.Envelope.From != "" && len(failed) > 0 {
-		env, body := delivery.BuildDSN(hostname, m, failed, delivery.ActionFailed, time.Now(), time.Time{})
-		if err := sp.Put(env, body); err != nil {
-			return err
-		}
-	}
-	return sp.Remove(id)
 }

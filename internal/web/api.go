@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailgate/internal/address"
+	"mailgate/internal/delivery"
 	"mailgate/internal/password"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -146,6 +147,8 @@ func (s *Server) apiRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/accounts/{address}", s.api("read", s.apiAccount))
 	m.HandleFunc("DELETE /api/v1/accounts/{address}", s.api("directory", s.apiRemoveAccount))
 	m.HandleFunc("PUT /api/v1/accounts/{address}/status", s.api("directory", s.apiSetStatus))
+	m.HandleFunc("GET /api/v1/accounts/{address}/limits", s.api("read", s.apiLimits))
+	m.HandleFunc("PUT /api/v1/accounts/{address}/limits", s.api("directory", s.apiSetLimits))
 	m.HandleFunc("GET /api/v1/accounts/{address}/aliases", s.api("read", s.apiAliases))
 	m.HandleFunc("POST /api/v1/aliases", s.api("directory", s.apiAddAlias))
 	m.HandleFunc("DELETE /api/v1/aliases/{alias}", s.api("directory", s.apiRemoveAlias))
@@ -378,14 +381,24 @@ func (s *Server) apiQueueShow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apiQueued{Envelope: m.Envelope, State: st})
 }
 
-// apiQueueAction is `queue retry|hold|release ID`.
+// apiQueueAction is `queue retry|hold|release|bounce ID`.
 func (s *Server) apiQueueAction(w http.ResponseWriter, r *http.Request) {
 	if !s.needSpool(w) {
 		return
 	}
+	if r.PathValue("action") == "bounce" {
+		// The sender gets a DSN and the message leaves the queue, as with
+		// `mailgate queue bounce`.
+		if err := delivery.ReturnToSender(s.spool, s.cfg.Hostname, r.PathValue("id")); err != nil {
+			s.apiErr(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	change, ok := spool.Actions[r.PathValue("action")]
 	if !ok {
-		apiFail(w, http.StatusNotFound, "not_found", "queue actions are retry, hold and release")
+		apiFail(w, http.StatusNotFound, "not_found", "queue actions are retry, hold, release and bounce")
 		return
 	}
 	if err := s.spool.Change(r.PathValue("id"), change); err != nil {

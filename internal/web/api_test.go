@@ -154,3 +154,61 @@ func TestAPIQueueActions(t *testing.T) {
 		t.Errorf("removed message: %d %v", code, m)
 	}
 }
+
+// TestAPIQueueBounce: bounce sends the sender one DSN and removes the
+// message, as `mailgate queue bounce` does (delivery.ReturnToSender).
+func TestAPIQueueBounce(t *testing.T) {
+	s := newSite(t, nil)
+	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	s.srv.spool = sp
+	env := &spool.Envelope{ID: spool.NewID(), From: "taro@example.jp", To: []string{"x@remote.example"}, Received: time.Now(), Origin: "submission"}
+	if err := sp.Put(env, []byte("Subject: hi\r\n\r\nhello\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := s.st.AddAPIToken(context.Background(), "test", "ops", []string{"read", "queue"})
+	if code, m := s.api("POST", "/api/v1/queue/"+env.ID+"/bounce", ops, ""); code != 204 {
+		t.Fatalf("bounce: %d %v", code, m)
+	}
+	ids, _ := sp.IDs()
+	if len(ids) != 1 || ids[0] == env.ID {
+		t.Fatalf("queue after bounce: %v, want only the DSN", ids)
+	}
+	m, err := sp.Open(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Envelope.From != "" || len(m.Envelope.To) != 1 || m.Envelope.To[0] != "taro@example.jp" {
+		t.Fatalf("DSN envelope %+v", m.Envelope)
+	}
+	if code, m := s.api("POST", "/api/v1/queue/"+env.ID+"/bounce", ops, ""); code != 404 || errCode(m) != "not_found" {
+		t.Errorf("bouncing it again: %d %v", code, m)
+	}
+}
+
+// TestAPILimits: an account's daily limits read and set through the API,
+// the same operation as `mailgate user limits` (store.SetLimitOverride).
+func TestAPILimits(t *testing.T) {
+	s := newSite(t, nil)
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read", "directory"})
+	code, m := s.api("GET", "/api/v1/accounts/taro@example.jp/limits", admin, "")
+	lim, _ := m["limits"].(map[string]any)
+	if code != 200 || lim["recipients_per_day"] != 1000.0 {
+		t.Fatalf("limits: %d %v", code, m)
+	}
+	code, m = s.api("PUT", "/api/v1/accounts/taro@example.jp/limits", admin, `{"recipients_per_day": 20, "messages_per_day": null}`)
+	lim, _ = m["limits"].(map[string]any)
+	if code != 200 || lim["recipients_per_day"] != 20.0 || lim["messages_per_day"] != 500.0 {
+		t.Fatalf("set limits: %d %v", code, m)
+	}
+	if code, m := s.api("PUT", "/api/v1/accounts/taro@example.jp/limits", admin, `{"recipients_per_day": -1}`); code != 400 || errCode(m) != "invalid" {
+		t.Errorf("negative limit: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/accounts/nobody@example.jp/limits", admin, ""); code != 404 {
+		t.Errorf("unknown account: %d %v", code, m)
+	}
+}
