@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -363,29 +361,20 @@ func newEdgeCheckCmd() *cobra.Command {
 		Short: "decide one TCP attempt: prints allow or block, then the reason chain (port defaults to 25)",
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := netip.ParseAddr(args[0])
-			if err != nil {
-				return fmt.Errorf("SRC %q: not an IP address", args[0])
-			}
-			dst, err := netip.ParseAddr(args[1])
-			if err != nil {
-				return fmt.Errorf("DST %q: not an IP address", args[1])
-			}
-			if src.Unmap().Is4() != dst.Unmap().Is4() {
-				return fmt.Errorf("SRC %s and DST %s are of different families: no TCP connection joins them", src, dst)
-			}
-			port := uint64(edge.SMTPPort)
+			portText := ""
 			if len(args) == 3 {
-				if port, err = strconv.ParseUint(args[2], 10, 16); err != nil {
-					return fmt.Errorf("PORT %q: want 1-65535", args[2])
-				}
+				portText = args[2]
+			}
+			src, dst, port, err := edge.ParseCheck(args[0], args[1], portText)
+			if err != nil {
+				return err
 			}
 			return withStore(func(ctx context.Context, st *store.Store) error {
 				p, err := loadPolicy(ctx, st, resolve)
 				if err != nil {
 					return err
 				}
-				block, reasons := p.Check(src, dst, uint16(port))
+				block, reasons := p.Check(src, dst, port)
 				fmt.Fprint(cmd.OutOrStdout(), edge.FormatCheck(block, reasons))
 				return nil
 			})

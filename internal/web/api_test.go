@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"mailgate/internal/spool"
+	"mailgate/internal/store"
 )
 
 func (s *site) api(method, path, token, body string) (int, map[string]any) {
@@ -210,5 +212,45 @@ func TestAPILimits(t *testing.T) {
 	}
 	if code, m := s.api("GET", "/api/v1/accounts/nobody@example.jp/limits", admin, ""); code != 404 {
 		t.Errorf("unknown account: %d %v", code, m)
+	}
+}
+
+// TestAPIEdge: pools, the "would this be blocked" check with its reasons,
+// and the recorded attempts with the subscriber who held each source.
+func TestAPIEdge(t *testing.T) {
+	s := newSite(t, nil)
+	ctx := context.Background()
+	reader, _ := s.st.AddAPIToken(ctx, "test", "reader", []string{"read"})
+	if _, err := s.st.AddPoolPrefixes(ctx, "test", "dyn", "dynamic", []string{"203.0.113.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, m := s.api("GET", "/api/v1/pools", reader, ""); code != 200 || m["total"] != 1.0 {
+		t.Fatalf("pools: %d %v", code, m)
+	}
+	code, m := s.api("GET", "/api/v1/edge/check?src=203.0.113.9&dst=198.51.100.25", reader, "")
+	if code != 200 || m["verdict"] != "block" || m["port"] != 25.0 {
+		t.Fatalf("check dynamic -> 25: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/edge/check?src=203.0.113.9&dst=198.51.100.25&port=587", reader, ""); code != 200 || m["verdict"] != "allow" {
+		t.Fatalf("check dynamic -> 587: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/edge/check?src=203.0.113.9&dst=2001:db8::1", reader, ""); code != 400 || errCode(m) != "invalid" {
+		t.Fatalf("mixed families: %d %v", code, m)
+	}
+	now := time.Now()
+	src := netip.MustParseAddr("203.0.113.9")
+	if err := s.st.RecordAttempts(ctx, "r1", []store.AttemptRecord{{Source: src, Pool: "dyn", Attempts: 7, Destinations: 2, FirstSeen: now.Add(-time.Minute), LastSeen: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.st.RecordSessionStart(ctx, store.SubscriberSession{NAS: "bng", SessionID: "1", Username: "sub-9", IPv4: src, Start: now.Add(-time.Hour), Updated: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, m = s.api("GET", "/api/v1/edge/report", reader, "")
+	items, _ := m["items"].([]any)
+	if code != 200 || len(items) != 1 {
+		t.Fatalf("report: %d %v", code, m)
+	}
+	if row := items[0].(map[string]any); row["source"] != "203.0.113.9" || row["attempts"] != 7.0 || row["subscriber"] != "sub-9" {
+		t.Fatalf("report row %v", row)
 	}
 }
