@@ -18,7 +18,7 @@ import (
 
 // NewAgent builds the delivery agent a node runs from its configuration:
 // local Maildir delivery, remote SMTP delivery with the [delivery] and
-// [dns] settings, DKIM keys under <data_dir>/dkim.
+// [dns] settings, DKIM keys from the store (dir, when it is the store).
 func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logger) (*Agent, error) {
 	d := cfg.Delivery
 	roots, err := loadRoots(d.CAFile)
