@@ -1,21 +1,26 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/config"
 	"mailgate/internal/dkim"
 )
 
-func dkimKeys() (dkim.Keys, error) {
-	cfg, err := loadConfig()
+// dkimKeys returns the keys in the configured store (shared by every node
+// of a fleet), and the store to close after. Keys made before they moved
+// into the store, under <data_dir>/dkim, are copied in on first use.
+func dkimKeys() (dkim.Keys, *config.Config, func(), error) {
+	st, cfg, err := openStore(context.Background())
 	if err != nil {
-		return dkim.Keys{}, err
+		return dkim.Keys{}, nil, nil, err
 	}
-	return dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}, nil
+	return dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Store: st}, cfg, func() { st.Close() }, nil
 }
 
 func newDKIMCmd() *cobra.Command {
@@ -25,17 +30,19 @@ func newDKIMCmd() *cobra.Command {
 	keygen := &cobra.Command{
 		Use:   "keygen DOMAIN",
 		Short: "generate a signing key and print the DNS TXT record to publish",
-		Long: `Generates a DKIM key for DOMAIN under <data_dir>/dkim/DOMAIN/SELECTOR.pem
-and prints the TXT record to publish. The first key of a domain becomes
+		Long: `Generates a DKIM key for DOMAIN, stores it in the database (so every
+node of a fleet signs with it) and prints the TXT record to publish. The first key of a domain becomes
 active at once; for a rotation, generate under a new selector, publish the
 record, then run "mailgate dkim activate DOMAIN SELECTOR" (or pass
---activate). A running node picks up the active key with the next message.`,
+--activate). A running node (every node of a fleet) picks up the active key with the
+next message.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := dkimKeys()
+			k, _, done, err := dkimKeys()
 			if err != nil {
 				return err
 			}
+			defer done()
 			rec, err := k.Generate(args[0], selector, algo, activate)
 			if err != nil {
 				return err
@@ -50,10 +57,11 @@ record, then run "mailgate dkim activate DOMAIN SELECTOR" (or pass
 	show := &cobra.Command{
 		Use: "show DOMAIN [SELECTOR]", Short: "print the TXT record of a key (default: the active one)", Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := dkimKeys()
+			k, _, done, err := dkimKeys()
 			if err != nil {
 				return err
 			}
+			defer done()
 			sel := ""
 			if len(args) == 2 {
 				sel = args[1]
@@ -71,10 +79,11 @@ record, then run "mailgate dkim activate DOMAIN SELECTOR" (or pass
 	activateCmd := &cobra.Command{
 		Use: "activate DOMAIN SELECTOR", Short: "sign DOMAIN's mail with SELECTOR's key from now on", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := dkimKeys()
+			k, _, done, err := dkimKeys()
 			if err != nil {
 				return err
 			}
+			defer done()
 			if err := k.Activate(args[0], args[1]); err != nil {
 				return err
 			}
@@ -85,10 +94,11 @@ record, then run "mailgate dkim activate DOMAIN SELECTOR" (or pass
 	list := &cobra.Command{
 		Use: "list", Short: "list domains with keys and their active selector", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := dkimKeys()
+			k, _, done, err := dkimKeys()
 			if err != nil {
 				return err
 			}
+			defer done()
 			m, err := k.List()
 			if err != nil {
 				return err

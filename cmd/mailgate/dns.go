@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"mailgate/internal/dkim"
 	"mailgate/internal/dns"
 	"mailgate/internal/dnsrecords"
 )
@@ -16,11 +14,12 @@ import (
 func newDNSCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dns", Short: "the DNS records our domains publish: print them, check them live"}
 	expected := func(domain string) (*dnsrecords.Zone, *dns.Client, error) {
-		cfg, err := loadConfig()
+		keys, cfg, done, err := dkimKeys()
 		if err != nil {
 			return nil, nil, err
 		}
-		z, err := dnsrecords.Expected(cfg, dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}, domain)
+		defer done()
+		z, err := dnsrecords.Expected(cfg, keys, domain)
 		return z, dns.New(cfg.DNS.Servers, cfg.DNS.Timeout), err
 	}
 	records := &cobra.Command{

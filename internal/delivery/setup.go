@@ -18,7 +18,7 @@ import (
 
 // NewAgent builds the delivery agent a node runs from its configuration:
 // local Maildir delivery, remote SMTP delivery with the [delivery] and
-// [dns] settings, DKIM keys under <data_dir>/dkim.
+// [dns] settings, DKIM keys from the store (dir, when it is the store).
 func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logger) (*Agent, error) {
 	d := cfg.Delivery
 	roots, err := loadRoots(d.CAFile)
@@ -61,13 +61,23 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		Spool: sp, Log: log, Hostname: cfg.Hostname,
 		Local:  local,
 		Remote: remote,
-		Signer: &Signer{Keys: dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}.Cached(), Dir: dir},
+		Signer: &Signer{Keys: signingKeys(cfg, dir), Dir: dir},
 		Schedule: Schedule{
 			RetryInitial: d.RetryInitial, RetryMax: d.RetryMax,
 			Lifetime: d.Lifetime, DelayWarning: d.DelayWarning,
 		},
 		Workers: d.Workers, ScanEvery: d.ScanInterval,
 	}, nil
+}
+
+// signingKeys are the DKIM keys in the store when dir is the store (every
+// node of a fleet then signs with the same key), else the key directory.
+func signingKeys(cfg *config.Config, dir Directory) dkim.Keys {
+	k := dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}
+	if ks, ok := dir.(dkim.KeyStore); ok {
+		k.Store = ks
+	}
+	return k.Cached()
 }
 
 // loadRoots returns the system roots plus the CAs in file, or nil (system

@@ -1,7 +1,10 @@
 // Package dkim keeps our domains' DKIM signing keys and signs outbound
 // mail with them (RFC 6376, on emersion/go-msgauth).
 //
-// Keys live under one directory (<data_dir>/dkim):
+// A node keeps its keys in the store (see store.go here), so every node of
+// a fleet signs with the same key. Before that they lived under one
+// directory (<data_dir>/dkim), which is still read, once, to copy its keys
+// into the store, and which Keys without a Store still uses:
 //
 //	<domain>/<selector>.pem   PKCS#8 private key, mode 0600
 //	<domain>/active           the selector used for signing
@@ -27,11 +30,15 @@ import (
 // ErrNoKey means the domain has no active signing key.
 var ErrNoKey = errors.New("dkim: no signing key for domain")
 
-// Keys is a key directory.
+// Keys is where our signing keys are: Store when set, else the directory
+// Dir. With a Store, Dir is only the legacy directory whose keys are
+// copied into the store on first use.
 type Keys struct {
-	Dir string
+	Dir   string
+	Store KeyStore
 
-	parsed *keyCache // set by Cached
+	parsed   *keyCache    // set by Cached
+	imported *importState // set by Cached: the copy of Dir runs once
 }
 
 // Cached returns k keeping the keys it parses in memory: parsing an RSA
@@ -41,6 +48,7 @@ type Keys struct {
 // size or modification time changes.
 func (k Keys) Cached() Keys {
 	k.parsed = &keyCache{m: map[string]cachedKey{}}
+	k.imported = &importState{}
 	return k
 }
 
@@ -52,6 +60,7 @@ type keyCache struct {
 type cachedKey struct {
 	mod  time.Time
 	size int64
+	pem  string // for a key from the store
 	key  crypto.Signer
 }
 
@@ -110,6 +119,9 @@ func (k Keys) Generate(domain, selector, algo string, activate bool) (string, er
 	if err != nil {
 		return "", err
 	}
+	if k.Store != nil {
+		return k.generateInStore(domain, selector, algo, der, activate)
+	}
 	dir := filepath.Join(k.Dir, domain)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -140,6 +152,9 @@ func (k Keys) Generate(domain, selector, algo string, activate bool) (string, er
 
 // Activate makes selector the one domain signs with.
 func (k Keys) Activate(domain, selector string) error {
+	if k.Store != nil {
+		return k.activateInStore(domain, selector)
+	}
 	if _, err := k.load(domain, selector); err != nil {
 		return err
 	}
@@ -153,6 +168,9 @@ func (k Keys) Activate(domain, selector string) error {
 func (k Keys) load(domain, selector string) (crypto.Signer, error) {
 	if !validLabel(domain) || !validLabel(selector) {
 		return nil, ErrNoKey
+	}
+	if k.Store != nil {
+		return k.loadFromStore(domain, selector)
 	}
 	path := filepath.Join(k.Dir, domain, selector+".pem")
 	var stamp os.FileInfo
@@ -171,20 +189,30 @@ func (k Keys) load(domain, selector string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("dkim: %s/%s.pem holds no PEM key", domain, selector)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	s, err := parseKey(b, domain+"/"+selector+".pem")
 	if err != nil {
-		return nil, fmt.Errorf("dkim: %s/%s.pem: %w", domain, selector, err)
-	}
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("dkim: %s/%s.pem: unsupported key type", domain, selector)
+		return nil, err
 	}
 	if stamp != nil {
 		k.parsed.put(path, stamp, s)
+	}
+	return s, nil
+}
+
+// parseKey reads a PEM-wrapped PKCS#8 private key; name says where it
+// came from in errors.
+func parseKey(b []byte, name string) (crypto.Signer, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("dkim: %s holds no PEM key", name)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("dkim: %s: %w", name, err)
+	}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("dkim: %s: unsupported key type", name)
 	}
 	return s, nil
 }
@@ -194,6 +222,9 @@ func (k Keys) Active(domain string) (string, crypto.Signer, error) {
 	domain = strings.ToLower(domain)
 	if !validLabel(domain) {
 		return "", nil, ErrNoKey
+	}
+	if k.Store != nil {
+		return k.activeInStore(domain)
 	}
 	b, err := os.ReadFile(filepath.Join(k.Dir, domain, "active"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -246,6 +277,9 @@ func RecordValue(pub crypto.PublicKey) (string, error) {
 
 // List lists the domains with keys and each one's active selector.
 func (k Keys) List() (map[string]string, error) {
+	if k.Store != nil {
+		return k.listInStore()
+	}
 	entries, err := os.ReadDir(k.Dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]string{}, nil

@@ -1,6 +1,11 @@
 package e2e
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +14,8 @@ import (
 
 // TestRemoteDKIMCommands: keygen prints the record to publish and makes
 // the first key active; a second key waits until activated (rotation);
-// keys are private files under <data_dir>/dkim.
+// keys live in the store, not under <data_dir>/dkim, and key files left
+// there by an older version are copied into the store and kept.
 func TestRemoteDKIMCommands(t *testing.T) {
 	n := NewNode(t, "", "")
 	a := n.MustCLI("", "dkim", "keygen", "Ours.Test", "--selector", "sel-a", "--algo", "ed25519")
@@ -36,8 +42,33 @@ func TestRemoteDKIMCommands(t *testing.T) {
 	if out, err := n.CLI("", "dkim", "activate", "ours.test", "nope"); err == nil || !strings.Contains(out, "mailgate dkim keygen ours.test") {
 		t.Fatalf("activating a missing key: %v %q", err, out)
 	}
-	fi, err := os.Stat(filepath.Join(n.Dir, "dkim", "ours.test", "sel-a.pem"))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v %v", err, fi)
+	if _, err := os.Stat(filepath.Join(n.Dir, "dkim")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("keygen wrote under <data_dir>/dkim (%v): keys belong in the store", err)
+	}
+
+	// A key directory from before: legacy.test/old.pem, active.
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := filepath.Join(n.Dir, "dkim", "legacy.test")
+	if err := os.MkdirAll(legacy, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(legacy, "old.pem")
+	writePEM(t, keyFile, "PRIVATE KEY", der)
+	if err := os.WriteFile(filepath.Join(legacy, "active"), []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := n.MustCLI("", "dkim", "list"); out != "legacy.test\told\nours.test\tsel-b\n" {
+		t.Fatalf("list after a legacy key directory appeared: %q", out)
+	}
+	wantP := base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))
+	if out := n.MustCLI("", "dkim", "show", "legacy.test"); !strings.Contains(out, "old._domainkey.legacy.test. IN TXT ( \"v=DKIM1; k=ed25519; p="+wantP+"\" )") {
+		t.Fatalf("show of the copied key: %q", out)
+	}
+	if _, err := os.Stat(keyFile); err != nil {
+		t.Fatalf("the copied key file was removed: %v", err)
 	}
 }
