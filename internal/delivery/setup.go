@@ -14,6 +14,7 @@ import (
 	"mailgate/internal/dns"
 	"mailgate/internal/mtasts"
 	"mailgate/internal/spool"
+	"mailgate/internal/store"
 )
 
 // NewAgent builds the delivery agent a node runs from its configuration:
@@ -53,6 +54,11 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	local := &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log}
 	if scripts, ok := dir.(ScriptSource); ok {
 		local.Scripts = scripts // the store: each account's active Sieve script
+	}
+	if su, ok := dir.(SendUsage); ok {
+		// The same daily limits as submission (internal/node).
+		local.Sends = su
+		local.SendDefaults = store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}
 	}
 	if vl, ok := dir.(VacationLog); ok {
 		local.Vacations, local.Spool = vl, sp

@@ -16,6 +16,14 @@ import (
 	"mailgate/internal/store"
 )
 
+// SendUsage counts what an account sends against its daily send limits
+// (the store; abuse.Usage): Sieve redirects count for the account whose
+// script made them.
+type SendUsage interface {
+	ReserveSend(ctx context.Context, account string, recipients, messages int, defaults store.SendLimits) (int64, error)
+	ReleaseSend(ctx context.Context, ids ...int64) error
+}
+
 // ScriptSource gives an account's active Sieve script (the store).
 type ScriptSource interface {
 	ActiveSieveScript(ctx context.Context, account string) (*store.SieveScript, error)
@@ -39,10 +47,18 @@ const maxFilteredSize = 64 << 20
 // the folders to store in, the addresses to redirect to, or a rejection.
 type filterPlan struct {
 	folders   []target // in order, once each
-	redirects []string
+	redirects []redirect
+	keep      target // where the implicit keep stores, for a refused redirect
 	reject    string // the reason, when the script rejected
 	vacation  *sieve.Action
 	msg       sieve.Message // what the script read, for the vacation reply
+}
+
+// redirect is one redirect target; copy is :copy (RFC 3894), which
+// leaves the implicit keep as it was.
+type redirect struct {
+	addr string
+	copy bool
 }
 
 // target is one folder to store in ("" is INBOX) with the IMAP flags to
@@ -124,6 +140,7 @@ func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log inte
 		// The verdict's Junk folder is where "keep" puts spam.
 		keepFolder = mailbox.Junk
 	}
+	p.keep = target{keepFolder, res.ImplicitKeepFlags}
 	for _, a := range res.Actions {
 		switch a.Kind {
 		case sieve.ActKeep:
@@ -140,7 +157,7 @@ func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log inte
 				}
 				continue
 			}
-			p.redirects = append(p.redirects, a.Address)
+			p.redirects = append(p.redirects, redirect{a.Address, a.Copy})
 		case sieve.ActReject, sieve.ActEreject:
 			p.reject = a.Reason
 		case sieve.ActVacation:
@@ -180,22 +197,75 @@ func (l *Local) fileinto(dir string, a sieve.Action, log interface{ Warn(string,
 // the same state write as this recipient's delivery, so a retry after a
 // crash finds them there and adds none twice. The envelope sender stays
 // the original one (RFC 5228 §4.2).
-func addRedirects(st *spool.State, targets []string) []string {
-	var added []string
+//
+// Each new target counts against the daily send limits of acct, whose
+// script made the redirect (issue 10: redirect counts against the
+// account's sending limits): one recipient per target and one message
+// for the first. A target past the limit is not added but returned in
+// refused; the caller keeps the message instead. An error is the store
+// failing: the reservations made here are given back and the delivery
+// is retried.
+func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, targets []redirect) (added []string, refused []redirect, err error) {
+	var ids []int64
 	for _, t := range targets {
-		dup := false
-		for _, r := range st.Rcpts {
-			if strings.EqualFold(r.Addr, t) {
-				dup = true
-				break
-			}
+		if hasRcpt(st, t.addr) {
+			continue
 		}
-		if !dup {
-			st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: t, Status: spool.Pending})
-			added = append(added, t)
+		if l.Sends != nil {
+			messages := 0
+			if len(ids) == 0 {
+				messages = 1
+			}
+			id, err := l.Sends.ReserveSend(ctx, acct, 1, messages, l.SendDefaults)
+			var over *store.OverLimitError
+			if errors.As(err, &over) {
+				refused = append(refused, t)
+				l.Log.Warn("sieve redirect not made: daily send limit reached; keeping the message",
+					"account", acct, "to", t.addr, "limit", over.Limit, "max", over.Max, "frees_at", over.FreesAt)
+				continue
+			}
+			if err != nil {
+				if len(ids) > 0 {
+					l.Sends.ReleaseSend(ctx, ids...)
+				}
+				return nil, nil, fmt.Errorf("send limits: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		added = append(added, t.addr)
+	}
+	for _, a := range added {
+		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending})
+	}
+	return added, refused, nil
+}
+
+// hasRcpt says whether addr is already one of the message's recipients.
+func hasRcpt(st *spool.State, addr string) bool {
+	for _, r := range st.Rcpts {
+		if strings.EqualFold(r.Addr, addr) {
+			return true
 		}
 	}
-	return added
+	return false
+}
+
+// keepRefused stores the message where the implicit keep would have, when
+// a redirect that cancelled it (not :copy) could not be made: a message is
+// never lost to a limit.
+func (p *filterPlan) keepRefused(refused []redirect) {
+	for _, r := range refused {
+		if r.copy {
+			continue
+		}
+		for _, f := range p.folders {
+			if f.folder == p.keep.folder {
+				return
+			}
+		}
+		p.folders = append(p.folders, p.keep)
+		return
+	}
 }
 
 // sendVacation queues the vacation reply of a plan, unless one already
