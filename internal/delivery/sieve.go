@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -111,7 +113,8 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 		Envelope:      sieve.Envelope{From: env.From, To: rcpt},
 		MailboxExists: func(name string) bool { return mailbox.IsInbox(name) || mailbox.FolderExists(dir, name) },
 		UserAddresses: []string{acct},
-		Spam:          spamScore(env.Junk),
+		Spam:          spamScore(msg, env.Junk),
+		Virus:         virusScore(msg),
 	})
 	if err != nil {
 		log.Warn("sieve script failed; keeping", "err", err)
@@ -298,14 +301,75 @@ func (l *Local) sendVacation(ctx context.Context, m *spool.Message, rcpt, acct s
 	log.Info("sieve vacation reply queued", "reply", id)
 }
 
-// spamScore feeds spamtest (RFC 5235) from the verdict: mail it judged
-// spam is 10 ("definitely spam"), other mail 0 ("not tested"), as the
-// envelope carries the judgement and not the score.
-func spamScore(junk bool) *sieve.SpamScore {
-	if !junk {
+// spamScore feeds spamtest (RFC 5235) from the MX's scan: X-Spam-Score
+// (a non-negative integer) against the threshold in X-Spam-Status's
+// required=, both added by internal/scan, which drops any copy a message
+// arrives with. The scale is relative to the threshold, so that spamtest
+// and the verdict agree: at or past it is 10 (RFC 5235 §3.2 "definitely
+// spam", :percent 100, §3.3); below it, score/threshold spreads over 1
+// ("tested, not spam") .. 9 and :percent 0 .. 99. Mail the verdict judged
+// spam (Junk) is 10 whatever its score; mail without both fields (not
+// scanned, scanner down) is "not tested" (nil, spamtest 0).
+func spamScore(msg sieve.Message, junk bool) *sieve.SpamScore {
+	if junk {
+		return &sieve.SpamScore{Value: 10, Percent: 100}
+	}
+	score, ok := firstField(msg, "X-Spam-Score")
+	if !ok {
 		return nil
 	}
-	return &sieve.SpamScore{Value: 10, Percent: 100}
+	s, err := strconv.ParseUint(score, 10, 31)
+	required, ok := spamRequired(msg)
+	if err != nil || !ok {
+		return nil
+	}
+	if float64(s) >= required {
+		return &sieve.SpamScore{Value: 10, Percent: 100}
+	}
+	// Multiplied first so that whole ratios stay exact (2 of 5 is 40%).
+	return &sieve.SpamScore{Value: 1 + int(9*float64(s)/required), Percent: int(100 * float64(s) / required)}
+}
+
+// spamRequired reads the threshold from "X-Spam-Status: No, score=2.0
+// required=5.0 tests=..."; it must be a positive number.
+func spamRequired(msg sieve.Message) (float64, bool) {
+	status, ok := firstField(msg, "X-Spam-Status")
+	if !ok {
+		return 0, false
+	}
+	for _, tok := range strings.FieldsFunc(status, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' || r == '\r' || r == '\n' }) {
+		if v, found := strings.CutPrefix(tok, "required="); found {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(r > 0) || math.IsInf(r, 0) {
+				return 0, false
+			}
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// virusScore feeds virustest (RFC 5235 §3.3): "X-Virus-Scan: clean" from
+// the MX's scan is 1 (tested, no virus); without it the message was not
+// tested (nil, 0). An infected message never reaches delivery: the MX
+// refuses it.
+func virusScore(msg sieve.Message) *int {
+	v, ok := firstField(msg, "X-Virus-Scan")
+	if !ok || !strings.HasPrefix(strings.ToLower(v), "clean") {
+		return nil
+	}
+	clean := 1
+	return &clean
+}
+
+// firstField is the trimmed value of the first field named name: the
+// scan adds its fields at the top.
+func firstField(msg sieve.Message, name string) (string, bool) {
+	vs := msg.Header(name)
+	if len(vs) == 0 {
+		return "", false
+	}
+	return strings.TrimSpace(vs[0]), true
 }
 
 // A compiled script is immutable, so one compile serves every delivery
