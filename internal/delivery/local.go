@@ -10,6 +10,7 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -28,6 +29,9 @@ type Local struct {
 	Log      *slog.Logger
 	// Scripts gives each account's active Sieve script; nil: no filtering.
 	Scripts ScriptSource
+	// SieveLimits bound a script's run (config [sieve] max_redirects);
+	// zero fields take sieve.DefaultLimits.
+	SieveLimits sieve.Limits
 	// Vacations and Spool send Sieve vacation replies; nil: none are sent.
 	Vacations VacationLog
 	Spool     *spool.Spool

@@ -115,6 +115,7 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 		UserAddresses: []string{acct},
 		Spam:          spamScore(msg, env.Junk),
 		Virus:         virusScore(msg),
+		Limits:        l.SieveLimits,
 	})
 	if err != nil {
 		log.Warn("sieve script failed; keeping", "err", err)

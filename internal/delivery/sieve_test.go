@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -362,5 +364,42 @@ func TestSieveRedirectSendLimit(t *testing.T) {
 				t.Errorf("reserved %d messages for %q, want 1 for bob", q.messages, q.accounts)
 			}
 		})
+	}
+}
+
+// TestSieveConfigDefaults: config [sieve]'s defaults are the built-in
+// limits (config cannot import the packages that hold them).
+func TestSieveConfigDefaults(t *testing.T) {
+	got := config.Default().Sieve
+	want := config.Sieve{MaxScriptBytes: store.MaxSieveScriptSize, MaxScripts: store.MaxSieveScripts, MaxRedirects: sieve.DefaultLimits.MaxRedirects}
+	if got != want {
+		t.Errorf("config [sieve] defaults %+v, want %+v", got, want)
+	}
+	// max_script_bytes may go up to what the compiler reads, no further.
+	cfg := config.Default()
+	cfg.Sieve.MaxScriptBytes = sieve.DefaultMaxScriptSize
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("max_script_bytes = the compiler's limit: %v", err)
+	}
+	cfg.Sieve.MaxScriptBytes++
+	if err := cfg.Validate(); err == nil {
+		t.Error("max_script_bytes past the compiler's limit accepted")
+	}
+}
+
+// TestSieveMaxRedirectsSetting: a run past the configured redirects
+// fails and keeps the message (sieve.max_redirects).
+func TestSieveMaxRedirectsSetting(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example"; redirect "dave@ours.example";`})
+	a.Local.SieveLimits = sieve.Limits{MaxRedirects: 1}
+	env := put(t, sp, "bob@ours.example", false)
+	m := mustOpen(t, sp, env.ID)
+	st, _ := sp.State(&m.Envelope)
+	a.Local.Deliver(m, st, true)
+	if len(st.Rcpts) != 1 {
+		t.Errorf("recipients %+v, want bob only (the script failed)", st.Rcpts)
+	}
+	if got := strings.Join(stored(t, a.Local.MailRoot, "bob@ours.example"), ","); got != "INBOX:1" {
+		t.Errorf("bob has %q, want INBOX:1", got)
 	}
 }
