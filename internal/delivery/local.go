@@ -111,7 +111,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 			return spool.Failed, "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject)
 		}
 	}
-	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects)
+	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects, l.Log.With("id", env.ID, "rcpt", rcpt))
 	if err != nil {
 		return spool.Pending, "sieve redirect: " + err.Error()
 	}

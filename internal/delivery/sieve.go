@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -209,7 +210,7 @@ func (l *Local) fileinto(dir string, a sieve.Action, log interface{ Warn(string,
 // refused; the caller keeps the message instead. An error is the store
 // failing: the reservations made here are given back and the delivery
 // is retried.
-func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, targets []redirect) (added []string, refused []redirect, err error) {
+func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, targets []redirect, log *slog.Logger) (added []string, refused []redirect, err error) {
 	var ids []int64
 	for _, t := range targets {
 		if hasRcpt(st, t.addr) {
@@ -224,7 +225,7 @@ func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, 
 			var over *store.OverLimitError
 			if errors.As(err, &over) {
 				refused = append(refused, t)
-				l.Log.Warn("sieve redirect not made: daily send limit reached; keeping the message",
+				log.Warn("sieve redirect not made: daily send limit reached; keeping the message",
 					"account", acct, "to", t.addr, "limit", over.Limit, "max", over.Max, "frees_at", over.FreesAt)
 				continue
 			}

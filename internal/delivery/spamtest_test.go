@@ -79,3 +79,20 @@ if allof (spamtest :percent :value "eq" :comparator "i;ascii-numeric" "40",
 		t.Errorf("stored %q, want Maybe:1", got)
 	}
 }
+
+// FuzzSpamScore: any header gives "not tested" or a value on RFC 5235's
+// scales, never a panic.
+func FuzzSpamScore(f *testing.F) {
+	f.Add("X-Spam-Status: No, score=2.0 required=5.0 tests=A\r\nX-Spam-Score: 2\r\nX-Virus-Scan: clean\r\n")
+	f.Add("X-Spam-Status: Yes, required=1e308\r\nX-Spam-Score: 2147483647\r\n")
+	f.Add("X-Spam-Status: required=-0\r\nX-Spam-Score: 00\r\n")
+	f.Fuzz(func(t *testing.T, header string) {
+		msg := sieve.ParseMessage([]byte(header + "\r\n\r\nbody\r\n"))
+		if s := spamScore(msg, false); s != nil && (s.Value < 1 || s.Value > 10 || s.Percent < 0 || s.Percent > 100) {
+			t.Fatalf("%q: %+v off the scale", header, *s)
+		}
+		if v := virusScore(msg); v != nil && *v != 1 {
+			t.Fatalf("%q: virustest %d", header, *v)
+		}
+	})
+}
