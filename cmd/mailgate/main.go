@@ -66,7 +66,13 @@ func openStore(ctx context.Context) (*store.Store, *config.Config, error) {
 		return nil, nil, err
 	}
 	st, err := store.Open(ctx, cfg.DatabaseDSN())
-	return st, cfg, err
+	if err != nil {
+		return nil, nil, err
+	}
+	// "mailgate sieve put" and the filter commands hold scripts to the
+	// same quotas as ManageSieve.
+	st.SetSieveQuota(store.SieveQuota{MaxScripts: cfg.Sieve.MaxScripts, MaxScriptBytes: cfg.Sieve.MaxScriptBytes})
+	return st, cfg, nil
 }
 
 // withStore runs fn against the configured store and closes it after.

@@ -177,7 +177,7 @@ func readScript(path string) (string, error) {
 	var b []byte
 	var err error
 	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, store.MaxSieveScriptSize+1))
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, sieve.DefaultMaxScriptSize+1))
 	} else {
 		b, err = os.ReadFile(path)
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	Radius   Radius   `toml:"radius"`
 	Abuse    Abuse    `toml:"abuse"`
 	Scan     Scan     `toml:"scan"`
+	Sieve    Sieve    `toml:"sieve"`
 
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`
@@ -259,9 +260,10 @@ func Default() *Config {
 			ConcurrencyPerDestination: 10, ConnectTimeout: 30 * time.Second,
 			MTASTS: true, DANE: true, RemotePort: 25, MTASTSPort: 443,
 		},
-		DNS:  DNS{Timeout: 5 * time.Second},
-		Edge: defaultEdge(),
-		Scan: defaultScan(),
+		DNS:   DNS{Timeout: 5 * time.Second},
+		Edge:  defaultEdge(),
+		Scan:  defaultScan(),
+		Sieve: defaultSieve(),
 
 		Reputation: defaultReputation(),
 		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
@@ -358,6 +360,7 @@ func (c *Config) Validate() error {
 	c.validateRadius(bad)
 	c.validateAbuse(bad)
 	c.validateScan(bad)
+	c.validateSieve(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
 	c.validateWeb(bad)

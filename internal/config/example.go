@@ -324,6 +324,19 @@ tag = "[SPAM]"
 # Score from which a message is spam; 0 = rspamd's actions decide ("add
 # header", "rewrite subject", "reject").
 threshold = 0.0
+[sieve]
+# Subscribers' filter scripts (ManageSieve, "mailgate sieve", the filter
+# service). The quotas an account's scripts are held to, announced by
+# ManageSieve (RFC 5804 QUOTA/MAXSIZE, QUOTA/MAXSCRIPTS): the largest
+# script in bytes (at most 1048576, what the compiler reads) and how many
+# scripts an account may keep.
+max_script_bytes = 65536
+max_scripts = 16
+# How many redirects one run of a script may make (RFC 5228 §10); more is
+# a script failure, which keeps the message. Each redirect also counts
+# against the account's [limits] daily send limits.
+max_redirects = 4
+
 [reputation]
 # How the MX judges where mail comes from, before it is received. Refusals
 # come at MAIL FROM (as Postfix's smtpd_delay_reject), from checks that run

@@ -10,6 +10,7 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -28,9 +29,16 @@ type Local struct {
 	Log      *slog.Logger
 	// Scripts gives each account's active Sieve script; nil: no filtering.
 	Scripts ScriptSource
+	// SieveLimits bound a script's run (config [sieve] max_redirects);
+	// zero fields take sieve.DefaultLimits.
+	SieveLimits sieve.Limits
 	// Vacations and Spool send Sieve vacation replies; nil: none are sent.
 	Vacations VacationLog
 	Spool     *spool.Spool
+	// Sends counts Sieve redirects against the daily send limits, with
+	// SendDefaults for accounts without their own; nil: no limits.
+	Sends        SendUsage
+	SendDefaults store.SendLimits
 	// Homes, in a fleet, says which recipients are homed on other nodes.
 	Homes Homes
 }
@@ -103,9 +111,14 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 			return spool.Failed, "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject)
 		}
 	}
-	if added := addRedirects(st, plan.redirects); len(added) > 0 {
+	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects, l.Log.With("id", env.ID, "rcpt", rcpt))
+	if err != nil {
+		return spool.Pending, "sieve redirect: " + err.Error()
+	}
+	if len(added) > 0 {
 		l.Log.Info("sieve redirect", "id", env.ID, "rcpt", rcpt, "to", added)
 	}
+	plan.keepRefused(refused)
 	for _, tg := range plan.folders {
 		folder, fdir := tg.folder, dir
 		if folder != "" {

@@ -13,7 +13,9 @@ import (
 	"mailgate/internal/dkim"
 	"mailgate/internal/dns"
 	"mailgate/internal/mtasts"
+	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
+	"mailgate/internal/store"
 )
 
 // NewAgent builds the delivery agent a node runs from its configuration:
@@ -50,9 +52,15 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if d.MTASTS && d.Smarthost == "" {
 		remote.STS = &mtasts.Fetcher{DNS: res, Roots: roots, Port: d.MTASTSPort, CacheDir: filepath.Join(cfg.DataDir, "mta-sts"), Log: log}
 	}
-	local := &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log}
+	local := &Local{Dir: dir, MailRoot: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Log: log,
+		SieveLimits: sieve.Limits{MaxRedirects: cfg.Sieve.MaxRedirects}}
 	if scripts, ok := dir.(ScriptSource); ok {
 		local.Scripts = scripts // the store: each account's active Sieve script
+	}
+	if su, ok := dir.(SendUsage); ok {
+		// The same daily limits as submission (internal/node).
+		local.Sends = su
+		local.SendDefaults = store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}
 	}
 	if vl, ok := dir.(VacationLog); ok {
 		local.Vacations, local.Spool = vl, sp

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +18,14 @@ import (
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
+
+// SendUsage counts what an account sends against its daily send limits
+// (the store; abuse.Usage): Sieve redirects count for the account whose
+// script made them.
+type SendUsage interface {
+	ReserveSend(ctx context.Context, account string, recipients, messages int, defaults store.SendLimits) (int64, error)
+	ReleaseSend(ctx context.Context, ids ...int64) error
+}
 
 // ScriptSource gives an account's active Sieve script (the store).
 type ScriptSource interface {
@@ -39,10 +50,18 @@ const maxFilteredSize = 64 << 20
 // the folders to store in, the addresses to redirect to, or a rejection.
 type filterPlan struct {
 	folders   []target // in order, once each
-	redirects []string
+	redirects []redirect
+	keep      target // where the implicit keep stores, for a refused redirect
 	reject    string // the reason, when the script rejected
 	vacation  *sieve.Action
 	msg       sieve.Message // what the script read, for the vacation reply
+}
+
+// redirect is one redirect target; copy is :copy (RFC 3894), which
+// leaves the implicit keep as it was.
+type redirect struct {
+	addr string
+	copy bool
 }
 
 // target is one folder to store in ("" is INBOX) with the IMAP flags to
@@ -95,7 +114,9 @@ func (l *Local) filter(ctx context.Context, m *spool.Message, rcpt, acct, dir st
 		Envelope:      sieve.Envelope{From: env.From, To: rcpt},
 		MailboxExists: func(name string) bool { return mailbox.IsInbox(name) || mailbox.FolderExists(dir, name) },
 		UserAddresses: []string{acct},
-		Spam:          spamScore(env.Junk),
+		Spam:          spamScore(msg, env.Junk),
+		Virus:         virusScore(msg),
+		Limits:        l.SieveLimits,
 	})
 	if err != nil {
 		log.Warn("sieve script failed; keeping", "err", err)
@@ -124,6 +145,7 @@ func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log inte
 		// The verdict's Junk folder is where "keep" puts spam.
 		keepFolder = mailbox.Junk
 	}
+	p.keep = target{keepFolder, res.ImplicitKeepFlags}
 	for _, a := range res.Actions {
 		switch a.Kind {
 		case sieve.ActKeep:
@@ -140,7 +162,7 @@ func (l *Local) plan(res *sieve.Result, dir string, junk, looping bool, log inte
 				}
 				continue
 			}
-			p.redirects = append(p.redirects, a.Address)
+			p.redirects = append(p.redirects, redirect{a.Address, a.Copy})
 		case sieve.ActReject, sieve.ActEreject:
 			p.reject = a.Reason
 		case sieve.ActVacation:
@@ -180,22 +202,75 @@ func (l *Local) fileinto(dir string, a sieve.Action, log interface{ Warn(string,
 // the same state write as this recipient's delivery, so a retry after a
 // crash finds them there and adds none twice. The envelope sender stays
 // the original one (RFC 5228 §4.2).
-func addRedirects(st *spool.State, targets []string) []string {
-	var added []string
+//
+// Each new target counts against the daily send limits of acct, whose
+// script made the redirect (issue 10: redirect counts against the
+// account's sending limits): one recipient per target and one message
+// for the first. A target past the limit is not added but returned in
+// refused; the caller keeps the message instead. An error is the store
+// failing: the reservations made here are given back and the delivery
+// is retried.
+func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, targets []redirect, log *slog.Logger) (added []string, refused []redirect, err error) {
+	var ids []int64
 	for _, t := range targets {
-		dup := false
-		for _, r := range st.Rcpts {
-			if strings.EqualFold(r.Addr, t) {
-				dup = true
-				break
-			}
+		if hasRcpt(st, t.addr) {
+			continue
 		}
-		if !dup {
-			st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: t, Status: spool.Pending})
-			added = append(added, t)
+		if l.Sends != nil {
+			messages := 0
+			if len(ids) == 0 {
+				messages = 1
+			}
+			id, err := l.Sends.ReserveSend(ctx, acct, 1, messages, l.SendDefaults)
+			var over *store.OverLimitError
+			if errors.As(err, &over) {
+				refused = append(refused, t)
+				log.Warn("sieve redirect not made: daily send limit reached; keeping the message",
+					"account", acct, "to", t.addr, "limit", over.Limit, "max", over.Max, "frees_at", over.FreesAt)
+				continue
+			}
+			if err != nil {
+				if len(ids) > 0 {
+					l.Sends.ReleaseSend(ctx, ids...)
+				}
+				return nil, nil, fmt.Errorf("send limits: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		added = append(added, t.addr)
+	}
+	for _, a := range added {
+		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending})
+	}
+	return added, refused, nil
+}
+
+// hasRcpt says whether addr is already one of the message's recipients.
+func hasRcpt(st *spool.State, addr string) bool {
+	for _, r := range st.Rcpts {
+		if strings.EqualFold(r.Addr, addr) {
+			return true
 		}
 	}
-	return added
+	return false
+}
+
+// keepRefused stores the message where the implicit keep would have, when
+// a redirect that cancelled it (not :copy) could not be made: a message is
+// never lost to a limit.
+func (p *filterPlan) keepRefused(refused []redirect) {
+	for _, r := range refused {
+		if r.copy {
+			continue
+		}
+		for _, f := range p.folders {
+			if f.folder == p.keep.folder {
+				return
+			}
+		}
+		p.folders = append(p.folders, p.keep)
+		return
+	}
 }
 
 // sendVacation queues the vacation reply of a plan, unless one already
@@ -228,14 +303,75 @@ func (l *Local) sendVacation(ctx context.Context, m *spool.Message, rcpt, acct s
 	log.Info("sieve vacation reply queued", "reply", id)
 }
 
-// spamScore feeds spamtest (RFC 5235) from the verdict: mail it judged
-// spam is 10 ("definitely spam"), other mail 0 ("not tested"), as the
-// envelope carries the judgement and not the score.
-func spamScore(junk bool) *sieve.SpamScore {
-	if !junk {
+// spamScore feeds spamtest (RFC 5235) from the MX's scan: X-Spam-Score
+// (a non-negative integer) against the threshold in X-Spam-Status's
+// required=, both added by internal/scan, which drops any copy a message
+// arrives with. The scale is relative to the threshold, so that spamtest
+// and the verdict agree: at or past it is 10 (RFC 5235 §3.2 "definitely
+// spam", :percent 100, §3.3); below it, score/threshold spreads over 1
+// ("tested, not spam") .. 9 and :percent 0 .. 99. Mail the verdict judged
+// spam (Junk) is 10 whatever its score; mail without both fields (not
+// scanned, scanner down) is "not tested" (nil, spamtest 0).
+func spamScore(msg sieve.Message, junk bool) *sieve.SpamScore {
+	if junk {
+		return &sieve.SpamScore{Value: 10, Percent: 100}
+	}
+	score, ok := firstField(msg, "X-Spam-Score")
+	if !ok {
 		return nil
 	}
-	return &sieve.SpamScore{Value: 10, Percent: 100}
+	s, err := strconv.ParseUint(score, 10, 31)
+	required, ok := spamRequired(msg)
+	if err != nil || !ok {
+		return nil
+	}
+	if float64(s) >= required {
+		return &sieve.SpamScore{Value: 10, Percent: 100}
+	}
+	// Multiplied first so that whole ratios stay exact (2 of 5 is 40%).
+	return &sieve.SpamScore{Value: 1 + int(9*float64(s)/required), Percent: int(100 * float64(s) / required)}
+}
+
+// spamRequired reads the threshold from "X-Spam-Status: No, score=2.0
+// required=5.0 tests=..."; it must be a positive number.
+func spamRequired(msg sieve.Message) (float64, bool) {
+	status, ok := firstField(msg, "X-Spam-Status")
+	if !ok {
+		return 0, false
+	}
+	for _, tok := range strings.FieldsFunc(status, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' || r == '\r' || r == '\n' }) {
+		if v, found := strings.CutPrefix(tok, "required="); found {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(r > 0) || math.IsInf(r, 0) {
+				return 0, false
+			}
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// virusScore feeds virustest (RFC 5235 §3.3): "X-Virus-Scan: clean" from
+// the MX's scan is 1 (tested, no virus); without it the message was not
+// tested (nil, 0). An infected message never reaches delivery: the MX
+// refuses it.
+func virusScore(msg sieve.Message) *int {
+	v, ok := firstField(msg, "X-Virus-Scan")
+	if !ok || !strings.HasPrefix(strings.ToLower(v), "clean") {
+		return nil
+	}
+	clean := 1
+	return &clean
+}
+
+// firstField is the trimmed value of the first field named name: the
+// scan adds its fields at the top.
+func firstField(msg sieve.Message, name string) (string, bool) {
+	vs := msg.Header(name)
+	if len(vs) == 0 {
+		return "", false
+	}
+	return strings.TrimSpace(vs[0]), true
 }
 
 // A compiled script is immutable, so one compile serves every delivery

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -293,4 +295,111 @@ func boxDir(t *testing.T, root, acct string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// sendQuota is a SendUsage that allows max recipients in all and records
+// what was reserved.
+type sendQuota struct {
+	max, used, messages int
+	accounts            []string
+}
+
+func (q *sendQuota) ReserveSend(_ context.Context, acct string, recipients, messages int, _ store.SendLimits) (int64, error) {
+	if q.used+recipients > q.max {
+		return 0, &store.OverLimitError{Limit: "recipients", Max: q.max, FreesAt: time.Now().Add(time.Hour)}
+	}
+	q.used += recipients
+	q.messages += messages
+	q.accounts = append(q.accounts, acct)
+	return int64(q.used), nil
+}
+
+func (q *sendQuota) ReleaseSend(context.Context, ...int64) error { return nil }
+
+// TestSieveRedirectSendLimit: a redirect counts against the daily send
+// limits of the account whose script made it; past the limit it is not
+// made and the message is kept where the implicit keep would have put it.
+func TestSieveRedirectSendLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		max          int
+		wantRcpts    []string
+		wantBob      string
+		wantUsed     int
+	}{
+		{"within the limit", `redirect "carol@ours.example"; redirect "dave@ours.example";`, 2,
+			[]string{"bob@ours.example", "carol@ours.example", "dave@ours.example"}, "", 2},
+		{"the second is past the limit and kept", `redirect "carol@ours.example"; redirect "dave@ours.example";`, 1,
+			[]string{"bob@ours.example", "carol@ours.example"}, "INBOX:1", 1},
+		{"a refused :copy redirect keeps nothing more", `require "copy"; redirect :copy "carol@ours.example"; discard;`, 0,
+			[]string{"bob@ours.example"}, "", 0},
+		{"kept once although fileinto INBOX already stores", `require "fileinto"; fileinto "INBOX"; redirect "carol@ours.example";`, 0,
+			[]string{"bob@ours.example"}, "INBOX:1", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, sp := sieveAgent(t, scriptMap{"bob@ours.example": tc.script})
+			q := &sendQuota{max: tc.max}
+			a.Local.Sends = q
+			env := put(t, sp, "bob@ours.example", false)
+			m := mustOpen(t, sp, env.ID)
+			st, _ := sp.State(&m.Envelope)
+			a.Local.Deliver(m, st, true)
+			var rcpts []string
+			for _, r := range st.Rcpts {
+				rcpts = append(rcpts, r.Addr)
+				if r.Status != spool.Delivered {
+					t.Errorf("%s is %s (%s), want delivered", r.Addr, r.Status, r.Error)
+				}
+			}
+			if strings.Join(rcpts, ",") != strings.Join(tc.wantRcpts, ",") {
+				t.Errorf("recipients %q, want %q", rcpts, tc.wantRcpts)
+			}
+			if got := strings.Join(stored(t, a.Local.MailRoot, "bob@ours.example"), ","); got != tc.wantBob {
+				t.Errorf("bob has %q, want %q", got, tc.wantBob)
+			}
+			if q.used != tc.wantUsed {
+				t.Errorf("reserved %d recipients, want %d", q.used, tc.wantUsed)
+			}
+			if tc.wantUsed > 0 && (q.messages != 1 || q.accounts[0] != "bob@ours.example") {
+				t.Errorf("reserved %d messages for %q, want 1 for bob", q.messages, q.accounts)
+			}
+		})
+	}
+}
+
+// TestSieveConfigDefaults: config [sieve]'s defaults are the built-in
+// limits (config cannot import the packages that hold them).
+func TestSieveConfigDefaults(t *testing.T) {
+	got := config.Default().Sieve
+	want := config.Sieve{MaxScriptBytes: store.MaxSieveScriptSize, MaxScripts: store.MaxSieveScripts, MaxRedirects: sieve.DefaultLimits.MaxRedirects}
+	if got != want {
+		t.Errorf("config [sieve] defaults %+v, want %+v", got, want)
+	}
+	// max_script_bytes may go up to what the compiler reads, no further.
+	cfg := config.Default()
+	cfg.Sieve.MaxScriptBytes = sieve.DefaultMaxScriptSize
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("max_script_bytes = the compiler's limit: %v", err)
+	}
+	cfg.Sieve.MaxScriptBytes++
+	if err := cfg.Validate(); err == nil {
+		t.Error("max_script_bytes past the compiler's limit accepted")
+	}
+}
+
+// TestSieveMaxRedirectsSetting: a run past the configured redirects
+// fails and keeps the message (sieve.max_redirects).
+func TestSieveMaxRedirectsSetting(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example"; redirect "dave@ours.example";`})
+	a.Local.SieveLimits = sieve.Limits{MaxRedirects: 1}
+	env := put(t, sp, "bob@ours.example", false)
+	m := mustOpen(t, sp, env.ID)
+	st, _ := sp.State(&m.Envelope)
+	a.Local.Deliver(m, st, true)
+	if len(st.Rcpts) != 1 {
+		t.Errorf("recipients %+v, want bob only (the script failed)", st.Rcpts)
+	}
+	if got := strings.Join(stored(t, a.Local.MailRoot, "bob@ours.example"), ","); got != "INBOX:1" {
+		t.Errorf("bob has %q, want INBOX:1", got)
+	}
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"mailgate/internal/store"
 )
 
 // The command syntax of RFC 5804 §4:
@@ -24,8 +22,9 @@ import (
 
 const (
 	maxLineLength = 8 << 10
-	// maxLiteral: a script at the quota plus room for a NO answer.
-	maxLiteral = store.MaxSieveScriptSize * 4
+	// literalRoom: a literal may be this many times the script quota,
+	// room for a NO answer to a script just past it.
+	literalRoom = 4
 )
 
 var (
@@ -39,9 +38,10 @@ type token struct {
 	isString bool // quoted or literal (else an atom or number)
 }
 
-// readCommand reads one command: its name (upper case) and arguments.
-// It returns a syntax error only after consuming the command's line(s).
-func readCommand(r *bufio.Reader) (string, []token, error) {
+// readCommand reads one command: its name (upper case) and arguments,
+// refusing a literal over maxLiteral bytes. It returns a syntax error
+// only after consuming the command's line(s).
+func readCommand(r *bufio.Reader, maxLiteral int) (string, []token, error) {
 	var toks []token
 	for {
 		line, err := readLine(r)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"strings"
 	"testing"
+
+	"mailgate/internal/store"
 )
 
 func TestReadCommand(t *testing.T) {
@@ -16,7 +18,7 @@ func TestReadCommand(t *testing.T) {
 		{"CHECKSCRIPT {6}\r\nkeep;\n\r\n", "CHECKSCRIPT", []string{"keep;\n"}},
 		{"HAVESPACE \"x\" 100\r\n", "HAVESPACE", []string{"x", "100"}},
 	} {
-		name, args, err := readCommand(bufio.NewReader(strings.NewReader(tc.in)))
+		name, args, err := readCommand(bufio.NewReader(strings.NewReader(tc.in)), testMaxLiteral)
 		var got []string
 		for _, a := range args {
 			got = append(got, a.text)
@@ -26,11 +28,11 @@ func TestReadCommand(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"\"x\"\r\n", "PUTSCRIPT \"open\r\n", "PUTSCRIPT {x}\r\n", "PUTSCRIPT {3} x\r\n"} {
-		if _, _, err := readCommand(bufio.NewReader(strings.NewReader(bad))); err != errSyntax {
+		if _, _, err := readCommand(bufio.NewReader(strings.NewReader(bad)), testMaxLiteral); err != errSyntax {
 			t.Errorf("%q: err %v, want errSyntax", bad, err)
 		}
 	}
-	if _, _, err := readCommand(bufio.NewReader(strings.NewReader("PUTSCRIPT \"a\" {999999999+}\r\n"))); err != errTooLarge {
+	if _, _, err := readCommand(bufio.NewReader(strings.NewReader("PUTSCRIPT \"a\" {999999999+}\r\n")), testMaxLiteral); err != errTooLarge {
 		t.Errorf("huge literal: %v, want errTooLarge", err)
 	}
 }
@@ -44,9 +46,11 @@ func FuzzReadCommand(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		r := bufio.NewReader(strings.NewReader(in))
 		for i := 0; i < 10; i++ {
-			if _, _, err := readCommand(r); err != nil && err != errSyntax {
+			if _, _, err := readCommand(r, testMaxLiteral); err != nil && err != errSyntax {
 				return
 			}
 		}
 	})
 }
+
+const testMaxLiteral = literalRoom * store.MaxSieveScriptSize

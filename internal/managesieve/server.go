@@ -26,6 +26,8 @@ type Scripts interface {
 	ActivateSieveScript(ctx context.Context, actor, account, name string) error
 	DeleteSieveScript(ctx context.Context, actor, account, name string) error
 	RenameSieveScript(ctx context.Context, actor, account, from, to string) error
+	// SieveQuota is what PutSieveScript enforces, for HAVESPACE.
+	SieveQuota() store.SieveQuota
 }
 
 // Server serves ManageSieve for one node.
@@ -38,6 +40,10 @@ type Server struct {
 	// MaxAuthFailures closes the connection after that many failed
 	// logins (default 3), as POP3 and IMAP do.
 	MaxAuthFailures int
+	// MaxRedirects is announced as MAXREDIRECTS (RFC 5804 §1.7): what
+	// delivery allows a script (config sieve.max_redirects); 0 is
+	// sieve.DefaultLimits'.
+	MaxRedirects int
 
 	group sessions.Group
 }

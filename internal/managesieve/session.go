@@ -68,7 +68,11 @@ func (s *session) capabilities() {
 		// RFC 5804 §2.1: no mechanism is usable before TLS here.
 		s.printf("\"SASL\" \"\"\r\n\"STARTTLS\"\r\n")
 	}
-	s.printf("\"MAXREDIRECTS\" \"%d\"\r\n", sieve.DefaultLimits.MaxRedirects)
+	redirects := s.srv.MaxRedirects
+	if redirects <= 0 {
+		redirects = sieve.DefaultLimits.MaxRedirects
+	}
+	s.printf("\"MAXREDIRECTS\" \"%d\"\r\n", redirects)
 	s.printf("\"VERSION\" \"1.0\"\r\n")
 }
 
@@ -91,7 +95,7 @@ func (s *session) Run() {
 			return
 		}
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.timeout()))
-		name, args, err := readCommand(s.r)
+		name, args, err := readCommand(s.r, literalRoom*s.srv.Store.SieveQuota().MaxScriptBytes)
 		switch {
 		case errors.Is(err, errSyntax):
 			s.reply("NO", "", "syntax error")
@@ -193,8 +197,8 @@ func (s *session) command(name string, args []token, log interface{ Info(string,
 			s.reply("NO", "", "usage: PUTSCRIPT name script")
 			return
 		}
-		if len(a[1]) > store.MaxSieveScriptSize {
-			s.reply("NO", "QUOTA/MAXSIZE", fmt.Sprintf("script larger than %d bytes", store.MaxSieveScriptSize))
+		if max := s.srv.Store.SieveQuota().MaxScriptBytes; len(a[1]) > max {
+			s.reply("NO", "QUOTA/MAXSIZE", fmt.Sprintf("script larger than %d bytes", max))
 			return
 		}
 		if err := s.srv.Store.PutSieveScript(ctx, s.actor(), s.account, a[0], a[1]); err != nil {
@@ -208,7 +212,7 @@ func (s *session) command(name string, args []token, log interface{ Info(string,
 			s.reply("NO", "", "usage: CHECKSCRIPT script")
 			return
 		}
-		if err := store.CheckSieveScript(a[0]); err != nil {
+		if err := s.srv.Store.SieveQuota().Check(a[0]); err != nil {
 			s.storeError(err)
 			return
 		}
@@ -264,8 +268,9 @@ func (s *session) haveSpace(ctx context.Context, args []token) {
 		s.reply("NO", "", "usage: HAVESPACE name size")
 		return
 	}
-	if size > store.MaxSieveScriptSize {
-		s.reply("NO", "QUOTA/MAXSIZE", fmt.Sprintf("scripts may be up to %d bytes", store.MaxSieveScriptSize))
+	quota := s.srv.Store.SieveQuota()
+	if size > int64(quota.MaxScriptBytes) {
+		s.reply("NO", "QUOTA/MAXSIZE", fmt.Sprintf("scripts may be up to %d bytes", quota.MaxScriptBytes))
 		return
 	}
 	list, err := s.srv.Store.SieveScripts(ctx, s.account)
@@ -277,8 +282,8 @@ func (s *session) haveSpace(ctx context.Context, args []token) {
 	for _, sc := range list {
 		replacing = replacing || sc.Name == args[0].text
 	}
-	if !replacing && len(list) >= store.MaxSieveScripts {
-		s.reply("NO", "QUOTA/MAXSCRIPTS", fmt.Sprintf("an account may have %d scripts", store.MaxSieveScripts))
+	if !replacing && len(list) >= quota.MaxScripts {
+		s.reply("NO", "QUOTA/MAXSCRIPTS", fmt.Sprintf("an account may have %d scripts", quota.MaxScripts))
 		return
 	}
 	s.reply("OK", "", "putscript would succeed")

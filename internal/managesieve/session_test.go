@@ -15,6 +15,7 @@ import (
 
 	"mailgate/internal/certs"
 	"mailgate/internal/password"
+	"mailgate/internal/store"
 	"mailgate/internal/store/storetest"
 )
 
@@ -52,7 +53,10 @@ func (c *client) cmd(line, wantLast string) string {
 	return got
 }
 
-func startServer(t *testing.T) (addr string) {
+func startServer(t *testing.T) (addr string) { return startServerWith(t, nil) }
+
+// startServerWith starts a server that setup, when not nil, adjusts.
+func startServerWith(t *testing.T, setup func(*Server, *store.Store)) (addr string) {
 	st := storetest.SQLite(t)
 	ctx := context.Background()
 	if err := st.AddDomain(ctx, "test", "isp.example"); err != nil {
@@ -74,6 +78,9 @@ func startServer(t *testing.T) (addr string) {
 		t.Fatal(err)
 	}
 	srv := &Server{TLS: certs.ServerConfig(cert), Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if setup != nil {
+		setup(srv, st)
+	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
@@ -167,3 +174,26 @@ func TestManageSieveClosesAfterFailedLogins(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestManageSieveConfiguredQuotas: config [sieve]'s quotas are what
+// HAVESPACE and PUTSCRIPT answer, and its max_redirects is announced.
+func TestManageSieveConfiguredQuotas(t *testing.T) {
+	c := dial(t, startServerWith(t, func(srv *Server, st *store.Store) {
+		st.SetSieveQuota(store.SieveQuota{MaxScripts: 1, MaxScriptBytes: 10})
+		srv.MaxRedirects = 2
+	}))
+	io.WriteString(c.conn, "CAPABILITY\r\n")
+	if caps := c.until(); !strings.Contains(caps, "\"MAXREDIRECTS\" \"2\"\r\n") {
+		t.Errorf("capabilities lack MAXREDIRECTS 2:\n%s", caps)
+	}
+	c.starttls()
+	c.cmd(`AUTHENTICATE "PLAIN" "`+plain("ann@isp.example", "ann-secret-1")+`"`, "OK")
+	c.cmd(`HAVESPACE "a" 11`, "NO (QUOTA/MAXSIZE)")
+	c.cmd(`HAVESPACE "a" 10`, "OK")
+	c.cmd(`PUTSCRIPT "a" "keep; keep; keep;"`, "NO (QUOTA/MAXSIZE)")
+	c.cmd(`PUTSCRIPT "a" "keep;"`, "OK")
+	c.cmd(`HAVESPACE "a" 10`, "OK")
+	c.cmd(`HAVESPACE "b" 5`, "NO (QUOTA/MAXSCRIPTS)")
+	c.cmd(`PUTSCRIPT "b" "keep;"`, "NO")
+	c.cmd(`CHECKSCRIPT "keep; keep; keep;"`, "NO")
+}

@@ -36,6 +36,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	defer st.Close()
+	st.SetSieveQuota(store.SieveQuota{MaxScripts: cfg.Sieve.MaxScripts, MaxScriptBytes: cfg.Sieve.MaxScriptBytes})
 	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"))
 	if err != nil {
 		return err
@@ -110,7 +111,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	imapLim := limiter("imap", imapd.Refusals, cfg.Limits.LoginTimeout)
 	sieveLim := limiter("managesieve", managesieve.Refusals, cfg.Limits.LoginTimeout)
 
-	sieveSrv := &managesieve.Server{TLS: tlsConf, Store: st, Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	sieveSrv := &managesieve.Server{TLS: tlsConf, Store: st, Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures, MaxRedirects: cfg.Sieve.MaxRedirects}
 
 	type service struct {
 		name, addr string

@@ -39,12 +39,42 @@ CREATE TABLE sieve_vacation_sent (
 `})
 }
 
-// Quotas on an account's scripts (RFC 5804 §1.6 lets a server set them).
+// The default quotas on an account's scripts (RFC 5804 §1.6 lets a server
+// set them); config [sieve] may set others (SetSieveQuota).
 const (
 	MaxSieveScripts    = 16
 	MaxSieveScriptSize = 64 << 10
 	maxSieveNameLen    = 128
 )
+
+// SieveQuota bounds an account's scripts: how many, and the size of each.
+type SieveQuota struct {
+	MaxScripts     int
+	MaxScriptBytes int
+}
+
+// DefaultSieveQuota is the quota of a store nobody set one on.
+var DefaultSieveQuota = SieveQuota{MaxScripts: MaxSieveScripts, MaxScriptBytes: MaxSieveScriptSize}
+
+// SetSieveQuota sets the quotas PutSieveScript enforces (config [sieve]);
+// zero fields keep the defaults. Call it before the store is shared.
+func (s *Store) SetSieveQuota(q SieveQuota) {
+	if q.MaxScripts <= 0 {
+		q.MaxScripts = MaxSieveScripts
+	}
+	if q.MaxScriptBytes <= 0 {
+		q.MaxScriptBytes = MaxSieveScriptSize
+	}
+	s.sieveQuota = &q
+}
+
+// SieveQuota is the quota this store enforces.
+func (s *Store) SieveQuota() SieveQuota {
+	if s.sieveQuota == nil {
+		return DefaultSieveQuota
+	}
+	return *s.sieveQuota
+}
 
 // SieveScript is one stored script.
 type SieveScript struct {
@@ -69,10 +99,15 @@ func checkSieveName(name string) error {
 }
 
 // CheckSieveScript is the one check a script passes before it is stored:
-// the size quota and the Sieve compiler (its error names line:column).
-func CheckSieveScript(content string) error {
-	if len(content) > MaxSieveScriptSize {
-		return fmt.Errorf("script: %w: %d bytes, the limit is %d", ErrInvalid, len(content), MaxSieveScriptSize)
+// the default size quota and the Sieve compiler (its error names
+// line:column).
+func CheckSieveScript(content string) error { return DefaultSieveQuota.Check(content) }
+
+// Check is the one check a script passes before it is stored: the size
+// quota and the Sieve compiler (its error names line:column).
+func (q SieveQuota) Check(content string) error {
+	if len(content) > q.MaxScriptBytes {
+		return fmt.Errorf("script: %w: %d bytes, the limit is %d", ErrInvalid, len(content), q.MaxScriptBytes)
 	}
 	if _, err := sieve.Compile(content); err != nil {
 		return fmt.Errorf("script: %w: %v", ErrInvalid, err)
@@ -90,7 +125,8 @@ func (s *Store) PutSieveScript(ctx context.Context, actor, account, name, conten
 	if err := checkSieveName(name); err != nil {
 		return err
 	}
-	if err := CheckSieveScript(content); err != nil {
+	quota := s.SieveQuota()
+	if err := quota.Check(content); err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -102,8 +138,8 @@ func (s *Store) PutSieveScript(ctx context.Context, actor, account, name, conten
 		if accounts == 0 {
 			return fmt.Errorf("account %s: %w", norm, ErrNotFound)
 		}
-		if others >= MaxSieveScripts {
-			return fmt.Errorf("account %s has %d scripts: %w; the limit is %d, delete one first", norm, others, ErrInUse, MaxSieveScripts)
+		if others >= quota.MaxScripts {
+			return fmt.Errorf("account %s has %d scripts: %w; the limit is %d, delete one first", norm, others, ErrInUse, quota.MaxScripts)
 		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE sieve_scripts SET content = ?, updated_at = ? WHERE account = ? AND name = ?`),
 			content, s.now().Unix(), norm, name)
@@ -382,7 +418,7 @@ func (s *Store) editRules(ctx context.Context, actor, account, action string, ed
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		if err := CheckSieveScript(updated); err != nil {
+		if err := s.SieveQuota().Check(updated); err != nil {
 			return err
 		}
 		now := s.now().Unix()

@@ -51,6 +51,8 @@ type Store struct {
 	stmts sync.Map // string -> *sql.Stmt
 	// lookups caches HasDomain and Resolve (see lookupCache).
 	lookups *lookupCache
+	// sieveQuota is config [sieve]'s (SetSieveQuota); nil: the defaults.
+	sieveQuota *SieveQuota
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.

@@ -204,3 +204,35 @@ m.logout()
 		t.Errorf("FETCH FLAGS: %q, want \\Seen and \\Flagged", got)
 	}
 }
+
+// TestSieveRedirectSendLimit: a redirect counts against the daily send
+// limit of the account whose script made it; with recipients_per_day = 1
+// the first message is redirected and the second kept in INBOX instead.
+func TestSieveRedirectSendLimit(t *testing.T) {
+	swaks := NeedTool(t, "swaks")
+	n := NewNode(t, "", "[limits]\nrecipients_per_day = 1\n")
+	n.AddUser("alice@example.net", "alice-secret-1")
+	n.AddUser("bob@example.net", "bob-secret-12")
+	script := filepath.Join(n.Dir, "fwd.sieve")
+	os.WriteFile(script, []byte("redirect \"bob@example.net\";\n"), 0o644)
+	n.MustCLI("", "sieve", "put", "alice@example.net", script, "--activate")
+	n.Start()
+	for i := 1; i <= 2; i++ {
+		out, err := exec.Command(swaks, "-s", "127.0.0.1", "-p", strconv.Itoa(n.Ports["mx"]), "-f", "x@remote.example", "-t", "alice@example.net",
+			"--header", "Subject: message "+strconv.Itoa(i), "--body", "text").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "<-  250 2.0.0") {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		n.SettledMaildir("alice@example.net") // one at a time: the first is the one redirected
+	}
+	bob, alice := n.Maildir("bob@example.net"), n.Maildir("alice@example.net")
+	if len(bob) != 1 || !strings.Contains(readFile(t, bob[0]), "Subject: message 1\r\n") {
+		t.Errorf("bob holds %d messages, want message 1 (redirected)\nlog:\n%s", len(bob), n.Log())
+	}
+	if len(alice) != 1 || !strings.Contains(readFile(t, alice[0]), "Subject: message 2\r\n") {
+		t.Errorf("alice holds %d messages, want message 2 (kept past the limit)\nlog:\n%s", len(alice), n.Log())
+	}
+	if log := n.Log(); !strings.Contains(log, "sieve redirect not made: daily send limit reached") {
+		t.Errorf("no log line for the refused redirect:\n%s", log)
+	}
+}
