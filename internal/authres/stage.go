@@ -76,8 +76,9 @@ func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.
 	so.Note("dmarc", res.DMARC)
 
 	out := verdict.Result{
-		Fields: []string{res.AuthenticationResults(), ReceivedSPF(res.SPF, s.Receiver)},
-		Log:    []any{"spf", res.SPF.Result, "dkim", dkimSummary(res.DKIM), "dmarc", dmarcSummary(res.DMARC)},
+		Fields:     []string{res.AuthenticationResults(), ReceivedSPF(res.SPF, s.Receiver)},
+		Unverified: res.SPF.Result == "fail" || dmarcFailed(res.DMARC),
+		Log:        []any{"spf", res.SPF.Result, "dkim", dkimSummary(res.DKIM), "dmarc", dmarcSummary(res.DMARC)},
 	}
 	if forged > 0 {
 		out.Body = body
@@ -202,4 +203,15 @@ func (s StripForged) CheckMessage(_ context.Context, _ *verdict.Client, m *verdi
 		return verdict.Result{}
 	}
 	return verdict.Result{Body: body, Log: []any{"forged_authres_removed", n}}
+}
+
+// dmarcFailed reports whether any From domain's DMARC check failed: the
+// sender is then not who the message claims (RFC 7489 §6.6.2).
+func dmarcFailed(ds []DMARC) bool {
+	for _, d := range ds {
+		if d.Result == "fail" {
+			return true
+		}
+	}
+	return false
 }

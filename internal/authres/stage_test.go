@@ -52,13 +52,14 @@ _dmarc.dnsfail.servfail. 60 IN TXT "v=DMARC1; p=reject"
 	if res, _ := run(down, "198.51.100.7", "x@elsewhere.test", msg("signer.test")); res.Reply != nil || !res.Junk {
 		t.Fatalf("downgraded reject: %+v", res)
 	}
-	// p=quarantine: Junk.
-	if res, _ := run(base, "198.51.100.7", "x@quar.test", msg("quar.test")); res.Reply != nil || !res.Junk {
+	// p=quarantine: Junk, and the sender marked unverified (SPF fail, DMARC
+	// fail): no Sieve rejection or vacation reply goes back to it.
+	if res, _ := run(base, "198.51.100.7", "x@quar.test", msg("quar.test")); res.Reply != nil || !res.Junk || !res.Unverified {
 		t.Fatalf("quarantine: %+v", res)
 	}
 	// Signed by the domain: passes, fields added, forged A-R removed.
 	res, v := run(base, "198.51.100.7", "x@elsewhere.test", signed(msg("signer.test")))
-	if res.Reply != nil || res.Junk {
+	if res.Reply != nil || res.Junk || res.Unverified {
 		t.Fatalf("signed: %+v", res)
 	}
 	if len(res.Fields) != 2 || !strings.Contains(res.Fields[0], "dkim=pass header.d=signer.test") || !strings.Contains(res.Fields[0], "dmarc=pass") || !strings.HasPrefix(res.Fields[1], "Received-SPF: none") {

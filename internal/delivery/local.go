@@ -100,10 +100,12 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		return spool.Pending, "sieve script unavailable: " + err.Error()
 	}
 	if plan.reject != "" {
-		if env.Junk {
-			// No backscatter: a rejection of mail judged spam would go to
-			// a forged sender. It is kept in Junk instead.
-			plan = keepPlan(true)
+		if env.Junk || env.Unverified {
+			// No backscatter: a rejection of mail judged spam, or whose
+			// sender failed SPF or DMARC, would go to a forged sender. It
+			// is kept instead (in Junk when judged spam).
+			l.Log.Info("sieve reject not sent: the sender is not verified; kept", "id", env.ID, "rcpt", rcpt)
+			plan = keepPlan(env.Junk)
 		} else {
 			// RFC 5429 §2.2: after the 250 a rejection is a bounce; the
 			// agent sends the DSN (never to the null sender).

@@ -283,6 +283,12 @@ func (l *Local) sendVacation(ctx context.Context, m *spool.Message, rcpt, acct s
 	if a == nil || l.Vacations == nil || l.Spool == nil {
 		return
 	}
+	if m.Envelope.Unverified || m.Envelope.Junk {
+		// RFC 5230 §4.6 / RFC 3834 §2: no reply to a sender we have
+		// reason to think forged.
+		l.Log.Info("sieve vacation: not answering an unverified sender", "id", m.Envelope.ID, "rcpt", rcpt)
+		return
+	}
 	log := l.Log.With("id", m.Envelope.ID, "rcpt", rcpt, "to", a.Vacation.To)
 	due, err := l.Vacations.VacationDue(ctx, acct, a.Vacation.Handle, a.Vacation.To, time.Duration(a.Vacation.Days)*24*time.Hour)
 	if err != nil {

@@ -403,3 +403,33 @@ func TestSieveMaxRedirectsSetting(t *testing.T) {
 		t.Errorf("bob has %q, want INBOX:1", got)
 	}
 }
+
+// TestSieveNoBackscatterToUnverifiedSenders: mail whose sender failed SPF
+// or DMARC (spool.Envelope.Unverified) gets no rejection DSN (it is kept
+// in INBOX instead) and no vacation reply.
+func TestSieveNoBackscatterToUnverifiedSenders(t *testing.T) {
+	a, sp := sieveAgent(t, scriptMap{"bob@ours.example": `require "reject"; reject "not wanted";`})
+	env := &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx", Unverified: true}
+	if err := sp.Put(env, []byte("From: x@else.example\r\nSubject: s\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	a.process(context.Background(), env.ID)
+	if ids, _ := sp.IDs(); len(ids) != 0 {
+		t.Errorf("a rejection DSN to an unverified sender was queued: %v", ids)
+	}
+	if got := stored(t, a.Local.MailRoot, "bob@ours.example"); strings.Join(got, ",") != "INBOX:1" {
+		t.Errorf("stored %q, want INBOX:1 (kept)", got)
+	}
+
+	a, sp = sieveAgent(t, scriptMap{"bob@ours.example": `require "vacation"; vacation :days 3 "Away.";`})
+	a.Local.Vacations, a.Local.Spool = sentLog{}, sp
+	env = &spool.Envelope{From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx", Unverified: true}
+	if err := sp.Put(env, []byte("From: x@else.example\r\nMessage-ID: <m2@else.example>\r\nSubject: hi\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	a.Local.Deliver(mustOpen(t, sp, env.ID), &spool.State{Rcpts: []spool.RcptState{{Addr: "bob@ours.example", Status: spool.Pending}}}, true)
+	sp.Remove(env.ID)
+	if ids, _ := sp.IDs(); len(ids) != 0 {
+		t.Errorf("a vacation reply to an unverified sender was queued: %v", ids)
+	}
+}

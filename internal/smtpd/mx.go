@@ -156,7 +156,7 @@ func (ms *mxSession) Data(r io.Reader) (err error) {
 	if v.Reply != nil {
 		return smtpReply(v.Reply)
 	}
-	env.Junk = v.Junk
+	env.Junk, env.Unverified = v.Junk, v.Unverified
 	return ms.spool(env, v.Body, append([]string{ms.trace(env, with, rdns)}, v.Fields...))
 }
 

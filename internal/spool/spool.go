@@ -56,6 +56,9 @@ type Envelope struct {
 	// Junk says the verdict before the 250 judged it spam (or a DMARC
 	// quarantine): local recipients get it in their Junk folder.
 	Junk bool `json:"junk,omitempty"`
+	// Unverified says the sender failed SPF or DMARC: no automatic reply
+	// (Sieve reject, vacation) goes to it (no backscatter).
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // ErrNotFound is returned for an ID not in the spool.

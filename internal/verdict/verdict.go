@@ -56,6 +56,10 @@ type Result struct {
 	Body []byte
 	// Junk delivers the message to the recipients' Junk folder.
 	Junk bool
+	// Unverified says the return path failed sender authentication (SPF
+	// or DMARC fail): nothing automatic (a Sieve rejection, a vacation
+	// reply) may be sent to it, which would be backscatter.
+	Unverified bool
 	// Log is key/value pairs for the node's log line about the message.
 	Log []any
 }
@@ -80,6 +84,8 @@ type Verdict struct {
 	Fields []string
 	Body   []byte // the message to store, before Fields are prepended
 	Junk   bool
+	// Unverified: some stage found the return path forged (Result).
+	Unverified bool
 	// Notes carry facts from one stage to a later one (an "spf" result,
 	// a spam score), keyed by the stage that wrote them.
 	Notes map[string]any
@@ -136,6 +142,7 @@ func (p *Pipeline) CheckMessage(ctx context.Context, c *Client, m *Message) *Ver
 			v.Body, m.Body = r.Body, r.Body
 		}
 		v.Junk = v.Junk || r.Junk
+		v.Unverified = v.Unverified || r.Unverified
 	}
 	return v
 }
