@@ -198,6 +198,10 @@ rdns = "reject-unconfirmed"
 		t.Fatalf("confirmed generic name:\n%s", out)
 	}
 	msg := readFile(t, n.WaitMaildir("alice@example.net", 1)[0])
+	// The Received field names the client as the reputation check saw it.
+	if want := " (dyn-127-0-0-7.pool.test [127.0.0.7])"; !strings.Contains(msg, want) {
+		t.Errorf("Received field lacks the verified name %q:\n%s", want, msg)
+	}
 	if want := "\r\nX-Mailgate-Reputation: score=1; rdns: PTR dyn-127-0-0-7.pool.test, forward-confirmed; generic name, the address is embedded in the name (its four numbers): score 1\r\n"; !strings.Contains(msg, want) {
 		t.Fatalf("message lacks %q:\n%s", want, msg)
 	}
