@@ -3,6 +3,8 @@ package authres
 import (
 	"bytes"
 	"strings"
+
+	"mailgate/internal/message"
 )
 
 // field is one header field of a message as it arrived: its name and its
@@ -57,28 +59,9 @@ func (f field) value() string {
 // could write our verdict. It returns the message unchanged (the same
 // slice) and 0 when there is none.
 func RemoveForged(msg []byte, id string) ([]byte, int) {
-	fields, body := splitHeader(msg)
-	removed := 0
-	for _, f := range fields {
-		if strings.EqualFold(f.name, "Authentication-Results") && strings.EqualFold(AuthservID(f.value()), id) {
-			removed++
-		}
-	}
-	if removed == 0 {
-		return msg, 0
-	}
-	out := make([]byte, 0, len(msg))
-	pos := 0
-	for _, f := range fields {
-		out = append(out, msg[pos:f.start]...)
-		pos = f.start + len(f.raw)
-		if strings.EqualFold(f.name, "Authentication-Results") && strings.EqualFold(AuthservID(f.value()), id) {
-			continue
-		}
-		out = append(out, f.raw...)
-	}
-	out = append(out, msg[pos:body]...)
-	return append(out, msg[body:]...), removed
+	return message.RemoveFields(msg, func(msg []byte, f message.Field) bool {
+		return strings.EqualFold(f.Name, "Authentication-Results") && strings.EqualFold(AuthservID(f.Value(msg)), id)
+	})
 }
 
 // AuthservID returns the authserv-id of an Authentication-Results value

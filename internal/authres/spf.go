@@ -2,6 +2,7 @@ package authres
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -59,6 +60,7 @@ func CheckSPF(ctx context.Context, r Resolver, ip netip.Addr, helo, mailFrom str
 type recordingResolver struct {
 	netErrors
 	records []string
+	slashed map[string]string // hideSlashes's stand-in names → the record's
 }
 
 func (r *recordingResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
@@ -71,6 +73,74 @@ func (r *recordingResolver) LookupTXT(ctx context.Context, name string) ([]strin
 	}
 	if len(spfs) == 1 { // more than one is the library's permerror already
 		r.records = append(r.records, spfs[0])
+		if rewritten := r.hideSlashes(spfs[0]); rewritten != spfs[0] {
+			out := make([]string, 0, len(txts))
+			for _, t := range txts {
+				if t == spfs[0] {
+					t = rewritten
+				}
+				out = append(out, t)
+			}
+			txts = out
+		}
 	}
 	return txts, err
+}
+
+// slashNames is the suffix of the stand-in names hideSlashes makes:
+// .invalid never resolves (RFC 6761 §6.4), so no real name is shadowed.
+const slashNames = ".slash.mailgate.invalid"
+
+// hideSlashes rewrites, for the library's eyes only, the a and mx
+// mechanisms whose literal domain-spec holds a "/" (as in
+// "a:foo:bar/baz.example.com"): §7.1 lets a domain-spec hold any visible
+// character but "%", and the dual-cidr-length is only what ends the term
+// (§5.3, §5.4), but blitiri.com.ar/go/spf reads the first "/" as the
+// start of a CIDR length and gives permerror. The domain-spec becomes a
+// stand-in name that LookupIPAddr and LookupMX map back, so the lookup,
+// its count (§4.6.4) and its answer are the record's own. A record with
+// a syntax error, or a domain-spec with a macro, is left as it is.
+func (r *recordingResolver) hideSlashes(rec string) string {
+	if !strings.Contains(rec, "/") || checkSPFSyntax(rec) != nil {
+		return rec
+	}
+	terms := strings.Split(rec, " ")
+	changed := false
+	for i, t := range terms {
+		qual := ""
+		if t != "" && strings.ContainsAny(t[:1], "+-?~") {
+			qual, t = t[:1], t[1:]
+		}
+		name, spec, cidr, ok := splitDomainMechanism(t)
+		if !ok || !strings.HasPrefix(spec, ":") || !strings.Contains(spec, "/") || strings.Contains(spec, "%") {
+			continue
+		}
+		if r.slashed == nil {
+			r.slashed = map[string]string{}
+		}
+		standIn := fmt.Sprintf("n%d%s", len(r.slashed), slashNames)
+		r.slashed[standIn] = spec[1:]
+		terms[i] = qual + name + ":" + standIn + cidr[0]
+		changed = true
+	}
+	if !changed {
+		return rec
+	}
+	return strings.Join(terms, " ")
+}
+
+// unhide maps a stand-in name of hideSlashes back to the record's.
+func (r *recordingResolver) unhide(name string) string {
+	if orig, ok := r.slashed[strings.ToLower(strings.TrimSuffix(name, "."))]; ok {
+		return orig
+	}
+	return name
+}
+
+func (r *recordingResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	return r.netErrors.LookupIPAddr(ctx, r.unhide(host))
+}
+
+func (r *recordingResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	return r.netErrors.LookupMX(ctx, r.unhide(name))
 }

@@ -106,14 +106,6 @@ func (s *strList) UnmarshalYAML(n *yaml.Node) error {
 // spfDeviations are the suite's cases where we knowingly differ, each
 // with the RFC text that allows our answer. README.md lists them too.
 var spfDeviations = map[string]string{
-	// blitiri.com.ar/go/spf reads a "/" after "a:" or "mx:" as the start
-	// of a CIDR length, so a target name holding "/" gives permerror.
-	// Such a name is no host name (RFC 1123 §2.1: letters, digits,
-	// hyphens), so it can hold no sending host's address.
-	"a-colon-domain":            "a:foo:bar/baz.example.com → permerror: '/' starts a CIDR length (RFC 1123 §2.1 host names)",
-	"a-colon-domain-ip4mapped":  "a:foo:bar/baz.example.com → permerror: '/' starts a CIDR length (RFC 1123 §2.1 host names)",
-	"mx-colon-domain":           "mx:foo:bar/baz.example.com → permerror: '/' starts a CIDR length (RFC 1123 §2.1 host names)",
-	"mx-colon-domain-ip4mapped": "mx:foo:bar/baz.example.com → permerror: '/' starts a CIDR length (RFC 1123 §2.1 host names)",
 	// RFC 7208 §7.3: the p macro "SHOULD NOT be used" (the PTR lookups
 	// are slow and unreliable, §5.5); we expand it as the RFC's own
 	// "unknown", without them.

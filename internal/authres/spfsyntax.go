@@ -116,17 +116,10 @@ func checkDirective(term string) error {
 		return nil
 	}
 	// a and mx: name [ ":" domain-spec ] [ dual-cidr-length ].
-	rest := term
-	switch {
-	case strings.HasPrefix(lower, "mx"):
-		rest = term[2:]
-	case strings.HasPrefix(lower, "a"):
-		rest = term[1:]
-	default:
+	_, spec, cidr, ok := splitDomainMechanism(term)
+	if !ok {
 		return errors.New("unknown mechanism")
 	}
-	cidr := cidrSuffix.FindStringSubmatch(rest)
-	spec := rest[:len(rest)-len(cidr[0])]
 	if cidr[1] != "" && (!cidr4.MatchString(cidr[1]) || atoi(cidr[1][1:]) > 32) {
 		return fmt.Errorf("bad IPv4 prefix length %s", cidr[1])
 	}
@@ -140,6 +133,26 @@ func checkDirective(term string) error {
 		return errors.New("unknown mechanism")
 	}
 	return checkDomainSpec(spec[1:], false)
+}
+
+// splitDomainMechanism splits an a or mx mechanism (qualifier removed)
+// into its name, its [ ":" domain-spec ] and its dual-cidr-length, as
+// submatches of cidrSuffix (§5.3, §5.4). The cidr-length is only what
+// ends the term: a "/" before it belongs to the domain-spec, which may
+// hold any visible character but "%" outside a macro (§7.1).
+func splitDomainMechanism(term string) (name, spec string, cidr []string, ok bool) {
+	lower := strings.ToLower(term)
+	switch {
+	case strings.HasPrefix(lower, "mx"):
+		name = term[:2]
+	case strings.HasPrefix(lower, "a"):
+		name = term[:1]
+	default:
+		return "", "", nil, false
+	}
+	rest := term[len(name):]
+	cidr = cidrSuffix.FindStringSubmatch(rest)
+	return name, rest[:len(rest)-len(cidr[0])], cidr, true
 }
 
 func atoi(s string) int {

@@ -86,6 +86,28 @@ func ForwardConfirmed(ctx context.Context, r Resolver, ip netip.Addr, names []st
 	return "", tempErr
 }
 
+// MaxPTRNames bounds the forward lookups for one address: a PTR set is
+// the client's to make as large as it likes.
+const MaxPTRNames = 10
+
+// ReverseName looks up ip's PTR names and returns them with the first of
+// them (at most MaxPTRNames tried) that forward-confirms, or "" (Postfix's
+// "unknown"). This is the one rule for a client's verified name: the MX's
+// Received field and the reputation checks both use it, so they agree.
+// err is set when the PTR lookup, or every forward lookup that could have
+// confirmed, failed temporarily (a missing PTR is not an error).
+func ReverseName(ctx context.Context, r Resolver, ip netip.Addr) (names []string, confirmed string, err error) {
+	names, err = LookupPTR(ctx, r, ip)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, "", nil
+		}
+		return nil, "", err
+	}
+	confirmed, err = ForwardConfirmed(ctx, r, ip, names[:min(len(names), MaxPTRNames)])
+	return names, confirmed, err
+}
+
 func cleanNames(names []string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {

@@ -50,3 +50,22 @@ v6.a.test. 60 IN AAAA 2001:db8::2
 		t.Fatalf("SERVFAIL: %q, %v; want a temporary error", name, err)
 	}
 }
+
+// ReverseName tries every PTR name, not only the first: a client whose
+// second name confirms is verified, as the reputation checks say.
+func TestReverseNameTriesEveryPTR(t *testing.T) {
+	addr := serve(t, `
+7.2.0.192.in-addr.arpa. 60 IN PTR other.a.test.
+7.2.0.192.in-addr.arpa. 60 IN PTR mail.a.test.
+mail.a.test. 60 IN A 192.0.2.7
+other.a.test. 60 IN A 198.51.100.1`)
+	c := &Client{Servers: []string{addr}, Timeout: time.Second}
+	ctx := context.Background()
+	names, name, err := ReverseName(ctx, c, netip.MustParseAddr("192.0.2.7"))
+	if name != "mail.a.test" || err != nil || len(names) != 2 {
+		t.Fatalf("ReverseName: %q, %q, %v", names, name, err)
+	}
+	if names, name, err := ReverseName(ctx, c, netip.MustParseAddr("192.0.2.9")); names != nil || name != "" || err != nil {
+		t.Fatalf("no PTR is no name and no error: %q, %q, %v", names, name, err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"mailgate/internal/certs"
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
+	"mailgate/internal/dns"
 	"mailgate/internal/imapd"
 	"mailgate/internal/managesieve"
 	"mailgate/internal/netlimit"
@@ -64,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			DataTimeout: cfg.Limits.DataTimeout, MaxAuthFailures: cfg.Limits.MaxAuthFailures,
 			MaxErrors: cfg.Limits.MaxErrors, GreetPause: cfg.Limits.GreetPause,
 		},
-		Dir: st, Spool: sp, Log: log,
+		Dir: st, Spool: sp, Log: log, Resolver: dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout),
 		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
 		SendLimits: &abuse.SendLimiter{Usage: st, Log: log, Defer: cfg.Limits.OverLimit == "defer",
 			Defaults: store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}},

@@ -288,6 +288,27 @@ func TestMessageStageCarriesTheScore(t *testing.T) {
 	}
 }
 
+// TestMessageStageRemovesForgedFields: X-Mailgate-Reputation fields that
+// arrive with the message (any case, folded) go before ours is added; the
+// rest of the message is kept byte for byte.
+func TestMessageStageRemovesForgedFields(t *testing.T) {
+	c := newChecker(t, config.Default().Reputation, &fakeDNS{}, nil)
+	client := &verdict.Client{IP: netip.MustParseAddr("192.0.2.78")}
+	msg := "X-Mailgate-Reputation: score=0; trusted\r\nFrom: a@b.example\r\nx-mailgate-reputation: score=-5;\r\n\tfolded\r\nSubject: hi\r\n\r\nX-Mailgate-Reputation: body line\r\n"
+	res := (MessageStage{c}).CheckMessage(context.Background(), client, &verdict.Message{Body: []byte(msg)}, &verdict.Verdict{})
+	want := "From: a@b.example\r\nSubject: hi\r\n\r\nX-Mailgate-Reputation: body line\r\n"
+	if string(res.Body) != want {
+		t.Fatalf("body = %q, want %q", res.Body, want)
+	}
+	if len(res.Fields) != 1 || !strings.HasPrefix(res.Fields[0], "X-Mailgate-Reputation: score=2;") {
+		t.Fatalf("fields = %q", res.Fields)
+	}
+	clean := (MessageStage{c}).CheckMessage(context.Background(), client, &verdict.Message{Body: []byte(want)}, &verdict.Verdict{})
+	if clean.Body != nil {
+		t.Fatalf("a message without the field is left alone, got %q", clean.Body)
+	}
+}
+
 // TestMessageStageRefusesWhatTheClientStageMissed: a client whose verdict
 // came too late for MAIL FROM is refused at the end of DATA instead.
 func TestMessageStageRefusesWhatTheClientStageMissed(t *testing.T) {

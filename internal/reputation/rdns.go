@@ -2,7 +2,6 @@ package reputation
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 
 	"mailgate/internal/dns"
@@ -16,10 +15,6 @@ type RDNS struct {
 	Err       error    // a lookup failed temporarily: nothing is concluded
 }
 
-// maxPTRNames bounds the forward lookups for one address: a PTR set is
-// the client's to make as large as it likes.
-const maxPTRNames = 10
-
 // lookupRDNS finds ip's PTR names and which of them forward-confirms.
 // known is a name the session already confirmed ("" when none): it is not
 // looked up again.
@@ -29,15 +24,11 @@ func lookupRDNS(ctx context.Context, r dns.Resolver, ip netip.Addr, known string
 		rd.Generic, _ = GenericName(known, ip)
 		return rd
 	}
-	names, err := dns.LookupPTR(ctx, r, ip)
-	if err != nil && !errors.Is(err, dns.ErrNotFound) {
-		return RDNS{Err: err}
-	}
-	rd := RDNS{PTR: names}
+	names, confirmed, err := dns.ReverseName(ctx, r, ip)
+	rd := RDNS{PTR: names, Confirmed: confirmed, Err: err}
 	if len(names) == 0 {
 		return rd
 	}
-	rd.Confirmed, rd.Err = dns.ForwardConfirmed(ctx, r, ip, names[:min(len(names), maxPTRNames)])
 	name := rd.Confirmed
 	if name == "" {
 		name = names[0]

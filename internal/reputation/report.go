@@ -58,11 +58,14 @@ func (r *Report) Format() string {
 	return b.String()
 }
 
+// FieldName names the header field carrying the client's score.
+const FieldName = "X-Mailgate-Reputation"
+
 // Field is the X-Mailgate-Reputation header field: the score, then the
 // findings that scored or refused.
 func (r *Report) Field() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "X-Mailgate-Reputation: score=%g", r.Score)
+	fmt.Fprintf(&b, "%s: score=%g", FieldName, r.Score)
 	for _, f := range r.Findings {
 		if f.Score != 0 {
 			b.WriteString("; " + f.Check + ": " + f.Result)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"mailgate/internal/message"
 	"mailgate/internal/verdict"
 )
 
@@ -31,7 +32,7 @@ type MessageStage struct{ C *Checker }
 
 func (MessageStage) Name() string { return "reputation" }
 
-func (s MessageStage) CheckMessage(ctx context.Context, c *verdict.Client, _ *verdict.Message, so *verdict.Verdict) verdict.Result {
+func (s MessageStage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.Message, so *verdict.Verdict) verdict.Result {
 	r := s.C.recall(c)
 	if r == nil {
 		r = s.C.Check(ctx, c)
@@ -44,6 +45,13 @@ func (s MessageStage) CheckMessage(ctx context.Context, c *verdict.Client, _ *ve
 	res := verdict.Result{Fields: []string{r.Field()}}
 	if r.Score != 0 {
 		res.Log = []any{"score", r.Score}
+	}
+	// A field of ours arriving with the message is a forgery: a sender
+	// must not be able to write our verdict for later stages, Sieve
+	// scripts or the reader (as RFC 8601 §5 says of Authentication-Results).
+	if body, n := message.RemoveFields(m.Body, message.Named(FieldName)); n > 0 {
+		res.Body = body
+		res.Log = append(res.Log, "forged_reputation_removed", n)
 	}
 	return res
 }

@@ -229,8 +229,8 @@ func FuzzRemoveFields(f *testing.F) {
 			t.Fatalf("%q → %q", b, out)
 		}
 		for _, fs := range headerFields(out) {
-			if ourField(fs.name) {
-				t.Fatalf("%q still has %s", out, fs.name)
+			if ourField(fs.Name) {
+				t.Fatalf("%q still has %s", out, fs.Name)
 			}
 		}
 		tagSubject(b, "[SPAM]")

@@ -3,13 +3,13 @@ package smtpd
 import (
 	"context"
 	"io"
-	"net"
-	"strings"
+	"net/netip"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"mailgate/internal/address"
+	"mailgate/internal/dns"
 	"mailgate/internal/verdict"
 )
 
@@ -160,28 +160,21 @@ func (ms *mxSession) Data(r io.Reader) (err error) {
 	return ms.spool(env, v.Body, append([]string{ms.trace(env, with, rdns)}, v.Fields...))
 }
 
-// lookupRDNS returns the client's forward-confirmed reverse DNS name: a PTR
-// name that resolves back to the address, or "" (Postfix's "unknown").
-func (s *Server) lookupRDNS(ip string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	r := s.Resolver
-	if r == nil {
-		r = net.DefaultResolver
-	}
-	names, err := r.LookupAddr(ctx, ip)
-	if err != nil || len(names) == 0 {
-		return ""
-	}
-	name := strings.TrimSuffix(names[0], ".")
-	addrs, err := r.LookupHost(ctx, name)
+// lookupRDNS returns the client's forward-confirmed reverse DNS name, or
+// "" (Postfix's "unknown"), by dns.ReverseName: the rule and the resolver
+// the reputation checks use, so the Received field and their verdict
+// agree. A temporary failure gives "" too: the name is not verified.
+func (s *Server) lookupRDNS(client string) string {
+	ip, err := netip.ParseAddr(client)
 	if err != nil {
 		return ""
 	}
-	for _, a := range addrs {
-		if net.ParseIP(a).Equal(net.ParseIP(ip)) {
-			return name
-		}
+	r := s.Resolver
+	if r == nil {
+		r = dns.Shared(nil, 0)
 	}
-	return ""
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, name, _ := dns.ReverseName(ctx, r, ip.Unmap())
+	return name
 }

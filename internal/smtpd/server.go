@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailgate/internal/abuse"
+	"mailgate/internal/dns"
 	"mailgate/internal/netlimit"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -61,8 +62,10 @@ type Server struct {
 	Dir    Directory
 	Spool  *spool.Spool
 	Log    *slog.Logger
-	// Resolver looks up client rDNS; nil means the system resolver.
-	Resolver *net.Resolver
+	// Resolver looks up client rDNS: the node's shared caching resolver
+	// (dns.Shared), the one the reputation checks ask; nil means the
+	// shared one for the system's name servers.
+	Resolver dns.Resolver
 	// MXChecks and SubmissionChecks judge clients and messages before the
 	// 250 (package verdict); nil checks nothing.
 	MXChecks, SubmissionChecks *verdict.Pipeline

@@ -24,11 +24,17 @@ func mxNode(t *testing.T, extra string) *Node {
 
 // Debian's Postfix, as the sending MTA of another ISP, relays a message to
 // our MX; it lands in Maildir with a Received field naming Postfix's HELO,
-// the verified rDNS and the IP, and the TLS Postfix chose.
+// the verified rDNS and the IP, and the TLS Postfix chose. The rDNS comes
+// from the configured [dns] servers (the node's one caching resolver, as
+// the reputation checks ask it), not /etc/hosts.
 func TestPostfixDeliversToOurMX(t *testing.T) {
 	NeedTool(t, "postfix")
 	swaks := NeedTool(t, "swaks")
-	n := mxNode(t, "")
+	ns := startNSD(t, map[string]string{
+		"0.0.127.in-addr.arpa": "1 IN PTR localhost.\n",
+		"localhost":            "@ IN A 127.0.0.1\n",
+	})
+	n := mxNode(t, "[dns]\nservers = [\""+ns.Addr+"\"]\n")
 	pfPort := FreePort(t)
 	pf, err := testpeer.StartPostfix(pfPort, map[string]string{
 		"relayhost": "[127.0.0.1]:" + strconv.Itoa(n.Ports["mx"]),

@@ -16,11 +16,15 @@ import (
 
 // swaksFrom sends one message to the MX from source address src and
 // returns what swaks printed and whether the transaction succeeded.
-func swaksFrom(t *testing.T, n *Node, src string) (string, bool) {
+func swaksFrom(t *testing.T, n *Node, src string, headers ...string) (string, bool) {
 	t.Helper()
 	swaks := NeedTool(t, "swaks")
-	out, err := exec.Command(swaks, "-s", n.Addr("mx"), "-li", src, "--ehlo", "sender.test.example",
-		"-f", "bob@remote.example", "-t", "alice@example.net", "--header", "Subject: from "+src).CombinedOutput()
+	args := []string{"-s", n.Addr("mx"), "-li", src, "--ehlo", "sender.test.example",
+		"-f", "bob@remote.example", "-t", "alice@example.net", "--header", "Subject: from " + src}
+	for _, h := range headers {
+		args = append(args, "--add-header", h)
+	}
+	out, err := exec.Command(swaks, args...).CombinedOutput()
 	return string(out), err == nil
 }
 
@@ -194,10 +198,18 @@ rdns = "reject-unconfirmed"
 	if out, ok := swaksFrom(t, n, "127.0.0.8"); ok || !strings.Contains(out, "<** 550 5.7.25 Client [127.0.0.8]: reverse DNS name elsewhere.test does not resolve back to the address\n") {
 		t.Fatalf("unconfirmed PTR:\n%s", out)
 	}
-	if out, ok := swaksFrom(t, n, "127.0.0.7"); !ok {
+	// The sender claims a clean score: its field must not reach the box.
+	if out, ok := swaksFrom(t, n, "127.0.0.7", "X-Mailgate-Reputation: score=0; forged"); !ok {
 		t.Fatalf("confirmed generic name:\n%s", out)
 	}
 	msg := readFile(t, n.WaitMaildir("alice@example.net", 1)[0])
+	if strings.Contains(msg, "forged") || strings.Count(msg, "X-Mailgate-Reputation:") != 1 {
+		t.Errorf("the forged X-Mailgate-Reputation field is still there:\n%s", msg)
+	}
+	// The Received field names the client as the reputation check saw it.
+	if want := " (dyn-127-0-0-7.pool.test [127.0.0.7])"; !strings.Contains(msg, want) {
+		t.Errorf("Received field lacks the verified name %q:\n%s", want, msg)
+	}
 	if want := "\r\nX-Mailgate-Reputation: score=1; rdns: PTR dyn-127-0-0-7.pool.test, forward-confirmed; generic name, the address is embedded in the name (its four numbers): score 1\r\n"; !strings.Contains(msg, want) {
 		t.Fatalf("message lacks %q:\n%s", want, msg)
 	}
