@@ -26,7 +26,8 @@ func newAbuseCmd() *cobra.Command {
 names the subscriber who held each source (RADIUS accounting), and puts a notice into the
 mailbox of the account linked to that subscriber (subscriber link): a first notice once the
 attempts reach abuse.notice_threshold, then a reminder at most every abuse.notice_reminder_after
-while attempts go on. Every notice is audited. Run it from cron; --dry-run only prints.`,
+while attempts go on. Notices are queued and delivered by the running node (in a fleet, the
+account's home node). Every notice is audited. Run it from cron; --dry-run only prints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := context.Background()
@@ -55,8 +56,17 @@ while attempts go on. Every notice is audited. Run it from cron; --dry-run only 
 			if err != nil {
 				return err
 			}
-			if err := abuse.SendNotices(ctx, st, p, filepath.Join(cfg.DataDir, "mail"), actor(), cases, now, dryRun); err != nil {
-				return err
+			if !dryRun {
+				// Queued like any local mail: the running node (in a
+				// fleet, the account's home node) delivers it.
+				sp, err := openSpool()
+				if err != nil {
+					return err
+				}
+				defer sp.Close()
+				if err := abuse.SendNotices(ctx, st, p, sp, actor(), cases, now, false); err != nil {
+					return err
+				}
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SUBSCRIBER\tACCOUNT\tATTEMPTS\tSOURCES\tLAST SEEN\tNOTICE")

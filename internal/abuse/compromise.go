@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"mailgate/internal/mailbox"
 	"mailgate/internal/message"
 	"mailgate/internal/scan"
 	"mailgate/internal/spool"
@@ -65,11 +64,10 @@ type CompromiseStore interface {
 
 // Monitor watches accounts for the signals and responds.
 type Monitor struct {
-	Store    CompromiseStore
-	Spool    *spool.Spool
-	MailRoot string
-	Policy   CompromisePolicy
-	Log      *slog.Logger
+	Store  CompromiseStore
+	Spool  *spool.Spool
+	Policy CompromisePolicy
+	Log    *slog.Logger
 
 	mu       sync.Mutex
 	seen     map[string]time.Time // account + network -> when its login was last recorded
@@ -348,32 +346,18 @@ func (m *Monitor) notify(ctx context.Context, account, signal, detail string, he
 	sub := composeNotice(from, account, now, p.Hostname,
 		"【重要】アカウントの送信を停止しました / Sending from your account has been suspended",
 		fmt.Sprintf(subscriberText, account, detail))
-	if err := deliverNotice(m.MailRoot, account, mailbox.DeliveryName(now, "compromise", p.Hostname, int64(len(sub))), sub); err != nil {
+	if err := queueNotice(m.Spool, account, sub, now); err != nil {
 		m.Log.Error("compromise: notice to the subscriber", "account", account, "err", err)
 	} else {
 		m.audit(ctx, account, "abuse.compromise.notice", "notice delivered to "+account)
 	}
 	op := composeNotice(from, operator, now, p.Hostname, "Compromised account suspended: "+account,
 		fmt.Sprintf(operatorText, account, signal, detail, len(held), strings.Join(held, " ")))
-	if err := m.deliverOperator(ctx, operator, op, now); err != nil {
+	if err := queueNotice(m.Spool, operator, op, now); err != nil {
 		m.Log.Error("compromise: notice to the operator", "operator", operator, "err", err)
 		return
 	}
 	m.audit(ctx, account, "abuse.compromise.notice", "notice sent to "+operator)
-}
-
-func (m *Monitor) deliverOperator(ctx context.Context, operator string, body []byte, now time.Time) error {
-	if local, err := m.Store.Resolve(ctx, operator); err == nil {
-		return deliverNotice(m.MailRoot, local, mailbox.DeliveryName(now, "compromise", m.Policy.Hostname, int64(len(body))), body)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if m.Spool == nil {
-		return errors.New("no queue to send it through")
-	}
-	// RFC 3834 §3.1.3 / RFC 5321 §4.5.5: an automatic notice has the null
-	// return path, so nothing answers it.
-	return m.Spool.Put(&spool.Envelope{ID: spool.NewID(), From: "", To: []string{operator}, Received: now, Origin: "notice"}, body)
 }
 
 // composeNotice is a UTF-8 text message with Auto-Submitted (RFC 3834 §5).

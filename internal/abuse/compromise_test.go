@@ -5,12 +5,14 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"mailgate/internal/scan"
+	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
 
@@ -62,7 +64,12 @@ func (s *signalStore) Audit(_ context.Context, _, action, _, detail string) erro
 }
 
 func testMonitor(t *testing.T, st *signalStore, mode string) *Monitor {
-	return &Monitor{Store: st, MailRoot: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sp.Close)
+	return &Monitor{Store: st, Spool: sp, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Policy: CompromisePolicy{Mode: mode, BaselineFactor: 10, BaselineDays: 7, BaselineMin: 200,
 			RefusedShare: 0.5, RefusedMin: 20, Virus: true, LoginSources: 5, LoginWindow: time.Hour, Hostname: "mail.isp.example"}}
 }

@@ -12,8 +12,8 @@ import (
 	"text/template"
 	"time"
 
-	"mailgate/internal/mailbox"
 	"mailgate/internal/message"
+	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
 
@@ -111,10 +111,11 @@ func PlanNotices(ctx context.Context, st NoticeStore, p NoticePolicy, now time.T
 	return out, nil
 }
 
-// SendNotices delivers each due notice into the subscriber's mailbox (our
-// own account: no queue, no remote party) and records it, audited. With
-// dryRun nothing is delivered or recorded.
-func SendNotices(ctx context.Context, st NoticeStore, p NoticePolicy, mailRoot, actor string, cases []*NoticeCase, now time.Time, dryRun bool) error {
+// SendNotices queues each due notice for the subscriber's linked account
+// and records it, audited. Through the queue, as any local mail: in a
+// fleet the account's home node delivers it, whichever node ran this.
+// With dryRun nothing is queued or recorded.
+func SendNotices(ctx context.Context, st NoticeStore, p NoticePolicy, sp *spool.Spool, actor string, cases []*NoticeCase, now time.Time, dryRun bool) error {
 	for _, c := range cases {
 		if c.Skip != "" || dryRun {
 			continue
@@ -123,8 +124,7 @@ func SendNotices(ctx context.Context, st NoticeStore, p NoticePolicy, mailRoot, 
 		if err != nil {
 			return err
 		}
-		name := mailbox.DeliveryName(now, fmt.Sprintf("notice-%d", c.Grade), p.Hostname, int64(len(body)))
-		if err := deliverNotice(mailRoot, c.Account, name, body); err != nil {
+		if err := queueNotice(sp, c.Account, body, now); err != nil {
 			return fmt.Errorf("notice to %s: %w", c.Account, err)
 		}
 		if err := st.RecordNotice(ctx, actor, store.Notice{Username: c.Subscriber, Account: c.Account, Grade: c.Grade, Attempts: c.Attempts, SentAt: now}); err != nil {
@@ -192,12 +192,12 @@ antivirus software. Set your mail program's outgoing server to ours, port 587,
 with SMTP authentication.
 `))
 
-// deliverNotice puts a notice of ours straight into an account's INBOX:
-// our own mail to our own user needs no queue and no remote party.
-func deliverNotice(mailRoot, account, name string, body []byte) error {
-	dir, err := mailbox.Dir(mailRoot, account)
-	if err != nil {
-		return err
+// queueNotice queues a notice of ours for one recipient. RFC 3834 §3.1.3 /
+// RFC 5321 §4.5.5: an automatic notice has the null return path, so
+// nothing answers it and nothing bounces back.
+func queueNotice(sp *spool.Spool, to string, body []byte, now time.Time) error {
+	if sp == nil {
+		return errors.New("no queue to send it through")
 	}
-	return mailbox.Deliver(dir, name, bytes.NewReader(body))
+	return sp.Put(&spool.Envelope{ID: spool.NewID(), From: "", To: []string{to}, Received: now, Origin: "notice"}, body)
 }

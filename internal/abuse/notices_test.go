@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
 
@@ -56,6 +58,11 @@ func TestPlanNoticesGrades(t *testing.T) {
 		last:    map[string]*store.Notice{},
 	}
 	p := NoticePolicy{Threshold: 10, ReminderAfter: 7 * 24 * time.Hour, From: "postmaster@isp.example", Hostname: "mail.isp.example"}
+	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
 	plan := func(now time.Time) string {
 		cases, err := PlanNotices(context.Background(), f, p, now)
 		if err != nil {
@@ -65,13 +72,22 @@ func TestPlanNoticesGrades(t *testing.T) {
 		for _, c := range cases {
 			out = append(out, fmt.Sprintf("%s:%d:%d:%s", c.Subscriber, c.Attempts, c.Grade, c.Skip))
 		}
-		if err := SendNotices(context.Background(), f, p, t.TempDir(), "test", cases, now, false); err != nil {
+		if err := SendNotices(context.Background(), f, p, sp, "test", cases, now, false); err != nil {
 			t.Fatal(err)
 		}
 		return strings.Join(out, " ")
 	}
 	if got, want := plan(t0.Add(time.Hour)), "b:50:1:no mail account linked (mailgate subscriber link b ACCOUNT) a:11:1:"; got != want {
 		t.Fatalf("first run: %q\nwant        %q", got, want)
+	}
+	ids, _ := sp.IDs()
+	if len(ids) != 1 {
+		t.Fatalf("queued %v, want the one notice", ids)
+	}
+	if m, err := sp.Open(ids[0]); err != nil || m.Envelope.From != "" || strings.Join(m.Envelope.To, ",") != "a@isp.example" || m.Envelope.Origin != "notice" {
+		t.Fatalf("queued notice %+v, %v", m, err)
+	} else {
+		m.Close()
 	}
 	if got := plan(t0.Add(2 * time.Hour)); !strings.Contains(got, "a:11:1:no blocked attempt since the notice of") {
 		t.Fatalf("no new attempts: %q", got)

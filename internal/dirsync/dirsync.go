@@ -6,6 +6,7 @@
 package dirsync
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,7 +18,15 @@ type Syncer struct {
 	dir  *os.File
 	reqs chan chan error
 	done chan struct{}
+
+	// mu makes Close wait for requests being handed over, and a request
+	// after Close an error rather than a send on a closed channel.
+	mu     sync.RWMutex
+	closed bool
 }
+
+// ErrClosed is the answer to a Sync after Close: nothing was made durable.
+var ErrClosed = errors.New("dirsync: syncer closed")
 
 // New starts a Syncer for the directory at path. Close stops it.
 func New(path string) (*Syncer, error) {
@@ -58,13 +67,26 @@ func (s *Syncer) loop() {
 // call, is on stable storage.
 func (s *Syncer) Sync() error {
 	r := make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
 	s.reqs <- r
+	s.mu.RUnlock()
 	return <-r
 }
 
 // Close stops the Syncer after the requests already made.
 func (s *Syncer) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
 	close(s.reqs)
+	s.mu.Unlock()
 	<-s.done
 	s.dir.Close()
 }

@@ -1,6 +1,7 @@
 package dirsync
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,5 +44,22 @@ func TestDirSharesOneSyncerPerPath(t *testing.T) {
 	}
 	if err := Dir(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
 		t.Fatalf("missing directory: %v", err)
+	}
+}
+
+// TestSyncAfterCloseIsAnError: a writer still running when its syncer is
+// closed (a shutdown) gets ErrClosed, not a panic; Close twice is harmless.
+func TestSyncAfterCloseIsAnError(t *testing.T) {
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s.Close()
+	if err := s.Sync(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Sync after Close: %v, want ErrClosed", err)
 	}
 }

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 
 	"mailgate/internal/abuse"
 	"mailgate/internal/smtpd"
@@ -52,7 +51,7 @@ func startCompromiseResponse(cfg *config.Config, st *store.Store, sp *spool.Spoo
 	if c.Mode == abuse.CompromiseOff {
 		return
 	}
-	m := &abuse.Monitor{Store: st, Spool: sp, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log,
+	m := &abuse.Monitor{Store: st, Spool: sp, Log: log,
 		Policy: abuse.CompromisePolicy{
 			Mode: c.Mode, BaselineFactor: c.BaselineFactor, BaselineDays: c.BaselineDays, BaselineMin: c.BaselineMin,
 			RefusedShare: c.RefusedShare, RefusedMin: c.RefusedMin, Virus: c.Virus, SpamScore: c.SpamScore,

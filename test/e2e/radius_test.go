@@ -36,13 +36,22 @@ func enableRADIUS(t *testing.T, n *Node, secret string) (string, string) {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	// [listen] is the config's last table: the first line lands in it.
+	appendConfig(t, n, fmt.Sprintf("radius_accounting = %q\n[radius]\nsecret_file = %q\n", addr, secretFile))
+	return addr, secretFile
+}
+
+// appendConfig adds TOML at the end of a node's config, before Start: a key
+// lands in the last table ([listen] at first), a table starts a new one.
+func appendConfig(t *testing.T, n *Node, toml string) {
+	t.Helper()
 	f, err := os.OpenFile(n.Config, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "radius_accounting = %q\n[radius]\nsecret_file = %q\n", addr, secretFile)
-	return addr, secretFile
+	if _, err := f.WriteString(toml); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // radclient sends one accounting request the way a BNG does, with Debian's
