@@ -56,6 +56,11 @@ type Agent struct {
 	// message were delivered and how many a receiving server refused for
 	// good in one attempt (the compromised-account response counts them).
 	OnRemoteResults func(env *spool.Envelope, delivered, refused int)
+	// Senders, when set, gives the status of the account that submitted
+	// a message: mail of an account whose sending is stopped is held
+	// here, on whichever node it waits (the compromise response, or an
+	// operator's suspension, reach every node through the store).
+	Senders Senders
 
 	mu       sync.Mutex
 	inFlight map[string]bool

@@ -9,6 +9,7 @@ import (
 	"mailgate/internal/address"
 	"mailgate/internal/metrics"
 	"mailgate/internal/spool"
+	"mailgate/internal/store"
 )
 
 // process makes one delivery attempt for every pending recipient of a
@@ -28,6 +29,9 @@ func (a *Agent) process(ctx context.Context, id string) {
 		return
 	}
 	if st.Held || st.NextAttempt.After(time.Now()) {
+		return
+	}
+	if a.holdForSender(ctx, m, st) {
 		return
 	}
 	before := snapshot(st)
@@ -259,4 +263,31 @@ func countAttempts(before []string, st *spool.State) {
 			metrics.Deliveries.WithLabelValues("deferred").Inc()
 		}
 	}
+}
+
+// Senders is the store's account lookup (store.Store).
+type Senders interface {
+	Account(ctx context.Context, addr string) (*store.Account, error)
+}
+
+// holdForSender holds a submitted message whose account may no longer
+// send (sending-disabled or suspended), and reports whether it did. The
+// account's status is in the store, so every node of a fleet holds its
+// share of that account's queue, not only the node that suspended it.
+// A lookup that fails holds nothing: the attempt goes on as before.
+func (a *Agent) holdForSender(ctx context.Context, m *spool.Message, st *spool.State) bool {
+	if a.Senders == nil || m.Envelope.Auth == "" {
+		return false
+	}
+	acct, err := a.Senders.Account(ctx, m.Envelope.Auth)
+	if err != nil || acct.Status == store.StatusActive {
+		return false
+	}
+	st.Held = true
+	if err := a.Spool.SaveState(m.Envelope.ID, st); err != nil {
+		a.Log.Error("save queue state", "id", m.Envelope.ID, "err", err)
+		return true
+	}
+	a.Log.Warn("held: the sender's account may not send", "id", m.Envelope.ID, "account", m.Envelope.Auth, "status", acct.Status)
+	return true
 }

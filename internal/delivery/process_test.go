@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailgate/internal/spool"
+	"mailgate/internal/store"
 )
 
 type nullMXDNS struct{ fixedDNS }
@@ -98,4 +99,42 @@ func closedPort(t *testing.T) int {
 	p := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return p
+}
+
+type statusSenders map[string]string
+
+func (s statusSenders) Account(_ context.Context, addr string) (*store.Account, error) {
+	st, ok := s[addr]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &store.Account{Address: addr, Status: st}, nil
+}
+
+// TestSubmissionOfStoppedAccountIsHeld: a queued submission whose account
+// may no longer send (the compromise response or an operator stopped it,
+// on any node) is held instead of delivered; an active account's goes.
+func TestSubmissionOfStoppedAccountIsHeld(t *testing.T) {
+	a, sp := nullMXAgent(t)
+	a.Senders = statusSenders{"eve@ours.example": store.StatusSendingDisabled, "amy@ours.example": store.StatusActive}
+	held := &spool.Envelope{From: "eve@ours.example", To: []string{"x@nomail.test"}, Received: time.Now(), Origin: "submission", Auth: "eve@ours.example"}
+	goes := &spool.Envelope{From: "amy@ours.example", To: []string{"x@nomail.test"}, Received: time.Now(), Origin: "submission", Auth: "amy@ours.example"}
+	for _, env := range []*spool.Envelope{held, goes} {
+		if err := sp.Put(env, []byte("Subject: s\r\n\r\nbody\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		a.process(context.Background(), env.ID)
+	}
+	m, err := sp.Open(held.ID)
+	if err != nil {
+		t.Fatalf("the stopped account's message left the queue: %v", err)
+	}
+	st, _ := sp.State(&m.Envelope)
+	m.Close()
+	if !st.Held || st.Attempts != 0 {
+		t.Fatalf("state %+v: want held, never attempted", st)
+	}
+	if _, err := sp.Open(goes.ID); err == nil {
+		t.Fatal("the active account's message (to a null MX) was not attempted")
+	}
 }

@@ -65,8 +65,9 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if vl, ok := dir.(VacationLog); ok {
 		local.Vacations, local.Spool = vl, sp
 	}
+	senders, _ := dir.(Senders)
 	return &Agent{
-		Spool: sp, Log: log, Hostname: cfg.Hostname,
+		Spool: sp, Log: log, Hostname: cfg.Hostname, Senders: senders,
 		Local:  local,
 		Remote: remote,
 		Signer: &Signer{Keys: signingKeys(cfg, dir), Dir: dir},
