@@ -176,7 +176,9 @@ func isToken(s string) bool {
 
 // value is RFC 2045's value: a token, or else a quoted-string.
 func value(s string) string {
-	if isToken(s) {
+	// Nothing a sender names is longer than a domain or an address (255);
+	// quoted() cuts it, so no line of ours passes 998 octets (RFC 5322).
+	if len(s) <= 255 && isToken(s) {
 		return s
 	}
 	return quoted(s)
@@ -185,6 +187,9 @@ func value(s string) string {
 // pvalue (RFC 8601 §2.2) is a value or an address-like [local-part] "@"
 // domain: a plain dot-atom address stays bare, anything else is quoted.
 func pvalue(s string) string {
+	if len(s) > 255 {
+		return quoted(s)
+	}
 	if isToken(s) {
 		return s
 	}
