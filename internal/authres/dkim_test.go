@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"mailgate/internal/testpeer"
 	"math/big"
 	"os"
 	"os/exec"
@@ -133,7 +134,7 @@ func TestDKIMResults(t *testing.T) {
 // §8.2); a change inside the signed part fails.
 func TestDKIMLengthTag(t *testing.T) {
 	if _, err := exec.Command("/usr/bin/python3", "-c", "import dkim").CombinedOutput(); err != nil {
-		t.Skip("python3-dkim (dkimpy) not installed: apt-get install python3-dkim")
+		testpeer.MissingPeer(t, "python3-dkim (dkimpy) not installed: apt-get install python3-dkim")
 	}
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	r := zoneResolver(t, keyRecord(t, "py._domainkey.signer.test", key.Public()))

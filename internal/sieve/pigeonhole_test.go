@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"mailgate/internal/testpeer"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,7 @@ type pigeonhole struct {
 func newPigeonhole(t *testing.T) *pigeonhole {
 	t.Helper()
 	if _, err := exec.LookPath("sieve-test"); err != nil {
-		t.Skip("sieve-test not installed (scripts/test-deps.sh installs dovecot-sieve)")
+		testpeer.MissingPeer(t, "sieve-test not installed (scripts/test-deps.sh installs dovecot-sieve)")
 	}
 	// sieve-test drops privileges to mail_uid and refuses root: as root
 	// it runs as nobody, so the directory must be open to it.

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"mailgate/internal/testpeer"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -275,7 +276,7 @@ func TestMobileconfigIsAValidPlist(t *testing.T) {
 	}
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 (plistlib) not installed")
+		testpeer.MissingPeer(t, "python3 (plistlib) not installed")
 	}
 	cmd := exec.Command(py, "-c", `import plistlib, sys
 p = plistlib.loads(sys.stdin.buffer.read())

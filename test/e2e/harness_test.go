@@ -297,16 +297,11 @@ func NeedSwaksTLS(t testing.TB) string {
 	return p
 }
 
-// MissingPeer skips a test whose real peer is not installed, for a bare
-// `go test`. Under `make test`, which installs every peer first and sets
-// MAILGATE_REQUIRE_PEERS=1, it fails the test instead: a broken install
-// step must not turn into a green run.
+// MissingPeer is testpeer.MissingPeer: skip under a bare go test, fail
+// under make test.
 func MissingPeer(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("MAILGATE_REQUIRE_PEERS") != "" {
-		t.Fatalf(format+" (MAILGATE_REQUIRE_PEERS is set: scripts/test-deps.sh should have installed it)", args...)
-	}
-	t.Skipf(format, args...)
+	testpeer.MissingPeer(t, format, args...)
 }
 
 // Maildir lists the files in new/ and cur/ of an account's mailbox.
