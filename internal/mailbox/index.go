@@ -328,7 +328,7 @@ func (f *Folder) syncLocked() error {
 	if err != nil {
 		return err
 	}
-	sortStrings(names)
+	sortDelivered(names)
 	for _, name := range names {
 		base, flags := splitName(name)
 		m := Message{Base: base, Flags: flags}
@@ -434,7 +434,7 @@ func (f *Folder) reconcileCur(just []Message) ([]Message, error) {
 		if added[i].Date != added[j].Date {
 			return added[i].Date < added[j].Date
 		}
-		return added[i].Base < added[j].Base
+		return deliveredBefore(added[i].Base, added[j].Base)
 	})
 	return added, nil
 }

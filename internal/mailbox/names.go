@@ -133,6 +133,50 @@ var nameHost = sync.OnceValue(func() string {
 
 func sortStrings(s []string) { sort.Strings(s) }
 
+// sortDelivered sorts Maildir names (or base names) in delivery order, the
+// order new messages get their UIDs in (RFC 9051 §2.3.1.1: UIDs ascend
+// with arrival). Names begin "seconds.M<microseconds>…" (the Maildir
+// spec's unique part, which Dovecot and we write unpadded), so a plain
+// string sort put a message of .275 s before one of .101 s of the same
+// second ("M275…" < "M9…" fails only for different digit counts): both
+// numbers are compared as numbers, and the whole name breaks ties.
+func sortDelivered(s []string) {
+	sort.Slice(s, func(i, j int) bool { return deliveredBefore(s[i], s[j]) })
+}
+
+// deliveredBefore orders two Maildir names by delivery time where both
+// carry it, else by name.
+func deliveredBefore(a, b string) bool {
+	sa, ua, okA := deliveryTime(a)
+	sb, ub, okB := deliveryTime(b)
+	if okA && okB && (sa != sb || ua != ub) {
+		if sa != sb {
+			return sa < sb
+		}
+		return ua < ub
+	}
+	return a < b
+}
+
+// deliveryTime reads the seconds and the "M" microseconds of a name
+// "seconds.M<micro>…"; a name without the M part has micro 0.
+func deliveryTime(name string) (sec, micro int64, ok bool) {
+	sec, ok = dateFromName(name)
+	if !ok {
+		return 0, 0, false
+	}
+	rest := name[strings.IndexByte(name, '.')+1:]
+	if !strings.HasPrefix(rest, "M") {
+		return sec, 0, true
+	}
+	n := 1
+	for n < len(rest) && n < 8 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	micro, _ = strconv.ParseInt(rest[1:n], 10, 64)
+	return sec, micro, true
+}
+
 // systemFlagLetters are the letters IMAP system flags are stored as (the
 // mapping Dovecot and Courier use).
 var systemFlagLetters = map[string]byte{

@@ -33,3 +33,31 @@ func TestFlagLetters(t *testing.T) {
 		t.Errorf("FlagLetters = %q, %q", letters, dropped)
 	}
 }
+
+// Messages delivered in one second at .098 s and .275 s: a string sort
+// gave the later one the lower UID (seen as a flaky e2e test on CI, where
+// the two deliveries fell on either side of a digit-count change).
+func TestSortDeliveredComparesMicrosecondsAsNumbers(t *testing.T) {
+	names := []string{
+		"1764638771.M275000Kb.host,S=68423",
+		"1764638771.M98000Ka.host,S=486",
+		"1764638772.M5Kc.host,S=486:2,S",
+		"1764638770.Kz.host",
+		"junk",
+		"1764638771.M275000Ka.host,S=1",
+	}
+	sortDelivered(names)
+	want := []string{
+		"1764638770.Kz.host",
+		"1764638771.M98000Ka.host,S=486",
+		"1764638771.M275000Ka.host,S=1",
+		"1764638771.M275000Kb.host,S=68423",
+		"1764638772.M5Kc.host,S=486:2,S",
+		"junk",
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("order:\n%v\nwant:\n%v", names, want)
+		}
+	}
+}
