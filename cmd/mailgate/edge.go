@@ -114,8 +114,7 @@ func newEdgeExemptCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			limit := store.ExemptLimit{MinBits4: cfg.Edge.MaxExemptPrefixV4, MinBits6: cfg.Edge.MaxExemptPrefixV6, Force: force}
-			if err := st.AddExemption(ctx, actor(), args[0], reason, u, limit); err != nil {
+			if err := st.AddExemption(ctx, actor(), args[0], reason, u, edge.ExemptLimit(cfg.Edge, force)); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exemption %s added\n", args[0])
@@ -325,29 +324,7 @@ func newEdgePlanCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				out := cmd.OutOrStdout()
-				now := p.At
-				fmt.Fprintf(out, "now (%s): scope %s (%s), action %s\n", now.Format(time.RFC3339), p.Scope, edge.Phase(p.Scope), p.Action)
-				sched := p.Schedule()
-				if len(sched) == 0 {
-					fmt.Fprintln(out, "no schedule: scope all (phase 2) by default")
-				}
-				for _, c := range sched {
-					state := "past"
-					switch {
-					case c.From.After(now):
-						state = "upcoming"
-					case c.From.Equal(p.ScopeSet):
-						state = "in force"
-					}
-					fmt.Fprintf(out, "%s  %-8s %s  [%s]\n", c.From.Format(time.RFC3339), c.Scope, edge.Phase(c.Scope), state)
-				}
-				for _, e := range p.Expiring() {
-					fmt.Fprintf(out, "%s  exemption %s expires (%s)\n", e.Until.Format(time.RFC3339), e.Prefix, e.Reason)
-				}
-				if nc := p.NextChange(); !nc.IsZero() {
-					fmt.Fprintf(out, "next change: %s\n", nc.Format(time.RFC3339))
-				}
+				printTimeline(cmd.OutOrStdout(), edge.PlanTimeline(p))
 				return nil
 			})
 		},
@@ -698,4 +675,21 @@ func printStoredAttempts(ctx context.Context, cmd *cobra.Command, st *store.Stor
 			subscriberOf(ctx, st, r.Source, r.LastSeen))
 	}
 	return tw.Flush()
+}
+
+// printTimeline prints `edge plan`.
+func printTimeline(out io.Writer, t edge.Timeline) {
+	fmt.Fprintf(out, "now (%s): scope %s (%s), action %s\n", t.At.Local().Format(time.RFC3339), t.Scope, t.Phase, t.Action)
+	if t.Defaulted {
+		fmt.Fprintln(out, "no schedule: scope all (phase 2) by default")
+	}
+	for _, c := range t.Changes {
+		fmt.Fprintf(out, "%s  %-8s %s  [%s]\n", c.From.Local().Format(time.RFC3339), c.Scope, c.Phase, c.State)
+	}
+	for _, e := range t.Expiring {
+		fmt.Fprintf(out, "%s  exemption %s expires (%s)\n", e.Until.Local().Format(time.RFC3339), e.Prefix, e.Reason)
+	}
+	if t.NextChange != nil {
+		fmt.Fprintf(out, "next change: %s\n", t.NextChange.Local().Format(time.RFC3339))
+	}
 }

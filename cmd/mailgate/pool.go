@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -154,28 +153,20 @@ func newPoolCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				ovs := edge.CheckOverlaps(ps)
-				out := cmd.OutOrStdout()
-				for _, o := range ovs {
-					fmt.Fprintf(out, "overlap: %s (pool %s, %s) inside %s (pool %s, %s): %s\n",
-						o.Inner.Prefix, o.Inner.Pool, o.Inner.Kind, o.Outer.Prefix, o.Outer.Pool, o.Outer.Kind, o.Effect)
-				}
-				// Exemptions only matter inside dynamic space: look them up
-				// by LPM over the prefixes just read, not a second read of
-				// the whole policy.
-				p := edge.Compile(&store.EdgeSnapshot{Prefixes: ps}, nil, time.Now())
 				es, err := st.Exemptions(ctx)
 				if err != nil {
 					return err
 				}
-				idle := 0
-				for _, e := range es {
-					if _, _, dyn, ok := p.Lookup(e.Prefix.Addr()); !ok || !dyn {
-						idle++
-						fmt.Fprintf(out, "exemption %s has no effect: its address is in no dynamic pool\n", e.Prefix)
-					}
+				c := edge.CheckPools(ps, es)
+				out := cmd.OutOrStdout()
+				for _, o := range c.Overlaps {
+					fmt.Fprintf(out, "overlap: %s (pool %s, %s) inside %s (pool %s, %s): %s\n",
+						o.Inner.Prefix, o.Inner.Pool, o.Inner.Kind, o.Outer.Prefix, o.Outer.Pool, o.Outer.Kind, o.Effect)
 				}
-				fmt.Fprintf(out, "%d prefixes checked, %d overlaps, %d idle exemptions\n", len(ps), len(ovs), idle)
+				for _, e := range c.Idle {
+					fmt.Fprintf(out, "exemption %s has no effect: its address is in no dynamic pool\n", e.Prefix)
+				}
+				fmt.Fprintf(out, "%d prefixes checked, %d overlaps, %d idle exemptions\n", c.Prefixes, len(c.Overlaps), len(c.Idle))
 				return nil
 			})
 		},
