@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -20,11 +21,11 @@ func dkimKeys() (dkim.Keys, *config.Config, func(), error) {
 	if err != nil {
 		return dkim.Keys{}, nil, nil, err
 	}
-	return dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Store: st}, cfg, func() { st.Close() }, nil
+	return dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Store: st, Actor: actor()}, cfg, func() { st.Close() }, nil
 }
 
 func newDKIMCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "dkim", Short: "DKIM signing keys of our domains (keygen, show, activate, list)"}
+	cmd := &cobra.Command{Use: "dkim", Short: "DKIM signing keys of our domains (keygen, show, activate, list, retire)"}
 	var selector, algo string
 	var activate bool
 	keygen := &cobra.Command{
@@ -92,13 +93,29 @@ next message.`,
 		},
 	}
 	list := &cobra.Command{
-		Use: "list", Short: "list domains with keys and their active selector", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use: "list [DOMAIN]", Short: "list domains with keys and their active selector, or the keys of one domain", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			k, _, done, err := dkimKeys()
 			if err != nil {
 				return err
 			}
 			defer done()
+			if len(args) == 1 {
+				ks, err := k.KeysOf(args[0])
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SELECTOR\tALGORITHM\tACTIVE\tCREATED")
+				for _, ki := range ks {
+					active := "-"
+					if ki.Active {
+						active = "yes"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ki.Selector, ki.Algorithm, active, ki.Created.Format("2006-01-02 15:04"))
+				}
+				return tw.Flush()
+			}
 			m, err := k.List()
 			if err != nil {
 				return err
@@ -114,6 +131,21 @@ next message.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(keygen, show, activateCmd, list)
+	retire := &cobra.Command{
+		Use: "retire DOMAIN SELECTOR", Short: "delete a key that is no longer active (after a rotation, once its record is withdrawn)", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, _, done, err := dkimKeys()
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := k.Retire(args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s of %s retired: withdraw its record %s._domainkey.%s\n", args[1], args[0], args[1], args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(keygen, show, activateCmd, list, retire)
 	return cmd
 }

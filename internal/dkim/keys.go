@@ -27,8 +27,17 @@ import (
 	"time"
 )
 
-// ErrNoKey means the domain has no active signing key.
+// ErrNoKey means the domain has no active signing key (or no key under
+// the selector asked for).
 var ErrNoKey = errors.New("dkim: no signing key for domain")
+
+// Errors the API maps to its statuses: a bad domain, selector or
+// algorithm; a selector already taken; retiring the key in use.
+var (
+	ErrInvalid = errors.New("invalid")
+	ErrExists  = errors.New("already exists")
+	ErrActive  = errors.New("is the active key")
+)
 
 // Keys is where our signing keys are: Store when set, else the directory
 // Dir. With a Store, Dir is only the legacy directory whose keys are
@@ -36,6 +45,9 @@ var ErrNoKey = errors.New("dkim: no signing key for domain")
 type Keys struct {
 	Dir   string
 	Store KeyStore
+	// Actor is who changes keys ("cli:root", "api:NAME", "web:ADDRESS"):
+	// Generate, Activate and Retire are audited under it in the store.
+	Actor string
 
 	parsed   *keyCache    // set by Cached
 	imported *importState // set by Cached: the copy of Dir runs once
@@ -97,10 +109,10 @@ func validLabel(s string) bool {
 func (k Keys) Generate(domain, selector, algo string, activate bool) (string, error) {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 	if !validLabel(domain) {
-		return "", fmt.Errorf("dkim: %q is not a domain name", domain)
+		return "", fmt.Errorf("dkim: %q %w: not a domain name", domain, ErrInvalid)
 	}
 	if !validLabel(selector) {
-		return "", fmt.Errorf("dkim: %q is not a valid selector (letters, digits, '-', '.')", selector)
+		return "", fmt.Errorf("dkim: selector %q %w: use lower-case letters, digits, '-', '.'", selector, ErrInvalid)
 	}
 	var priv crypto.Signer
 	var err error
@@ -110,7 +122,7 @@ func (k Keys) Generate(domain, selector, algo string, activate bool) (string, er
 	case "ed25519":
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
 	default:
-		return "", fmt.Errorf("dkim: algorithm %q: use rsa or ed25519", algo)
+		return "", fmt.Errorf("dkim: algorithm %q %w: use rsa or ed25519", algo, ErrInvalid)
 	}
 	if err != nil {
 		return "", err
@@ -129,7 +141,7 @@ func (k Keys) Generate(domain, selector, algo string, activate bool) (string, er
 	path := filepath.Join(dir, selector+".pem")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return "", fmt.Errorf("dkim: %s already has a key for selector %q: choose another --selector", domain, selector)
+		return "", fmt.Errorf("dkim: %s already has a key for selector %q (%w): choose another selector", domain, selector, ErrExists)
 	}
 	if err != nil {
 		return "", err

@@ -25,6 +25,22 @@ type KeyStore interface {
 	DKIMKeyPEM(ctx context.Context, domain, selector string) (string, error)
 	ActiveDKIMKey(ctx context.Context, domain string) (selector, privatePEM string, err error)
 	DKIMDomains(ctx context.Context) (map[string]string, error)
+	// EachDKIMKey calls fn for each key of domain, oldest first.
+	EachDKIMKey(ctx context.Context, domain string, fn func(selector, algorithm string, active bool, created time.Time)) error
+	// RetireDKIMKey deletes a key that is not the active one.
+	RetireDKIMKey(ctx context.Context, domain, selector string) error
+	Audit(ctx context.Context, actor, action, subject, detail string) error
+}
+
+// audit records a change of k's keys under k.Actor; a failure is not the
+// change's (which is made), so it is only reported through the store's log.
+func (k Keys) audit(action, domain, detail string) {
+	if k.Store == nil || k.Actor == "" {
+		return
+	}
+	ctx, cancel := storeCtx()
+	defer cancel()
+	k.Store.Audit(ctx, k.Actor, action, domain, detail)
 }
 
 // storeTimeout bounds one store call: the Keys methods take no context
@@ -144,8 +160,9 @@ func (k Keys) generateInStore(domain, selector, algo string, der []byte, activat
 		return "", err
 	}
 	if !added {
-		return "", fmt.Errorf("dkim: %s already has a key for selector %q: choose another --selector", domain, selector)
+		return "", fmt.Errorf("dkim: %s already has a key for selector %q (%w): choose another selector", domain, selector, ErrExists)
 	}
+	k.audit("dkim.keygen", domain, selector+" "+algo)
 	return k.Record(domain, selector)
 }
 
@@ -156,7 +173,11 @@ func (k Keys) activateInStore(domain, selector string) error {
 	}
 	ctx, cancel := storeCtx()
 	defer cancel()
-	return k.Store.ActivateDKIMKey(ctx, domain, selector)
+	if err := k.Store.ActivateDKIMKey(ctx, domain, selector); err != nil {
+		return err
+	}
+	k.audit("dkim.activate", domain, selector)
+	return nil
 }
 
 func (k Keys) loadFromStore(domain, selector string) (crypto.Signer, error) {

@@ -20,6 +20,13 @@ import (
 	"mailgate/internal/dkim"
 )
 
+// ErrInvalid is a name that is not a domain; ErrNotConfigured a setting
+// the records need that is not set.
+var (
+	ErrInvalid       = errors.New("invalid")
+	ErrNotConfigured = errors.New("not configured")
+)
+
 // TTL of the records we suggest.
 const TTL = 3600
 
@@ -69,11 +76,11 @@ type Zone struct {
 func Expected(cfg *config.Config, keys dkim.Keys, domain string) (*Zone, error) {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 	if _, ok := mdns.IsDomainName(domain); !ok || !strings.Contains(domain, ".") {
-		return nil, fmt.Errorf("%q is not a domain name", domain)
+		return nil, fmt.Errorf("%q is not a domain name (%w)", domain, ErrInvalid)
 	}
 	p := cfg.Publish
 	if len(p.OutboundIPs) == 0 {
-		return nil, errors.New("set [publish] outbound_ips to the addresses our nodes send from: the SPF record lists them")
+		return nil, fmt.Errorf("%w: set [publish] outbound_ips to the addresses our nodes send from: the SPF record lists them", ErrNotConfigured)
 	}
 	fqdn := mdns.Fqdn(domain)
 	host := mdns.Fqdn(strings.ToLower(cfg.Hostname))

@@ -121,3 +121,42 @@ func (s *Store) DKIMDomains(ctx context.Context) (map[string]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// EachDKIMKey calls fn for each key of domain, oldest first, without the
+// private key.
+func (s *Store) EachDKIMKey(ctx context.Context, domain string, fn func(selector, algorithm string, active bool, created time.Time)) error {
+	rows, err := s.query(ctx, `SELECT selector, algorithm, active, created_at FROM dkim_keys WHERE domain = ? ORDER BY created_at, selector`, domain)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sel, algo string
+		var active, created int64
+		if err := rows.Scan(&sel, &algo, &active, &created); err != nil {
+			return err
+		}
+		fn(sel, algo, active == 1, time.Unix(created, 0))
+	}
+	return rows.Err()
+}
+
+// RetireDKIMKey deletes domain's key under selector unless it is the
+// active one (ErrInUse): mail must never go out unsigned because of it.
+func (s *Store) RetireDKIMKey(ctx context.Context, domain, selector string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var active int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT active FROM dkim_keys WHERE domain = ? AND selector = ?`), domain, selector).Scan(&active)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("dkim key %s of %s: %w", selector, domain, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if active == 1 {
+			return fmt.Errorf("dkim key %s of %s: %w: it is the active key; activate another first", selector, domain, ErrInUse)
+		}
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM dkim_keys WHERE domain = ? AND selector = ? AND active = 0`), domain, selector)
+		return err
+	})
+}
