@@ -25,8 +25,9 @@ CREATE TABLE api_tokens (
 
 // APIScopes are what a token may be allowed: read (every GET), directory
 // (domains, accounts, aliases, suspensions), queue (retry, hold, release,
-// remove).
-var APIScopes = []string{"read", "directory", "queue"}
+// remove), edge (pools, exemptions, relays, carriers, scope, action), dkim
+// (generate, activate, retire signing keys).
+var APIScopes = []string{"read", "directory", "queue", "edge", "dkim"}
 
 // APIToken is an admin API credential.
 type APIToken struct {

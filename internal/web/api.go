@@ -11,6 +11,8 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/delivery"
+	"mailgate/internal/dkim"
+	"mailgate/internal/dnsrecords"
 	"mailgate/internal/password"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -46,14 +48,17 @@ func apiFail(w http.ResponseWriter, status int, code, msg string) {
 // package's own, which names the object and says what to do.
 func (s *Server) apiErr(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, spool.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, spool.ErrNotFound), errors.Is(err, dkim.ErrNoKey):
 		apiFail(w, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, store.ErrExists), errors.Is(err, dkim.ErrExists):
 		apiFail(w, http.StatusConflict, "exists", err.Error())
-	case errors.Is(err, store.ErrInUse):
+	case errors.Is(err, store.ErrInUse), errors.Is(err, dkim.ErrActive):
 		apiFail(w, http.StatusConflict, "in_use", err.Error())
-	case errors.Is(err, store.ErrInvalid), errors.Is(err, address.ErrInvalid), errors.Is(err, password.ErrTooShort):
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, address.ErrInvalid), errors.Is(err, password.ErrTooShort),
+		errors.Is(err, dkim.ErrInvalid), errors.Is(err, dnsrecords.ErrInvalid):
 		apiFail(w, http.StatusBadRequest, "invalid", err.Error())
+	case errors.Is(err, dnsrecords.ErrNotConfigured):
+		apiFail(w, http.StatusServiceUnavailable, "not_configured", err.Error())
 	default:
 		s.log.Error("api: internal error", "err", err)
 		apiFail(w, http.StatusInternalServerError, "internal", "internal error; see the server log")
@@ -137,28 +142,47 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, all []T) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// apiRoute is one endpoint: its pattern, the scope a token needs, the
+// handler. Every route is in apiRouteTable, which a test holds against
+// openapi.json.
+type apiRoute struct {
+	pattern, scope string
+	h              http.HandlerFunc
+}
+
+func (s *Server) apiRouteTable() []apiRoute {
+	rs := []apiRoute{
+		{"GET /api/v1/domains", "read", s.apiDomains},
+		{"POST /api/v1/domains", "directory", s.apiAddDomain},
+		{"DELETE /api/v1/domains/{name}", "directory", s.apiRemoveDomain},
+		{"GET /api/v1/domains/{name}/accounts", "read", s.apiAccounts},
+		{"POST /api/v1/accounts", "directory", s.apiAddAccount},
+		{"GET /api/v1/accounts/{address}", "read", s.apiAccount},
+		{"DELETE /api/v1/accounts/{address}", "directory", s.apiRemoveAccount},
+		{"PUT /api/v1/accounts/{address}/status", "directory", s.apiSetStatus},
+		{"GET /api/v1/accounts/{address}/limits", "read", s.apiLimits},
+		{"PUT /api/v1/accounts/{address}/limits", "directory", s.apiSetLimits},
+		{"GET /api/v1/accounts/{address}/aliases", "read", s.apiAliases},
+		{"POST /api/v1/aliases", "directory", s.apiAddAlias},
+		{"DELETE /api/v1/aliases/{alias}", "directory", s.apiRemoveAlias},
+		{"GET /api/v1/pools", "read", s.apiPools},
+		{"GET /api/v1/edge/check", "read", s.apiEdgeCheck},
+		{"GET /api/v1/edge/report", "read", s.apiEdgeReport},
+		{"GET /api/v1/queue", "read", s.apiQueue},
+		{"GET /api/v1/queue/{id}", "read", s.apiQueueShow},
+		{"POST /api/v1/queue/{id}/{action}", "queue", s.apiQueueAction},
+		{"DELETE /api/v1/queue/{id}", "queue", s.apiQueueRemove},
+	}
+	rs = append(rs, s.apiPolicyRoutes()...)
+	rs = append(rs, s.apiDKIMRoutes()...)
+	return rs
+}
+
 func (s *Server) apiRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
-	m.HandleFunc("GET /api/v1/domains", s.api("read", s.apiDomains))
-	m.HandleFunc("POST /api/v1/domains", s.api("directory", s.apiAddDomain))
-	m.HandleFunc("DELETE /api/v1/domains/{name}", s.api("directory", s.apiRemoveDomain))
-	m.HandleFunc("GET /api/v1/domains/{name}/accounts", s.api("read", s.apiAccounts))
-	m.HandleFunc("POST /api/v1/accounts", s.api("directory", s.apiAddAccount))
-	m.HandleFunc("GET /api/v1/accounts/{address}", s.api("read", s.apiAccount))
-	m.HandleFunc("DELETE /api/v1/accounts/{address}", s.api("directory", s.apiRemoveAccount))
-	m.HandleFunc("PUT /api/v1/accounts/{address}/status", s.api("directory", s.apiSetStatus))
-	m.HandleFunc("GET /api/v1/accounts/{address}/limits", s.api("read", s.apiLimits))
-	m.HandleFunc("PUT /api/v1/accounts/{address}/limits", s.api("directory", s.apiSetLimits))
-	m.HandleFunc("GET /api/v1/accounts/{address}/aliases", s.api("read", s.apiAliases))
-	m.HandleFunc("POST /api/v1/aliases", s.api("directory", s.apiAddAlias))
-	m.HandleFunc("DELETE /api/v1/aliases/{alias}", s.api("directory", s.apiRemoveAlias))
-	m.HandleFunc("GET /api/v1/pools", s.api("read", s.apiPools))
-	m.HandleFunc("GET /api/v1/edge/check", s.api("read", s.apiEdgeCheck))
-	m.HandleFunc("GET /api/v1/edge/report", s.api("read", s.apiEdgeReport))
-	m.HandleFunc("GET /api/v1/queue", s.api("read", s.apiQueue))
-	m.HandleFunc("GET /api/v1/queue/{id}", s.api("read", s.apiQueueShow))
-	m.HandleFunc("POST /api/v1/queue/{id}/{action}", s.api("queue", s.apiQueueAction))
-	m.HandleFunc("DELETE /api/v1/queue/{id}", s.api("queue", s.apiQueueRemove))
+	for _, r := range s.apiRouteTable() {
+		m.HandleFunc(r.pattern, s.api(r.scope, r.h))
+	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusNotFound, "not_found", "no such endpoint; see /api/v1/openapi.json")
 	})
