@@ -23,6 +23,7 @@ func init() {
 		"con.force":         {"/%d（IPv4）・/%d（IPv6）より広い範囲を許可する", "Allow a prefix wider than /%d (IPv4) or /%d (IPv6)"},
 		"con.addexempt":     {"例外を追加", "Add exemption"},
 		"con.by":            {"登録者", "By"},
+		"con.untilcol":      {"期限", "Until"},
 		"con.expired":       {"期限切れ", "expired"},
 		"con.never":         {"無期限", "no expiry"},
 		"con.none":          {"ありません。", "None."},
