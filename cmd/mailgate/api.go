@@ -17,7 +17,7 @@ func newAPICmd() *cobra.Command {
 	tok := &cobra.Command{Use: "token", Short: "API tokens (stored hashed, audited)"}
 	var scopes []string
 	add := &cobra.Command{
-		Use: "add NAME --scope read,directory,queue", Short: "create a token (printed once)", Args: cobra.ExactArgs(1),
+		Use: "add NAME --scope read,directory,queue,edge,dkim", Short: "create a token (printed once)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
 				t, err := st.AddAPIToken(ctx, actor(), args[0], scopes)
