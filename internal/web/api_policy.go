@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"mailgate/internal/edge"
@@ -33,6 +35,7 @@ func (s *Server) apiPolicyRoutes() []apiRoute {
 		{"DELETE /api/v1/carriers/{name}", "edge", s.apiRemoveCarrier},
 		{"DELETE /api/v1/carriers/{name}/entries/{entry...}", "edge", s.apiRemoveCarrierEntry},
 		{"GET /api/v1/edge/plan", "read", s.apiEdgePlan},
+		{"GET /api/v1/edge/ruleset", "read", s.apiEdgeRuleset},
 		{"POST /api/v1/edge/scope", "edge", s.apiSetScope},
 		{"DELETE /api/v1/edge/scope/{from}", "edge", s.apiRemoveScopeChange},
 		{"PUT /api/v1/edge/action", "edge", s.apiSetAction},
@@ -348,6 +351,42 @@ func (s *Server) apiEdgePlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, edge.PlanTimeline(p))
+}
+
+// apiEdgeRuleset is `edge render [--format iptables]`: the ruleset `edge
+// apply` programs into a router from the policy in force now. What it
+// would change in a router's kernel only that router knows (`edge apply
+// --dry-run`). Carrier domains' MX hosts are resolved with ?resolve=true,
+// as `edge render` does by default.
+func (s *Server) apiEdgeRuleset(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "nft"
+	}
+	if format != "nft" && format != "iptables" {
+		apiFail(w, http.StatusBadRequest, "invalid", "format "+strconv.Quote(format)+": want nft or iptables")
+		return
+	}
+	var res edge.Resolver
+	switch r.URL.Query().Get("resolve") {
+	case "", "false":
+	case "true":
+		res = net.DefaultResolver
+	default:
+		apiFail(w, http.StatusBadRequest, "invalid", "resolve: want true or false")
+		return
+	}
+	p, _, err := edge.Load(r.Context(), s.st, res, nil, time.Now(), s.log)
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	rs := p.Ruleset(s.cfg.Edge.AttemptWindow)
+	text := rs.RenderNft()
+	if format == "iptables" {
+		text = rs.RenderIptables()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"format": format, "scope": p.Scope, "action": p.Action, "ruleset": text})
 }
 
 // apiSetScope is `edge scope all|carriers [--from WHEN]`.
