@@ -1,11 +1,14 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"mailgate/internal/dkim"
+	"mailgate/internal/dns"
 	"mailgate/internal/dnsrecords"
 	"mailgate/internal/store"
 )
@@ -20,8 +23,10 @@ type consoleDKIMData struct {
 	Keys    []dkim.KeyInfo
 	Zone    *dnsrecords.Zone
 	ZoneErr string
-	Done    string
-	Error   string
+	// Findings is the live check (?check=1), one per record of Zone.
+	Findings []dnsrecords.Finding
+	Done     string
+	Error    string
 }
 
 func (s *Server) showDKIM(w http.ResponseWriter, r *http.Request, status int, domain, done, fail string) {
@@ -42,6 +47,10 @@ func (s *Server) showDKIM(w http.ResponseWriter, r *http.Request, status int, do
 		}
 		if d.Zone, err = dnsrecords.Expected(s.cfg, s.dkimKeys(""), domain); err != nil {
 			d.ZoneErr = err.Error()
+		} else if r.Method == http.MethodGet && r.URL.Query().Get("check") == "1" {
+			ctx, cancel := context.WithTimeout(r.Context(), 45*time.Second)
+			d.Findings = dnsrecords.Check(ctx, dns.New(s.cfg.DNS.Servers, s.cfg.DNS.Timeout), d.Zone)
+			cancel()
 		}
 	}
 	s.render(w, r, status, "console_dkim", d)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"mailgate/internal/config"
 	"mailgate/internal/password"
@@ -93,6 +94,8 @@ func TestConsoleDKIM(t *testing.T) {
 		c.Web.Operators = []string{"admin@example.jp"}
 		c.DataDir = t.TempDir()
 		c.Publish.OutboundIPs = []string{"192.0.2.1"}
+		c.DNS.Servers = []string{"127.0.0.1:9"} // nothing answers: every lookup fails
+		c.DNS.Timeout = 2 * time.Second
 	})
 	op, tok := s.operatorClient()
 	post := func(action, sel string, extra url.Values) (*http.Response, string) {
@@ -120,6 +123,10 @@ func TestConsoleDKIM(t *testing.T) {
 	resp, page = s.do(op, "GET", s.secure.URL+"/console/dkim?domain=example.jp", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(page, "v=spf1 ip4:192.0.2.1 -all") || strings.Contains(page, "PRIVATE") {
 		t.Errorf("dkim page: %d\n%s", resp.StatusCode, page)
+	}
+	resp, page = s.do(op, "GET", s.secure.URL+"/console/dkim?domain=example.jp&check=1", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, `class="dns-error"`) || strings.Contains(page, `class="dns-ok"`) {
+		t.Errorf("live check with no resolver answering: %d\n%s", resp.StatusCode, page)
 	}
 	if resp, _ := s.do(op, "POST", s.secure.URL+"/console/dkim/keygen", url.Values{"domain": {"example.jp"}, "selector": {"k3"}}, nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("keygen without CSRF token: %d", resp.StatusCode)

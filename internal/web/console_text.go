@@ -42,6 +42,12 @@ func init() {
 		"con.records":       {"公開する DNS レコード", "DNS records to publish"},
 		"con.pickdomain":    {"ドメインを選んでください。", "Pick a domain."},
 		"con.createdat":     {"作成", "Created"},
+		"con.checklive":     {"DNS を今すぐ確認する", "Check the DNS now"},
+		"con.found":         {"実際の値:", "found:"},
+		"con.dns.ok":        {"OK", "ok"},
+		"con.dns.missing":   {"未登録", "missing"},
+		"con.dns.different": {"不一致", "different"},
+		"con.dns.error":     {"確認できず", "lookup failed"},
 	} {
 		catalog[k] = v
 	}
