@@ -90,13 +90,21 @@ func (k Keys) Retire(domain, selector string) error {
 	if active == selector {
 		return fmt.Errorf("dkim: %s of %s %w: activate another selector first (mailgate dkim activate %s SELECTOR)", selector, domain, ErrActive, domain)
 	}
+	legacy := filepath.Join(k.Dir, domain, selector+".pem")
 	if k.Store == nil {
-		return os.Remove(filepath.Join(k.Dir, domain, selector+".pem"))
+		return os.Remove(legacy)
 	}
 	ctx, cancel := storeCtx()
 	defer cancel()
 	if err := k.Store.RetireDKIMKey(ctx, domain, selector); err != nil {
 		return err
+	}
+	// A copy left in this node's legacy directory would be copied back
+	// into the store by the next process that reads it (importDir).
+	if k.Dir != "" {
+		if err := os.Remove(legacy); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("dkim: key %s of %s retired, but its old file stays and would come back: remove %s: %w", selector, domain, legacy, err)
+		}
 	}
 	k.audit("dkim.retire", domain, selector)
 	return nil

@@ -65,3 +65,25 @@ func testRotateAndRetire(t *testing.T, k dkim.Keys) {
 		t.Errorf("bad domain: %v", err)
 	}
 }
+
+// TestRetiredLegacyKeyStaysRetired: a key first made in the legacy
+// directory and copied into the store does not come back from its file
+// after it is retired (the next process copies the directory in again).
+func TestRetiredLegacyKeyStaysRetired(t *testing.T) {
+	s := storetest.SQLite(t)
+	dir := filepath.Join(t.TempDir(), "dkim")
+	if _, err := (dkim.Keys{Dir: dir}).Generate("ours.example", "old", "ed25519", false); err != nil {
+		t.Fatal(err)
+	}
+	k := dkim.Keys{Dir: dir, Store: s}
+	if _, err := k.Generate("ours.example", "new", "ed25519", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Retire("ours.example", "old"); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := (dkim.Keys{Dir: dir, Store: s}).KeysOf("ours.example")
+	if err != nil || len(ks) != 1 || ks[0].Selector != "new" {
+		t.Fatalf("keys after retiring the legacy one: %+v %v", ks, err)
+	}
+}

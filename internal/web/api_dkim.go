@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,10 +28,13 @@ func (s *Server) apiDKIMRoutes() []apiRoute {
 	}
 }
 
-// dkimKeys are the keys in the store, as the CLI and the signer see them;
-// changes are audited under actor.
+// dkimKeys are the keys in the store, as the CLI and the signer see them
+// (parsed keys cached, the legacy directory copied in once); changes are
+// audited under actor.
 func (s *Server) dkimKeys(actor string) dkim.Keys {
-	return dkim.Keys{Dir: filepath.Join(s.cfg.DataDir, "dkim"), Store: s.st, Actor: actor}
+	k := s.keys
+	k.Actor = actor
+	return k
 }
 
 // apiDKIMKeys is `dkim list DOMAIN`: each key with its TXT record.

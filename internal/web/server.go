@@ -18,9 +18,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	"mailgate/internal/config"
+	"mailgate/internal/dkim"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -41,6 +43,7 @@ type Server struct {
 	metricsAllow []netip.Prefix
 	metrics      *metrics
 	mux          *http.ServeMux
+	keys         dkim.Keys // the DKIM keys in the store (api_dkim.go)
 }
 
 // New builds the server from the config; sp may be nil.
@@ -64,6 +67,7 @@ func New(cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger)
 		s.metricsAllow = append(s.metricsAllow, pfx.Masked())
 	}
 	s.metrics = newMetrics(s)
+	s.keys = dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Store: st}.Cached()
 	s.mux = s.routes()
 	return s, nil
 }
