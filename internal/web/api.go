@@ -65,8 +65,18 @@ func (s *Server) apiErr(w http.ResponseWriter, err error) {
 	}
 }
 
+// apiBodyLimit is the most a request body may hold: a JSON object of
+// this API is small. apiBulkBody lists the routes that take more.
+const apiBodyLimit = 64 << 10
+
+var apiBulkBody = map[string]int64{"POST /api/v1/pools/import": 16 << 20}
+
 // api authenticates the token and checks its scope; GET needs "read".
-func (s *Server) api(scope string, next http.HandlerFunc) http.HandlerFunc {
+// maxBody 0 is apiBodyLimit.
+func (s *Server) api(scope string, maxBody int64, next http.HandlerFunc) http.HandlerFunc {
+	if maxBody == 0 {
+		maxBody = apiBodyLimit
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil {
 			apiFail(w, http.StatusForbidden, "https_required", "the API is served over HTTPS only (tokens are secrets)")
@@ -91,7 +101,7 @@ func (s *Server) api(scope string, next http.HandlerFunc) http.HandlerFunc {
 			apiFail(w, http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next(w, r.WithContext(context.WithValue(r.Context(), apiCtxKey{}, tok)))
 	}
 }
@@ -181,7 +191,7 @@ func (s *Server) apiRouteTable() []apiRoute {
 func (s *Server) apiRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	for _, r := range s.apiRouteTable() {
-		m.HandleFunc(r.pattern, s.api(r.scope, r.h))
+		m.HandleFunc(r.pattern, s.api(r.scope, apiBulkBody[r.pattern], r.h))
 	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusNotFound, "not_found", "no such endpoint; see /api/v1/openapi.json")

@@ -2,9 +2,11 @@ package web
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"mailgate/internal/edge"
@@ -21,6 +23,7 @@ func (s *Server) apiPolicyRoutes() []apiRoute {
 	return []apiRoute{
 		{"GET /api/v1/pools/{name}", "read", s.apiPoolPrefixes},
 		{"POST /api/v1/pools", "edge", s.apiAddPool},
+		{"POST /api/v1/pools/import", "edge", s.apiImportPools},
 		{"DELETE /api/v1/pools/{name}", "edge", s.apiRemovePool},
 		{"DELETE /api/v1/pools/{name}/prefixes/{prefix...}", "edge", s.apiRemovePoolPrefix},
 		{"GET /api/v1/edge/pool-check", "read", s.apiPoolCheck},
@@ -102,6 +105,45 @@ func (s *Server) apiAddPool(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "kind": req.Kind, "added": n})
+}
+
+// apiImportPools is `pool import FILE [--replace]`: the body is the pool
+// file itself, CSV (pool,kind,prefix) or TOML ([[pool]] name, kind,
+// prefixes), chosen by ?format= or the Content-Type; all rows or none.
+func (s *Server) apiImportPools(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format == "" {
+		format = "csv"
+		if ct := r.Header.Get("Content-Type"); strings.Contains(ct, "toml") {
+			format = "toml"
+		}
+	}
+	if format != "csv" && format != "toml" {
+		apiFail(w, http.StatusBadRequest, "invalid", "format "+strconv.Quote(format)+": want csv or toml")
+		return
+	}
+	replace := q.Get("replace") == "true"
+	if v := q.Get("replace"); v != "" && v != "true" && v != "false" {
+		apiFail(w, http.StatusBadRequest, "invalid", "replace: want true or false")
+		return
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		apiFail(w, http.StatusRequestEntityTooLarge, "too_large", "the pool file is over 16 MiB: import it in parts")
+		return
+	}
+	rows, err := edge.ParsePoolFile(data, format == "toml")
+	if err != nil {
+		apiFail(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	n, err := s.st.ImportPools(r.Context(), apiActor(r), rows, replace)
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"rows": len(rows), "added": n})
 }
 
 // apiRemovePool is `pool remove NAME`.

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,6 +52,24 @@ func TestAPIPoolsAndPolicy(t *testing.T) {
 	if code, m := s.api("DELETE", "/api/v1/pools/dyn/prefixes/2001:db8:100::/40", ops, ""); code != 404 {
 		t.Errorf("remove it again: %d %v", code, m)
 	}
+
+	// A pool file, as `pool import` reads it.
+	if code, m := s.apiBody("POST", "/api/v1/pools/import", ops, "text/csv", "pool,kind,prefix\nbiz,static,198.51.100.0/25\nbiz,static,198.51.100.128/25\n"); code != 200 || m["added"] != 2.0 {
+		t.Errorf("import csv: %d %v", code, m)
+	}
+	if code, m := s.apiBody("POST", "/api/v1/pools/import?replace=true", ops, "application/toml", "[[pool]]\nname = \"biz\"\nkind = \"static\"\nprefixes = [\"198.51.100.0/24\"]\n"); code != 200 || m["rows"] != 1.0 {
+		t.Errorf("import toml --replace: %d %v", code, m)
+	}
+	if ps, _ := s.st.PoolPrefixes(ctx, "biz"); len(ps) != 1 || ps[0].Prefix.String() != "198.51.100.0/24" {
+		t.Errorf("biz after replace: %v", ps)
+	}
+	if code, m := s.apiBody("POST", "/api/v1/pools/import", ops, "text/csv", "biz,static,198.51.100.7/24\n"); code != 400 || errCode(m) != "invalid" {
+		t.Errorf("import with host bits: %d %v", code, m)
+	}
+	if code, m := s.apiBody("POST", "/api/v1/pools/import", ops, "text/csv", strings.Repeat("x", 17<<20)); code != 413 || errCode(m) != "too_large" {
+		t.Errorf("import too large: %d %v", code, m)
+	}
+	s.api("DELETE", "/api/v1/pools/biz", ops, "")
 
 	// Exemptions: wider than [edge] max_exempt_prefix_v4 (/24) needs force.
 	if code, m := s.api("POST", "/api/v1/exemptions", ops, `{"prefix":"203.0.112.0/23","reason":"whole office"}`); code != 400 || !strings.Contains(m["error"].(map[string]any)["message"].(string), "max_exempt_prefix_v4") {
@@ -261,4 +280,20 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			t.Errorf("scope %s is not in openapi.json", sc)
 		}
 	}
+}
+
+// apiBody is api with a Content-Type and a body that is not JSON.
+func (s *site) apiBody(method, path, token, ctype, body string) (int, map[string]any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.secure.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", ctype)
+	resp, err := s.secure.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
