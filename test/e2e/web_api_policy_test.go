@@ -42,12 +42,17 @@ func TestWebAPIEdgePolicyCurl(t *testing.T) {
 		{"scope", append(bearer(ops), "-d", `{"scope":"carriers","from":"2099-04-01T00:00:00Z"}`, api+"/edge/scope"), 200, `"state": "upcoming"`},
 		{"plan", append(bearer(reader), api+"/edge/plan"), 200, `"next_change": "2099-01-01T00:00:00Z"`},
 		{"check", append(bearer(reader), api+"/edge/pool-check"), 200, `"idle_exemptions": [`},
+		{"import csv", append(bearer(ops), "-H", "Content-Type: text/csv", "--data-binary", "pool,kind,prefix\nbiz,static,192.0.2.0/25\nbiz,static,2001:db8:2::/48\n", api+"/pools/import"), 200, `"added": 2`},
+		{"import bad", append(bearer(ops), "-H", "Content-Type: text/csv", "--data-binary", "biz,static,192.0.2.1/25\n", api+"/pools/import"), 400, `host bits set`},
 	}
 	for _, tc := range cases {
 		code, resp := curl(t, tc.args...)
 		if code != tc.code || !strings.Contains(resp, tc.want) || (code != 204 && header(resp, "Content-Type") != "application/json") {
 			t.Errorf("%s: %d, want %d with %s\n%s", tc.name, code, tc.code, tc.want, resp)
 		}
+	}
+	if out := n.MustCLI("", "pool", "export", "biz"); out != "pool,kind,prefix\nbiz,static,192.0.2.0/25\nbiz,static,2001:db8:2::/48\n" {
+		t.Errorf("pool export after the API's import:\n%s", out)
 	}
 	if out := n.MustCLI("", "pool", "list", "dyn"); !strings.Contains(out, "203.0.113.0/24") || strings.Contains(out, "2001:db8:1::/48") {
 		t.Errorf("pool list after the API's add and remove:\n%s", out)
