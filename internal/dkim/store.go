@@ -32,8 +32,9 @@ type KeyStore interface {
 	Audit(ctx context.Context, actor, action, subject, detail string) error
 }
 
-// audit records a change of k's keys under k.Actor; a failure is not the
-// change's (which is made), so it is only reported through the store's log.
+// audit records a change of k's keys under k.Actor (nothing without one).
+// The change is already made when it runs: a failed audit write must not
+// report the change as failed, so it is not returned.
 func (k Keys) audit(action, domain, detail string) {
 	if k.Store == nil || k.Actor == "" {
 		return
