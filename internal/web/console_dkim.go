@@ -77,7 +77,7 @@ func (s *Server) consoleDKIM(w http.ResponseWriter, r *http.Request) {
 func (s *Server) consoleDKIMAction(w http.ResponseWriter, r *http.Request) {
 	domain := strings.ToLower(strings.TrimSpace(r.PostFormValue("domain")))
 	sel := strings.TrimSpace(r.PostFormValue("selector"))
-	k := s.dkimKeys(webActor(s, r))
+	k := s.dkimKeys(s.webActor(r))
 	var err error
 	var done string
 	switch r.PathValue("action") {

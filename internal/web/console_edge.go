@@ -25,7 +25,8 @@ func (s *Server) consoleEdgeRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /console/dkim/{action}", s.tlsOnly(s.csrf(s.operator(s.consoleDKIMAction))))
 }
 
-func webActor(s *Server, r *http.Request) string { return "web:" + s.session(r).Account }
+// webActor is who a console change is audited as.
+func (s *Server) webActor(r *http.Request) string { return "web:" + s.session(r).Account }
 
 type consoleEdgeData struct {
 	Pools      []store.Pool
@@ -80,7 +81,7 @@ func (s *Server) consoleAddPool(w http.ResponseWriter, r *http.Request) {
 		s.showEdge(w, r, http.StatusBadRequest, "", "give the pool's prefixes or addresses")
 		return
 	}
-	n, err := s.st.AddPoolPrefixes(r.Context(), webActor(s, r), name, kind, prefixes)
+	n, err := s.st.AddPoolPrefixes(r.Context(), s.webActor(r), name, kind, prefixes)
 	if err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
@@ -96,7 +97,7 @@ func (s *Server) consoleRemovePool(w http.ResponseWriter, r *http.Request) {
 	if prefix != "" {
 		prefixes, done = []string{prefix}, prefix+" removed from pool "+name
 	}
-	if err := s.st.RemovePool(r.Context(), webActor(s, r), name, prefixes); err != nil {
+	if err := s.st.RemovePool(r.Context(), s.webActor(r), name, prefixes); err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
@@ -115,7 +116,7 @@ func (s *Server) consoleAddExemption(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	force := r.PostFormValue("force") == "on"
-	if err := s.st.AddExemption(r.Context(), webActor(s, r), prefix, reason, until, edge.ExemptLimit(s.cfg.Edge, force)); err != nil {
+	if err := s.st.AddExemption(r.Context(), s.webActor(r), prefix, reason, until, edge.ExemptLimit(s.cfg.Edge, force)); err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
@@ -125,7 +126,7 @@ func (s *Server) consoleAddExemption(w http.ResponseWriter, r *http.Request) {
 // consoleRemoveExemption is `edge exempt remove PREFIX`.
 func (s *Server) consoleRemoveExemption(w http.ResponseWriter, r *http.Request) {
 	prefix := r.PostFormValue("prefix")
-	if err := s.st.RemoveExemption(r.Context(), webActor(s, r), prefix); err != nil {
+	if err := s.st.RemoveExemption(r.Context(), s.webActor(r), prefix); err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
