@@ -84,6 +84,9 @@ func (s *Server) consoleDKIMAction(w http.ResponseWriter, r *http.Request) {
 	case "keygen":
 		_, err = k.Generate(domain, sel, r.PostFormValue("algorithm"), r.PostFormValue("activate") == "on")
 		done = "key " + sel + " generated: publish its record, then activate it"
+		if active, _, _ := k.Active(domain); err == nil && active == sel {
+			done = "key " + sel + " generated and signing now: publish its record"
+		}
 	case "activate":
 		err = k.Activate(domain, sel)
 		done = domain + " now signs with " + sel

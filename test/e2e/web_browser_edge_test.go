@@ -10,9 +10,10 @@ import (
 // TestWebBrowserConsolePool: an operator adds a dynamic pool in the
 // console in chromium; `pool list` shows it, and the self-check (the
 // visitor is 127.0.0.1) then finds the visitor in it; removing it in the
-// console empties `pool list` again.
+// console empties `pool list` again. Then a DKIM key generated on the
+// domain's page is the one `dkim list` shows.
 func TestWebBrowserConsolePool(t *testing.T) {
-	n := webNode(t, "")
+	n := webNode(t, "[publish]\noutbound_ips = [\"192.0.2.25\"]\n")
 	n.AddUser("admin@example.jp", "operator password")
 	n.Start()
 	ctx := browser(t)
@@ -45,5 +46,14 @@ func TestWebBrowserConsolePool(t *testing.T) {
 		chromedp.Text(`#done`, &done, chromedp.ByQuery))
 	if out := n.MustCLI("", "pool", "list"); done != "pool lo-dyn removed" || strings.Contains(out, "lo-dyn") {
 		t.Errorf("after removing (%q), pool list:\n%s", done, out)
+	}
+	run(t, ctx, "generate a DKIM key",
+		chromedp.Navigate(https+"/console/dkim?domain=example.jp"),
+		chromedp.SendKeys(`#selector`, "web1", chromedp.ByQuery),
+		chromedp.Click(`#keygen button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#key-web1`, chromedp.ByQuery))
+	shot(t, ctx, "console-dkim")
+	if out := n.MustCLI("", "dkim", "list", "example.jp"); !strings.Contains(out, "web1") || !strings.Contains(out, "yes") {
+		t.Errorf("dkim list after the console's keygen:\n%s", out)
 	}
 }
