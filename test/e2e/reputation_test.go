@@ -86,7 +86,8 @@ func startNSD(t *testing.T, zones map[string]string) *testpeer.NSD {
 
 // A DNS list served by a real DNS server (nsd): the client it lists gets
 // the 554 naming the list and its lookup page instead of the greeting
-// (issue 8 §5: refused at connect), then 503 until it quits; a client the
+// (issue 8 §5: refused at connect), then 503 until it quits, and so does
+// one it answers with a PBL-style code (dynamic space); a client the
 // list answers with an error code (127.255.255.254) is not blocked, and
 // neither is any client while a second list never answers: it is greeted
 // once connect_wait is over and its mail delivered.
@@ -95,6 +96,7 @@ func TestMXRefusesDNSListedClients(t *testing.T) {
 1.0.0.127 IN A 127.0.0.2
 1.0.0.127 IN TXT "listed: spam source"
 2.0.0.127 IN A 127.255.255.254
+4.0.0.127 IN A 127.0.0.10
 `})
 	n := mxNode(t, `[dns]
 servers = ["`+ns.Addr+`"]
@@ -118,6 +120,12 @@ servers = ["`+silentUDP(t)+`"]
 	out, ok := swaksFrom(t, n, "127.0.0.1")
 	if ok || !strings.Contains(out, "<** "+refusal+"\n") || strings.Contains(out, "-> EHLO") {
 		t.Fatalf("listed client: swaks should get the 554 as the banner:\n%s", out)
+	}
+	// A PBL-style answer (127.0.0.10): dynamic address space, refused
+	// before the greeting too, with 554 (RFC 5321 §4.3.2), not 550.
+	const dynamic = "554 5.7.1 Client [127.0.0.4] is in dynamic (end-user) address space (listed by zen.test): send through your provider's submission service (port 587 with authentication); see https://mail.test.example/check"
+	if got := greetingTranscript(t, n, "127.0.0.4"); got != refusedTranscript(dynamic) {
+		t.Fatalf("PBL-style answer:\n%swant:\n%s", got, refusedTranscript(dynamic))
 	}
 	if got := greetingTranscript(t, n, "127.0.0.2"); got != greetedTranscript {
 		t.Fatalf("a 127.255.255.254 answer (an error code) and a list that never answers must not block the greeting:\n%s", got)
