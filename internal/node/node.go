@@ -65,6 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			MaxLineLength: cfg.Limits.MaxLineLength, CommandTimeout: cfg.Limits.CommandTimeout,
 			DataTimeout: cfg.Limits.DataTimeout, MaxAuthFailures: cfg.Limits.MaxAuthFailures,
 			MaxErrors: cfg.Limits.MaxErrors, GreetPause: cfg.Limits.GreetPause,
+			ConnectWait: cfg.Reputation.ConnectWait,
 		},
 		Dir: st, Spool: sp, Log: log, Resolver: dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout),
 		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
