@@ -34,6 +34,10 @@ const (
 	StatsKeep   = 8 * 24 * time.Hour
 )
 
+// StatQueue is the series of the queue's size: each node's peak in the
+// bucket, summed over the fleet.
+const StatQueue = "queue"
+
 // StatSample is one series' value for a node's bucket. A counter's Value
 // is its growth since the node's last write and is added to the bucket; a
 // gauge (Peak) keeps the bucket's highest value.
