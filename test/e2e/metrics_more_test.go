@@ -56,7 +56,9 @@ func TestMetricsLatencyQueueRefusalsEdge(t *testing.T) {
 		t.Fatalf("/check: %d", code)
 	}
 	// Three wrong passwords, then the throttle refuses the fourth try.
-	imap := func(pw string) { exec.Command("curl", "-sS", "-k", "--max-time", "20", "--url", "imaps://"+n.Addr("imaps")+"/", "--user", alice+":"+pw).Run() }
+	imap := func(pw string) {
+		exec.Command("curl", "-sS", "-k", "--max-time", "20", "--url", "imaps://"+n.Addr("imaps")+"/", "--user", alice+":"+pw).Run()
+	}
 	imap("wrong-1")
 	imap("wrong-2")
 	imap("wrong-3")
