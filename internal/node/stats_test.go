@@ -60,9 +60,12 @@ func TestStatsWriterAddsGrowthOnce(t *testing.T) {
 	sp.Remove(env.ID)
 	w.write(ctx)
 	series, _ := st.StatSeries(ctx, since)
-	// The hour may turn between the writes: then two buckets, the first
-	// holding the peak.
-	if q := series[store.StatQueue]; len(q) == 0 || q[0].Value != 1 || len(q) > 2 {
-		t.Fatalf("queue = %v, want the hour's peak of 1", q)
+	// The hour may turn between the writes: the peak is in one bucket.
+	var peak int64
+	for _, p := range series[store.StatQueue] {
+		peak = max(peak, p.Value)
+	}
+	if peak != 1 {
+		t.Fatalf("queue = %v, want a peak of 1", series[store.StatQueue])
 	}
 }
