@@ -336,9 +336,9 @@ func (s *Server) probeServer(w http.ResponseWriter, r *http.Request) {
 	rep := &probeReport{Host: host}
 	d.Probe, d.ProbeHost = rep, host
 	status := http.StatusOK
-	switch {
-	case !s.probeAllowed(r.Context(), clientAddr(r)):
-		rep.Refused, status = "probe.r.rate", http.StatusTooManyRequests
+	switch limit := s.probeLimit(r.Context(), clientAddr(r)); {
+	case limit != "":
+		rep.Refused, status = limit, http.StatusTooManyRequests
 	default:
 		select {
 		case s.probe.slots <- struct{}{}:

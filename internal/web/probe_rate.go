@@ -27,17 +27,28 @@ func probeNetwork(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// probeAllowed counts one probe by a and reports whether both limits
-// still allow it. A store that cannot count refuses: an unlimited probe
+// probeLimit counts one probe by a and returns the refusal if a limit
+// is reached: the client network's (probe.r.rate) or everybody's
+// (probe.r.busy). A store that cannot count refuses: an unlimited probe
 // is the thing to avoid.
-func (s *Server) probeAllowed(ctx context.Context, a netip.Addr) bool {
+func (s *Server) probeLimit(ctx context.Context, a netip.Addr) refusal {
 	ok, err := s.st.TakeRate(ctx, "probe:"+probeNetwork(a).String(), probeWindow, s.cfg.Web.ProbePerHour)
-	if err == nil && ok {
+	if err == nil && !ok {
+		return "probe.r.rate"
+	}
+	if err == nil {
 		ok, err = s.st.TakeRate(ctx, "probe:*", probeWindow, s.cfg.Web.ProbeFleetPerHour)
 	}
 	if err != nil {
 		s.log.Warn("web probe: rate counter failed, probe refused", "err", err)
-		return false
+		return "probe.r.busy"
 	}
-	return ok
+	if !ok {
+		return "probe.r.busy"
+	}
+	return ""
+}
+
+func init() {
+	catalog["probe.r.busy"] = [2]string{"現在、調査が混み合っています。しばらくしてからお試しください", "the test is busy; try again later"}
 }

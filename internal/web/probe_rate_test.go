@@ -28,7 +28,7 @@ func TestProbeRateSharedByFleet(t *testing.T) {
 		}
 		ctx := context.Background()
 		take := func(node int, addr string) bool {
-			return nodes[node].probeAllowed(ctx, netip.MustParseAddr(addr))
+			return nodes[node].probeLimit(ctx, netip.MustParseAddr(addr)) == ""
 		}
 		// One /24 over both nodes and three addresses: 3 allowed, then no.
 		for i, addr := range []string{"192.0.2.1", "192.0.2.77", "::ffff:192.0.2.200"} {
@@ -44,8 +44,8 @@ func TestProbeRateSharedByFleet(t *testing.T) {
 			t.Fatal("first probes from 2001:db8:1:2::/64 refused")
 		}
 		// The fleet's 5 are spent (the refused 4th was not counted there).
-		if take(0, "198.51.100.1") {
-			t.Fatal("a 6th probe over the fleet was allowed")
+		if got := nodes[0].probeLimit(ctx, netip.MustParseAddr("198.51.100.1")); got != "probe.r.busy" {
+			t.Fatalf("a 6th probe over the fleet: %q, want probe.r.busy", got)
 		}
 	})
 }
