@@ -450,12 +450,19 @@ session_lifetime = "12h"
 # link-local, CGNAT (RFC 6598) and our own addresses; prefixes here are
 # allowed anyway (tests list 127.0.0.0/8).
 probe_allow = []
-# Probes per visitor (IPv4 address or IPv6 /64) per hour.
+# Probes per client network (IPv4 /24 or IPv6 /64) per hour, counted over
+# the fleet (the store): spreading probes over the nodes gains nothing.
 probe_per_hour = 20
+# Probes per hour from all visitors together, over the fleet.
+probe_fleet_per_hour = 600
 # Time allowed for each probed port.
 probe_timeout = "8s"
 # Sources allowed to read /metrics (Prometheus).
 metrics_allow = ["127.0.0.0/8", "::1/128"]
+# How often each node adds its counters (messages in and out, refusals by
+# reason, queue size) to the store's hourly buckets, which the console's
+# charts show for the whole fleet (kept 8 days).
+chart_interval = "1m"
 # Accounts that may use the operators' console (/console, HTTPS) after
 # logging in with their mail password. Empty: nobody.
 operators = []

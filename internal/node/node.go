@@ -173,6 +173,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	var agentDone sync.WaitGroup
 	agentDone.Add(1)
 	go func() { defer agentDone.Done(); agent.Run(agentCtx) }()
+	agentDone.Add(1)
+	go func() { defer agentDone.Done(); writeStats(agentCtx, cfg, st, sp, log) }()
 
 	errc := make(chan error, len(listeners))
 	for _, b := range listeners {
