@@ -29,7 +29,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -79,7 +78,7 @@ func run(binary string) error {
 	var nodes []*node
 	defer func() {
 		for _, n := range nodes {
-			n.stop()
+			n.Stop()
 		}
 	}()
 	for _, name := range []string{"node-a", "node-b"} {
@@ -90,13 +89,13 @@ func run(binary string) error {
 		nodes = append(nodes, n)
 	}
 	a, b := nodes[0], nodes[1]
-	if err := a.cli("", "domain", "add", "example.net"); err != nil {
+	if err := a.CLI("", "domain", "add", "example.net"); err != nil {
 		return err
 	}
-	if err := a.cli(password+"\n", "user", "add", user, "--password-stdin", "--home", "node-b"); err != nil {
+	if err := a.CLI(password+"\n", "user", "add", user, "--password-stdin", "--home", "node-b"); err != nil {
 		return err
 	}
-	maildir := filepath.Join(b.dir, "mail", "example.net", "alice", "new")
+	maildir := filepath.Join(b.Dir, "mail", "example.net", "alice", "new")
 	inbound := func(via *node) func() (measure.Result, error) {
 		return func() (measure.Result, error) {
 			count := measure.CountFiles(maildir)
@@ -141,57 +140,25 @@ func run(binary string) error {
 
 // node is one running mailgate of the benchmark fleet.
 type node struct {
-	name, dir, config string
-	binary            string
-	mx, imaps         int
-	srv               *exec.Cmd
+	*measure.Node
+	name      string
+	mx, imaps int
 }
 
 func startNode(binary, work, dsn, name string, ca *ca, extra string) (*node, error) {
-	n := &node{name: name, dir: filepath.Join(work, name), binary: binary, mx: measure.FreePort(), imaps: measure.FreePort()}
-	if err := os.MkdirAll(n.dir, 0o700); err != nil {
-		return nil, err
-	}
+	n := &node{name: name, mx: measure.FreePort(), imaps: measure.FreePort()}
+	dir := filepath.Join(work, name)
 	files, err := ca.issue(work, name)
 	if err != nil {
 		return nil, err
 	}
-	n.config = filepath.Join(n.dir, "mailgate.toml")
-	cfg := fmt.Sprintf("hostname = \"mail.bench.example\"\ndata_dir = %q\ndatabase = %q\n[listen]\nmx = \"127.0.0.1:%d\"\nimaps = \"127.0.0.1:%d\"\n"+
-		"submission = \"\"\nsubmissions = \"\"\npop3 = \"\"\npop3s = \"\"\nimap = \"\"\nhttp = \"\"\n"+
+	cfg := fmt.Sprintf("hostname = \"mail.bench.example\"\ndata_dir = %q\ndatabase = %q\n%s"+
 		"[limits]\nmax_connections_per_ip = 100\n[log]\nlevel = \"warn\"\n[fleet]\nnode = %q\nlisten = \"127.0.0.1:%d\"\n%s%s",
-		n.dir, dsn, n.mx, n.imaps, name, measure.FreePort(), files, extra)
-	if err := os.WriteFile(n.config, []byte(cfg), 0o600); err != nil {
+		dir, dsn, measure.ListenTOML(map[string]int{"mx": n.mx, "imaps": n.imaps}), name, measure.FreePort(), files, extra)
+	if n.Node, err = measure.Launch(binary, dir, cfg, n.mx, n.imaps); err != nil {
 		return nil, err
-	}
-	n.srv = exec.Command(binary, "-c", n.config, "serve")
-	if err := n.srv.Start(); err != nil {
-		return nil, err
-	}
-	for _, p := range []int{n.mx, n.imaps} {
-		if err := measure.WaitPort(p); err != nil {
-			n.stop()
-			return nil, err
-		}
 	}
 	return n, nil
-}
-
-func (n *node) cli(stdin string, args ...string) error {
-	c := exec.Command(n.binary, append([]string{"-c", n.config}, args...)...)
-	c.Stdin = strings.NewReader(stdin)
-	if out, err := c.CombinedOutput(); err != nil {
-		return fmt.Errorf("mailgate %v: %v: %s", args, err, out)
-	}
-	return nil
-}
-
-func (n *node) stop() {
-	if n.srv != nil && n.srv.Process != nil {
-		n.srv.Process.Signal(syscall.SIGTERM)
-		n.srv.Wait()
-		n.srv = nil
-	}
 }
 
 const imapScript = `

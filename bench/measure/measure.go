@@ -160,15 +160,33 @@ func values(rs []Result, f func(Result) float64) []float64 {
 
 // Node is a throw-away mailgate node for a benchmark.
 type Node struct {
-	Dir    string
-	Config string
-	binary string
-	srv    *exec.Cmd
+	Dir     string
+	Config  string
+	binary  string
+	srv     *exec.Cmd
+	keepDir bool
 }
 
 // allListeners lists every listener key so a node opens only the ones a
 // benchmark names.
-var allListeners = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http", "https"}
+var allListeners = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "managesieve", "http", "https"}
+
+// ListenTOML is a [listen] table that opens the given listeners on
+// loopback and turns every other one off: a default port left on would
+// make two benchmark nodes (or a benchmark beside a running server)
+// fight over it.
+func ListenTOML(listen map[string]int) string {
+	var b strings.Builder
+	b.WriteString("[listen]\n")
+	for _, k := range allListeners {
+		addr := ""
+		if p, ok := listen[k]; ok {
+			addr = "127.0.0.1:" + strconv.Itoa(p)
+		}
+		fmt.Fprintf(&b, "%s = %q\n", k, addr)
+	}
+	return b.String()
+}
 
 // StartNode writes a config (listeners as given, the rest off, extra TOML
 // tables after), creates domain and user with password, and starts serve.
@@ -179,14 +197,7 @@ func StartNode(binary string, listen map[string]int, extraTOML, user, password s
 	}
 	n := &Node{Dir: dir, Config: filepath.Join(dir, "mailgate.toml"), binary: binary}
 	var b strings.Builder
-	fmt.Fprintf(&b, "hostname = \"mail.bench.example\"\ndata_dir = %q\n[listen]\n", dir)
-	for _, k := range allListeners {
-		addr := ""
-		if p, ok := listen[k]; ok {
-			addr = "127.0.0.1:" + strconv.Itoa(p)
-		}
-		fmt.Fprintf(&b, "%s = %q\n", k, addr)
-	}
+	fmt.Fprintf(&b, "hostname = \"mail.bench.example\"\ndata_dir = %q\n%s", dir, ListenTOML(listen))
 	fmt.Fprintf(&b, "[log]\nlevel = \"warn\"\n%s", extraTOML)
 	if err := os.WriteFile(n.Config, []byte(b.String()), 0o600); err != nil {
 		n.Stop()
@@ -200,18 +211,48 @@ func StartNode(binary string, listen map[string]int, extraTOML, user, password s
 		n.Stop()
 		return nil, err
 	}
-	n.srv = exec.Command(binary, "-c", n.Config, "serve")
-	if err := n.srv.Start(); err != nil {
+	ports := make([]int, 0, len(listen))
+	for _, p := range listen {
+		ports = append(ports, p)
+	}
+	if err := n.serve(ports); err != nil {
 		n.Stop()
 		return nil, err
 	}
-	for _, p := range listen {
-		if err := WaitPort(p); err != nil {
-			n.Stop()
-			return nil, err
-		}
+	return n, nil
+}
+
+// Launch writes config into dir/mailgate.toml and starts serve on it,
+// waiting for the given ports. Stop leaves dir in place: it is the
+// caller's (a fleet benchmark shares one work directory among nodes).
+func Launch(binary, dir, config string, ports ...int) (*Node, error) {
+	n := &Node{Dir: dir, Config: filepath.Join(dir, "mailgate.toml"), binary: binary, keepDir: true}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(n.Config, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	if err := n.serve(ports); err != nil {
+		n.Stop()
+		return nil, err
 	}
 	return n, nil
+}
+
+// serve starts the node and waits until every port answers.
+func (n *Node) serve(ports []int) error {
+	n.srv = exec.Command(n.binary, "-c", n.Config, "serve")
+	n.srv.Stderr = os.Stderr // a node that fails to start says why
+	if err := n.srv.Start(); err != nil {
+		return err
+	}
+	for _, p := range ports {
+		if err := WaitPort(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CLI runs a mailgate command against the node's config.
@@ -224,13 +265,17 @@ func (n *Node) CLI(stdin string, args ...string) error {
 	return nil
 }
 
-// Stop shuts the node down and removes its directory.
+// Stop shuts the node down (once) and removes its directory unless
+// Launch made it.
 func (n *Node) Stop() {
 	if n.srv != nil && n.srv.Process != nil {
 		n.srv.Process.Signal(syscall.SIGTERM)
 		n.srv.Wait()
+		n.srv = nil
 	}
-	os.RemoveAll(n.Dir)
+	if !n.keepDir {
+		os.RemoveAll(n.Dir)
+	}
 }
 
 // SMTPSource is a Load that runs Postfix's smtp-source against addr.

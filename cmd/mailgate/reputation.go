@@ -100,13 +100,30 @@ func newReputationCheckCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			c, err := reputation.New(cfg.Reputation, dns.New(cfg.DNS.Servers, cfg.DNS.Timeout), cfg.DNS.Timeout, st, newLogger("warn"))
+			c, err := reputation.New(cfg.ReputationConfig(), dns.New(cfg.DNS.Servers, cfg.DNS.Timeout), cfg.DNS.Timeout, st, newLogger("warn"))
 			if err != nil {
 				return err
 			}
 			r := c.Check(ctx, &verdict.Client{IP: ip, Service: "mx"})
 			fmt.Fprint(cmd.OutOrStdout(), r.Format())
+			if r.Refusal != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), "  refused "+refusedWhen(ctx, cfg.Reputation.ConnectWait, c, ip))
+			}
 			return nil
 		},
 	}
+}
+
+// refusedWhen says where the MX refuses a client the checks refuse: before
+// the greeting when the checks on the address alone do (554 is the only
+// refusal a greeting may be, RFC 5321 §4.3.2), else at MAIL FROM.
+func refusedWhen(ctx context.Context, wait time.Duration, c *reputation.Checker, ip netip.Addr) string {
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		if r := c.CheckConnect(ctx, ip); r.Refusal != nil {
+			return "at connect: 554 instead of the 220 greeting"
+		}
+	}
+	return "at MAIL FROM"
 }

@@ -37,7 +37,7 @@ func CheckSPF(ctx context.Context, r Resolver, ip netip.Addr, helo, mailFrom str
 		res.Result = string(spf.None)
 		return res
 	}
-	rec := &recordingResolver{netErrors: netErrors{r}}
+	rec := &recordingResolver{netErrors: netErrors{r}, macros: spfMacros{sender: res.Sender, helo: helo, ip: ip.Unmap()}}
 	r0, err := spf.CheckHostWithSender(net.IP(ip.Unmap().AsSlice()), helo, res.Sender,
 		spf.WithContext(ctx), spf.WithResolver(rec))
 	res.Result = string(r0)
@@ -59,8 +59,9 @@ func CheckSPF(ctx context.Context, r Resolver, ip netip.Addr, helo, mailFrom str
 // TXT strings starting "v=spf1" followed by a space or nothing).
 type recordingResolver struct {
 	netErrors
+	macros  spfMacros // for hideSlashes
 	records []string
-	slashed map[string]string // hideSlashes's stand-in names → the record's
+	slashed map[string]string // hideSlashes's stand-in names → the names they stand for
 }
 
 func (r *recordingResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
@@ -73,7 +74,7 @@ func (r *recordingResolver) LookupTXT(ctx context.Context, name string) ([]strin
 	}
 	if len(spfs) == 1 { // more than one is the library's permerror already
 		r.records = append(r.records, spfs[0])
-		if rewritten := r.hideSlashes(spfs[0]); rewritten != spfs[0] {
+		if rewritten := r.hideSlashes(spfs[0], name); rewritten != spfs[0] {
 			out := make([]string, 0, len(txts))
 			for _, t := range txts {
 				if t == spfs[0] {
@@ -91,16 +92,22 @@ func (r *recordingResolver) LookupTXT(ctx context.Context, name string) ([]strin
 // .invalid never resolves (RFC 6761 §6.4), so no real name is shadowed.
 const slashNames = ".slash.mailgate.invalid"
 
-// hideSlashes rewrites, for the library's eyes only, the a and mx
-// mechanisms whose literal domain-spec holds a "/" (as in
-// "a:foo:bar/baz.example.com"): §7.1 lets a domain-spec hold any visible
-// character but "%", and the dual-cidr-length is only what ends the term
-// (§5.3, §5.4), but blitiri.com.ar/go/spf reads the first "/" as the
-// start of a CIDR length and gives permerror. The domain-spec becomes a
-// stand-in name that LookupIPAddr and LookupMX map back, so the lookup,
-// its count (§4.6.4) and its answer are the record's own. A record with
-// a syntax error, or a domain-spec with a macro, is left as it is.
-func (r *recordingResolver) hideSlashes(rec string) string {
+// hideSlashes rewrites, for the library's eyes only, the a, mx and exists
+// mechanisms whose domain-spec holds a "/" it cannot read. §7.1 lets a
+// domain-spec hold any visible character but "%" outside a macro, "/"
+// included, and "/" is a macro delimiter; the dual-cidr-length of a and
+// mx is only what ends the term (§5.3, §5.4). blitiri.com.ar/go/spf reads
+// the first "/" as the start of a cidr-length ("a:foo/bar.example",
+// "a:%{l/}.example/24") and refuses any "/" in a name to expand
+// ("exists:%{l/}.example"), giving permerror. The domain-spec becomes a
+// stand-in name that LookupIPAddr and LookupMX map back to the name it
+// stands for: the literal name, or for a macro-string its expansion
+// (§7.3) for the record of domain, the <domain> its %{d} means. So the
+// lookup, its count (§4.6.4) and its answer are the record's own, and the
+// cidr-length stays on the term for the library to apply to the answer.
+// A record with a syntax error, or a macro the expansion refuses, is left
+// as it is (permerror either way).
+func (r *recordingResolver) hideSlashes(rec, domain string) string {
 	if !strings.Contains(rec, "/") || checkSPFSyntax(rec) != nil {
 		return rec
 	}
@@ -111,16 +118,25 @@ func (r *recordingResolver) hideSlashes(rec string) string {
 		if t != "" && strings.ContainsAny(t[:1], "+-?~") {
 			qual, t = t[:1], t[1:]
 		}
-		name, spec, cidr, ok := splitDomainMechanism(t)
-		if !ok || !strings.HasPrefix(spec, ":") || !strings.Contains(spec, "/") || strings.Contains(spec, "%") {
+		name, spec, cidr := "", "", ""
+		if n, sp, c, ok := splitDomainMechanism(t); ok && strings.HasPrefix(sp, ":") {
+			name, spec, cidr = n, sp[1:], c[0]
+		} else if len(t) > len("exists:") && strings.EqualFold(t[:len("exists:")], "exists:") {
+			name, spec = t[:len("exists")], t[len("exists:"):]
+		}
+		if !strings.Contains(spec, "/") {
+			continue
+		}
+		target, err := r.macros.expand(spec, domain)
+		if err != nil {
 			continue
 		}
 		if r.slashed == nil {
 			r.slashed = map[string]string{}
 		}
 		standIn := fmt.Sprintf("n%d%s", len(r.slashed), slashNames)
-		r.slashed[standIn] = spec[1:]
-		terms[i] = qual + name + ":" + standIn + cidr[0]
+		r.slashed[standIn] = target
+		terms[i] = qual + name + ":" + standIn + cidr
 		changed = true
 	}
 	if !changed {

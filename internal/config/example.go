@@ -338,18 +338,29 @@ max_scripts = 16
 max_redirects = 4
 
 [reputation]
-# How the MX judges where mail comes from, before it is received. Refusals
-# come at MAIL FROM (as Postfix's smtpd_delay_reject), from checks that run
-# while the client says EHLO. Every message gets X-Mailgate-Reputation:
-# score=N and the reasons; mailgate reputation check IP shows the verdicts.
+# How the MX judges where mail comes from, before it is received. What
+# needs only the client's address (the DNS lists, imported dynamic ranges)
+# is asked as soon as the connection is accepted: a refused client gets
+# 554 5.7.1 instead of the 220 greeting, then 503 to every command until
+# QUIT (RFC 5321 §3.1; 554 is the only refusal a greeting may be, so
+# dynamic sources get 554 there, not 550). Our own pools, and the rDNS
+# checks, are judged while the client says EHLO and refused at MAIL FROM
+# (as Postfix's smtpd_delay_reject). Every message gets
+# X-Mailgate-Reputation: score=N and the reasons; mailgate reputation check
+# IP shows the verdicts.
 #
 # Clients in dynamic (end-user) address space talking straight to our MX
 # (IP25B, the receiving side of OP25B): other ISPs' feeds imported with
 # mailgate reputation import, DNS-list answers with a dynamic code, and
-# (own_pools) our own dynamic pools. "reject": 550 5.7.1 telling the sender
-# to use their provider's submission service (port 587 with
-# authentication); "score": adds 3 to the client's score; "off".
+# (own_pools) our own dynamic pools. "reject": 554 5.7.1 at connect (550
+# 5.7.1 at MAIL FROM for our own pools) telling the sender to use their
+# provider's submission service (port 587 with authentication) and naming
+# check_url; "score": adds 3 to the client's
+# score; "off".
 dynamic = "reject"
+# Our self-check page, named in refusals of dynamic sources. {hostname}
+# becomes hostname; "" names none.
+check_url = "https://{hostname}/check"
 # Our own dynamic pools (mailgate pool ...) count as dynamic space for
 # unauthenticated mail on port 25.
 own_pools = true
@@ -363,6 +374,10 @@ rdns = "score"
 # How long the DNS-list lookups of one client may take (they run in
 # parallel); a list that has not answered by then does not block.
 dnsbl_timeout = "2s"
+# How long the greeting waits for the lookups asked at connect (lists,
+# imported ranges); what has not answered by then does not block, and the
+# client is greeted. 0: nothing is judged before the greeting. 100ms..10s.
+connect_wait = "3s"
 
 # DNS block lists (RFC 5782), any number of [[reputation.dnsbl]] tables:
 # [[reputation.dnsbl]]
@@ -435,12 +450,19 @@ session_lifetime = "12h"
 # link-local, CGNAT (RFC 6598) and our own addresses; prefixes here are
 # allowed anyway (tests list 127.0.0.0/8).
 probe_allow = []
-# Probes per visitor (IPv4 address or IPv6 /64) per hour.
+# Probes per client network (IPv4 /24 or IPv6 /64) per hour, counted over
+# the fleet (the store): spreading probes over the nodes gains nothing.
 probe_per_hour = 20
+# Probes per hour from all visitors together, over the fleet.
+probe_fleet_per_hour = 600
 # Time allowed for each probed port.
 probe_timeout = "8s"
 # Sources allowed to read /metrics (Prometheus).
 metrics_allow = ["127.0.0.0/8", "::1/128"]
+# How often each node adds its counters (messages in and out, refusals by
+# reason, queue size) to the store's hourly buckets, which the console's
+# charts show for the whole fleet (kept 8 days).
+chart_interval = "1m"
 # Accounts that may use the operators' console (/console, HTTPS) after
 # logging in with their mail password. Empty: nobody.
 operators = []

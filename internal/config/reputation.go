@@ -18,6 +18,15 @@ type Reputation struct {
 	// DNSBLTimeout bounds all of one client's list lookups; a list that
 	// has not answered by then counts as not listing the client.
 	DNSBLTimeout time.Duration `toml:"dnsbl_timeout"`
+	// ConnectWait is how long the MX holds its greeting for the checks
+	// that need only the client's address (the lists, imported dynamic
+	// ranges): a client they refuse gets 554 instead of 220 (RFC 5321
+	// §3.1). What has not answered by then does not block; 0 judges
+	// nothing at connect (every refusal comes at MAIL FROM).
+	ConnectWait time.Duration `toml:"connect_wait"`
+	// CheckURL is the page refusals of dynamic sources name: our web
+	// self-check. "{hostname}" becomes hostname; "" names none.
+	CheckURL string `toml:"check_url"`
 	// Dynamic is what happens to a client in dynamic (end-user) address
 	// space: "reject" (550 5.7.1, use your provider's submission
 	// service), "score", or "off".
@@ -62,7 +71,15 @@ const (
 )
 
 func defaultReputation() Reputation {
-	return Reputation{DNSBLTimeout: 2 * time.Second, Dynamic: ActionReject, OwnPools: true, RDNS: RDNSScore}
+	return Reputation{DNSBLTimeout: 2 * time.Second, ConnectWait: 3 * time.Second, CheckURL: "https://{hostname}/check",
+		Dynamic: ActionReject, OwnPools: true, RDNS: RDNSScore}
+}
+
+// ReputationConfig is [reputation] with {hostname} in check_url replaced.
+func (c *Config) ReputationConfig() Reputation {
+	r := c.Reputation
+	r.CheckURL = strings.ReplaceAll(r.CheckURL, "{hostname}", c.Hostname)
+	return r
 }
 
 func (c *Config) validateReputation(bad badFunc) {
@@ -70,6 +87,12 @@ func (c *Config) validateReputation(bad badFunc) {
 	if r.DNSBLTimeout < 100*time.Millisecond || r.DNSBLTimeout > 4*time.Second {
 		// The MX waits at most 5 s for the client's verdict.
 		bad("reputation.dnsbl_timeout", "%v is outside 100ms..4s (the MX waits at most 5s for the client checks)", r.DNSBLTimeout)
+	}
+	if r.ConnectWait != 0 && (r.ConnectWait < 100*time.Millisecond || r.ConnectWait > 10*time.Second) {
+		bad("reputation.connect_wait", "%v is outside 100ms..10s (or 0: judge nothing before the greeting)", r.ConnectWait)
+	}
+	if r.CheckURL != "" && !strings.HasPrefix(r.CheckURL, "https://") && !strings.HasPrefix(r.CheckURL, "http://") {
+		bad("reputation.check_url", "%q: give our self-check page, e.g. https://{hostname}/check, or \"\" for none", r.CheckURL)
 	}
 	switch r.Dynamic {
 	case ActionReject, ActionScore, ActionOff:

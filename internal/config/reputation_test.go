@@ -3,12 +3,17 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReputationDefaultsAndLists(t *testing.T) {
 	d := Default()
-	if d.Reputation.Dynamic != "reject" || !d.Reputation.OwnPools || d.Reputation.RDNS != "score" || len(d.Reputation.DNSBL) != 0 {
+	if d.Reputation.Dynamic != "reject" || !d.Reputation.OwnPools || d.Reputation.RDNS != "score" || len(d.Reputation.DNSBL) != 0 || d.Reputation.ConnectWait != 3*time.Second {
 		t.Fatalf("defaults: %+v", d.Reputation)
+	}
+	d.Hostname = "mx.example.net"
+	if got := d.ReputationConfig().CheckURL; got != "https://mx.example.net/check" {
+		t.Fatalf("check_url = %q", got)
 	}
 	c, err := Load(write(t, `[reputation]
 rdns = "reject-unconfirmed"
@@ -37,6 +42,9 @@ func TestReputationRefusesBadValues(t *testing.T) {
 		{"[reputation]\ndynamic = \"maybe\"", "reputation.dynamic"},
 		{"[reputation]\nrdns = \"reject\"", "reputation.rdns"},
 		{"[reputation]\ndnsbl_timeout = \"10s\"", "reputation.dnsbl_timeout"},
+		{"[reputation]\nconnect_wait = \"1m\"", "reputation.connect_wait"},
+		{"[reputation]\nconnect_wait = \"1ms\"", "reputation.connect_wait"},
+		{"[reputation]\ncheck_url = \"mx.example/check\"", "reputation.check_url"},
 		{"[[reputation.dnsbl]]\nzone = \"zen.example\"\naction = \"reject\"", "reputation.dnsbl[0].url"},
 		{"[[reputation.dnsbl]]\nzone = \"zen\"\nurl = \"https://x/\"\naction = \"reject\"", "reputation.dnsbl[0].zone"},
 		{"[[reputation.dnsbl]]\nzone = \"zen.example\"\nurl = \"https://x/\"\naction = \"score\"", "reputation.dnsbl[0].score"},

@@ -18,8 +18,12 @@ type Web struct {
 	// ProbeAllow lists prefixes the OP25B self-check's server probe may
 	// connect to although they are private, loopback or ours (tests).
 	ProbeAllow []string `toml:"probe_allow"`
-	// ProbePerHour bounds probes per visitor (IPv4 address, IPv6 /64).
+	// ProbePerHour bounds probes per client network (IPv4 /24, IPv6
+	// /64) per hour, counted over the fleet (the store).
 	ProbePerHour int `toml:"probe_per_hour"`
+	// ProbeFleetPerHour bounds all visitors' probes per hour, over the
+	// fleet: what the probe as a whole can be made to connect to.
+	ProbeFleetPerHour int `toml:"probe_fleet_per_hour"`
 	// ProbeTimeout bounds each port's probe.
 	ProbeTimeout time.Duration `toml:"probe_timeout"`
 	// ProbePorts are the ports the probe tries: submission (STARTTLS and
@@ -27,6 +31,10 @@ type Web struct {
 	ProbePorts ProbePorts `toml:"probe_ports"`
 	// MetricsAllow lists the source prefixes that may read /metrics.
 	MetricsAllow []string `toml:"metrics_allow"`
+	// ChartInterval is how often the node adds its counters (messages,
+	// deliveries, refusals, queue size) to the store for the console's
+	// charts.
+	ChartInterval time.Duration `toml:"chart_interval"`
 	// Operators are the accounts that may use the console (/console)
 	// after logging in; empty: nobody.
 	Operators []string `toml:"operators"`
@@ -41,11 +49,13 @@ type ProbePorts struct {
 
 func defaultWeb() Web {
 	return Web{
-		SessionLifetime: 12 * time.Hour,
-		ProbePerHour:    20,
-		ProbeTimeout:    8 * time.Second,
-		ProbePorts:      ProbePorts{Submission: 587, Submissions: 465, MX: 25},
-		MetricsAllow:    []string{"127.0.0.0/8", "::1/128"},
+		SessionLifetime:   12 * time.Hour,
+		ProbePerHour:      20,
+		ProbeFleetPerHour: 600,
+		ProbeTimeout:      8 * time.Second,
+		ProbePorts:        ProbePorts{Submission: 587, Submissions: 465, MX: 25},
+		MetricsAllow:      []string{"127.0.0.0/8", "::1/128"},
+		ChartInterval:     time.Minute,
 	}
 }
 
@@ -82,6 +92,12 @@ func (c *Config) validateWeb(bad badFunc) {
 	}
 	if w.ProbePerHour < 1 {
 		bad("web.probe_per_hour", "%d must be at least 1", w.ProbePerHour)
+	}
+	if w.ProbeFleetPerHour < w.ProbePerHour {
+		bad("web.probe_fleet_per_hour", "%d is below probe_per_hour (%d)", w.ProbeFleetPerHour, w.ProbePerHour)
+	}
+	if w.ChartInterval < time.Second || w.ChartInterval > time.Hour {
+		bad("web.chart_interval", "%v is outside 1s..1h", w.ChartInterval)
 	}
 	if w.ProbeTimeout < 100*time.Millisecond || w.ProbeTimeout > time.Minute {
 		bad("web.probe_timeout", "%v is outside 100ms..1m", w.ProbeTimeout)

@@ -11,6 +11,8 @@ import (
 
 	mdns "github.com/miekg/dns"
 	"golang.org/x/sync/singleflight"
+
+	"mailgate/internal/metrics"
 )
 
 // Client asks DNS servers with miekg/dns (UDP, TCP when the answer is
@@ -89,8 +91,10 @@ func (c *Client) query(ctx context.Context, name string, qtype uint16) ([]mdns.R
 	key := cacheKey{strings.ToLower(mdns.Fqdn(name)), qtype}
 	if c.Cache != nil {
 		if e, ok := c.Cache.get(key); ok {
+			metrics.DNSCache.WithLabelValues("hit").Inc()
 			return e.rrs, e.secure, e.err
 		}
+		metrics.DNSCache.WithLabelValues("miss").Inc()
 	}
 	type answer struct {
 		rrs    []mdns.RR
@@ -135,7 +139,9 @@ func (c *Client) ask(ctx context.Context, name string, qtype uint16) (rrs, autho
 	for _, srv := range c.servers() {
 		for _, proto := range []string{"udp", "tcp"} {
 			cl := &mdns.Client{Net: proto, Timeout: timeout}
+			began := time.Now()
 			r, _, err := cl.ExchangeContext(ctx, m, srv)
+			observeUpstream(began, r, err)
 			if err != nil {
 				lastErr = fmt.Errorf("dns: %s %s: %w", name, mdns.TypeToString[qtype], err)
 				break // next server
@@ -202,4 +208,18 @@ func Shared(servers []string, timeout time.Duration) *Client {
 		shared[key] = c
 	}
 	return c
+}
+
+// observeUpstream times one query to an upstream server
+// (metrics.DNSUpstreamSeconds).
+func observeUpstream(began time.Time, r *mdns.Msg, err error) {
+	result := "error"
+	switch {
+	case err != nil:
+	case r.Rcode == mdns.RcodeSuccess:
+		result = "ok"
+	case r.Rcode == mdns.RcodeNameError:
+		result = "nxdomain"
+	}
+	metrics.DNSUpstreamSeconds.WithLabelValues(result).Observe(time.Since(began).Seconds())
 }

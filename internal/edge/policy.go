@@ -240,8 +240,9 @@ func (p *Policy) Decide(src, dst netip.Addr, port uint16) Verdict {
 // Evaluate applies the policy step by step, in the same order as the
 // kernel ruleset: exemption, relay, scope, then the dynamic-pool block,
 // remembering what matched so Explain can name it.
-func (p *Policy) Evaluate(src, dst netip.Addr, port uint16) Decision {
-	d := Decision{pool: -1, exempt: -1, relay: -1, carrier: -1}
+func (p *Policy) Evaluate(src, dst netip.Addr, port uint16) (d Decision) {
+	d = Decision{pool: -1, exempt: -1, relay: -1, carrier: -1}
+	defer countDecision(&d)
 	if port != SMTPPort {
 		d.Step = StepPort
 		return d

@@ -7,9 +7,7 @@ package managesieve
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
-	"time"
 
 	"mailgate/internal/login"
 	"mailgate/internal/netlimit"
@@ -34,12 +32,7 @@ type Scripts interface {
 type Server struct {
 	TLS   *tls.Config
 	Store Scripts
-	Log   *slog.Logger
-	// Timeout closes an idle session (default 10 minutes).
-	Timeout time.Duration
-	// MaxAuthFailures closes the connection after that many failed
-	// logins (default 3), as POP3 and IMAP do.
-	MaxAuthFailures int
+	sessions.Settings
 	// MaxRedirects is announced as MAXREDIRECTS (RFC 5804 §1.7): what
 	// delivery allows a script (config sieve.max_redirects); 0 is
 	// sieve.DefaultLimits'.
@@ -60,27 +53,6 @@ func (s *Server) Shutdown(ctx context.Context) { s.group.Shutdown(ctx) }
 
 // Close closes listeners and connections at once.
 func (s *Server) Close() error { return s.group.Close() }
-
-func (s *Server) timeout() time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
-	}
-	return 10 * time.Minute
-}
-
-func (s *Server) maxFailures() int {
-	if s.MaxAuthFailures > 0 {
-		return s.MaxAuthFailures
-	}
-	return 3
-}
-
-func (s *Server) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
 
 // Refusals are what netlimit writes to connections over the caps: BYE in
 // place of the greeting (RFC 5804 §1.3: the server may end a connection

@@ -79,7 +79,7 @@ func (s *session) capabilities() {
 // Run serves the connection until it ends.
 func (s *session) Run() {
 	defer s.conn.Close()
-	log := s.srv.log().With("remote", s.conn.RemoteAddr().String())
+	log := s.srv.Logger().With("remote", s.conn.RemoteAddr().String())
 	s.capabilities()
 	s.reply("OK", "", "mailgate ManageSieve ready")
 	for !s.done {
@@ -94,7 +94,7 @@ func (s *session) Run() {
 			s.w.Flush()
 			return
 		}
-		s.conn.SetReadDeadline(time.Now().Add(s.srv.timeout()))
+		s.conn.SetReadDeadline(time.Now().Add(s.srv.IdleTimeout()))
 		name, args, err := readCommand(s.r, literalRoom*s.srv.Store.SieveQuota().MaxScriptBytes)
 		switch {
 		case errors.Is(err, errSyntax):
@@ -304,7 +304,7 @@ func (s *session) storeError(err error) {
 	case errors.Is(err, store.ErrInvalid):
 		s.reply("NO", "", text)
 	default:
-		s.srv.log().Error("managesieve: store", "account", s.account, "err", err)
+		s.srv.Logger().Error("managesieve: store", "account", s.account, "err", err)
 		s.reply("NO", "TRYLATER", "the directory is unavailable; try again later")
 	}
 }
@@ -420,7 +420,7 @@ func (s *session) authenticate(args []token, log interface{ Info(string, ...any)
 
 func (s *session) authFailed() {
 	s.fails++
-	if s.fails >= s.srv.maxFailures() {
+	if s.fails >= s.srv.MaxFailures() {
 		s.reply("BYE", "", "too many failed logins")
 		s.done = true
 		return

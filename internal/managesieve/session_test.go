@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"mailgate/internal/sessions"
 	"net"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ func startServerWith(t *testing.T, setup func(*Server, *store.Store)) (addr stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{TLS: certs.ServerConfig(cert), Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv := &Server{TLS: certs.ServerConfig(cert), Store: st, Settings: sessions.Settings{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 	if setup != nil {
 		setup(srv, st)
 	}

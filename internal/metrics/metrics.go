@@ -36,6 +36,7 @@ var (
 // Register adds the counters to reg.
 func Register(reg prometheus.Registerer) {
 	reg.MustRegister(Sessions, Messages, Deliveries, Logins)
+	registerLatency(reg)
 }
 
 // SMTPResult names an SMTP reply code's class for Messages.

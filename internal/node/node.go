@@ -22,6 +22,7 @@ import (
 	"mailgate/internal/managesieve"
 	"mailgate/internal/netlimit"
 	"mailgate/internal/pop3d"
+	"mailgate/internal/sessions"
 	"mailgate/internal/smtpd"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -64,6 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 			MaxLineLength: cfg.Limits.MaxLineLength, CommandTimeout: cfg.Limits.CommandTimeout,
 			DataTimeout: cfg.Limits.DataTimeout, MaxAuthFailures: cfg.Limits.MaxAuthFailures,
 			MaxErrors: cfg.Limits.MaxErrors, GreetPause: cfg.Limits.GreetPause,
+			ConnectWait: cfg.Reputation.ConnectWait,
 		},
 		Dir: st, Spool: sp, Log: log, Resolver: dns.Shared(cfg.DNS.Servers, cfg.DNS.Timeout),
 		MXChecks: mxChecks, SubmissionChecks: submissionChecks,
@@ -84,8 +86,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
 
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
-	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
-		MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	lineSettings := sessions.Settings{Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Settings: lineSettings}
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
@@ -112,7 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	imapLim := limiter("imap", imapd.Refusals, cfg.Limits.LoginTimeout)
 	sieveLim := limiter("managesieve", managesieve.Refusals, cfg.Limits.LoginTimeout)
 
-	sieveSrv := &managesieve.Server{TLS: tlsConf, Store: st, Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures, MaxRedirects: cfg.Sieve.MaxRedirects}
+	sieveSrv := &managesieve.Server{TLS: tlsConf, Store: st, Settings: lineSettings, MaxRedirects: cfg.Sieve.MaxRedirects}
 
 	type service struct {
 		name, addr string
@@ -171,6 +173,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	var agentDone sync.WaitGroup
 	agentDone.Add(1)
 	go func() { defer agentDone.Done(); agent.Run(agentCtx) }()
+	agentDone.Add(1)
+	go func() { defer agentDone.Done(); writeStats(agentCtx, cfg, st, sp, log) }()
 
 	errc := make(chan error, len(listeners))
 	for _, b := range listeners {

@@ -73,7 +73,7 @@ func (s *session) auth(cmd command) {
 	if _, _, err := srv.Next(raw); err != nil || !ok {
 		s.fails++
 		s.reply("-ERR [AUTH] authentication failed")
-		if s.fails >= s.srv.maxFailures() {
+		if s.fails >= s.srv.MaxFailures() {
 			s.state = stateDone
 		}
 		return

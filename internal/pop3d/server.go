@@ -6,10 +6,8 @@ package pop3d
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
 	"sync"
-	"time"
 
 	"mailgate/internal/login"
 	"mailgate/internal/netlimit"
@@ -22,13 +20,7 @@ type Server struct {
 	TLS      *tls.Config
 	Dir      login.Accounts
 	MailRoot string // <data_dir>/mail
-	Log      *slog.Logger
-	// Timeout is the inactivity autologout timer; RFC 1939 §3 wants at
-	// least 10 minutes, which is the default.
-	Timeout time.Duration
-	// MaxAuthFailures closes the connection after that many failed
-	// logins (default 3).
-	MaxAuthFailures int
+	sessions.Settings
 	// Proxy, in a fleet, serves sessions of maildrops homed elsewhere.
 	Proxy ProxyFunc
 
@@ -71,27 +63,6 @@ func (s *Server) Shutdown(ctx context.Context) { s.group.Shutdown(ctx) }
 
 // Close closes listeners and connections at once.
 func (s *Server) Close() error { return s.group.Close() }
-
-func (s *Server) timeout() time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
-	}
-	return 10 * time.Minute
-}
-
-func (s *Server) maxFailures() int {
-	if s.MaxAuthFailures > 0 {
-		return s.MaxAuthFailures
-	}
-	return 3
-}
-
-func (s *Server) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
 
 // mailboxLocks is the POP3 maildrop lock (RFC 1939 §8: the server should
 // lock the maildrop for the session), held per account while a session is

@@ -66,7 +66,7 @@ func (s *session) Run() {
 	for s.state != stateDone {
 		// The deadline also bounds an implicit-TLS handshake, which
 		// runs on the first write.
-		s.conn.SetWriteDeadline(time.Now().Add(s.srv.timeout()))
+		s.conn.SetWriteDeadline(time.Now().Add(s.srv.IdleTimeout()))
 		if err := s.w.Flush(); err != nil {
 			return
 		}
@@ -88,7 +88,7 @@ func (s *session) Run() {
 		}
 		s.dispatch(cmd, line)
 	}
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.timeout()))
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.IdleTimeout()))
 	s.w.Flush()
 }
 
@@ -96,7 +96,7 @@ func (s *session) Run() {
 var errShutdown = errors.New("pop3: server shutting down")
 
 func (s *session) readLine() (string, error) {
-	s.conn.SetReadDeadline(time.Now().Add(s.srv.timeout()))
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.IdleTimeout()))
 	// After the deadline, so a Shutdown racing with it is seen either way:
 	// without this a session busy with a command at Shutdown would reset
 	// the deadline and live on until the shutdown context ran out.
@@ -272,7 +272,7 @@ func (s *session) login(user, pw string) {
 		default:
 			s.reply("-ERR [AUTH] authentication failed")
 		}
-		if s.fails >= s.srv.maxFailures() {
+		if s.fails >= s.srv.MaxFailures() {
 			s.state = stateDone
 		}
 		return
@@ -292,7 +292,7 @@ func (s *session) login(user, pw string) {
 	}
 	if err != nil {
 		s.srv.locks.unlock(acct.Address)
-		s.srv.log().Error("pop3: opening maildrop", "account", acct.Address, "err", err)
+		s.srv.Logger().Error("pop3: opening maildrop", "account", acct.Address, "err", err)
 		s.reply("-ERR [SYS/TEMP] cannot open mailbox, try again later")
 		return
 	}
@@ -303,7 +303,7 @@ func (s *session) login(user, pw string) {
 	s.retrieved = make([]bool, len(s.msgs))
 	s.state = stateTransaction
 	netlimit.LoggedIn(s.conn)
-	s.srv.log().Info("pop3 login", "account", acct.Address, "remote", s.conn.RemoteAddr().String(), "messages", len(s.msgs))
+	s.srv.Logger().Info("pop3 login", "account", acct.Address, "remote", s.conn.RemoteAddr().String(), "messages", len(s.msgs))
 	s.reply("+OK maildrop locked and ready")
 }
 

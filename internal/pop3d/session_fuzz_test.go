@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mailgate/internal/sessions"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func FuzzTransaction(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &Server{Hostname: "h", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		srv := &Server{Hostname: "h", Settings: sessions.Settings{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 		c1, c2 := net.Pipe()
 		s := newSession(srv, c1, true)
 		srv.locks.lock("u@h")

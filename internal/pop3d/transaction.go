@@ -121,7 +121,7 @@ func (s *session) send(i, bodyLines int) {
 	if err := writeDotStuffed(s.w, bufio.NewReaderSize(f, 32<<10), bodyLines); err != nil {
 		// The response is cut mid-way; the only honest thing left is to
 		// drop the connection.
-		s.srv.log().Error("pop3: reading message", "account", s.account, "err", err)
+		s.srv.Logger().Error("pop3: reading message", "account", s.account, "err", err)
 		s.state = stateDone
 		s.conn.Close()
 		return
@@ -224,7 +224,7 @@ func (s *session) quit() {
 	}
 	done, err := s.folder.Expunge(del)
 	if err != nil || len(done) != len(del) {
-		s.srv.log().Error("pop3: update state", "account", s.account, "err", err)
+		s.srv.Logger().Error("pop3: update state", "account", s.account, "err", err)
 		// RFC 1939 §6: -ERR when some deleted messages were not removed.
 		s.reply("-ERR [SYS/TEMP] some deleted messages not removed")
 		return

@@ -18,6 +18,7 @@ import (
 
 	"mailgate/internal/config"
 	"mailgate/internal/dns"
+	"mailgate/internal/edge"
 	"mailgate/internal/store"
 	"mailgate/internal/verdict"
 )
@@ -141,34 +142,64 @@ func (c *Checker) listFinding(ip netip.Addr, a Answer) Finding {
 // unauthenticated client, other ISPs' imported ranges, and PBL-style list
 // answers (in dynamic). One refusal or one score for all of them.
 func (c *Checker) dynamicFindings(ctx context.Context, rep *Report, client *verdict.Client, dynamic []string) {
-	ip := rep.IP
 	own := ""
 	if c.spaces != nil {
-		ranges, policy, err := c.spaces.get(ctx)
-		if err != nil {
-			c.log.Warn("reputation: reading imported ranges and pools failed; using the last ones read", "err", err)
-		}
-		if list, prefix, ok := ranges.Lookup(ip); ok {
-			dynamic = append([]string{fmt.Sprintf("%s, list %s", prefix, list)}, dynamic...)
-			rep.add(Finding{Check: "ip25b", Result: fmt.Sprintf("dynamic range %s of imported list %s", prefix, list)})
-		} else {
-			rep.add(Finding{Check: "ip25b", Result: "in no imported dynamic range"})
-		}
-		if !c.cfg.OwnPools {
-			rep.add(Finding{Check: "own pools", Result: "not checked (own_pools = false)"})
-		} else if policy != nil {
-			pool, prefix, ok := policy.Listed(ip)
-			switch {
-			case ok && client.Account != "":
-				rep.add(Finding{Check: "own pools", Result: fmt.Sprintf("our dynamic pool %s (%s), but authenticated as %s", pool, prefix, client.Account)})
-			case ok:
-				own = fmt.Sprintf("our dynamic pool %s (%s)", pool, prefix)
-				rep.add(Finding{Check: "own pools", Result: own + ", unauthenticated"})
-			default:
-				rep.add(Finding{Check: "own pools", Result: "in none of our dynamic pools (or exempted)"})
-			}
-		}
+		ranges, policy := c.readSpaces(ctx)
+		dynamic = importedFinding(rep, ranges, dynamic)
+		own = c.ownPoolFinding(rep, client, policy)
 	}
+	c.dynamicFinding(rep, own, dynamic)
+}
+
+// readSpaces returns the imported ranges and our edge policy, the last
+// ones read when the store fails.
+func (c *Checker) readSpaces(ctx context.Context) (*Ranges, *edge.Policy) {
+	ranges, policy, err := c.spaces.get(ctx)
+	if err != nil {
+		c.log.Warn("reputation: reading imported ranges and pools failed; using the last ones read", "err", err)
+	}
+	return ranges, policy
+}
+
+// importedFinding reports whether the client is in another ISP's imported
+// dynamic range; dynamic, the reasons found so far, gets that reason first
+// (the most specific).
+func importedFinding(rep *Report, ranges *Ranges, dynamic []string) []string {
+	if list, prefix, ok := ranges.Lookup(rep.IP); ok {
+		rep.add(Finding{Check: "ip25b", Result: fmt.Sprintf("dynamic range %s of imported list %s", prefix, list)})
+		return append([]string{fmt.Sprintf("%s, list %s", prefix, list)}, dynamic...)
+	}
+	rep.add(Finding{Check: "ip25b", Result: "in no imported dynamic range"})
+	return dynamic
+}
+
+// ownPoolFinding reports an unauthenticated client in one of our own
+// dynamic pools, and returns which ("" when it is not).
+func (c *Checker) ownPoolFinding(rep *Report, client *verdict.Client, policy *edge.Policy) string {
+	if !c.cfg.OwnPools {
+		rep.add(Finding{Check: "own pools", Result: "not checked (own_pools = false)"})
+		return ""
+	}
+	if policy == nil {
+		return ""
+	}
+	pool, prefix, ok := policy.Listed(rep.IP)
+	switch {
+	case ok && client.Account != "":
+		rep.add(Finding{Check: "own pools", Result: fmt.Sprintf("our dynamic pool %s (%s), but authenticated as %s", pool, prefix, client.Account)})
+	case ok:
+		own := fmt.Sprintf("our dynamic pool %s (%s)", pool, prefix)
+		rep.add(Finding{Check: "own pools", Result: own + ", unauthenticated"})
+		return own
+	default:
+		rep.add(Finding{Check: "own pools", Result: "in none of our dynamic pools (or exempted)"})
+	}
+	return ""
+}
+
+// dynamicFinding judges a client found in dynamic space (own: our pool
+// holding it; dynamic: the other reasons), as the dynamic setting says.
+func (c *Checker) dynamicFinding(rep *Report, own string, dynamic []string) {
 	if own == "" && len(dynamic) == 0 {
 		return
 	}
@@ -180,7 +211,7 @@ func (c *Checker) dynamicFindings(ctx context.Context, rep *Report, client *verd
 		f.Result, f.Score = fmt.Sprintf("dynamic address space: score %g", ScoreDynamic), ScoreDynamic
 	default:
 		f.Result = "dynamic address space: reject"
-		f.Reply = dynamicReply(ip, own, dynamic)
+		f.Reply = c.dynamicReply(rep.IP, own, dynamic)
 	}
 	rep.add(f)
 }
@@ -188,12 +219,17 @@ func (c *Checker) dynamicFindings(ctx context.Context, rep *Report, client *verd
 // dynamicReply tells a sender in end-user space how to send instead: a
 // provider's submission service (RFC 6409, port 587 with authentication;
 // RFC 5068 §3.1: end users submit, they do not relay to MX hosts).
-func dynamicReply(ip netip.Addr, own string, why []string) *verdict.Reply {
+// The page named is our web self-check (check_url), where a subscriber
+// sees what our edge does to its connection.
+func (c *Checker) dynamicReply(ip netip.Addr, own string, why []string) *verdict.Reply {
 	r := &verdict.Reply{Code: 550, Enhanced: [3]int{5, 7, 1}}
 	if own != "" {
 		r.Text = fmt.Sprintf("Client [%s] is in %s: send through our submission service (port 587 or 465 with authentication), not port 25", ip, own)
 	} else {
 		r.Text = fmt.Sprintf("Client [%s] is in dynamic (end-user) address space (%s): send through your provider's submission service (port 587 with authentication)", ip, why[0])
+	}
+	if c.cfg.CheckURL != "" {
+		r.Text += "; see " + c.cfg.CheckURL
 	}
 	return r
 }

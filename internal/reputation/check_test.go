@@ -239,11 +239,12 @@ func TestDynamicSpaceVerdicts(t *testing.T) {
 	}
 	cfg := config.Default().Reputation
 	cfg.RDNS = "off"
+	cfg.CheckURL = "https://mx.example/check"
 	c := newChecker(t, cfg, &fakeDNS{}, st)
 	check := func(ip, account string) *Report {
 		return c.Check(ctx, &verdict.Client{IP: netip.MustParseAddr(ip), Account: account})
 	}
-	if r := check("198.51.100.9", ""); r.Refusal == nil || r.Refusal.String() != "550 5.7.1 Client [198.51.100.9] is in dynamic (end-user) address space (198.51.100.0/24, list isp-b): send through your provider's submission service (port 587 with authentication)" {
+	if r := check("198.51.100.9", ""); r.Refusal == nil || r.Refusal.String() != "550 5.7.1 Client [198.51.100.9] is in dynamic (end-user) address space (198.51.100.0/24, list isp-b): send through your provider's submission service (port 587 with authentication); see https://mx.example/check" {
 		t.Fatalf("imported range: %+v", r.Refusal)
 	}
 	if r := check("203.0.113.9", ""); r.Refusal == nil || !strings.Contains(r.Refusal.Text, "our dynamic pool dyn-east (203.0.113.0/24): send through our submission service") {

@@ -11,7 +11,9 @@ import (
 
 // ClientStage refuses the worst clients (verdict.ClientStage): the MX
 // runs it once per session while the client says EHLO and applies the
-// refusal at MAIL FROM.
+// refusal at MAIL FROM. Most of its refusals the ConnectStage has already
+// given before the greeting; those left are our own pools, rDNS, and a
+// list that answered after connect_wait.
 type ClientStage struct{ C *Checker }
 
 func (ClientStage) Name() string { return "reputation" }

@@ -10,6 +10,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"mailgate/internal/metrics"
 )
 
 // Clamd is a client of ClamAV's daemon. It opens one connection per
@@ -33,6 +35,7 @@ func (c *Clamd) Name() string { return "clamd" }
 // reply is NUL-terminated: "stream: OK", "stream: NAME FOUND" or
 // "... ERROR".
 func (c *Clamd) Scan(ctx context.Context, req *Request) (*Result, error) {
+	defer metrics.ObserveScan("clamd", time.Now())
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"mailgate/internal/metrics"
 )
 
 // Rspamd is a client of rspamd's normal worker over its HTTP protocol
@@ -50,6 +52,7 @@ const baseURL = "http://rspamd"
 // Scan posts the message to /checkv2 with the transaction in the request
 // headers rspamd reads.
 func (r *Rspamd) Scan(ctx context.Context, req *Request) (*Result, error) {
+	defer metrics.ObserveScan("rspamd", time.Now())
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/checkv2", bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/emersion/go-smtp"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,6 +24,9 @@ type trackedConn struct {
 	firstVerb       [4]byte      // the client's first command, to tell HELO from EHLO
 	firstLen        int
 	errors          atomic.Int64 // refused commands, for max_errors
+	// refusal is the MX's reply instead of the greeting, set before the
+	// connection is handed to the server (mxListener.admit).
+	refusal *smtp.SMTPError
 }
 
 // NetConn returns the connection under c (netlimit.LoggedIn finds its

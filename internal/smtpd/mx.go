@@ -49,7 +49,9 @@ func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
 	if err := ms.checkPipelining(true); err != nil {
 		return nil, err
 	}
-	// The client is judged while it goes on talking; the verdict is
+	// What the address alone decides was judged before the greeting
+	// (judgeConnect). The rest (our own pools, rDNS; the lists again,
+	// from the cache) is judged while the client goes on talking and
 	// applied at MAIL, as Postfix's smtpd_delay_reject does, so that the
 	// refusal is logged with a sender.
 	go func() {

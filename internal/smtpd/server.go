@@ -54,6 +54,9 @@ type Config struct {
 	// GreetPause is how long the MX waits before its greeting to catch
 	// clients that talk first; 0 checks only what already arrived.
 	GreetPause time.Duration
+	// ConnectWait bounds the MX's connect stages (MXChecks.Connect),
+	// which the greeting waits for; 0 runs none.
+	ConnectWait time.Duration
 }
 
 // Server owns the SMTP listeners of one node.
@@ -131,10 +134,15 @@ var Refusals = netlimit.Replies{
 // MUST NOT require it); AUTH is offered only to our own subscribers
 // (OwnNetwork), after STARTTLS.
 func (s *Server) ServeMX(l net.Listener) error {
-	ml := newMXListener(l, s.Config.GreetPause, func(ip, why string) {
+	ml := newMXListener(l, s.Config.GreetPause, s.judgeConnect, func(ip, why string) {
 		s.Log.Warn("mx connection refused", "client", ip, "reason", why)
 	})
-	return ignoreClosed(s.newSMTP("mx").Serve(ml))
+	srv := s.newSMTP("mx")
+	// A client the connect stages refuse gets 554 instead of 220, then
+	// 503 until it quits (RFC 5321 §3.1).
+	srv.Greeting = greetingRefusal
+	srv.RefusedWait, srv.RefusedCommands = refusedWait, refusedCommands
+	return ignoreClosed(srv.Serve(ml))
 }
 
 // ServeSubmission serves port 587: plaintext greeting, STARTTLS, then AUTH.

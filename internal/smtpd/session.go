@@ -74,6 +74,20 @@ func (s *session) countMessage(err *error) {
 		code = 451
 	}
 	metrics.Messages.WithLabelValues(s.service, metrics.SMTPResult(code)).Inc()
+	countRejection(s.service, *err)
+}
+
+// countRejection counts a refusal by its enhanced status code
+// (metrics.Rejections); an error that is no SMTP reply goes out as 451.
+func countRejection(service string, err error) {
+	if err == nil || errors.Is(err, errTooManyErrs) {
+		return
+	}
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) {
+		se = errTempLocal
+	}
+	metrics.Rejected(service, se.Code, se.EnhancedCode)
 }
 
 // checkHelo refuses the first HELO/EHLO of a session whose argument holds
@@ -96,6 +110,7 @@ func remoteIP(c net.Conn) string {
 // reject counts a refused command and, past the hard error limit (as
 // Postfix's smtpd_hard_error_limit), closes the connection after replying.
 func (s *session) reject(err error) error {
+	countRejection(s.service, err)
 	if s.srv.tooManyErrors(s.conn, s.service) {
 		return errTooManyErrs
 	}
@@ -107,6 +122,9 @@ func (s *session) reject(err error) error {
 // and parameters. They reach no session method, so without this a client
 // could repeat them without end.
 func (s *Server) refused(c *smtp.Conn, service string, reply *smtp.SMTPError) *smtp.SMTPError {
+	if reply != nil {
+		countRejection(service, reply)
+	}
 	if s.tooManyErrors(c, service) {
 		return errTooManyErrs
 	}

@@ -392,22 +392,13 @@ func (s *Store) Aliases(ctx context.Context, account string) ([]Alias, error) {
 			return nil, err
 		}
 	}
-	rows, err := s.query(ctx, `SELECT address, account, created_at FROM aliases WHERE ? = '' OR account = ? ORDER BY address`, account, account)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Alias
-	for rows.Next() {
+	return queryList(ctx, s, func(rows *sql.Rows) (Alias, error) {
 		var a Alias
 		var created int64
-		if err := rows.Scan(&a.Address, &a.Account, &created); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&a.Address, &a.Account, &created)
 		a.Created = time.Unix(created, 0)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, err
+	}, `SELECT address, account, created_at FROM aliases WHERE ? = '' OR account = ? ORDER BY address`, account, account)
 }
 
 // RemoveAlias removes one alias.

@@ -315,22 +315,13 @@ func scanPairs(rows *sql.Rows, err error) (map[string]string, error) {
 
 // Pools lists pools with their prefix counts.
 func (s *Store) Pools(ctx context.Context) ([]Pool, error) {
-	rows, err := s.query(ctx, `SELECT p.name, p.kind, p.updated_at, (SELECT COUNT(*) FROM edge_pool_prefixes x WHERE x.pool = p.name) FROM edge_pools p ORDER BY p.name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Pool
-	for rows.Next() {
+	return queryList(ctx, s, func(rows *sql.Rows) (Pool, error) {
 		var p Pool
 		var upd int64
-		if err := rows.Scan(&p.Name, &p.Kind, &upd, &p.Prefixes); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&p.Name, &p.Kind, &upd, &p.Prefixes)
 		p.Updated = time.Unix(upd, 0)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return p, err
+	}, `SELECT p.name, p.kind, p.updated_at, (SELECT COUNT(*) FROM edge_pool_prefixes x WHERE x.pool = p.name) FROM edge_pools p ORDER BY p.name`)
 }
 
 // PoolPrefixes lists the prefixes of one pool, or of all when pool is "".

@@ -53,6 +53,10 @@ type AttemptRecord struct {
 // (edge.attempt_window, >= 1m) after the previous one's first attempt.
 const episodeSlack = 5
 
+// StatEdgeBlocked is the node_stats series of blocked port-25 attempts:
+// RecordAttempts adds each router's growth to it (the console's chart).
+const StatEdgeBlocked = "edge.blocked"
+
 // RecordAttempts merges a router's current kernel counts into the store.
 // The kernel forgets a source a window after its first attempt and then
 // counts from zero. A count whose first attempt is later than the stored
@@ -61,6 +65,7 @@ const episodeSlack = 5
 func (s *Store) RecordAttempts(ctx context.Context, router string, recs []AttemptRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
+		var added int64 // the growth of the totals, for StatEdgeBlocked
 		for _, r := range recs {
 			src := r.Source.String()
 			var total, episode int64
@@ -74,6 +79,7 @@ func (s *Store) RecordAttempts(ctx context.Context, router string, recs []Attemp
 					router, src, r.Pool, int64(r.Attempts), r.Destinations, r.FirstSeen.Unix(), r.LastSeen.Unix(), now, r.FirstSeen.Unix(), int64(r.Attempts)); err != nil {
 					return fmt.Errorf("record attempts of %s: %w", src, err)
 				}
+				added += int64(r.Attempts)
 				continue
 			}
 			if err != nil {
@@ -90,6 +96,7 @@ func (s *Store) RecordAttempts(ctx context.Context, router string, recs []Attemp
 				first = min(first, r.FirstSeen.Unix())
 			}
 			last, dests = max(last, r.LastSeen.Unix()), max(dests, r.Destinations)
+			added += total - was[0]
 			if pool == r.Pool && was == [...]int64{total, episode, first, last, epFirst, int64(dests)} {
 				continue // a quiet source, read again each minute: nothing to write
 			}
@@ -98,7 +105,7 @@ func (s *Store) RecordAttempts(ctx context.Context, router string, recs []Attemp
 				return fmt.Errorf("record attempts of %s: %w", src, err)
 			}
 		}
-		return nil
+		return s.addStatsTx(ctx, tx, router, time.Unix(now, 0), []StatSample{{Series: StatEdgeBlocked, Value: added}})
 	})
 }
 

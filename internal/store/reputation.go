@@ -100,22 +100,13 @@ func (s *Store) ReplaceReputationList(ctx context.Context, actor, list, source s
 
 // ReputationLists lists the imported lists with their prefix counts.
 func (s *Store) ReputationLists(ctx context.Context) ([]ReputationList, error) {
-	rows, err := s.query(ctx, `SELECT l.name, l.source, l.imported_at, (SELECT COUNT(*) FROM reputation_prefixes p WHERE p.list = l.name) FROM reputation_lists l ORDER BY l.name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ReputationList
-	for rows.Next() {
+	return queryList(ctx, s, func(rows *sql.Rows) (ReputationList, error) {
 		var l ReputationList
 		var at int64
-		if err := rows.Scan(&l.Name, &l.Source, &at, &l.Prefixes); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&l.Name, &l.Source, &at, &l.Prefixes)
 		l.Imported = time.Unix(at, 0)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+		return l, err
+	}, `SELECT l.name, l.source, l.imported_at, (SELECT COUNT(*) FROM reputation_prefixes p WHERE p.list = l.name) FROM reputation_lists l ORDER BY l.name`)
 }
 
 // ReputationPrefixes returns every prefix of every list, in no order.

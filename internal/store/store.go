@@ -156,6 +156,24 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return st.QueryContext(ctx, args...)
 }
 
+// queryList runs a query and returns one value per row, made by scan.
+func queryList[T any](ctx context.Context, s *Store, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // queryRow runs a single-row query. A statement that fails to prepare
 // falls back to a plain query, whose Row carries the error to Scan.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {

@@ -178,22 +178,13 @@ func (s *Store) AddFeedToken(ctx context.Context, actor, carrier string) (string
 
 // FeedTokens lists the carriers holding a token.
 func (s *Store) FeedTokens(ctx context.Context) ([]FeedToken, error) {
-	rows, err := s.query(ctx, `SELECT carrier, actor, created FROM feed_tokens ORDER BY carrier`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []FeedToken
-	for rows.Next() {
+	return queryList(ctx, s, func(rows *sql.Rows) (FeedToken, error) {
 		var f FeedToken
 		var created int64
-		if err := rows.Scan(&f.Carrier, &f.Actor, &created); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&f.Carrier, &f.Actor, &created)
 		f.Created = time.Unix(created, 0)
-		out = append(out, f)
-	}
-	return out, rows.Err()
+		return f, err
+	}, `SELECT carrier, actor, created FROM feed_tokens ORDER BY carrier`)
 }
 
 // RemoveFeedToken revokes carrier's token. Audited.

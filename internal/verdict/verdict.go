@@ -64,6 +64,14 @@ type Result struct {
 	Log []any
 }
 
+// ConnectStage judges a client by its address alone, as soon as the TCP
+// connection is accepted: a refusal replaces the greeting (RFC 5321 §3.1).
+// Checks that need the EHLO name or the sender are ClientStages.
+type ConnectStage interface {
+	Name() string
+	CheckConnect(ctx context.Context, ip netip.Addr) *Reply
+}
+
 // ClientStage judges a client once per session, after EHLO/HELO.
 type ClientStage interface {
 	Name() string
@@ -101,9 +109,24 @@ func (v *Verdict) Note(key string, value any) {
 
 // Pipeline is an ordered list of stages. The zero value checks nothing.
 type Pipeline struct {
+	Connect []ConnectStage
 	Client  []ClientStage
 	Message []MessageStage
 	Log     *slog.Logger
+}
+
+// CheckConnect runs the connect stages in order; the first refusal wins.
+func (p *Pipeline) CheckConnect(ctx context.Context, ip netip.Addr) *Reply {
+	if p == nil {
+		return nil
+	}
+	for _, st := range p.Connect {
+		if r := st.CheckConnect(ctx, ip); r != nil {
+			p.log().Info("client refused at connect", "stage", st.Name(), "client", ip, "reply", r.String())
+			return r
+		}
+	}
+	return nil
 }
 
 // CheckClient runs the client stages in order; the first refusal wins.

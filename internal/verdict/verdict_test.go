@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 )
 
@@ -58,8 +59,33 @@ func TestNilPipelineChecksNothing(t *testing.T) {
 	if r := p.CheckClient(context.Background(), &Client{}); r != nil {
 		t.Fatal(r)
 	}
+	if r := p.CheckConnect(context.Background(), netip.MustParseAddr("192.0.2.1")); r != nil {
+		t.Fatal(r)
+	}
 	v := p.CheckMessage(context.Background(), &Client{}, &Message{Body: []byte("b")})
 	if v.Reply != nil || string(v.Body) != "b" || v.Junk || len(v.Fields) != 0 {
 		t.Fatalf("%+v", v)
+	}
+}
+
+type connectStage struct {
+	reply *Reply
+	saw   *[]string
+}
+
+func (s connectStage) Name() string { return "list" }
+func (s connectStage) CheckConnect(_ context.Context, ip netip.Addr) *Reply {
+	*s.saw = append(*s.saw, ip.String())
+	return s.reply
+}
+
+// TestConnectStagesFirstRefusalWins: connect stages run in order on the
+// address; the first refusal stops the run.
+func TestConnectStagesFirstRefusalWins(t *testing.T) {
+	var saw []string
+	listed := &Reply{Code: 554, Enhanced: [3]int{5, 7, 1}, Text: "listed"}
+	p := &Pipeline{Connect: []ConnectStage{connectStage{nil, &saw}, connectStage{listed, &saw}, connectStage{nil, &saw}}}
+	if r := p.CheckConnect(context.Background(), netip.MustParseAddr("192.0.2.1")); r != listed || len(saw) != 2 {
+		t.Fatalf("reply %v after %q; want the second stage's", r, saw)
 	}
 }

@@ -37,6 +37,7 @@ func (s *Server) isOperator(acct string) bool {
 func (s *Server) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /console", s.tlsOnly(s.operator(s.consoleHome)))
 	m.HandleFunc("GET /console/queue", s.tlsOnly(s.operator(s.consoleQueue)))
+	m.HandleFunc("GET /console/charts", s.tlsOnly(s.operator(s.consoleCharts)))
 	m.HandleFunc("POST /console/queue/{id}/{action}", s.tlsOnly(s.csrf(s.operator(s.consoleQueueAction))))
 	m.HandleFunc("GET /console/accounts", s.tlsOnly(s.operator(s.consoleAccounts)))
 	m.HandleFunc("POST /console/domains", s.tlsOnly(s.csrf(s.operator(s.consoleAddDomain))))

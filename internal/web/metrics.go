@@ -46,7 +46,7 @@ func newMetrics(s *Server) *metrics {
 				return -1
 			}
 			return float64(len(ids))
-		}))
+		}), queueAgeGauge(s.spool))
 	}
 	return m
 }

@@ -26,7 +26,7 @@ import (
 // addresses that are not public unicast (loopback, RFC 1918 and ULA,
 // link-local, CGNAT, multicast, reserved) and our own hosts, checks the
 // address actually dialled (not a second DNS answer: no rebinding), and
-// counts probes per visitor.
+// counts probes per visitor and in all, over the fleet (probe_rate.go).
 
 // blocked lists special-purpose ranges netip's predicates miss (RFC 6890
 // and its IANA registry).
@@ -59,14 +59,13 @@ func publicUnicast(a netip.Addr) bool {
 type prober struct {
 	cfg   *config.Config
 	allow []netip.Prefix
-	rate  *sourceRate
 	slots chan struct{} // probes in flight, node-wide
 	// resolve and dialer are replaceable in tests.
 	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 func newProber(cfg *config.Config) (*prober, error) {
-	p := &prober{cfg: cfg, rate: newSourceRate(cfg.Web.ProbePerHour, time.Hour), slots: make(chan struct{}, 16),
+	p := &prober{cfg: cfg, slots: make(chan struct{}, 16),
 		resolve: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}}
@@ -337,9 +336,9 @@ func (s *Server) probeServer(w http.ResponseWriter, r *http.Request) {
 	rep := &probeReport{Host: host}
 	d.Probe, d.ProbeHost = rep, host
 	status := http.StatusOK
-	switch {
-	case !s.probe.rate.take(clientAddr(r)):
-		rep.Refused, status = "probe.r.rate", http.StatusTooManyRequests
+	switch limit := s.probeLimit(r.Context(), clientAddr(r)); {
+	case limit != "":
+		rep.Refused, status = limit, http.StatusTooManyRequests
 	default:
 		select {
 		case s.probe.slots <- struct{}{}:
@@ -365,58 +364,4 @@ func probeOutcome(rep *probeReport) string {
 		return strings.TrimPrefix(string(rep.Refused), "probe.r.")
 	}
 	return strings.TrimPrefix(rep.Advice, "probe.")
-}
-
-// sourceRate counts events per source (IPv4 address, IPv6 /64) in fixed
-// windows; it is per node, which is enough to keep one visitor from
-// turning the probe into a scanner.
-type sourceRate struct {
-	max    int
-	window time.Duration
-
-	mu sync.Mutex
-	m  map[netip.Prefix]*rateWindow
-}
-
-type rateWindow struct {
-	start time.Time
-	n     int
-}
-
-func newSourceRate(max int, window time.Duration) *sourceRate {
-	return &sourceRate{max: max, window: window, m: map[netip.Prefix]*rateWindow{}}
-}
-
-func sourcePrefix(a netip.Addr) netip.Prefix {
-	bits := 32
-	if a.Is6() {
-		bits = 64 // one subscriber line (RFC 6177)
-	}
-	p, _ := a.Prefix(bits)
-	return p
-}
-
-// take counts one event of a; false means over the limit.
-func (s *sourceRate) take(a netip.Addr) bool {
-	key := sourcePrefix(a)
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) > 100000 {
-		for k, w := range s.m {
-			if now.Sub(w.start) >= s.window {
-				delete(s.m, k)
-			}
-		}
-	}
-	w := s.m[key]
-	if w == nil || now.Sub(w.start) >= s.window {
-		w = &rateWindow{start: now}
-		s.m[key] = w
-	}
-	if w.n >= s.max {
-		return false
-	}
-	w.n++
-	return true
 }

@@ -28,6 +28,39 @@ func swaksFrom(t *testing.T, n *Node, src string, headers ...string) (string, bo
 	return string(out), err == nil
 }
 
+// bannerPy connects to the MX from SRC with smtplib, prints the greeting,
+// then sends EHLO, MAIL FROM and QUIT printing each reply, then whether
+// the server closed the connection.
+const bannerPy = `
+import os, smtplib, socket
+s = smtplib.SMTP()
+s.sock = socket.create_connection(("127.0.0.1", int(os.environ["MX"])), timeout=30, source_address=(os.environ["SRC"], 0))
+code, msg = s.getreply()
+print(code, msg.decode())
+for cmd in ["EHLO sender.test.example", "MAIL FROM:<bob@remote.example>", "QUIT"]:
+    code, msg = s.docmd(cmd)
+    print(code, msg.decode().split("\n")[0])
+print("closed" if s.sock.recv(1) == b"" else "still open")
+`
+
+// greetingTranscript is bannerPy's output for a client at src.
+func greetingTranscript(t *testing.T, n *Node, src string) string {
+	t.Helper()
+	return runPyStdin(t, bannerPy, "", "MX="+portOf(n, "mx"), "SRC="+src)
+}
+
+// refusedTranscript is what a client refused at connect sees: the
+// refusal instead of the 220 greeting, 503 to everything until QUIT, 221
+// and the close (RFC 5321 §3.1).
+func refusedTranscript(refusal string) string {
+	const notNow = "503 5.5.1 Bad sequence of commands: this connection was refused, send QUIT\n"
+	return refusal + "\n" + notNow + notNow + "221 2.0.0 Bye\nclosed\n"
+}
+
+// greetedTranscript is what bannerPy prints for a client that is greeted
+// and accepted at MAIL FROM.
+const greetedTranscript = "220 mail.test.example ESMTP Service Ready\n250 Hello sender.test.example\n250 2.0.0 Roger, accepting mail from <bob@remote.example>\n221 2.0.0 Bye\nclosed\n"
+
 // silentUDP is a DNS server address that never answers: a bound UDP
 // socket nobody reads from, so queries time out rather than fail fast.
 func silentUDP(t *testing.T) string {
@@ -52,19 +85,24 @@ func startNSD(t *testing.T, zones map[string]string) *testpeer.NSD {
 }
 
 // A DNS list served by a real DNS server (nsd): the client it lists gets
-// the 554 naming the list and its lookup page; a client the list answers
-// with an error code (127.255.255.254) is not blocked, and neither is any
-// client while a second list never answers.
+// the 554 naming the list and its lookup page instead of the greeting
+// (issue 8 §5: refused at connect), then 503 until it quits, and so does
+// one it answers with a PBL-style code (dynamic space); a client the
+// list answers with an error code (127.255.255.254) is not blocked, and
+// neither is any client while a second list never answers: it is greeted
+// once connect_wait is over and its mail delivered.
 func TestMXRefusesDNSListedClients(t *testing.T) {
 	ns := startNSD(t, map[string]string{"zen.test": `
 1.0.0.127 IN A 127.0.0.2
 1.0.0.127 IN TXT "listed: spam source"
 2.0.0.127 IN A 127.255.255.254
+4.0.0.127 IN A 127.0.0.10
 `})
 	n := mxNode(t, `[dns]
 servers = ["`+ns.Addr+`"]
 [reputation]
 dnsbl_timeout = "1s"
+connect_wait = "1s"
 [[reputation.dnsbl]]
 zone = "zen.test"
 url = "https://zen.test/lookup?ip={ip}"
@@ -75,9 +113,22 @@ url = "https://silent.test/"
 action = "reject"
 servers = ["`+silentUDP(t)+`"]
 `)
+	const refusal = "554 5.7.1 Service unavailable; client [127.0.0.1] blocked using zen.test; see https://zen.test/lookup?ip=127.0.0.1"
+	if got := greetingTranscript(t, n, "127.0.0.1"); got != refusedTranscript(refusal) {
+		t.Fatalf("listed client: want the 554 instead of the greeting, then 503 until QUIT; got:\n%swant:\n%s", got, refusedTranscript(refusal))
+	}
 	out, ok := swaksFrom(t, n, "127.0.0.1")
-	if ok || !strings.Contains(out, "<** 554 5.7.1 Service unavailable; client [127.0.0.1] blocked using zen.test; see https://zen.test/lookup?ip=127.0.0.1\n") {
-		t.Fatalf("listed client: want the 554 at MAIL FROM naming the list and its page:\n%s", out)
+	if ok || !strings.Contains(out, "<** "+refusal+"\n") || strings.Contains(out, "-> EHLO") {
+		t.Fatalf("listed client: swaks should get the 554 as the banner:\n%s", out)
+	}
+	// A PBL-style answer (127.0.0.10): dynamic address space, refused
+	// before the greeting too, with 554 (RFC 5321 §4.3.2), not 550.
+	const dynamic = "554 5.7.1 Client [127.0.0.4] is in dynamic (end-user) address space (listed by zen.test): send through your provider's submission service (port 587 with authentication); see https://mail.test.example/check"
+	if got := greetingTranscript(t, n, "127.0.0.4"); got != refusedTranscript(dynamic) {
+		t.Fatalf("PBL-style answer:\n%swant:\n%s", got, refusedTranscript(dynamic))
+	}
+	if got := greetingTranscript(t, n, "127.0.0.2"); got != greetedTranscript {
+		t.Fatalf("a 127.255.255.254 answer (an error code) and a list that never answers must not block the greeting:\n%s", got)
 	}
 	if out, ok := swaksFrom(t, n, "127.0.0.2"); !ok {
 		t.Fatalf("a 127.255.255.254 answer (an error code) and a list that never answers must not block:\n%s", out)
@@ -102,8 +153,12 @@ servers = ["`+silentUDP(t)+`"]
 
 // IP25B: another mailgate ISP publishes its dynamic pools with `edge
 // feed`; imported here (from a file and from a URL), a source in them gets
-// 550 5.7.1 pointing at its provider's submission service. Our own
-// dynamic pools are refused the same way, pointing at ours.
+// 554 5.7.1 instead of the greeting, pointing at its provider's submission
+// service and our self-check page (554, not the issue's 550: RFC 5321
+// §4.3.2 allows only 220 or 554 at connection opening). Our own dynamic
+// pools are greeted, even inside an imported range, and refused at MAIL
+// FROM as before, pointing at our submission service: they may
+// authenticate.
 func TestMXRefusesDynamicSources(t *testing.T) {
 	other := NewNode(t, "", "")
 	other.MustCLI("", "pool", "add", "dyn-loop", "--kind", "dynamic", "127.0.0.0/8")
@@ -120,18 +175,33 @@ func TestMXRefusesDynamicSources(t *testing.T) {
 	if out := n.MustCLI("", "reputation", "import", "isp-b", feedFile); out != "list isp-b: 1 prefixes from "+feedFile+"\n" {
 		t.Fatalf("import: %q", out)
 	}
-	const refusal = "<** 550 5.7.1 Client [127.0.0.5] is in dynamic (end-user) address space (127.0.0.0/8, list isp-b): send through your provider's submission service (port 587 with authentication)\n"
-	waitSwaks(t, n, "127.0.0.5", refusal)
+	const refusal = "554 5.7.1 Client [127.0.0.5] is in dynamic (end-user) address space (127.0.0.0/8, list isp-b): send through your provider's submission service (port 587 with authentication); see https://mail.test.example/check"
+	waitSwaks(t, n, "127.0.0.5", "<** "+refusal+"\n")
+	if got := greetingTranscript(t, n, "127.0.0.5"); got != refusedTranscript(refusal) {
+		t.Fatalf("IP25B source: want the 554 instead of the greeting, then 503 until QUIT; got:\n%swant:\n%s", got, refusedTranscript(refusal))
+	}
 
 	out := n.MustCLI("", "reputation", "check", "127.0.0.1")
 	for _, want := range []string{
 		"reject 550 5.7.1 Client [127.0.0.1] is in dynamic (end-user) address space (127.0.0.0/8, list isp-b)",
 		"ip25b: dynamic range 127.0.0.0/8 of imported list isp-b\n",
 		"own pools: in none of our dynamic pools (or exempted)\n",
+		"  refused at connect: 554 instead of the 220 greeting\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("reputation check 127.0.0.1 lacks %q:\n%s", want, out)
 		}
+	}
+
+	// Our own dynamic pool, inside the imported range: greeted, and
+	// unauthenticated mail on port 25 from it refused at MAIL FROM.
+	n.MustCLI("", "pool", "add", "dyn-own", "--kind", "dynamic", "127.0.0.6/32")
+	waitSwaks(t, n, "127.0.0.6", "<** 550 5.7.1 Client [127.0.0.6] is in our dynamic pool dyn-own (127.0.0.6/32): send through our submission service (port 587 or 465 with authentication), not port 25; see https://mail.test.example/check\n")
+	if out := n.MustCLI("", "reputation", "check", "127.0.0.6"); !strings.HasSuffix(out, "  refused at MAIL FROM\n") {
+		t.Errorf("reputation check of our own pool:\n%s", out)
+	}
+	if got := greetingTranscript(t, n, "127.0.0.6"); !strings.HasPrefix(got, "220 mail.test.example ESMTP Service Ready\n250 Hello sender.test.example\n550 5.7.1 Client [127.0.0.6] is in our dynamic pool dyn-own") {
+		t.Fatalf("own pool: greeted, refused at MAIL FROM:\n%s", got)
 	}
 
 	// The same feed as CSV over HTTP replaces the list; removing it lets
@@ -150,11 +220,9 @@ func TestMXRefusesDynamicSources(t *testing.T) {
 	}
 	n.MustCLI("", "reputation", "remove", "isp-b")
 	waitSwaks(t, n, "127.0.0.5", "<-  250 2.0.0 OK queued")
-
-	// Our own dynamic pool: unauthenticated mail on port 25 from it is a
-	// dynamic source too.
-	n.MustCLI("", "pool", "add", "dyn-own", "--kind", "dynamic", "127.0.0.0/24")
-	waitSwaks(t, n, "127.0.0.6", "<** 550 5.7.1 Client [127.0.0.6] is in our dynamic pool dyn-own (127.0.0.0/24): send through our submission service (port 587 or 465 with authentication), not port 25\n")
+	if got := greetingTranscript(t, n, "127.0.0.5"); got != greetedTranscript {
+		t.Fatalf("after the list is removed:\n%s", got)
+	}
 }
 
 // waitSwaks sends from src until swaks prints want: a running node

@@ -1330,6 +1330,42 @@ func (c *Conn) greet() {
 	c.writeResponse(220, NoEnhancedCode, fmt.Sprintf("%v %s Service Ready", c.server.Domain, protocol))
 }
 
+// mailgate: refuseConnection answers the connection opening with reply
+// instead of the 220 greeting (Server.Greeting). RFC 5321 §3.1: "the SMTP
+// server MUST NOT return to the client a 220 reply but MUST instead wait
+// for the client to send a QUIT command; in the interim, the server
+// SHOULD respond to any other command with a 503 reply". A 421 closes at
+// once (§3.8). The wait is bounded in time and in commands.
+func (c *Conn) refuseConnection(reply *SMTPError) {
+	c.writeReply(reply.Code, reply.EnhancedCode, reply.Message)
+	if reply.Code == 421 {
+		return
+	}
+	wait, max := c.server.RefusedWait, c.server.RefusedCommands
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	if max <= 0 {
+		max = 10
+	}
+	c.conn.SetReadDeadline(time.Now().Add(wait))
+	for i := 0; i < max; i++ {
+		line, err := c.text.ReadLine()
+		if err != nil {
+			if neterr, ok := err.(net.Error); ok && neterr.Timeout() {
+				c.writeReply(421, EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
+			}
+			return
+		}
+		if cmd, _, _ := parseCmd(line); strings.EqualFold(cmd, "QUIT") {
+			c.writeReply(221, EnhancedCode{2, 0, 0}, "Bye")
+			return
+		}
+		c.writeReply(503, EnhancedCode{5, 5, 1}, "Bad sequence of commands: this connection was refused, send QUIT")
+	}
+	c.writeReply(421, EnhancedCode{4, 7, 0}, "Too many commands after the refusal, closing")
+}
+
 // mailgate: writeResponse writes a reply the server makes on its own. A
 // refusal (4xx or 5xx) goes through Server.Refused first, and a 421 closes
 // the connection after it (RFC 5321 §3.8). Replies from the session, and

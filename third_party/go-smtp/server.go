@@ -96,6 +96,17 @@ type Server struct {
 	// limit, a timeout) are not refusals.
 	Refused func(c *Conn, reply *SMTPError) *SMTPError
 
+	// mailgate: Greeting, if set, is called before the 220 greeting; a
+	// reply it returns is written instead (RFC 5321 §3.1: 554, or 421 to
+	// close at once) and no session is made. After a 554 the server
+	// waits for QUIT, answers it with 221 and every other command with
+	// 503, as §3.1 says, for at most RefusedCommands commands and
+	// RefusedWait in all (0: 10 commands, 30 seconds), then closes with
+	// a 421, so a client that never quits cannot keep the connection.
+	Greeting        func(c *Conn) *SMTPError
+	RefusedWait     time.Duration
+	RefusedCommands int
+
 	wg   sync.WaitGroup
 	done chan struct{}
 
@@ -184,6 +195,14 @@ func (s *Server) handleConn(c *Conn) error {
 		}
 		if err := tlsConn.Handshake(); err != nil {
 			return err
+		}
+	}
+
+	// mailgate: a refusal instead of the greeting (Server.Greeting).
+	if s.Greeting != nil {
+		if reply := s.Greeting(c); reply != nil {
+			c.refuseConnection(reply)
+			return nil
 		}
 	}
 

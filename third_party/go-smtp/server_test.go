@@ -1902,3 +1902,82 @@ func TestServer_Refused(t *testing.T) {
 		t.Fatalf("Refused saw %v, want %v", refused, want)
 	}
 }
+
+// mailgate: a reply from Server.Greeting replaces the 220 (RFC 5321 §3.1):
+// no session is made, every command but QUIT gets 503, QUIT gets 221 and
+// the close; a client that does not quit is closed after RefusedCommands
+// commands, or once RefusedWait is over, with a 421.
+func TestServer_GreetingRefused(t *testing.T) {
+	refuse := func(s *smtp.Server) {
+		s.Greeting = func(*smtp.Conn) *smtp.SMTPError {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Listed; see https://list.test/"}
+		}
+		s.RefusedCommands = 4
+	}
+	expect := func(t *testing.T, c net.Conn, scanner *bufio.Scanner, steps [][2]string) {
+		t.Helper()
+		for _, step := range steps {
+			if step[0] != "" {
+				io.WriteString(c, step[0]+"\r\n")
+			}
+			if !scanner.Scan() || scanner.Text() != step[1] {
+				t.Fatalf("%q: got %q, want %q", step[0], scanner.Text(), step[1])
+			}
+		}
+		if scanner.Scan() {
+			t.Fatalf("connection still open, got %q", scanner.Text())
+		}
+	}
+
+	t.Run("quit", func(t *testing.T) {
+		be, s, c, scanner := testServer(t, refuse)
+		defer s.Close()
+		defer c.Close()
+		expect(t, c, scanner, [][2]string{
+			{"", "554 5.7.1 Listed; see https://list.test/"},
+			{"EHLO localhost", "503 5.5.1 Bad sequence of commands: this connection was refused, send QUIT"},
+			{"MAIL FROM:<a@b.test>", "503 5.5.1 Bad sequence of commands: this connection was refused, send QUIT"},
+			{"quit", "221 2.0.0 Bye"},
+		})
+		if len(be.messages)+len(be.anonmsgs) != 0 {
+			t.Fatal("a message got through")
+		}
+	})
+	t.Run("too many commands", func(t *testing.T) {
+		_, s, c, scanner := testServer(t, refuse)
+		defer s.Close()
+		defer c.Close()
+		steps := [][2]string{{"", "554 5.7.1 Listed; see https://list.test/"}}
+		for i := 0; i < 4; i++ {
+			steps = append(steps, [2]string{"NOOP", "503 5.5.1 Bad sequence of commands: this connection was refused, send QUIT"})
+		}
+		steps = append(steps, [2]string{"", "421 4.7.0 Too many commands after the refusal, closing"})
+		expect(t, c, scanner, steps)
+	})
+	t.Run("no quit", func(t *testing.T) {
+		_, s, c, scanner := testServer(t, refuse, func(s *smtp.Server) { s.RefusedWait = time.Millisecond })
+		defer s.Close()
+		defer c.Close()
+		expect(t, c, scanner, [][2]string{
+			{"", "554 5.7.1 Listed; see https://list.test/"},
+			{"", "421 4.4.2 Idle timeout, bye bye"},
+		})
+	})
+	t.Run("421", func(t *testing.T) {
+		_, s, c, scanner := testServer(t, func(s *smtp.Server) {
+			s.Greeting = func(*smtp.Conn) *smtp.SMTPError {
+				return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Busy"}
+			}
+		})
+		defer s.Close()
+		defer c.Close()
+		expect(t, c, scanner, [][2]string{{"", "421 4.3.2 Busy"}})
+	})
+	t.Run("nil greets", func(t *testing.T) {
+		_, s, c, _ := testServerGreeted(t, func(s *smtp.Server) {
+			s.Greeting = func(*smtp.Conn) *smtp.SMTPError { return nil }
+		})
+		s.Close()
+		c.Close()
+	})
+}
