@@ -1,0 +1,104 @@
+package compose
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"time"
+
+	"mailgate/internal/mailbox"
+)
+
+// Folder names and Maildir flag letters of what compose files (RFC 6154
+// \Drafts and \Sent; RFC 9051 §2.3.2 \Draft and \Seen as Maildir's D and S).
+const (
+	Drafts     = "Drafts"
+	Sent       = "Sent"
+	draftFlags = "DS"
+	sentFlags  = "S"
+)
+
+// ErrNoMessage: the folder or the UID does not exist (any more).
+var ErrNoMessage = errors.New("no such message: it may have been moved or deleted")
+
+// Folders reads and files one account's messages through the mailbox
+// index, as IMAP APPEND does, so IMAP clients see the change at once.
+type Folders struct {
+	MailDir string // the account's Maildir (mailbox.Dir)
+}
+
+func (f Folders) open(name string) (*mailbox.Folder, error) {
+	if err := mailbox.EnsureDefaults(f.MailDir); err != nil {
+		return nil, err
+	}
+	if !mailbox.IsInbox(name) && !mailbox.FolderExists(f.MailDir, name) {
+		return nil, ErrNoMessage
+	}
+	dir, err := mailbox.FolderDir(f.MailDir, name)
+	if err != nil {
+		return nil, ErrNoMessage
+	}
+	return mailbox.OpenFolder(dir)
+}
+
+// Load returns a message's bytes.
+func (f Folders) Load(folder string, uid uint32, max int64) ([]byte, error) {
+	fo, err := f.open(folder)
+	if err != nil {
+		return nil, err
+	}
+	defer fo.Close()
+	fh, err := fo.Open(uid)
+	if err != nil {
+		// Delivered since the index was last read?
+		if fo.Sync() != nil {
+			return nil, ErrNoMessage
+		}
+		if fh, err = fo.Open(uid); err != nil {
+			return nil, ErrNoMessage
+		}
+	}
+	defer fh.Close()
+	return io.ReadAll(io.LimitReader(fh, max))
+}
+
+// SaveDraft files a draft in Drafts (\Draft \Seen) and drops the version
+// it replaces (replaces 0: none). It returns the new UID.
+func (f Folders) SaveDraft(msg []byte, replaces uint32, now time.Time) (uint32, error) {
+	fo, err := f.open(Drafts)
+	if err != nil {
+		return 0, err
+	}
+	defer fo.Close()
+	uid, err := fo.Append(bytes.NewReader(msg), draftFlags, now)
+	if err != nil {
+		return 0, err
+	}
+	if replaces != 0 {
+		if _, err := fo.Expunge([]uint32{replaces}); err != nil {
+			return uid, err
+		}
+	}
+	return uid, nil
+}
+
+// DropDraft removes a draft once it was sent.
+func (f Folders) DropDraft(uid uint32) error {
+	fo, err := f.open(Drafts)
+	if err != nil {
+		return err
+	}
+	defer fo.Close()
+	_, err = fo.Expunge([]uint32{uid})
+	return err
+}
+
+// SaveSent files the copy of a sent message in Sent, \Seen.
+func (f Folders) SaveSent(msg []byte, now time.Time) (uint32, error) {
+	fo, err := f.open(Sent)
+	if err != nil {
+		return 0, err
+	}
+	defer fo.Close()
+	return fo.Append(bytes.NewReader(msg), sentFlags, now)
+}
