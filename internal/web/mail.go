@@ -179,7 +179,9 @@ func (v *mailView) MsgURL(uid uint32) string {
 }
 
 // FolderURL is a folder's list.
-func (v *mailView) FolderURL(name string) string { return listURL(name, webmail.Query{Sort: webmail.ByDate}, 1) }
+func (v *mailView) FolderURL(name string) string {
+	return listURL(name, webmail.Query{Sort: webmail.ByDate}, 1)
+}
 
 // Here is the current page's address, for forms to come back to.
 func (v *mailView) Here() string {
