@@ -23,6 +23,7 @@ import (
 // heartbeat, the internal listener, and the router delivery uses.
 type fleetNode struct {
 	router *fleet.Router
+	homes  *fleet.Homes
 	l      net.Listener
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
@@ -48,7 +49,7 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 		return nil, fmt.Errorf("fleet: register node: %w", err)
 	}
 	homes := &fleet.Homes{Store: st, Self: self}
-	f := &fleetNode{stop: stop, router: &fleet.Router{Homes: homes, Certs: certs, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
+	f := &fleetNode{stop: stop, homes: homes, router: &fleet.Router{Homes: homes, Certs: certs, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
 	lmtp := (&fleet.LMTPBackend{Homes: homes, Spool: sp, MaxMessageBytes: cfg.Limits.MaxMessageBytes, Log: log}).NewServer()
 	f.l, err = net.Listen("tcp", cfg.Fleet.Listen)
 	if err != nil {
@@ -87,6 +88,15 @@ func (f *fleetNode) heartbeat(ctx context.Context, st *store.Store, self string,
 			log.Warn("fleet heartbeat", "node", self, "err", err)
 		}
 	}
+}
+
+// mailHome tells the webmail where a mailbox lives: nil without a fleet
+// (always here), else the home node when it is another one.
+func (f *fleetNode) mailHome() func(ctx context.Context, account string) (string, error) {
+	if f == nil {
+		return nil
+	}
+	return f.homes.Away
 }
 
 // serveFunc makes a server's Serve method a value for fleet.Listener.

@@ -23,6 +23,7 @@ import (
 	"mailgate/internal/config"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/webmail"
 )
 
 //go:embed templates/*.html static/* openapi.json
@@ -41,6 +42,13 @@ type Server struct {
 	metricsAllow []netip.Prefix
 	metrics      *metrics
 	mux          *http.ServeMux
+
+	// MailLearn hears of webmail moves into and out of Junk, as the IMAP
+	// server's OnCopy does (the spam check's learning); nil: none.
+	MailLearn webmail.Learner
+	// MailHome, in a fleet, returns the home node of an account's
+	// mailbox when it is another node ("" when it is here).
+	MailHome func(ctx context.Context, account string) (string, error)
 }
 
 // New builds the server from the config; sp may be nil.
@@ -112,6 +120,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /metrics", s.serveMetrics)
 	s.apiRoutes(m)
 	s.consoleRoutes(m)
+	s.mailRoutes(m)
 	return m
 }
 
