@@ -2,8 +2,6 @@ package compose
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"time"
 
 	"mailgate/internal/mailbox"
@@ -18,11 +16,9 @@ const (
 	sentFlags  = "S"
 )
 
-// ErrNoMessage: the folder or the UID does not exist (any more).
-var ErrNoMessage = errors.New("no such message: it may have been moved or deleted")
-
-// Folders reads and files one account's messages through the mailbox
-// index, as IMAP APPEND does, so IMAP clients see the change at once.
+// Folders files one account's drafts and sent copies through the mailbox
+// index, as IMAP APPEND does, so IMAP clients see the change at once
+// (reading is webmail.Mailbox's).
 type Folders struct {
 	MailDir string // the account's Maildir (mailbox.Dir)
 }
@@ -31,35 +27,11 @@ func (f Folders) open(name string) (*mailbox.Folder, error) {
 	if err := mailbox.EnsureDefaults(f.MailDir); err != nil {
 		return nil, err
 	}
-	if !mailbox.IsInbox(name) && !mailbox.FolderExists(f.MailDir, name) {
-		return nil, ErrNoMessage
-	}
 	dir, err := mailbox.FolderDir(f.MailDir, name)
-	if err != nil {
-		return nil, ErrNoMessage
-	}
-	return mailbox.OpenFolder(dir)
-}
-
-// Load returns a message's bytes.
-func (f Folders) Load(folder string, uid uint32, max int64) ([]byte, error) {
-	fo, err := f.open(folder)
 	if err != nil {
 		return nil, err
 	}
-	defer fo.Close()
-	fh, err := fo.Open(uid)
-	if err != nil {
-		// Delivered since the index was last read?
-		if fo.Sync() != nil {
-			return nil, ErrNoMessage
-		}
-		if fh, err = fo.Open(uid); err != nil {
-			return nil, ErrNoMessage
-		}
-	}
-	defer fh.Close()
-	return io.ReadAll(io.LimitReader(fh, max))
+	return mailbox.OpenFolder(dir)
 }
 
 // SaveDraft files a draft in Drafts (\Draft \Seen) and drops the version

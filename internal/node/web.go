@@ -30,6 +30,8 @@ var httpRefusals = netlimit.Replies{
 type mailHooks struct {
 	learn webmail.Learner
 	home  func(ctx context.Context, account string) (string, error)
+	// submit sends the webmail's messages through submission.
+	submit web.Submitter
 }
 
 // startWeb binds [listen] http and https behind one connection limiter
@@ -43,7 +45,7 @@ func startWeb(cfg *config.Config, st *store.Store, sp *spool.Spool, tlsConf *tls
 	if err != nil {
 		return nil, err
 	}
-	site.MailLearn, site.MailHome = mail.learn, mail.home
+	site.MailLearn, site.MailHome, site.Submitter = mail.learn, mail.home, mail.submit
 	// No login deadline: http.Server's own timeouts bound slow clients.
 	lim := netlimit.New("web", netlimit.Limits{MaxPerSource: cfg.Limits.MaxConnectionsPerIP, MaxTotal: cfg.Limits.MaxConnections}, httpRefusals, log)
 	var servers []*http.Server

@@ -49,6 +49,9 @@ type Server struct {
 	// MailHome, in a fleet, returns the home node of an account's
 	// mailbox when it is another node ("" when it is here).
 	MailHome func(ctx context.Context, account string) (string, error)
+	// Submitter sends the webmail's messages (smtpd.Server.Submit); nil:
+	// the compose page cannot send.
+	Submitter Submitter
 }
 
 // New builds the server from the config; sp may be nil.
@@ -121,6 +124,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.apiRoutes(m)
 	s.consoleRoutes(m)
 	s.mailRoutes(m)
+	s.mailComposeRoutes(m)
 	return m
 }
 
