@@ -38,7 +38,8 @@ type Submitter interface {
 
 func (s *Server) mailComposeRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /mail/compose", s.tlsOnly(s.loggedIn(s.composePage)))
-	m.HandleFunc("POST /mail/compose", s.tlsOnly(s.composeForm(s.csrf(s.loggedIn(s.composePost)))))
+	// The session is checked before a large body is read.
+	m.HandleFunc("POST /mail/compose", s.tlsOnly(s.loggedIn(s.composeForm(s.csrf(s.composePost)))))
 }
 
 // composeView is what mail_compose.html gets.
@@ -79,6 +80,11 @@ func (s *Server) composeLimit() int64 { return s.cfg.Limits.MaxMessageBytes + 25
 // submission takes. Anything larger is refused with the limit.
 func (s *Server) composeForm(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// The server's ReadTimeout (30 s) would cut off a 25 MB upload on
+		// a slow line: this request may take longer, its size is bounded.
+		if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(composeUploadTime)); err != nil {
+			s.log.Debug("webmail: cannot extend the upload deadline", "err", err)
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.composeLimit())
 		err := r.ParseMultipartForm(4 << 20)
 		var tooBig *http.MaxBytesError
@@ -97,6 +103,10 @@ func (s *Server) composeForm(next http.HandlerFunc) http.HandlerFunc {
 		next(w, r)
 	}
 }
+
+// composeUploadTime bounds the reading of one compose form: 25 MB at
+// 50 KB/s.
+const composeUploadTime = 10 * time.Minute
 
 func mbText(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 

@@ -293,3 +293,56 @@ func TestComposeDraftSaveReopenSend(t *testing.T) {
 		t.Fatalf("sent draft still in Drafts: %+v", d)
 	}
 }
+
+// Forward as attachment carries the original whole (message/rfc822);
+// forward inline carries its files, and an unticked one is left out.
+func TestComposeForwards(t *testing.T) {
+	s, sp, root := composeSite(t, nil)
+	orig := "Message-ID: <f@example.org>\nFrom: bob@example.org\nTo: taro@example.jp\nSubject: files\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee files\n" +
+		"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=one.bin\nContent-Transfer-Encoding: base64\n\nAAEC\n" +
+		"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=two.bin\nContent-Transfer-Encoding: base64\n\nAwQF\n--b--\n"
+	deliver(t, root, "taro@example.jp", orig)
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	queued := func(page string) []byte {
+		t.Helper()
+		id := regexp.MustCompile(`queue ID ([^)]+)\)`).FindStringSubmatch(page)
+		if id == nil {
+			t.Fatalf("not sent:\n%s", page)
+		}
+		m, err := sp.Open(id[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		b, _ := io.ReadAll(m.Body())
+		return b
+	}
+
+	_, page := s.do(c, "GET", s.secure.URL+"/mail/compose?forwardatt=INBOX/1", nil, nil)
+	if !strings.Contains(page, `value="Fwd: files"`) || !strings.Contains(page, `name="carrywhole" value="1"`) || !strings.Contains(page, "files.eml") {
+		t.Fatalf("forward-as-attachment form:\n%s", page)
+	}
+	_, page = s.postCompose(c, map[string]string{"csrf": formToken(t, page), "action": "send", "from": "taro@example.jp", "to": "hanako@example.jp",
+		"subject": "Fwd: files", "carry": "INBOX/1", "carrywhole": "1", "keep": "0"})
+	o, err := compose.Parse(queued(page))
+	if err != nil || len(o.Attachments) != 1 || o.Attachments[0].Type != "message/rfc822" {
+		t.Fatalf("forwarded as attachment: %+v %v", o, err)
+	}
+	inner, err := compose.Parse(o.Attachments[0].Data)
+	if err != nil || inner.MessageID != "f@example.org" || len(inner.Attachments) != 2 {
+		t.Fatalf("the attached original: %+v %v", inner, err)
+	}
+
+	_, page = s.do(c, "GET", s.secure.URL+"/mail/compose?forward=INBOX/1", nil, nil)
+	if !strings.Contains(page, "---------- Forwarded message ----------") || !strings.Contains(page, "one.bin") || !strings.Contains(page, "two.bin") {
+		t.Fatalf("inline forward form:\n%s", page)
+	}
+	_, page = s.postCompose(c, map[string]string{"csrf": formToken(t, page), "action": "send", "from": "taro@example.jp", "to": "hanako@example.jp",
+		"subject": "Fwd: files", "body": "fyi", "carry": "INBOX/1", "keep": "1"})
+	o, err = compose.Parse(queued(page))
+	if err != nil || len(o.Attachments) != 1 || o.Attachments[0].Name != "two.bin" || string(o.Attachments[0].Data) != "\x03\x04\x05" {
+		t.Fatalf("inline forward with two.bin only: %+v %v", o, err)
+	}
+}
