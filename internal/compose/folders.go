@@ -74,3 +74,15 @@ func (f Folders) SaveSent(msg []byte, now time.Time) (uint32, error) {
 	defer fo.Close()
 	return fo.Append(bytes.NewReader(msg), sentFlags, now)
 }
+
+// MarkAnswered sets \Answered (Maildir R, RFC 9051 §2.3.2) on the message
+// a sent reply answers, as mail programs do.
+func (f Folders) MarkAnswered(folder string, uid uint32) error {
+	fo, err := f.open(folder)
+	if err != nil {
+		return err
+	}
+	defer fo.Close()
+	_, err = fo.SetFlags([]uint32{uid}, '+', string(mailbox.FlagReplied), nil)
+	return err
+}

@@ -54,7 +54,10 @@ type composeView struct {
 	CarryWhole bool
 	Carried    []carriedFile
 	DraftUID   uint32
-	MaxSize    string
+	// Answers is "FOLDER/UID" of the message a reply answers, marked
+	// \Answered once the reply is sent.
+	Answers string
+	MaxSize string
 	// Error is a translation key; Reply an SMTP reply shown as it is.
 	Error, ErrorArg, Reply string
 	// Reattach: the files uploaded with a refused form must be added
@@ -167,6 +170,7 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 		case "reply", "replyall":
 			v.Draft = o.Reply(mode == "replyall", isOwn)
 			v.Draft.From = replyFrom(o, own)
+			v.Answers = ref
 		case "forward":
 			v.Draft = o.Forward()
 			v.Carry = ref
@@ -237,7 +241,7 @@ func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
 		s.mailErr(w, r, err)
 		return
 	}
-	v := &composeView{Froms: own, Carry: r.PostFormValue("carry"), CarryWhole: r.PostFormValue("carrywhole") == "1"}
+	v := &composeView{Froms: own, Carry: r.PostFormValue("carry"), CarryWhole: r.PostFormValue("carrywhole") == "1", Answers: r.PostFormValue("answers")}
 	if n, err := strconv.ParseUint(r.PostFormValue("draft"), 10, 32); err == nil {
 		v.DraftUID = uint32(n)
 	}
@@ -322,6 +326,11 @@ func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
 	if _, err := folders.SaveSent(sentCopy, now); err != nil {
 		s.log.Error("webmail: filing the Sent copy", "account", acct, "id", id, "err", err)
 		done.SentCopyFailed = true
+	}
+	if folder, uid, ok := parseRef(v.Answers, false); ok {
+		if err := folders.MarkAnswered(folder, uid); err != nil {
+			s.log.Warn("webmail: marking the original answered", "account", acct, "folder", folder, "uid", uid, "err", err)
+		}
 	}
 	if v.DraftUID != 0 {
 		if err := folders.DropDraft(v.DraftUID); err != nil {

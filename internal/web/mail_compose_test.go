@@ -245,6 +245,15 @@ func TestComposeReplyPrefill(t *testing.T) {
 	if t.Failed() {
 		t.Log(page)
 	}
+	// Once the reply is sent, the original is \Answered.
+	resp, page := s.postCompose(c, map[string]string{"csrf": formToken(t, page), "action": "send", "from": "t.yamada@example.jp",
+		"to": "bob@example.org", "subject": "Re: plan", "body": "ok", "answers": "INBOX/1", "inreplyto": "orig@example.org"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("reply: %d\n%s", resp.StatusCode, page)
+	}
+	if in := folderMessages(t, root, "taro@example.jp", "INBOX"); len(in) != 1 || !mailbox.HasFlag(in[0].Flags, mailbox.FlagReplied) {
+		t.Fatalf("original after the reply: %+v", in)
+	}
 }
 
 // A saved draft lands in Drafts (\Draft), reopens with its fields and
