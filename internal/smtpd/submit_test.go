@@ -24,6 +24,7 @@ import (
 	"mailgate/internal/password"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/verdict"
 )
 
 // submitEnv is a submission server on a real store and spool, with
@@ -270,5 +271,41 @@ func TestSubmitIsDKIMSignedByDelivery(t *testing.T) {
 	sig, err := (&delivery.Signer{Keys: keys, Dir: e.st}).Sign(context.Background(), m)
 	if err != nil || !strings.HasPrefix(sig, "DKIM-Signature:") || !strings.Contains(sig, "d=example.net") || !strings.Contains(sig, "s=mg1") {
 		t.Fatalf("signature %q, %v", sig, err)
+	}
+}
+
+// refuseEICAR stands in for the virus stage: a message stage that refuses
+// what carries the EICAR marker and records what it saw.
+type refuseEICAR struct{ saw *verdict.Client }
+
+func (refuseEICAR) Name() string { return "virus" }
+func (r refuseEICAR) CheckMessage(_ context.Context, c *verdict.Client, m *verdict.Message, _ *verdict.Verdict) verdict.Result {
+	*r.saw = *c
+	if bytes.Contains(m.Body, []byte("EICAR-STANDARD-ANTIVIRUS-TEST-FILE")) {
+		return verdict.Result{Reply: &verdict.Reply{Code: 554, Enhanced: [3]int{5, 7, 1}, Text: "Virus found: Eicar-Test-Signature"}}
+	}
+	return verdict.Result{}
+}
+
+// The submission verdict stages judge a webmail message as any other:
+// their refusal is Submit's reply, with nothing queued and the send
+// reservation given back; the stage sees the account and the service.
+func TestSubmitRunsTheVerdictStages(t *testing.T) {
+	e := newSubmitEnv(t)
+	var saw verdict.Client
+	e.srv.SubmissionChecks = &verdict.Pipeline{Message: []verdict.MessageStage{refuseEICAR{&saw}}}
+	_, r := e.submit("alice@example.net", []string{"carol@example.org"},
+		"From: alice@example.net\r\nSubject: v\r\n\r\nX5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\r\n")
+	if r == nil || r.Code != 554 || r.Message != "Virus found: Eicar-Test-Signature" {
+		t.Fatalf("virus: %v", r)
+	}
+	if saw.Account != "alice@example.net" || saw.Service != "webmail" || !saw.TLS || saw.IP != webClient {
+		t.Fatalf("the stage saw %+v", saw)
+	}
+	if ids, _ := e.sp.IDs(); len(ids) != 0 {
+		t.Fatalf("queued: %v", ids)
+	}
+	if _, msgs, _ := e.st.SendUsage(context.Background(), "alice@example.net"); msgs != 0 {
+		t.Fatalf("a refused message counted: %d", msgs)
 	}
 }
