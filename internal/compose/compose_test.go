@@ -259,3 +259,18 @@ func snapshot(t *testing.T, mailDir, folder string) []mailbox.Message {
 	defer fo.Close()
 	return fo.Snapshot()
 }
+
+// Line breaks typed into the subject, the name or an address cannot add
+// a header field (RFC 5322 §2.2: a field is one logical line).
+func TestNoHeaderInjection(t *testing.T) {
+	d := &Draft{From: "alice@example.net", FromName: "Al\r\nX-Evil: 1", To: "bob@example.org",
+		Subject: "hi\r\nBcc: evil@example.com\nX-Evil: 2", Text: "x"}
+	msg := build(t, d, opts())
+	h := header(msg)
+	if strings.Contains(h, "\nBcc:") || strings.Contains(h, "\nX-Evil:") {
+		t.Fatalf("a field was injected:\n%s", h)
+	}
+	if _, err := (&Draft{From: "alice@example.net", To: "bob@example.org\r\nBcc: evil@example.com"}).Build(opts()); err == nil {
+		t.Fatal("an address list with a line break was accepted")
+	}
+}
