@@ -3,10 +3,10 @@ package web
 import (
 	"context"
 	"html"
-	"regexp"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"

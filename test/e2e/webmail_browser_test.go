@@ -337,4 +337,3 @@ func curlLogin(t *testing.T, https, user, pw string) curlSession {
 	}
 	return curlSession{jar: jar, token: tm[1]}
 }
-
