@@ -191,10 +191,15 @@ func (v *mailView) Here() string {
 	return v.PageURL(v.PageNo())
 }
 
-// MsgQuery is the f=&uid= query of the message shown, for its frame and
-// downloads.
-func (v *mailView) MsgQuery() string {
-	return url.Values{"f": {v.Folder}, "uid": {strconv.FormatUint(uint64(v.Msg.UID), 10)}}.Encode()
+// MsgLink is a URL about the message shown: path with its folder and UID
+// and the extra query pairs (key, value, ...). Built here, not in the
+// template: html/template would escape a query string spliced after '?'.
+func (v *mailView) MsgLink(path string, kv ...string) string {
+	q := url.Values{"f": {v.Folder}, "uid": {strconv.FormatUint(uint64(v.Msg.UID), 10)}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
+	return path + "?" + q.Encode()
 }
 
 // Movable are the folders a message of this folder can move to.

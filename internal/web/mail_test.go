@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +121,13 @@ func TestMailBodyFrameIsLockedDown(t *testing.T) {
 	deliver(t, root, "taro@example.jp", "From: a@example.com\nSubject: html\nContent-Type: text/html\n\n<p onclick=\"x()\">hi<script>alert(1)</script><img src=\"http://127.0.0.1:1/t.png\" onerror=\"alert(2)\"></p>\n")
 	c := s.client(s.secure)
 	s.loginAs(c, "taro@example.jp", "correct horse")
-	resp, body := s.do(c, "GET", s.secure.URL+"/mail/body?uid=1", nil, nil)
+	// The read page frames the body from the URL it names.
+	_, page := s.do(c, "GET", s.secure.URL+"/mail/msg?uid=1", nil, nil)
+	m := regexp.MustCompile(`<iframe[^>]* sandbox="allow-popups allow-popups-to-escape-sandbox"[^>]* src="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil || html.UnescapeString(m[1]) != "/mail/body?f=INBOX&uid=1" {
+		t.Fatalf("frame: %q in\n%s", m, page)
+	}
+	resp, body := s.do(c, "GET", s.secure.URL+html.UnescapeString(m[1]), nil, nil)
 	if resp.StatusCode != 200 {
 		t.Fatal(resp.StatusCode)
 	}

@@ -51,14 +51,17 @@ func paramValue(field, name string) string {
 	if field == "" {
 		return ""
 	}
+	// RFC 2231 forms first: the standard library decodes only UTF-8 and
+	// US-ASCII ones and garbles a continued value whose charset it
+	// refuses.
+	if v, ok := rfc2231Value(field, name); ok {
+		return v
+	}
 	_, params, err := mime.ParseMediaType(field)
 	if err == nil {
 		if v, ok := params[name]; ok {
 			return decodeWords(v)
 		}
-	}
-	if v, ok := rfc2231Value(field, name); ok {
-		return v
 	}
 	if err != nil {
 		// A broken field (an unquoted name with spaces, a stray ';'):
