@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -254,19 +256,7 @@ func TestWebmailComposeCSRFCurl(t *testing.T) {
 	n.Start()
 	https := "https://" + n.Addr("https")
 	jar := filepath.Join(t.TempDir(), "cookies")
-	token := func(page string) string {
-		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("no CSRF field:\n%s", page)
-		}
-		return m[1]
-	}
-	_, page := curl(t, "-c", jar, "-b", jar, https+"/login")
-	if code, resp := curl(t, "-c", jar, "-b", jar, "-d", "csrf="+token(page)+"&user=taro@example.jp&password=correct+horse&next=/mail/compose", https+"/login"); code != 303 {
-		t.Fatalf("login: %d\n%s", code, resp)
-	}
-	_, page = curl(t, "-c", jar, "-b", jar, https+"/mail/compose")
-	tok := token(page)
+	tok := curlComposeToken(t, https, jar, "taro@example.jp", "correct horse")
 	form := []string{"-F", "action=send", "-F", "from=taro@example.jp", "-F", "to=taro@example.jp", "-F", "subject=csrf", "-F", "body=x"}
 	if code, resp := curl(t, append([]string{"-b", jar}, append(form, https+"/mail/compose")...)...); code != 403 {
 		t.Errorf("POST without token: %d\n%s", code, resp)
@@ -285,4 +275,57 @@ func TestWebmailComposeCSRFCurl(t *testing.T) {
 		t.Fatalf("POST with the token: %d\n%s", code, resp)
 	}
 	n.WaitMaildir("taro@example.jp", 1)
+}
+
+// curlComposeToken logs in with curl (cookies in jar) and returns the
+// compose form's CSRF token.
+func curlComposeToken(t *testing.T, https, jar, user, pw string) string {
+	t.Helper()
+	token := func(page string) string {
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF field:\n%s", page)
+		}
+		return m[1]
+	}
+	_, page := curl(t, "-c", jar, "-b", jar, https+"/login")
+	form := url.Values{"csrf": {token(page)}, "user": {user}, "password": {pw}, "next": {"/mail/compose"}}
+	if code, resp := curl(t, "-c", jar, "-b", jar, "--data", form.Encode(), https+"/login"); code != 303 {
+		t.Fatalf("login: %d\n%s", code, resp)
+	}
+	_, page = curl(t, "-c", jar, "-b", jar, https+"/mail/compose")
+	return token(page)
+}
+
+// TestWebmailToRemoteIsDKIMSigned: a message sent from the webmail to
+// another domain leaves through remote delivery DKIM-signed with the
+// sender domain's key (go-msgauth verifies it against the test DNS), with
+// its attachment, and the Received field of the webmail.
+func TestWebmailToRemoteIsDKIMSigned(t *testing.T) {
+	NeedTool(t, "curl")
+	port := FreePort(t)
+	sk := startSink(t, "127.0.0.1", port, "")
+	d := startDNS(t, "far.test. 60 IN MX 10 mx.far.test.", "mx.far.test. 60 IN A 127.0.0.1")
+	n := remoteNode(t, d, port, nil)
+	d.add(t, strings.TrimSpace(n.MustCLI("", "dkim", "keygen", "ours.test", "--selector", "web1")))
+	n.Start()
+	https := "https://" + n.Addr("https")
+	jar := filepath.Join(t.TempDir(), "cookies")
+	tok := curlComposeToken(t, https, jar, rmSender, rmSenderPW)
+	file := filepath.Join(t.TempDir(), "data.bin")
+	os.WriteFile(file, bytes.Repeat([]byte{0, 1, 2, 0xfe, 0xff}, 4000), 0o600)
+	code, resp := curl(t, "-b", jar, "-F", "csrf="+tok, "-F", "action=send", "-F", "from="+rmSender, "-F", "fromname=Carol",
+		"-F", "to=Dave <dave@far.test>", "-F", "subject=signed from webmail", "-F", "body=hello from the browser",
+		"-F", "attach=@"+file, https+"/mail/compose")
+	if code != 200 || !strings.Contains(resp, `id="sent"`) {
+		t.Fatalf("send: %d\n%s", code, resp)
+	}
+	got := sk.wait(t, 1, n)
+	m := toCRLF(got[0])
+	header, _ := splitMessage(t, m)
+	if headerCount(header, "DKIM-Signature") != 1 || !strings.Contains(header, "d=ours.test") || !strings.Contains(header, "s=web1") ||
+		!strings.Contains(header, "with HTTPS") || !strings.Contains(m, "filename=data.bin") {
+		t.Fatalf("at the remote MX:\n%s", m)
+	}
+	verifyDKIMGo(t, d, m)
 }
