@@ -83,7 +83,9 @@ func (s *Server) Submit(ctx context.Context, sub Submission) (string, *smtp.SMTP
 	if max := s.Config.MaxMessageBytes; max > 0 && int64(len(sub.Body)) > max {
 		return "", smtp.ErrDataTooLarge
 	}
-	if max := s.Config.MaxLineLength; max > 0 && longestLine(sub.Body) > max {
+	// RFC 5321 §4.5.3.1.6 counts a line with its CRLF, as go-smtp's
+	// reader does.
+	if max := s.Config.MaxLineLength; max > 0 && longestLine(sub.Body)+2 > max {
 		return "", errLineTooLong
 	}
 	reply := asReply(ss.Data(bytes.NewReader(sub.Body)))
@@ -121,8 +123,7 @@ func asReply(err error) *smtp.SMTPError {
 	return errTempLocal
 }
 
-// longestLine is the length of b's longest line without its line end
-// (RFC 5321 §4.5.3.1.6), the length go-smtp's DATA reader limits.
+// longestLine is the length of b's longest line without its line end.
 func longestLine(b []byte) int {
 	longest := 0
 	for len(b) > 0 {

@@ -238,7 +238,7 @@ func TestSubmitRefusals(t *testing.T) {
 		{"unknown local user", []string{"nobody@example.net"}, ok, errNoSuchUser},
 		{"bad address", []string{"not an address"}, ok, errBadRecipient},
 		{"too big", []string{"bob@example.net"}, ok + strings.Repeat("0123456789\r\n", 1<<17), smtp.ErrDataTooLarge},
-		{"line too long", []string{"bob@example.net"}, ok + strings.Repeat("x", 2001) + "\r\n", errLineTooLong},
+		{"line too long", []string{"bob@example.net"}, ok + strings.Repeat("x", 1999) + "\r\n", errLineTooLong},
 		{"no From", []string{"bob@example.net"}, "Subject: x\r\n\r\nx\r\n", errBadHeader},
 	} {
 		_, r := e.submit("alice@example.net", c.rcpts, c.body)
@@ -248,6 +248,10 @@ func TestSubmitRefusals(t *testing.T) {
 	}
 	if ids, _ := e.sp.IDs(); len(ids) != 0 {
 		t.Fatalf("refused messages were spooled: %v", ids)
+	}
+	// A line of exactly the limit with its CRLF passes, as on SMTP.
+	if _, r := e.submit("alice@example.net", []string{"bob@example.net"}, ok+strings.Repeat("x", 1998)+"\r\n"); r != nil {
+		t.Fatalf("a 2000-octet line: %v", r)
 	}
 }
 
