@@ -156,13 +156,13 @@ func TestReplyToISO2022JP(t *testing.T) {
 	own := func(a string) bool {
 		return strings.EqualFold(a, "alice@example.net") || strings.EqualFold(a, "al@example.net")
 	}
-	r := o.Reply(false, own)
+	r := o.Reply(false, own, "")
 	if r.To != "Bob <bob@example.org>" || r.Cc != "" || r.Subject != "Re: テスト" || r.InReplyTo != "m2@example.org" ||
 		strings.Join(r.References, " ") != "m0@example.org m1@example.org m2@example.org" ||
 		!strings.Contains(r.Text, "Bob <bob@example.org> wrote:\n> 日本語\n> second line\n") {
 		t.Fatalf("reply %+v", r)
 	}
-	all := o.Reply(true, own)
+	all := o.Reply(true, own, "")
 	if all.To != "Bob <bob@example.org>" || all.Cc != "carol@example.org, dave@example.org" {
 		t.Fatalf("reply all To %q Cc %q", all.To, all.Cc)
 	}
@@ -172,7 +172,7 @@ func TestReplyToISO2022JP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r2 := again.Reply(false, own); r2.Subject != "Re: テスト" || again.InReplyTo != "m2@example.org" || len(again.References) != 3 {
+	if r2 := again.Reply(false, own, ""); r2.Subject != "Re: テスト" || again.InReplyTo != "m2@example.org" || len(again.References) != 3 {
 		t.Fatalf("second reply %q, in-reply-to %q, references %v", r2.Subject, again.InReplyTo, again.References)
 	}
 }
@@ -181,7 +181,7 @@ func TestReplyToISO2022JP(t *testing.T) {
 // In-Reply-To then its Message-ID (RFC 5322 §3.6.4).
 func TestReplyReferencesFromInReplyTo(t *testing.T) {
 	o, _ := Parse([]byte("Message-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\nFrom: b@example.org\r\nSubject: RE: hi\r\n\r\nx\r\n"))
-	r := o.Reply(false, func(string) bool { return false })
+	r := o.Reply(false, func(string) bool { return false }, "")
 	if strings.Join(r.References, " ") != "a@x b@x" || r.Subject != "RE: hi" {
 		t.Fatalf("%+v", r)
 	}

@@ -63,7 +63,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		o.Reply(true, func(string) bool { return false })
+		o.Reply(true, func(string) bool { return false }, "")
 		o.Forward()
 		o.ForwardAttached()
 		o.AsDraft()

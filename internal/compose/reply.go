@@ -17,8 +17,8 @@ const maxReferences = 20
 // account's own addresses, which are never added. In-Reply-To is the
 // original's Message-ID; References its References (or In-Reply-To)
 // followed by that ID. The subject gets "Re: " once; the text quotes the
-// original's.
-func (o *Original) Reply(all bool, own func(addr string) bool) *Draft {
+// original's under wrote, the attribution line ("" is Attribution's).
+func (o *Original) Reply(all bool, own func(addr string) bool, wrote string) *Draft {
 	to := o.ReplyTo
 	if len(to) == 0 {
 		to = o.From
@@ -53,7 +53,10 @@ func (o *Original) Reply(all bool, own func(addr string) bool) *Draft {
 		}
 		d.References = trimReferences(append(append([]string(nil), refs...), o.MessageID))
 	}
-	d.Text = "\n\n" + o.attribution() + "\n" + quote(o.Text)
+	if wrote == "" {
+		wrote = o.Attribution()
+	}
+	d.Text = "\n\n" + wrote + "\n" + quote(o.Text)
 	return d
 }
 
@@ -94,15 +97,31 @@ func (o *Original) AsAttachment() Attachment {
 	return Attachment{Name: name + ".eml", Type: "message/rfc822", Data: o.Raw}
 }
 
-func (o *Original) attribution() string {
-	who := "someone"
-	if len(o.From) > 0 {
-		who = formatAddress(o.From[0])
-	}
-	if o.Date.IsZero() {
+// Attribution is the English line above a quoted original: "On DATE,
+// NAME <ADDR> wrote:".
+func (o *Original) Attribution() string {
+	who, when := o.Author(), o.When()
+	if when == "" {
 		return who + " wrote:"
 	}
-	return "On " + o.Date.Format("Mon, 2 Jan 2006 15:04 -0700") + ", " + who + " wrote:"
+	return "On " + when + ", " + who + " wrote:"
+}
+
+// Author is the original's sender as the attribution names it.
+func (o *Original) Author() string {
+	if len(o.From) == 0 {
+		return "?"
+	}
+	return formatAddress(o.From[0])
+}
+
+// When is the original's date as the attribution gives it, "" when it
+// has none.
+func (o *Original) When() string {
+	if o.Date.IsZero() {
+		return ""
+	}
+	return o.Date.Format("2006-01-02 15:04 -0700")
 }
 
 // quote prefixes each line with "> " (">" before an already quoted one).

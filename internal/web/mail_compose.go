@@ -168,7 +168,11 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 		}
 		switch mode {
 		case "reply", "replyall":
-			v.Draft = o.Reply(mode == "replyall", isOwn)
+			wrote := pickLang(r).T("compose.wrote.nodate", o.Author())
+			if when := o.When(); when != "" {
+				wrote = pickLang(r).T("compose.wrote", when, o.Author())
+			}
+			v.Draft = o.Reply(mode == "replyall", isOwn, wrote)
 			v.Draft.From = replyFrom(o, own)
 			v.Answers = ref
 		case "forward":

@@ -30,6 +30,8 @@ func init() {
 		"compose.err.form":       {"フォームを読み取れませんでした。もう一度お試しください。", "The form could not be read; please try again."},
 		"compose.err.unreadable": {"このメールを読み取れないため、返信・転送できません。", "This message cannot be read, so it cannot be replied to or forwarded."},
 		"compose.err.nosend":     {"このサーバーではウェブメールから送信できません。", "Sending from webmail is not available on this server."},
+		"compose.wrote":          {"%s、%s さんは書きました:", "On %s, %s wrote:"},
+		"compose.wrote.nodate":   {"%s さんは書きました:", "%s wrote:"},
 		"mail.act.reply":         {"返信", "Reply"},
 		"mail.act.replyall":      {"全員に返信", "Reply all"},
 		"mail.act.forward":       {"転送", "Forward"},

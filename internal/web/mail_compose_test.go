@@ -245,6 +245,10 @@ func TestComposeReplyPrefill(t *testing.T) {
 	if t.Failed() {
 		t.Log(page)
 	}
+	// The attribution line is in the page's language.
+	if _, ja := s.do(c, "GET", s.secure.URL+"/mail/compose?reply=INBOX/1&lang=ja", nil, nil); !strings.Contains(ja, "Bob &lt;bob@example.org&gt; さんは書きました:") {
+		t.Errorf("Japanese attribution missing:\n%s", ja)
+	}
 	// Once the reply is sent, the original is \Answered.
 	resp, page := s.postCompose(c, map[string]string{"csrf": formToken(t, page), "action": "send", "from": "t.yamada@example.jp",
 		"to": "bob@example.org", "subject": "Re: plan", "body": "ok", "answers": "INBOX/1", "inreplyto": "orig@example.org"})
