@@ -119,13 +119,23 @@ func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
 // the order is total and pages never overlap.
 func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, q Query) {
 	var less func(a, b int32) int
+	// Text keys are folded once per message, not once per comparison.
+	textKeys := func(key func(Summary) string) []string {
+		keys := make([]string, len(msgs))
+		for _, i := range idx {
+			keys[i] = key(sums[i])
+		}
+		return keys
+	}
 	switch q.Sort {
 	case BySize:
 		less = func(a, b int32) int { return cmp64(msgs[a].Size, msgs[b].Size) }
 	case BySender:
-		less = func(a, b int32) int { return strings.Compare(sortKey(sums[a].From), sortKey(sums[b].From)) }
+		keys := textKeys(func(s Summary) string { return sortKey(s.From) })
+		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	case BySubject:
-		less = func(a, b int32) int { return strings.Compare(subjectKey(sums[a].Subject), subjectKey(sums[b].Subject)) }
+		keys := textKeys(func(s Summary) string { return subjectKey(s.Subject) })
+		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	default:
 		less = func(a, b int32) int { return cmp64(msgs[a].Date, msgs[b].Date) }
 	}
