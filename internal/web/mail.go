@@ -234,8 +234,13 @@ func (s *Server) mailList(w http.ResponseWriter, r *http.Request) {
 		s.mailErr(w, r, err)
 		return
 	}
+	w.Header().Set("Content-Security-Policy", mailPageCSP)
 	s.render(w, r, http.StatusOK, "mail_list", v)
 }
+
+// mailPageCSP is the mail pages' policy: the site's, plus our own
+// keyboard-shortcut script and frames from our origin (the message body).
+const mailPageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // mailRead shows a message and marks it read, as an IMAP client's
 // BODY[] fetch does (RFC 9051 §6.4.5) — but only for a request from our
@@ -267,8 +272,7 @@ func (s *Server) mailRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Back = safeMailBack(r.FormValue("back"), listURL(v.Folder, webmail.Query{Sort: webmail.ByDate}, 1))
-	// The page frames the message body from our own origin.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", mailPageCSP)
 	s.render(w, r, http.StatusOK, "mail_read", v)
 }
 
