@@ -30,6 +30,9 @@ var httpRefusals = netlimit.Replies{
 type mailHooks struct {
 	learn webmail.Learner
 	home  func(ctx context.Context, account string) (string, error)
+	proxy func(w http.ResponseWriter, r *http.Request, node string)
+	// proxied gets the web server, to serve what other nodes proxy here.
+	proxied *proxiedWeb
 }
 
 // startWeb binds [listen] http and https behind one connection limiter
@@ -43,7 +46,10 @@ func startWeb(cfg *config.Config, st *store.Store, sp *spool.Spool, tlsConf *tls
 	if err != nil {
 		return nil, err
 	}
-	site.MailLearn, site.MailHome = mail.learn, mail.home
+	site.MailLearn, site.MailHome, site.MailProxy = mail.learn, mail.home, mail.proxy
+	if mail.proxied != nil {
+		mail.proxied.site <- site
+	}
 	// No login deadline: http.Server's own timeouts bound slow clients.
 	lim := netlimit.New("web", netlimit.Limits{MaxPerSource: cfg.Limits.MaxConnectionsPerIP, MaxTotal: cfg.Limits.MaxConnections}, httpRefusals, log)
 	var servers []*http.Server
