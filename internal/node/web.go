@@ -30,6 +30,9 @@ var httpRefusals = netlimit.Replies{
 type mailHooks struct {
 	learn webmail.Learner
 	home  func(ctx context.Context, account string) (string, error)
+	proxy func(w http.ResponseWriter, r *http.Request, node string)
+	// proxied gets the web server, to serve what other nodes proxy here.
+	proxied *proxiedWeb
 	// submit sends the webmail's messages through submission.
 	submit web.Submitter
 }
@@ -45,7 +48,10 @@ func startWeb(cfg *config.Config, st *store.Store, sp *spool.Spool, tlsConf *tls
 	if err != nil {
 		return nil, err
 	}
-	site.MailLearn, site.MailHome, site.Submitter = mail.learn, mail.home, mail.submit
+	site.MailLearn, site.MailHome, site.MailProxy, site.Submitter = mail.learn, mail.home, mail.proxy, mail.submit
+	if mail.proxied != nil {
+		mail.proxied.site <- site
+	}
 	// No login deadline: http.Server's own timeouts bound slow clients.
 	lim := netlimit.New("web", netlimit.Limits{MaxPerSource: cfg.Limits.MaxConnectionsPerIP, MaxTotal: cfg.Limits.MaxConnections}, httpRefusals, log)
 	var servers []*http.Server

@@ -35,18 +35,14 @@ type Submission struct {
 	// field and the logs: "webmail".
 	Via string
 	// TLS is the HTTPS connection's state, for the Received field (RFC
-	// 8314 §4.3); nil leaves it out.
+	// 8314 §4.3); nil (or one without a version: a request another node
+	// of a fleet proxied here) leaves it out.
 	TLS *tls.ConnectionState
 }
 
 // with is the Received field's protocol (RFC 5321 §4.4 "with"): the
-// message came over HTTPS, not SMTP.
-func (sub *Submission) with() string {
-	if sub.TLS == nil {
-		return "HTTP"
-	}
-	return "HTTPS"
-}
+// message came over HTTPS (the webmail is HTTPS only), not SMTP.
+func (sub *Submission) with() string { return "HTTPS" }
 
 // RFC 5321 §3.3: a transaction needs at least one recipient (go-smtp's
 // "503 5.5.1 Missing RCPT TO command" on SMTP).
@@ -154,7 +150,7 @@ func (s *session) helo() string {
 // HTTPS connection's.
 func (s *session) tlsState() (tls.ConnectionState, bool) {
 	if s.conn == nil {
-		if s.direct != nil && s.direct.TLS != nil {
+		if s.direct != nil && s.direct.TLS != nil && s.direct.TLS.Version != 0 {
 			return *s.direct.TLS, true
 		}
 		return tls.ConnectionState{}, false

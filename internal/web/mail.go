@@ -11,7 +11,10 @@ package web
 // escapes query values correctly.
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -23,35 +26,77 @@ import (
 )
 
 func (s *Server) mailRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /mail/{$}", s.tlsOnly(s.loggedIn(s.mailList)))
-	m.HandleFunc("GET /mail/msg", s.tlsOnly(s.loggedIn(s.mailRead)))
-	m.HandleFunc("GET /mail/body", s.tlsOnly(s.loggedIn(s.mailBody)))
-	m.HandleFunc("GET /mail/part", s.tlsOnly(s.loggedIn(s.mailPart)))
-	m.HandleFunc("GET /mail/raw", s.tlsOnly(s.loggedIn(s.mailRaw)))
-	m.HandleFunc("GET /mail/folders", s.tlsOnly(s.loggedIn(s.mailFolders)))
-	m.HandleFunc("POST /mail/act", s.tlsOnly(s.csrf(s.loggedIn(s.mailAct))))
-	m.HandleFunc("POST /mail/folders", s.tlsOnly(s.csrf(s.loggedIn(s.mailFolderAct))))
-	m.HandleFunc("POST /mail/empty", s.tlsOnly(s.csrf(s.loggedIn(s.mailEmpty))))
+	get := func(h http.HandlerFunc) http.HandlerFunc { return s.tlsOnly(s.loggedIn(s.mailAt(h))) }
+	// The CSRF check runs where the mailbox is: on the home node for a
+	// request proxied there (which gets the body untouched).
+	post := func(h http.HandlerFunc) http.HandlerFunc { return s.tlsOnly(s.loggedIn(s.mailAt(s.csrf(h)))) }
+	m.HandleFunc("GET /mail/{$}", get(s.mailList))
+	m.HandleFunc("GET /mail/msg", get(s.mailRead))
+	m.HandleFunc("GET /mail/body", get(s.mailBody))
+	m.HandleFunc("GET /mail/part", get(s.mailPart))
+	m.HandleFunc("GET /mail/raw", get(s.mailRaw))
+	m.HandleFunc("GET /mail/folders", get(s.mailFolders))
+	m.HandleFunc("POST /mail/act", post(s.mailAct))
+	m.HandleFunc("POST /mail/folders", post(s.mailFolderAct))
+	m.HandleFunc("POST /mail/empty", post(s.mailEmpty))
+}
+
+// mailAt serves a webmail request where the session's mailbox lives: here,
+// or, in a fleet, on its home node through MailProxy (the Maildir is only
+// ever opened on its home: a second copy here would diverge). A request
+// proxied to us is never proxied on.
+func (s *Server) mailAt(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.MailHome == nil {
+			next(w, r)
+			return
+		}
+		acct := s.session(r).Account
+		away, err := s.MailHome(r.Context(), acct)
+		switch {
+		case err != nil:
+			s.log.Warn("webmail: home node lookup failed", "account", acct, "err", err)
+			s.fail(w, r, http.StatusServiceUnavailable, "mail.err.later")
+		case away == "":
+			next(w, r)
+		case s.MailProxy != nil && r.Context().Value(proxiedKey{}) == nil:
+			s.MailProxy(w, r, away)
+		default:
+			s.log.Warn("webmail: mailbox homed elsewhere", "account", acct, "node", away)
+			s.fail(w, r, http.StatusServiceUnavailable, "mail.err.elsewhere")
+		}
+	}
+}
+
+// proxiedKey marks a request another node of the fleet proxied to us.
+type proxiedKey struct{}
+
+// ServeProxied serves webmail requests proxied from other nodes of a
+// fleet (fleet.Access.ProxyHTTP) on connections the fleet listener has
+// authenticated (mutual TLS, the client's address as RemoteAddr). The
+// visitor reached the other node over HTTPS (tlsOnly there), so the
+// request counts as one over TLS here: the session and CSRF cookies are
+// the __Host- ones, checked against the shared store as for any request.
+func (s *Server) ServeProxied(l net.Listener) error {
+	h := s.Handler()
+	srv := s.NewHTTPServer(nil)
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/mail/") {
+			http.NotFound(w, r) // only the webmail is proxied
+			return
+		}
+		if r.TLS == nil {
+			r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxiedKey{}, true)))
+	})
+	return Serve(srv, l)
 }
 
 // mailbox opens the session account's mailbox, or answers the request
 // itself (error page) and returns nil.
 func (s *Server) mailbox(w http.ResponseWriter, r *http.Request) *webmail.Mailbox {
 	acct := s.session(r).Account
-	if s.MailHome != nil {
-		away, err := s.MailHome(r.Context(), acct)
-		if err != nil {
-			s.log.Warn("webmail: home node lookup failed", "account", acct, "err", err)
-			s.fail(w, r, http.StatusServiceUnavailable, "mail.err.later")
-			return nil
-		}
-		if away != "" {
-			// The Maildir lives on its home node only; opening one here
-			// would start a second, diverging mailbox.
-			s.fail(w, r, http.StatusServiceUnavailable, "mail.err.elsewhere")
-			return nil
-		}
-	}
 	mb, err := webmail.Open(filepath.Join(s.cfg.DataDir, "mail"), acct, s.MailLearn)
 	if err != nil {
 		s.log.Error("webmail: open mailbox", "account", acct, "err", err)
@@ -234,8 +279,13 @@ func (s *Server) mailList(w http.ResponseWriter, r *http.Request) {
 		s.mailErr(w, r, err)
 		return
 	}
+	w.Header().Set("Content-Security-Policy", mailPageCSP)
 	s.render(w, r, http.StatusOK, "mail_list", v)
 }
+
+// mailPageCSP is the mail pages' policy: the site's, plus our own
+// keyboard-shortcut script and frames from our origin (the message body).
+const mailPageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // mailRead shows a message and marks it read, as an IMAP client's
 // BODY[] fetch does (RFC 9051 §6.4.5) — but only for a request from our
@@ -267,8 +317,7 @@ func (s *Server) mailRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Back = safeMailBack(r.FormValue("back"), listURL(v.Folder, webmail.Query{Sort: webmail.ByDate}, 1))
-	// The page frames the message body from our own origin.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", mailPageCSP)
 	s.render(w, r, http.StatusOK, "mail_read", v)
 }
 

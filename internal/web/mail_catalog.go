@@ -4,6 +4,7 @@ package web
 func init() {
 	for k, v := range map[string][2]string{
 		"nav.mail":            {"メール", "Mail"},
+		"mail.shortcuts":      {"キーボード: j/k 次・前のメール、Enter 開く、x 選択、s フラグ、# 削除、! 迷惑メール、u 一覧へ、/ 検索、n/p 次・前のページ", "Keyboard: j/k next/previous message, Enter open, x select, s flag, # delete, ! spam, u back to the list, / search, n/p next/previous page"},
 		"mail.folders":        {"フォルダー", "Folders"},
 		"mail.unread":         {"未読", "unread"},
 		"mail.managefolders":  {"フォルダーの管理", "Manage folders"},

@@ -37,9 +37,11 @@ type Submitter interface {
 }
 
 func (s *Server) mailComposeRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /mail/compose", s.tlsOnly(s.loggedIn(s.composePage)))
-	// The session is checked before a large body is read.
-	m.HandleFunc("POST /mail/compose", s.tlsOnly(s.loggedIn(s.composeForm(s.csrf(s.composePost)))))
+	// Served where the mailbox lives (mailAt: in a fleet, proxied to its
+	// home node, which reads the form, sends and files the copies). The
+	// session is checked before a large body is read.
+	m.HandleFunc("GET /mail/compose", s.tlsOnly(s.loggedIn(s.mailAt(s.composePage))))
+	m.HandleFunc("POST /mail/compose", s.tlsOnly(s.loggedIn(s.mailAt(s.composeForm(s.csrf(s.composePost))))))
 }
 
 // composeView is what mail_compose.html gets.

@@ -49,6 +49,10 @@ type Server struct {
 	// MailHome, in a fleet, returns the home node of an account's
 	// mailbox when it is another node ("" when it is here).
 	MailHome func(ctx context.Context, account string) (string, error)
+	// MailProxy, in a fleet, serves a webmail request on node, the
+	// mailbox's home (fleet.Access.ProxyHTTP); nil: such requests get
+	// an error page.
+	MailProxy func(w http.ResponseWriter, r *http.Request, node string)
 	// Submitter sends the webmail's messages (smtpd.Server.Submit); nil:
 	// the compose page cannot send.
 	Submitter Submitter

@@ -75,20 +75,40 @@ func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
 	q.PerPage = min(q.PerPage, 200)
 	q.Page = max(q.Page, 0)
 	msgs := f.Snapshot()
+	textSort := q.Sort == BySender || q.Sort == BySubject
 	var sums []Summary // parallel to msgs when the whole folder needs them
-	needAll := q.Sort == BySender || q.Sort == BySubject || (q.Search != "" && q.In != InBody)
-	if needAll {
-		sums = summaries(f, msgs)
-		compactSummaries(f)
+	// A whole folder sorted by sender or subject keeps its order until
+	// a message comes or goes: sorting 100,000 names per page is the
+	// cost otherwise.
+	idx := sortedOrder(f, msgs, q.Sort)
+	if idx == nil || q.Search != "" {
+		if textSort || (q.Search != "" && q.In != InBody) {
+			sums = summaries(f, msgs)
+			compactSummaries(f)
+		}
+		idx = make([]int32, len(msgs))
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		if q.Search != "" {
+			idx = mb.filter(f, msgs, sums, idx, q)
+		}
+		asc := q
+		asc.Asc = true
+		sortIndex(idx, msgs, sums, asc)
+		if textSort && q.Search == "" {
+			keepOrder(f, msgs, q.Sort, idx)
+		}
 	}
-	idx := make([]int32, len(msgs))
-	for i := range idx {
-		idx[i] = int32(i)
+	if !q.Asc {
+		// The descending order is the ascending one reversed, ties
+		// (by UID) included.
+		rev := make([]int32, len(idx))
+		for i, v := range idx {
+			rev[len(idx)-1-i] = v
+		}
+		idx = rev
 	}
-	if q.Search != "" {
-		idx = mb.filter(f, msgs, sums, idx, q)
-	}
-	sortIndex(idx, msgs, sums, q)
 	p := &Page{Folder: folder, Query: q, Total: len(idx)}
 	p.Pages = max((len(idx)+q.PerPage-1)/q.PerPage, 1)
 	if q.Page >= p.Pages && p.Pages > 0 {
@@ -119,13 +139,23 @@ func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
 // the order is total and pages never overlap.
 func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, q Query) {
 	var less func(a, b int32) int
+	// Text keys are folded once per message, not once per comparison.
+	textKeys := func(key func(Summary) string) []string {
+		keys := make([]string, len(msgs))
+		for _, i := range idx {
+			keys[i] = key(sums[i])
+		}
+		return keys
+	}
 	switch q.Sort {
 	case BySize:
 		less = func(a, b int32) int { return cmp64(msgs[a].Size, msgs[b].Size) }
 	case BySender:
-		less = func(a, b int32) int { return strings.Compare(sortKey(sums[a].From), sortKey(sums[b].From)) }
+		keys := textKeys(func(s Summary) string { return sortKey(s.From) })
+		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	case BySubject:
-		less = func(a, b int32) int { return strings.Compare(subjectKey(sums[a].Subject), subjectKey(sums[b].Subject)) }
+		keys := textKeys(func(s Summary) string { return subjectKey(s.Subject) })
+		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	default:
 		less = func(a, b int32) int { return cmp64(msgs[a].Date, msgs[b].Date) }
 	}

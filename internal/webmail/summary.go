@@ -56,6 +56,55 @@ type summaryCache struct {
 	lines   int
 	loaded  bool
 	lastUse time.Time
+	// orders are whole-folder orders by sort key, valid while the
+	// folder holds the same messages.
+	orders map[string]folderOrder
+}
+
+// folderOrder is a folder's ascending order for one sort key, as
+// positions in the message list it was made from. A folder's messages
+// only ever grow at the end (new UIDs) or leave, so its count and last
+// UID say whether it is still the same list.
+type folderOrder struct {
+	n    int
+	last uint32
+	idx  []int32
+}
+
+func orderKey(msgs []mailbox.Message) (int, uint32) {
+	if len(msgs) == 0 {
+		return 0, 0
+	}
+	return len(msgs), msgs[len(msgs)-1].UID
+}
+
+// sortedOrder returns a copy of the kept ascending order of msgs by key,
+// or nil.
+func sortedOrder(f *mailbox.Folder, msgs []mailbox.Message, key string) []int32 {
+	if key != BySender && key != BySubject {
+		return nil
+	}
+	c := cacheFor(f.Dir())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.orders[key]
+	n, last := orderKey(msgs)
+	if !ok || o.n != n || o.last != last {
+		return nil
+	}
+	return append([]int32(nil), o.idx...)
+}
+
+// keepOrder keeps the ascending order idx of msgs by key.
+func keepOrder(f *mailbox.Folder, msgs []mailbox.Message, key string, idx []int32) {
+	c := cacheFor(f.Dir())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.orders == nil {
+		c.orders = map[string]folderOrder{}
+	}
+	n, last := orderKey(msgs)
+	c.orders[key] = folderOrder{n: n, last: last, idx: append([]int32(nil), idx...)}
 }
 
 var (

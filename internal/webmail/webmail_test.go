@@ -500,3 +500,41 @@ func FuzzReadMessage(f *testing.F) {
 		summaryOf(root.Header)
 	})
 }
+
+// The kept sender order follows the folder: a new message takes its
+// place, an expunged one leaves it.
+func TestSortedOrderFollowsChanges(t *testing.T) {
+	mb, _ := newMailbox(t)
+	for _, from := range []string{"Mika", "Bob", "Zoe"} {
+		put(t, mb, Inbox, "From: "+from+" <x@example.jp>\nSubject: s\n\nx\n", time.Now())
+	}
+	order := func() string {
+		t.Helper()
+		p, err := mb.List(Inbox, Query{Sort: BySender, Asc: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range p.Rows {
+			out = append(out, r.From)
+		}
+		desc, _ := mb.List(Inbox, Query{Sort: BySender})
+		if len(desc.Rows) > 0 && desc.Rows[0].From != out[len(out)-1] {
+			t.Errorf("descending starts with %q, ascending ends with %q", desc.Rows[0].From, out[len(out)-1])
+		}
+		return strings.Join(out, " ")
+	}
+	if got := order(); got != "Bob Mika Zoe" {
+		t.Fatalf("order %q", got)
+	}
+	put(t, mb, Inbox, "From: Anna <a@example.jp>\nSubject: s\n\nx\n", time.Now())
+	if got := order(); got != "Anna Bob Mika Zoe" {
+		t.Errorf("after a new message: %q", got)
+	}
+	if err := mb.Delete(Inbox, []uint32{2}); err != nil { // Bob
+		t.Fatal(err)
+	}
+	if got := order(); got != "Anna Mika Zoe" {
+		t.Errorf("after a delete: %q", got)
+	}
+}

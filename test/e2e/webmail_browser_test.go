@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // beacon is a loopback HTTP server that records every path asked of it:
@@ -94,6 +95,18 @@ func TestWebmailBrowser(t *testing.T) {
 		}
 	}
 	shot(t, ctx, "mail-list")
+
+	// Keyboard: the list starts on the newest message; j moves down,
+	// Enter opens, u goes back (our own script, allowed by the CSP).
+	var kbSubject string
+	run(t, ctx, "keyboard: j, Enter",
+		chromedp.KeyEvent("j"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`#subject`, chromedp.ByQuery),
+		chromedp.Text(`#subject`, &kbSubject, chromedp.ByQuery))
+	if kbSubject != "html with tricks" {
+		t.Errorf("j then Enter opened %q, want the second newest", kbSubject)
+	}
+	run(t, ctx, "keyboard: u", chromedp.KeyEvent("u"), chromedp.WaitVisible(`#messages`, chromedp.ByQuery))
 
 	// The plain message.
 	var text string
