@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,8 +254,8 @@ func TestWebmailComposeCSRFCurl(t *testing.T) {
 	n.AddUser("taro@example.jp", "correct horse")
 	n.Start()
 	https := "https://" + n.Addr("https")
-	jar := filepath.Join(t.TempDir(), "cookies")
-	tok := curlComposeToken(t, https, jar, "taro@example.jp", "correct horse")
+	sess := curlLogin(t, https, "taro@example.jp", "correct horse")
+	jar, tok := sess.jar, sess.token
 	form := []string{"-F", "action=send", "-F", "from=taro@example.jp", "-F", "to=taro@example.jp", "-F", "subject=csrf", "-F", "body=x"}
 	if code, resp := curl(t, append([]string{"-b", jar}, append(form, https+"/mail/compose")...)...); code != 403 {
 		t.Errorf("POST without token: %d\n%s", code, resp)
@@ -277,26 +276,6 @@ func TestWebmailComposeCSRFCurl(t *testing.T) {
 	n.WaitMaildir("taro@example.jp", 1)
 }
 
-// curlComposeToken logs in with curl (cookies in jar) and returns the
-// compose form's CSRF token.
-func curlComposeToken(t *testing.T, https, jar, user, pw string) string {
-	t.Helper()
-	token := func(page string) string {
-		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("no CSRF field:\n%s", page)
-		}
-		return m[1]
-	}
-	_, page := curl(t, "-c", jar, "-b", jar, https+"/login")
-	form := url.Values{"csrf": {token(page)}, "user": {user}, "password": {pw}, "next": {"/mail/compose"}}
-	if code, resp := curl(t, "-c", jar, "-b", jar, "--data", form.Encode(), https+"/login"); code != 303 {
-		t.Fatalf("login: %d\n%s", code, resp)
-	}
-	_, page = curl(t, "-c", jar, "-b", jar, https+"/mail/compose")
-	return token(page)
-}
-
 // TestWebmailToRemoteIsDKIMSigned: a message sent from the webmail to
 // another domain leaves through remote delivery DKIM-signed with the
 // sender domain's key (go-msgauth verifies it against the test DNS), with
@@ -310,8 +289,8 @@ func TestWebmailToRemoteIsDKIMSigned(t *testing.T) {
 	d.add(t, strings.TrimSpace(n.MustCLI("", "dkim", "keygen", "ours.test", "--selector", "web1")))
 	n.Start()
 	https := "https://" + n.Addr("https")
-	jar := filepath.Join(t.TempDir(), "cookies")
-	tok := curlComposeToken(t, https, jar, rmSender, rmSenderPW)
+	sess := curlLogin(t, https, rmSender, rmSenderPW)
+	jar, tok := sess.jar, sess.token
 	file := filepath.Join(t.TempDir(), "data.bin")
 	os.WriteFile(file, bytes.Repeat([]byte{0, 1, 2, 0xfe, 0xff}, 4000), 0o600)
 	code, resp := curl(t, "-b", jar, "-F", "csrf="+tok, "-F", "action=send", "-F", "from="+rmSender, "-F", "fromname=Carol",
@@ -328,4 +307,38 @@ func TestWebmailToRemoteIsDKIMSigned(t *testing.T) {
 		t.Fatalf("at the remote MX:\n%s", m)
 	}
 	verifyDKIMGo(t, d, m)
+}
+
+// TestWebmailFleetComposeGoesHome: bob's mailbox lives on node-b. Logged
+// in to node-a's webmail he sends a message with a file: node-a proxies
+// the multipart post to node-b, which checks the token, submits, files
+// the Sent copy in its Maildir; the message reaches bob intact, and
+// node-a never makes a Maildir for bob.
+func TestWebmailFleetComposeGoesHome(t *testing.T) {
+	NeedTool(t, "curl")
+	nodes := startFleet(t)
+	a := "https://" + nodes[0].Addr("https")
+	s := curlLogin(t, a, bob, bobPW)
+	file := filepath.Join(t.TempDir(), "fleet.bin")
+	data := bytes.Repeat([]byte("fleet\x00\xff"), 30000)
+	os.WriteFile(file, data, 0o600)
+	code, resp := curl(t, "-b", s.jar, "-F", "csrf="+s.token, "-F", "action=send", "-F", "from="+bob, "-F", "to="+bob,
+		"-F", "subject=through node-a", "-F", "body=hi", "-F", "attach=@"+file, a+"/mail/compose")
+	if code != 200 || !strings.Contains(resp, `id="sent"`) {
+		t.Fatalf("send through node-a: %d\n%s\nnode-a log:\n%s", code, resp, nodes[0].Log())
+	}
+	got := nodes[1].WaitMaildir(bob, 1)
+	b, _ := os.ReadFile(got[0])
+	if !bytes.Contains(b, []byte("Subject: through node-a")) || !bytes.Contains(b, []byte("filename=fleet.bin")) {
+		t.Fatalf("bob's message on node-b:\n%.2000s", b)
+	}
+	sent, _ := filepath.Glob(filepath.Join(nodes[1].Dir, "mail", "example.net", "bob", ".Sent", "cur", "*"))
+	if len(sent) != 1 {
+		t.Fatalf("Sent copies on node-b: %v", sent)
+	}
+	for _, i := range []int{0, 2} {
+		if m, _ := filepath.Glob(filepath.Join(nodes[i].Dir, "mail", "example.net", "bob")); len(m) != 0 {
+			t.Errorf("%s made a Maildir for bob: %v", nodes[i].Name, m)
+		}
+	}
 }
