@@ -95,8 +95,11 @@ func (s *Server) composeForm(next http.HandlerFunc) http.HandlerFunc {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			s.render(w, r, http.StatusRequestEntityTooLarge, "mail_compose",
-				&composeView{Error: "compose.err.toolarge", ErrorArg: mbText(s.cfg.Limits.MaxMessageBytes), Draft: &compose.Draft{}})
+			// The form is lost with the cut body: an empty one, with why.
+			acct := s.session(r).Account
+			own, _ := s.ownAddresses(r.Context(), acct)
+			s.showCompose(w, r, http.StatusRequestEntityTooLarge, &composeView{Froms: own, Draft: &compose.Draft{From: acct},
+				Error: "compose.err.toolarge", ErrorArg: mbText(s.cfg.Limits.MaxMessageBytes)})
 			return
 		case err != nil && !errors.Is(err, http.ErrNotMultipart):
 			s.fail(w, r, http.StatusBadRequest, "compose.err.form")

@@ -213,7 +213,8 @@ func TestComposeTooLarge(t *testing.T) {
 	// Past the upload limit: the body is cut off.
 	resp, page := s.postCompose(c, map[string]string{"csrf": token, "action": "send", "from": "taro@example.jp", "to": "hanako@example.jp"},
 		upload{"big.bin", strings.Repeat("x", 400<<10)})
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "over the limit of 0.1 MB") {
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "over the limit of 0.1 MB") ||
+		!strings.Contains(page, `<option value="taro@example.jp" selected>`) {
 		t.Fatalf("400 KB upload: %d\n%s", resp.StatusCode, page)
 	}
 	// Within the upload limit, over the message limit once encoded.
