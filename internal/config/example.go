@@ -49,7 +49,8 @@ https = "0.0.0.0:443"          # the node's certificate ([tls])
 radius_accounting = ""
 
 [limits]
-# Largest message accepted, in bytes; advertised as SIZE (RFC 1870).
+# Largest message accepted, in bytes; advertised as SIZE (RFC 1870). The
+# webmail's compose form (attachments included) is held to it too.
 max_message_bytes = 26214400
 # Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.10),
 # each counted toward max_errors.

@@ -21,6 +21,9 @@ type Listener struct {
 	// connections are TLS already and carry the client's address as
 	// their RemoteAddr.
 	IMAP, POP3 interface{ Serve(net.Listener) error }
+	// Web serves webmail requests proxied from other nodes (nil:
+	// refused), on connections like IMAP's.
+	Web interface{ Serve(net.Listener) error }
 	// Move answers mailbox moves (Mover.Serve); nil: refused.
 	Move func(net.Conn)
 
@@ -30,7 +33,7 @@ type Listener struct {
 // Serve accepts until l is closed.
 func (s *Listener) Serve(l net.Listener) error {
 	s.queues = map[string]*connQueue{}
-	for proto, srv := range map[string]interface{ Serve(net.Listener) error }{ProtoLMTP: s.LMTP, ProtoIMAP: s.IMAP, ProtoPOP3: s.POP3} {
+	for proto, srv := range map[string]interface{ Serve(net.Listener) error }{ProtoLMTP: s.LMTP, ProtoIMAP: s.IMAP, ProtoPOP3: s.POP3, ProtoWeb: s.Web} {
 		if srv == nil {
 			continue
 		}

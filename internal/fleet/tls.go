@@ -18,6 +18,9 @@ const (
 	ProtoLMTP = "mailgate-lmtp"
 	ProtoIMAP = "mailgate-imap"
 	ProtoPOP3 = "mailgate-pop3"
+	// ProtoWeb carries webmail requests (HTTP/1.1) to the mailbox's home
+	// node (Access.ProxyHTTP).
+	ProtoWeb = "mailgate-web"
 )
 
 // Certs are the fleet CA and this node's certificate.
@@ -51,7 +54,7 @@ func (c *Certs) ServerConfig() *tls.Config {
 		Certificates: []tls.Certificate{c.cert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    c.pool,
-		NextProtos:   []string{ProtoLMTP, ProtoIMAP, ProtoPOP3, ProtoMove},
+		NextProtos:   []string{ProtoLMTP, ProtoIMAP, ProtoPOP3, ProtoMove, ProtoWeb},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -17,12 +18,16 @@ import (
 	"mailgate/internal/pop3d"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/web"
 )
 
 // fleetNode is this node's part in a fleet: its registration and
 // heartbeat, the internal listener, and the router delivery uses.
 type fleetNode struct {
 	router *fleet.Router
+	homes  *fleet.Homes
+	access *fleet.Access
+	web    *proxiedWeb // nil without an https listener
 	l      net.Listener
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
@@ -48,7 +53,7 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 		return nil, fmt.Errorf("fleet: register node: %w", err)
 	}
 	homes := &fleet.Homes{Store: st, Self: self}
-	f := &fleetNode{stop: stop, router: &fleet.Router{Homes: homes, Certs: certs, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
+	f := &fleetNode{stop: stop, homes: homes, router: &fleet.Router{Homes: homes, Certs: certs, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
 	lmtp := (&fleet.LMTPBackend{Homes: homes, Spool: sp, MaxMessageBytes: cfg.Limits.MaxMessageBytes, Log: log}).NewServer()
 	f.l, err = net.Listen("tcp", cfg.Fleet.Listen)
 	if err != nil {
@@ -61,6 +66,11 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 	internal.Move = (&fleet.Mover{Homes: homes, Certs: certs, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log}).Serve
 	access := &fleet.Access{Homes: homes, Certs: certs, Log: log}
 	imapSrv.Proxy, pop3Srv.Proxy = access.ProxyIMAP, access.ProxyPOP3
+	f.access = access
+	if cfg.Listen.HTTPS != "" {
+		f.web = &proxiedWeb{site: make(chan *web.Server, 1)}
+		internal.Web = f.web
+	}
 	f.wg.Add(2)
 	go func() {
 		defer f.wg.Done()
@@ -87,6 +97,45 @@ func (f *fleetNode) heartbeat(ctx context.Context, st *store.Store, self string,
 			log.Warn("fleet heartbeat", "node", self, "err", err)
 		}
 	}
+}
+
+// mailHome tells the webmail where a mailbox lives: nil without a fleet
+// (always here), else the home node when it is another one.
+func (f *fleetNode) mailHome() func(ctx context.Context, account string) (string, error) {
+	if f == nil {
+		return nil
+	}
+	return f.homes.Away
+}
+
+// mailProxy serves webmail requests of mailboxes homed elsewhere on their
+// home node; nil without a fleet.
+func (f *fleetNode) mailProxy() func(w http.ResponseWriter, r *http.Request, node string) {
+	if f == nil {
+		return nil
+	}
+	return f.access.ProxyHTTP
+}
+
+// proxied is where startWeb hands over the web server for the requests
+// other nodes proxy here; nil without a fleet or an https listener.
+func (f *fleetNode) proxied() *proxiedWeb {
+	if f == nil {
+		return nil
+	}
+	return f.web
+}
+
+// proxiedWeb serves the webmail requests other nodes proxy here, once the
+// web server exists (the fleet listener starts before it).
+type proxiedWeb struct{ site chan *web.Server }
+
+func (p *proxiedWeb) Serve(l net.Listener) error {
+	site := <-p.site
+	if site == nil {
+		return nil
+	}
+	return site.ServeProxied(l)
 }
 
 // serveFunc makes a server's Serve method a value for fleet.Listener.

@@ -160,7 +160,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		closeAll()
 		return err
 	}
-	stopWeb, err := startWeb(cfg, st, sp, tlsConf, log, banner)
+	stopWeb, err := startWeb(cfg, st, sp, tlsConf, log, banner, mailHooks{learn: imapSrv.OnCopy, home: fl.mailHome(), proxy: fl.mailProxy(), proxied: fl.proxied(), submit: smtpSrv})
 	if err != nil {
 		closeAll()
 		if stopRADIUS != nil {

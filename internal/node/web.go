@@ -15,6 +15,7 @@ import (
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 	"mailgate/internal/web"
+	"mailgate/internal/webmail"
 )
 
 // httpRefusals answer a client over the connection caps (RFC 9110 §15.6.4).
@@ -23,16 +24,33 @@ var httpRefusals = netlimit.Replies{
 	Total:     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 10\r\n\r\n",
 }
 
+// mailHooks connect the webmail to the rest of the node: the spam check's
+// learning (the IMAP server's OnCopy) and, in a fleet, where a mailbox
+// lives.
+type mailHooks struct {
+	learn webmail.Learner
+	home  func(ctx context.Context, account string) (string, error)
+	proxy func(w http.ResponseWriter, r *http.Request, node string)
+	// proxied gets the web server, to serve what other nodes proxy here.
+	proxied *proxiedWeb
+	// submit sends the webmail's messages through submission.
+	submit web.Submitter
+}
+
 // startWeb binds [listen] http and https behind one connection limiter
 // (the [limits] caps) and serves internal/web on them. The returned stop
 // shuts both down; with neither address set it does nothing.
-func startWeb(cfg *config.Config, st *store.Store, sp *spool.Spool, tlsConf *tls.Config, log *slog.Logger, banner io.Writer) (func(context.Context), error) {
+func startWeb(cfg *config.Config, st *store.Store, sp *spool.Spool, tlsConf *tls.Config, log *slog.Logger, banner io.Writer, mail mailHooks) (func(context.Context), error) {
 	if cfg.Listen.HTTP == "" && cfg.Listen.HTTPS == "" {
 		return func(context.Context) {}, nil
 	}
 	site, err := web.New(cfg, st, sp, log)
 	if err != nil {
 		return nil, err
+	}
+	site.MailLearn, site.MailHome, site.MailProxy, site.Submitter = mail.learn, mail.home, mail.proxy, mail.submit
+	if mail.proxied != nil {
+		mail.proxied.site <- site
 	}
 	// No login deadline: http.Server's own timeouts bound slow clients.
 	lim := netlimit.New("web", netlimit.Limits{MaxPerSource: cfg.Limits.MaxConnectionsPerIP, MaxTotal: cfg.Limits.MaxConnections}, httpRefusals, log)

@@ -28,7 +28,7 @@ func hasControlChar(args ...string) bool {
 // checkArgs refuses arguments with control characters: the HELO name
 // go-smtp has parsed and the command's own arguments.
 func (s *session) checkArgs(args ...string) error {
-	if hasControlChar(append(args, s.conn.Hostname())...) {
+	if hasControlChar(append(args, s.helo())...) {
 		s.log.Warn("control character in a command argument")
 		return s.reject(errControlChar)
 	}

@@ -47,6 +47,9 @@ type session struct {
 	// began in plaintext, the connection is TLS now) from the one at the
 	// end of the connection.
 	tlsAtStart bool
+	// direct is set, and conn nil, for a submission made without an SMTP
+	// connection (Submit: webmail).
+	direct *Submission
 
 	from    string
 	hasFrom bool
@@ -111,7 +114,7 @@ func remoteIP(c net.Conn) string {
 // Postfix's smtpd_hard_error_limit), closes the connection after replying.
 func (s *session) reject(err error) error {
 	countRejection(s.service, err)
-	if s.srv.tooManyErrors(s.conn, s.service) {
+	if s.conn != nil && s.srv.tooManyErrors(s.conn, s.service) {
 		return errTooManyErrs
 	}
 	return err
@@ -151,6 +154,9 @@ func (s *Server) tooManyErrors(c *smtp.Conn, service string) bool {
 }
 
 func (s *session) closeAfterReply() {
+	if s.conn == nil {
+		return
+	}
 	if tc := tracked(s.conn.Conn()); tc != nil {
 		tc.closeAfterWrite.Store(true)
 	}
@@ -201,15 +207,18 @@ func dataError(err error) error {
 // readMessage reads DATA within the data timeout and normalizes its line
 // ends before anything looks at it (see message.NormalizeDATA).
 func (s *session) readMessage(r io.Reader) ([]byte, mail.Header, error) {
-	s.conn.Conn().SetReadDeadline(time.Now().Add(s.srv.Config.DataTimeout))
+	if s.conn != nil {
+		s.conn.Conn().SetReadDeadline(time.Now().Add(s.srv.Config.DataTimeout))
+	}
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, mail.Header{}, dataError(err)
 	}
 	// BDAT chunks (RFC 3030) are not dot-stuffed, so only DATA text is
 	// unstuffed after bare line ends; go-smtp hands BDAT over as a pipe.
+	// A message submitted without SMTP (Submit) was never dot-stuffed.
 	var body []byte
-	if _, bdat := r.(*io.PipeReader); bdat {
+	if _, bdat := r.(*io.PipeReader); bdat || s.conn == nil {
 		body = message.NormalizeCRLF(raw)
 	} else {
 		body = message.NormalizeDATA(raw)
@@ -244,10 +253,10 @@ func (s *session) newEnvelope(auth string) *spool.Envelope {
 // (RFC 8314 §4.3).
 func (s *session) trace(env *spool.Envelope, with, rdns string) string {
 	t := message.Trace{
-		Helo: s.conn.Hostname(), RDNS: rdns, IP: env.Client, By: s.srv.Config.Hostname,
+		Helo: s.helo(), RDNS: rdns, IP: env.Client, By: s.srv.Config.Hostname,
 		With: with, ID: env.ID, Auth: env.Auth, At: env.Received,
 	}
-	if st, ok := s.conn.TLSConnectionState(); ok {
+	if st, ok := s.tlsState(); ok {
 		t.TLS = message.TLSClause(st)
 	}
 	if len(env.To) == 1 {
@@ -271,7 +280,7 @@ func (s *session) checkRecipientLimit() error {
 // 501 first and the connection is closed, so that 250 never goes out.
 func (s *session) Reset() {
 	s.from, s.hasFrom, s.rcpts = "", false, nil
-	if hasControlChar(s.conn.Hostname()) {
+	if s.conn != nil && hasControlChar(s.conn.Hostname()) {
 		s.log.Warn("control character in a command argument, disconnecting")
 		s.closeAfterReply()
 		c := s.conn.Conn()

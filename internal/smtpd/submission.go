@@ -39,6 +39,8 @@ type submissionSession struct {
 	// reserved are this transaction's send-limit reservations, given
 	// back unless the message is accepted.
 	reserved []int64
+	// queued is the queue ID of the last message accepted (for Submit).
+	queued string
 }
 
 func (s *Server) newSubmissionSession(c *smtp.Conn, service string) (smtp.Session, error) {
@@ -219,10 +221,15 @@ func (ss *submissionSession) Data(r io.Reader) (err error) {
 		}
 	}
 	auth, with := "", "ESMTP"
-	if ss.account != nil {
+	switch {
+	case ss.direct != nil:
+		auth, with = ss.account.Address, ss.direct.with()
+	case ss.account != nil:
 		auth, with = ss.account.Address, "ESMTPSA"
-	} else if _, ok := ss.conn.TLSConnectionState(); ok {
-		with = "ESMTPS"
+	default:
+		if _, ok := ss.tlsState(); ok {
+			with = "ESMTPS"
+		}
 	}
 	env := ss.newEnvelope(auth)
 	client := ss.clientInfo("")
@@ -238,6 +245,7 @@ func (ss *submissionSession) Data(r io.Reader) (err error) {
 	if reply.Code == 250 {
 		ss.watch(true, v.Notes)
 		ss.reserved = nil // sent: the reservations count
+		ss.queued = env.ID
 	}
 	return reply
 }

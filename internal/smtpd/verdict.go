@@ -12,8 +12,8 @@ import (
 // clientInfo is what the verdict stages know of this session's client.
 func (s *session) clientInfo(rdns string) *verdict.Client {
 	ip, _ := netip.ParseAddr(s.client)
-	c := &verdict.Client{IP: ip.Unmap(), Helo: s.conn.Hostname(), RDNS: rdns, Service: s.service}
-	_, c.TLS = s.conn.TLSConnectionState()
+	c := &verdict.Client{IP: ip.Unmap(), Helo: s.helo(), RDNS: rdns, Service: s.service}
+	_, c.TLS = s.tlsState()
 	return c
 }
 

@@ -45,7 +45,8 @@ type Envelope struct {
 	From     string    `json:"from"`
 	To       []string  `json:"to"`
 	Received time.Time `json:"received"`
-	// Origin is the service that accepted it: submission, mx, bounce.
+	// Origin is the service that accepted it: submission, mx, bounce,
+	// webmail (smtpd.Submit).
 	Origin string `json:"origin"`
 	// Auth is the authenticated account, for submissions.
 	Auth string `json:"auth,omitempty"`

@@ -19,7 +19,7 @@ type Client struct {
 	Helo    string // the EHLO/HELO argument
 	RDNS    string // forward-confirmed reverse DNS name, "" when none
 	TLS     bool
-	Service string // "mx", "submission", "submissions"
+	Service string // "mx", "submission", "submissions", "webmail" (smtpd.Submit)
 	Account string // the authenticated account; "" when none (the MX)
 }
 

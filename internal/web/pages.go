@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -30,13 +31,32 @@ func parsePages() (map[string]*template.Template, error) {
 		if base == "layout.html" {
 			continue
 		}
-		t, err := template.ParseFS(files, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(pageFuncs).ParseFS(files, "templates/layout.html", n)
 		if err != nil {
 			return nil, err
 		}
 		out[base[:len(base)-len(".html")]] = t
 	}
 	return out, nil
+}
+
+// pageFuncs are the helpers templates may call beside their data's
+// methods.
+var pageFuncs = template.FuncMap{
+	"inc":      func(n int) int { return n + 1 },
+	"dec":      func(n int) int { return n - 1 },
+	"sizeText": sizeText,
+}
+
+// sizeText is a size for people: 512 B, 12 KB, 3.4 MB.
+func sizeText(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%d KB", (n+1023)/1024)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
 }
 
 // render writes a page with the layout; the body is built first so a

@@ -25,6 +25,7 @@ import (
 	"mailgate/internal/dkim"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/webmail"
 )
 
 //go:embed templates/*.html static/* openapi.json
@@ -44,6 +45,20 @@ type Server struct {
 	metrics      *metrics
 	mux          *http.ServeMux
 	keys         dkim.Keys // the DKIM keys in the store (api_dkim.go)
+
+	// MailLearn hears of webmail moves into and out of Junk, as the IMAP
+	// server's OnCopy does (the spam check's learning); nil: none.
+	MailLearn webmail.Learner
+	// MailHome, in a fleet, returns the home node of an account's
+	// mailbox when it is another node ("" when it is here).
+	MailHome func(ctx context.Context, account string) (string, error)
+	// MailProxy, in a fleet, serves a webmail request on node, the
+	// mailbox's home (fleet.Access.ProxyHTTP); nil: such requests get
+	// an error page.
+	MailProxy func(w http.ResponseWriter, r *http.Request, node string)
+	// Submitter sends the webmail's messages (smtpd.Server.Submit); nil:
+	// the compose page cannot send.
+	Submitter Submitter
 }
 
 // New builds the server from the config; sp may be nil.
@@ -116,6 +131,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /metrics", s.serveMetrics)
 	s.apiRoutes(m)
 	s.consoleRoutes(m)
+	s.mailRoutes(m)
+	s.mailComposeRoutes(m)
 	return m
 }
 

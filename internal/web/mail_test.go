@@ -1,0 +1,149 @@
+package web
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
+	"mailgate/internal/password"
+)
+
+// mailSite is a site with a data directory and a second account.
+func mailSite(t *testing.T) (*site, string) {
+	dataDir := t.TempDir()
+	s := newSite(t, func(c *config.Config) { c.DataDir = dataDir })
+	h, _ := password.Hash("battery staple")
+	if err := s.st.AddAccount(context.Background(), "test", "hanako@example.jp", h); err != nil {
+		t.Fatal(err)
+	}
+	return s, filepath.Join(dataDir, "mail")
+}
+
+// deliver puts a message into account's INBOX as local delivery does.
+func deliver(t *testing.T, mailRoot, account, msg string) {
+	t.Helper()
+	dir, err := mailbox.Dir(mailRoot, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg = strings.ReplaceAll(msg, "\n", "\r\n")
+	name := mailbox.DeliveryName(time.Now(), strings.ReplaceAll(t.Name(), "/", "_")+time.Now().Format(".150405.000000000"), "test", int64(len(msg)))
+	if err := mailbox.Deliver(dir, name, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *site) loginAs(c *http.Client, user, pw string) {
+	s.t.Helper()
+	_, page := s.do(c, "GET", s.secure.URL+"/login", nil, nil)
+	resp, _ := s.do(c, "POST", s.secure.URL+"/login", url.Values{"csrf": {formToken(s.t, page)}, "user": {user}, "password": {pw}, "next": {"/mail/"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		s.t.Fatalf("login %s: %d", user, resp.StatusCode)
+	}
+}
+
+func TestMailListAndRead(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: Hanako <hanako@example.jp>\nTo: taro@example.jp\nSubject: =?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=\nContent-Type: text/plain; charset=ISO-2022-JP\n\n\x1b$B$3$s$K$A$O\x1b(B\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	resp, page := s.do(c, "GET", s.secure.URL+"/mail/", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, "こんにちは") || !strings.Contains(page, "Hanako") {
+		t.Fatalf("list: %d\n%s", resp.StatusCode, page)
+	}
+	resp, page = s.do(c, "GET", s.secure.URL+"/mail/msg?uid=1", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, `<pre class="mailtext" id="mailtext">こんにちは`) {
+		t.Fatalf("read: %d\n%s", resp.StatusCode, page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-src 'self'") || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") {
+		t.Errorf("read page CSP %q", csp)
+	}
+	// Reading marked it \Seen in the Maildir name, where IMAP sees it.
+	dir, _ := mailbox.Dir(root, "taro@example.jp")
+	names, _ := filepath.Glob(filepath.Join(dir, "cur", "*:2,S"))
+	if len(names) != 1 {
+		t.Errorf("seen files %v", names)
+	}
+}
+
+func TestMailOtherAccountCannotRead(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: a@example.com\nSubject: secret of taro\n\nsecret body\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "hanako@example.jp", "battery staple")
+	for _, p := range []string{"/mail/", "/mail/msg?uid=1", "/mail/body?uid=1", "/mail/raw?uid=1", "/mail/part?uid=1&part=1", "/mail/?f=INBOX&q=secret"} {
+		_, page := s.do(c, "GET", s.secure.URL+p, nil, nil)
+		if strings.Contains(page, "secret of taro") || strings.Contains(page, "secret body") {
+			t.Errorf("%s shows taro's mail to hanako:\n%s", p, page)
+		}
+	}
+}
+
+func TestMailActionsNeedCSRFToken(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: a@example.com\nSubject: x\n\nbody\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	for _, f := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/mail/act", url.Values{"uid": {"1"}, "action": {"delete"}}},
+		{"/mail/folders", url.Values{"op": {"create"}, "name": {"evil"}}},
+		{"/mail/empty", url.Values{"f": {"Trash"}}},
+	} {
+		resp, _ := s.do(c, "POST", s.secure.URL+f.path, f.form, nil)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s without token: %d, want 403", f.path, resp.StatusCode)
+		}
+	}
+	dir, _ := mailbox.Dir(root, "taro@example.jp")
+	news, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
+	curs, _ := filepath.Glob(filepath.Join(dir, "cur", "*"))
+	if names := append(news, curs...); len(names) != 1 {
+		t.Errorf("INBOX after refused posts: %v", names)
+	}
+	if mailbox.FolderExists(dir, "evil") {
+		t.Error("folder created without a token")
+	}
+}
+
+func TestMailBodyFrameIsLockedDown(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: a@example.com\nSubject: html\nContent-Type: text/html\n\n<p onclick=\"x()\">hi<script>alert(1)</script><img src=\"http://127.0.0.1:1/t.png\" onerror=\"alert(2)\"></p>\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	// The read page frames the body from the URL it names.
+	_, page := s.do(c, "GET", s.secure.URL+"/mail/msg?uid=1", nil, nil)
+	m := regexp.MustCompile(`<iframe[^>]* sandbox="allow-popups allow-popups-to-escape-sandbox"[^>]* src="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil || html.UnescapeString(m[1]) != "/mail/body?f=INBOX&uid=1" {
+		t.Fatalf("frame: %q in\n%s", m, page)
+	}
+	resp, body := s.do(c, "GET", s.secure.URL+html.UnescapeString(m[1]), nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "img-src data:;", "sandbox", "frame-ancestors 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("frame CSP %q lacks %q", csp, want)
+		}
+	}
+	for _, bad := range []string{"<script", "onerror", "onclick", "127.0.0.1"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("frame holds %q:\n%s", bad, body)
+		}
+	}
+	resp, body = s.do(c, "GET", s.secure.URL+"/mail/body?uid=1&images=1", nil, nil)
+	if !strings.Contains(body, "http://127.0.0.1:1/t.png") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "img-src data: https: http:") {
+		t.Errorf("images asked for: CSP %q body %s", resp.Header.Get("Content-Security-Policy"), body)
+	}
+}

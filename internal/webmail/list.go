@@ -1,0 +1,248 @@
+package webmail
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"mailgate/internal/mailbox"
+)
+
+// Sort orders of the message list.
+const (
+	ByDate    = "date"
+	BySender  = "from"
+	BySubject = "subject"
+	BySize    = "size"
+)
+
+// Search fields.
+const (
+	InAll     = ""        // sender, recipients or subject
+	InFrom    = "from"    // sender
+	InTo      = "to"      // recipients
+	InSubject = "subject" // subject
+	InBody    = "body"    // the text of the message (reads every file)
+)
+
+// Query says which page of which list: the sort order, a search, the page.
+type Query struct {
+	Sort    string // ByDate (default), BySender, BySubject, BySize
+	Asc     bool   // oldest / A-Z / smallest first; default newest first
+	Search  string // case-insensitive substring; "" lists everything
+	In      string // InAll, InFrom, InTo, InSubject, InBody
+	Page    int    // 0-based
+	PerPage int    // default 50, at most 200
+}
+
+// Row is one message of the list.
+type Row struct {
+	UID   uint32
+	Flags string
+	Size  int64
+	Date  time.Time
+	Summary
+}
+
+// Seen, Flagged, Answered report the row's Maildir flags.
+func (r Row) Seen() bool     { return mailbox.HasFlag(r.Flags, mailbox.FlagSeen) }
+func (r Row) Flagged() bool  { return mailbox.HasFlag(r.Flags, mailbox.FlagFlagged) }
+func (r Row) Answered() bool { return mailbox.HasFlag(r.Flags, mailbox.FlagReplied) }
+
+// Page is one page of a folder's list.
+type Page struct {
+	Folder string
+	Query  Query
+	Rows   []Row
+	Total  int // messages matching (all of the folder without a search)
+	Pages  int
+}
+
+// List returns one page of folder's messages. Sorting by date or size and
+// listing without a search use only the index and read the summaries of
+// the page's messages; sorting by sender or subject, or searching, uses
+// the summary cache (filled once per message, then kept). A body search
+// reads every message that passes the other criteria.
+func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
+	f, err := mb.open(folder)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if q.PerPage <= 0 {
+		q.PerPage = 50
+	}
+	q.PerPage = min(q.PerPage, 200)
+	q.Page = max(q.Page, 0)
+	msgs := f.Snapshot()
+	textSort := q.Sort == BySender || q.Sort == BySubject
+	var sums []Summary // parallel to msgs when the whole folder needs them
+	// A whole folder sorted by sender or subject keeps its order until
+	// a message comes or goes: sorting 100,000 names per page is the
+	// cost otherwise.
+	idx := sortedOrder(f, msgs, q.Sort)
+	if idx == nil || q.Search != "" {
+		if textSort || (q.Search != "" && q.In != InBody) {
+			sums = summaries(f, msgs)
+			compactSummaries(f)
+		}
+		idx = make([]int32, len(msgs))
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		if q.Search != "" {
+			idx = mb.filter(f, msgs, sums, idx, q)
+		}
+		asc := q
+		asc.Asc = true
+		sortIndex(idx, msgs, sums, asc)
+		if textSort && q.Search == "" {
+			keepOrder(f, msgs, q.Sort, idx)
+		}
+	}
+	if !q.Asc {
+		// The descending order is the ascending one reversed, ties
+		// (by UID) included.
+		rev := make([]int32, len(idx))
+		for i, v := range idx {
+			rev[len(idx)-1-i] = v
+		}
+		idx = rev
+	}
+	p := &Page{Folder: folder, Query: q, Total: len(idx)}
+	p.Pages = max((len(idx)+q.PerPage-1)/q.PerPage, 1)
+	if q.Page >= p.Pages && p.Pages > 0 {
+		q.Page = p.Pages - 1
+		p.Query.Page = q.Page
+	}
+	lo := min(q.Page*q.PerPage, len(idx))
+	hi := min(lo+q.PerPage, len(idx))
+	page := make([]mailbox.Message, 0, hi-lo)
+	for _, i := range idx[lo:hi] {
+		page = append(page, msgs[i])
+	}
+	var pageSums []Summary
+	if sums != nil {
+		for _, i := range idx[lo:hi] {
+			pageSums = append(pageSums, sums[i])
+		}
+	} else {
+		pageSums = summaries(f, page)
+	}
+	for i, m := range page {
+		p.Rows = append(p.Rows, Row{UID: m.UID, Flags: m.Flags, Size: m.Size, Date: time.Unix(m.Date, 0), Summary: pageSums[i]})
+	}
+	return p, nil
+}
+
+// sortIndex orders idx (positions in msgs) as q asks. Ties go by UID, so
+// the order is total and pages never overlap.
+func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, q Query) {
+	var less func(a, b int32) int
+	// Text keys are folded once per message, not once per comparison.
+	textKeys := func(key func(Summary) string) []string {
+		keys := make([]string, len(msgs))
+		for _, i := range idx {
+			keys[i] = key(sums[i])
+		}
+		return keys
+	}
+	switch q.Sort {
+	case BySize:
+		less = func(a, b int32) int { return cmp64(msgs[a].Size, msgs[b].Size) }
+	case BySender:
+		keys := textKeys(func(s Summary) string { return sortKey(s.From) })
+		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
+	case BySubject:
+		keys := textKeys(func(s Summary) string { return subjectKey(s.Subject) })
+		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
+	default:
+		less = func(a, b int32) int { return cmp64(msgs[a].Date, msgs[b].Date) }
+	}
+	cmp := func(a, b int32) int {
+		c := less(a, b)
+		if c == 0 {
+			c = cmp64(int64(msgs[a].UID), int64(msgs[b].UID))
+		}
+		if !q.Asc {
+			c = -c
+		}
+		return c
+	}
+	// A folder in date order is usually already in UID order: check
+	// before sorting 100,000 entries.
+	if sort.SliceIsSorted(idx, func(i, j int) bool { return cmp(idx[i], idx[j]) < 0 }) {
+		return
+	}
+	if !q.Asc && sort.SliceIsSorted(idx, func(i, j int) bool { return cmp(idx[i], idx[j]) > 0 }) {
+		for i, j := 0, len(idx)-1; i < j; i, j = i+1, j-1 {
+			idx[i], idx[j] = idx[j], idx[i]
+		}
+		return
+	}
+	sort.Slice(idx, func(i, j int) bool { return cmp(idx[i], idx[j]) < 0 })
+}
+
+func cmp64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sortKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// subjectKey is the base subject RFC 5256 §2.1 sorts by, simplified:
+// reply and forward prefixes (also the Japanese 返信 / 転送 forms) and
+// "[list]" tags removed, case folded.
+func subjectKey(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for {
+		t := s
+		for _, p := range []string{"re:", "fw:", "fwd:", "aw:", "re：", "fw：", "返信:", "転送:"} {
+			t = strings.TrimSpace(strings.TrimPrefix(t, p))
+		}
+		if strings.HasPrefix(t, "[") {
+			if i := strings.IndexByte(t, ']'); i > 0 {
+				t = strings.TrimSpace(t[i+1:])
+			}
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// filter keeps the positions whose message matches q's search.
+func (mb *Mailbox) filter(f *mailbox.Folder, msgs []mailbox.Message, sums []Summary, idx []int32, q Query) []int32 {
+	needle := strings.ToLower(q.Search)
+	out := idx[:0]
+	for _, i := range idx {
+		var ok bool
+		switch q.In {
+		case InFrom:
+			ok = contains(sums[i].From, needle) || contains(sums[i].FromAddr, needle)
+		case InTo:
+			ok = contains(sums[i].To, needle)
+		case InSubject:
+			ok = contains(sums[i].Subject, needle)
+		case InBody:
+			ok = bodyContains(f, msgs[i].UID, needle)
+		default:
+			s := sums[i]
+			ok = contains(s.From, needle) || contains(s.FromAddr, needle) || contains(s.To, needle) || contains(s.Subject, needle)
+		}
+		if ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func contains(hay, lowerNeedle string) bool {
+	return strings.Contains(strings.ToLower(hay), lowerNeedle)
+}
