@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -54,5 +55,46 @@ print(d(m.select("INBOX")[1][0]), d(m.select("Junk")[1][0]))
 `)
 	if got != "1 0\n" {
 		t.Errorf("INBOX and Junk over IMAP: %q, want the message back in INBOX", got)
+	}
+}
+
+// TestWebmailChangesReachIdlingIMAPClient: a flag set and a delete done in
+// the webmail are told at once to an IMAP client idling on the folder
+// (RFC 9051 §7.5.2 FETCH, §7.5.1 EXPUNGE): one mailbox, one index.
+func TestWebmailChangesReachIdlingIMAPClient(t *testing.T) {
+	NeedTool(t, "curl")
+	n := webNode(t, "")
+	n.AddUser("taro@example.jp", "correct horse")
+	n.Start()
+	mxPy(t, n, "taro@example.jp", "From: a@remote.example\r\nTo: taro@example.jp\r\nSubject: watched\r\n\r\nx\r\n")
+	n.WaitMaildir("taro@example.jp", 1)
+	m := dialIMAPS(t, n.Addr("imaps"), "taro@example.jp", `"correct horse"`)
+	if sel := strings.Join(m.cmd("SELECT INBOX"), "\n"); !strings.Contains(sel, "* 1 EXISTS") {
+		t.Fatalf("SELECT: %s", sel)
+	}
+	fmt.Fprintf(m.c, "i1 IDLE\r\n")
+	if l := m.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	https := "https://" + n.Addr("https")
+	s := curlLogin(t, https, "taro@example.jp", "correct horse")
+	if code, _ := curl(t, "-b", s.jar, "-d", "uid=1&action=flag&csrf="+url.QueryEscape(s.token), https+"/mail/act"); code != 303 {
+		t.Fatalf("flag: %d", code)
+	}
+	if l := m.line(); l != `* 1 FETCH (UID 1 FLAGS (\Flagged))` {
+		t.Fatalf("idler got %q after the webmail flagged", l)
+	}
+	if code, _ := curl(t, "-b", s.jar, "-d", "uid=1&action=delete&csrf="+url.QueryEscape(s.token), https+"/mail/act"); code != 303 {
+		t.Fatalf("delete: %d", code)
+	}
+	if l := m.line(); l != "* 1 EXPUNGE" {
+		t.Fatalf("idler got %q after the webmail deleted", l)
+	}
+	fmt.Fprintf(m.c, "DONE\r\n")
+	if l := m.line(); !strings.HasPrefix(l, "i1 OK") {
+		t.Fatalf("DONE: %q", l)
+	}
+	if f := m.cmd(`STATUS Trash (MESSAGES)`); len(f) != 1 || f[0] != `* STATUS "Trash" (MESSAGES 1)` {
+		t.Fatalf("Trash: %q", f)
 	}
 }
