@@ -43,11 +43,10 @@ func TestWebmailSpamButtonsTeachRspamd(t *testing.T) {
 		t.Fatalf("not spam: %d\n%s", code, resp)
 	}
 	waitLearned(t, n, r.ControllerAddr, spam)
-	log := n.Log()
+	// The node logs a lesson after rspamd has counted it: wait for the
+	// line rather than read the log at once.
 	for _, want := range []string{`msg="rspamd learned" account=alice@example.net lesson=/learnspam`, `msg="rspamd learned" account=alice@example.net lesson=/learnham`} {
-		if !strings.Contains(log, want) {
-			t.Errorf("log lacks %s:\n%s", want, log)
-		}
+		waitFor(t, "log line "+want, func() bool { return strings.Contains(n.Log(), want) })
 	}
 	got := imapPy(t, n, alice, alicePW, `
 m = login()
