@@ -19,6 +19,7 @@ require (
 )
 
 require (
+	github.com/microcosm-cc/bluemonday v1.0.27
 	github.com/prometheus/client_model v0.6.3
 	layeh.com/radius v0.0.0-20231213012653-1006025d24f8
 )
@@ -35,7 +36,6 @@ require (
 	github.com/gobwas/ws v1.4.0 // indirect
 	github.com/gorilla/css v1.0.1 // indirect
 	github.com/kr/text v0.2.0 // indirect
-	github.com/microcosm-cc/bluemonday v1.0.27 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect

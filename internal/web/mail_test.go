@@ -147,3 +147,26 @@ func TestMailBodyFrameIsLockedDown(t *testing.T) {
 		t.Errorf("images asked for: CSP %q body %s", resp.Header.Get("Content-Security-Policy"), body)
 	}
 }
+
+// An HTML attachment is a download, never a page of ours.
+func TestMailAttachmentIsADownload(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: a@example.com\nSubject: att\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename*=ISO-2022-JP''%1B%24BF%7CK%5C8l%1B%28B.html\n\n<script>alert(1)</script>\n--b--\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	_, page := s.do(c, "GET", s.secure.URL+"/mail/msg?uid=1", nil, nil)
+	m := regexp.MustCompile(`<a href="([^"]+)" download>日本語.html</a>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no attachment link:\n%s", page)
+	}
+	resp, body := s.do(c, "GET", s.secure.URL+html.UnescapeString(m[1]), nil, nil)
+	h := resp.Header
+	if resp.StatusCode != 200 || body != "<script>alert(1)</script>" {
+		t.Fatalf("download: %d %q", resp.StatusCode, body)
+	}
+	if h.Get("Content-Disposition") != "attachment; filename*=utf-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.html" ||
+		h.Get("Content-Type") != "application/octet-stream" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("download headers %v", h)
+	}
+}

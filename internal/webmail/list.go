@@ -1,7 +1,8 @@
 package webmail
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,9 +94,7 @@ func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
 		if q.Search != "" {
 			idx = mb.filter(f, msgs, sums, idx, q)
 		}
-		asc := q
-		asc.Asc = true
-		sortIndex(idx, msgs, sums, asc)
+		sortIndex(idx, msgs, sums, q.Sort)
 		if textSort && q.Search == "" {
 			keepOrder(f, msgs, q.Sort, idx)
 		}
@@ -135,9 +134,10 @@ func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
 	return p, nil
 }
 
-// sortIndex orders idx (positions in msgs) as q asks. Ties go by UID, so
-// the order is total and pages never overlap.
-func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, q Query) {
+// sortIndex puts idx (positions in msgs) in ascending order by key. Ties
+// go by UID, so the order is total, pages never overlap, and the
+// descending order is exactly this one reversed.
+func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, key string) {
 	var less func(a, b int32) int
 	// Text keys are folded once per message, not once per comparison.
 	textKeys := func(key func(Summary) string) []string {
@@ -147,9 +147,9 @@ func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, q Query) {
 		}
 		return keys
 	}
-	switch q.Sort {
+	switch key {
 	case BySize:
-		less = func(a, b int32) int { return cmp64(msgs[a].Size, msgs[b].Size) }
+		less = func(a, b int32) int { return cmp.Compare(msgs[a].Size, msgs[b].Size) }
 	case BySender:
 		keys := textKeys(func(s Summary) string { return sortKey(s.From) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
@@ -157,40 +157,19 @@ func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, q Query) {
 		keys := textKeys(func(s Summary) string { return subjectKey(s.Subject) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	default:
-		less = func(a, b int32) int { return cmp64(msgs[a].Date, msgs[b].Date) }
+		less = func(a, b int32) int { return cmp.Compare(msgs[a].Date, msgs[b].Date) }
 	}
-	cmp := func(a, b int32) int {
-		c := less(a, b)
-		if c == 0 {
-			c = cmp64(int64(msgs[a].UID), int64(msgs[b].UID))
+	order := func(a, b int32) int {
+		if c := less(a, b); c != 0 {
+			return c
 		}
-		if !q.Asc {
-			c = -c
-		}
-		return c
+		return cmp.Compare(msgs[a].UID, msgs[b].UID)
 	}
 	// A folder in date order is usually already in UID order: check
 	// before sorting 100,000 entries.
-	if sort.SliceIsSorted(idx, func(i, j int) bool { return cmp(idx[i], idx[j]) < 0 }) {
-		return
+	if !slices.IsSortedFunc(idx, order) {
+		slices.SortFunc(idx, order)
 	}
-	if !q.Asc && sort.SliceIsSorted(idx, func(i, j int) bool { return cmp(idx[i], idx[j]) > 0 }) {
-		for i, j := 0, len(idx)-1; i < j; i, j = i+1, j-1 {
-			idx[i], idx[j] = idx[j], idx[i]
-		}
-		return
-	}
-	sort.Slice(idx, func(i, j int) bool { return cmp(idx[i], idx[j]) < 0 })
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func sortKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -142,26 +142,36 @@ func cacheFor(dir string) *summaryCache {
 // it. open opens a message of the folder by UID.
 func summaries(f *mailbox.Folder, msgs []mailbox.Message) []Summary {
 	c := cacheFor(f.Dir())
+	out := make([]Summary, len(msgs))
+	var missing []int
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.loaded {
 		c.load()
 	}
-	out := make([]Summary, len(msgs))
-	var add bytes.Buffer
 	for i := range msgs {
 		if s, ok := c.m[msgs[i].Base]; ok {
 			out[i] = s
-			continue
+		} else {
+			missing = append(missing, i)
 		}
-		s := readSummary(f, msgs[i].UID)
-		c.m[msgs[i].Base] = s
-		out[i] = s
-		writeLine(&add, msgs[i].Base, s)
 	}
-	if add.Len() > 0 {
-		c.append(add.Bytes())
+	c.mu.Unlock()
+	if len(missing) == 0 {
+		return out
 	}
+	// The headers are read without the lock: filling a large folder takes
+	// seconds, and other pages of it need the cache meanwhile.
+	var add bytes.Buffer
+	for _, i := range missing {
+		out[i] = readSummary(f, msgs[i].UID)
+		writeLine(&add, msgs[i].Base, out[i])
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, i := range missing {
+		c.m[msgs[i].Base] = out[i]
+	}
+	c.append(add.Bytes())
 	return out
 }
 

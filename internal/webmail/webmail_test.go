@@ -1,6 +1,7 @@
 package webmail
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -537,4 +538,28 @@ func TestSortedOrderFollowsChanges(t *testing.T) {
 	if got := order(); got != "Anna Mika Zoe" {
 		t.Errorf("after a delete: %q", got)
 	}
+}
+
+// FuzzSummaryCacheFile: whatever the cache file holds (torn, edited,
+// another version's), loading it neither fails nor yields a field that
+// breaks the file's lines when written back.
+func FuzzSummaryCacheFile(f *testing.F) {
+	f.Add([]byte("a\tFrom\tf@x\tTo\tSubject\nb\t\t\t\t\n"))
+	f.Add([]byte("torn\tline"))
+	f.Add([]byte("\t\t\t\t\n\n\x00\t\xff\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, SummaryFile), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := &summaryCache{dir: dir, m: map[string]Summary{}}
+		c.load()
+		for base, s := range c.m {
+			var b bytes.Buffer
+			writeLine(&b, base, s)
+			if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != 4 {
+				t.Errorf("entry %q %+v writes %q", base, s, line)
+			}
+		}
+	})
 }

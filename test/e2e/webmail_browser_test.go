@@ -250,6 +250,12 @@ m.logout()
 		chromedp.Click(`#empty-folder`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#empty`, chromedp.ByQuery))
 	shot(t, ctx, "mail-trash-emptied")
+	// The same pages on a desktop screen: folders beside the list.
+	run(t, ctx, "desktop", chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(https+"/mail/?f=%E4%BB%95%E4%BA%8B&lang=ja"), chromedp.WaitVisible(`#messages`, chromedp.ByQuery))
+	shot(t, ctx, "mail-list-desktop-ja")
+	run(t, ctx, "desktop message", chromedp.Click(`#messages td.subject a`, chromedp.ByQuery), chromedp.WaitVisible(`#mailtext`, chromedp.ByQuery))
+	shot(t, ctx, "mail-read-desktop-ja")
 }
 
 // TestWebmailCSRFAndOtherAccounts: with curl and a real session cookie,
