@@ -168,7 +168,7 @@ type Node struct {
 
 // allListeners lists every listener key so a node opens only the ones a
 // benchmark names.
-var allListeners = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "http", "https"}
+var allListeners = []string{"mx", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "managesieve", "http", "https"}
 
 // StartNode writes a config (listeners as given, the rest off, extra TOML
 // tables after), creates domain and user with password, and starts serve.
@@ -213,6 +213,9 @@ func StartNode(binary string, listen map[string]int, extraTOML, user, password s
 	}
 	return n, nil
 }
+
+// Pid is the node's server process.
+func (n *Node) Pid() int { return n.srv.Process.Pid }
 
 // CLI runs a mailgate command against the node's config.
 func (n *Node) CLI(stdin string, args ...string) error {
