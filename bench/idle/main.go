@@ -3,7 +3,7 @@
 // and as many MX clients idle after EHLO, each against a fresh mailgate
 // node, and the same IMAP flood against Debian's Dovecot as the peer
 // (-dovecot-conns, fewer by default: Dovecot runs one imap process per
-// logged-in client). Memory is the proportional set size (PSS) of the
+// logged-in client), -runs times each, interleaved. Memory is the proportional set size (PSS) of the
 // server's whole process tree before and after the flood, divided by the
 // connections. While the flood idles, a new client logs in and SELECTs
 // INBOX (IMAP) or gets the banner and its EHLO answered (MX): -probes
@@ -45,6 +45,8 @@ var (
 	sources      = flag.Int("sources", 250, "loopback source addresses the flood comes from (127.0.0.2 on)")
 	probes       = flag.Int("probes", 5, "new clients timed while the flood idles (odd: the median is one of them)")
 	workers      = flag.Int("workers", 32, "connections set up concurrently")
+	withMX       = flag.Bool("mx", true, "measure the MX flood too")
+	hold         = flag.Duration("hold", 0, "keep each flood open this long after measuring it (to look at the server meanwhile)")
 )
 
 const (
@@ -63,31 +65,32 @@ type row struct {
 
 func main() {
 	binary := flag.String("mailgate", "./mailgate", "path of the mailgate binary")
+	runs := flag.Int("runs", 3, "runs per server, interleaved, each on a fresh server (odd: the median is one of them)")
 	flag.Parse()
 	raiseNoFile(uint64(*conns) + 1000)
-	var rows []row
-	fail := func(what string, err error) {
-		fmt.Fprintf(os.Stderr, "bench idle: %s: %v\n", what, err)
-		os.Exit(1)
+	type target struct {
+		name string
+		run  func() (row, error)
 	}
-	r, err := mailgateIMAP(*binary)
-	if err != nil {
-		fail("mailgate IMAP", err)
-	}
-	rows = append(rows, r)
+	targets := []target{{"mailgate IMAP", func() (row, error) { return mailgateIMAP(*binary) }}}
 	if *dovecotConns > 0 {
-		r, err := dovecotIMAP()
-		if err != nil {
-			fail("dovecot IMAP", err)
+		targets = append(targets, target{"dovecot IMAP", dovecotIMAP})
+	}
+	if *withMX {
+		targets = append(targets, target{"mailgate MX", func() (row, error) { return mailgateMX(*binary) }})
+	}
+	results := make([][]row, len(targets))
+	for i := 0; i < *runs; i++ {
+		for t, tg := range targets {
+			r, err := tg.run()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench idle: %s: %v\n", tg.name, err)
+				os.Exit(1)
+			}
+			results[t] = append(results[t], r)
 		}
-		rows = append(rows, r)
 	}
-	r, err = mailgateMX(*binary)
-	if err != nil {
-		fail("mailgate MX", err)
-	}
-	rows = append(rows, r)
-	print(rows)
+	print(results)
 }
 
 // limitsTOML raises the global caps over the flood (the per-address caps
@@ -122,6 +125,10 @@ func mailgateMX(binary string) (row, error) {
 		return r, err
 	}
 	r.after = pss(n.Pid())
+	if *hold > 0 {
+		fmt.Fprintf(os.Stderr, "bench idle: MX: %d clients idle, server pid %d, holding for %v\n", *conns, n.Pid(), *hold)
+		time.Sleep(*hold)
+	}
 	for i := 0; i < *probes; i++ {
 		t0 := time.Now()
 		c, err := mxClient(nil, addr)
@@ -162,6 +169,10 @@ func imapFlood(what string, pid int, addr string, n int) (row, error) {
 		return r, err
 	}
 	r.after = pss(pid)
+	if *hold > 0 {
+		fmt.Fprintf(os.Stderr, "bench idle: %s: %d clients idle, server pid %d, holding for %v\n", what, n, pid, *hold)
+		time.Sleep(*hold)
+	}
 	for i := 0; i < *probes; i++ {
 		t0 := time.Now()
 		c, err := imapClient(nil, addr, false)
@@ -424,16 +435,29 @@ func raiseNoFile(want uint64) {
 	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 }
 
-func print(rows []row) {
-	fmt.Printf("\nIdle connections (%d CPUs, %s), memory = PSS of the server's processes, new client = ", cpus(), kernel())
-	fmt.Printf("IMAP: TLS + LOGIN + SELECT, MX: banner + EHLO, timed while the flood idles, %d probes\n", *probes)
+// perConn is a run's memory per connection in KiB.
+func (r row) perConn() float64 { return float64(r.after-r.before) / float64(r.conns) / 1024 }
+
+// print gives per server the run with the median memory per connection,
+// the range over the runs, and the probes of all runs.
+func print(results [][]row) {
+	fmt.Printf("\nIdle connections (%d CPUs, %s), %d runs each: memory = PSS of the server's processes, new client = ", cpus(), kernel(), len(results[0]))
+	fmt.Printf("IMAP: TLS + LOGIN + SELECT, MX: banner + EHLO, timed while the flood idles (%d per run)\n", *probes)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "SERVER\tCONNECTIONS\tMEMORY BEFORE MB\tAFTER MB\tKIB PER CONNECTION\tNEW CLIENT MS MEDIAN\tMIN-MAX\tSTILL SERVED")
-	for _, r := range rows {
-		per := float64(r.after-r.before) / float64(r.conns) / 1024
-		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d/%d\n", r.what, r.conns,
-			float64(r.before)/(1<<20), float64(r.after)/(1<<20), per,
-			ms(medianOf(r.probe)), ms(minOf(r.probe))+"-"+ms(maxOf(r.probe)), r.stillIdle, r.total)
+	fmt.Fprintln(w, "SERVER\tCONNECTIONS\tMEMORY BEFORE MB\tAFTER MB\tKIB PER CONNECTION\tMIN-MAX\tNEW CLIENT MS MEDIAN\tMIN-MAX\tSTILL SERVED")
+	for _, rs := range results {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].perConn() < rs[j].perConn() })
+		r := rs[len(rs)/2]
+		var probe []time.Duration
+		served, total := 0, 0
+		for _, x := range rs {
+			probe = append(probe, x.probe...)
+			served += x.stillIdle
+			total += x.total
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f-%.1f\t%s\t%s\t%d/%d\n", r.what, r.conns,
+			float64(r.before)/(1<<20), float64(r.after)/(1<<20), r.perConn(), rs[0].perConn(), rs[len(rs)-1].perConn(),
+			ms(medianOf(probe)), ms(minOf(probe))+"-"+ms(maxOf(probe)), served, total)
 	}
 	w.Flush()
 }
