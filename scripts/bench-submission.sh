@@ -70,8 +70,17 @@ median() {
   sort -t $'\t' -k2,2n "$work/$1" | awk -F '\t' -v OFS='\t' '{r[NR]=$0; v[NR]=$2}
     END {m=int((NR+1)/2); split(r[m], f, "\t"); print f[1], f[2], (NR>1 ? v[1] "-" v[NR] : "-"), f[3], f[4], f[5], f[6], f[7]}'
 }
+# The file system decides much of a message's cost: ext4 without its
+# journal (some VM images) makes each new file's inode allocation skip,
+# one by one, the inodes freed in the last seconds (the kernel's
+# recently_deleted check), which the spool frees at the message rate.
+fs=$(df -T "$work" | awk 'NR==2{print $2}')
+if [ "$fs" = ext4 ]; then
+  dev=$(basename "$(df --output=source "$work" | tail -1)")
+  if compgen -G "/proc/fs/jbd2/$dev-*" >/dev/null; then fs="ext4 with journal"; else fs="ext4 WITHOUT journal"; fi
+fi
 echo
-echo "mailgate submission benchmark ($(nproc) CPUs, $(uname -r), spool on $(df -T "$work" | awk 'NR==2{print $2}'), $RUNS interleaved rounds; a shared machine is noisy: compare within a run)"
+echo "mailgate submission benchmark ($(nproc) CPUs, $(uname -r), spool on $fs, $RUNS interleaved rounds; a shared machine is noisy: compare within a run)"
 {
   printf 'WHAT\tPER SECOND\tMIN-MAX\tP50 MS\tP99 MS\tCOUNT\tFAILED\tCPU MS PER OP\n'
   for k in one ten tls fsync1 fsync20 auth; do median "$k"; done
