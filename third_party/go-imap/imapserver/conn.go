@@ -273,6 +273,9 @@ func (c *Conn) serve() {
 			readTimeout = cmdReadTimeout
 		}
 		c.setReadTimeout(readTimeout)
+		if c.state == imap.ConnStateLogout {
+			break // mailgate: before waiting for a client that may wait for the close
+		}
 		c.waitInput() // mailgate
 
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
