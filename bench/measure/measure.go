@@ -255,6 +255,9 @@ func (n *Node) serve(ports []int) error {
 	return nil
 }
 
+// Pid is the node's server process.
+func (n *Node) Pid() int { return n.srv.Process.Pid }
+
 // CLI runs a mailgate command against the node's config.
 func (n *Node) CLI(stdin string, args ...string) error {
 	c := exec.Command(n.binary, append([]string{"-c", n.Config}, args...)...)

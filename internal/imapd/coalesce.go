@@ -63,10 +63,13 @@ func (c *coalescedConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// flush is the delay's: the connection has gone quiet, so the buffer
+// and the timer are let go as well (an idle client keeps neither).
 func (c *coalescedConn) flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flushLocked()
+	c.buf, c.timer = nil, nil
 }
 
 func (c *coalescedConn) flushLocked() error {
@@ -86,8 +89,16 @@ func (c *coalescedConn) flushLocked() error {
 	return err
 }
 
+// Read sends what is pending first: the client waits for it. The buffer
+// goes too, as the client may now be quiet for long (IDLE).
 func (c *coalescedConn) Read(p []byte) (int, error) {
-	if err := func() error { c.mu.Lock(); defer c.mu.Unlock(); return c.flushLocked() }(); err != nil {
+	if err := func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		err := c.flushLocked()
+		c.buf = nil
+		return err
+	}(); err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(p)

@@ -205,6 +205,25 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) (err er
 	return sel.tracker.Idle(w, stop)
 }
 
+// IdleFunc is Idle without a goroutine per idling client
+// (imapserver.SessionIdleFunc): the folder's poller queues the changes and
+// a goroutine that lives only while it writes them reports them. go-imap
+// calls it instead of Idle.
+func (s *session) IdleFunc(w *imapserver.UpdateWriter) (func() error, error) {
+	if s.sel == nil {
+		return func() error { return nil }, nil
+	}
+	sel := s.sel
+	s.srv.startIdle(sel.folder, sel.box)
+	stop := sel.tracker.IdleFunc(w)
+	return func() (err error) {
+		defer s.logFailure("IDLE", &err)
+		err = stop()
+		s.srv.endIdle(sel.box)
+		return err
+	}, nil
+}
+
 // logFailure logs an error a command returns that is no protocol answer
 // (no *imap.Error) with the command, its tag and the account, and turns it
 // into the NO [SERVERBUG] go-imap would have sent (it would have logged

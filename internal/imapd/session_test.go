@@ -256,3 +256,17 @@ func TestIdleReportsDeliveryBeforeIdle(t *testing.T) {
 		t.Fatalf("DONE: %q", l)
 	}
 }
+
+// TestLogoutClosesTheConnection: after LOGOUT's OK the server closes
+// (RFC 9051 §6.1.3), also for a client that waits for it to: the read
+// loop must not wait for the client's next bytes first (go-imap's reader
+// now waits for input before each command to hold no buffer meanwhile).
+func TestLogoutClosesTheConnection(t *testing.T) {
+	addr, _ := testServer(t)
+	c := dial(t, addr)
+	c.do("LOGOUT")
+	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := c.r.ReadByte(); err != io.EOF {
+		t.Fatalf("after LOGOUT read %q, %v; want EOF (the server closes)", b, err)
+	}
+}

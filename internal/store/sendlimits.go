@@ -157,21 +157,36 @@ func (s *Store) SendUsage(ctx context.Context, addr string) (recipients, message
 // nodes or twenty sessions reserving at once never pass a limit together.
 // It returns the reservation's ID, for ReleaseSend when the transaction is
 // abandoned before the message is accepted, or an *OverLimitError.
+//
+// On SQLite, reservations made at the same time share one transaction
+// (reserveBatches): SQLite has one writer at a time and synchronous=FULL
+// makes each commit an fsync, which bounded every submission with a
+// remote recipient to one fsync each, one after the other.
 func (s *Store) ReserveSend(ctx context.Context, account string, recipients, messages int, defaults SendLimits) (int64, error) {
-	now := s.now()
-	since := now.Add(-SendWindow).Unix()
-	tx, err := s.db.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE, one writer at a time
+	if s.dialect == SQLite {
+		return s.reserveBatched(ctx, reserveRequest{account: account, recipients: recipients, messages: messages, defaults: defaults})
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	if s.dialect == Postgres {
-		// One account's reservations queue behind each other; other
-		// accounts' go on (the lock is per account, per transaction).
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7026, hashtext($1))`, account); err != nil {
-			return 0, err
-		}
+	// One account's reservations queue behind each other; other
+	// accounts' go on (the lock is per account, per transaction).
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7026, hashtext($1))`, account); err != nil {
+		return 0, err
 	}
+	id, err := s.reserveIn(ctx, tx, s.now(), account, recipients, messages, defaults)
+	if err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
+}
+
+// reserveIn checks one reservation against the window as tx sees it and
+// records it there.
+func (s *Store) reserveIn(ctx context.Context, tx *sql.Tx, now time.Time, account string, recipients, messages int, defaults SendLimits) (int64, error) {
+	since := now.Add(-SendWindow).Unix()
 	o, err := scanOverride(tx.QueryRowContext(ctx, s.q(`SELECT recipients_per_day, messages_per_day FROM account_limits WHERE account = ?`), account))
 	if err != nil {
 		return 0, err
@@ -224,7 +239,111 @@ func (s *Store) ReserveSend(ctx context.Context, account string, recipients, mes
 		account, now.Unix(), recipients, messages).Scan(&id); err != nil {
 		return 0, err
 	}
-	return id, tx.Commit()
+	return id, nil
+}
+
+// reserveRequest is one ReserveSend waiting for its batch.
+type reserveRequest struct {
+	account              string
+	recipients, messages int
+	defaults             SendLimits
+	done                 chan reserveResult
+}
+
+type reserveResult struct {
+	id  int64
+	err error
+}
+
+// maxReserveBatch bounds one transaction's reservations.
+const maxReserveBatch = 128
+
+var errStoreClosed = errors.New("store: closed")
+
+// startReserving starts reserveBatches once (and never after Close).
+func (s *Store) startReserving() {
+	s.reserveOnce.Do(func() {
+		s.reserveQ = make(chan reserveRequest, maxReserveBatch)
+		go s.reserveBatches()
+	})
+}
+
+// reserveBatched hands r to the batching goroutine and waits for its
+// result. A caller that gives up (ctx) leaves a goroutine to release the
+// reservation should it be made after all.
+func (s *Store) reserveBatched(ctx context.Context, r reserveRequest) (int64, error) {
+	s.startReserving()
+	r.done = make(chan reserveResult, 1)
+	select {
+	case s.reserveQ <- r:
+	case <-s.closed:
+		return 0, errStoreClosed
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case res := <-r.done:
+		return res.id, res.err
+	case <-ctx.Done():
+		go func() {
+			if res := <-r.done; res.err == nil {
+				s.ReleaseSend(context.Background(), res.id)
+			}
+		}()
+		return 0, ctx.Err()
+	}
+}
+
+// reserveBatches makes the waiting reservations in one transaction, in
+// the order they came, each checked against the window with the earlier
+// ones of its batch in it: the same answers as one transaction each, one
+// commit (one fsync) for all. A database error fails the whole batch;
+// a refusal (*OverLimitError) is only its own request's.
+func (s *Store) reserveBatches() {
+	for {
+		var first reserveRequest
+		select {
+		case first = <-s.reserveQ:
+		case <-s.closed:
+			return
+		}
+		batch := []reserveRequest{first}
+	gather:
+		for len(batch) < maxReserveBatch {
+			select {
+			case r := <-s.reserveQ:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		results := make([]reserveResult, len(batch))
+		err := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the one writer
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			now := s.now()
+			for i, r := range batch {
+				id, err := s.reserveIn(ctx, tx, now, r.account, r.recipients, r.messages, r.defaults)
+				var over *OverLimitError
+				if err != nil && !errors.As(err, &over) {
+					return err
+				}
+				results[i] = reserveResult{id, err}
+			}
+			return tx.Commit()
+		}()
+		for i, r := range batch {
+			if err != nil {
+				results[i] = reserveResult{err: err}
+			}
+			r.done <- results[i]
+		}
+	}
 }
 
 // ReleaseSend gives back reservations of a transaction that was abandoned

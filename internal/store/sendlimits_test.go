@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,6 +174,21 @@ func BenchmarkReserveSend(b *testing.B) {
 					}
 					i++
 				}
+			})
+			// Twenty sessions reserving at once, as twenty submission
+			// clients do: on SQLite they share commits (reserveBatches).
+			b.Run("reserve-20-sessions", func(b *testing.B) {
+				var n atomic.Int64
+				b.SetParallelism(max(1, 20/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := n.Add(1)
+						if _, err := s.ReserveSend(ctx, fmt.Sprintf("u%d@isp.example", i%100), 1, 1, lim); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
 			})
 			b.Run("audit-insert", func(b *testing.B) {
 				for b.Loop() {

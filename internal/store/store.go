@@ -53,6 +53,12 @@ type Store struct {
 	lookups *lookupCache
 	// sieveQuota is config [sieve]'s (SetSieveQuota); nil: the defaults.
 	sieveQuota *SieveQuota
+	// reserveQ feeds SQLite's send-limit reservations to the goroutine
+	// that makes them in batches (reserveBatches), started on first use.
+	reserveQ    chan reserveRequest
+	reserveOnce sync.Once
+	closed      chan struct{} // closed by Close
+	closeOnce   sync.Once
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -63,7 +69,7 @@ func IsPostgres(dsn string) bool {
 // Open connects to dsn (a SQLite path or a postgres:// URL) and brings the
 // schema up to date.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{now: time.Now, lookups: &lookupCache{ttl: 2 * time.Second}}
+	s := &Store{now: time.Now, lookups: &lookupCache{ttl: 2 * time.Second}, closed: make(chan struct{})}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
@@ -98,6 +104,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 
 // Close releases the database.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
 	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }

@@ -11,7 +11,7 @@ mg_setup() {
   for kv; do addr[${kv%%=*}]="127.0.0.1:${kv#*=}"; done
   {
     printf 'hostname = "bench.mailgate.test"\ndata_dir = "%s"\n[listen]\n' "$work/data"
-    for s in mx submission submissions pop3 pop3s imap imaps http https; do
+    for s in mx submission submissions pop3 pop3s imap imaps managesieve http https; do
       printf '%s = "%s"\n' "$s" "${addr[$s]:-}"
     done
     printf '[log]\nlevel = "warn"\n'

@@ -35,7 +35,13 @@ var internalServerErrorResp = &imap.StatusResponse{
 
 // A Conn represents an IMAP connection to the server.
 type Conn struct {
-	server   *Server
+	server *Server
+	// mailgate: br and bw come from pools and go back while the
+	// connection waits for the client (see waitInput and
+	// responseEncoder.end), so an idle connection (10,000 in IDLE) holds
+	// no 4 KiB buffers; in is what br reads from, rw what bw writes to.
+	rw       io.ReadWriter
+	in       firstByteReader
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	encMutex sync.Mutex
@@ -56,16 +62,102 @@ func (c *Conn) Tag() string {
 }
 
 func newConn(c net.Conn, server *Server) *Conn {
-	rw := server.options.wrapReadWriter(c)
-	br := bufio.NewReader(rw)
-	bw := bufio.NewWriter(rw)
-	return &Conn{
+	conn := &Conn{
 		conn:    c,
 		server:  server,
-		br:      br,
-		bw:      bw,
 		enabled: make(imap.CapSet),
 	}
+	conn.setReadWriter(server.options.wrapReadWriter(c))
+	return conn
+}
+
+// mailgate: the pools of read and write buffers, and what a connection
+// does with them.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriter(nil) }}
+)
+
+// setReadWriter makes rw the connection's transport (at the start and
+// after STARTTLS); the caller has taken whatever br had buffered.
+func (c *Conn) setReadWriter(rw io.ReadWriter) {
+	c.rw = rw
+	c.in = firstByteReader{r: rw}
+	if c.br == nil {
+		c.br = readerPool.Get().(*bufio.Reader)
+	}
+	c.br.Reset(&c.in)
+	if c.bw != nil {
+		c.bw.Reset(rw)
+	}
+}
+
+// waitInput waits for the client's next bytes, holding no read buffer
+// while it waits: when br has nothing buffered, it goes back to the pool,
+// one byte is read into c.in, and a pooled br is taken again to read on
+// from there. A read error is kept in c.in and met by br's next read, so
+// callers see the same errors as without the wait.
+func (c *Conn) waitInput() {
+	if c.br.Buffered() > 0 {
+		return
+	}
+	readerPool.Put(c.br)
+	c.br = nil
+	c.in.wait()
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.in)
+}
+
+// takeWriter gives the connection a write buffer for a response
+// (encMutex held).
+func (c *Conn) takeWriter() {
+	if c.bw == nil {
+		c.bw = writerPool.Get().(*bufio.Writer)
+		c.bw.Reset(c.rw)
+	}
+}
+
+// releaseWriter gives the write buffer back once a response is out
+// (encMutex held).
+func (c *Conn) releaseWriter() {
+	if c.bw != nil && c.bw.Buffered() == 0 {
+		c.bw.Reset(nil)
+		writerPool.Put(c.bw)
+		c.bw = nil
+	}
+}
+
+// firstByteReader reads from r, after the byte and then the error a wait
+// left.
+type firstByteReader struct {
+	r   io.Reader
+	b   [1]byte
+	n   int
+	err error
+}
+
+func (f *firstByteReader) wait() {
+	if f.n > 0 || f.err != nil {
+		return
+	}
+	f.n, f.err = f.r.Read(f.b[:])
+}
+
+func (f *firstByteReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if f.n > 0 {
+		p[0] = f.b[0]
+		f.n = 0
+		return 1, nil
+	}
+	if f.err != nil {
+		err := f.err
+		f.err = nil
+		return 0, err
+	}
+	return f.r.Read(p)
 }
 
 // NetConn returns the underlying connection that is wrapped by the IMAP
@@ -181,6 +273,10 @@ func (c *Conn) serve() {
 			readTimeout = cmdReadTimeout
 		}
 		c.setReadTimeout(readTimeout)
+		if c.state == imap.ConnStateLogout {
+			break // mailgate: before waiting for a client that may wait for the close
+		}
+		c.waitInput() // mailgate
 
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
 		dec.MaxSize = maxCommandSize
@@ -520,10 +616,11 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	quotedUTF8 := conn.enabled.Has(imap.CapIMAP4rev2) || conn.enabled.Has(imap.CapUTF8Accept)
 	conn.mutex.Unlock()
 
+	conn.encMutex.Lock() // released by responseEncoder.end
+	conn.takeWriter()    // mailgate
 	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
 
-	conn.encMutex.Lock() // released by responseEncoder.end
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
 		Encoder: wireEnc,
@@ -537,6 +634,7 @@ func (enc *responseEncoder) end() {
 	}
 	enc.Encoder = nil
 	enc.conn.setWriteTimeout(0)
+	enc.conn.releaseWriter() // mailgate
 	enc.conn.encMutex.Unlock()
 }
 

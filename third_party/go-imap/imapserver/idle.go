@@ -22,6 +22,27 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 		return err
 	}
 
+	// mailgate: a session that can report updates without a goroutine
+	// of its own per idling client.
+	if s, ok := c.session.(SessionIdleFunc); ok {
+		stop, err := s.IdleFunc(&UpdateWriter{conn: c, allowExpunge: true})
+		if err != nil {
+			return err
+		}
+		c.setReadTimeout(idleReadTimeout)
+		c.waitInput()
+		line, isPrefix, err := c.br.ReadLine()
+		stopErr := stop()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		} else if isPrefix || string(line) != "DONE" {
+			return newClientBugError("Syntax error: expected DONE to end IDLE command")
+		}
+		return stopErr
+	}
+
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -36,6 +57,7 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 	}()
 
 	c.setReadTimeout(idleReadTimeout)
+	c.waitInput() // mailgate: no read buffer held while idling
 	line, isPrefix, err := c.br.ReadLine()
 	close(stop)
 	if err == io.EOF {

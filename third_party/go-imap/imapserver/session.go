@@ -84,6 +84,16 @@ type SessionNamespace interface {
 	Namespace() (*imap.NamespaceData, error)
 }
 
+// SessionIdleFunc is an optional interface for a session that reports IDLE
+// updates without a goroutine of its own per idling client (mailgate). The
+// server then calls IdleFunc instead of Idle: updates are written with w,
+// from whatever goroutine notices them, until stop is called; stop
+// returns once no write is under way, with the error that ended the
+// updates, if any. See SessionTracker.IdleFunc.
+type SessionIdleFunc interface {
+	IdleFunc(w *UpdateWriter) (stop func() error, err error)
+}
+
 // SessionMove is an IMAP session which supports MOVE.
 type SessionMove interface {
 	Session

@@ -66,9 +66,7 @@ func (c *Conn) handleStartTLS(tag string, dec *imapwire.Decoder) error {
 	c.conn = tlsConn
 	c.mutex.Unlock()
 
-	rw := c.server.options.wrapReadWriter(tlsConn)
-	c.br.Reset(rw)
-	c.bw.Reset(rw)
+	c.setReadWriter(c.server.options.wrapReadWriter(tlsConn)) // mailgate
 
 	return nil
 }

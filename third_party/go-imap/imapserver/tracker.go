@@ -117,6 +117,7 @@ type SessionTracker struct {
 	mutex   sync.Mutex
 	queue   []trackerUpdate
 	updates chan<- struct{}
+	notify  *idleNotifier // mailgate: IdleFunc's
 }
 
 // Close unregisters the session.
@@ -132,6 +133,14 @@ func (t *SessionTracker) queueUpdate(update *trackerUpdate) {
 	t.mutex.Lock()
 	t.queue = append(t.queue, *update)
 	updates = t.updates
+	if n := t.notify; n != nil { // mailgate
+		if n.running {
+			n.again = true
+		} else if n.err == nil {
+			n.running = true
+			go t.writeIdleUpdates(n)
+		}
+	}
 	t.mutex.Unlock()
 
 	if updates != nil {
@@ -281,4 +290,71 @@ func (t *SessionTracker) EncodeSeqNum(seqNum uint32) uint32 {
 		}
 	}
 	return seqNum
+}
+
+// mailgate: idleNotifier is the state of an IdleFunc; its fields are
+// guarded by the SessionTracker's mutex.
+type idleNotifier struct {
+	w       *UpdateWriter
+	running bool       // a goroutine is writing updates
+	again   bool       // more came while it wrote
+	err     error      // the write failure that ended the updates
+	idle    *sync.Cond // signalled when running turns false
+}
+
+// IdleFunc is Idle without a goroutine that waits through the whole IDLE
+// (mailgate: 10,000 idling clients had 10,000 of them): each queued update
+// starts one that writes the pending updates with w and ends. The
+// returned stop ends the updates; it returns once no write is under way,
+// with the write error that ended them early, if any.
+func (t *SessionTracker) IdleFunc(w *UpdateWriter) (stop func() error) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+	if t.updates != nil || t.notify != nil {
+		return func() error {
+			return fmt.Errorf("imapserver: only a single SessionTracker.Idle call is allowed at a time")
+		}
+	}
+	n := &idleNotifier{w: w, idle: sync.NewCond(&t.mutex)}
+	t.notify = n
+	return func() error {
+		t.mutex.Lock()
+		defer t.mutex.Unlock()
+		if t.notify == n {
+			t.notify = nil
+		}
+		for n.running {
+			n.idle.Wait()
+		}
+		return n.err
+	}
+}
+
+func (t *SessionTracker) writeIdleUpdates(n *idleNotifier) {
+	for {
+		err := pollRecovered(t, n.w)
+		t.mutex.Lock()
+		if err != nil {
+			n.err = err
+		}
+		if !n.again || n.err != nil {
+			n.running = false
+			n.idle.Broadcast()
+			t.mutex.Unlock()
+			return
+		}
+		n.again = false
+		t.mutex.Unlock()
+	}
+}
+
+// pollRecovered is Poll with a panic turned into an error, as Idle's
+// caller does for its goroutine.
+func pollRecovered(t *SessionTracker, w *UpdateWriter) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("imapserver: panic idling: %v", v)
+		}
+	}()
+	return t.Poll(w, true)
 }
