@@ -69,11 +69,29 @@ type Monitor struct {
 	Policy CompromisePolicy
 	Log    *slog.Logger
 
+	pending sync.WaitGroup // the checks running in the background
+
 	mu       sync.Mutex
 	seen     map[string]time.Time // account + network -> when its login was last recorded
 	reported map[string]time.Time // account + signal -> last report-only entry
 	pruned   time.Time
 }
+
+// background runs a check off the caller's path (a session must not wait
+// for the store), counted so Wait can see the responses finished.
+func (m *Monitor) background(check func(ctx context.Context)) {
+	m.pending.Add(1)
+	go func() {
+		defer m.pending.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		check(ctx)
+	}()
+}
+
+// Wait returns once every check started so far has finished, its
+// response (suspension, held queue, notices in the spool) included.
+func (m *Monitor) Wait() { m.pending.Wait() }
 
 // actor names the response in the audit log.
 const actor = "abuse:compromise"
@@ -97,9 +115,7 @@ func (m *Monitor) Submitted(account string, remote int, accepted bool, notes map
 	}
 	found, virus := notes[scan.NoteVirus].(*scan.VirusFound)
 	spam, scored := notes[scan.NoteSpam].(*scan.Spam)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+	m.background(func(ctx context.Context) {
 		if virus && m.Policy.Virus {
 			m.respond(ctx, account, SignalVirus, fmt.Sprintf("virus %s found by %s in its outgoing mail", found.Name, found.Engine))
 			return
@@ -117,7 +133,7 @@ func (m *Monitor) Submitted(account string, remote int, accepted bool, notes map
 		}
 		m.checkBaseline(ctx, account)
 		m.prune(ctx)
-	}()
+	})
 }
 
 // checkBaseline compares the last 24 hours' remote recipients with the
@@ -157,9 +173,7 @@ func (m *Monitor) RemoteResults(env *spool.Envelope, delivered, refused int) {
 		return
 	}
 	account := env.Auth
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+	m.background(func(ctx context.Context) {
 		for kind, n := range map[string]int{store.EventDelivered: delivered, store.EventRefused: refused} {
 			if n == 0 {
 				continue
@@ -172,7 +186,7 @@ func (m *Monitor) RemoteResults(env *spool.Envelope, delivered, refused int) {
 		if refused > 0 {
 			m.checkRefused(ctx, account)
 		}
-	}()
+	})
 }
 
 func (m *Monitor) checkRefused(ctx context.Context, account string) {
@@ -224,9 +238,7 @@ func (m *Monitor) LoggedIn(account string, client netip.Addr) {
 	if !fresh {
 		return
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+	m.background(func(ctx context.Context) {
 		if err := m.Store.RecordAccountEvent(ctx, account, store.EventLogin, 1, network.String()); err != nil {
 			m.Log.Error("compromise: recording a login", "account", account, "err", err)
 			return
@@ -236,7 +248,7 @@ func (m *Monitor) LoggedIn(account string, client netip.Addr) {
 			return
 		}
 		m.respond(ctx, account, SignalLogins, fmt.Sprintf("logged in from %d networks within %s (limit %d)", n, p.LoginWindow, p.LoginSources))
-	}()
+	})
 }
 
 // respond acts on a signal: in report mode it only logs and audits (once

@@ -69,9 +69,14 @@ func testMonitor(t *testing.T, st *signalStore, mode string) *Monitor {
 		t.Fatal(err)
 	}
 	t.Cleanup(sp.Close)
-	return &Monitor{Store: st, Spool: sp, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	m := &Monitor{Store: st, Spool: sp, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Policy: CompromisePolicy{Mode: mode, BaselineFactor: 10, BaselineDays: 7, BaselineMin: 200,
 			RefusedShare: 0.5, RefusedMin: 20, Virus: true, LoginSources: 5, LoginWindow: time.Hour, Hostname: "mail.isp.example"}}
+	// Cleanups run last-first: the responses (notices written into the
+	// spool) finish before the spool closes and its directory is removed,
+	// which otherwise failed now and then with "directory not empty".
+	t.Cleanup(m.Wait)
+	return m
 }
 
 // Sending far above the account's own average fires; a busy account
