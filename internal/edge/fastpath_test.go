@@ -77,8 +77,8 @@ func TestAddrSet4(t *testing.T) {
 		{a("255.255.255.254"), a("255.255.255.255")},
 	}
 	s := newAddrSet4(rs)
-	if len(s.bits) != 4 {
-		t.Errorf("%d bitmap words, want 4: only 10.5.0.0/24 holds more than one run", len(s.bits))
+	if len(s.bitmaps) != 4 {
+		t.Errorf("%d bitmap words, want 4: only 10.5.0.0/24 holds more than one run", len(s.bitmaps))
 	}
 	for _, c := range []struct {
 		ip string
