@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -79,6 +80,7 @@ func benchSetOf(n int) *benchSet {
 //	        twice the L3 written) before every 16384 decisions, untimed:
 //	        every table line a decision reads comes from DRAM unless an
 //	        earlier decision of the same block brought it in.
+//	.../batch16: the same through DecideBatch, 16 decisions at a time.
 //
 // Mdecisions/cpu-s divides by the thread's CPU time instead of the wall
 // time (see threadCPU). tableMiB is the fast path's tables; hugeMiB how much of the process's
@@ -109,6 +111,8 @@ func BenchmarkDecide1M(b *testing.B) {
 		b.ReportAllocs()
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		runtime.GC()
+		b.ResetTimer()
 		blocked := 0
 		start := threadCPU()
 		for i := 0; i < b.N; i++ {
@@ -123,18 +127,26 @@ func BenchmarkDecide1M(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		block int // decisions between flushes; 0: flushed once
-	}{{"cold", 0}, {"cold-evicted", 1 << 14}} {
+		batch bool
+	}{{"cold", 0, false}, {"cold-evicted", 1 << 14, false}, {"cold/batch16", 0, true}, {"cold-evicted/batch16", 1 << 14, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			blocked := 0
 			mask := len(s.stream) - 1
+			var srcs, dsts [batchSize]netip.Addr
+			var out [batchSize]Verdict
+			step := 1
+			if c.batch {
+				step = batchSize
+			}
+			runtime.GC() // the setup's garbage: no collector scanning beside the loop
 			evict.flush()
 			b.ResetTimer()
 			var cpu time.Duration
 			start := threadCPU()
-			for i := 0; i < b.N; i++ {
+			for i := 0; i < b.N; i += step {
 				if c.block > 0 && i%c.block == 0 && i > 0 {
 					b.StopTimer()
 					cpu += threadCPU() - start
@@ -142,9 +154,23 @@ func BenchmarkDecide1M(b *testing.B) {
 					start = threadCPU()
 					b.StartTimer()
 				}
-				src := netip.AddrFrom16(s.stream[i&mask])
-				if p.Decide(src, dst(src, i), 25) == Block {
-					blocked++
+				if !c.batch {
+					src := netip.AddrFrom16(s.stream[i&mask])
+					if p.Decide(src, dst(src, i), 25) == Block {
+						blocked++
+					}
+					continue
+				}
+				n := min(batchSize, b.N-i)
+				for j := range n {
+					srcs[j] = netip.AddrFrom16(s.stream[(i+j)&mask])
+					dsts[j] = dst(srcs[j], i+j)
+				}
+				p.DecideBatch(srcs[:n], dsts[:n], 25, out[:n])
+				for _, v := range out[:n] {
+					if v == Block {
+						blocked++
+					}
 				}
 			}
 			report(b, blocked, cpu+threadCPU()-start)
@@ -202,23 +228,69 @@ func llcBytes() int {
 	return best
 }
 
-// BenchmarkDRAMLatency is the physical floor beside cold-evicted: a
-// dependent chain of reads at random over 256 MiB (a random cyclic
-// permutation), so every read waits for the one before. One such miss per
-// decision, with nothing overlapping it, caps decisions at 1/latency.
-func BenchmarkDRAMLatency(b *testing.B) {
-	const n = 256 << 20 / 8
+// BenchmarkRandomRead is the machine's floor beside the cold figures: 8-byte
+// reads at random over a buffer as large as Decide1M's tables, in huge
+// pages the same way, flushed like cold-evicted. "dependent" chains them
+// (a random cyclic permutation: each read waits for the one before), the
+// cost of a decision that misses with nothing overlapping it; "independent"
+// issues them 16 at a time as DecideBatch does, the best a core's memory
+// system gives. One read per decision caps decisions/s at 1/(ns/read).
+func BenchmarkRandomRead(b *testing.B) {
+	n := 1
+	for n*8 < benchSetOf(1_000_000).tableBytes {
+		n *= 2
+	}
 	next := make([]uint64, n)
 	perm := rand.New(rand.NewPCG(3, 4)).Perm(n)
 	for i := range perm {
 		next[perm[i]] = uint64(perm[(i+1)%n])
 	}
-	b.ResetTimer()
-	j := uint64(perm[0])
-	for i := 0; i < b.N; i++ {
-		j = next[j]
+	owner := new(int)
+	next = hugeCopy(owner, next)
+	evict := newEvictor()
+	for _, dep := range []bool{true, false} {
+		name := "independent"
+		if dep {
+			name = "dependent"
+		}
+		b.Run(fmt.Sprintf("%s-%dMiB", name, n*8>>20), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			runtime.GC()
+			evict.flush()
+			b.ResetTimer()
+			var cpu time.Duration
+			start := threadCPU()
+			j, sum := uint64(perm[0]), uint64(0)
+			for i := 0; i < b.N; i += 16 {
+				if i%(1<<14) == 0 && i > 0 {
+					b.StopTimer()
+					cpu += threadCPU() - start
+					evict.flush()
+					start = threadCPU()
+					b.StartTimer()
+				}
+				if dep {
+					for range 16 {
+						j = next[j]
+					}
+					continue
+				}
+				// 16 reads whose addresses do not depend on each other
+				// (xorshift: a register chain, not a memory one).
+				for range 16 {
+					j ^= j << 13
+					j ^= j >> 7
+					j ^= j << 17
+					sum += next[j&uint64(n-1)]
+				}
+			}
+			cpu += threadCPU() - start
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/read")
+			if j+sum == 1 {
+				b.Log("unlikely")
+			}
+		})
 	}
-	if j == n {
-		b.Fatal("unreachable")
-	}
+	runtime.KeepAlive(owner)
 }

@@ -69,6 +69,19 @@ func TestAddrSet4AgreesWithBart(t *testing.T) {
 		}
 		checkAddrSet4(t, ps, rng)
 	}
+	// A block of 64 /24s holding 10 runs keeps them in its node, one of 11
+	// spills them; so does one whose /24 holds two runs.
+	for _, n := range []int{10, 11} {
+		var ps []netip.Prefix
+		for i := range n {
+			ps = append(ps, netip.PrefixFrom(addr4(0x0a400000|uint32(i*5)<<8|uint32(i)<<4), 28))
+		}
+		checkAddrSet4(t, ps, rng)
+		v4, _ := Union(ps)
+		if got, want := newAddrSet4(v4).nodes[0x0a400000>>14].base&spill != 0, n > inlineRuns; got != want {
+			t.Errorf("%d runs in a block: spilled %v, want %v", n, got, want)
+		}
+	}
 }
 
 // FuzzDecideAgreesWithEvaluate builds a policy from the input (7 bytes per
@@ -120,6 +133,7 @@ func FuzzDecideAgreesWithEvaluate(f *testing.F) {
 			}
 		}
 		p := Compile(snap, nil, t0.Add(time.Hour))
+		var srcs, dsts []netip.Addr
 		for _, src := range probes {
 			for _, dst := range probes {
 				if !src.IsValid() || !dst.IsValid() {
@@ -129,6 +143,14 @@ func FuzzDecideAgreesWithEvaluate(f *testing.F) {
 				if fast := p.Decide(src, dst, 25); bool(fast) != slow {
 					t.Fatalf("%s -> %s: Decide %v, Evaluate %v", src, dst, fast, slow)
 				}
+				srcs, dsts = append(srcs, src), append(dsts, dst)
+			}
+		}
+		out := make([]Verdict, len(srcs))
+		p.DecideBatch(srcs, dsts, 25, out)
+		for i := range srcs {
+			if out[i] != p.Decide(srcs[i], dsts[i], 25) {
+				t.Fatalf("%s -> %s: DecideBatch %v, Decide %v", srcs[i], dsts[i], out[i], !out[i])
 			}
 		}
 	})
