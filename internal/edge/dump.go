@@ -68,3 +68,38 @@ func primeDumpSize(nc *netlink.Conn) error {
 	}
 	return nil
 }
+
+// ReadBack reads every interval set of table inet op25b back as --verify
+// does and returns how many elements (range boundaries) it read. With
+// pageMessages the connection is not primed, so the kernel sends one page
+// per dump message as it did before: `mailgate bench edge-read` measures
+// both.
+func ReadBack(pageMessages bool) (int, error) {
+	st, err := ReadKernelMeta()
+	if err != nil {
+		return 0, err
+	}
+	if !st.Exists {
+		return 0, fmt.Errorf("no table inet %s in this network namespace (run edge apply first)", Table)
+	}
+	opts := []nftables.ConnOption{nftables.AsLasting()}
+	if !pageMessages {
+		opts = append(opts, nftables.WithSockOptions(primeDumpSize))
+	}
+	c, err := nftables.New(opts...)
+	if err != nil {
+		return 0, permHint(fmt.Errorf("netlink: %w", err))
+	}
+	defer c.CloseLasting()
+	n := 0
+	for _, s := range st.sets {
+		if s.Interval {
+			els, err := c.GetSetElements(s)
+			if err != nil {
+				return n, fmt.Errorf("read set %s: %w", s.Name, err)
+			}
+			n += len(els)
+		}
+	}
+	return n, nil
+}
