@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,6 +61,14 @@ func TestEdgeApplyVerifyFindsChangesBehindOurBack(t *testing.T) {
 
 	expect("first apply", edge(), "table created")
 	expect("verify of an intact table", edge("--verify"), "applied: unchanged")
+	// The read-back alone reads every boundary (a start and an end per
+	// range: 2 x 6000), with 32 KiB dump messages and with page-sized ones.
+	for _, args := range [][]string{{"bench", "edge-read"}, {"bench", "edge-read", "--page-messages"}} {
+		out, err := exec.Command("ip", append([]string{"netns", "exec", router, binary, "-c", node.Config}, args...)...).CombinedOutput()
+		if err != nil || !regexp.MustCompile(`^edge-read: 12000 elements in \d+ ms, cpu \d+ ms \(system \d+ ms\)\n$`).Match(out) {
+			t.Errorf("mailgate %s: %v %q", strings.Join(args, " "), err, out)
+		}
+	}
 
 	// Removed behind our back: the lowest and the highest prefix of the set
 	// (one at each end of the dump) and one IPv6 prefix.
