@@ -12,10 +12,11 @@ import (
 
 // The hot path of Decide. The policy's longest-prefix match (bart tables,
 // resolved into ranges by SelectedRanges) is compiled once more into
-// structures that answer "is this source blocked?" with two dependent
-// memory reads, because a 1M-prefix trie does not stay in cache and the
-// target is >= 20M decisions per second per core (addrSet4 in
-// fastpath4.go, addrSet6 below).
+// structures that answer "is this source blocked?" with one memory read
+// that may miss the cache (rarely two), because a 1M-prefix trie does not
+// stay in cache and the target is >= 20M decisions per second per core
+// (addrSet4 in fastpath4.go, addrSet6 below, DecideBatch in
+// decidebatch.go).
 
 // ranges4 is a small sorted set of IPv4 ranges (relays, carriers).
 type ranges4 [][2]uint32
