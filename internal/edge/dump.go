@@ -19,7 +19,8 @@ import (
 // and never asks for more unless a message is larger, so every message
 // held one page, ~150 boundaries. dumpConn receives one reply with a
 // 64 KiB buffer first, so the dump is sent in 32 KiB messages: eight
-// times fewer restarts of the walk.
+// times fewer restarts of the walk (measured at 100k prefixes: 3.2 s of
+// CPU for the read-back before, 0.5 s after; bench-edge.sh prints both).
 
 // dumpRecvBuf is the buffer of the priming recvmsg: anything >= 32 KiB
 // raises the kernel's dump message size to its cap.

@@ -22,7 +22,8 @@ import (
 // entries keeps them in the node itself: the lookup is one read. Denser
 // blocks, and /24s holding several runs (a 256-bit bitmap), spill into
 // ents and bitmaps: two or three dependent reads. With 750k random IPv4
-// prefixes a block holds 2.9 /24s on average; about 0.1 % spill.
+// prefixes (BenchmarkDecide1M) 246k blocks hold something, 3 /24s each on
+// average, and 3 % of them spill, nearly all for a /24 with two runs.
 type addrSet4 struct {
 	nodes   *[1 << 18]node4
 	ents    []uint32 // spilled entries: runFlag|from<<8|to, or the index of a bitmap (4 words)
