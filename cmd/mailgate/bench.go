@@ -15,6 +15,7 @@ import (
 
 	"mailgate/internal/certs"
 	"mailgate/internal/config"
+	"mailgate/internal/edge"
 	"mailgate/internal/loadgen"
 	"mailgate/internal/password"
 )
@@ -28,7 +29,7 @@ first error, if any), or with --row LABEL one tab-separated row: label,
 rate/s, p50 ms, p99 ms, count, failed (scripts/bench-submission.sh builds
 its table from those rows).`,
 	}
-	cmd.AddCommand(newBenchSubmitCmd(), newBenchFsyncCmd(), newBenchTLSCmd(), newBenchAuthCmd())
+	cmd.AddCommand(newBenchSubmitCmd(), newBenchFsyncCmd(), newBenchTLSCmd(), newBenchAuthCmd(), newBenchEdgeReadCmd())
 	return cmd
 }
 
@@ -257,5 +258,37 @@ concurrently, but as in the node at most one per CPU computes at a time.`,
 	f.IntVar(&workers, "workers", 2, "concurrent verifications")
 	f.DurationVar(&d, "duration", 5*time.Second, "how long to run")
 	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	return cmd
+}
+
+func newBenchEdgeReadCmd() *cobra.Command {
+	var page bool
+	cmd := &cobra.Command{
+		Use:   "edge-read",
+		Short: "read table inet op25b's sets back from the kernel as edge apply --verify does: elements, wall and CPU time",
+		Long: `The read-back is a netlink dump, and the kernel restarts its walk of a set
+for every dump message: the message size decides the cost. --page-messages
+reads with page-sized messages, as before --verify was primed for 32 KiB
+ones. CPU time is the process's user + system time (the kernel walks the
+set inside our recvmsg calls, so that counts as ours).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var before, after syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+			start := time.Now()
+			n, err := edge.ReadBack(page)
+			if err != nil {
+				return err
+			}
+			wall := time.Since(start)
+			syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+			cpu := time.Duration(after.Utime.Nano() - before.Utime.Nano() + after.Stime.Nano() - before.Stime.Nano())
+			sys := time.Duration(after.Stime.Nano() - before.Stime.Nano())
+			fmt.Fprintf(cmd.OutOrStdout(), "edge-read: %d elements in %d ms, cpu %d ms (system %d ms)\n",
+				n, wall.Milliseconds(), cpu.Milliseconds(), sys.Milliseconds())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&page, "page-messages", false, "page-sized dump messages (the read-back before it was primed)")
 	return cmd
 }

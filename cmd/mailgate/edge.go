@@ -425,7 +425,7 @@ func newEdgeApplyCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&window, "window", 0, "how long the kernel remembers a source's attempts, set at table creation (default: edge.attempt_window)")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the nft transaction instead of running it")
 	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
-	cmd.Flags().BoolVar(&verify, "verify", false, "read the kernel's sets back in full instead of trusting the last apply's cache")
+	cmd.Flags().BoolVar(&verify, "verify", false, "read every element of the kernel's sets back and repair any difference, instead of trusting the last apply's cache (rules: only their marker is checked)")
 	return cmd
 }
 

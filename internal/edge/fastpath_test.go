@@ -11,7 +11,8 @@ import (
 
 // TestFastPathAgreesWithEvaluate builds random policies (nested dynamic
 // and static prefixes, exemptions, relays, carriers, both families) and
-// checks Decide's compiled bitmaps against the step-by-step Evaluate.
+// checks Decide's compiled tables, and DecideBatch, against the
+// step-by-step Evaluate.
 func TestFastPathAgreesWithEvaluate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	v4 := func() netip.Addr {
@@ -53,7 +54,8 @@ func TestFastPathAgreesWithEvaluate(t *testing.T) {
 			snap.Schedule = []store.ScopeChange{{From: t0, Scope: store.ScopeCarriers}}
 		}
 		p := Compile(snap, nil, t0.Add(time.Hour))
-		for i := 0; i < 5000; i++ {
+		srcs, dsts, want := make([]netip.Addr, 5000), make([]netip.Addr, 5000), make([]Verdict, 5000)
+		for i := range srcs {
 			src, dst := v4(), v4()
 			if i%2 == 1 {
 				src, dst = v6(), v6()
@@ -61,6 +63,14 @@ func TestFastPathAgreesWithEvaluate(t *testing.T) {
 			slow := p.Evaluate(src, dst, 25).Block
 			if fast := p.Decide(src, dst, 25); bool(fast) != slow {
 				t.Fatalf("round %d: %s -> %s: Decide %v, Evaluate %v", round, src, dst, fast, slow)
+			}
+			srcs[i], dsts[i], want[i] = src, dst, Verdict(slow)
+		}
+		out := make([]Verdict, len(srcs))
+		p.DecideBatch(srcs, dsts, 25, out)
+		for i := range out {
+			if out[i] != want[i] {
+				t.Fatalf("round %d: %s -> %s: DecideBatch %v, Evaluate %v", round, srcs[i], dsts[i], out[i], want[i])
 			}
 		}
 	}
@@ -77,8 +87,8 @@ func TestAddrSet4(t *testing.T) {
 		{a("255.255.255.254"), a("255.255.255.255")},
 	}
 	s := newAddrSet4(rs)
-	if len(s.bits) != 4 {
-		t.Errorf("%d bitmap words, want 4: only 10.5.0.0/24 holds more than one run", len(s.bits))
+	if len(s.bitmaps) != 4 {
+		t.Errorf("%d bitmap words, want 4: only 10.5.0.0/24 holds more than one run", len(s.bitmaps))
 	}
 	for _, c := range []struct {
 		ip string

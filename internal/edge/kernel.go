@@ -91,13 +91,19 @@ func ReadKernelMeta() (*KernelState, error) {
 	return st, nil
 }
 
-// LoadElements reads every interval set's elements.
+// LoadElements reads every interval set's elements, over one connection
+// primed for large dump messages (see dumpConn).
 func (st *KernelState) LoadElements() error {
+	c, err := dumpConn()
+	if err != nil {
+		return permHint(fmt.Errorf("netlink: %w", err))
+	}
+	defer c.CloseLasting()
 	for _, s := range st.sets {
 		if !s.Interval {
 			continue
 		}
-		els, err := st.conn.GetSetElements(s)
+		els, err := c.GetSetElements(s)
 		if err != nil {
 			return fmt.Errorf("read set %s: %w", s.Name, err)
 		}
