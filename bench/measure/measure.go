@@ -230,7 +230,36 @@ func (n *Node) Stop() {
 		n.srv.Process.Signal(syscall.SIGTERM)
 		n.srv.Wait()
 	}
-	os.RemoveAll(n.Dir)
+	Remove(n.Dir)
+}
+
+// DeferRemoval makes Remove keep directories until RemoveDeferred, at the
+// end of a benchmark. On ext4 without a journal (this project's benchmark
+// machines) a new inode is never one freed in the last 30 s (5 min while
+// its inode table block is dirty): each allocation in a group scans past
+// every such inode from the group's start (recently_deleted, the kernel
+// time a profile shows under open(O_TMPFILE)). A run that starts just
+// after the previous run's directory of thousands of files was removed
+// pays for that removal, whichever target it is.
+var DeferRemoval bool
+
+var deferred []string
+
+// Remove removes a run's directory now, or at RemoveDeferred.
+func Remove(dir string) {
+	if DeferRemoval {
+		deferred = append(deferred, dir)
+		return
+	}
+	os.RemoveAll(dir)
+}
+
+// RemoveDeferred removes the directories Remove kept.
+func RemoveDeferred() {
+	for _, d := range deferred {
+		os.RemoveAll(d)
+	}
+	deferred = nil
 }
 
 // SMTPSource is a Load that runs Postfix's smtp-source against addr.
@@ -286,3 +315,6 @@ func PrintTable(title string, targets []Target, results [][]Result) {
 			Spread(results[i], func(r Result) float64 { return r.CPUPer1000 }, "%.2f"))
 	}
 }
+
+// Pid is the node's process ID (for a profiler to attach to).
+func (n *Node) Pid() int { return n.srv.Process.Pid }

@@ -58,6 +58,8 @@ func main() {
 	runs := flag.Int("runs", 3, "interleaved runs per target")
 	pathsOnly := flag.Bool("paths-only", false, "only Postfix and mailgate's two local paths (no sink, checks-off or scanner rows)")
 	flag.Parse()
+	measure.DeferRemoval = true
+	defer measure.RemoveDeferred()
 	// The sender's domain: smtp-source mails from 127.0.0.1 as
 	// sender@remote.example, which SPF authorizes; DMARC p=none.
 	ns, err := testpeer.StartNSD(map[string]string{"remote.example": "@ IN TXT \"v=spf1 ip4:127.0.0.1 -all\"\n_dmarc IN TXT \"v=DMARC1; p=none\""})
@@ -95,6 +97,7 @@ func main() {
 	results, err := measure.Interleave(targets, *runs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		measure.RemoveDeferred()
 		os.Exit(1)
 	}
 	measure.PrintTable(fmt.Sprintf("Inbound SMTP, %d × %d-byte messages, %d sessions (smtp-source), %d interleaved runs",
@@ -147,7 +150,7 @@ func runPostfix() (measure.Result, error) {
 	if err != nil {
 		return measure.Result{}, err
 	}
-	defer os.RemoveAll(base)
+	defer measure.Remove(base)
 	os.Chmod(base, 0o755)
 	os.Chown(base, 65534, 65534)
 	pf, err := testpeer.StartPostfix(port, map[string]string{
