@@ -315,6 +315,3 @@ func PrintTable(title string, targets []Target, results [][]Result) {
 			Spread(results[i], func(r Result) float64 { return r.CPUPer1000 }, "%.2f"))
 	}
 }
-
-// Pid is the node's process ID (for a profiler to attach to).
-func (n *Node) Pid() int { return n.srv.Process.Pid }
