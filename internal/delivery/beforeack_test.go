@@ -149,3 +149,44 @@ func TestBeforeAckRejectOfTheOnlyRecipient(t *testing.T) {
 		t.Fatalf("unverified sender: reject %q, files %v, queue %v; want it kept in INBOX", reject, files, queued)
 	}
 }
+
+// TestBeforeAckLeavesWhatFailsNowToTheQueue: a mailbox that cannot be
+// written now (here a file where its directory should be) stays Pending
+// for the queue, the other recipient is delivered, and once the queue
+// delivers it the mailbox has it under the same name as the queue path
+// would have given it.
+func TestBeforeAckLeavesWhatFailsNowToTheQueue(t *testing.T) {
+	a, sp := sieveAgent(t, nil)
+	root := a.Local.MailRoot
+	blocked := filepath.Join(root, "ours.example", "bob")
+	os.MkdirAll(filepath.Dir(blocked), 0o700)
+	os.WriteFile(blocked, []byte("not a Maildir"), 0o600)
+	env := spool.Envelope{ID: spool.NewID(), From: "x@else.example", To: []string{"bob@ours.example", "carol@ours.example"}, Received: time.Now(), Origin: "mx"}
+	body := []byte("Subject: s\r\n\r\nbody\r\n")
+	st, reject := a.Local.DeliverBeforeAck(context.Background(), &env, body)
+	if reject != "" || !reflect.DeepEqual(st.Pending(), []string{"bob@ours.example"}) {
+		t.Fatalf("pending %v, reject %q; want bob left for the queue", st.Pending(), reject)
+	}
+	if files := maildirFiles(t, root); len(files) != 2 { // carol's copy and the blocking file
+		t.Fatalf("files %v", files)
+	}
+	if err := sp.PutWithState(&env, body, st); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(blocked)
+	a.process(context.Background(), env.ID)
+	if ids, _ := sp.IDs(); len(ids) != 0 {
+		t.Fatalf("queue holds %v", ids)
+	}
+	names := map[string]bool{}
+	for p := range maildirFiles(t, root) {
+		names[filepath.Base(p)] = true
+	}
+	if len(names) != 2 {
+		t.Fatalf("bob's and carol's copies should differ only by recipient index: %v", names)
+	}
+	old, _ := viaQueue(t, nil, env, body)
+	if !reflect.DeepEqual(maildirFiles(t, root), old) {
+		t.Fatalf("differs from the queue path:\n%v\n%v", maildirFiles(t, root), old)
+	}
+}
