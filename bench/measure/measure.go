@@ -277,8 +277,37 @@ func (n *Node) Stop() {
 		n.srv = nil
 	}
 	if !n.keepDir {
-		os.RemoveAll(n.Dir)
+		Remove(n.Dir)
 	}
+}
+
+// DeferRemoval makes Remove keep directories until RemoveDeferred, at the
+// end of a benchmark. On ext4 without a journal (this project's benchmark
+// machines) a new inode is never one freed in the last 30 s (5 min while
+// its inode table block is dirty): each allocation in a group scans past
+// every such inode from the group's start (recently_deleted, the kernel
+// time a profile shows under open(O_TMPFILE)). A run that starts just
+// after the previous run's directory of thousands of files was removed
+// pays for that removal, whichever target it is.
+var DeferRemoval bool
+
+var deferred []string
+
+// Remove removes a run's directory now, or at RemoveDeferred.
+func Remove(dir string) {
+	if DeferRemoval {
+		deferred = append(deferred, dir)
+		return
+	}
+	os.RemoveAll(dir)
+}
+
+// RemoveDeferred removes the directories Remove kept.
+func RemoveDeferred() {
+	for _, d := range deferred {
+		os.RemoveAll(d)
+	}
+	deferred = nil
 }
 
 // SMTPSource is a Load that runs Postfix's smtp-source against addr.

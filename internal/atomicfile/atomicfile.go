@@ -87,6 +87,32 @@ func (f *File) Commit(dest string) error {
 	return err
 }
 
+// Link gives the file, already written and fsynced by the caller, the
+// name dest, and leaves it open so that it can be given more names: one
+// message delivered into several Maildirs is one inode linked into each
+// (as Dovecot's LMTP does). A file on another file system cannot be
+// linked there (the error is EXDEV, errors.Is(err, ErrCrossDevice)). It
+// never replaces an existing dest (ErrExist). Abort releases the file
+// afterwards; the names given stay. The caller fsyncs dest's directory.
+func (f *File) Link(dest string) error {
+	var err error
+	if f.tmpName == "" {
+		err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(f.Fd())), unix.AT_FDCWD, dest, unix.AT_SYMLINK_FOLLOW)
+	} else {
+		err = unix.Link(f.tmpName, dest)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EEXIST):
+		return ErrExist
+	}
+	return &os.LinkError{Op: "link", Old: f.Name(), New: dest, Err: err}
+}
+
+// ErrCrossDevice is Link's error for a name on another file system.
+var ErrCrossDevice error = unix.EXDEV
+
 // Abort discards the file.
 func (f *File) Abort() {
 	f.Close()

@@ -83,6 +83,11 @@ type Delivery struct {
 	RemotePort int `toml:"remote_port"`
 	// MTASTSPort is the HTTPS port of policy hosts (443; tests change it).
 	MTASTSPort int `toml:"mta_sts_port"`
+	// LocalBeforeAck makes the MX deliver to mailboxes homed on this node
+	// before its 250, as an LMTP server does; only the rest goes through
+	// the spool. false: every message is spooled first (the earlier path,
+	// kept selectable for one release).
+	LocalBeforeAck bool `toml:"local_before_ack"`
 }
 
 // DNS selects the resolver. No servers: the system resolver.
@@ -259,6 +264,7 @@ func Default() *Config {
 			Lifetime: 5 * 24 * time.Hour, DelayWarning: 4 * time.Hour, ScanInterval: 30 * time.Second,
 			ConcurrencyPerDestination: 10, ConnectTimeout: 30 * time.Second,
 			MTASTS: true, DANE: true, RemotePort: 25, MTASTSPort: 443,
+			LocalBeforeAck: true,
 		},
 		DNS:   DNS{Timeout: 5 * time.Second},
 		Edge:  defaultEdge(),

@@ -168,6 +168,15 @@ ca_file = ""
 # these.
 remote_port = 25
 mta_sts_port = 443
+# Deliver mail for mailboxes on this node before the MX's 250, as an LMTP
+# server does: the message is written once, linked into each local
+# recipient's Maildir and fsynced, and each recipient's Sieve script runs
+# before the reply (so a script's ereject is the SMTP refusal when the
+# message has one recipient). Only what cannot be delivered at once (remote
+# recipients, mailboxes homed on another node, a temporary failure, Sieve
+# redirects) goes through the queue. false: every message is queued first
+# and delivered after the 250 (the earlier path; it stays for one release).
+local_before_ack = true
 
 [dns]
 # DNS servers (host:port) for MX, A/AAAA, TXT, TLSA lookups of outbound

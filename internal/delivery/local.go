@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 
@@ -48,7 +47,14 @@ type Local struct {
 // says this is the first attempt of a message this process received
 // (spool.TakeFresh), so no earlier copy can be in a mailbox.
 func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
-	ctx := context.Background()
+	l.deliverAll(context.Background(), m, st, spooledStore(m, fresh))
+}
+
+// deliverAll is Deliver with the way each copy is stored: the spooled
+// path (Deliver) and delivery before the 250 (DeliverBeforeAck) share
+// every rule but that one. It returns the Sieve rejection reasons of the
+// recipients whose script rejected the message, by address.
+func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.State, put storeFunc) (rejects map[string]string) {
 	// By index: a Sieve redirect to one of our addresses appends a
 	// recipient that this loop then delivers too.
 	for i := 0; i < len(st.Rcpts); i++ {
@@ -64,24 +70,56 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 		if !ours || l.homedElsewhere(ctx, &st.Rcpts[i]) {
 			continue
 		}
-		status, errText := l.deliverOne(ctx, m, st, i, r.Addr, fresh)
-		st.Rcpts[i].Status, st.Rcpts[i].Error = status, errText
+		o := l.deliverOne(ctx, m, st, i, r.Addr, put)
+		st.Rcpts[i].Status, st.Rcpts[i].Error = o.status, o.text
+		if o.reject != "" {
+			if rejects == nil {
+				rejects = map[string]string{}
+			}
+			rejects[r.Addr] = o.reject
+		}
 	}
+	return rejects
+}
+
+// storeFunc stores one delivery's copy in the Maildir dir as name, with
+// the flag letters (RFC 5232) a Sieve script set, if any.
+type storeFunc func(dir, name, letters string) error
+
+// spooledStore stores a spooled message, one file per copy. A fresh
+// message (its first attempt in this process) cannot be there already;
+// any other may be, from an attempt cut short by a crash.
+func spooledStore(m *spool.Message, fresh bool) storeFunc {
+	return func(dir, name, letters string) error {
+		switch {
+		case letters != "":
+			return mailbox.DeliverFlagged(dir, name, letters, m.Body())
+		case fresh:
+			return mailbox.DeliverNew(dir, name, m.Body())
+		}
+		return mailbox.Deliver(dir, name, m.Body())
+	}
+}
+
+// outcome is one local recipient's delivery: its new status and error
+// text, and the reason when its Sieve script rejected the message.
+type outcome struct {
+	status, text, reject string
 }
 
 // deliverOne delivers to one local recipient and returns its new status.
 // The Maildir name comes from the spool ID and recipient index, so a
 // delivery repeated after a crash is recognised and not duplicated.
-func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt string, fresh bool) (string, string) {
+func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt string, put storeFunc) outcome {
 	acct, err := l.Dir.Resolve(ctx, rcpt)
 	if errors.Is(err, store.ErrNotFound) {
 		// Sessions refuse unknown local users at RCPT, so this is an
 		// account removed while the message was queued.
 		l.Log.Warn("local recipient unknown", "id", m.Envelope.ID, "rcpt", rcpt)
-		return spool.Failed, "550 5.1.1 no such user here"
+		return outcome{status: spool.Failed, text: "550 5.1.1 no such user here"}
 	}
 	if err != nil {
-		return spool.Pending, "directory unavailable: " + err.Error()
+		return outcome{status: spool.Pending, text: "directory unavailable: " + err.Error()}
 	}
 	env := &m.Envelope
 	name := mailbox.DeliveryName(env.Received, env.ID+"."+strconv.Itoa(idx), l.Hostname, env.Size)
@@ -89,15 +127,11 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	if err != nil {
 		// The same account gives the same answer at every retry.
 		l.Log.Error("no mailbox path for recipient", "id", m.Envelope.ID, "rcpt", rcpt, "err", err)
-		return spool.Failed, "550 5.2.0 mailbox unavailable"
-	}
-	deliver := mailbox.Deliver
-	if fresh {
-		deliver = mailbox.DeliverNew
+		return outcome{status: spool.Failed, text: "550 5.2.0 mailbox unavailable"}
 	}
 	plan, err := l.filter(ctx, m, rcpt, acct, dir)
 	if err != nil {
-		return spool.Pending, "sieve script unavailable: " + err.Error()
+		return outcome{status: spool.Pending, text: "sieve script unavailable: " + err.Error()}
 	}
 	if plan.reject != "" {
 		if env.Junk || env.Unverified {
@@ -110,12 +144,12 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 			// RFC 5429 §2.2: after the 250 a rejection is a bounce; the
 			// agent sends the DSN (never to the null sender).
 			l.Log.Info("rejected by sieve", "id", env.ID, "rcpt", rcpt)
-			return spool.Failed, "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject)
+			return outcome{status: spool.Failed, text: "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject), reject: plan.reject}
 		}
 	}
 	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects, l.Log.With("id", env.ID, "rcpt", rcpt))
 	if err != nil {
-		return spool.Pending, "sieve redirect: " + err.Error()
+		return outcome{status: spool.Pending, text: "sieve redirect: " + err.Error()}
 	}
 	if len(added) > 0 {
 		l.Log.Info("sieve redirect", "id", env.ID, "rcpt", rcpt, "to", added)
@@ -128,7 +162,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 				// The verdict's Junk folder, created on first use (an
 				// account that never logged in has none yet).
 				if err := mailbox.CreateFolder(dir, mailbox.Junk); err != nil && !errors.Is(err, mailbox.ErrFolderExists) {
-					return spool.Pending, fmt.Sprintf("maildir: %v", err)
+					return outcome{status: spool.Pending, text: fmt.Sprintf("maildir: %v", err)}
 				}
 			}
 			if fdir, err = mailbox.FolderDir(dir, folder); err != nil {
@@ -139,15 +173,9 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		if len(dropped) > 0 {
 			l.Log.Warn("sieve flags a Maildir cannot keep were dropped", "id", env.ID, "rcpt", rcpt, "flags", dropped)
 		}
-		store := deliver
-		if letters != "" {
-			store = func(dir, name string, body io.Reader) error {
-				return mailbox.DeliverFlagged(dir, name, letters, body)
-			}
-		}
-		if err := store(fdir, name, m.Body()); err != nil {
+		if err := put(fdir, name, letters); err != nil {
 			l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
-			return spool.Pending, fmt.Sprintf("maildir: %v", err)
+			return outcome{status: spool.Pending, text: fmt.Sprintf("maildir: %v", err)}
 		}
 		l.Log.Info("delivered", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "folder", folderName(folder), "size", env.Size)
 	}
@@ -155,7 +183,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		l.Log.Info("not stored, as the recipient's sieve script said", "id", env.ID, "rcpt", rcpt)
 	}
 	l.sendVacation(ctx, m, rcpt, acct, plan)
-	return spool.Delivered, ""
+	return outcome{status: spool.Delivered}
 }
 
 func folderName(f string) string {

@@ -84,6 +84,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
+	if cfg.Delivery.LocalBeforeAck {
+		// The agent's own local delivery (Sieve and all), so that both
+		// paths follow one set of rules; in a fleet its Homes, set by
+		// startFleet below before any listener accepts, sends mail homed
+		// elsewhere to the spool.
+		smtpSrv.Local = agent.Local
+	}
 
 	mailRoot := filepath.Join(cfg.DataDir, "mail")
 	lineSettings := sessions.Settings{Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures}

@@ -159,7 +159,7 @@ func (ms *mxSession) Data(r io.Reader) (err error) {
 		return smtpReply(v.Reply)
 	}
 	env.Junk, env.Unverified = v.Junk, v.Unverified
-	return ms.spool(env, v.Body, append([]string{ms.trace(env, with, rdns)}, v.Fields...))
+	return ms.store(env, v.Body, append([]string{ms.trace(env, with, rdns)}, v.Fields...))
 }
 
 // lookupRDNS returns the client's forward-confirmed reverse DNS name, or

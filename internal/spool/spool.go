@@ -18,6 +18,7 @@ package spool
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -221,20 +222,52 @@ func (s *Spool) Put(env *Envelope, body []byte) error {
 	return nil
 }
 
+// PutWithState is Put for a message part of whose recipients are already
+// settled (delivered to their Maildir before the 250): st, with every
+// recipient still to do Pending, is written durably before the message.
+// A crash between the two leaves a state file without its message, which
+// Open removes; never a message whose settled recipients look pending.
+func (s *Spool) PutWithState(env *Envelope, body []byte, st *State) error {
+	if env.ID == "" {
+		env.ID = NewID()
+	}
+	if err := s.SaveState(env.ID, st); err != nil {
+		return err
+	}
+	return s.Put(env, body)
+}
+
 // Message is an open spooled message.
 type Message struct {
 	Envelope Envelope
 	f        *os.File
 	offset   int64
+	mem      []byte // the body of a message not (yet) spooled; f is nil
+}
+
+// InMemory is a message still held by the session that received it, as
+// delivery before the 250 sees it: the same Envelope and Body as a spooled
+// one, so local delivery has one code path for both.
+func InMemory(env Envelope, body []byte) *Message {
+	env.Size = int64(len(body))
+	return &Message{Envelope: env, mem: body}
 }
 
 // Body returns a reader over the message bytes from the start.
 func (m *Message) Body() io.Reader {
+	if m.f == nil {
+		return bytes.NewReader(m.mem)
+	}
 	return io.NewSectionReader(m.f, m.offset, m.Envelope.Size)
 }
 
 // Close releases the file.
-func (m *Message) Close() error { return m.f.Close() }
+func (m *Message) Close() error {
+	if m.f == nil {
+		return nil
+	}
+	return m.f.Close()
+}
 
 // Open opens a spooled message for reading.
 func (s *Spool) Open(id string) (*Message, error) {

@@ -144,6 +144,7 @@ func BenchmarkPut10KiB(b *testing.B) {
 	defer s.Close()
 	body := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 160)
 	b.SetBytes(int64(len(body)))
+	b.SetParallelism(10)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := s.Put(&Envelope{To: []string{"b@y.example"}, Received: time.Now()}, body); err != nil {

@@ -62,3 +62,46 @@ func TestLookupCacheSeesChanges(t *testing.T) {
 		t.Fatalf("removed account still resolves on the node that removed it: %v", err)
 	}
 }
+
+// "No active Sieve script", which every delivery to most accounts asks,
+// is cached like the lookups: a script activated through this Store is
+// used at once, one activated on another node within the TTL.
+func TestNoActiveSieveScriptIsCachedUntilAChange(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	clock := time.Now()
+	b.lookups.clock = func() time.Time { return clock }
+	a.AddDomain(ctx, "t", "isp.example")
+	a.AddAccount(ctx, "t", "u@isp.example", "h")
+	for _, s := range []*Store{a, b} {
+		if _, err := s.ActiveSieveScript(ctx, "u@isp.example"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("no script yet: %v", err)
+		}
+	}
+	if err := a.PutSieveScript(ctx, "t", "u@isp.example", "main", "keep;"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ActivateSieveScript(ctx, "t", "u@isp.example", "main"); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := a.ActiveSieveScript(ctx, "u@isp.example"); err != nil || sc.Content != "keep;" {
+		t.Fatalf("the node that activated it: %v, %v", sc, err)
+	}
+	if _, err := b.ActiveSieveScript(ctx, "u@isp.example"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the other node saw the script before its cached answer expired: %v", err)
+	}
+	clock = clock.Add(b.lookups.ttl + time.Millisecond)
+	if sc, err := b.ActiveSieveScript(ctx, "u@isp.example"); err != nil || sc.Content != "keep;" {
+		t.Fatalf("the other node after the TTL: %v, %v", sc, err)
+	}
+}

@@ -207,12 +207,20 @@ func (s *Store) ActiveSieveScript(ctx context.Context, account string) (*SieveSc
 	if err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}
+	// Most accounts have no script, and every delivery asks: that answer
+	// is kept as the domain and recipient lookups are (lookupCache; a
+	// change through this Store empties it at once).
+	if _, err, ok := s.lookups.get("s:" + norm); ok {
+		return nil, err
+	}
 	sc := SieveScript{Active: true}
 	var updated int64
 	err = s.queryRow(ctx, `SELECT name, content, updated_at FROM sieve_scripts WHERE account = ? AND active = 1`, norm).
 		Scan(&sc.Name, &sc.Content, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("active script of %s: %w", norm, ErrNotFound)
+		err = fmt.Errorf("active script of %s: %w", norm, ErrNotFound)
+		s.lookups.put("s:"+norm, "", err)
+		return nil, err
 	}
 	if err != nil {
 		return nil, err

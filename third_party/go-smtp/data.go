@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -92,6 +93,28 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
+		// mailgate: in the middle of a line only a CR changes the state,
+		// so the bytes up to the next CR already buffered are copied in
+		// one go rather than a ReadByte each (3 % of the MX's CPU). The
+		// line limit is the reader's below the buffer, unchanged.
+		if r.state == stateData {
+			if avail := r.r.Buffered(); avail > 0 {
+				if avail > len(b)-n {
+					avail = len(b) - n
+				}
+				buf, _ := r.r.Peek(avail)
+				i := bytes.IndexByte(buf, '\r')
+				if i < 0 {
+					i = len(buf)
+				}
+				if i > 0 {
+					copy(b[n:], buf[:i])
+					r.r.Discard(i)
+					n += i
+					continue
+				}
+			}
+		}
 		var c byte
 		c, err = r.r.ReadByte()
 		if err != nil {

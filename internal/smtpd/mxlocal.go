@@ -1,0 +1,69 @@
+package smtpd
+
+import (
+	"context"
+
+	"github.com/emersion/go-smtp"
+
+	"mailgate/internal/message"
+	"mailgate/internal/spool"
+)
+
+// LocalDelivery delivers to local mailboxes before the 250 (the delivery
+// agent's local delivery, delivery.Local.DeliverBeforeAck): it returns
+// every recipient's state, those it could not deliver now Pending, and
+// the refusal of a sole recipient's Sieve script.
+type LocalDelivery interface {
+	DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body []byte) (st *spool.State, reject string)
+}
+
+// errSieveReject is the reply for a message the only recipient's Sieve
+// script rejected: RFC 5429 §2.1, ereject at the protocol level (and
+// reject too, which §2.2 lets refuse so rather than bounce).
+func errSieveReject(text string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: text}
+}
+
+// store takes the accepted message with its trace fields: into the spool,
+// or, with Local set, into the local recipients' Maildirs first and the
+// spool only for what is left. The 250 follows only once both are on
+// stable storage; the file bytes are the same either way (the fields are
+// prepended here, once, for both).
+func (ms *mxSession) store(env *spool.Envelope, body []byte, fields []string) *smtp.SMTPError {
+	if ms.srv.Local == nil {
+		return ms.spool(env, body, fields)
+	}
+	body = message.Prepend(body, fields...)
+	env.Size = int64(len(body))
+	st, reject := ms.srv.Local.DeliverBeforeAck(context.Background(), env, body)
+	if reject != "" {
+		ms.log.Info("refused by the recipient's sieve script", "id", env.ID, "from", env.From, "rcpt", env.To[0])
+		return errSieveReject(reject)
+	}
+	pending := len(st.Pending())
+	if pending == 0 {
+		ms.log.Info("delivered before the reply", "id", env.ID, "from", env.From, "rcpts", len(env.To), "size", env.Size)
+		return queuedReply(env.ID)
+	}
+	put := func() error { return ms.srv.Spool.Put(env, body) }
+	if pending < len(st.Rcpts) || len(st.Rcpts) != len(env.To) {
+		// Some were delivered, or Sieve added redirect targets: the
+		// queue gets the state saying which are left.
+		put = func() error { return ms.srv.Spool.PutWithState(env, body, st) }
+	}
+	if err := put(); err != nil {
+		// Copies already in Maildirs stay: the client retries, as after
+		// any failure between an LMTP delivery and its reply.
+		ms.log.Error("spool write failed", "err", err)
+		return errTempLocal
+	}
+	ms.log.Info("queued", "id", env.ID, "from", env.From, "rcpts", pending, "delivered", len(st.Rcpts)-pending, "size", env.Size)
+	return queuedReply(env.ID)
+}
+
+// queuedReply is the 250 for both paths: "queued as" is the text clients
+// and operators match a message's ID by (Postfix's), whether it then
+// went to the queue or was delivered at once.
+func queuedReply(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK queued as " + id}
+}
