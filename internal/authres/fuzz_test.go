@@ -49,8 +49,8 @@ func FuzzAuthenticationResults(f *testing.F) {
 	f.Add("alice@a.test", "helo.test", "a.test", "sel", "reason", "mx.test")
 	f.Add("\"x;\r\n y\"@a", "[1.2.3.4]", "d\r\nX: 1", "s;s", "(\\\"", "mx")
 	f.Fuzz(func(t *testing.T, mailFrom, helo, d, s, reason, id string) {
-		if !isToken(id) {
-			return // the authserv-id is our own configured host name
+		if !isToken(id) || len(id) > 253 {
+			return // the authserv-id is our own configured host name (config: at most 253 octets)
 		}
 		r := Results{AuthservID: id,
 			SPF:   SPF{Result: "fail", Identity: "mailfrom", Sender: mailFrom, Helo: helo, IP: netip.MustParseAddr("192.0.2.1"), Problem: reason},

@@ -216,8 +216,10 @@ func isDotAtom(s string) bool {
 }
 
 // kv is a Received-SPF key-value (RFC 7208 §9.1): dot-atom or quoted-string.
+// A value longer than any domain or path (a 3 KB HELO) is quoted, which
+// cuts it at 255 octets, as value and pvalue do.
 func kv(s string) string {
-	if isDotAtom(s) {
+	if len(s) <= 255 && isDotAtom(s) {
 		return s
 	}
 	return quoted(s)

@@ -304,7 +304,9 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
 	}
-	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t/@") {
+	// RFC 1035 §2.3.4: a name is at most 255 octets on the wire, 253 as
+	// text; the hostname is our HELO, authserv-id and Message-ID domain.
+	if c.Hostname == "" || len(c.Hostname) > 253 || strings.ContainsAny(c.Hostname, " \t/@") {
 		bad("hostname", "%q is not a host name", c.Hostname)
 	}
 	if c.DataDir == "" {
