@@ -168,7 +168,8 @@ ca_file = ""
 # these.
 remote_port = 25
 mta_sts_port = 443
-# Deliver mail for mailboxes on this node before the MX's 250, as an LMTP
+# Deliver mail for mailboxes on this node before the 250 of the MX and of
+# submission (webmail included), as an LMTP
 # server does: the message is written once, linked into each local
 # recipient's Maildir and fsynced, and each recipient's Sieve script runs
 # before the reply (so a script's ereject is the SMTP refusal when the

@@ -26,38 +26,40 @@ func errSieveReject(text string) *smtp.SMTPError {
 
 // store takes the accepted message with its trace fields: into the spool,
 // or, with Local set, into the local recipients' Maildirs first and the
-// spool only for what is left. The 250 follows only once both are on
+// spool only for what is left. The MX and submission (webmail's Submit
+// included) both end here: a message to a mailbox on this node is one
+// durable write either way, and its Sieve reject the sender's reply. The 250 follows only once both are on
 // stable storage; the file bytes are the same either way (the fields are
 // prepended here, once, for both).
-func (ms *mxSession) store(env *spool.Envelope, body []byte, fields []string) *smtp.SMTPError {
-	if ms.srv.Local == nil {
-		return ms.spool(env, body, fields)
+func (s *session) store(env *spool.Envelope, body []byte, fields []string) *smtp.SMTPError {
+	if s.srv.Local == nil {
+		return s.spool(env, body, fields)
 	}
 	body = message.Prepend(body, fields...)
 	env.Size = int64(len(body))
-	st, reject := ms.srv.Local.DeliverBeforeAck(context.Background(), env, body)
+	st, reject := s.srv.Local.DeliverBeforeAck(context.Background(), env, body)
 	if reject != "" {
-		ms.log.Info("refused by the recipient's sieve script", "id", env.ID, "from", env.From, "rcpt", env.To[0])
+		s.log.Info("refused by the recipient's sieve script", "id", env.ID, "from", env.From, "rcpt", env.To[0])
 		return errSieveReject(reject)
 	}
 	pending := len(st.Pending())
 	if pending == 0 {
-		ms.log.Info("delivered before the reply", "id", env.ID, "from", env.From, "rcpts", len(env.To), "size", env.Size)
+		s.log.Info("delivered before the reply", "id", env.ID, "from", env.From, "rcpts", len(env.To), "size", env.Size)
 		return queuedReply(env.ID)
 	}
-	put := func() error { return ms.srv.Spool.Put(env, body) }
+	put := func() error { return s.srv.Spool.Put(env, body) }
 	if pending < len(st.Rcpts) || len(st.Rcpts) != len(env.To) {
 		// Some were delivered, or Sieve added redirect targets: the
 		// queue gets the state saying which are left.
-		put = func() error { return ms.srv.Spool.PutWithState(env, body, st) }
+		put = func() error { return s.srv.Spool.PutWithState(env, body, st) }
 	}
 	if err := put(); err != nil {
 		// Copies already in Maildirs stay: the client retries, as after
 		// any failure between an LMTP delivery and its reply.
-		ms.log.Error("spool write failed", "err", err)
+		s.log.Error("spool write failed", "err", err)
 		return errTempLocal
 	}
-	ms.log.Info("queued", "id", env.ID, "from", env.From, "rcpts", pending, "delivered", len(st.Rcpts)-pending, "size", env.Size)
+	s.log.Info("queued", "id", env.ID, "from", env.From, "rcpts", pending, "delivered", len(st.Rcpts)-pending, "size", env.Size)
 	return queuedReply(env.ID)
 }
 

@@ -85,9 +85,10 @@ type Server struct {
 	// who held the address, for the log.
 	OwnNetworkIP bool
 	Subscribers  Subscribers
-	// Local, when set, makes the MX deliver to mailboxes on this node
-	// before its 250, the rest going to the spool ([delivery]
-	// local_before_ack; mxlocal.go). nil: everything goes to the spool.
+	// Local, when set, makes the MX and submission deliver to mailboxes
+	// on this node before their 250, the rest going to the spool
+	// ([delivery] local_before_ack; mxlocal.go). nil: everything goes to
+	// the spool.
 	Local LocalDelivery
 
 	mu      sync.Mutex

@@ -241,7 +241,7 @@ func (ss *submissionSession) Data(r io.Reader) (err error) {
 	}
 	fields := append([]string{ss.trace(env, with, "")}, v.Fields...)
 	fields = append(fields, message.FixUps(h, ss.srv.Config.Hostname, env.Received)...)
-	reply := ss.spool(env, v.Body, fields)
+	reply := ss.store(env, v.Body, fields)
 	if reply.Code == 250 {
 		ss.watch(true, v.Notes)
 		ss.reserved = nil // sent: the reservations count

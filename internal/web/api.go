@@ -46,6 +46,16 @@ func apiFail(w http.ResponseWriter, status int, code, msg string) {
 
 // apiErr maps a domain error to its status: the message is the domain
 // package's own, which names the object and says what to do.
+// apiDone answers an operation that returns nothing: 204 No Content, or
+// its error as apiErr says.
+func (s *Server) apiDone(w http.ResponseWriter, err error) {
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) apiErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, spool.ErrNotFound), errors.Is(err, dkim.ErrNoKey):
@@ -243,11 +253,7 @@ func (s *Server) apiAddDomain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRemoveDomain(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveDomain(r.Context(), apiActor(r), r.PathValue("name")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveDomain(r.Context(), apiActor(r), r.PathValue("name")))
 }
 
 func (s *Server) apiAccounts(w http.ResponseWriter, r *http.Request) {
@@ -303,11 +309,7 @@ func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRemoveAccount(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveAccount(r.Context(), apiActor(r), r.PathValue("address")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveAccount(r.Context(), apiActor(r), r.PathValue("address")))
 }
 
 // apiSetStatus suspends, resumes or disables sending (`user suspend`,
@@ -360,11 +362,7 @@ func (s *Server) apiAddAlias(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRemoveAlias(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveAlias(r.Context(), apiActor(r), r.PathValue("alias")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveAlias(r.Context(), apiActor(r), r.PathValue("alias")))
 }
 
 type apiQueued struct {
@@ -426,11 +424,7 @@ func (s *Server) apiQueueAction(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("action") == "bounce" {
 		// The sender gets a DSN and the message leaves the queue, as with
 		// `mailgate queue bounce`.
-		if err := delivery.ReturnToSender(s.spool, s.cfg.Hostname, r.PathValue("id")); err != nil {
-			s.apiErr(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		s.apiDone(w, delivery.ReturnToSender(s.spool, s.cfg.Hostname, r.PathValue("id")))
 		return
 	}
 	change, ok := spool.Actions[r.PathValue("action")]
@@ -449,11 +443,7 @@ func (s *Server) apiQueueRemove(w http.ResponseWriter, r *http.Request) {
 	if !s.needSpool(w) {
 		return
 	}
-	if err := s.spool.Remove(r.PathValue("id")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.spool.Remove(r.PathValue("id")))
 }
 
 // openAPI serves the API's description (OpenAPI 3.1); no token needed.

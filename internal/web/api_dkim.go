@@ -97,11 +97,7 @@ func (s *Server) apiDKIMActivate(w http.ResponseWriter, r *http.Request) {
 
 // apiDKIMRetire is `dkim retire DOMAIN SELECTOR`.
 func (s *Server) apiDKIMRetire(w http.ResponseWriter, r *http.Request) {
-	if err := s.dkimKeys(apiActor(r)).Retire(r.PathValue("name"), r.PathValue("selector")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.dkimKeys(apiActor(r)).Retire(r.PathValue("name"), r.PathValue("selector")))
 }
 
 // apiRecord is one record to publish, as data and as a zone file line.

@@ -148,21 +148,13 @@ func (s *Server) apiImportPools(w http.ResponseWriter, r *http.Request) {
 
 // apiRemovePool is `pool remove NAME`.
 func (s *Server) apiRemovePool(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemovePool(r.Context(), apiActor(r), r.PathValue("name"), nil); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemovePool(r.Context(), apiActor(r), r.PathValue("name"), nil))
 }
 
 // apiRemovePoolPrefix is `pool remove NAME PREFIX`; the prefix is the
 // rest of the path, slash included (/pools/dyn/prefixes/203.0.113.0/24).
 func (s *Server) apiRemovePoolPrefix(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemovePool(r.Context(), apiActor(r), r.PathValue("name"), []string{r.PathValue("prefix")}); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemovePool(r.Context(), apiActor(r), r.PathValue("name"), []string{r.PathValue("prefix")}))
 }
 
 // apiPoolCheck is `pool check`.
@@ -273,11 +265,7 @@ func (s *Server) apiAddExemption(w http.ResponseWriter, r *http.Request) {
 
 // apiRemoveExemption is `edge exempt remove PREFIX`.
 func (s *Server) apiRemoveExemption(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveExemption(r.Context(), apiActor(r), r.PathValue("prefix")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveExemption(r.Context(), apiActor(r), r.PathValue("prefix")))
 }
 
 // apiRelays is `edge relay list`.
@@ -319,11 +307,7 @@ func (s *Server) apiAddRelays(w http.ResponseWriter, r *http.Request) {
 
 // apiRemoveRelay is `edge relay remove ADDR|PREFIX`.
 func (s *Server) apiRemoveRelay(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveRelay(r.Context(), apiActor(r), r.PathValue("prefix")); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveRelay(r.Context(), apiActor(r), r.PathValue("prefix")))
 }
 
 // apiCarriers is `edge carrier list` (without resolving MX hosts).
@@ -367,20 +351,12 @@ func (s *Server) apiAddCarrier(w http.ResponseWriter, r *http.Request) {
 
 // apiRemoveCarrier is `edge carrier remove NAME`.
 func (s *Server) apiRemoveCarrier(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveCarrier(r.Context(), apiActor(r), r.PathValue("name"), nil); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveCarrier(r.Context(), apiActor(r), r.PathValue("name"), nil))
 }
 
 // apiRemoveCarrierEntry is `edge carrier remove NAME ENTRY`.
 func (s *Server) apiRemoveCarrierEntry(w http.ResponseWriter, r *http.Request) {
-	if err := s.st.RemoveCarrier(r.Context(), apiActor(r), r.PathValue("name"), []string{r.PathValue("entry")}); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveCarrier(r.Context(), apiActor(r), r.PathValue("name"), []string{r.PathValue("entry")}))
 }
 
 // apiEdgePlan is `edge plan`: the scope and action in force now and the
@@ -462,11 +438,7 @@ func (s *Server) apiRemoveScopeChange(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
-	if err := s.st.RemoveScopeChange(r.Context(), apiActor(r), at); err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.apiDone(w, s.st.RemoveScopeChange(r.Context(), apiActor(r), at))
 }
 
 // apiSetAction is `edge action reset|drop|icmp`.

@@ -106,6 +106,17 @@ func (s *Server) mailbox(w http.ResponseWriter, r *http.Request) *webmail.Mailbo
 	return mb
 }
 
+// mailMessage is the mailbox and the UID of the message a request names,
+// or nil when it answered the request itself (no such UID: 404).
+func (s *Server) mailMessage(w http.ResponseWriter, r *http.Request) (*webmail.Mailbox, uint32) {
+	uid, ok := uidParam(r)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, "mail.err.nomessage")
+		return nil, 0
+	}
+	return s.mailbox(w, r), uid
+}
+
 // mailErr answers a model error: a missing folder or message is a 404,
 // a refused action a 400, anything else a 500 with a log line.
 func (s *Server) mailErr(w http.ResponseWriter, r *http.Request, err error) {
@@ -292,12 +303,7 @@ const mailPageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; im
 // own pages or typed in (Sec-Fetch-Site), so another site cannot mark
 // messages read by linking to them.
 func (s *Server) mailRead(w http.ResponseWriter, r *http.Request) {
-	uid, ok := uidParam(r)
-	if !ok {
-		s.fail(w, r, http.StatusNotFound, "mail.err.nomessage")
-		return
-	}
-	mb := s.mailbox(w, r)
+	mb, uid := s.mailMessage(w, r)
 	if mb == nil {
 		return
 	}
@@ -349,12 +355,7 @@ const mailBodyCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data
 // mailBody serves the sanitized HTML (or the text as HTML) of a message
 // for the sandboxed frame of the read page.
 func (s *Server) mailBody(w http.ResponseWriter, r *http.Request) {
-	uid, ok := uidParam(r)
-	if !ok {
-		s.fail(w, r, http.StatusNotFound, "mail.err.nomessage")
-		return
-	}
-	mb := s.mailbox(w, r)
+	mb, uid := s.mailMessage(w, r)
 	if mb == nil {
 		return
 	}
@@ -382,12 +383,7 @@ func (s *Server) mailBody(w http.ResponseWriter, r *http.Request) {
 // every response) and a sandbox CSP, so an HTML or SVG attachment can
 // neither run nor be rendered on our origin.
 func (s *Server) mailPart(w http.ResponseWriter, r *http.Request) {
-	uid, ok := uidParam(r)
-	if !ok {
-		s.fail(w, r, http.StatusNotFound, "mail.err.nomessage")
-		return
-	}
-	mb := s.mailbox(w, r)
+	mb, uid := s.mailMessage(w, r)
 	if mb == nil {
 		return
 	}
@@ -401,12 +397,7 @@ func (s *Server) mailPart(w http.ResponseWriter, r *http.Request) {
 
 // mailRaw serves the message as stored, as a download.
 func (s *Server) mailRaw(w http.ResponseWriter, r *http.Request) {
-	uid, ok := uidParam(r)
-	if !ok {
-		s.fail(w, r, http.StatusNotFound, "mail.err.nomessage")
-		return
-	}
-	mb := s.mailbox(w, r)
+	mb, uid := s.mailMessage(w, r)
 	if mb == nil {
 		return
 	}

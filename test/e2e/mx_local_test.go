@@ -105,3 +105,40 @@ func TestMXBothPathsStoreTheSameBytes(t *testing.T) {
 		t.Fatalf("normalization found no queue ID:\n%s", nowA)
 	}
 }
+
+// Submission (and so webmail) ends where the MX does: a message for a
+// mailbox on this node is delivered before the 250, so the recipient's
+// Sieve ereject is the reply the submitting client shows at once, and an
+// accepted message is in the Maildir when the client hears 250. With the
+// spool first the rejection is a 250 and then a DSN.
+func TestSubmissionDeliversLocallyBeforeTheReply(t *testing.T) {
+	send := func(n *Node) string {
+		return runPy(t, `
+import smtplib, ssl, os
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(os.environ["PORT"]))
+s.starttls(context=ctx)
+s.login(os.environ["USER"], os.environ["PW"])
+for subject in ["go away", "hello"]:
+    msg = "From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\nbody\r\n" % (os.environ["USER"], os.environ["RCPT"], subject)
+    try:
+        s.sendmail(os.environ["USER"], [os.environ["RCPT"]], msg)
+        print(subject, 250)
+    except smtplib.SMTPDataError as e:
+        print(subject, e.smtp_code, e.smtp_error.decode())
+s.quit()
+`, "PORT="+portOf(n, "submission"), "USER="+bob, "PW="+bobPW, "RCPT="+alice)
+	}
+	n := mxLocalNode(t, "")
+	if got, want := send(n), "go away 550 5.7.1 rejected by the recipient's filter: Alice takes no mail on this\nhello 250\n"; got != want {
+		t.Fatalf("before the 250: got\n%s\nwant\n%s", got, want)
+	}
+	if got := len(n.Maildir(alice)); got != 1 {
+		t.Fatalf("alice's Maildir holds %d messages right after the 250, want 1", got)
+	}
+	old := mxLocalNode(t, "[delivery]\nlocal_before_ack = false\n")
+	if got, want := send(old), "go away 250\nhello 250\n"; got != want {
+		t.Fatalf("spool first: got\n%s\nwant\n%s", got, want)
+	}
+	waitLog(t, old, "action=failed to="+bob+" rcpts=1")
+}
