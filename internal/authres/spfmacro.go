@@ -3,6 +3,7 @@ package authres
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -76,9 +77,17 @@ func (m spfMacros) expandOne(body, domain string) (string, error) {
 	}
 	digits := 0
 	if n > 0 {
-		var err error
-		if digits, err = strconv.Atoi(rest[:n]); err != nil || digits == 0 {
+		// RFC 7208 §7.1: the count must be nonzero; one larger than the
+		// parts there are (any that overflows an int among them) means
+		// the whole expansion.
+		d, err := strconv.Atoi(rest[:n])
+		switch {
+		case err != nil && strings.Trim(rest[:n], "0") != "":
+			digits = math.MaxInt
+		case err != nil || d == 0:
 			return "", fmt.Errorf("%%{%s}: a part count of 0", body)
+		default:
+			digits = d
 		}
 	}
 	rest = rest[n:]
