@@ -58,4 +58,8 @@
   // The list starts with its first message focused, ready for j/k.
   var l = rows();
   if (l.length && !document.activeElement.matches('input, select, textarea')) focusRow(l, 0);
+  // Says the keys work from now on: the script loads after the page is
+  // shown, and a key pressed before that does nothing (a browser test
+  // waits for this mark instead of guessing).
+  document.documentElement.setAttribute('data-shortcuts', 'on');
 })();
