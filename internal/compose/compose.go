@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"mailgate/internal/message"
+	"mailgate/internal/webmail"
 )
 
 // Draft is a message as the compose form holds it.
@@ -300,34 +301,10 @@ func rfc822Encoding(b []byte) string {
 	return "7bit"
 }
 
-// fileName keeps a usable name: the last path element (old browsers send
-// C:\dir\file), no control characters, at most 255 bytes so the encoded
-// parameter stays under RFC 5322 §2.1.1's 998-octet line.
+// fileName is the name an attachment is written with: the webmail's one
+// file-name rule (webmail.FileName), "attachment" when nothing is left.
 func fileName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(name, ""))
-	// Runs of spaces, and spaces at the ends, do not survive header
-	// folding (go-message folds at them), nor help anyone.
-	name = strings.Join(strings.FieldsFunc(name, func(r rune) bool { return r == ' ' }), " ")
-	if len(name) > 255 {
-		ext := path.Ext(name)
-		if len(ext) > 16 || !utf8.ValidString(ext) {
-			ext = ""
-		}
-		cut := 255 - len(ext)
-		for cut > 0 && !utf8.RuneStart(name[cut]) {
-			cut--
-		}
-		name = name[:cut] + ext
-	}
-	if name == "" {
+	if name = webmail.FileName(name); name == "" {
 		name = "attachment"
 	}
 	return name

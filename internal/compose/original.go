@@ -1,17 +1,18 @@
 package compose
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
-	"html"
-	"io"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // ISO-2022-JP, Shift_JIS, EUC-JP... decoded to UTF-8
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"mailgate/internal/webmail"
 )
 
 // Original is a message read back: one being replied to or forwarded, or
@@ -31,20 +32,18 @@ type Original struct {
 	Attachments []Attachment
 }
 
-// maxParts bounds the parts read from one message (a hostile message
-// could nest thousands).
-const maxParts = 500
-
 // Parse reads a stored message. It is lenient: an unknown charset leaves
-// the text as it is, a broken part ends the walk, and only a message
-// without a readable header is an error.
+// the text as it is, and only a message without a readable header is an
+// error. The body is read as the webmail's reading pages read it
+// (webmail.Contents: the bounded MIME tree, the same charsets and file
+// names), so a reply quotes what the subscriber saw.
 func Parse(raw []byte) (*Original, error) {
-	mr, err := mail.CreateReader(bytes.NewReader(raw))
-	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
+	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
 		return nil, err
 	}
+	h := mail.Header{Header: message.Header{Header: th}}
 	o := &Original{Raw: raw}
-	h := mr.Header
 	o.MessageID, _ = h.MessageID()
 	o.References, _ = h.MsgIDList("References")
 	if ids, _ := h.MsgIDList("In-Reply-To"); len(ids) > 0 {
@@ -59,63 +58,12 @@ func Parse(raw []byte) (*Original, error) {
 	o.To, _ = h.AddressList("To")
 	o.Cc, _ = h.AddressList("Cc")
 	o.Bcc, _ = h.AddressList("Bcc")
-	var htmlText string
-	for range maxParts {
-		p, err := mr.NextPart()
-		if err == io.EOF || (err != nil && !message.IsUnknownCharset(err)) {
-			break
-		}
-		switch ph := p.Header.(type) {
-		case *mail.InlineHeader:
-			t, _, _ := ph.ContentType()
-			body, _ := io.ReadAll(io.LimitReader(p.Body, 32<<20))
-			switch {
-			case t == "text/plain" && o.Text == "":
-				o.Text = string(body)
-			case t == "text/html" && htmlText == "":
-				htmlText = htmlToText(string(body))
-			case !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "multipart/"):
-				// An inline image is still a file of the message.
-				o.Attachments = append(o.Attachments, Attachment{Name: inlineName(&ph.Header), Type: t, Data: body})
-			}
-		case *mail.AttachmentHeader:
-			t, _, _ := ph.ContentType()
-			name, _ := ph.Filename()
-			if name == "" {
-				name = inlineName(&ph.Header)
-			}
-			body, _ := io.ReadAll(io.LimitReader(p.Body, 64<<20))
-			o.Attachments = append(o.Attachments, Attachment{Name: name, Type: t, Data: body})
-		}
+	text, files := webmail.Contents(raw)
+	o.Text = strings.ReplaceAll(text, "\r\n", "\n")
+	for _, f := range files {
+		o.Attachments = append(o.Attachments, Attachment{Name: f.Name, Type: f.Type, Data: f.Data})
 	}
-	if o.Text == "" {
-		o.Text = htmlText
-	}
-	o.Text = strings.ReplaceAll(o.Text, "\r\n", "\n")
 	return o, nil
-}
-
-func inlineName(h *message.Header) string {
-	_, params, _ := h.ContentType()
-	if n := params["name"]; n != "" {
-		return n
-	}
-	return "attachment"
-}
-
-var (
-	htmlDrop  = regexp.MustCompile(`(?is)<(script|style|head)\b.*?</(script|style|head)\s*>`)
-	htmlBreak = regexp.MustCompile(`(?i)<(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>`)
-	htmlTag   = regexp.MustCompile(`(?s)<[^>]*>`)
-)
-
-// htmlToText is an HTML part's text for quoting: markup dropped, line
-// breaks where blocks end. Only ever shown as text, never as HTML.
-func htmlToText(s string) string {
-	s = htmlDrop.ReplaceAllString(s, "")
-	s = htmlBreak.ReplaceAllString(s, "\n")
-	s = htmlTag.ReplaceAllString(s, "")
-	return strings.TrimSpace(html.UnescapeString(s))
 }
 
 // ErrNotADraft: a message reopened as a draft has no sender.

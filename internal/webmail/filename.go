@@ -41,7 +41,7 @@ func AttachmentName(h gomessage.Header) string {
 	if name == "" {
 		name = paramValue(h.Get("Content-Type"), "name")
 	}
-	return safeFileName(name)
+	return FileName(name)
 }
 
 // paramValue is the value of parameter name of a structured field: the
@@ -200,23 +200,36 @@ func looseParam(field, name string) (string, bool) {
 	return "", false
 }
 
-// safeFileName keeps a name usable as a download's name: the last path
-// element, no control characters, at most 200 octets.
-func safeFileName(n string) string {
-	n = strings.ReplaceAll(n, "\\", "/")
-	n = path.Base(strings.TrimRight(n, "/"))
-	if n == "." || n == "/" || n == ".." {
-		return ""
-	}
+// FileName keeps a name usable as a file's name, for a download and for
+// an attachment we write alike: the last path element (old browsers send
+// C:\dir\file), valid UTF-8 without control characters, runs of spaces
+// made one (they do not survive header folding), at most 200 octets with
+// the extension kept, so an RFC 2231 parameter stays far under RFC 5322
+// §2.1.1's 998-octet line.
+func FileName(n string) string {
 	n = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
-	}, n)
-	for len(n) > 200 {
-		_, size := utf8.DecodeLastRuneInString(n)
-		n = n[:len(n)-size]
+	}, strings.ToValidUTF8(n, ""))
+	n = strings.ReplaceAll(n, "\\", "/")
+	n = path.Base(strings.TrimRight(n, "/"))
+	n = strings.Join(strings.FieldsFunc(n, func(r rune) bool { return r == ' ' }), " ")
+	if n == "." || n == "/" || n == ".." {
+		return ""
 	}
-	return strings.TrimSpace(n)
+	const max = 200
+	if len(n) > max {
+		ext := path.Ext(n)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		cut := max - len(ext)
+		for cut > 0 && !utf8.RuneStart(n[cut]) {
+			cut--
+		}
+		n = n[:cut] + ext
+	}
+	return n
 }

@@ -465,7 +465,7 @@ func bodyContains(f *mailbox.Folder, uid uint32, needle string) bool {
 		}
 	}
 	for _, p := range b.htmls {
-		if contains(html.UnescapeString(stripTags.Sanitize(decodeText(raw, p))), needle) {
+		if contains(htmlText(decodeText(raw, p)), needle) {
 			return true
 		}
 	}
