@@ -73,7 +73,7 @@ cat <<'EOF'
    cold: 2^20 distinct random sources over all prefixes (a random host of a random prefix), each decided
      once per pass, caches flushed before the timed loop; whatever of the table fits stays in cache.
    cold-evicted: the same with the caches flushed (2 x L3 written, untimed) every 16384 decisions.
-   /batch16: through DecideBatch, 16 at a time, their table reads started together.
+   /batch: through DecideBatch, 1024 a call: the lines of the next 16 prefetched while 16 are decided.
  M/s (CPU time): decisions per second of the thread's CPU time, which other processes' turns on a shared
    core do not inflate (their cache pollution does); wall figures are the go test ones.
  table MiB: the tables a decision reads; huge MiB: the growth of AnonHugePages (/proc/self/smaps_rollup)
