@@ -79,10 +79,17 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	}, nil
 }
 
+// The store must stay a dkim.KeyStore: signingKeys finds it by a type
+// assertion, which would otherwise fail silently and sign from the legacy
+// directory instead.
+var _ dkim.KeyStore = (*store.Store)(nil)
+
 // signingKeys are the DKIM keys in the store when dir is the store (every
 // node of a fleet then signs with the same key), else the key directory.
+// The node is the actor of the one change it makes: copying the legacy
+// directory's keys into the store.
 func signingKeys(cfg *config.Config, dir Directory) dkim.Keys {
-	k := dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim")}
+	k := dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Actor: dkim.NodeActor(cfg.FleetNode())}
 	if ks, ok := dir.(dkim.KeyStore); ok {
 		k.Store = ks
 	}

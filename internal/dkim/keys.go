@@ -45,8 +45,10 @@ var (
 type Keys struct {
 	Dir   string
 	Store KeyStore
-	// Actor is who changes keys ("cli:root", "api:NAME", "web:ADDRESS"):
-	// Generate, Activate and Retire are audited under it in the store.
+	// Actor is who changes keys ("cli:root", "api:NAME", "web:ADDRESS",
+	// NodeActor for a node's signer): the store audits Generate, Activate,
+	// Retire and the copy of Dir under it, in the transaction that makes
+	// the change. With a Store, a change without an Actor is ErrNoActor.
 	Actor string
 
 	parsed   *keyCache    // set by Cached

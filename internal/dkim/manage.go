@@ -94,9 +94,13 @@ func (k Keys) Retire(domain, selector string) error {
 	if k.Store == nil {
 		return os.Remove(legacy)
 	}
+	actor, err := k.actor()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := storeCtx()
 	defer cancel()
-	if err := k.Store.RetireDKIMKey(ctx, domain, selector); err != nil {
+	if err := k.Store.RetireDKIMKey(ctx, actor, domain, selector); err != nil {
 		return err
 	}
 	// A copy left in this node's legacy directory would be copied back
@@ -106,6 +110,5 @@ func (k Keys) Retire(domain, selector string) error {
 			return fmt.Errorf("dkim: key %s of %s retired, but its old file stays and would come back: remove %s: %w", selector, domain, legacy, err)
 		}
 	}
-	k.audit("dkim.retire", domain, selector)
 	return nil
 }

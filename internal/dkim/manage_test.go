@@ -75,14 +75,14 @@ func TestRetiredLegacyKeyStaysRetired(t *testing.T) {
 	if _, err := (dkim.Keys{Dir: dir}).Generate("ours.example", "old", "ed25519", false); err != nil {
 		t.Fatal(err)
 	}
-	k := dkim.Keys{Dir: dir, Store: s}
+	k := dkim.Keys{Dir: dir, Store: s, Actor: "cli:root"}
 	if _, err := k.Generate("ours.example", "new", "ed25519", true); err != nil {
 		t.Fatal(err)
 	}
 	if err := k.Retire("ours.example", "old"); err != nil {
 		t.Fatal(err)
 	}
-	ks, err := (dkim.Keys{Dir: dir, Store: s}).KeysOf("ours.example")
+	ks, err := (dkim.Keys{Dir: dir, Store: s, Actor: dkim.NodeActor("mx2")}).KeysOf("ours.example")
 	if err != nil || len(ks) != 1 || ks[0].Selector != "new" {
 		t.Fatalf("keys after retiring the legacy one: %+v %v", ks, err)
 	}

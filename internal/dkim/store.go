@@ -18,30 +18,39 @@ import (
 
 // KeyStore is the part of the store (internal/store) that keeps DKIM keys.
 // Its arguments are plain strings so this package need not import the
-// store; "" stands for "no such key".
+// store; "" stands for "no such key". Each change is audited under actor
+// in the transaction that makes it (dkim.keygen, dkim.import,
+// dkim.activate, dkim.retire), so no change lands without its audit row.
 type KeyStore interface {
-	AddDKIMKey(ctx context.Context, domain, selector, algorithm, privatePEM string, created time.Time, activate bool) (added bool, err error)
-	ActivateDKIMKey(ctx context.Context, domain, selector string) error
+	AddDKIMKey(ctx context.Context, actor, domain, selector, algorithm, privatePEM string, created time.Time, activate bool) (added bool, err error)
+	// ImportDKIMKey adds a key read from file in the legacy directory.
+	ImportDKIMKey(ctx context.Context, actor, domain, selector, algorithm, privatePEM, file string, created time.Time) (added bool, err error)
+	ActivateDKIMKey(ctx context.Context, actor, domain, selector string) error
 	DKIMKeyPEM(ctx context.Context, domain, selector string) (string, error)
 	ActiveDKIMKey(ctx context.Context, domain string) (selector, privatePEM string, err error)
 	DKIMDomains(ctx context.Context) (map[string]string, error)
 	// EachDKIMKey calls fn for each key of domain, oldest first.
 	EachDKIMKey(ctx context.Context, domain string, fn func(selector, algorithm string, active bool, created time.Time)) error
 	// RetireDKIMKey deletes a key that is not the active one.
-	RetireDKIMKey(ctx context.Context, domain, selector string) error
-	Audit(ctx context.Context, actor, action, subject, detail string) error
+	RetireDKIMKey(ctx context.Context, actor, domain, selector string) error
 }
 
-// audit records a change of k's keys under k.Actor (nothing without one).
-// The change is already made when it runs: a failed audit write must not
-// report the change as failed, so it is not returned.
-func (k Keys) audit(action, domain, detail string) {
-	if k.Store == nil || k.Actor == "" {
-		return
+// ErrNoActor refuses a change to the store's keys through Keys without an
+// Actor: the store audits every change under its actor, and an empty one
+// would say nobody made it.
+var ErrNoActor = errors.New("dkim: changing the stored keys needs Keys.Actor (who makes the change, for the audit log)")
+
+// NodeActor is the actor of a running node's own change: its signer
+// copying the legacy directory into the store (as "node:NAME" in the
+// fleet's other audit rows).
+func NodeActor(node string) string { return "node:" + node }
+
+// actor is who the store audits k's change under, or ErrNoActor.
+func (k Keys) actor() (string, error) {
+	if k.Actor == "" {
+		return "", ErrNoActor
 	}
-	ctx, cancel := storeCtx()
-	defer cancel()
-	k.Store.Audit(ctx, k.Actor, action, domain, detail)
+	return k.Actor, nil
 }
 
 // storeTimeout bounds one store call: the Keys methods take no context
@@ -129,8 +138,12 @@ func (k Keys) importDomain(domain string) error {
 		if err != nil {
 			return err
 		}
+		actor, err := k.actor()
+		if err != nil {
+			return fmt.Errorf("dkim: copying %s into the store: %w", path, err)
+		}
 		ctx, cancel := storeCtx()
-		_, err = k.Store.AddDKIMKey(ctx, domain, sel, algo, string(b), fi.ModTime(), false)
+		_, err = k.Store.ImportDKIMKey(ctx, actor, domain, sel, algo, string(b), path, fi.ModTime())
 		cancel()
 		if err != nil {
 			return fmt.Errorf("dkim: copying %s into the store: %w", path, err)
@@ -153,32 +166,35 @@ func (k Keys) generateInStore(domain, selector, algo string, der []byte, activat
 	if err := k.importDir(); err != nil {
 		return "", err
 	}
+	actor, err := k.actor()
+	if err != nil {
+		return "", err
+	}
 	p := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	ctx, cancel := storeCtx()
 	defer cancel()
-	added, err := k.Store.AddDKIMKey(ctx, domain, selector, algo, p, time.Now(), activate)
+	added, err := k.Store.AddDKIMKey(ctx, actor, domain, selector, algo, p, time.Now(), activate)
 	if err != nil {
 		return "", err
 	}
 	if !added {
 		return "", fmt.Errorf("dkim: %s already has a key for selector %q (%w): choose another selector", domain, selector, ErrExists)
 	}
-	k.audit("dkim.keygen", domain, selector+" "+algo)
 	return k.Record(domain, selector)
 }
 
 func (k Keys) activateInStore(domain, selector string) error {
 	domain = strings.ToLower(domain)
+	actor, err := k.actor()
+	if err != nil {
+		return err
+	}
 	if _, err := k.load(domain, selector); err != nil {
 		return err
 	}
 	ctx, cancel := storeCtx()
 	defer cancel()
-	if err := k.Store.ActivateDKIMKey(ctx, domain, selector); err != nil {
-		return err
-	}
-	k.audit("dkim.activate", domain, selector)
-	return nil
+	return k.Store.ActivateDKIMKey(ctx, actor, domain, selector)
 }
 
 func (k Keys) loadFromStore(domain, selector string) (crypto.Signer, error) {

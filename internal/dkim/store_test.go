@@ -18,8 +18,8 @@ import (
 // activation through either is seen by the other at once.
 func TestStoreKeysSharedByNodes(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
-		a := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s}
-		b := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s}.Cached()
+		a := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s, Actor: "cli:root"}
+		b := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s, Actor: "api:ops"}.Cached()
 		if _, _, err := b.Active("ours.example"); !errors.Is(err, dkim.ErrNoKey) {
 			t.Fatalf("no key yet: %v, want ErrNoKey", err)
 		}
@@ -84,13 +84,13 @@ func TestStoreImportsKeyDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRec, _ := old.Record("ours.example", "zz")
-		k := dkim.Keys{Dir: dir, Store: s}.Cached()
+		k := dkim.Keys{Dir: dir, Store: s, Actor: dkim.NodeActor("mx1")}.Cached()
 		sel, _, err := k.Active("ours.example")
 		if err != nil || sel != "zz" {
 			t.Fatalf("active after import %q %v, want zz", sel, err)
 		}
 		// Another node without the files sees the same keys.
-		other := dkim.Keys{Store: s}
+		other := dkim.Keys{Store: s, Actor: "cli:root"}
 		if rec, err := other.Record("ours.example", "zz"); err != nil || rec != wantRec {
 			t.Fatalf("record from the store %q %v, want %q", rec, err, wantRec)
 		}
@@ -104,7 +104,7 @@ func TestStoreImportsKeyDirectory(t *testing.T) {
 		if err := other.Activate("ours.example", "aa"); err != nil {
 			t.Fatal(err)
 		}
-		if sel, _, _ := (dkim.Keys{Dir: dir, Store: s}).Active("ours.example"); sel != "aa" {
+		if sel, _, _ := (dkim.Keys{Dir: dir, Store: s, Actor: dkim.NodeActor("mx2")}).Active("ours.example"); sel != "aa" {
 			t.Fatalf("import again overrode the stored activation: %q", sel)
 		}
 	})

@@ -28,12 +28,26 @@ CREATE UNIQUE INDEX dkim_keys_one_active ON dkim_keys(domain) WHERE active = 1;
 `})
 }
 
-// AddDKIMKey stores a new key. It becomes the domain's active key when
-// activate is set or the domain has no active key yet. added is false
-// (and nothing changes) when the domain already has a key under selector.
-// The arguments are plain strings so that package dkim can use the store
-// through an interface without importing it.
-func (s *Store) AddDKIMKey(ctx context.Context, domain, selector, algorithm, privatePEM string, created time.Time, activate bool) (added bool, err error) {
+// AddDKIMKey stores a new key made by actor and audits it (dkim.keygen,
+// "selector algorithm") in the same transaction, so no key lands without
+// its audit row. It becomes the domain's active key when activate is set
+// or the domain has no active key yet. added is false (and nothing
+// changes, nothing is audited) when the domain already has a key under
+// selector. The arguments are plain strings so that package dkim can use
+// the store through an interface without importing it.
+func (s *Store) AddDKIMKey(ctx context.Context, actor, domain, selector, algorithm, privatePEM string, created time.Time, activate bool) (added bool, err error) {
+	return s.addDKIMKey(ctx, actor, "dkim.keygen", domain, selector, algorithm, privatePEM, selector+" "+algorithm, created, activate)
+}
+
+// ImportDKIMKey is AddDKIMKey for a key made by an older version in the
+// legacy key directory, file being where it was read: audited as
+// dkim.import ("selector algorithm from file"), never activated over the
+// domain's active key.
+func (s *Store) ImportDKIMKey(ctx context.Context, actor, domain, selector, algorithm, privatePEM, file string, created time.Time) (added bool, err error) {
+	return s.addDKIMKey(ctx, actor, "dkim.import", domain, selector, algorithm, privatePEM, selector+" "+algorithm+" from "+file, created, false)
+}
+
+func (s *Store) addDKIMKey(ctx context.Context, actor, action, domain, selector, algorithm, privatePEM, detail string, created time.Time, activate bool) (added bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO dkim_keys (domain, selector, algorithm, private_pem, active, created_at)
 VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (domain, selector) DO NOTHING`), domain, selector, algorithm, privatePEM, created.Unix())
@@ -44,6 +58,9 @@ VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (domain, selector) DO NOTHING`), domain, s
 			return nil
 		}
 		added = true
+		if err := s.auditTx(ctx, tx, actor, action, domain, detail); err != nil {
+			return err
+		}
 		if !activate {
 			var n int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM dkim_keys WHERE domain = ? AND active = 1`), domain).Scan(&n); err != nil {
@@ -55,7 +72,10 @@ VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (domain, selector) DO NOTHING`), domain, s
 		}
 		return s.activateDKIMTx(ctx, tx, domain, selector)
 	})
-	return added, err
+	if err != nil {
+		return false, err
+	}
+	return added, nil
 }
 
 func (s *Store) activateDKIMTx(ctx context.Context, tx *sql.Tx, domain, selector string) error {
@@ -72,9 +92,15 @@ func (s *Store) activateDKIMTx(ctx context.Context, tx *sql.Tx, domain, selector
 	return nil
 }
 
-// ActivateDKIMKey makes selector the key domain signs with.
-func (s *Store) ActivateDKIMKey(ctx context.Context, domain, selector string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return s.activateDKIMTx(ctx, tx, domain, selector) })
+// ActivateDKIMKey makes selector the key domain signs with, audited
+// (dkim.activate) under actor in the same transaction.
+func (s *Store) ActivateDKIMKey(ctx context.Context, actor, domain, selector string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.activateDKIMTx(ctx, tx, domain, selector); err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, "dkim.activate", domain, selector)
+	})
 }
 
 // DKIMKeyPEM returns the private key of domain's selector, or "" when
@@ -143,7 +169,8 @@ func (s *Store) EachDKIMKey(ctx context.Context, domain string, fn func(selector
 
 // RetireDKIMKey deletes domain's key under selector unless it is the
 // active one (ErrInUse): mail must never go out unsigned because of it.
-func (s *Store) RetireDKIMKey(ctx context.Context, domain, selector string) error {
+// It is audited (dkim.retire) under actor in the same transaction.
+func (s *Store) RetireDKIMKey(ctx context.Context, actor, domain, selector string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var active int64
 		err := tx.QueryRowContext(ctx, s.q(`SELECT active FROM dkim_keys WHERE domain = ? AND selector = ?`), domain, selector).Scan(&active)
@@ -156,7 +183,9 @@ func (s *Store) RetireDKIMKey(ctx context.Context, domain, selector string) erro
 		if active == 1 {
 			return fmt.Errorf("dkim key %s of %s: %w: it is the active key; activate another first", selector, domain, ErrInUse)
 		}
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM dkim_keys WHERE domain = ? AND selector = ? AND active = 0`), domain, selector)
-		return err
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM dkim_keys WHERE domain = ? AND selector = ? AND active = 0`), domain, selector); err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, actor, "dkim.retire", domain, selector)
 	})
 }

@@ -30,10 +30,13 @@ func (s *Server) apiDKIMRoutes() []apiRoute {
 
 // dkimKeys are the keys in the store, as the CLI and the signer see them
 // (parsed keys cached, the legacy directory copied in once); changes are
-// audited under actor.
+// audited under actor. Reads pass "": the node stays the actor of the
+// legacy directory's copy, which any read may make.
 func (s *Server) dkimKeys(actor string) dkim.Keys {
 	k := s.keys
-	k.Actor = actor
+	if actor != "" {
+		k.Actor = actor
+	}
 	return k
 }
 

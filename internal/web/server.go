@@ -82,7 +82,7 @@ func New(cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger)
 		s.metricsAllow = append(s.metricsAllow, pfx.Masked())
 	}
 	s.metrics = newMetrics(s)
-	s.keys = dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Store: st}.Cached()
+	s.keys = dkim.Keys{Dir: filepath.Join(cfg.DataDir, "dkim"), Store: st, Actor: dkim.NodeActor(cfg.FleetNode())}.Cached()
 	s.mux = s.routes()
 	return s, nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,9 @@ import (
 
 var seq atomic.Int64
 
+// dsns maps each store opened here to its database, for FailAuditWrites.
+var dsns sync.Map // *store.Store -> string
+
 // EachBackend runs fn once per database as a subtest: "sqlite" and "postgres".
 func EachBackend(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	t.Helper()
@@ -33,11 +37,20 @@ func EachBackend(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 // SQLite opens a store on a new SQLite file.
 func SQLite(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mailgate.db"))
+	return open(t, filepath.Join(t.TempDir(), "mailgate.db"))
+}
+
+func open(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	dsns.Store(s, dsn)
+	t.Cleanup(func() {
+		s.Close()
+		dsns.Delete(s)
+	})
 	return s
 }
 
@@ -75,10 +88,35 @@ func PostgresDSN(t testing.TB) string {
 // Postgres opens a store on a fresh PostgreSQL database, or skips.
 func Postgres(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), PostgresDSN(t))
+	return open(t, PostgresDSN(t))
+}
+
+// FailAuditWrites makes every later insert into the audit table of s (a
+// store opened here) fail, by a trigger on either database: a test of a
+// change then sees whether the change commits without its audit row.
+func FailAuditWrites(t testing.TB, s *store.Store) {
+	t.Helper()
+	dsn, ok := dsns.Load(s)
+	if !ok {
+		t.Fatal("storetest: FailAuditWrites needs a store opened by storetest")
+	}
+	stmts := []string{`CREATE TRIGGER storetest_fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit write refused by the test'); END`}
+	driver, conn := "sqlite", "file:"+dsn.(string)+"?_pragma=busy_timeout(10000)"
+	if store.IsPostgres(dsn.(string)) {
+		stmts = []string{
+			`CREATE FUNCTION storetest_fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit write refused by the test'; END $$`,
+			`CREATE TRIGGER storetest_fail_audit BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION storetest_fail_audit()`,
+		}
+		driver, conn = "pgx", dsn.(string)
+	}
+	db, err := sql.Open(driver, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("storetest: making audit writes fail: %v", err)
+		}
+	}
 }
