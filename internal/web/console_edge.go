@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -94,7 +93,7 @@ func (s *Server) consoleAddPool(w http.ResponseWriter, r *http.Request) {
 	name, kind := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("kind")
 	prefixes := formList(r.PostFormValue("prefixes"))
 	if len(prefixes) == 0 {
-		s.showEdge(w, r, http.StatusBadRequest, "", "give the pool's prefixes or addresses")
+		s.showEdge(w, r, http.StatusBadRequest, "", pickLang(r).T("con.err.pool"))
 		return
 	}
 	n, err := s.st.AddPoolPrefixes(r.Context(), s.webActor(r), name, kind, prefixes)
@@ -102,16 +101,17 @@ func (s *Server) consoleAddPool(w http.ResponseWriter, r *http.Request) {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
-	s.showEdge(w, r, http.StatusOK, fmt.Sprintf("pool %s (%s): %d prefixes added", name, kind, n), "")
+	s.showEdge(w, r, http.StatusOK, pickLang(r).T("con.done.pooladd", name, kind, n), "")
 }
 
 // consoleRemovePool is `pool remove NAME [PREFIX]`.
 func (s *Server) consoleRemovePool(w http.ResponseWriter, r *http.Request) {
 	name, prefix := r.PostFormValue("name"), r.PostFormValue("prefix")
+	l := pickLang(r)
 	var prefixes []string
-	done := "pool " + name + " removed"
+	done := l.T("con.done.poolremove", name)
 	if prefix != "" {
-		prefixes, done = []string{prefix}, prefix+" removed from pool "+name
+		prefixes, done = []string{prefix}, l.T("con.done.poolprefixremove", prefix, name)
 	}
 	if err := s.st.RemovePool(r.Context(), s.webActor(r), name, prefixes); err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
@@ -136,7 +136,7 @@ func (s *Server) consoleAddExemption(w http.ResponseWriter, r *http.Request) {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
-	s.showEdge(w, r, http.StatusOK, "exemption "+prefix+" added", "")
+	s.showEdge(w, r, http.StatusOK, pickLang(r).T("con.done.exemptadd", prefix), "")
 }
 
 // consoleRemoveExemption is `edge exempt remove PREFIX`.
@@ -146,5 +146,5 @@ func (s *Server) consoleRemoveExemption(w http.ResponseWriter, r *http.Request) 
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
-	s.showEdge(w, r, http.StatusOK, "exemption "+prefix+" removed", "")
+	s.showEdge(w, r, http.StatusOK, pickLang(r).T("con.done.exemptremove", prefix), "")
 }
