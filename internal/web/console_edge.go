@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -13,7 +12,8 @@ import (
 // The console's edge policy page: subscriber pools and exemptions, listed,
 // added and removed through the store functions `mailgate pool` and
 // `mailgate edge exempt` call (the store validates and audits, as
-// web:<account>).
+// web:<account>); relays, carriers, scope and action are in
+// console_edge_dest.go.
 
 func (s *Server) consoleEdgeRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /console/edge", s.tlsOnly(s.operator(s.consoleEdge)))
@@ -21,6 +21,7 @@ func (s *Server) consoleEdgeRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /console/edge/pools/remove", s.tlsOnly(s.csrf(s.operator(s.consoleRemovePool))))
 	m.HandleFunc("POST /console/edge/exemptions", s.tlsOnly(s.csrf(s.operator(s.consoleAddExemption))))
 	m.HandleFunc("POST /console/edge/exemptions/remove", s.tlsOnly(s.csrf(s.operator(s.consoleRemoveExemption))))
+	s.consoleEdgePolicyRoutes(m)
 	m.HandleFunc("GET /console/dkim", s.tlsOnly(s.operator(s.consoleDKIM)))
 	m.HandleFunc("POST /console/dkim/{action}", s.tlsOnly(s.csrf(s.operator(s.consoleDKIMAction))))
 }
@@ -32,8 +33,12 @@ type consoleEdgeData struct {
 	Pools      []store.Pool
 	Prefixes   map[string][]store.PoolPrefix
 	Exemptions []store.Exemption
+	Relays     []store.Relay
+	Carriers   []carrierSet
 	Now        time.Time
+	Zone       string // the server's zone: dates without one are read in it
 	Plan       edge.Timeline
+	Actions    []string
 	Limit4     int
 	Limit6     int
 	Done       string
@@ -42,7 +47,9 @@ type consoleEdgeData struct {
 
 func (s *Server) showEdge(w http.ResponseWriter, r *http.Request, status int, done, fail string) {
 	d := consoleEdgeData{Prefixes: map[string][]store.PoolPrefix{}, Now: time.Now(), Done: done, Error: fail,
-		Limit4: s.cfg.Edge.MaxExemptPrefixV4, Limit6: s.cfg.Edge.MaxExemptPrefixV6}
+		Actions: []string{store.ActionReset, store.ActionDrop, store.ActionICMP},
+		Limit4:  s.cfg.Edge.MaxExemptPrefixV4, Limit6: s.cfg.Edge.MaxExemptPrefixV6}
+	d.Zone, _ = d.Now.Zone()
 	ctx := r.Context()
 	var err error
 	var ps []store.PoolPrefix
@@ -51,6 +58,13 @@ func (s *Server) showEdge(w http.ResponseWriter, r *http.Request, status int, do
 	}
 	if err == nil {
 		d.Exemptions, err = s.st.Exemptions(ctx)
+	}
+	if err == nil {
+		d.Relays, err = s.st.Relays(ctx)
+	}
+	var cs []store.CarrierEntry
+	if err == nil {
+		cs, err = s.st.Carriers(ctx)
 	}
 	var p *edge.Policy
 	if err == nil {
@@ -64,6 +78,7 @@ func (s *Server) showEdge(w http.ResponseWriter, r *http.Request, status int, do
 	for _, x := range ps {
 		d.Prefixes[x.Pool] = append(d.Prefixes[x.Pool], x)
 	}
+	d.Carriers = groupCarriers(cs)
 	d.Plan = edge.PlanTimeline(p)
 	s.render(w, r, status, "console_edge", d)
 }
@@ -76,9 +91,9 @@ func (s *Server) consoleEdge(w http.ResponseWriter, r *http.Request) {
 // separated by spaces, commas or lines.
 func (s *Server) consoleAddPool(w http.ResponseWriter, r *http.Request) {
 	name, kind := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("kind")
-	prefixes := strings.FieldsFunc(r.PostFormValue("prefixes"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
+	prefixes := formList(r.PostFormValue("prefixes"))
 	if len(prefixes) == 0 {
-		s.showEdge(w, r, http.StatusBadRequest, "", "give the pool's prefixes or addresses")
+		s.showEdge(w, r, http.StatusBadRequest, "", pickLang(r).T("con.err.pool"))
 		return
 	}
 	n, err := s.st.AddPoolPrefixes(r.Context(), s.webActor(r), name, kind, prefixes)
@@ -86,16 +101,17 @@ func (s *Server) consoleAddPool(w http.ResponseWriter, r *http.Request) {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
-	s.showEdge(w, r, http.StatusOK, fmt.Sprintf("pool %s (%s): %d prefixes added", name, kind, n), "")
+	s.showEdge(w, r, http.StatusOK, pickLang(r).T("con.done.pooladd", name, kind, n), "")
 }
 
 // consoleRemovePool is `pool remove NAME [PREFIX]`.
 func (s *Server) consoleRemovePool(w http.ResponseWriter, r *http.Request) {
 	name, prefix := r.PostFormValue("name"), r.PostFormValue("prefix")
+	l := pickLang(r)
 	var prefixes []string
-	done := "pool " + name + " removed"
+	done := l.T("con.done.poolremove", name)
 	if prefix != "" {
-		prefixes, done = []string{prefix}, prefix+" removed from pool "+name
+		prefixes, done = []string{prefix}, l.T("con.done.poolprefixremove", prefix, name)
 	}
 	if err := s.st.RemovePool(r.Context(), s.webActor(r), name, prefixes); err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
@@ -120,7 +136,7 @@ func (s *Server) consoleAddExemption(w http.ResponseWriter, r *http.Request) {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
-	s.showEdge(w, r, http.StatusOK, "exemption "+prefix+" added", "")
+	s.showEdge(w, r, http.StatusOK, pickLang(r).T("con.done.exemptadd", prefix), "")
 }
 
 // consoleRemoveExemption is `edge exempt remove PREFIX`.
@@ -130,5 +146,5 @@ func (s *Server) consoleRemoveExemption(w http.ResponseWriter, r *http.Request) 
 		s.showEdge(w, r, formStatus(err), "", err.Error())
 		return
 	}
-	s.showEdge(w, r, http.StatusOK, "exemption "+prefix+" removed", "")
+	s.showEdge(w, r, http.StatusOK, pickLang(r).T("con.done.exemptremove", prefix), "")
 }
