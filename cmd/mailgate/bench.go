@@ -111,7 +111,7 @@ with --implicit-tls).`,
 			return runBench(cmd.OutOrStdout(), row, "submit", func(ctx context.Context) (*loadgen.Result, error) {
 				r, err := loadgen.Run(ctx, l)
 				if err == nil && r.Sent == 0 {
-					err = fmt.Errorf("no message was accepted: %v", r.FirstErr)
+					err = fmt.Errorf("no message (with --per-conn 0: no session) was accepted: %v", r.FirstErr)
 				}
 				return r, err
 			})
@@ -124,7 +124,7 @@ with --implicit-tls).`,
 	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
 	f.StringVar(&to, "to", "", "recipients, comma-separated (default: the user itself)")
 	f.IntVar(&l.Clients, "clients", 20, "concurrent connections")
-	f.IntVar(&l.PerConn, "per-conn", 1, "messages per connection")
+	f.IntVar(&l.PerConn, "per-conn", 1, "messages per connection; 0: connect, TLS, EHLO, AUTH and QUIT only (--messages counts sessions)")
 	f.IntVar(&l.Size, "size", 10240, "message size in bytes")
 	f.IntVar(&l.Messages, "messages", 400, "messages in all")
 	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")

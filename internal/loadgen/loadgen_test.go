@@ -159,3 +159,23 @@ func TestPercentile(t *testing.T) {
 		t.Error("Percentile sorted its input in place")
 	}
 }
+
+// With no message per connection every session logs in and quits:
+// Messages counts sessions and the sink sees connections, no mail.
+func TestRunSessionsWithoutMessage(t *testing.T) {
+	s, addr := startSink(t)
+	l := Load{Target: Target{Addr: addr, User: "u@example.net", Password: "pw"},
+		From: "u@example.net", To: []string{"v@example.net"}, Clients: 3, PerConn: 0, Messages: 9}
+	r, err := Run(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent != 9 || r.Failed != 0 {
+		t.Fatalf("sessions %d failed %d (%v)", r.Sent, r.Failed, r.FirstErr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns != 9 || len(s.msgs) != 0 {
+		t.Fatalf("%d connections and %d messages for 9 sessions without mail", s.conns, len(s.msgs))
+	}
+}

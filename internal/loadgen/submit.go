@@ -123,7 +123,7 @@ type Load struct {
 	From     string
 	To       []string
 	Clients  int // concurrent connections
-	PerConn  int // messages per connection
+	PerConn  int // messages per connection; 0: log in and QUIT, no message (Messages counts sessions)
 	Size     int // message size in bytes
 	Messages int // messages in all
 }
@@ -150,8 +150,8 @@ func (r *Result) Rate() float64 {
 
 // Run drives the load until Messages were attempted or ctx ends.
 func Run(ctx context.Context, l Load) (*Result, error) {
-	if l.Clients <= 0 || l.PerConn <= 0 || l.Messages <= 0 {
-		return nil, errors.New("loadgen: clients, per-connection and message counts must be positive")
+	if l.Clients <= 0 || l.PerConn < 0 || l.Messages <= 0 {
+		return nil, errors.New("loadgen: clients and message counts must be positive, messages per connection 0 or more")
 	}
 	var (
 		next    atomic.Int64
@@ -176,6 +176,17 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 				s, err := Open(ctx, l.Target)
 				if err != nil {
 					tl.fail(err)
+					continue
+				}
+				if l.PerConn == 0 {
+					// The session's own cost, without a message: what a
+					// message per connection adds to a bare handshake
+					// besides the message.
+					if err := s.Close(); err != nil {
+						tl.fail(err)
+					} else {
+						tl.ok(time.Since(t0))
+					}
 					continue
 				}
 				for i := 0; ; i++ {
