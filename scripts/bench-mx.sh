@@ -13,6 +13,6 @@ go build -o "$work/bench-mx" ./bench/mx
 # BENCH_TMPDIR puts every run's data (Postfix's and mailgate's alike)
 # elsewhere than the temp directory: on a machine whose /tmp is busy with
 # other builds (ext4 without a journal skips inodes freed in the last
-# 30 s to 5 min, scanning past each at every file creation) that cost
+# 60 s to 6 min, scanning past each at every file creation) that cost
 # swamps the MTAs'. The same directory serves every target.
 TMPDIR="${BENCH_TMPDIR:-${TMPDIR:-/tmp}}" "$work/bench-mx" -mailgate "$bin" -messages "${BENCH_MX_MESSAGES:-5000}" -runs "${BENCH_MX_RUNS:-3}"

@@ -283,7 +283,7 @@ func (n *Node) Stop() {
 
 // DeferRemoval makes Remove keep directories until RemoveDeferred, at the
 // end of a benchmark. On ext4 without a journal (this project's benchmark
-// machines) a new inode is never one freed in the last 30 s (5 min while
+// machines) a new inode is never one freed in the last 60 s (6 min while
 // its inode table block is dirty): each allocation in a group scans past
 // every such inode from the group's start (recently_deleted, the kernel
 // time a profile shows under open(O_TMPFILE)). A run that starts just
