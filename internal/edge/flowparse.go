@@ -261,7 +261,7 @@ func parsePlainFlow(text string) (Flow, error) {
 	}
 	fs := strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' })
 	if len(fs) < 2 || len(fs) > 3 {
-		return Flow{}, fmt.Errorf("%d fields: want SRC DST [PORT]", len(fs))
+		return Flow{}, fmt.Errorf("want SRC DST [PORT], not %d fields", len(fs))
 	}
 	port := ""
 	if len(fs) == 3 {
