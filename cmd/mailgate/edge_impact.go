@@ -18,11 +18,12 @@ import (
 )
 
 func newEdgeImpactCmd() *cobra.Command {
-	var at, scope string
+	var at, scope, poolFile string
+	var exempt, unexempt []string
 	var top int
 	var asJSON, resolve bool
 	cmd := &cobra.Command{
-		Use:   "impact FILE|- [--at DATETIME] [--scope all|carriers]",
+		Use:   "impact FILE|- [--at DATETIME] [--scope all|carriers] [--pools FILE] [--exempt PREFIX] [--unexempt PREFIX]",
 		Short: "replay flow records (nfdump CSV or `src dst [port]` lines) against the policy: what would be blocked, now and after a change",
 		Long: `Replays flow records against the OP25B policy and reports what it
 would block: flows read, TCP/25 flows, blocked flows, distinct blocked
@@ -30,10 +31,12 @@ sources and destinations, and the top blocked sources with their pool,
 the subscriber who held the address (RADIUS accounting) and the reason
 chain of one of their flows (as edge check prints it).
 
-With --at (the policy as the scope schedule and exemption expiries make
-it then) and/or --scope (the scope replaced, from --at or now), the
-what-if policy is replayed too and the flows and sources that change
-from allowed to blocked, and back, are listed.
+With a what-if — --at (the policy as the scope schedule and exemption
+expiries make it then), --scope (the scope replaced, from --at or now),
+--pools (prefixes added or moved, a pool import file), --exempt and
+--unexempt (exemptions added or dropped), in any combination — that
+policy is replayed too and the flows and sources that change from
+allowed to blocked, and back, are listed. Nothing is changed in the store.
 
 Input, detected from its first line:
   nfdump CSV    nfdump -r FILE -o csv (header ts,te,td,sa,da,sp,dp,pr,...;
@@ -44,12 +47,10 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 		Example: `  nfdump -R /var/cache/nfdump/2026/12/01 -o csv 'proto tcp and dst port 25' > day.csv
   mailgate edge impact day.csv --scope all --top 10
   mailgate edge impact day.csv --at 2027-04-01 --json
+  mailgate edge impact day.csv --pools new-pools.csv --unexempt 10.10.7.7/32
   printf '10.10.0.5 203.0.113.9\n10.10.0.6 198.51.100.1 587\n' | mailgate edge impact -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if scope != "" && scope != store.ScopeAll && scope != store.ScopeCarriers {
-				return fmt.Errorf("--scope %q: want all or carriers", scope)
-			}
 			now := time.Now()
 			when := now
 			if at != "" {
@@ -57,6 +58,10 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 				if when, err = edge.ParseWhen(at, time.Local); err != nil {
 					return fmt.Errorf("--at: %w", err)
 				}
+			}
+			change, err := impactChange(scope, poolFile, exempt, unexempt)
+			if err != nil {
+				return err
 			}
 			in, err := openFlows(cmd, args[0])
 			if err != nil {
@@ -78,8 +83,10 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 				}
 				cur := edge.Compile(snap, mx, now)
 				var then *edge.Policy
-				if at != "" || scope != "" {
-					then = edge.WhatIf(snap, mx, when, scope)
+				if at != "" || !change.IsZero() {
+					if then, err = edge.WhatIf(snap, mx, when, change); err != nil {
+						return fmt.Errorf("--unexempt: %w", err)
+					}
 				}
 				im, err := edge.ReplayImpact(edge.NewFlowReader(in), cur, then, edge.ImpactOptions{
 					Top: top, Now: now,
@@ -97,10 +104,50 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 	}
 	cmd.Flags().StringVar(&at, "at", "", "also replay the policy as it will be then: 2006-01-02, 2006-01-02 15:04 (local time) or RFC 3339")
 	cmd.Flags().StringVar(&scope, "scope", "", "also replay with the scope replaced: all (phase 2) or carriers (phase 1)")
+	cmd.Flags().StringVar(&poolFile, "pools", "", "also replay with these pool prefixes added (or moved): a file as pool import reads it (CSV pool,kind,prefix or TOML)")
+	cmd.Flags().StringArrayVar(&exempt, "exempt", nil, "also replay with this prefix exempted (repeatable)")
+	cmd.Flags().StringArrayVar(&unexempt, "unexempt", nil, "also replay without this exemption (repeatable; as edge exempt list shows it)")
 	cmd.Flags().IntVar(&top, "top", 20, "list at most this many sources per table")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
 	return cmd
+}
+
+// impactChange reads edge impact's what-if flags; the pool file and the
+// prefixes are held to the rules of pool import and edge exempt add.
+func impactChange(scope, poolFile string, exempt, unexempt []string) (edge.PolicyChange, error) {
+	c := edge.PolicyChange{Scope: scope}
+	if scope != "" && scope != store.ScopeAll && scope != store.ScopeCarriers {
+		return c, fmt.Errorf("--scope %q: want all or carriers", scope)
+	}
+	if poolFile != "" {
+		data, err := os.ReadFile(poolFile)
+		if err != nil {
+			return c, fmt.Errorf("--pools: %w", err)
+		}
+		rows, err := edge.ParsePoolFile(data, strings.HasSuffix(strings.ToLower(poolFile), ".toml"))
+		if err == nil {
+			c.Pools, err = store.CheckPoolRows(rows)
+		}
+		if err != nil {
+			return c, fmt.Errorf("--pools %s: %w", poolFile, err)
+		}
+	}
+	for _, e := range exempt {
+		p, err := store.ParsePrefix(e)
+		if err != nil {
+			return c, fmt.Errorf("--exempt: %w", err)
+		}
+		c.AddExemptions = append(c.AddExemptions, p)
+	}
+	for _, e := range unexempt {
+		p, err := store.ParsePrefix(e)
+		if err != nil {
+			return c, fmt.Errorf("--unexempt: %w", err)
+		}
+		c.DropExemptions = append(c.DropExemptions, p)
+	}
+	return c, nil
 }
 
 // openFlows opens the flow file, or stdin for "-".

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -14,21 +15,56 @@ import (
 // the per-call overhead out of the count.
 const impactChunk = 4096
 
-// WhatIf compiles the policy of snap as it will be at `at`, with the scope
-// replaced by scope when it is not empty: `edge impact --at/--scope`. The
-// replacement takes effect at `at`, so the reasons date it then.
-func WhatIf(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time, scope string) *Policy {
-	if scope == "" {
-		return Compile(snap, mx, at)
-	}
+// PolicyChange is a change of the policy not yet made, for `edge impact`:
+// the scope replaced (from the what-if moment), pool prefixes added or
+// moved to another pool, exemptions added or dropped.
+type PolicyChange struct {
+	Scope          string
+	Pools          []store.PoolPrefix // a prefix already in a pool is moved
+	AddExemptions  []netip.Prefix
+	DropExemptions []netip.Prefix // each must be an exemption of the store
+}
+
+// IsZero reports whether c changes nothing.
+func (c PolicyChange) IsZero() bool {
+	return c.Scope == "" && len(c.Pools) == 0 && len(c.AddExemptions) == 0 && len(c.DropExemptions) == 0
+}
+
+// WhatIf compiles the policy of snap as it will be at `at` with c made:
+// `edge impact --at/--scope/--pools/--exempt/--unexempt`. A replaced scope
+// takes effect at `at`, so the reasons date it then. snap is not changed.
+func WhatIf(snap *store.EdgeSnapshot, mx map[string][]MXHost, at time.Time, c PolicyChange) (*Policy, error) {
 	s := *snap
-	s.Schedule = []store.ScopeChange{{From: at, Scope: scope}}
-	for _, c := range snap.Schedule {
-		if c.From.After(at) {
-			s.Schedule = append(s.Schedule, c)
+	if c.Scope != "" {
+		s.Schedule = []store.ScopeChange{{From: at, Scope: c.Scope}}
+		for _, sc := range snap.Schedule {
+			if sc.From.After(at) {
+				s.Schedule = append(s.Schedule, sc)
+			}
 		}
 	}
-	return Compile(&s, mx, at)
+	if len(c.Pools) > 0 {
+		moved := map[netip.Prefix]bool{}
+		for _, pp := range c.Pools {
+			moved[pp.Prefix] = true
+		}
+		s.Prefixes = slices.DeleteFunc(slices.Clone(snap.Prefixes), func(pp store.PoolPrefix) bool { return moved[pp.Prefix] })
+		s.Prefixes = append(s.Prefixes, c.Pools...)
+	}
+	if len(c.DropExemptions)+len(c.AddExemptions) > 0 {
+		drop := map[netip.Prefix]bool{}
+		for _, d := range c.DropExemptions {
+			if !slices.ContainsFunc(snap.Exemptions, func(e store.Exemption) bool { return e.Prefix == d }) {
+				return nil, fmt.Errorf("%s is not an exemption (see edge exempt list)", d)
+			}
+			drop[d] = true
+		}
+		s.Exemptions = slices.DeleteFunc(slices.Clone(snap.Exemptions), func(e store.Exemption) bool { return drop[e.Prefix] })
+		for _, a := range c.AddExemptions {
+			s.Exemptions = append(s.Exemptions, store.Exemption{Prefix: a, Reason: "what-if (edge impact)", Actor: "what-if", Created: at})
+		}
+	}
+	return Compile(&s, mx, at), nil
 }
 
 // ImpactOptions shape an impact report.

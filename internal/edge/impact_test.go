@@ -99,7 +99,17 @@ func TestReplayImpactAgreesWithEvaluate(t *testing.T) {
 		snap := randomImpactPolicy(rng)
 		text, fs, bad := flowLines(randomFlows(rng, 3*impactChunk+rng.IntN(1000)))
 		now := Compile(snap, nil, t0.Add(time.Hour))
-		for _, then := range []*Policy{nil, WhatIf(snap, nil, t0.Add(72*time.Hour), ""), WhatIf(snap, nil, t0.Add(time.Hour), store.ScopeAll)} {
+		later, _ := WhatIf(snap, nil, t0.Add(72*time.Hour), PolicyChange{})
+		all, _ := WhatIf(snap, nil, t0.Add(time.Hour), PolicyChange{Scope: store.ScopeAll})
+		moved, err := WhatIf(snap, nil, t0.Add(time.Hour), PolicyChange{
+			Pools:          []store.PoolPrefix{{Pool: "new", Kind: store.PoolDynamic, Prefix: netip.MustParsePrefix("10.1.0.0/16")}, {Pool: "fixed", Kind: store.PoolStatic, Prefix: snap.Prefixes[1].Prefix}},
+			DropExemptions: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/20")},
+			AddExemptions:  []netip.Prefix{snap.Prefixes[2].Prefix},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, then := range []*Policy{nil, later, all, moved} {
 			im, err := ReplayImpact(NewFlowReader(strings.NewReader(text)), now, then, ImpactOptions{Top: 3})
 			if err != nil {
 				t.Fatal(err)
@@ -211,23 +221,49 @@ func checkTop(t *testing.T, rows []SourceRow, fs []Flow, before, then *Policy) {
 	}
 }
 
-// TestWhatIfScope: the scope override takes effect at the what-if moment
-// and drops no later scheduled change; without one, WhatIf is Compile.
-func TestWhatIfScope(t *testing.T) {
+// TestWhatIfChanges: the scope override takes effect at the what-if moment
+// and drops no later scheduled change; without one, WhatIf is Compile; pool
+// prefixes are added or moved, exemptions dropped or added, snap untouched.
+func TestWhatIfChanges(t *testing.T) {
 	snap := &store.EdgeSnapshot{Schedule: []store.ScopeChange{{From: t0, Scope: store.ScopeCarriers}, {From: t0.Add(48 * time.Hour), Scope: store.ScopeAll}}}
 	at := t0.Add(time.Hour)
-	p := WhatIf(snap, nil, at, store.ScopeAll)
+	p, _ := WhatIf(snap, nil, at, PolicyChange{Scope: store.ScopeAll})
 	if p.Scope != store.ScopeAll || !p.ScopeSet.Equal(at) || !p.NextChange().Equal(t0.Add(48*time.Hour)) {
 		t.Errorf("override: scope %s set %v next %v", p.Scope, p.ScopeSet, p.NextChange())
 	}
-	if p := WhatIf(snap, nil, at, ""); p.Scope != store.ScopeCarriers || !p.ScopeSet.Equal(t0) {
+	if p, _ := WhatIf(snap, nil, at, PolicyChange{}); p.Scope != store.ScopeCarriers || !p.ScopeSet.Equal(t0) {
 		t.Errorf("no override: scope %s set %v", p.Scope, p.ScopeSet)
 	}
-	if p := WhatIf(snap, nil, t0.Add(72*time.Hour), ""); p.Scope != store.ScopeAll {
+	if p, _ := WhatIf(snap, nil, t0.Add(72*time.Hour), PolicyChange{}); p.Scope != store.ScopeAll {
 		t.Errorf("later: scope %s", p.Scope)
 	}
 	if len(snap.Schedule) != 2 || snap.Schedule[0].Scope != store.ScopeCarriers {
 		t.Errorf("the snapshot's schedule was changed: %v", snap.Schedule)
+	}
+
+	// Pools moved and added, exemptions dropped and added.
+	snap.Prefixes = []store.PoolPrefix{{Pool: "dyn", Kind: store.PoolDynamic, Prefix: netip.MustParsePrefix("10.0.0.0/16")}}
+	snap.Exemptions = []store.Exemption{{Prefix: netip.MustParsePrefix("10.0.0.7/32"), Reason: "fixed plan"}}
+	src, dst := netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("198.51.100.1")
+	if p, _ := WhatIf(snap, nil, t0.Add(72*time.Hour), PolicyChange{}); p.Decide(src, dst, 25) != Allow {
+		t.Error("exempt source blocked")
+	}
+	p, err := WhatIf(snap, nil, t0.Add(72*time.Hour), PolicyChange{DropExemptions: []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32")},
+		Pools: []store.PoolPrefix{{Pool: "new", Kind: store.PoolDynamic, Prefix: netip.MustParsePrefix("10.9.0.0/16")}}})
+	if err != nil || p.Decide(src, dst, 25) != Block || p.Decide(netip.MustParseAddr("10.9.1.1"), dst, 25) != Block {
+		t.Errorf("exemption dropped, pool added: %v", err)
+	}
+	p, _ = WhatIf(snap, nil, t0.Add(72*time.Hour), PolicyChange{Pools: []store.PoolPrefix{{Pool: "fixed", Kind: store.PoolStatic, Prefix: netip.MustParsePrefix("10.0.0.0/16")}},
+		AddExemptions: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}})
+	if pool, _, dyn, _ := p.Lookup(src); pool != "fixed" || dyn {
+		t.Errorf("moved prefix: pool %s dynamic %v", pool, dyn)
+	}
+	if _, err := WhatIf(snap, nil, t0, PolicyChange{DropExemptions: []netip.Prefix{netip.MustParsePrefix("10.0.0.8/32")}}); err == nil ||
+		err.Error() != "10.0.0.8/32 is not an exemption (see edge exempt list)" {
+		t.Errorf("dropping no exemption: %v", err)
+	}
+	if len(snap.Prefixes) != 1 || snap.Prefixes[0].Pool != "dyn" || len(snap.Exemptions) != 1 {
+		t.Errorf("the snapshot was changed: %v %v", snap.Prefixes, snap.Exemptions)
 	}
 }
 

@@ -100,6 +100,20 @@ func TestEdgeImpactReplaysNfdumpFlows(t *testing.T) {
 			"blocked now, allowed then: 0 flows from 0 sources\n")
 	}
 
+	// A static prefix made dynamic and an exemption dropped, in phase 1.
+	pools := filepath.Join(dir, "pools.csv")
+	os.WriteFile(pools, []byte("pool,kind,prefix\nformer-fixed,dynamic,10.10.5.0/24\n"), 0o600)
+	out = n.MustCLI("", "edge", "impact", csvFile, "--pools", pools, "--unexempt", "10.10.7.7")
+	has(out, "then: ", "scope carriers (phase 1): 6 flows blocked, 3 sources, 2 destinations\n",
+		"allowed now, blocked then: 2 flows from 2 sources\n",
+		"10.10.5.5  1      1             former-fixed  -\n",
+		"  10.10.7.7 -> 203.0.113.9: source 10.10.7.7 matches pool dyn-east (dynamic) via 10.10.0.0/16 (longest prefix); no exemption for the source; ")
+	has(n.MustCLI("", "edge", "exempt", "list"), "10.10.7.7/32") // the store is unchanged
+	has(n.MustCLI("", "pool", "list", "fixed"), "10.10.5.0/24")
+	if out, err := n.CLI("", "edge", "impact", csvFile, "--unexempt", "10.10.9.9"); err == nil || !strings.Contains(out, "--unexempt: 10.10.9.9/32 is not an exemption (see edge exempt list)") {
+		t.Errorf("--unexempt of no exemption: %v\n%s", err, out)
+	}
+
 	// JSON, from stdin; top 1.
 	out = n.MustCLI(string(csv), "edge", "impact", "-", "--scope", "all", "--top", "1", "--json")
 	var im struct {
