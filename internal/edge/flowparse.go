@@ -12,7 +12,8 @@ import (
 )
 
 // Flow is one connection attempt read back for `edge impact`: where from,
-// where to, and the destination port. Only TCP can be blocked; Seen is
+// where to (IPv4-mapped addresses unmapped, so a source counts once), and
+// the destination port. Only TCP can be blocked; Seen is
 // when the flow started when the input says so (nfdump's ts), else zero.
 type Flow struct {
 	Src, Dst netip.Addr
@@ -235,7 +236,7 @@ func (c nfdumpColumns) parse(text string) (Flow, error) {
 	if err != nil {
 		return Flow{}, err
 	}
-	f.Src, f.Dst, f.Port = src, dst, port
+	f.Src, f.Dst, f.Port = src.Unmap(), dst.Unmap(), port
 	if c.ts >= 0 {
 		f.Seen = parseNfdumpTime(strings.TrimSpace(fs[c.ts]))
 	}
@@ -271,5 +272,5 @@ func parsePlainFlow(text string) (Flow, error) {
 	if err != nil {
 		return Flow{}, err
 	}
-	return Flow{Src: src, Dst: dst, Port: p, TCP: true}, nil
+	return Flow{Src: src.Unmap(), Dst: dst.Unmap(), Port: p, TCP: true}, nil
 }

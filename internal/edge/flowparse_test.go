@@ -47,12 +47,13 @@ func TestFlowReaderPlain(t *testing.T) {
 		"10.0.0.2,192.0.2.9,587  # a submission\r\n" +
 		"  10.0.0.3\t192.0.2.10\t25\r\n" +
 		"2001:db8::1 , 2001:db8:ffff::25 , 25\n" +
+		"::ffff:10.0.0.1 192.0.2.9\n" + // the same source as 10.0.0.1
 		"10.0.0.4 192.0.2.11" // no final line ending
 	fs, fr, err := readFlows(t, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "10.0.0.1 192.0.2.9 25\n10.0.0.2 192.0.2.9 587\n10.0.0.3 192.0.2.10 25\n2001:db8::1 2001:db8:ffff::25 25\n10.0.0.4 192.0.2.11 25\n"
+	want := "10.0.0.1 192.0.2.9 25\n10.0.0.2 192.0.2.9 587\n10.0.0.3 192.0.2.10 25\n2001:db8::1 2001:db8:ffff::25 25\n10.0.0.1 192.0.2.9 25\n10.0.0.4 192.0.2.11 25\n"
 	if got := flowText(fs); got != want {
 		t.Errorf("flows:\n%s\nwant:\n%s", got, want)
 	}
