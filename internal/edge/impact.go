@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/netip"
 	"slices"
@@ -123,12 +124,16 @@ type SourceRow struct {
 	Reasons      []string   `json:"reasons"`
 }
 
-// tally counts one set of flows by source and destination.
+// tally counts one set of flows by source and destination. The distinct
+// source-destination pairs are kept as 64-bit hashes, a third of the
+// memory of the pairs themselves at millions of flows; a collision (odds
+// about n²/2⁶⁵ for n pairs) would count a source one destination short.
 type tally struct {
 	flows uint64
 	src   map[netip.Addr]*srcCount
 	dst   map[netip.Addr]struct{}
-	pairs map[[2]netip.Addr]struct{}
+	pairs map[uint64]struct{}
+	seed  maphash.Seed
 }
 
 type srcCount struct {
@@ -139,7 +144,7 @@ type srcCount struct {
 }
 
 func newTally() *tally {
-	return &tally{src: map[netip.Addr]*srcCount{}, dst: map[netip.Addr]struct{}{}, pairs: map[[2]netip.Addr]struct{}{}}
+	return &tally{src: map[netip.Addr]*srcCount{}, dst: map[netip.Addr]struct{}{}, pairs: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 }
 
 func (t *tally) add(f *Flow) {
@@ -154,11 +159,13 @@ func (t *tally) add(f *Flow) {
 		s.last = f.Seen
 	}
 	t.dst[f.Dst] = struct{}{}
-	if _, ok := t.pairs[[2]netip.Addr{f.Src, f.Dst}]; !ok {
-		t.pairs[[2]netip.Addr{f.Src, f.Dst}] = struct{}{}
+	if h := maphash.Comparable(t.seed, [2]netip.Addr{f.Src, f.Dst}); !has(t.pairs, h) {
+		t.pairs[h] = struct{}{}
 		s.dsts++
 	}
 }
+
+func has(m map[uint64]struct{}, k uint64) bool { _, ok := m[k]; return ok }
 
 // ReplayImpact reads every flow of fr and decides the TCP/25 ones with
 // now's fast path (DecideBatch), and with then's when then is not nil.
