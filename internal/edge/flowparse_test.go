@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"mailgate/internal/store"
 )
 
 // readFlows reads every flow of text; err is the reader's stopping error.
@@ -186,8 +189,20 @@ func FuzzImpactParse(f *testing.F) {
 	f.Add([]byte("\uFEFF# c\r\n10.0.0.1 192.0.2.9\r\n10.0.0.2,192.0.2.9,587\n2001:db8::1\t2001:db8::2 25 # x\n"))
 	f.Add([]byte("ts,te,td,sa,da,sp,dp,pr\n1,2,3,10.0.0.1,192.0.2.1,1,25,TCP\n1,2,3,::ffff:10.0.0.1,192.0.2.1,1,25,6\nSummary\n1,2\n"))
 	f.Add([]byte("10.0.0.1 192.0.2.9\nbad\n10.0.0.1 ::1\n" + strings.Repeat("9", MaxFlowLine+3)))
+	pol := Compile(&store.EdgeSnapshot{Prefixes: []store.PoolPrefix{
+		{Pool: "d4", Kind: store.PoolDynamic, Prefix: netip.MustParsePrefix("10.0.0.0/8")},
+		{Pool: "d6", Kind: store.PoolDynamic, Prefix: netip.MustParsePrefix("2001:db8::/32")}}}, nil, time.Now())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr := NewFlowReader(strings.NewReader(string(data)))
+		flows := uint64(0)
+		defer func() {
+			// the same input replayed: as many flows, and no more blocked
+			// than TCP/25 ones
+			im, err := ReplayImpact(NewFlowReader(strings.NewReader(string(data))), pol, pol, ImpactOptions{Top: 3})
+			if err == nil && (im.Flows != flows || im.Now.Blocked > im.TCP25 || im.ToBlocked.Flows+im.ToAllowed.Flows != 0) {
+				t.Fatalf("replay: %d flows (read %d), %d TCP/25, %d blocked, %d changed", im.Flows, flows, im.TCP25, im.Now.Blocked, im.ToBlocked.Flows+im.ToAllowed.Flows)
+			}
+		}()
 		for {
 			fl, err := fr.Next()
 			if err == io.EOF {
@@ -199,6 +214,7 @@ func FuzzImpactParse(f *testing.F) {
 				}
 				return
 			}
+			flows++
 			if !fl.TCP {
 				continue
 			}
