@@ -52,9 +52,10 @@ type LineError struct {
 func (e LineError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.Err) }
 
 // nfdumpTrailers start the lines nfdump prints after the flows (the
-// summary block of -o csv, the statistics of older versions and the
-// empty-result notice): they end the flows, they are not malformed.
-var nfdumpTrailers = []string{"Summary", "Time window:", "Total flows processed:", "Sys:", "No matched flows"}
+// summary block of -o csv, the statistics of older versions, and 1.7's
+// notice when no flow matched the filter): they end the flows, they are
+// not malformed.
+var nfdumpTrailers = []string{"Summary", "Time window:", "Total flows processed:", "Sys:", "No matching flows"}
 
 // FlowReader reads flows in either format, detected from the first line
 // that is not blank (or, in the plain form, a comment). Malformed lines

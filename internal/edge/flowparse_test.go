@@ -95,6 +95,20 @@ func TestFlowReaderNfdump(t *testing.T) {
 	}
 }
 
+// TestFlowReaderNfdumpNoFlows: what nfdump 1.7.1 prints when its filter
+// matched nothing ("No matching flows", then the summary) is no flows,
+// nothing malformed.
+func TestFlowReaderNfdumpNoFlows(t *testing.T) {
+	raw, err := os.ReadFile("testdata/nfdump-1.7.1-empty.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, fr, err := readFlows(t, string(raw))
+	if err != nil || len(fs) != 0 || fr.Malformed != 0 || fr.Format() != FlowNfdump {
+		t.Errorf("%d flows, %v, %d malformed %v, format %q", len(fs), err, fr.Malformed, fr.Errors, fr.Format())
+	}
+}
+
 // TestFlowReaderNfdumpColumnsByName: the columns are found by the
 // header's names, and a proto number 6 is TCP.
 func TestFlowReaderNfdumpColumnsByName(t *testing.T) {
@@ -186,6 +200,8 @@ func TestFlowReaderUnknownFormat(t *testing.T) {
 func FuzzImpactParse(f *testing.F) {
 	raw, _ := os.ReadFile("testdata/nfdump-1.7.1.csv")
 	f.Add(raw)
+	empty, _ := os.ReadFile("testdata/nfdump-1.7.1-empty.csv")
+	f.Add(empty)
 	f.Add([]byte("\uFEFF# c\r\n10.0.0.1 192.0.2.9\r\n10.0.0.2,192.0.2.9,587\n2001:db8::1\t2001:db8::2 25 # x\n"))
 	f.Add([]byte("ts,te,td,sa,da,sp,dp,pr\n1,2,3,10.0.0.1,192.0.2.1,1,25,TCP\n1,2,3,::ffff:10.0.0.1,192.0.2.1,1,25,6\nSummary\n1,2\n"))
 	f.Add([]byte("10.0.0.1 192.0.2.9\nbad\n10.0.0.1 ::1\n" + strings.Repeat("9", MaxFlowLine+3)))
