@@ -112,8 +112,8 @@ type VerdictChange struct {
 
 // SourceRow is one source of a top list: how many of its flows, to how
 // many destinations, its pool, who held it, and the reason chain (the
-// slow path, Check) for one of its flows under the policy that blocks it
-// (for ToAllowed: the one that allows it).
+// slow path, Check) for one of its flows (the lowest destination) under
+// the policy that blocks it (for ToAllowed: the one that allows it).
 type SourceRow struct {
 	Source       netip.Addr `json:"source"`
 	Flows        uint64     `json:"flows"`
@@ -155,6 +155,9 @@ func (t *tally) add(f *Flow) {
 		t.src[f.Src] = s
 	}
 	s.flows++
+	if f.Dst.Less(s.example) {
+		s.example = f.Dst // the lowest: the same whatever order the flows come in
+	}
 	if f.Seen.After(s.last) {
 		s.last = f.Seen
 	}
