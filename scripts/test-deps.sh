@@ -37,6 +37,9 @@ cap "prlimit" "util-linux" "command -v prlimit"
 cap "nsd (authoritative DNS)" "nsd" "command -v nsd && command -v nsd-checkconf"
 # The BNG's side of RADIUS accounting.
 cap "radclient (freeradius-utils)" "freeradius-utils" "command -v radclient"
+# Flow records for edge impact: nfpcapd turns a capture into an nfcapd
+# file, nfdump prints it as CSV.
+cap "nfdump with nfpcapd" "nfdump" "command -v nfdump && command -v nfpcapd && nfdump -h 2>&1 | grep -q csv"
 # The content scanners the node talks to (internal/scan), started offline by
 # internal/testpeer; rspamd learns (Bayes) only with Redis.
 cap "clamd and clamscan" "clamav-daemon clamav" "clamd --version | grep -q '^ClamAV '"

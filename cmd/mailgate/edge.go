@@ -31,7 +31,7 @@ sets, scope schedule, action); apply/run program table inet op25b.`,
 	}
 	cmd.AddCommand(newEdgeRelayCmd(), newEdgeExemptCmd(), newEdgeCarrierCmd(), newEdgeScopeCmd(), newEdgeActionCmd(),
 		newEdgePlanCmd(), newEdgeCheckCmd(), newEdgeRenderCmd(), newEdgeApplyCmd(), newEdgeRunCmd(), newEdgeReportCmd(),
-		newEdgeFeedCmd(), newEdgeDNSBLCmd())
+		newEdgeFeedCmd(), newEdgeDNSBLCmd(), newEdgeImpactCmd())
 	return cmd
 }
 

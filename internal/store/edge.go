@@ -165,42 +165,56 @@ func (s *Store) AddPoolPrefixes(ctx context.Context, actor, pool, kind string, p
 	return s.ImportPools(ctx, actor, rows, false)
 }
 
-// ImportPools adds rows in one transaction (all or nothing). With replace,
-// each pool named in rows ends up holding exactly the rows' prefixes.
-func (s *Store) ImportPools(ctx context.Context, actor string, rows []PoolRow, replace bool) (int, error) {
-	type want struct {
-		pool string
-		pfx  netip.Prefix
-	}
+// CheckPoolRows validates rows as an import takes them (names, kinds,
+// prefixes; one kind per pool and one pool per prefix among the rows) and
+// returns their prefixes in order, repeats dropped. `edge impact` reads a
+// what-if pool file with it.
+func CheckPoolRows(rows []PoolRow) ([]PoolPrefix, error) {
 	kinds := map[string]string{}
 	byPrefix := map[netip.Prefix]string{}
-	var order []want
+	var out []PoolPrefix
 	for i, r := range rows {
 		if err := CheckPoolName(r.Pool); err != nil {
-			return 0, fmt.Errorf("row %d: %w", i+1, err)
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
 		}
 		if err := checkKind(r.Kind); err != nil {
-			return 0, fmt.Errorf("row %d: %w", i+1, err)
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
 		}
 		if k, ok := kinds[r.Pool]; ok && k != r.Kind {
-			return 0, fmt.Errorf("row %d: pool %s is given as both %s and %s: %w", i+1, r.Pool, k, r.Kind, ErrInvalid)
+			return nil, fmt.Errorf("row %d: pool %s is given as both %s and %s: %w", i+1, r.Pool, k, r.Kind, ErrInvalid)
 		}
 		kinds[r.Pool] = r.Kind
 		p, err := ParsePrefix(r.Prefix)
 		if err != nil {
-			return 0, fmt.Errorf("row %d: %w", i+1, err)
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
 		}
 		if other, ok := byPrefix[p]; ok {
 			if other != r.Pool {
-				return 0, fmt.Errorf("row %d: prefix %s is given for both pool %s and %s: %w", i+1, p, other, r.Pool, ErrInvalid)
+				return nil, fmt.Errorf("row %d: prefix %s is given for both pool %s and %s: %w", i+1, p, other, r.Pool, ErrInvalid)
 			}
 			continue
 		}
 		byPrefix[p] = r.Pool
-		order = append(order, want{r.Pool, p})
+		out = append(out, PoolPrefix{Pool: r.Pool, Kind: r.Kind, Prefix: p})
+	}
+	return out, nil
+}
+
+// ImportPools adds rows in one transaction (all or nothing). With replace,
+// each pool named in rows ends up holding exactly the rows' prefixes.
+func (s *Store) ImportPools(ctx context.Context, actor string, rows []PoolRow, replace bool) (int, error) {
+	order, err := CheckPoolRows(rows)
+	if err != nil {
+		return 0, err
+	}
+	kinds := map[string]string{}
+	byPrefix := map[netip.Prefix]string{}
+	for _, w := range order {
+		kinds[w.Pool] = w.Kind
+		byPrefix[w.Prefix] = w.Pool
 	}
 	added := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
 		existing, err := s.poolKindsTx(ctx, tx)
 		if err != nil {
@@ -223,13 +237,13 @@ func (s *Store) ImportPools(ctx context.Context, actor string, rows []PoolRow, r
 		}
 		var fresh [][]any
 		for _, w := range order {
-			if o, ok := owner[w.pfx.String()]; ok {
-				if o != w.pool {
-					return fmt.Errorf("prefix %s already belongs to pool %s: %w; remove it there first", w.pfx, o, ErrExists)
+			if o, ok := owner[w.Prefix.String()]; ok {
+				if o != w.Pool {
+					return fmt.Errorf("prefix %s already belongs to pool %s: %w; remove it there first", w.Prefix, o, ErrExists)
 				}
 				continue
 			}
-			fresh = append(fresh, []any{w.pfx.String(), w.pool, now})
+			fresh = append(fresh, []any{w.Prefix.String(), w.Pool, now})
 		}
 		if replace {
 			for pfx, o := range owner {
