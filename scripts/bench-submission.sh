@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench-submission.sh: submission throughput of a mail node on loopback
 # (STARTTLS + AUTH PLAIN + 10 KiB messages, 20 concurrent clients, 1 and 10
-# messages per connection, delivered into a local Maildir), next to the same
+# messages per connection, delivered into a local Maildir; one message per
+# connection also with TLS sessions resumed, as returning mail clients do,
+# and sessions that log in and quit without a message), next to the same
 # machine's limits measured in the same run: durable writes (write 10 KiB +
 # fsync + rename + dir fsync), bare TLS handshakes with the node's own
 # certificate and TLS settings, and argon2id password verifications (one
@@ -58,6 +60,7 @@ submit() {
 }
 for _ in $(seq "$RUNS"); do
   submit one --clients 20 --size 10240 --per-conn 1 --messages 1000 --row "submit 20 clients, 10 KiB, 1 msg/conn"
+  submit resumed --clients 20 --size 10240 --per-conn 1 --messages 1000 --resume-tls --row "submit 20 clients, 10 KiB, 1 msg/conn, TLS resumed (a returning client)"
   submit ten --clients 20 --size 10240 --per-conn 10 --messages 3000 --row "submit 20 clients, 10 KiB, 10 msg/conn"
   submit login --clients 20 --per-conn 0 --messages 1000 --row "sessions without a message: connect, STARTTLS, EHLO, AUTH, QUIT"
   measured tls -- "$work/mailgate" -c "$work/mailgate.toml" bench tls --clients 20 --duration 5s --row "limit: bare TLS handshakes, 20 clients, same certificate and settings"
@@ -84,7 +87,7 @@ echo
 echo "mailgate submission benchmark ($(nproc) CPUs, $(uname -r), spool on $fs, $RUNS interleaved rounds; a shared machine is noisy: compare within a run)"
 {
   printf 'WHAT\tPER SECOND\tMIN-MAX\tP50 MS\tP99 MS\tCOUNT\tFAILED\tCPU MS PER OP\n'
-  for k in one ten login tls fsync1 fsync20 auth; do median "$k"; done
+  for k in one resumed ten login tls fsync1 fsync20 auth; do median "$k"; done
 } | column -t -s $'\t'
 paste <(cut -f2 "$work/tls") <(cut -f2 "$work/one") | awk '{r[NR]=$1/$2} END {
   n=NR; for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (r[j]<r[i]) {t=r[i]; r[i]=r[j]; r[j]=t}

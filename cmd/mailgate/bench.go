@@ -113,6 +113,9 @@ with --implicit-tls).`,
 				if err == nil && r.Sent == 0 {
 					err = fmt.Errorf("no message (with --per-conn 0: no session) was accepted: %v", r.FirstErr)
 				}
+				if err == nil && l.Target.ResumeTLS && r.Resumed == 0 {
+					err = errors.New("--resume-tls: the server resumed no TLS session (session tickets off?): the figures would be full handshakes")
+				}
 				return r, err
 			})
 		},
@@ -120,6 +123,7 @@ with --implicit-tls).`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "", "host:port of the submission service (default: from the config)")
 	f.BoolVar(&implicit, "implicit-tls", false, "TLS from the first byte (port 465) instead of STARTTLS")
+	f.BoolVar(&l.Target.ResumeTLS, "resume-tls", false, "resume TLS sessions from earlier connections, as a returning mail client does (RFC 8446 §2.2)")
 	f.StringVar(&l.Target.User, "user", "", "account to authenticate as; also the sender")
 	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
 	f.StringVar(&to, "to", "", "recipients, comma-separated (default: the user itself)")

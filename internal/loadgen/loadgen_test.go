@@ -179,3 +179,21 @@ func TestRunSessionsWithoutMessage(t *testing.T) {
 		t.Fatalf("%d connections and %d messages for 9 sessions without mail", s.conns, len(s.msgs))
 	}
 }
+
+// With ResumeTLS the clients share a session cache: after the first
+// connections every handshake resumes (the sink's crypto/tls issues
+// tickets); without it none does.
+func TestRunResumesTLSSessions(t *testing.T) {
+	_, addr := startSink(t)
+	for _, resume := range []bool{false, true} {
+		l := Load{Target: Target{Addr: addr, User: "u@example.net", Password: "pw", ResumeTLS: resume},
+			From: "u@example.net", To: []string{"v@example.net"}, Clients: 2, PerConn: 0, Messages: 10}
+		r, err := Run(context.Background(), l)
+		if err != nil || r.Sent != 10 {
+			t.Fatalf("resume %v: sessions %d, %v (%v)", resume, r.Sent, err, r.FirstErr)
+		}
+		if resume && r.Resumed < 8 || !resume && r.Resumed != 0 {
+			t.Fatalf("resume %v: %d of 10 sessions resumed", resume, r.Resumed)
+		}
+	}
+}

@@ -34,6 +34,13 @@ func (t *tally) ok(lat time.Duration) {
 	t.mu.Unlock()
 }
 
+// resumed counts one session whose TLS handshake was a resumption.
+func (t *tally) resumed() {
+	t.mu.Lock()
+	t.res.Resumed++
+	t.mu.Unlock()
+}
+
 // fail counts one failure, keeping the first error.
 func (t *tally) fail(err error) {
 	t.mu.Lock()
