@@ -8,9 +8,11 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -160,10 +162,11 @@ func summaries(f *mailbox.Folder, msgs []mailbox.Message) []Summary {
 		return out
 	}
 	// The headers are read without the lock: filling a large folder takes
-	// seconds, and other pages of it need the cache meanwhile.
+	// seconds, and other pages of it need the cache meanwhile. One reader
+	// per core: it is a file open and a header parse per message.
+	readSummaries(f, msgs, missing, out)
 	var add bytes.Buffer
 	for _, i := range missing {
-		out[i] = readSummary(f, msgs[i].UID)
 		writeLine(&add, msgs[i].Base, out[i])
 	}
 	c.mu.Lock()
@@ -281,6 +284,33 @@ func truncate(v string, n int) string {
 		v = v[:len(v)-1]
 	}
 	return v
+}
+
+// readSummaries sets out[i] to the summary of msgs[i] for every i in
+// missing, spread over the cores.
+func readSummaries(f *mailbox.Folder, msgs []mailbox.Message, missing []int, out []Summary) {
+	workers := min(runtime.GOMAXPROCS(0), (len(missing)+63)/64)
+	if workers <= 1 {
+		for _, i := range missing {
+			out[i] = readSummary(f, msgs[i].UID)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(missing) {
+					return
+				}
+				i := missing[k]
+				out[i] = readSummary(f, msgs[i].UID)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func readSummary(f *mailbox.Folder, uid uint32) Summary {
