@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -258,15 +259,8 @@ func top(t *tally, why *Policy, o ImpactOptions) []SourceRow {
 	for a, s := range t.src {
 		rows = append(rows, SourceRow{Source: a, Flows: s.flows, Destinations: s.dsts, Example: s.example})
 	}
-	slices.SortFunc(rows, func(a, b SourceRow) int {
-		if a.Flows != b.Flows {
-			if a.Flows > b.Flows {
-				return -1
-			}
-			return 1
-		}
-		return a.Source.Compare(b.Source)
-	})
+	// Most first, then by address.
+	slices.SortFunc(rows, func(a, b SourceRow) int { return cmp.Or(cmp.Compare(b.Flows, a.Flows), a.Source.Compare(b.Source)) })
 	rows = rows[:min(len(rows), max(o.Top, 0))]
 	for i := range rows {
 		r := &rows[i]

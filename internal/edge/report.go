@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -110,14 +111,7 @@ func ReadAttempts(p *Policy, now time.Time) ([]Attempts, error) {
 		}
 		out = append(out, *x)
 	}
-	slices.SortFunc(out, func(a, b Attempts) int {
-		if a.Count != b.Count {
-			if a.Count > b.Count {
-				return -1
-			}
-			return 1
-		}
-		return a.Source.Compare(b.Source)
-	})
+	// Most first, then by address.
+	slices.SortFunc(out, func(a, b Attempts) int { return cmp.Or(cmp.Compare(b.Count, a.Count), a.Source.Compare(b.Source)) })
 	return out, nil
 }
