@@ -59,6 +59,8 @@ func TestRefusesWithTheKeyName(t *testing.T) {
 		"[limits]\ncommand_timeout = \"soon\"\n":             "command_timeout",
 		"[log]\nlevel = \"loud\"\n":                          "log.level",
 		"[tls]\ncert_file = \"/x.pem\"\n":                    "tls",
+		"[tls]\nticket_key_rotation = \"10s\"\n":             "tls.ticket_key_rotation",
+		"[tls]\nticket_key_rotation = \"off\"\n":             "ticket_key_rotation",
 		"hostname = \"bad host\"\n":                          "hostname",
 		"hostname = \"" + strings.Repeat("a.", 127) + "\"\n": "hostname",
 		"[limits]\nmax_message_bytes = \"big\"\n":            "max_message_bytes",
