@@ -15,8 +15,9 @@ import (
 // TestTLSSessionResumesOnAnotherNode: behind a load balancer a client's
 // next connection lands on another node. With the ticket keys in the
 // store, OpenSSL's s_client resumes on node-b a session it got from
-// node-a (RFC 8446 §2.2: no certificate, no signature), after STARTTLS on
-// submission and on IMAPS, and still after node-b restarts; Python's ssl
+// node-a (RFC 8446 §2.2: no certificate, no signature) on every TLS
+// service (STARTTLS or implicit; HTTPS serves a Clone of the config), and
+// still after node-b restarts; Python's ssl
 // module does the same on IMAPS. Without shared keys each node has its
 // own random key and the second handshake is a full one ("New").
 func TestTLSSessionResumesOnAnotherNode(t *testing.T) {
@@ -33,7 +34,10 @@ func TestTLSSessionResumesOnAnotherNode(t *testing.T) {
 	for _, n := range nodes {
 		n.Start()
 	}
-	for _, svc := range []struct{ name, starttls string }{{"submission", "smtp"}, {"imaps", ""}} {
+	for _, svc := range []struct{ name, starttls string }{
+		{"submission", "smtp"}, {"submissions", ""}, {"mx", "smtp"}, {"imap", "imap"}, {"imaps", ""},
+		{"pop3", "pop3"}, {"pop3s", ""}, {"managesieve", "sieve"}, {"https", ""},
+	} {
 		sess := filepath.Join(t.TempDir(), svc.name+".pem")
 		if got := sClient(t, a.Addr(svc.name), svc.starttls, "-sess_out", sess); got != "New, TLSv1.3" {
 			t.Fatalf("%s on node-a: %q, want a full TLS 1.3 handshake", svc.name, got)
