@@ -30,7 +30,7 @@ key_file = "/etc/mailgate/tls/privkey.pem"
 # certificate and its signature. The ticket keys are kept in the database,
 # shared by every node of a fleet; whichever node finds the current key
 # this old makes the next, and the two before it still decrypt tickets.
-# "0s" turns session tickets off (every handshake is a full one).
+# "off" (or "0s") turns session tickets off: every handshake is a full one.
 ticket_key_rotation = "12h"
 
 [listen]

@@ -19,7 +19,7 @@ import (
 // whichever node gets there first. A rotation of 0 turns tickets off.
 // Called before any listener starts; the keys are never logged.
 func startTicketKeys(ctx context.Context, cfg *config.Config, st *store.Store, tlsConf *tls.Config, log *slog.Logger) error {
-	rotation := cfg.TLS.TicketKeyRotation
+	rotation := time.Duration(cfg.TLS.TicketKeyRotation)
 	if rotation == 0 {
 		tlsConf.SessionTicketsDisabled = true
 		return nil

@@ -61,7 +61,7 @@ func TestTLSSessionResumesOnAnotherNode(t *testing.T) {
 	}
 }
 
-// TestTLSSessionTicketsOff: ticket_key_rotation = "0s" sends no session
+// TestTLSSessionTicketsOff: ticket_key_rotation = "off" sends no session
 // ticket, so s_client has no TLS 1.3 session to save (it writes
 // -sess_out only once a ticket arrived): every handshake is a full one.
 // With the default it gets one, even from a node on its own.
@@ -70,7 +70,7 @@ func TestTLSSessionTicketsOff(t *testing.T) {
 	for _, c := range []struct {
 		extra  string
 		ticket bool
-	}{{"[tls]\nticket_key_rotation = \"0s\"\n", false}, {"", true}} {
+	}{{"[tls]\nticket_key_rotation = \"off\"\n", false}, {"", true}} {
 		n := NewNode(t, "", c.extra)
 		n.Start()
 		sess := filepath.Join(t.TempDir(), "sess.pem")
