@@ -15,6 +15,10 @@ cap "swaks with TLS and AUTH" "swaks libnet-ssleay-perl libio-socket-ssl-perl" \
 cap "curl with SMTP, IMAP and POP3 over TLS" "curl ca-certificates" \
   "curl -V | grep -qw smtps && curl -V | grep -qw imaps && curl -V | grep -qw pop3s"
 cap "python3 with ssl" "python3" "python3 -c 'import ssl, smtplib, imaplib, poplib'"
+# TLS session resumption across nodes (tls_resumption_test.go): STARTTLS
+# and saved sessions.
+cap "openssl s_client with -starttls and -sess_in" "openssl" \
+  "openssl s_client -help 2>&1 | grep -q -- '-sess_in' && openssl s_client -help 2>&1 | grep -q -- '-starttls'"
 cap "python3-dkim (dkimpy) for /usr/bin/python3" "python3-dkim python3-dnspython python3-nacl" \
   "/usr/bin/python3 -c 'import dkim, dns.resolver' && command -v dkimverify"
 cap "nftables" "nftables" "command -v nft"

@@ -101,7 +101,43 @@ type DNS struct {
 type TLS struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// TicketKeyRotation is how long one session ticket key encrypts new
+	// tickets before a new one replaces it; the store keeps the keys so
+	// every node of a fleet resumes every other's sessions (RFC 8446
+	// §2.2), and TicketKeysKept earlier keys still decrypt. 0 ("off")
+	// turns session tickets, and so resumption, off.
+	TicketKeyRotation OffDuration `toml:"ticket_key_rotation"`
 }
+
+// OffDuration is a duration in Go's form ("12h") where "off" means 0.
+type OffDuration time.Duration
+
+// UnmarshalText reads "off" or a duration.
+func (d *OffDuration) UnmarshalText(b []byte) error {
+	if string(b) == "off" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is neither a duration (\"12h\") nor \"off\"", b)
+	}
+	*d = OffDuration(v)
+	return nil
+}
+
+// MarshalText writes "off" for 0.
+func (d OffDuration) MarshalText() ([]byte, error) {
+	if d == 0 {
+		return []byte("off"), nil
+	}
+	return []byte(time.Duration(d).String()), nil
+}
+
+// TicketKeysKept is how many keys before the current one still decrypt
+// tickets: a ticket stays good for two rotations after its key is
+// replaced.
+const TicketKeysKept = 2
 
 // Listen holds one address per service; an empty string disables it.
 type Listen struct {
@@ -222,6 +258,7 @@ func Default() *Config {
 	return &Config{
 		Hostname: host,
 		DataDir:  "./mailgate-data",
+		TLS:      TLS{TicketKeyRotation: OffDuration(12 * time.Hour)},
 		Listen: Listen{
 			MX:          "127.0.0.1:2525",
 			Submission:  "127.0.0.1:2587",
@@ -314,6 +351,11 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "set both cert_file and key_file, or neither for a self-signed certificate")
+	}
+	if r := time.Duration(c.TLS.TicketKeyRotation); r != 0 && (r < time.Minute || r > 7*24*time.Hour) {
+		// Go's tickets live 7 days at most (RFC 8446 §4.6.1): a slower
+		// rotation would only keep keys no ticket needs.
+		bad("tls.ticket_key_rotation", "%v is outside 1m..168h (\"off\" turns session resumption off)", r)
 	}
 	for key, addr := range c.Listen.byKey() {
 		if addr == "" {

@@ -59,6 +59,8 @@ func TestRefusesWithTheKeyName(t *testing.T) {
 		"[limits]\ncommand_timeout = \"soon\"\n":             "command_timeout",
 		"[log]\nlevel = \"loud\"\n":                          "log.level",
 		"[tls]\ncert_file = \"/x.pem\"\n":                    "tls",
+		"[tls]\nticket_key_rotation = \"10s\"\n":             "tls.ticket_key_rotation",
+		"[tls]\nticket_key_rotation = \"never\"\n":           "ticket_key_rotation",
 		"hostname = \"bad host\"\n":                          "hostname",
 		"hostname = \"" + strings.Repeat("a.", 127) + "\"\n": "hostname",
 		"[limits]\nmax_message_bytes = \"big\"\n":            "max_message_bytes",
@@ -98,5 +100,24 @@ func TestServiceTablesOverrideConnectionLimits(t *testing.T) {
 	// destination, its smtpd allows 50 per client.
 	if d := Default().Limits.ConnectionLimits("mx"); d.MaxConnectionsPerIP < 50 {
 		t.Errorf("default MX per-IP cap %d turns away a large ordinary sender", d.MaxConnectionsPerIP)
+	}
+}
+
+// TestTicketKeyRotation: 12h by default; a duration, or "off" / "0s" for
+// no session tickets.
+func TestTicketKeyRotation(t *testing.T) {
+	for body, want := range map[string]time.Duration{
+		"":                                       12 * time.Hour,
+		"[tls]\nticket_key_rotation = \"30m\"\n": 30 * time.Minute,
+		"[tls]\nticket_key_rotation = \"off\"\n": 0,
+		"[tls]\nticket_key_rotation = \"0s\"\n":  0,
+	} {
+		c, err := Load(write(t, body))
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if got := time.Duration(c.TLS.TicketKeyRotation); got != want {
+			t.Errorf("%q: rotation %v, want %v", body, got, want)
+		}
 	}
 }

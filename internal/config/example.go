@@ -26,6 +26,12 @@ database = ""
 # self-signed ECDSA certificate under data_dir on first start (tests, trials).
 cert_file = "/etc/mailgate/tls/fullchain.pem"
 key_file = "/etc/mailgate/tls/privkey.pem"
+# TLS session resumption (RFC 8446 §2.2): clients that reconnect skip the
+# certificate and its signature. The ticket keys are kept in the database,
+# shared by every node of a fleet; whichever node finds the current key
+# this old makes the next, and the two before it still decrypt tickets.
+# "off" (or "0s") turns session tickets off: every handshake is a full one.
+ticket_key_rotation = "12h"
 
 [listen]
 # One address per service; "" disables the service. Without a config file

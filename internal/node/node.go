@@ -50,6 +50,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
+	if err := startTicketKeys(ctx, cfg, st, tlsConf, log); err != nil {
+		return err
+	}
 	throttle := startLoginThrottle(cfg, st, log)
 	mxChecks, submissionChecks, err := checks(cfg, st, log)
 	if err != nil {
