@@ -64,9 +64,13 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps the post-login redirect on our site: a path, never
-// "//host" or a URL.
+// "//host" or a URL. A browser drops tabs and newlines anywhere in a URL
+// and reads a backslash as "/" (WHATWG URL Standard, basic URL parser), so
+// "/\t/evil.example" is "//evil.example" to it: no control character and
+// no backslash pass.
 func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") ||
+		strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/account"
 	}
 	return n
