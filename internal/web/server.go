@@ -90,6 +90,10 @@ func New(cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger)
 // Handler is the whole site, security headers included.
 func (s *Server) Handler() http.Handler { return s.secure(s.mux) }
 
+// writeTimeout is how long a response may take to be written: work for
+// a request that runs longer is lost (mailList stops its search then).
+const writeTimeout = 60 * time.Second
+
 // NewHTTPServer returns an http.Server for the handler with timeouts that
 // keep slow or idle clients from holding connections.
 func (s *Server) NewHTTPServer(tlsConf *tls.Config) *http.Server {
@@ -98,7 +102,7 @@ func (s *Server) NewHTTPServer(tlsConf *tls.Config) *http.Server {
 		TLSConfig:         tlsConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),

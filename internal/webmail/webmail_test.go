@@ -3,6 +3,7 @@ package webmail
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -562,4 +563,23 @@ func FuzzSummaryCacheFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBodySearchStopsWithItsRequest: a body search reads every message;
+// once the request's context ends it stops with the context's error
+// instead of reading the rest of the folder for no one.
+func TestBodySearchStopsWithItsRequest(t *testing.T) {
+	mb, _ := newMailbox(t)
+	for i := 0; i < 20; i++ {
+		put(t, mb, Inbox, fmt.Sprintf("From: a@example.jp\nSubject: n %d\n\nnothing to find\n", i), time.Now())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := mb.ListContext(ctx, Inbox, Query{Search: "needle", In: InBody}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("body search with an ended request: %v, want context.Canceled", err)
+	}
+	// A search of the summaries costs no file reads: it still answers.
+	if p, err := mb.ListContext(ctx, Inbox, Query{Search: "n 1", In: InSubject}); err != nil || p.Total != 11 {
+		t.Fatalf("subject search: %v, %+v", err, p)
+	}
 }
