@@ -94,6 +94,13 @@ func (s *Server) Handler() http.Handler { return s.secure(s.mux) }
 // a request that runs longer is lost (mailList stops its search then).
 const writeTimeout = 60 * time.Second
 
+// maxStreams is how many requests one HTTP/2 connection may have open at
+// once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). The connection
+// limiter counts connections, so Go's default of 250 would let one client
+// run 250 times [limits] max_connections_per_ip handlers at once; our
+// pages need a handful (the page, its stylesheet, script and frame).
+const maxStreams = 16
+
 // NewHTTPServer returns an http.Server for the handler with timeouts that
 // keep slow or idle clients from holding connections.
 func (s *Server) NewHTTPServer(tlsConf *tls.Config) *http.Server {
@@ -105,6 +112,7 @@ func (s *Server) NewHTTPServer(tlsConf *tls.Config) *http.Server {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxStreams},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }
