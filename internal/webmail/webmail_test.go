@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -492,8 +493,9 @@ func FuzzReadMessage(f *testing.F) {
 		for _, p := range b.texts {
 			decodeText(msg, p)
 		}
+		budget := maxInlineTotal
 		for _, p := range b.htmls {
-			SanitizeHTML([]byte(inlineCIDs(decodeText(msg, p), msg, b.cids)), false)
+			SanitizeHTML([]byte(inlineCIDs(decodeText(msg, p), msg, b.cids, &budget)), false)
 		}
 		for _, a := range b.attachments {
 			AttachmentName(a.part.Header)
@@ -581,5 +583,31 @@ func TestBodySearchStopsWithItsRequest(t *testing.T) {
 	// A search of the summaries costs no file reads: it still answers.
 	if p, err := mb.ListContext(ctx, Inbox, Query{Search: "n 1", In: InSubject}); err != nil || p.Total != 11 {
 		t.Fatalf("subject search: %v, %+v", err, p)
+	}
+}
+
+// TestInlineImagesBounded: every cid: reference becomes a copy of the
+// image as a data: URL, so a message naming one image hundreds of times
+// must not make the frame hundreds of images long; the first ones show,
+// the rest stay cid: (which loads nothing).
+func TestInlineImagesBounded(t *testing.T) {
+	mb, _ := newMailbox(t)
+	img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, 16<<10)) // 64 KiB
+	var lines []string
+	for len(img) > 76 {
+		lines, img = append(lines, img[:76]), img[76:]
+	}
+	lines = append(lines, img)
+	put(t, mb, Inbox, "From: a@example.jp\nSubject: many\nMIME-Version: 1.0\nContent-Type: multipart/related; boundary=b\n\n--b\nContent-Type: text/html; charset=utf-8\n\n"+
+		strings.Repeat(`<img src="cid:i@x">`, 400)+"\n--b\nContent-Type: image/png\nContent-ID: <i@x>\nContent-Transfer-Encoding: base64\n\n"+strings.Join(lines, "\n")+"\n--b--\n", time.Now())
+	doc, _, err := mb.HTMLBody(Inbox, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc) > maxInlineTotal+64<<10 {
+		t.Fatalf("the frame is %d bytes for a %d-byte image named 400 times, want at most %d", len(doc), 64<<10, maxInlineTotal)
+	}
+	if n := strings.Count(string(doc), `src="data:image/png;base64,`); n < 100 {
+		t.Errorf("%d images inlined, want the budget's worth (over 100)", n)
 	}
 }
