@@ -48,7 +48,7 @@ func (s *Server) mailRoutes(m *http.ServeMux) {
 func (s *Server) mailAt(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.MailHome == nil {
-			next(w, r)
+			s.mailSlot(w, r, next)
 			return
 		}
 		acct := s.session(r).Account
@@ -58,7 +58,7 @@ func (s *Server) mailAt(next http.HandlerFunc) http.HandlerFunc {
 			s.log.Warn("webmail: home node lookup failed", "account", acct, "err", err)
 			s.fail(w, r, http.StatusServiceUnavailable, "mail.err.later")
 		case away == "":
-			next(w, r)
+			s.mailSlot(w, r, next)
 		case s.MailProxy != nil && r.Context().Value(proxiedKey{}) == nil:
 			s.MailProxy(w, r, away)
 		default:

@@ -45,6 +45,7 @@ type Server struct {
 	metrics      *metrics
 	mux          *http.ServeMux
 	keys         dkim.Keys // the DKIM keys in the store (api_dkim.go)
+	mailSlots    accountSlots
 
 	// MailLearn hears of webmail moves into and out of Junk, as the IMAP
 	// server's OnCopy does (the spam check's learning); nil: none.
