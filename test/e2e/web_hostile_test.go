@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebHostileClients: what one hostile client tries against a real
+// node's web and ManageSieve listeners, with real clients: an HTTP/2
+// connection (nghttp) is told it may carry 16 requests at once, not
+// Go's 250; a login's next= that a browser reads as another site (a tab
+// it drops) lands on My account; a ManageSieve command of endless
+// literals, before login, is cut off with BYE.
+func TestWebHostileClients(t *testing.T) {
+	NeedTool(t, "curl")
+	n := webNode(t, "")
+	n.AddUser("taro@example.jp", "correct horse")
+	n.Start()
+	https := "https://" + n.Addr("https")
+
+	out, err := exec.Command(NeedTool(t, "nghttp"), "-nv", https+"/check").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "[SETTINGS_MAX_CONCURRENT_STREAMS(0x03):16]") {
+		t.Errorf("nghttp: %v, no SETTINGS_MAX_CONCURRENT_STREAMS 16 from the server in\n%s", err, out)
+	}
+
+	jar := filepath.Join(t.TempDir(), "cookies")
+	_, page := curl(t, "-c", jar, "-b", jar, https+"/login")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page:\n%s", page)
+	}
+	code, resp := curl(t, "-c", jar, "-b", jar, "--data", "csrf="+m[1]+"&user=taro%40example.jp&password=correct+horse&next=/%09/evil.example", https+"/login")
+	if loc := header(resp, "Location"); code != 303 || loc != "/account" {
+		t.Errorf("login with next=/%%09/evil.example: %d Location %q, want 303 to /account", code, loc)
+	}
+	os.Remove(jar)
+
+	c, err := net.Dial("tcp", n.Addr("managesieve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second)) // a guard against a hang, not a measure
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("greeting: %v", err)
+		}
+		if strings.HasPrefix(line, "OK") {
+			break
+		}
+	}
+	go func() {
+		// 64 KiB literals, each within the limit, 64 MiB in all at most.
+		lit := strings.Repeat("a", 64<<10)
+		if _, err := c.Write([]byte("PUTSCRIPT {65536+}\r\n")); err != nil {
+			return
+		}
+		for range 1024 {
+			if _, err := c.Write([]byte(lit + " {65536+}\r\n")); err != nil {
+				return
+			}
+		}
+	}()
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "BYE (QUOTA/MAXSIZE)") {
+		t.Fatalf("endless literals before login: %q %v, want BYE (QUOTA/MAXSIZE)", line, err)
+	}
+}
