@@ -163,7 +163,7 @@ func summaries(f *mailbox.Folder, msgs []mailbox.Message) []Summary {
 	// seconds, and other pages of it need the cache meanwhile.
 	var add bytes.Buffer
 	for _, i := range missing {
-		out[i] = readSummary(f, msgs[i].UID)
+		out[i] = readSummary(f, msgs[i].UID).cached()
 		writeLine(&add, msgs[i].Base, out[i])
 	}
 	c.mu.Lock()
@@ -259,6 +259,14 @@ func writeLine(b *bytes.Buffer, base string, s Summary) {
 		b.WriteString(cacheField(v))
 	}
 	b.WriteByte('\n')
+}
+
+// cached is s as the cache keeps it, in memory as in its file: each field
+// cut to fieldMax. Kept whole, a folder of messages with 64 KiB subjects
+// (a header the size summaryHeaderMax lets through) would hold 200 times
+// the memory maxCaches is counted for.
+func (s Summary) cached() Summary {
+	return Summary{From: cacheField(s.From), FromAddr: cacheField(s.FromAddr), To: cacheField(s.To), Subject: cacheField(s.Subject)}
 }
 
 // cacheField keeps a value on its line and in its column.

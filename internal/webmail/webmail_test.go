@@ -611,3 +611,28 @@ func TestInlineImagesBounded(t *testing.T) {
 		t.Errorf("%d images inlined, want the budget's worth (over 100)", n)
 	}
 }
+
+// TestSummaryFieldsBoundedInMemory: a subject and sender as long as the
+// summary's header read lets through are kept cut to fieldMax in memory,
+// as in the cache's file, from the first listing on.
+func TestSummaryFieldsBoundedInMemory(t *testing.T) {
+	mb, _ := newMailbox(t)
+	long := strings.Repeat("long ", 3<<10) // 15 KiB each, all within summaryHeaderMax
+	put(t, mb, Inbox, "From: "+long+"<a@example.jp>\nTo: "+long+"<b@example.jp>\nSubject: "+long+"\n\nx\n", time.Now())
+	p, err := mb.List(Inbox, Query{Sort: BySubject})
+	if err != nil || len(p.Rows) != 1 {
+		t.Fatalf("list: %v %+v", err, p)
+	}
+	if r := p.Rows[0]; len(r.Subject) > fieldMax || len(r.From) > fieldMax || len(r.To) > fieldMax {
+		t.Errorf("row fields %d/%d/%d bytes, want at most %d", len(r.Subject), len(r.From), len(r.To), fieldMax)
+	}
+	dir, _ := mailbox.FolderDir(mb.dir, Inbox)
+	c := cacheFor(dir)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.m {
+		if len(s.Subject) > fieldMax || len(s.From) > fieldMax || len(s.To) > fieldMax {
+			t.Errorf("cached fields %d/%d/%d bytes, want at most %d", len(s.Subject), len(s.From), len(s.To), fieldMax)
+		}
+	}
+}
