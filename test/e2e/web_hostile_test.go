@@ -75,3 +75,48 @@ func TestWebHostileClients(t *testing.T) {
 		t.Fatalf("endless literals before login: %q %v, want BYE (QUOTA/MAXSIZE)", line, err)
 	}
 }
+
+// TestWebLoginSharesTheThrottle: the web login counts in the failure
+// tracker the mail services use ([abuse.login]): wrong passwords over
+// IMAP block the source's web login too, with 429 and Retry-After, and
+// wrong web passwords block IMAP.
+func TestWebLoginSharesTheThrottle(t *testing.T) {
+	NeedTool(t, "curl")
+	n := webNode(t, "[abuse.login]\ndelay = \"0s\"\nmax_delay = \"0s\"\nblock_after = 3\nblock_after_account = 0\nblock_after_network = 0\nblock_time = \"10m\"\n")
+	n.AddUser("taro@example.jp", "correct horse")
+	n.Start()
+	https := "https://" + n.Addr("https")
+	webLogin := func(pw string) (int, string) {
+		jar := filepath.Join(t.TempDir(), "cookies")
+		_, page := curl(t, "-c", jar, "-b", jar, https+"/login")
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF token on the login page:\n%s", page)
+		}
+		return curl(t, "-c", jar, "-b", jar, "-H", "Accept-Language: en", "--data", "csrf="+m[1]+"&user=taro%40example.jp&password="+strings.ReplaceAll(pw, " ", "+"), https+"/login")
+	}
+	imap := func(pw string) string {
+		out, _ := exec.Command("curl", "-sS", "-k", "--max-time", "20", "--url", "imaps://"+n.Addr("imaps")+"/", "--user", "taro@example.jp:"+pw).CombinedOutput()
+		return string(out)
+	}
+	for i := range 3 {
+		imap("wrong-" + strings.Repeat("x", i))
+	}
+	if code, resp := webLogin("correct horse"); code != 429 || header(resp, "Retry-After") == "" {
+		t.Fatalf("web login after 3 IMAP failures: %d (Retry-After %q), want 429\n%s", code, header(resp, "Retry-After"), resp)
+	}
+
+	m := webNode(t, "[abuse.login]\ndelay = \"0s\"\nmax_delay = \"0s\"\nblock_after = 3\nblock_after_account = 0\nblock_after_network = 0\nblock_time = \"10m\"\n")
+	m.AddUser("taro@example.jp", "correct horse")
+	m.Start()
+	https = "https://" + m.Addr("https")
+	for i := range 3 {
+		if code, _ := webLogin("wrong " + strings.Repeat("x", i)); code != 401 {
+			t.Fatalf("wrong web password %d: %d, want 401", i, code)
+		}
+	}
+	out, _ := exec.Command("curl", "-sS", "-k", "--max-time", "20", "--url", "imaps://"+m.Addr("imaps")+"/", "--user", "taro@example.jp:correct horse").CombinedOutput()
+	if !strings.Contains(string(out), "Login denied") && !strings.Contains(string(out), "(67)") {
+		t.Errorf("IMAP login after 3 web failures: %s, want refused", out)
+	}
+}
