@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -118,5 +119,46 @@ func TestWebLoginSharesTheThrottle(t *testing.T) {
 	out, _ := exec.Command("curl", "-sS", "-k", "--max-time", "20", "--url", "imaps://"+m.Addr("imaps")+"/", "--user", "taro@example.jp:correct horse").CombinedOutput()
 	if !strings.Contains(string(out), "Login denied") && !strings.Contains(string(out), "(67)") {
 		t.Errorf("IMAP login after 3 web failures: %s, want refused", out)
+	}
+}
+
+// TestWebConnectionCapsAndSlowHeaders: the web listeners are behind the
+// connection caps ([limits], as every mail service): a client holding
+// max_connections_per_ip connections with half-sent headers (slowloris)
+// gets 503 for the next; the server's header timeout closes the slow ones
+// (http.Server ReadHeaderTimeout), and the client is served again.
+func TestWebConnectionCapsAndSlowHeaders(t *testing.T) {
+	NeedTool(t, "curl")
+	n := NewNode(t, "", "[limits]\nmax_connections_per_ip = 2\n")
+	n.Start()
+	addr := n.Addr("http")
+	var slow []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("GET /check HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+		slow = append(slow, c)
+	}
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	over.Write([]byte("GET /check HTTP/1.1\r\nHost: x\r\n\r\n"))
+	over.SetReadDeadline(time.Now().Add(20 * time.Second)) // a guard against a hang
+	if line, err := bufio.NewReader(over).ReadString('\n'); err != nil || line != "HTTP/1.1 503 Service Unavailable\r\n" {
+		t.Fatalf("a third connection: %q %v, want 503", line, err)
+	}
+	for i, c := range slow {
+		c.SetReadDeadline(time.Now().Add(60 * time.Second)) // a guard; the server closes at its header timeout
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatalf("slow connection %d was not closed by the server: %v", i, err)
+		}
+	}
+	if code, _ := curl(t, "http://"+addr+"/check"); code != 200 {
+		t.Fatalf("after the slow connections closed: %d, want 200", code)
 	}
 }
