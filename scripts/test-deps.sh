@@ -35,6 +35,8 @@ cap "Dovecot IMAP and POP3" "dovecot-core dovecot-imapd dovecot-pop3d" \
   "command -v dovecot && test -x /usr/lib/dovecot/imap && test -x /usr/lib/dovecot/pop3"
 cap "fetchmail with SSL" "fetchmail ca-certificates" "fetchmail -V 2>/dev/null | grep -q '+SSL'"
 cap "mbsync" "isync" "command -v mbsync"
+# An HTTP/2 client that prints the frames it gets (the web server's SETTINGS).
+cap "nghttp (HTTP/2 client)" "nghttp2-client" "command -v nghttp"
 # Running the node under a low open-file limit (connection-limit tests).
 cap "prlimit" "util-linux" "command -v prlimit"
 # An authoritative DNS server for the SPF/DKIM/DMARC and DNSBL tests.

@@ -39,14 +39,21 @@ type token struct {
 }
 
 // readCommand reads one command: its name (upper case) and arguments,
-// refusing a literal over maxLiteral bytes. It returns a syntax error
-// only after consuming the command's line(s).
+// refusing a literal over maxLiteral bytes, and a command whose lines and
+// literals together pass maxLiteral and one line (a line ending in a
+// literal continues the command, so a bound on each literal alone would
+// let one command grow without end). It returns a syntax error only
+// after consuming the command's line(s).
 func readCommand(r *bufio.Reader, maxLiteral int) (string, []token, error) {
 	var toks []token
+	room := maxLiteral + maxLineLength
 	for {
 		line, err := readLine(r)
 		if err != nil {
 			return "", nil, err
+		}
+		if room -= len(line); room < 0 {
+			return "", nil, errTooLarge
 		}
 		lit, err := tokenize(line, &toks)
 		if err != nil {
@@ -55,9 +62,10 @@ func readCommand(r *bufio.Reader, maxLiteral int) (string, []token, error) {
 		if lit < 0 {
 			break
 		}
-		if lit > maxLiteral {
+		if lit > maxLiteral || lit > room {
 			return "", nil, errTooLarge
 		}
+		room -= lit
 		buf := make([]byte, lit)
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return "", nil, err

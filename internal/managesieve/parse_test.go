@@ -2,6 +2,7 @@ package managesieve
 
 import (
 	"bufio"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,6 +35,17 @@ func TestReadCommand(t *testing.T) {
 	}
 	if _, _, err := readCommand(bufio.NewReader(strings.NewReader("PUTSCRIPT \"a\" {999999999+}\r\n")), testMaxLiteral); err != errTooLarge {
 		t.Errorf("huge literal: %v, want errTooLarge", err)
+	}
+	// Literals each within the limit, endless together: one command may
+	// not hold more than the limit in all (nor endless empty ones).
+	lit := strings.Repeat("x", testMaxLiteral/2)
+	many := "PUTSCRIPT {" + strconv.Itoa(len(lit)) + "+}\r\n" + strings.Repeat(lit+" {"+strconv.Itoa(len(lit))+"+}\r\n", 3) + lit + "\r\n"
+	if _, _, err := readCommand(bufio.NewReader(strings.NewReader(many)), testMaxLiteral); err != errTooLarge {
+		t.Errorf("four literals of half the limit: %v, want errTooLarge", err)
+	}
+	empty := "X {0+}\r\n" + strings.Repeat(strings.Repeat(" ", 8000)+"{0+}\r\n", testMaxLiteral/8000+3) + "\r\n"
+	if _, _, err := readCommand(bufio.NewReader(strings.NewReader(empty)), testMaxLiteral); err != errTooLarge {
+		t.Errorf("endless empty literals: %v, want errTooLarge", err)
 	}
 }
 

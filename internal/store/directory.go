@@ -299,11 +299,16 @@ func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) 
 	return out, rows.Err()
 }
 
-// SetPassword replaces an account's password hash. It lifts a sending
-// suspension the compromised-account response set (issue 11 §3).
+// SetPassword replaces an account's password hash and ends its web
+// sessions. It lifts a sending suspension the compromised-account
+// response set (issue 11 §3).
 func (s *Store) SetPassword(ctx context.Context, actor, addr, passwordHash string) error {
 	return s.updateAccount(ctx, actor, addr, "user.passwd", "", `UPDATE accounts SET password_hash = ? WHERE address = ?`, passwordHash,
 		func(tx *sql.Tx, norm string) error {
+			// Whoever knew the old password is logged out of the web too.
+			if err := s.endWebSessionsTx(ctx, tx, norm); err != nil {
+				return err
+			}
 			return s.endCompromiseTx(ctx, tx, actor, norm, "password change", true)
 		})
 }
@@ -319,6 +324,13 @@ func (s *Store) SetStatus(ctx context.Context, actor, addr, status, reason strin
 	// The operator's status replaces the compromised-account response's.
 	return s.updateAccount(ctx, actor, addr, "user.status", status+": "+reason, `UPDATE accounts SET status = ? WHERE address = ?`, status,
 		func(tx *sql.Tx, norm string) error {
+			if status == StatusSuspended {
+				// It may not log in; a resumption does not bring back
+				// the sessions (a thief's among them) it had.
+				if err := s.endWebSessionsTx(ctx, tx, norm); err != nil {
+					return err
+				}
+			}
 			return s.endCompromiseTx(ctx, tx, actor, norm, "operator status "+status, false)
 		})
 }
@@ -353,6 +365,9 @@ func (s *Store) RemoveAccount(ctx context.Context, actor, addr string) error {
 			return err
 		}
 		if err := s.execFoundTx(ctx, tx, "account "+norm, `DELETE FROM accounts WHERE address = ?`, norm); err != nil {
+			return err
+		}
+		if err := s.endWebSessionsTx(ctx, tx, norm); err != nil {
 			return err
 		}
 		return s.auditTx(ctx, tx, actor, "user.remove", norm, "")

@@ -83,7 +83,12 @@ func (s *Store) StartWebSession(ctx context.Context, account, source string, idl
 
 // WebSession returns the live session of a cookie value and extends it by
 // idle (at most once a minute, to spare the database a write per page).
-// An unknown or expired token is ErrNotFound.
+// An unknown or expired token is ErrNotFound, and so is the session of an
+// account that is suspended (it may not log in, so it may not stay
+// logged in: the compromised-account response and an operator's
+// suspension end its sessions on every node at once), removed, or
+// removed and made again since the login (a new subscriber given the
+// address must not find the previous one's browser in its mailbox).
 func (s *Store) WebSession(ctx context.Context, token string, idle time.Duration) (*WebSession, error) {
 	if token == "" || len(token) > 100 {
 		return nil, fmt.Errorf("web session: %w", ErrNotFound)
@@ -91,7 +96,9 @@ func (s *Store) WebSession(ctx context.Context, token string, idle time.Duration
 	hash := hashSecret(token)
 	var ws WebSession
 	var created, seen, expires int64
-	err := s.queryRow(ctx, `SELECT account, source, created, last_seen, expires FROM web_sessions WHERE token_hash = ?`, hash).
+	err := s.queryRow(ctx, `SELECT w.account, w.source, w.created, w.last_seen, w.expires FROM web_sessions w
+		JOIN accounts a ON a.address = w.account AND a.status <> ? AND a.created_at <= w.created
+		WHERE w.token_hash = ?`, StatusSuspended, hash).
 		Scan(&ws.Account, &ws.Source, &created, &seen, &expires)
 	now := s.now()
 	if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= now.Unix() {
@@ -113,6 +120,13 @@ func (s *Store) WebSession(ctx context.Context, token string, idle time.Duration
 // EndWebSession logs a session out; an unknown token is not an error.
 func (s *Store) EndWebSession(ctx context.Context, token string) error {
 	_, err := s.exec(ctx, `DELETE FROM web_sessions WHERE token_hash = ?`, hashSecret(token))
+	return err
+}
+
+// endWebSessionsTx logs norm out of every browser, in the transaction of
+// the change that calls for it (a new password, a suspension, removal).
+func (s *Store) endWebSessionsTx(ctx context.Context, tx *sql.Tx, norm string) error {
+	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM web_sessions WHERE account = ?`), norm)
 	return err
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ func TestWebSessionsLiveExpireAndEnd(t *testing.T) {
 		ctx := context.Background()
 		now := time.Unix(1_800_000_000, 0)
 		store.SetClock(s, func() time.Time { return now })
+		addAccount(t, s, "taro@example.jp")
 		a, err := s.StartWebSession(ctx, "Taro@Example.JP", "192.0.2.1", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -122,6 +124,66 @@ func TestAPITokensScopedHashedAudited(t *testing.T) {
 		log, _ := s.AuditLog(ctx, 2)
 		if len(log) != 2 || log[1].Action != "api.token.add" || log[1].Detail != "scopes=directory,read" || log[0].Action != "api.token.remove" {
 			t.Errorf("audit %+v", log)
+		}
+	})
+}
+
+func addAccount(t *testing.T, s *store.Store, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	if err := s.AddDomain(ctx, "test", domain); err != nil && !errors.Is(err, store.ErrExists) {
+		t.Fatal(err)
+	}
+	if err := s.AddAccount(ctx, "test", addr, "hash"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWebSessionsEndWithTheirAccount: a browser stays logged in only as
+// long as its account may log in with the password it used: a new
+// password (whoever set it: web, CLI), a suspension and the account's
+// removal end its sessions, and a later resumption or an account made
+// again under the address does not bring them back.
+func TestWebSessionsEndWithTheirAccount(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		addAccount(t, s, "taro@example.jp")
+		live := func(tok string) bool {
+			_, err := s.WebSession(ctx, tok, time.Hour)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+		start := func() string {
+			tok, err := s.StartWebSession(ctx, "taro@example.jp", "192.0.2.1", time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		a := start()
+		if err := s.SetStatus(ctx, "test", "taro@example.jp", store.StatusSendingDisabled, "may read"); err != nil || !live(a) {
+			t.Fatalf("sending-disabled (may read mail): %v, session live %v, want live", err, live(a))
+		}
+		if err := s.SetStatus(ctx, "test", "taro@example.jp", store.StatusSuspended, "ticket 1"); err != nil || live(a) {
+			t.Fatalf("suspended: %v, session live %v, want ended", err, live(a))
+		}
+		if err := s.SetStatus(ctx, "test", "taro@example.jp", store.StatusActive, "ticket 1 closed"); err != nil || live(a) {
+			t.Fatalf("resumed: %v, old session live %v, want it still ended", err, live(a))
+		}
+		b := start()
+		if err := s.SetPassword(ctx, "cli:op", "taro@example.jp", "new hash"); err != nil || live(b) {
+			t.Fatalf("new password: %v, session live %v, want ended", err, live(b))
+		}
+		c := start()
+		if err := s.RemoveAccount(ctx, "test", "taro@example.jp"); err != nil || live(c) {
+			t.Fatalf("removed: %v, session live %v, want ended", err, live(c))
+		}
+		addAccount(t, s, "taro@example.jp")
+		if live(c) {
+			t.Fatal("the removed account's session reaches the new account of the same address")
 		}
 	})
 }

@@ -112,10 +112,10 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal")
 		return
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if _, err := s.st.EndOtherWebSessions(r.Context(), ws.Account, c.Value); err != nil {
-			s.log.Error("web: end other sessions", "account", ws.Account, "err", err)
-		}
+	// SetPassword ended every session of the account, whoever knew the
+	// old password's among them; this browser gets a new one.
+	if err := s.startSession(w, r, ws.Account); err != nil {
+		s.log.Error("web: start session after a password change", "account", ws.Account, "err", err)
 	}
 	s.showAccount(w, r, http.StatusOK, "acct.pw.done", "")
 }

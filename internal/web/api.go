@@ -156,7 +156,9 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, all []T) {
 		items = all[offset:min(len(all), offset+limit)]
 	}
 	resp := map[string]any{"items": items, "total": len(all)}
-	if offset+limit < len(all) {
+	// offset < len(all) first: offset+limit overflows for an offset near
+	// the largest int, which would give a negative next_offset.
+	if offset < len(all) && offset+limit < len(all) {
 		resp["next_offset"] = offset + limit
 	}
 	writeJSON(w, http.StatusOK, resp)

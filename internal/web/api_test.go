@@ -254,3 +254,17 @@ func TestAPIEdge(t *testing.T) {
 		t.Fatalf("report row %v", row)
 	}
 }
+
+// TestAPIHugeOffset: an offset past the end, up to the largest int, is an
+// empty page without a next_offset (offset+limit overflowed into one).
+func TestAPIHugeOffset(t *testing.T) {
+	s := newSite(t, nil)
+	tok, _ := s.st.AddAPIToken(context.Background(), "test", "reader", []string{"read"})
+	for _, off := range []string{"1", "9223372036854775807", "9223372036854775000"} {
+		code, m := s.api("GET", "/api/v1/domains?offset="+off, tok, "")
+		items, _ := m["items"].([]any)
+		if _, next := m["next_offset"]; code != 200 || len(items) != 0 || next {
+			t.Errorf("offset %s: %d %v, want 200, no items, no next_offset", off, code, m)
+		}
+	}
+}

@@ -48,7 +48,7 @@ func (s *Server) mailRoutes(m *http.ServeMux) {
 func (s *Server) mailAt(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.MailHome == nil {
-			next(w, r)
+			s.mailSlot(w, r, next)
 			return
 		}
 		acct := s.session(r).Account
@@ -58,7 +58,7 @@ func (s *Server) mailAt(next http.HandlerFunc) http.HandlerFunc {
 			s.log.Warn("webmail: home node lookup failed", "account", acct, "err", err)
 			s.fail(w, r, http.StatusServiceUnavailable, "mail.err.later")
 		case away == "":
-			next(w, r)
+			s.mailSlot(w, r, next)
 		case s.MailProxy != nil && r.Context().Value(proxiedKey{}) == nil:
 			s.MailProxy(w, r, away)
 		default:
@@ -131,6 +131,8 @@ func (s *Server) mailErr(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, http.StatusBadRequest, "mail.err.special")
 	case errors.Is(err, webmail.ErrBadAction):
 		s.fail(w, r, http.StatusBadRequest, "mail.err.action")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		s.fail(w, r, http.StatusServiceUnavailable, "mail.err.slow")
 	case errors.Is(err, webmail.ErrTooLarge):
 		s.fail(w, r, http.StatusRequestEntityTooLarge, "mail.err.toolarge")
 	default:
@@ -281,8 +283,12 @@ func (s *Server) mailList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &mailView{Folder: folderParam(r)}
+	// A body search reads the whole folder: it stops when the visitor
+	// goes, and when the page could no longer be written anyway.
+	ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)
+	defer cancel()
 	var err error
-	if v.List, err = mb.List(v.Folder, listQuery(r)); err != nil {
+	if v.List, err = mb.ListContext(ctx, v.Folder, listQuery(r)); err != nil {
 		s.mailErr(w, r, err)
 		return
 	}

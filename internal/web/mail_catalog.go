@@ -67,6 +67,8 @@ func init() {
 		"mail.err.special":    {"受信トレイ・送信済み・下書き・ごみ箱・迷惑メールは名前の変更や削除ができません。", "Inbox, Sent, Drafts, Trash and Junk cannot be renamed or deleted."},
 		"mail.err.action":     {"この操作はここではできません。", "That cannot be done here."},
 		"mail.err.toolarge":   {"このメールは大きすぎて表示できません。メールソフトでご覧ください。", "This message is too large to show here; read it in a mail program."},
+		"mail.err.busy":       {"このアカウントでは同時に開いているページが多すぎます。少し待ってからお試しください。", "Too many pages of this account are loading at once; wait a moment and try again."},
+		"mail.err.slow":       {"検索に時間がかかりすぎました。差出人や件名で絞り込んでください。", "The search took too long; search by sender or subject instead, or with more words."},
 		"mail.err.later":      {"メールボックスを開けませんでした。しばらくしてからお試しください。", "Your mailbox cannot be opened right now; try again later."},
 		"mail.err.elsewhere":  {"このメールボックスは別のサーバーにあり、ここでは表示できません。しばらくしてからお試しください。", "Your mailbox is on another server of ours and cannot be shown here; try again later."},
 	} {

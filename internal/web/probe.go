@@ -238,6 +238,7 @@ func (p *prober) smtp(ctx context.Context, host string, addr netip.Addr, r *port
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
+	conn = &cappedConn{Conn: conn, left: probeReadMax}
 	tlsConf := &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12,
 		// Verified here, not by the handshake, so an invalid certificate
 		// is reported instead of ending the probe.
@@ -272,6 +273,29 @@ func (p *prober) smtp(ctx context.Context, host string, addr netip.Addr, r *port
 	r.Auth, _ = c.Extension("AUTH")
 	c.Quit()
 	return nil
+}
+
+// probeReadMax is the most a probed server may send: a greeting, two
+// EHLO answers and a TLS handshake fit in a few KiB. net/smtp reads a
+// reply line however long it is, so a server answering with an endless
+// line would otherwise fill our memory until the probe's timeout.
+const probeReadMax = 256 << 10
+
+var errProbeTooMuch = errors.New("the server sent more than 256 KiB")
+
+// cappedConn fails reads once left bytes have been read.
+type cappedConn struct {
+	net.Conn
+	left int
+}
+
+func (c *cappedConn) Read(b []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errProbeTooMuch
+	}
+	n, err := c.Conn.Read(b[:min(len(b), c.left)])
+	c.left -= n
+	return n, err
 }
 
 func verifyCert(cs tls.ConnectionState, host string) bool {

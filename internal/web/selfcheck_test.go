@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -170,4 +173,55 @@ func FuzzProbeTarget(f *testing.F) {
 			t.Fatalf("target(%q) with DNS %q accepted %v", host, answer, a)
 		}
 	})
+}
+
+// TestProbeStopsReadingAnEndlessReply: a probed server that answers with
+// one endless line (net/smtp would read it whole) is cut off at
+// probeReadMax instead of filling memory until the probe's timeout.
+func TestProbeStopsReadingAnEndlessReply(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				// 16 MiB of one reply line (bounded, so that a probe
+				// without the cap runs into its timeout, not out of
+				// memory), then nothing until the probe hangs up.
+				chunk := bytes.Repeat([]byte("a"), 64<<10)
+				c.Write([]byte("220-"))
+				for range 256 {
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	cfg := config.Default()
+	cfg.Hostname = "mail.isp.example"
+	cfg.Web.ProbeAllow = []string{"127.0.0.0/8"}
+	cfg.Web.ProbeTimeout = 3 * time.Second
+	cfg.Web.ProbePorts = config.ProbePorts{Submission: port, Submissions: port, MX: port}
+	p, err := newProber(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.run(context.Background(), "127.0.0.1", netip.MustParseAddr("127.0.0.1")) {
+		if r.Kind == "submissions" {
+			continue // a TLS handshake: not SMTP, refused at once
+		}
+		if r.Err != errProbeTooMuch.Error() {
+			t.Errorf("%s: error %q, want %q", r.Kind, r.Err, errProbeTooMuch)
+		}
+	}
 }

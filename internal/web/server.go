@@ -45,6 +45,7 @@ type Server struct {
 	metrics      *metrics
 	mux          *http.ServeMux
 	keys         dkim.Keys // the DKIM keys in the store (api_dkim.go)
+	mailSlots    accountSlots
 
 	// MailLearn hears of webmail moves into and out of Junk, as the IMAP
 	// server's OnCopy does (the spam check's learning); nil: none.
@@ -90,6 +91,17 @@ func New(cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger)
 // Handler is the whole site, security headers included.
 func (s *Server) Handler() http.Handler { return s.secure(s.mux) }
 
+// writeTimeout is how long a response may take to be written: work for
+// a request that runs longer is lost (mailList stops its search then).
+const writeTimeout = 60 * time.Second
+
+// maxStreams is how many requests one HTTP/2 connection may have open at
+// once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). The connection
+// limiter counts connections, so Go's default of 250 would let one client
+// run 250 times [limits] max_connections_per_ip handlers at once; our
+// pages need a handful (the page, its stylesheet, script and frame).
+const maxStreams = 16
+
 // NewHTTPServer returns an http.Server for the handler with timeouts that
 // keep slow or idle clients from holding connections.
 func (s *Server) NewHTTPServer(tlsConf *tls.Config) *http.Server {
@@ -98,9 +110,10 @@ func (s *Server) NewHTTPServer(tlsConf *tls.Config) *http.Server {
 		TLSConfig:         tlsConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxStreams},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }

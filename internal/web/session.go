@@ -64,9 +64,13 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps the post-login redirect on our site: a path, never
-// "//host" or a URL.
+// "//host" or a URL. A browser drops tabs and newlines anywhere in a URL
+// and reads a backslash as "/" (WHATWG URL Standard, basic URL parser), so
+// "/\t/evil.example" is "//evil.example" to it: no control character and
+// no backslash pass.
 func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") ||
+		strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/account"
 	}
 	return n
@@ -105,17 +109,26 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusServiceUnavailable, "login", d)
 		return
 	}
-	token, err := s.st.StartWebSession(r.Context(), acct.Address, clientAddr(r).String(), s.cfg.Web.SessionLifetime)
-	if err != nil {
+	if err := s.startSession(w, r, acct.Address); err != nil {
 		s.log.Error("web: start session", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "err.internal")
 		return
 	}
 	s.metrics.logins.WithLabelValues("ok").Inc()
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/",
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	newCSRFCookie(w, r)
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+// startSession logs this browser in as account: a new session in the
+// store, its token in the cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, account string) error {
+	token, err := s.st.StartWebSession(r.Context(), account, clientAddr(r).String(), s.cfg.Web.SessionLifetime)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/",
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -288,3 +288,27 @@ print(p["PayloadType"], m["PayloadType"], m["EmailAddress"], m["IncomingMailServ
 		t.Fatalf("plistlib: %v\n%s\n%s", err, out, body)
 	}
 }
+
+// TestLoginNextStaysOnSite: the post-login redirect never leaves the
+// site, also for what a browser's URL parser turns into "//host" (a tab
+// or newline dropped, a backslash read as a slash).
+func TestLoginNextStaysOnSite(t *testing.T) {
+	s := newSite(t, nil)
+	for _, next := range []string{"//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example", "/\x00/evil.example", "/\x7f/x"} {
+		c := s.client(s.secure)
+		_, page := s.do(c, "GET", s.secure.URL+"/login?next="+url.QueryEscape(next), nil, nil)
+		if strings.Contains(page, "evil.example") {
+			t.Errorf("next %q: the login page carries it", next)
+		}
+		resp, _ := s.do(c, "POST", s.secure.URL+"/login", url.Values{"csrf": {formToken(t, page)}, "user": {"taro@example.jp"}, "password": {"correct horse"}, "next": {next}}, nil)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/account" {
+			t.Errorf("next %q: %d Location %q, want 303 to /account", next, resp.StatusCode, loc)
+		}
+	}
+	c := s.client(s.secure)
+	_, page := s.do(c, "GET", s.secure.URL+"/login", nil, nil)
+	resp, _ := s.do(c, "POST", s.secure.URL+"/login", url.Values{"csrf": {formToken(t, page)}, "user": {"taro@example.jp"}, "password": {"correct horse"}, "next": {"/mail/?f=Work"}}, nil)
+	if loc := resp.Header.Get("Location"); loc != "/mail/?f=Work" {
+		t.Errorf("a path of ours: Location %q, want /mail/?f=Work", loc)
+	}
+}

@@ -2,6 +2,7 @@ package webmail
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,14 @@ type Page struct {
 // the summary cache (filled once per message, then kept). A body search
 // reads every message that passes the other criteria.
 func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
+	return mb.ListContext(context.Background(), folder, q)
+}
+
+// ListContext is List for a request: a body search, which reads every
+// message of the folder (minutes over 100,000 of them), stops with
+// ctx.Err() once ctx ends, so an abandoned or timed-out page does not
+// go on reading the whole folder for no one.
+func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Page, error) {
 	f, err := mb.open(folder)
 	if err != nil {
 		return nil, err
@@ -92,7 +101,9 @@ func (mb *Mailbox) List(folder string, q Query) (*Page, error) {
 			idx[i] = int32(i)
 		}
 		if q.Search != "" {
-			idx = mb.filter(f, msgs, sums, idx, q)
+			if idx, err = mb.filter(ctx, f, msgs, sums, idx, q); err != nil {
+				return nil, err
+			}
 		}
 		sortIndex(idx, msgs, sums, q.Sort)
 		if textSort && q.Search == "" {
@@ -197,10 +208,13 @@ func subjectKey(s string) string {
 }
 
 // filter keeps the positions whose message matches q's search.
-func (mb *Mailbox) filter(f *mailbox.Folder, msgs []mailbox.Message, sums []Summary, idx []int32, q Query) []int32 {
+func (mb *Mailbox) filter(ctx context.Context, f *mailbox.Folder, msgs []mailbox.Message, sums []Summary, idx []int32, q Query) ([]int32, error) {
 	needle := strings.ToLower(q.Search)
 	out := idx[:0]
 	for _, i := range idx {
+		if q.In == InBody && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		var ok bool
 		switch q.In {
 		case InFrom:
@@ -219,7 +233,7 @@ func (mb *Mailbox) filter(f *mailbox.Folder, msgs []mailbox.Message, sums []Summ
 			out = append(out, i)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func contains(hay, lowerNeedle string) bool {

@@ -204,8 +204,9 @@ func (mb *Mailbox) HTMLBody(folder string, uid uint32, images bool) ([]byte, boo
 	root := message.ParseMIME(raw)
 	b := collect(raw, root)
 	var doc bytes.Buffer
+	budget := maxInlineTotal
 	for _, p := range b.htmls {
-		doc.WriteString(inlineCIDs(decodeText(raw, p), raw, b.cids))
+		doc.WriteString(inlineCIDs(decodeText(raw, p), raw, b.cids, &budget))
 	}
 	if len(b.htmls) == 0 {
 		for _, p := range b.texts {
@@ -220,10 +221,19 @@ func (mb *Mailbox) HTMLBody(folder string, uid uint32, images bool) ([]byte, boo
 	return page.Bytes(), remote, nil
 }
 
-// maxInlineImage bounds a cid: image turned into a data: URL.
-const maxInlineImage = 2 << 20
+// maxInlineImage bounds a cid: image turned into a data: URL, and
+// maxInlineTotal all the data: URLs of one document: every reference is
+// a copy, so a message naming one 2 MiB image a million times (a few MB
+// of HTML) would otherwise be terabytes in memory. References beyond it
+// stay cid: and load nothing.
+const (
+	maxInlineImage = 2 << 20
+	maxInlineTotal = 16 << 20
+)
 
-func inlineCIDs(doc string, raw []byte, cids map[string]*message.Part) string {
+// inlineCIDs makes doc's references to the message's images data: URLs,
+// spending at most *budget bytes of them.
+func inlineCIDs(doc string, raw []byte, cids map[string]*message.Part, budget *int) string {
 	if len(cids) == 0 || !strings.Contains(doc, "cid:") {
 		return doc
 	}
@@ -236,7 +246,13 @@ func inlineCIDs(doc string, raw []byte, cids map[string]*message.Part) string {
 		if err != nil || len(body) > maxInlineImage {
 			continue
 		}
-		doc = strings.ReplaceAll(doc, ref, "data:"+p.Type+";base64,"+base64.StdEncoding.EncodeToString(body))
+		url := "data:" + p.Type + ";base64," + base64.StdEncoding.EncodeToString(body)
+		n := min(strings.Count(doc, ref), *budget/len(url))
+		if n == 0 {
+			continue
+		}
+		*budget -= n * len(url)
+		doc = strings.Replace(doc, ref, url, n)
 	}
 	return doc
 }

@@ -264,6 +264,14 @@ func writeLine(b *bytes.Buffer, base string, s Summary) {
 	b.WriteByte('\n')
 }
 
+// cached is s as the cache keeps it, in memory as in its file: each field
+// cut to fieldMax. Kept whole, a folder of messages with 64 KiB subjects
+// (a header the size summaryHeaderMax lets through) would hold 200 times
+// the memory maxCaches is counted for.
+func (s Summary) cached() Summary {
+	return Summary{From: cacheField(s.From), FromAddr: cacheField(s.FromAddr), To: cacheField(s.To), Subject: cacheField(s.Subject)}
+}
+
 // cacheField keeps a value on its line and in its column.
 func cacheField(v string) string {
 	v = strings.Map(func(r rune) rune {
@@ -292,7 +300,7 @@ func readSummaries(f *mailbox.Folder, msgs []mailbox.Message, missing []int, out
 	workers := min(runtime.GOMAXPROCS(0), (len(missing)+63)/64)
 	if workers <= 1 {
 		for _, i := range missing {
-			out[i] = readSummary(f, msgs[i].UID)
+			out[i] = readSummary(f, msgs[i].UID).cached()
 		}
 		return
 	}
@@ -306,7 +314,7 @@ func readSummaries(f *mailbox.Folder, msgs []mailbox.Message, missing []int, out
 					return
 				}
 				i := missing[k]
-				out[i] = readSummary(f, msgs[i].UID)
+				out[i] = readSummary(f, msgs[i].UID).cached()
 			}
 		})
 	}

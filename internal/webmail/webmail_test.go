@@ -3,6 +3,8 @@ package webmail
 import (
 	"bytes"
 	"cmp"
+	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -491,8 +493,9 @@ func FuzzReadMessage(f *testing.F) {
 		for _, p := range b.texts {
 			decodeText(msg, p)
 		}
+		budget := maxInlineTotal
 		for _, p := range b.htmls {
-			SanitizeHTML([]byte(inlineCIDs(decodeText(msg, p), msg, b.cids)), false)
+			SanitizeHTML([]byte(inlineCIDs(decodeText(msg, p), msg, b.cids, &budget)), false)
 		}
 		for _, a := range b.attachments {
 			AttachmentName(a.part.Header)
@@ -562,4 +565,74 @@ func FuzzSummaryCacheFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBodySearchStopsWithItsRequest: a body search reads every message;
+// once the request's context ends it stops with the context's error
+// instead of reading the rest of the folder for no one.
+func TestBodySearchStopsWithItsRequest(t *testing.T) {
+	mb, _ := newMailbox(t)
+	for i := 0; i < 20; i++ {
+		put(t, mb, Inbox, fmt.Sprintf("From: a@example.jp\nSubject: n %d\n\nnothing to find\n", i), time.Now())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := mb.ListContext(ctx, Inbox, Query{Search: "needle", In: InBody}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("body search with an ended request: %v, want context.Canceled", err)
+	}
+	// A search of the summaries costs no file reads: it still answers.
+	if p, err := mb.ListContext(ctx, Inbox, Query{Search: "n 1", In: InSubject}); err != nil || p.Total != 11 {
+		t.Fatalf("subject search: %v, %+v", err, p)
+	}
+}
+
+// TestInlineImagesBounded: every cid: reference becomes a copy of the
+// image as a data: URL, so a message naming one image hundreds of times
+// must not make the frame hundreds of images long; the first ones show,
+// the rest stay cid: (which loads nothing).
+func TestInlineImagesBounded(t *testing.T) {
+	mb, _ := newMailbox(t)
+	img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, 16<<10)) // 64 KiB
+	var lines []string
+	for len(img) > 76 {
+		lines, img = append(lines, img[:76]), img[76:]
+	}
+	lines = append(lines, img)
+	put(t, mb, Inbox, "From: a@example.jp\nSubject: many\nMIME-Version: 1.0\nContent-Type: multipart/related; boundary=b\n\n--b\nContent-Type: text/html; charset=utf-8\n\n"+
+		strings.Repeat(`<img src="cid:i@x">`, 400)+"\n--b\nContent-Type: image/png\nContent-ID: <i@x>\nContent-Transfer-Encoding: base64\n\n"+strings.Join(lines, "\n")+"\n--b--\n", time.Now())
+	doc, _, err := mb.HTMLBody(Inbox, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc) > maxInlineTotal+64<<10 {
+		t.Fatalf("the frame is %d bytes for a %d-byte image named 400 times, want at most %d", len(doc), 64<<10, maxInlineTotal)
+	}
+	if n := strings.Count(string(doc), `src="data:image/png;base64,`); n < 100 {
+		t.Errorf("%d images inlined, want the budget's worth (over 100)", n)
+	}
+}
+
+// TestSummaryFieldsBoundedInMemory: a subject and sender as long as the
+// summary's header read lets through are kept cut to fieldMax in memory,
+// as in the cache's file, from the first listing on.
+func TestSummaryFieldsBoundedInMemory(t *testing.T) {
+	mb, _ := newMailbox(t)
+	long := strings.Repeat("long ", 3<<10) // 15 KiB each, all within summaryHeaderMax
+	put(t, mb, Inbox, "From: "+long+"<a@example.jp>\nTo: "+long+"<b@example.jp>\nSubject: "+long+"\n\nx\n", time.Now())
+	p, err := mb.List(Inbox, Query{Sort: BySubject})
+	if err != nil || len(p.Rows) != 1 {
+		t.Fatalf("list: %v %+v", err, p)
+	}
+	if r := p.Rows[0]; len(r.Subject) > fieldMax || len(r.From) > fieldMax || len(r.To) > fieldMax {
+		t.Errorf("row fields %d/%d/%d bytes, want at most %d", len(r.Subject), len(r.From), len(r.To), fieldMax)
+	}
+	dir, _ := mailbox.FolderDir(mb.dir, Inbox)
+	c := cacheFor(dir)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.m {
+		if len(s.Subject) > fieldMax || len(s.From) > fieldMax || len(s.To) > fieldMax {
+			t.Errorf("cached fields %d/%d/%d bytes, want at most %d", len(s.Subject), len(s.From), len(s.To), fieldMax)
+		}
+	}
 }
