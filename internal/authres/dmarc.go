@@ -27,6 +27,12 @@ type DMARC struct {
 	SPFAligned  bool
 	DKIMAligned bool
 	Reason      string
+	// PolicyDomain is where the record was found: the From domain or
+	// its organizational domain (§6.6.3); Record is that record, for
+	// aggregate reports (§7.2: policy_published, rua=). Both are empty
+	// when there is no usable record.
+	PolicyDomain string
+	Record       *dmarc.Record
 }
 
 // OrgDomain is the organizational domain (RFC 7489 §3.2): the public
@@ -123,6 +129,10 @@ func CheckDMARC(ctx context.Context, r Resolver, from string, spfRes SPF, dkims 
 		return res
 	}
 	res.Policy = string(rec.Policy)
+	res.PolicyDomain, res.Record = from, rec
+	if atOrg {
+		res.PolicyDomain = OrgDomain(from)
+	}
 	if atOrg && rec.SubdomainPolicy != "" {
 		res.Policy = string(rec.SubdomainPolicy)
 	}
