@@ -174,3 +174,19 @@ func CheckDMARC(ctx context.Context, r Resolver, from string, spfRes SPF, dkims 
 	}
 	return res
 }
+
+// ErrNoDMARCRecord is LookupDMARC's answer for a name without one usable
+// DMARC record (§6.6.3).
+var ErrNoDMARCRecord = errNoRecord
+
+// LookupDMARC fetches and parses the DMARC record at _dmarc.name, as the
+// MX does: the record, ErrNoDMARCRecord, a syntax error, or a temporary
+// DNS error. The aggregate report job reads policy_published and rua=
+// from it (RFC 7489 §7.2).
+func LookupDMARC(ctx context.Context, r Resolver, name string) (*dmarc.Record, error) {
+	return lookupDMARC(ctx, r, strings.ToLower(strings.TrimSuffix(name, ".")))
+}
+
+// IsTemporary reports whether err from LookupDMARC is a DNS failure
+// worth trying again.
+func IsTemporary(err error) bool { return errors.Is(err, errTemporary) }
