@@ -177,3 +177,36 @@ func TestReportFromRecordedVerdicts(t *testing.T) {
 		}
 	}
 }
+
+type failingCounter struct{ fail bool }
+
+func (f *failingCounter) AddDMARCCounts(context.Context, []store.DMARCCount) error {
+	if f.fail {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// TestFlushKeepsCountsTheStoreRefused: a failed write keeps the counts for
+// the next flush, added to the ones recorded since.
+func TestFlushKeepsCountsTheStoreRefused(t *testing.T) {
+	r := &Recorder{Interval: time.Hour}
+	rec := &dmarc.Record{Policy: "none", ReportURIAggregate: []string{"mailto:a@b.example"}}
+	d := []authres.DMARC{{Result: "pass", From: "b.example", PolicyDomain: "b.example", Record: rec}}
+	ip := netip.MustParseAddr("192.0.2.1")
+	r.RecordDMARC(ip, authres.SPF{}, nil, d, []authres.Applied{{Disposition: "none"}})
+	if err := r.Flush(context.Background(), &failingCounter{fail: true}); err == nil {
+		t.Fatal("the store's error was lost")
+	}
+	r.RecordDMARC(ip, authres.SPF{}, nil, d, []authres.Applied{{Disposition: "none"}})
+	var mc memCounter
+	if err := r.Flush(context.Background(), &mc); err != nil {
+		t.Fatal(err)
+	}
+	if len(mc.rows) != 1 || mc.rows[0].Messages != 2 {
+		t.Fatalf("after a failed flush: %+v, want one row of 2", mc.rows)
+	}
+	if err := r.Flush(context.Background(), &failingCounter{fail: true}); err != nil {
+		t.Fatalf("an empty flush wrote: %v", err)
+	}
+}
