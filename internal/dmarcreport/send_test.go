@@ -23,9 +23,11 @@ func (z txtOnly) LookupTXT(_ context.Context, name string) ([]string, error) {
 	}
 	return nil, dns.ErrNotFound
 }
-func (txtOnly) LookupMX(context.Context, string) ([]*net.MX, error)       { return nil, dns.ErrNotFound }
-func (txtOnly) LookupIPAddr(context.Context, string) ([]net.IPAddr, error) { return nil, dns.ErrNotFound }
-func (txtOnly) LookupAddr(context.Context, string) ([]string, error)       { return nil, dns.ErrNotFound }
+func (txtOnly) LookupMX(context.Context, string) ([]*net.MX, error) { return nil, dns.ErrNotFound }
+func (txtOnly) LookupIPAddr(context.Context, string) ([]net.IPAddr, error) {
+	return nil, dns.ErrNotFound
+}
+func (txtOnly) LookupAddr(context.Context, string) ([]string, error) { return nil, dns.ErrNotFound }
 
 // TestJobDestinations: the job queues one message per accepted rua=
 // destination, from our address: one in the policy domain's organization
@@ -57,7 +59,7 @@ func TestJobDestinations(t *testing.T) {
 	j := &Job{Store: st, Spool: sp, Reporter: Reporter{OrgName: "ISP", Email: "dmarc@isp.example"}, Hostname: "mx.isp.example",
 		Interval: 24 * time.Hour, Now: func() time.Time { return now },
 		Resolver: txtOnly{
-			"_dmarc.sender.example": {"v=DMARC1; p=none; rua=mailto:own@reports.sender.example,mailto:ext@agg.example,mailto:tiny@sender.example!1k,mailto:nope@other.example"},
+			"_dmarc.sender.example":                     {"v=DMARC1; p=none; rua=mailto:own@reports.sender.example,mailto:ext@agg.example,mailto:tiny@sender.example!1k,mailto:nope@other.example"},
 			"sender.example._report._dmarc.agg.example": {"v=DMARC1"},
 		}}
 	res, err := j.Run(ctx, false)
