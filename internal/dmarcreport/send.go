@@ -41,6 +41,8 @@ type Result struct {
 	Reports int      // messages queued
 	Domains []string // policy domains reported on
 	Skipped []string // why a domain or destination got nothing, one line each
+	// Retry says a DNS failure left some counts for a later run.
+	Retry bool
 }
 
 // Run reports every period that has ended; with all, the current one
@@ -74,6 +76,7 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 	rec, err := authres.LookupDMARC(ctx, j.Resolver, domain)
 	if authres.IsTemporary(err) {
 		skip("DMARC record lookup failed, trying again next run: " + err.Error())
+		res.Retry = true
 		return nil
 	}
 	var dests []Destination
@@ -85,6 +88,7 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 		ok, err := j.accepts(ctx, domain, d)
 		if err != nil {
 			skip("external destination check failed, trying again next run: " + err.Error())
+			res.Retry = true
 			return nil
 		}
 		if !ok {

@@ -80,7 +80,9 @@ func runDMARCReports(ctx context.Context, cfg *config.Config, st *store.Store, j
 			}
 			continue
 		}
-		sentFor = due
+		if !res.Retry {
+			sentFor = due
+		}
 		for _, s := range res.Skipped {
 			log.Info("dmarc report skipped", "why", s)
 		}
