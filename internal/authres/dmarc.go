@@ -27,6 +27,12 @@ type DMARC struct {
 	SPFAligned  bool
 	DKIMAligned bool
 	Reason      string
+	// PolicyDomain is where the record was found: the From domain or
+	// its organizational domain (§6.6.3); Record is that record, for
+	// aggregate reports (§7.2: policy_published, rua=). Both are empty
+	// when there is no usable record.
+	PolicyDomain string
+	Record       *dmarc.Record
 }
 
 // OrgDomain is the organizational domain (RFC 7489 §3.2): the public
@@ -123,6 +129,10 @@ func CheckDMARC(ctx context.Context, r Resolver, from string, spfRes SPF, dkims 
 		return res
 	}
 	res.Policy = string(rec.Policy)
+	res.PolicyDomain, res.Record = from, rec
+	if atOrg {
+		res.PolicyDomain = OrgDomain(from)
+	}
 	if atOrg && rec.SubdomainPolicy != "" {
 		res.Policy = string(rec.SubdomainPolicy)
 	}
@@ -164,3 +174,19 @@ func CheckDMARC(ctx context.Context, r Resolver, from string, spfRes SPF, dkims 
 	}
 	return res
 }
+
+// ErrNoDMARCRecord is LookupDMARC's answer for a name without one usable
+// DMARC record (§6.6.3).
+var ErrNoDMARCRecord = errNoRecord
+
+// LookupDMARC fetches and parses the DMARC record at _dmarc.name, as the
+// MX does: the record, ErrNoDMARCRecord, a syntax error, or a temporary
+// DNS error. The aggregate report job reads policy_published and rua=
+// from it (RFC 7489 §7.2).
+func LookupDMARC(ctx context.Context, r Resolver, name string) (*dmarc.Record, error) {
+	return lookupDMARC(ctx, r, strings.ToLower(strings.TrimSuffix(name, ".")))
+}
+
+// IsTemporary reports whether err from LookupDMARC is a DNS failure
+// worth trying again.
+func IsTemporary(err error) bool { return errors.Is(err, errTemporary) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -43,7 +44,20 @@ type Stage struct {
 	Policy
 	// Sample draws pct= samples in [0, 100); nil is math/rand.
 	Sample func() int
+	// Reports, when set, counts each judged message for DMARC aggregate
+	// reports (RFC 7489 §7.2); it must be cheap (in memory).
+	Reports Recorder
 }
+
+// Recorder takes the DMARC results of one message for aggregate reports:
+// applied is the disposition we applied per entry of dmarc and why, when
+// it differs from the policy's (§7.2, "PolicyOverrideType").
+type Recorder interface {
+	RecordDMARC(ip netip.Addr, spf SPF, dkim []DKIM, dmarc []DMARC, applied []Applied)
+}
+
+// Applied is the disposition the receiver applied to one From domain.
+type Applied struct{ Disposition, Override string }
 
 func (s *Stage) Name() string { return "auth" }
 
@@ -85,7 +99,27 @@ func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.
 		out.Log = append(out.Log, "forged_authres_removed", forged)
 	}
 	out.Reply, out.Junk = s.decide(&res)
+	if s.Reports != nil {
+		applied := make([]Applied, len(res.DMARC))
+		for i, d := range res.DMARC {
+			applied[i] = s.applied(d)
+		}
+		s.Reports.RecordDMARC(c.IP, res.SPF, res.DKIM, res.DMARC, applied)
+	}
 	return out
+}
+
+// applied is what decide does with one domain's verdict: p=reject is kept
+// as quarantine when the operator chose so ("local_policy", RFC 7489
+// Appendix C).
+func (s *Stage) applied(d DMARC) Applied {
+	if d.Disposition == "reject" && s.DMARCReject == "quarantine" {
+		return Applied{Disposition: "quarantine", Override: "local_policy"}
+	}
+	if d.Result == "fail" && d.Disposition != d.Policy && d.Policy != "" {
+		return Applied{Disposition: d.Disposition, Override: "sampled_out"}
+	}
+	return Applied{Disposition: d.Disposition}
 }
 
 // decide turns the results into a refusal or a Junk delivery.

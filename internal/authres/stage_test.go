@@ -108,3 +108,48 @@ _dmarc.dnsfail.servfail. 60 IN TXT "v=DMARC1; p=reject"
 		t.Fatalf("two From domains: %+v", res)
 	}
 }
+
+type recorded struct {
+	ip      netip.Addr
+	dmarc   []DMARC
+	applied []Applied
+}
+
+type recordings []recorded
+
+func (r *recordings) RecordDMARC(ip netip.Addr, _ SPF, _ []DKIM, d []DMARC, a []Applied) {
+	*r = append(*r, recorded{ip, d, a})
+}
+
+// TestStageReportsWhatItApplied: the aggregate report recorder sees every
+// judged message, refused ones included, with the disposition applied
+// (RFC 7489 Appendix C: local_policy when the operator keeps p=reject
+// mail), the policy domain where the record was found (the organizational
+// domain for a subdomain, §6.6.3) and the record with its rua=.
+func TestStageReportsWhatItApplied(t *testing.T) {
+	r := zoneResolver(t, `
+_dmarc.signer.test. 60 IN TXT "v=DMARC1; p=reject; rua=mailto:agg@signer.test"
+`)
+	run := func(p Policy, from string) recordings {
+		var rec recordings
+		s := &Stage{Resolver: r, Policy: p, Sample: func() int { return 0 }, Reports: &rec}
+		c := &verdict.Client{IP: netip.MustParseAddr("198.51.100.7"), Helo: "client.test", Service: "mx"}
+		s.CheckMessage(context.Background(), c, &verdict.Message{From: "x@elsewhere.test", Body: []byte("From: <a@" + from + ">\r\n\r\nb\r\n")}, &verdict.Verdict{})
+		return rec
+	}
+	base := Policy{AuthservID: "mail.test.example", TempError: "accept", DMARCReject: "reject"}
+	got := run(base, "sub.signer.test")
+	if len(got) != 1 || len(got[0].dmarc) != 1 || got[0].ip != netip.MustParseAddr("198.51.100.7") {
+		t.Fatalf("recorded %+v", got)
+	}
+	d := got[0].dmarc[0]
+	if d.PolicyDomain != "signer.test" || d.From != "sub.signer.test" || d.Record == nil || len(d.Record.ReportURIAggregate) != 1 ||
+		got[0].applied[0] != (Applied{Disposition: "reject"}) {
+		t.Fatalf("refused spoof recorded as %+v %+v", d, got[0].applied)
+	}
+	down := base
+	down.DMARCReject = "quarantine"
+	if got := run(down, "signer.test"); len(got) != 1 || got[0].applied[0] != (Applied{Disposition: "quarantine", Override: "local_policy"}) {
+		t.Fatalf("downgraded: %+v", got)
+	}
+}

@@ -32,3 +32,26 @@ func TestAuthAndPublishSections(t *testing.T) {
 		}
 	}
 }
+
+func TestDMARCReportsSection(t *testing.T) {
+	c, err := Load(write(t, "[dmarc_reports]\nenabled = true\norg_name = \"ISP\"\nfrom = \"dmarc@isp.example\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.DMARCReports; !r.Enabled || r.Interval != 24*time.Hour || r.FlushInterval != time.Minute {
+		t.Fatalf("dmarc_reports = %+v", r)
+	}
+	if Default().DMARCReports.Enabled {
+		t.Fatal("dmarc_reports on by default")
+	}
+	for body, key := range map[string]string{
+		"[dmarc_reports]\ninterval = \"10m\"\n":                                      "dmarc_reports.interval",
+		"[dmarc_reports]\nflush_interval = \"48h\"\n":                                "dmarc_reports.flush_interval",
+		"[dmarc_reports]\nenabled = true\nfrom = \"a@b.example\"\n":                  "dmarc_reports.org_name",
+		"[dmarc_reports]\nenabled = true\norg_name = \"x\"\nfrom = \"postmaster\"\n": "dmarc_reports.from",
+	} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("config %q: error %v does not name %s", body, err, key)
+		}
+	}
+}

@@ -43,8 +43,10 @@ type Config struct {
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`
 	Publish    Publish    `toml:"publish"`
-	Web        Web        `toml:"web"`
-	Fleet      Fleet      `toml:"fleet"`
+	// DMARCReports sends DMARC aggregate reports.
+	DMARCReports DMARCReports `toml:"dmarc_reports"`
+	Web          Web          `toml:"web"`
+	Fleet        Fleet        `toml:"fleet"`
 }
 
 // Delivery tunes the outbound queue: retries, lifetime, TLS policy, relay.
@@ -310,7 +312,8 @@ func Default() *Config {
 
 		Reputation: defaultReputation(),
 		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
-		Fleet: defaultFleet(),
+		DMARCReports: defaultDMARCReports(),
+		Fleet:        defaultFleet(),
 	}
 }
 
@@ -413,6 +416,7 @@ func (c *Config) Validate() error {
 	c.validateSieve(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
+	c.validateDMARCReports(bad)
 	c.validateWeb(bad)
 	c.validateFleet(bad)
 	return errors.Join(errs...)

@@ -457,6 +457,24 @@ report_mailbox = ""
 # reports are clean.
 mta_sts_mode = "testing"
 
+[dmarc_reports]
+# DMARC aggregate reports (RFC 7489 §7.2) to the domains whose mail our MX
+# judged and whose DMARC record has rua=mailto:..., one a day per domain,
+# gzipped XML sent through our own queue (DKIM-signed as our other mail).
+# Off by default: reports tell other domains which IPs send as them to us
+# and how much; turn it on once From below has DKIM and SPF published.
+enabled = false
+# report_metadata's org_name: who the reports come from.
+org_name = "Example ISP"
+# The reports' sender and report_metadata's email; its domain must be one
+# of ours. Replies and bounces come here.
+from = "dmarc-reports@isp.example"
+# The reporting period; counts are sent when it ends (24h: UTC days).
+interval = "24h"
+# How often the counts kept in memory are written to the database; a crash
+# loses at most this long's counts (never a message).
+flush_interval = "1m"
+
 [web]
 # Host name mail programs use for IMAP, POP3 and submission, in setup
 # guides and autoconfig; "{domain}" becomes the mail domain. "" = hostname.

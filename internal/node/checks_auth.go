@@ -10,8 +10,9 @@ import (
 // authStages is the MX's sender authentication ([auth]): SPF, DKIM, DMARC
 // and the Authentication-Results field, on the node's shared DNS cache.
 // Submission only loses Authentication-Results fields claiming to be ours
-// (RFC 8601 §5).
-func authStages(cfg *config.Config) (mx, submission []verdict.MessageStage) {
+// (RFC 8601 §5). reports, when not nil, counts the DMARC verdicts for
+// aggregate reports ([dmarc_reports]).
+func authStages(cfg *config.Config, reports authres.Recorder) (mx, submission []verdict.MessageStage) {
 	if !cfg.Auth.Enabled {
 		return nil, nil
 	}
@@ -24,5 +25,6 @@ func authStages(cfg *config.Config) (mx, submission []verdict.MessageStage) {
 			TempError: a.TempError, DMARCReject: a.DMARCReject,
 			SPFFailReject: a.SPFFailReject, Timeout: a.Timeout,
 		},
+		Reports: reports,
 	}}, submission
 }

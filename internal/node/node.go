@@ -17,6 +17,7 @@ import (
 	"mailgate/internal/certs"
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
+	"mailgate/internal/dmarcreport"
 	"mailgate/internal/dns"
 	"mailgate/internal/imapd"
 	"mailgate/internal/managesieve"
@@ -54,7 +55,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	throttle := startLoginThrottle(cfg, st, log)
-	mxChecks, submissionChecks, err := checks(cfg, st, log)
+	dmarcRec, dmarcReports := dmarcRecorder(cfg)
+	var dmarcJob *dmarcreport.Job
+	if dmarcRec != nil {
+		if dmarcJob, err = DMARCReportJob(ctx, cfg, st, sp, log); err != nil {
+			return err
+		}
+	}
+	mxChecks, submissionChecks, err := checks(cfg, st, log, dmarcReports)
 	if err != nil {
 		return err
 	}
@@ -186,6 +194,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	go func() { defer agentDone.Done(); agent.Run(agentCtx) }()
 	agentDone.Add(1)
 	go func() { defer agentDone.Done(); writeStats(agentCtx, cfg, st, sp, log) }()
+	if dmarcRec != nil {
+		agentDone.Add(1)
+		go func() { defer agentDone.Done(); runDMARCReports(agentCtx, cfg, st, dmarcJob, dmarcRec, log) }()
+	}
 
 	errc := make(chan error, len(listeners))
 	for _, b := range listeners {

@@ -1,0 +1,139 @@
+package dmarcreport
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"mailgate/internal/authres"
+	"mailgate/internal/store"
+)
+
+// Counter is where counts are flushed (store.Store).
+type Counter interface {
+	AddDMARCCounts(ctx context.Context, counts []store.DMARCCount) error
+}
+
+// Recorder counts the MX's DMARC verdicts in memory, one counter per
+// report row, and writes them to the store in one transaction per Flush.
+// In memory rather than one upsert per message: the MX's path then costs
+// a map increment, not a database write (on SQLite a synchronous commit)
+// for each message; a crash loses the counts since the last flush, never
+// a message. It implements authres.Recorder.
+type Recorder struct {
+	// Interval is the reporting period: counts are kept per period
+	// starting at a multiple of it since the Unix epoch (24h: UTC days).
+	Interval time.Duration
+	Now      func() time.Time // nil: time.Now
+
+	mu     sync.Mutex
+	counts map[store.DMARCCount]int64
+}
+
+// RecordDMARC counts one message once per From domain whose DMARC record
+// asks for aggregate reports (rua=).
+func (r *Recorder) RecordDMARC(ip netip.Addr, spf authres.SPF, dkims []authres.DKIM, dmarcs []authres.DMARC, applied []authres.Applied) {
+	var keys []store.DMARCCount
+	for i, d := range dmarcs {
+		if d.Record == nil || len(d.Record.ReportURIAggregate) == 0 {
+			continue
+		}
+		keys = append(keys, r.row(ip, spf, dkims, d, applied[i]))
+	}
+	if len(keys) == 0 {
+		return
+	}
+	r.mu.Lock()
+	if r.counts == nil {
+		r.counts = map[store.DMARCCount]int64{}
+	}
+	for _, k := range keys {
+		r.counts[k]++
+	}
+	r.mu.Unlock()
+}
+
+// row is the report row of one message for one From domain (RFC 7489
+// Appendix C: RecordType without its count).
+func (r *Recorder) row(ip netip.Addr, spf authres.SPF, dkims []authres.DKIM, d authres.DMARC, a authres.Applied) store.DMARCCount {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	interval := r.Interval
+	if interval <= 0 {
+		interval = 24 * time.Hour
+	}
+	c := store.DMARCCount{
+		PolicyDomain: d.PolicyDomain,
+		PeriodBegin:  now().Truncate(interval).Unix(),
+		SourceIP:     ip.Unmap().String(),
+		HeaderFrom:   d.From,
+		Disposition:  a.Disposition,
+		Override:     a.Override,
+		DKIMEval:     passFail(d.DKIMAligned),
+		SPFEval:      passFail(d.SPFAligned),
+		SPFDomain:    strings.ToLower(spf.Domain),
+		SPFScope:     "mfrom",
+		SPFResult:    spf.Result,
+	}
+	if spf.Identity == "helo" {
+		c.SPFScope = "helo"
+	} else {
+		c.EnvelopeFrom = c.SPFDomain
+	}
+	lines := make([]string, 0, len(dkims))
+	for _, k := range dkims {
+		lines = append(lines, strings.Join([]string{strings.ToLower(k.Domain), orDash(k.Selector), k.Result}, " "))
+	}
+	sort.Strings(lines)
+	c.DKIMResults = strings.Join(lines, "\n")
+	return c
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "fail"
+}
+
+// orDash keeps a missing selector one field wide.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Flush writes the counts so far in one transaction. When the store
+// fails they are kept for the next Flush.
+func (r *Recorder) Flush(ctx context.Context, st Counter) error {
+	r.mu.Lock()
+	taken := r.counts
+	r.counts = nil
+	r.mu.Unlock()
+	if len(taken) == 0 {
+		return nil
+	}
+	rows := make([]store.DMARCCount, 0, len(taken))
+	for k, n := range taken {
+		k.Messages = n
+		rows = append(rows, k)
+	}
+	err := st.AddDMARCCounts(ctx, rows)
+	if err != nil {
+		r.mu.Lock()
+		if r.counts == nil {
+			r.counts = map[store.DMARCCount]int64{}
+		}
+		for k, n := range taken {
+			r.counts[k] += n
+		}
+		r.mu.Unlock()
+	}
+	return err
+}

@@ -1,0 +1,176 @@
+package dmarcreport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-msgauth/dmarc"
+
+	"mailgate/internal/authres"
+	"mailgate/internal/dns"
+	"mailgate/internal/spool"
+	"mailgate/internal/store"
+)
+
+// Store is what the report job reads and takes (store.Store).
+type Store interface {
+	DMARCReportDomains(ctx context.Context, before int64) ([]string, error)
+	TakeDMARCCounts(ctx context.Context, domain string, before int64, send func([]store.DMARCCount) error) error
+}
+
+// Job sends the reports that are due. Every node of a fleet may run it:
+// the store hands each count to one of them.
+type Job struct {
+	Store    Store
+	Spool    *spool.Spool
+	Resolver authres.Resolver
+	Reporter
+	Hostname string
+	Interval time.Duration // the reporting period (the Recorder's)
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
+}
+
+// Result says what one run did.
+type Result struct {
+	Reports int      // messages queued
+	Domains []string // policy domains reported on
+	Skipped []string // why a domain or destination got nothing, one line each
+	// Retry says a DNS failure left some counts for a later run.
+	Retry bool
+}
+
+// Run reports every period that has ended; with all, the current one
+// too (up to now: `mailgate dmarc report-now`).
+func (j *Job) Run(ctx context.Context, all bool) (Result, error) {
+	var res Result
+	now := time.Now()
+	if j.Now != nil {
+		now = j.Now()
+	}
+	before := now.Truncate(j.Interval).Unix()
+	if all {
+		before = now.Unix() + 1
+	}
+	domains, err := j.Store.DMARCReportDomains(ctx, before)
+	if err != nil {
+		return res, err
+	}
+	for _, domain := range domains {
+		if err := j.report(ctx, domain, before, now, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// report sends one domain's reports, or drops its counts when it no
+// longer asks for any; a DNS failure leaves them for the next run.
+func (j *Job) report(ctx context.Context, domain string, before int64, now time.Time, res *Result) error {
+	skip := func(why string) { res.Skipped = append(res.Skipped, domain+": "+why) }
+	rec, err := authres.LookupDMARC(ctx, j.Resolver, domain)
+	if authres.IsTemporary(err) {
+		skip("DMARC record lookup failed, trying again next run: " + err.Error())
+		res.Retry = true
+		return nil
+	}
+	var dests []Destination
+	if err == nil {
+		dests = ParseRUA(rec.ReportURIAggregate)
+	}
+	var verified []Destination
+	for _, d := range dests {
+		ok, err := j.accepts(ctx, domain, d)
+		if err != nil {
+			skip("external destination check failed, trying again next run: " + err.Error())
+			res.Retry = true
+			return nil
+		}
+		if !ok {
+			skip(fmt.Sprintf("%s does not accept reports for %s (no v=DMARC1 at %s._report._dmarc.%s, RFC 7489 §7.1)", d.Address, domain, domain, d.Domain()))
+			continue
+		}
+		verified = append(verified, d)
+	}
+	return j.Store.TakeDMARCCounts(ctx, domain, before, func(counts []store.DMARCCount) error {
+		if len(verified) == 0 {
+			// Nobody to send to: the counts go (§7.2 reports only to rua=).
+			skip("no verified mailto: destination in rua=; counts dropped")
+			return nil
+		}
+		byPeriod := map[int64][]store.DMARCCount{}
+		for _, c := range counts {
+			byPeriod[c.PeriodBegin] = append(byPeriod[c.PeriodBegin], c)
+		}
+		for begin, cs := range byPeriod {
+			end := min(begin+int64(j.Interval/time.Second), now.Unix()+1) - 1
+			if err := j.send(domain, rec, begin, end, cs, verified, now, res); err != nil {
+				return err
+			}
+		}
+		res.Domains = append(res.Domains, domain)
+		return nil
+	})
+}
+
+// send queues one period's report to each destination whose size limit
+// it fits (§7.2.1: larger reports are not sent to it).
+func (j *Job) send(domain string, rec *dmarc.Record, begin, end int64, counts []store.DMARCCount, dests []Destination, now time.Time, res *Result) error {
+	f := Build(j.Reporter, reportID(j.Receiver(), domain, begin), domain, rec, begin, end, counts)
+	gz, err := f.Gzipped()
+	if err != nil {
+		return err
+	}
+	for _, d := range dests {
+		msg := Compose(j.Reporter, f, gz, d.Address, j.Hostname, now)
+		if d.MaxBytes > 0 && int64(len(msg)) > d.MaxBytes {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: report of %d bytes exceeds %s's limit of %d", domain, len(msg), d.Address, d.MaxBytes))
+			continue
+		}
+		env := &spool.Envelope{ID: spool.NewID(), From: j.Email, To: []string{d.Address}, Received: now, Origin: "dmarc-report"}
+		if err := j.Spool.Put(env, msg); err != nil {
+			return fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, d.Address, err)
+		}
+		res.Reports++
+		if j.Log != nil {
+			j.Log.Info("dmarc report queued", "domain", domain, "to", d.Address, "report_id", f.ReportMetadata.ReportID,
+				"records", len(f.Records), "bytes", len(msg), "id", env.ID)
+		}
+	}
+	return nil
+}
+
+// accepts applies RFC 7489 §7.1: a destination outside the policy
+// domain's organizational domain must publish a v=DMARC1 TXT record at
+// <policy-domain>._report._dmarc.<destination-domain>.
+func (j *Job) accepts(ctx context.Context, domain string, d Destination) (bool, error) {
+	if authres.OrgDomain(d.Domain()) == authres.OrgDomain(domain) {
+		return true, nil
+	}
+	txts, err := j.Resolver.LookupTXT(ctx, domain+"._report._dmarc."+d.Domain())
+	if dns.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, t := range txts {
+		if strings.HasPrefix(strings.TrimSpace(t), "v=DMARC1") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reportID is unique per report: the domains, the period and a random
+// part (several nodes or runs may report one period).
+func reportID(receiver, domain string, begin int64) string {
+	var r [6]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("%s.%s.%d.%s", receiver, domain, begin, hex.EncodeToString(r[:]))
+}
