@@ -111,7 +111,11 @@ with --implicit-tls).`,
 			return runBench(cmd.OutOrStdout(), row, "submit", func(ctx context.Context) (*loadgen.Result, error) {
 				r, err := loadgen.Run(ctx, l)
 				if err == nil && r.Sent == 0 {
-					err = fmt.Errorf("no message (with --per-conn 0: no session) was accepted: %v", r.FirstErr)
+					what := "message"
+					if l.PerConn == 0 {
+						what = "session"
+					}
+					err = fmt.Errorf("no %s was accepted: %v", what, r.FirstErr)
 				}
 				if err == nil && l.Target.ResumeTLS && r.Resumed == 0 {
 					err = errors.New("--resume-tls: the server resumed no TLS session (session tickets off?): the figures would be full handshakes")
