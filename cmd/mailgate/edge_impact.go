@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -51,49 +51,28 @@ Malformed lines are counted and the first few named; they stop nothing.`,
   printf '10.10.0.5 203.0.113.9\n10.10.0.6 198.51.100.1 587\n' | mailgate edge impact -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
-			when := now
-			if at != "" {
-				var err error
-				if when, err = edge.ParseWhen(at, time.Local); err != nil {
-					return fmt.Errorf("--at: %w", err)
-				}
-			}
 			change, err := impactChange(scope, poolFile, exempt, unexempt)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
 			in, err := openFlows(cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer in.Close()
+			q := edge.ImpactQuery{At: at, Change: change, Top: top}
+			if resolve {
+				q.Resolver = net.DefaultResolver
+				q.Warn = func(e error) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e) }
+			}
 			return withStore(func(ctx context.Context, st *store.Store) error {
-				snap, err := st.EdgeSnapshot(ctx)
+				im, err := edge.ImpactFromStore(ctx, st, in, q)
+				var qe *edge.QueryError
+				if errors.As(err, &qe) && qe.Param == "flows" {
+					return fmt.Errorf("%s: %w", args[0], qe.Err)
+				}
 				if err != nil {
-					return err
-				}
-				var mx map[string][]edge.MXHost
-				if resolve {
-					var errs []error
-					mx, errs = edge.ResolveCarriers(ctx, net.DefaultResolver, snap.Carriers, nil)
-					for _, e := range errs {
-						fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e)
-					}
-				}
-				cur := edge.Compile(snap, mx, now)
-				var then *edge.Policy
-				if at != "" || !change.IsZero() {
-					if then, err = edge.WhatIf(snap, mx, when, change); err != nil {
-						return fmt.Errorf("--unexempt: %w", err)
-					}
-				}
-				im, err := edge.ReplayImpact(edge.NewFlowReader(in), cur, then, edge.ImpactOptions{
-					Top: top, Now: now,
-					Subscriber: func(ip netip.Addr, t time.Time) string { return subscriberOf(ctx, st, ip, t) },
-				})
-				if err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
+					return flagError(err)
 				}
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), im)
@@ -116,38 +95,31 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 // impactChange reads edge impact's what-if flags; the pool file and the
 // prefixes are held to the rules of pool import and edge exempt add.
 func impactChange(scope, poolFile string, exempt, unexempt []string) (edge.PolicyChange, error) {
-	c := edge.PolicyChange{Scope: scope}
-	if scope != "" && scope != store.ScopeAll && scope != store.ScopeCarriers {
-		return c, fmt.Errorf("--scope %q: want all or carriers", scope)
+	c, err := edge.ParseImpactChange(scope, exempt, unexempt)
+	if err != nil || poolFile == "" {
+		return c, err
 	}
-	if poolFile != "" {
-		data, err := os.ReadFile(poolFile)
-		if err != nil {
-			return c, fmt.Errorf("--pools: %w", err)
-		}
-		rows, err := edge.ParsePoolFile(data, strings.HasSuffix(strings.ToLower(poolFile), ".toml"))
-		if err == nil {
-			c.Pools, err = store.CheckPoolRows(rows)
-		}
-		if err != nil {
-			return c, fmt.Errorf("--pools %s: %w", poolFile, err)
-		}
+	data, err := os.ReadFile(poolFile)
+	if err != nil {
+		return c, fmt.Errorf("--pools: %w", err)
 	}
-	for _, e := range exempt {
-		p, err := store.ParsePrefix(e)
-		if err != nil {
-			return c, fmt.Errorf("--exempt: %w", err)
-		}
-		c.AddExemptions = append(c.AddExemptions, p)
+	rows, err := edge.ParsePoolFile(data, strings.HasSuffix(strings.ToLower(poolFile), ".toml"))
+	if err == nil {
+		c.Pools, err = store.CheckPoolRows(rows)
 	}
-	for _, e := range unexempt {
-		p, err := store.ParsePrefix(e)
-		if err != nil {
-			return c, fmt.Errorf("--unexempt: %w", err)
-		}
-		c.DropExemptions = append(c.DropExemptions, p)
+	if err != nil {
+		return c, fmt.Errorf("--pools %s: %w", poolFile, err)
 	}
 	return c, nil
+}
+
+// flagError names a bad what-if value by its flag (--at: ...).
+func flagError(err error) error {
+	var qe *edge.QueryError
+	if errors.As(err, &qe) {
+		return fmt.Errorf("--%s: %w", qe.Param, qe.Err)
+	}
+	return err
 }
 
 // openFlows opens the flow file, or stdin for "-".

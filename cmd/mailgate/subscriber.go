@@ -75,15 +75,7 @@ func orOpen(t time.Time) string {
 	return fmtTime(t)
 }
 
-// subscriberOf names who held ip at the moment at, for reports: the
-// subscriber (and linked account), or "-".
+// subscriberOf names who held ip at the moment at, for reports.
 func subscriberOf(ctx context.Context, st *store.Store, ip netip.Addr, at time.Time) string {
-	ss, err := st.SubscriberAt(ctx, ip, at)
-	if err != nil {
-		return "-"
-	}
-	if ss.Account != "" {
-		return ss.Username + " (" + ss.Account + ")"
-	}
-	return ss.Username
+	return st.SubscriberLabel(ctx, ip, at)
 }

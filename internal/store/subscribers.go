@@ -115,6 +115,19 @@ func (s *Store) CloseNASSessions(ctx context.Context, nas string, at time.Time) 
 	return res.RowsAffected()
 }
 
+// SubscriberLabel names who held ip at the moment at, for reports: the
+// subscriber (and linked account), or "-".
+func (s *Store) SubscriberLabel(ctx context.Context, ip netip.Addr, at time.Time) string {
+	ss, err := s.SubscriberAt(ctx, ip, at)
+	if err != nil {
+		return "-"
+	}
+	if ss.Account != "" {
+		return ss.Username + " (" + ss.Account + ")"
+	}
+	return ss.Username
+}
+
 // SubscriberAt returns the session that held ip at the moment at, or
 // ErrNotFound. The newest session wins where records overlap.
 func (s *Store) SubscriberAt(ctx context.Context, ip netip.Addr, at time.Time) (*SubscriberSession, error) {

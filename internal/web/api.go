@@ -79,7 +79,7 @@ func (s *Server) apiErr(w http.ResponseWriter, err error) {
 // this API is small. apiBulkBody lists the routes that take more.
 const apiBodyLimit = 64 << 10
 
-var apiBulkBody = map[string]int64{"POST /api/v1/pools/import": 16 << 20}
+var apiBulkBody = map[string]int64{"POST /api/v1/pools/import": 16 << 20, "POST /api/v1/edge/impact": impactBodyLimit}
 
 // api authenticates the token and checks its scope; GET needs "read".
 // maxBody 0 is apiBodyLimit.
@@ -190,6 +190,7 @@ func (s *Server) apiRouteTable() []apiRoute {
 		{"GET /api/v1/pools", "read", s.apiPools},
 		{"GET /api/v1/edge/check", "read", s.apiEdgeCheck},
 		{"GET /api/v1/edge/report", "read", s.apiEdgeReport},
+		{"POST /api/v1/edge/impact", "edge", s.apiEdgeImpact},
 		{"GET /api/v1/queue", "read", s.apiQueue},
 		{"GET /api/v1/queue/{id}", "read", s.apiQueueShow},
 		{"POST /api/v1/queue/{id}/{action}", "queue", s.apiQueueAction},

@@ -22,6 +22,7 @@ func (s *Server) consoleEdgeRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /console/edge/exemptions", s.tlsOnly(s.csrf(s.operator(s.consoleAddExemption))))
 	m.HandleFunc("POST /console/edge/exemptions/remove", s.tlsOnly(s.csrf(s.operator(s.consoleRemoveExemption))))
 	s.consoleEdgePolicyRoutes(m)
+	s.consoleEdgeImpactRoutes(m)
 	m.HandleFunc("GET /console/dkim", s.tlsOnly(s.operator(s.consoleDKIM)))
 	m.HandleFunc("POST /console/dkim/{action}", s.tlsOnly(s.csrf(s.operator(s.consoleDKIMAction))))
 }

@@ -145,7 +145,7 @@ func TestEdgeImpactReplaysNfdumpFlows(t *testing.T) {
 		!strings.Contains(out, "-: line 1: neither an nfdump CSV header") {
 		t.Errorf("unknown format: %v\n%s", err, out)
 	}
-	if out, err := n.CLI("", "edge", "impact", csvFile, "--scope", "phase2"); err == nil || !strings.Contains(out, `--scope "phase2": want all or carriers`) {
+	if out, err := n.CLI("", "edge", "impact", csvFile, "--scope", "phase2"); err == nil || !strings.Contains(out, `--scope: "phase2": want all or carriers`) {
 		t.Errorf("bad --scope: %v\n%s", err, out)
 	}
 }
