@@ -76,6 +76,8 @@ type summaryCache struct {
 	// orders are whole-folder orders by sort key, valid while the
 	// folder holds the same messages.
 	orders map[string]folderOrder
+	// threads is the conversation view's grouping (conversations.go).
+	threads *folderThreads
 }
 
 // folderOrder is a folder's ascending order for one sort key, as
