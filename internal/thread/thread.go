@@ -81,9 +81,11 @@ type container struct {
 	num      uint32
 }
 
+// isAncestorOf reports whether c is d or above it, and d's depth; the
+// walk stops at maxDepth, where a link is refused anyway.
 func (c *container) isAncestorOf(d *container) (bool, int) {
 	depth := 0
-	for p := d; p != nil; p = p.parent {
+	for p := d; p != nil && depth < maxDepth; p = p.parent {
 		if p == c {
 			return true, depth
 		}

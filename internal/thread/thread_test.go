@@ -253,3 +253,27 @@ func FuzzThread(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReferences100k threads a 100,000-message folder of 20,000
+// five-message conversations, every reply with a full References chain.
+func BenchmarkReferences100k(b *testing.B) {
+	var msgs []Message
+	for i := range 100000 {
+		conv, k := i/5, i%5
+		var refs []string
+		for j := range k {
+			refs = append(refs, fmt.Sprintf("<%d.%d@x>", conv, j))
+		}
+		subject := fmt.Sprintf("topic %d", conv)
+		if k > 0 {
+			subject = "Re: " + subject
+		}
+		msgs = append(msgs, Message{Num: uint32(i + 1), MessageID: fmt.Sprintf("<%d.%d@x>", conv, k), References: strings.Join(refs, " "), Subject: subject, Date: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	b.ResetTimer()
+	for range b.N {
+		if n := len(References(msgs)); n != 20000 {
+			b.Fatalf("%d threads", n)
+		}
+	}
+}

@@ -34,7 +34,6 @@ func threadGroups(f *mailbox.Folder, msgs []mailbox.Message) [][]int32 {
 	c.mu.Unlock()
 
 	tm := ThreadMessages(f, msgs)
-	compactSummaries(f)
 	for i := range tm {
 		tm[i].Num = uint32(i + 1) // a position, so groups need no lookup
 	}

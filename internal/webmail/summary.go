@@ -469,6 +469,7 @@ func oneLine(v string) string {
 // IMAP THREAD and the conversation view thread the same cached fields.
 func ThreadMessages(f *mailbox.Folder, msgs []mailbox.Message) []thread.Message {
 	sums := summariesFor(f, msgs, true)
+	compactSummaries(f)
 	out := make([]thread.Message, len(msgs))
 	for i, s := range sums {
 		// RFC 5256 §2.2: without a usable Date, the internal date.
