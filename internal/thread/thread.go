@@ -77,8 +77,6 @@ type container struct {
 	msg      *Message
 	parent   *container
 	children []*container
-	date     time.Time // for sorting: the message's, a dummy's first child's
-	num      uint32
 }
 
 // isAncestorOf reports whether c is d or above it, and d's depth; the
@@ -191,6 +189,14 @@ func References(msgs []Message) []*Node {
 		r.parent = root
 	}
 	prune(root, true)
+	// Still step 4: the top level by sent date, a dummy by its first
+	// child, so the subject table below takes the oldest of a subject.
+	for _, r := range root.children {
+		if r.msg == nil {
+			sortSiblings(r.children)
+		}
+	}
+	sortSiblings(root.children)
 	// Step 5: roots with the same base subject are merged.
 	mergeSubjects(root)
 	// Step 6: siblings by sent date, then sequence.
@@ -316,24 +322,34 @@ func replace(root *container, l []*container, o, n *container) []*container {
 	return append(l, n)
 }
 
-// sortTree sorts every set of siblings by sent date, then number (RFC
-// 5256 §3 step 6); children first, so a dummy sorts by its first child.
+// sortTree sorts every set of siblings under c by sent date (RFC 5256
+// §3 step 6), children first.
 func sortTree(c *container) {
 	for _, ch := range c.children {
 		sortTree(ch)
 	}
-	sort.SliceStable(c.children, func(i, j int) bool {
-		a, b := c.children[i], c.children[j]
-		if !a.date.Equal(b.date) {
-			return a.date.Before(b.date)
+	sortSiblings(c.children)
+}
+
+// sortSiblings orders containers by sent date, then number (RFC 5256
+// §2.2); a dummy sorts as its first child.
+func sortSiblings(cs []*container) {
+	key := func(c *container) *Message {
+		for c.msg == nil && len(c.children) > 0 {
+			c = c.children[0]
 		}
-		return a.num < b.num
-	})
-	if c.msg != nil {
-		c.date, c.num = c.msg.Date, c.msg.Num
-	} else if len(c.children) > 0 {
-		c.date, c.num = c.children[0].date, c.children[0].num
+		return c.msg
 	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := key(cs[i]), key(cs[j])
+		if a == nil || b == nil {
+			return b != nil
+		}
+		if !a.Date.Equal(b.Date) {
+			return a.Date.Before(b.Date)
+		}
+		return a.Num < b.Num
+	})
 }
 
 func nodes(cs []*container) []*Node {

@@ -89,6 +89,13 @@ func TestReferences(t *testing.T) {
 			msg(2, "<c@x>", "<gone@x>", "Re: plan"),
 			msg(3, "<d@x>", "", "plan"),
 		}, "((1)(2)(3))"},
+		// §3 step 4's top-level sort comes before the subject table: a
+		// dummy's subject is its oldest child's, here "bar".
+		{"subject: dummy by its oldest child", []Message{
+			{Num: 1, MessageID: "<b@x>", References: "<gone@x>", Subject: "Re: foo", Date: t0.Add(5 * time.Hour)},
+			{Num: 2, MessageID: "<c@x>", References: "<gone@x>", Subject: "Re: bar", Date: t0.Add(1 * time.Hour)},
+			{Num: 3, MessageID: "<d@x>", Subject: "bar", Date: t0.Add(2 * time.Hour)},
+		}, "((2)(3)(1))"},
 		{"subject: empty never merges", []Message{
 			msg(1, "<a@x>", "", ""),
 			msg(2, "<b@x>", "", "Re:"),
