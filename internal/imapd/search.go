@@ -24,28 +24,12 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if searchKeys(criteria, 0) > maxSearchKeys {
 		return nil, errSearchTooBig
 	}
-	sel := s.sel
-	var all []item
-	sel.folder.View(func(msgs []mailbox.Message) {
-		sel.staticCriteria(criteria, msgs)
-		all = make([]item, 0, len(msgs))
-		for i := range msgs {
-			all = append(all, item{sel.tracker.EncodeSeqNum(uint32(i + 1)), msgs[i]})
-		}
-	})
 	var (
 		data   imap.SearchData
 		seqSet imap.SeqSet
 		uidSet imap.UIDSet
 	)
-	for _, it := range all {
-		if it.seq == 0 {
-			continue
-		}
-		mt := &matcher{sel: sel, it: it}
-		if !mt.match(criteria) {
-			continue
-		}
+	for _, it := range s.sel.matching(criteria) {
 		uidSet.AddNum(imap.UID(it.m.UID))
 		num := it.seq
 		if kind == imapserver.NumKindUID {
@@ -67,9 +51,33 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		data.All = seqSet
 	}
 	if options.ReturnSave {
-		sel.searchRes = uidSet
+		s.sel.searchRes = uidSet
 	}
 	return &data, nil
+}
+
+// matching returns the selected folder's messages that criteria match,
+// in order: SEARCH and THREAD (RFC 5256 §4) alike.
+func (sel *selected) matching(criteria *imap.SearchCriteria) []item {
+	var all []item
+	sel.folder.View(func(msgs []mailbox.Message) {
+		sel.staticCriteria(criteria, msgs)
+		all = make([]item, 0, len(msgs))
+		for i := range msgs {
+			all = append(all, item{sel.tracker.EncodeSeqNum(uint32(i + 1)), msgs[i]})
+		}
+	})
+	out := all[:0]
+	for _, it := range all {
+		if it.seq == 0 {
+			continue
+		}
+		mt := &matcher{sel: sel, it: it}
+		if mt.match(criteria) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // maxSearchKeys bounds the keys of one SEARCH, NOT and OR counted: every

@@ -73,6 +73,8 @@ var caps = imap.CapSet{
 	imap.CapListExtended: {}, imap.CapListStatus: {}, imap.CapStatusSize: {},
 	imap.CapChildren: {}, imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
 	imap.CapUnauthenticate: {},
+	// RFC 5256 §4 (session.Thread).
+	"THREAD=ORDEREDSUBJECT": {}, "THREAD=REFERENCES": {},
 }
 
 func (s *Server) init() {

@@ -183,7 +183,8 @@ func listQuery(r *http.Request) webmail.Query {
 	default:
 		in = webmail.InAll
 	}
-	return webmail.Query{Sort: sort, Asc: q.Get("asc") == "1", Search: strings.TrimSpace(q.Get("q")), In: in, Page: max(page-1, 0)}
+	return webmail.Query{Sort: sort, Asc: q.Get("asc") == "1", Search: strings.TrimSpace(q.Get("q")), In: in, Page: max(page-1, 0),
+		Threads: q.Get("conv") == "1"}
 }
 
 // listURL is the list page for folder and query; page is 1-based.
@@ -204,6 +205,9 @@ func listURL(folder string, q webmail.Query, page int) string {
 			v.Set("in", q.In)
 		}
 	}
+	if q.Threads {
+		v.Set("conv", "1")
+	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))
 	}
@@ -223,6 +227,12 @@ func (v *mailView) SortURL(by string) string {
 		q.Sort, q.Asc = by, by == webmail.BySender || by == webmail.BySubject
 	}
 	return listURL(v.Folder, q, 1)
+}
+
+// ConvURL switches between the conversation view and single messages,
+// from the first page (page numbers count different rows).
+func (v *mailView) ConvURL() string {
+	return listURL(v.Folder, webmail.Query{Sort: webmail.ByDate, Threads: !v.List.Query.Threads}, 1)
 }
 
 // PageURL is page n (1-based) of the current list.

@@ -170,3 +170,33 @@ func TestMailAttachmentIsADownload(t *testing.T) {
 		t.Errorf("download headers %v", h)
 	}
 }
+
+// TestMailConversations: the list's conversations toggle shows a row per
+// thread (newest first, its size and unread count) and links back to
+// single messages; page counts are in threads.
+func TestMailConversations(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: a@example.jp\nSubject: plan\nMessage-ID: <a@x>\n\nx\n")
+	deliver(t, root, "taro@example.jp", "From: b@example.jp\nSubject: other\nMessage-ID: <b@x>\n\nx\n")
+	deliver(t, root, "taro@example.jp", "From: c@example.jp\nSubject: Re: plan\nMessage-ID: <c@x>\nIn-Reply-To: <a@x>\n\nx\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	_, page := s.do(c, "GET", s.secure.URL+"/mail/", nil, nil)
+	if !strings.Contains(page, `<a href="/mail/?conv=1" id="conv-toggle">Show conversations</a>`) {
+		t.Fatalf("no conversations toggle:\n%s", page)
+	}
+	resp, page := s.do(c, "GET", s.secure.URL+"/mail/?conv=1", nil, nil)
+	rows := regexp.MustCompile(`data-uid="(\d+)"`).FindAllStringSubmatch(page, -1)
+	if resp.StatusCode != 200 || len(rows) != 2 || rows[0][1] != "3" || rows[1][1] != "2" {
+		t.Fatalf("conversation rows %v, want 3 (the plan thread) then 2:\n%s", rows, page)
+	}
+	for _, want := range []string{
+		`Re: plan</a> <span class="count" title="2 messages in this conversation">2</span> <span class="unread">2 unread</span>`,
+		`Page 1 of 1 (2 conversations)`,
+		`<a href="/mail/" id="conv-toggle">Show single messages</a>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("conversation page lacks %q:\n%s", want, page)
+		}
+	}
+}

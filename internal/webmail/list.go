@@ -35,6 +35,9 @@ type Query struct {
 	In      string // InAll, InFrom, InTo, InSubject, InBody
 	Page    int    // 0-based
 	PerPage int    // default 50, at most 200
+	// Threads lists conversations (RFC 5256 REFERENCES threads), newest
+	// first, a row each; Sort, Asc and Search do not apply.
+	Threads bool
 }
 
 // Row is one message of the list.
@@ -44,6 +47,13 @@ type Row struct {
 	Size  int64
 	Date  time.Time
 	Summary
+	// In the conversation view: the thread's messages and unread ones
+	// (the row is its newest message).
+	Count, Unread int
+}
+
+func rowOf(m mailbox.Message, s Summary) Row {
+	return Row{UID: m.UID, Flags: m.Flags, Size: m.Size, Date: time.Unix(m.Date, 0), Summary: s}
 }
 
 // Seen, Flagged, Answered report the row's Maildir flags.
@@ -85,6 +95,12 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 	q.PerPage = min(q.PerPage, 200)
 	q.Page = max(q.Page, 0)
 	msgs := f.Snapshot()
+	if q.Threads {
+		q.Sort, q.Asc, q.Search, q.In = ByDate, false, "", InAll
+		p := &Page{Folder: folder, Query: q}
+		listThreads(f, msgs, p, q)
+		return p, nil
+	}
 	textSort := q.Sort == BySender || q.Sort == BySubject
 	var sums []Summary // parallel to msgs when the whole folder needs them
 	// A whole folder sorted by sender or subject keeps its order until
@@ -140,7 +156,7 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 		pageSums = summaries(f, page)
 	}
 	for i, m := range page {
-		p.Rows = append(p.Rows, Row{UID: m.UID, Flags: m.Flags, Size: m.Size, Date: time.Unix(m.Date, 0), Summary: pageSums[i]})
+		p.Rows = append(p.Rows, rowOf(m, pageSums[i]))
 	}
 	return p, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/thread"
 )
 
 // The UID index (internal/mailbox) keeps what a Maildir name tells: UID,
@@ -42,7 +44,20 @@ type Summary struct {
 	FromAddr string
 	To       string // the To addresses, decoded, comma separated
 	Subject  string // decoded
+
+	// What threading reads (RFC 5256 §3): the Message-ID, the parent
+	// chain (References' last thread.MaxReferences msg-ids, else
+	// In-Reply-To's first, as "<id> <id>"), the sent date (Unix seconds,
+	// 0 when Date is missing or does not parse). Threaded is false for an
+	// entry written before these were cached: it is read again.
+	MessageID string
+	Refs      string
+	Sent      int64
+	Threaded  bool
 }
+
+// refsMax bounds the cached parent chain; the nearest IDs are kept.
+const refsMax = 1000
 
 // summaryHeaderMax bounds the header read for a summary: fields past it
 // are not in the list (the message view reads the whole message).
@@ -61,6 +76,8 @@ type summaryCache struct {
 	// orders are whole-folder orders by sort key, valid while the
 	// folder holds the same messages.
 	orders map[string]folderOrder
+	// threads is the conversation view's grouping (conversations.go).
+	threads *folderThreads
 }
 
 // folderOrder is a folder's ascending order for one sort key, as
@@ -141,8 +158,15 @@ func cacheFor(dir string) *summaryCache {
 
 // summaries returns the summaries of msgs (indexed like msgs), reading
 // the header of each message the cache does not know yet and recording
-// it. open opens a message of the folder by UID.
+// it.
 func summaries(f *mailbox.Folder, msgs []mailbox.Message) []Summary {
+	return summariesFor(f, msgs, false)
+}
+
+// summariesFor is summaries; with threaded, an entry an older version
+// cached without the threading fields is read again too (the list does
+// not need them, so an upgrade does not reread every folder at once).
+func summariesFor(f *mailbox.Folder, msgs []mailbox.Message, threaded bool) []Summary {
 	c := cacheFor(f.Dir())
 	out := make([]Summary, len(msgs))
 	var missing []int
@@ -151,7 +175,7 @@ func summaries(f *mailbox.Folder, msgs []mailbox.Message) []Summary {
 		c.load()
 	}
 	for i := range msgs {
-		if s, ok := c.m[msgs[i].Base]; ok {
+		if s, ok := c.m[msgs[i].Base]; ok && (s.Threaded || !threaded) {
 			out[i] = s
 		} else {
 			missing = append(missing, i)
@@ -236,10 +260,21 @@ func (c *summaryCache) load() {
 		b = b[i+1:]
 		c.lines++
 		f := strings.Split(string(line), "\t")
-		if len(f) != 5 || f[0] == "" {
+		if (len(f) != 5 && len(f) != 8) || f[0] == "" {
 			continue
 		}
-		c.m[f[0]] = Summary{From: f[1], FromAddr: f[2], To: f[3], Subject: f[4]}
+		s := Summary{From: f[1], FromAddr: f[2], To: f[3], Subject: f[4]}
+		if len(f) == 8 {
+			// A later version's line: the threading fields follow. A
+			// line is only ever cut short by a tear, never edited, so
+			// a bad date is a bad file: read the message again.
+			sent, err := strconv.ParseInt(f[7], 10, 64)
+			if err != nil {
+				continue
+			}
+			s.MessageID, s.Refs, s.Sent, s.Threaded = f[5], f[6], sent, true
+		}
+		c.m[f[0]] = s.cached()
 	}
 }
 
@@ -261,6 +296,16 @@ func writeLine(b *bytes.Buffer, base string, s Summary) {
 		b.WriteByte('\t')
 		b.WriteString(cacheField(v))
 	}
+	// An entry without the threading fields keeps the old line, so it
+	// is read again rather than taken for a message without them.
+	if s.Threaded {
+		b.WriteByte('\t')
+		b.WriteString(cacheField(s.MessageID))
+		b.WriteByte('\t')
+		b.WriteString(cacheRefs(s.Refs))
+		b.WriteByte('\t')
+		b.WriteString(strconv.FormatInt(s.Sent, 10))
+	}
 	b.WriteByte('\n')
 }
 
@@ -269,18 +314,37 @@ func writeLine(b *bytes.Buffer, base string, s Summary) {
 // (a header the size summaryHeaderMax lets through) would hold 200 times
 // the memory maxCaches is counted for.
 func (s Summary) cached() Summary {
-	return Summary{From: cacheField(s.From), FromAddr: cacheField(s.FromAddr), To: cacheField(s.To), Subject: cacheField(s.Subject)}
+	return Summary{From: cacheField(s.From), FromAddr: cacheField(s.FromAddr), To: cacheField(s.To), Subject: cacheField(s.Subject),
+		MessageID: cacheField(s.MessageID), Refs: cacheRefs(s.Refs), Sent: s.Sent, Threaded: s.Threaded}
+}
+
+// cacheRefs is a parent chain cut to refsMax at an ID boundary, the
+// nearest (last) IDs kept.
+func cacheRefs(v string) string {
+	v = oneColumn(v)
+	for len(v) > refsMax {
+		i := strings.IndexByte(v, ' ')
+		if i < 0 {
+			return ""
+		}
+		v = v[i+1:]
+	}
+	return v
 }
 
 // cacheField keeps a value on its line and in its column.
 func cacheField(v string) string {
-	v = strings.Map(func(r rune) rune {
+	return truncate(oneColumn(v), fieldMax)
+}
+
+// oneColumn replaces the characters that would break v's line or column.
+func oneColumn(v string) string {
+	return strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' || r == 0 {
 			return ' '
 		}
 		return r
 	}, v)
-	return truncate(v, fieldMax)
 }
 
 func truncate(v string, n int) string {
@@ -363,6 +427,25 @@ func summaryOf(h gomessage.Header) Summary {
 	} else {
 		s.To = oneLine(decodeWords(h.Get("To")))
 	}
+	s.Threaded = true
+	if ids := thread.MessageIDs(h.Get("Message-Id"), 1); len(ids) == 1 {
+		s.MessageID = "<" + ids[0] + ">"
+	}
+	refs := thread.MessageIDs(h.Get("References"), thread.MaxReferences)
+	if len(refs) == 0 {
+		// RFC 5256 §3 step 1A: In-Reply-To's first msg-id when there
+		// are no References.
+		if irt := thread.MessageIDs(h.Get("In-Reply-To"), thread.MaxReferences); len(irt) > 0 {
+			refs = irt[:1]
+		}
+	}
+	for i := range refs {
+		refs[i] = "<" + refs[i] + ">"
+	}
+	s.Refs = strings.Join(refs, " ")
+	if t, err := mail.ParseDate(h.Get("Date")); err == nil {
+		s.Sent = t.Unix()
+	}
 	return s
 }
 
@@ -379,4 +462,22 @@ func parseAddressList(v string) ([]*mail.Address, error) {
 func oneLine(v string) string {
 	v = strings.NewReplacer("\r\n", "", "\n", "", "\r", "", "\t", " ").Replace(v)
 	return strings.TrimSpace(v)
+}
+
+// ThreadMessages returns what threading reads of msgs, indexed like msgs
+// and named by UID, from the summary cache (filling it as the list does):
+// IMAP THREAD and the conversation view thread the same cached fields.
+func ThreadMessages(f *mailbox.Folder, msgs []mailbox.Message) []thread.Message {
+	sums := summariesFor(f, msgs, true)
+	compactSummaries(f)
+	out := make([]thread.Message, len(msgs))
+	for i, s := range sums {
+		// RFC 5256 §2.2: without a usable Date, the internal date.
+		sent := s.Sent
+		if sent == 0 {
+			sent = msgs[i].Date
+		}
+		out[i] = thread.Message{Num: msgs[i].UID, MessageID: s.MessageID, References: s.Refs, Subject: s.Subject, Date: time.Unix(sent, 0)}
+	}
+	return out
 }

@@ -337,7 +337,7 @@ func TestSummaryCacheSparesTheFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(mb.dir, SummaryFile))
-	if err != nil || !strings.Contains(string(b), "\toriginal\n") {
+	if err != nil || !strings.Contains(string(b), "\toriginal\t") {
 		t.Fatalf("cache file %q %v", b, err)
 	}
 	// Forget the memory copy and change the file behind the cache's back
@@ -560,7 +560,7 @@ func FuzzSummaryCacheFile(f *testing.F) {
 		for base, s := range c.m {
 			var b bytes.Buffer
 			writeLine(&b, base, s)
-			if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != 4 {
+			if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != map[bool]int{false: 4, true: 7}[s.Threaded] {
 				t.Errorf("entry %q %+v writes %q", base, s, line)
 			}
 		}
@@ -635,4 +635,49 @@ func TestSummaryFieldsBoundedInMemory(t *testing.T) {
 			t.Errorf("cached fields %d/%d/%d bytes, want at most %d", len(s.Subject), len(s.From), len(s.To), fieldMax)
 		}
 	}
+}
+
+// TestOldSummaryCacheLoads: a cache line of the version before threading
+// (five fields) still serves the list without reading the message; the
+// threading fields it lacks are read once, on the first threading, and
+// kept in a line of the new form that the next load prefers.
+func TestOldSummaryCacheLoads(t *testing.T) {
+	mb, _ := newMailbox(t)
+	put(t, mb, Inbox, "From: a@example.jp\nSubject: original\nMessage-ID: <m1@example.jp>\nIn-Reply-To: <m0@example.jp>\nDate: Mon, 2 Mar 2026 10:00:00 +0900\n\nx\n", time.Now())
+	f, err := mb.open(Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var msgs []mailbox.Message
+	f.View(func(m []mailbox.Message) { msgs = append(msgs, m...) })
+	cachesMu.Lock()
+	clear(caches)
+	cachesMu.Unlock()
+	old := msgs[0].Base + "\tA\ta@example.jp\t\tfrom the old cache\n"
+	if err := os.WriteFile(filepath.Join(mb.dir, SummaryFile), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := mb.List(Inbox, Query{}); p.Rows[0].Subject != "from the old cache" {
+		t.Fatalf("list shows %q, want the old line's subject", p.Rows[0].Subject)
+	}
+	tm := ThreadMessages(f, msgs)
+	if tm[0].MessageID != "<m1@example.jp>" || tm[0].References != "<m0@example.jp>" || tm[0].Date.Unix() != 1772413200 {
+		t.Fatalf("threading fields %+v", tm[0])
+	}
+	cachesMu.Lock()
+	clear(caches)
+	cachesMu.Unlock()
+	os.WriteFile(filepath.Join(mb.dir, "cur", filepath.Base(mustGlob(t, mb.dir)[0])), []byte("Subject: changed\n\nx\n"), 0o600)
+	if tm := ThreadMessages(f, msgs); tm[0].MessageID != "<m1@example.jp>" || tm[0].Subject != "original" {
+		t.Errorf("after a reload %+v: the new line was not used", tm[0])
+	}
+}
+
+func mustGlob(t *testing.T, dir string) []string {
+	names, err := filepath.Glob(filepath.Join(dir, "cur", "*"))
+	if err != nil || len(names) != 1 {
+		t.Fatalf("messages %v %v", names, err)
+	}
+	return names
 }

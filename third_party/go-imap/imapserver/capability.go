@@ -95,6 +95,12 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapUnauthenticate,
 		})
 
+		// mailgate: THREAD=<algorithm> (RFC 5256 §4) when the session
+		// can thread.
+		for _, alg := range c.threadAlgorithms() {
+			caps = append(caps, imap.Cap("THREAD="+string(alg)))
+		}
+
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

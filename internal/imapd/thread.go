@@ -1,0 +1,47 @@
+package imapd
+
+import (
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailgate/internal/mailbox"
+	"mailgate/internal/thread"
+	"mailgate/internal/webmail"
+)
+
+// Thread serves THREAD and UID THREAD (RFC 5256 §4): the messages SEARCH
+// would find, threaded by internal/thread from the header fields the
+// summary cache keeps (the webmail's conversation view reads the same).
+func (s *session) Thread(kind imapserver.NumKind, algorithm imap.ThreadAlgorithm, criteria *imap.SearchCriteria) (_ []imapserver.ThreadNode, err error) {
+	defer s.logFailure("THREAD", &err)
+	if searchKeys(criteria, 0) > maxSearchKeys {
+		return nil, errSearchTooBig
+	}
+	items := s.sel.matching(criteria)
+	msgs := make([]mailbox.Message, len(items))
+	for i, it := range items {
+		msgs[i] = it.m
+	}
+	tm := webmail.ThreadMessages(s.sel.folder, msgs)
+	if kind == imapserver.NumKindSeq {
+		for i := range tm {
+			tm[i].Num = items[i].seq
+		}
+	}
+	var threads []*thread.Node
+	switch algorithm {
+	case imap.ThreadReferences:
+		threads = thread.References(tm)
+	default:
+		threads = thread.OrderedSubject(tm)
+	}
+	return threadNodes(threads), nil
+}
+
+func threadNodes(ns []*thread.Node) []imapserver.ThreadNode {
+	out := make([]imapserver.ThreadNode, len(ns))
+	for i, n := range ns {
+		out[i] = imapserver.ThreadNode{Num: n.Num, Children: threadNodes(n.Children)}
+	}
+	return out
+}
