@@ -3,7 +3,6 @@ package web
 import (
 	"mime"
 	"net/http"
-	"strconv"
 
 	"mailgate/internal/webmail"
 )
@@ -26,12 +25,7 @@ func (s *Server) mailAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	folder := folderParam(r)
-	var uids []uint32
-	for _, u := range r.PostForm["uid"] {
-		if n, err := strconv.ParseUint(u, 10, 32); err == nil && n > 0 {
-			uids = append(uids, uint32(n))
-		}
-	}
+	uids := webmail.ParseSelection(r.PostForm["uid"])
 	back := safeMailBack(r.PostFormValue("back"), listURL(folder, webmail.Query{Sort: webmail.ByDate}, 1))
 	list := safeMailBack(r.PostFormValue("list"), listURL(folder, webmail.Query{Sort: webmail.ByDate}, 1))
 	if len(uids) == 0 {

@@ -199,4 +199,18 @@ func TestMailConversations(t *testing.T) {
 			t.Errorf("conversation page lacks %q:\n%s", want, page)
 		}
 	}
+	// A conversation's checkbox selects all of it: deleting the plan
+	// thread moves both its messages to Trash and leaves "other".
+	boxes := regexp.MustCompile(`<input type="checkbox" name="uid" value="([^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(boxes) != 2 || boxes[0][1] != "3,1" || boxes[1][1] != "2" {
+		t.Fatalf("checkbox values %v, want 3,1 (the plan thread) then 2", boxes)
+	}
+	resp, _ = s.do(c, "POST", s.secure.URL+"/mail/act", url.Values{"csrf": {formToken(t, page)}, "uid": {boxes[0][1]}, "action": {"delete"}, "f": {"INBOX"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete the conversation: %d", resp.StatusCode)
+	}
+	_, page = s.do(c, "GET", s.secure.URL+"/mail/", nil, nil)
+	if rows := regexp.MustCompile(`data-uid="(\d+)"`).FindAllStringSubmatch(page, -1); len(rows) != 1 || rows[0][1] != "2" {
+		t.Fatalf("INBOX after deleting the plan conversation: rows %v, want only 2", rows)
+	}
 }

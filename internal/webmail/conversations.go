@@ -87,6 +87,7 @@ func listThreads(f *mailbox.Folder, msgs []mailbox.Message, p *Page, q Query) {
 			if !mailbox.HasFlag(msgs[k].Flags, mailbox.FlagSeen) {
 				r.Unread++
 			}
+			r.Thread = append(r.Thread, msgs[k].UID)
 		}
 		p.Rows = append(p.Rows, r)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,8 +49,41 @@ type Row struct {
 	Date  time.Time
 	Summary
 	// In the conversation view: the thread's messages and unread ones
-	// (the row is its newest message).
+	// (the row is its newest message), and their UIDs, so that selecting
+	// the row acts on the whole conversation, as its reader expects.
 	Count, Unread int
+	Thread        []uint32
+}
+
+// Selection is what the row's checkbox submits: its UID, or in the
+// conversation view the UIDs of its whole thread, comma-separated
+// (ParseSelection reads it back).
+func (r Row) Selection() string {
+	if len(r.Thread) == 0 {
+		return strconv.FormatUint(uint64(r.UID), 10)
+	}
+	b := make([]byte, 0, 8*len(r.Thread))
+	for i, u := range r.Thread {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(u), 10)
+	}
+	return string(b)
+}
+
+// ParseSelection reads the UIDs of checkbox values as Selection writes
+// them; anything that is not a UID is left out.
+func ParseSelection(values []string) []uint32 {
+	var uids []uint32
+	for _, v := range values {
+		for u := range strings.SplitSeq(v, ",") {
+			if n, err := strconv.ParseUint(strings.TrimSpace(u), 10, 32); err == nil && n > 0 {
+				uids = append(uids, uint32(n))
+			}
+		}
+	}
+	return uids
 }
 
 func rowOf(m mailbox.Message, s Summary) Row {
