@@ -3,11 +3,14 @@ package thread
 import (
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // BaseSubject extracts the base subject of a decoded Subject field (RFC
-// 5256 §2.1) folded for comparison (i;unicode-casemap, RFC 5051: upper
-// case is close enough for grouping), and whether the extraction removed
+// 5256 §2.1) folded for comparison as i;unicode-casemap (RFC 5051 §2:
+// titlecase, then NFKD, so "ﾃｽﾄ" and "テスト", or "ＭＴＧ" and "mtg",
+// are one subject), and whether the extraction removed
 // a reply or forward marker ("Re:", "Fwd:", "(fwd)", "[fwd: ...]"), which
 // REFERENCES' subject merging (§3 step 5) asks.
 func BaseSubject(subject string) (base string, isReply bool) {
@@ -51,7 +54,13 @@ func BaseSubject(subject string) (base string, isReply bool) {
 		}
 		break
 	}
-	return strings.ToUpper(s), isReply
+	return casemap(s), isReply
+}
+
+// casemap is RFC 5051 §2's i;unicode-casemap key: every character mapped
+// to its titlecase, then the string decomposed to NFKD.
+func casemap(s string) string {
+	return norm.NFKD.String(strings.Map(unicode.ToTitle, s))
 }
 
 // trimLeader removes one subj-leader: white space, or *subj-blob

@@ -163,6 +163,23 @@ func TestBaseSubject(t *testing.T) {
 			t.Errorf("BaseSubject(%q) = %q, %v; want %q, %v", tc.in, base, reply, tc.base, tc.reply)
 		}
 	}
+	// i;unicode-casemap (RFC 5051 §2): half-width kana, full-width
+	// letters, lower case and composed or decomposed voiced marks compare
+	// as one subject; a different word does not.
+	for _, same := range [][2]string{
+		{"Re: ﾃｽﾄ", "テスト"},
+		{"ＭＴＧ のご案内", "mtg のご案内"},
+		{"ご案内", "こ\u3099案内"},
+	} {
+		a, _ := BaseSubject(same[0])
+		b, _ := BaseSubject(same[1])
+		if a != b {
+			t.Errorf("BaseSubject(%q) = %q, BaseSubject(%q) = %q: want one subject", same[0], a, same[1], b)
+		}
+	}
+	if a, _ := BaseSubject("テスト"); a == func() string { b, _ := BaseSubject("テキスト"); return b }() {
+		t.Error("two different subjects folded into one")
+	}
 }
 
 // TestHostileReferences: a References field of 100,000 IDs keeps its last
