@@ -150,6 +150,15 @@ func TestConsoleEdgeScopeAction(t *testing.T) {
 	if !strings.Contains(page, `id="defaulted"`) || !strings.Contains(page, `value="reset" id="action-reset" checked`) {
 		t.Errorf("a fresh policy:\n%s", page)
 	}
+	// The summary at the top speaks the page's language, not the
+	// policy's keywords.
+	if !strings.Contains(page, `<p class="box" id="plan">In force: all destinations (phase 2). A blocked attempt gets TCP RST:`) {
+		t.Errorf("English summary:\n%s", page)
+	}
+	_, ja := s.do(op, "GET", s.secure.URL+"/console/edge", nil, map[string]string{"Accept-Language": "ja"})
+	if !strings.Contains(ja, `<p class="box" id="plan">現在の規制範囲: すべての宛先（第 2 段階）。ブロック時の動作: TCP RST。`) {
+		t.Errorf("Japanese summary:\n%s", ja)
+	}
 	if resp, _ := post("/console/edge/scope", url.Values{"scope": {"carriers"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("set scope without CSRF token: %d", resp.StatusCode)
 	}

@@ -27,7 +27,7 @@ func init() {
 		"con.expired":       {"期限切れ", "expired"},
 		"con.never":         {"無期限", "no expiry"},
 		"con.none":          {"ありません。", "None."},
-		"con.plan":          {"現在: 範囲 %s（%s）、動作 %s", "Now: scope %s (%s), action %s"},
+		"con.plan":          {"現在の規制範囲: %s。ブロック時の動作: %s", "In force: %s. A blocked attempt gets %s"},
 		"con.nextchange":    {"次の変更: %s", "Next change: %s"},
 		"con.keys":          {"DKIM 署名鍵", "DKIM signing keys"},
 		"con.selector":      {"セレクタ", "Selector"},
