@@ -164,6 +164,20 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, all []T) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// paginateEach answers a list request with the store's rows (or err),
+// each turned into its API form by conv, a page at a time.
+func paginateEach[T, U any](s *Server, w http.ResponseWriter, r *http.Request, rows []T, err error, conv func(T) U) {
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	out := make([]U, len(rows))
+	for i, x := range rows {
+		out[i] = conv(x)
+	}
+	paginate(w, r, out)
+}
+
 // apiRoute is one endpoint: its pattern, the scope a token needs, the
 // handler. Every route is in apiRouteTable, which a test holds against
 // openapi.json.
@@ -230,15 +244,7 @@ func toAPIAccount(a store.Account) apiAccount {
 
 func (s *Server) apiDomains(w http.ResponseWriter, r *http.Request) {
 	ds, err := s.st.Domains(r.Context())
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	out := make([]apiDomain, len(ds))
-	for i, d := range ds {
-		out[i] = apiDomain{d.Name, d.Created.UTC(), d.Accounts}
-	}
-	paginate(w, r, out)
+	paginateEach(s, w, r, ds, err, func(d store.Domain) apiDomain { return apiDomain{d.Name, d.Created.UTC(), d.Accounts} })
 }
 
 func (s *Server) apiAddDomain(w http.ResponseWriter, r *http.Request) {
@@ -261,15 +267,7 @@ func (s *Server) apiRemoveDomain(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiAccounts(w http.ResponseWriter, r *http.Request) {
 	as, err := s.st.Accounts(r.Context(), r.PathValue("name"))
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	out := make([]apiAccount, len(as))
-	for i, a := range as {
-		out[i] = toAPIAccount(a)
-	}
-	paginate(w, r, out)
+	paginateEach(s, w, r, as, err, toAPIAccount)
 }
 
 // apiAddAccount takes the password in the body (never in a URL), checked
@@ -333,20 +331,12 @@ func (s *Server) apiSetStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAliases(w http.ResponseWriter, r *http.Request) {
-	as, err := s.st.Aliases(r.Context(), r.PathValue("address"))
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
 	type alias struct {
 		Address string `json:"address"`
 		Account string `json:"account"`
 	}
-	out := make([]alias, len(as))
-	for i, a := range as {
-		out[i] = alias{a.Address, a.Account}
-	}
-	paginate(w, r, out)
+	as, err := s.st.Aliases(r.Context(), r.PathValue("address"))
+	paginateEach(s, w, r, as, err, func(a store.Alias) alias { return alias{a.Address, a.Account} })
 }
 
 func (s *Server) apiAddAlias(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailgate/internal/edge"
+	"mailgate/internal/store"
 )
 
 // apiEdgeCheck is `edge check SRC DST [PORT]`: would this TCP attempt be
@@ -31,22 +32,14 @@ func (s *Server) apiEdgeCheck(w http.ResponseWriter, r *http.Request) {
 
 // apiPools is `pool list`.
 func (s *Server) apiPools(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.st.Pools(r.Context())
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
 	type pool struct {
 		Name     string    `json:"name"`
 		Kind     string    `json:"kind"`
 		Prefixes int       `json:"prefixes"`
 		Updated  time.Time `json:"updated"`
 	}
-	out := make([]pool, len(ps))
-	for i, p := range ps {
-		out[i] = pool{p.Name, p.Kind, p.Prefixes, p.Updated.UTC()}
-	}
-	paginate(w, r, out)
+	ps, err := s.st.Pools(r.Context())
+	paginateEach(s, w, r, ps, err, func(p store.Pool) pool { return pool{p.Name, p.Kind, p.Prefixes, p.Updated.UTC()} })
 }
 
 // apiEdgeReport is `edge report --store`: blocked port-25 attempts every

@@ -59,15 +59,9 @@ func (s *Server) apiPoolPrefixes(w http.ResponseWriter, r *http.Request) {
 	if err == nil && len(ps) == 0 {
 		err = s.poolExists(r, name)
 	}
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	out := make([]apiPrefix, len(ps))
-	for i, p := range ps {
-		out[i] = apiPrefix{p.Pool, p.Kind, p.Prefix.String(), p.Added.UTC()}
-	}
-	paginate(w, r, out)
+	paginateEach(s, w, r, ps, err, func(p store.PoolPrefix) apiPrefix {
+		return apiPrefix{p.Pool, p.Kind, p.Prefix.String(), p.Added.UTC()}
+	})
 }
 
 // poolExists is nil for a pool (even an empty one), else ErrNotFound.
@@ -212,15 +206,7 @@ func toAPIExemption(e store.Exemption) apiExemption {
 // apiExemptions is `edge exempt list`, expired ones included.
 func (s *Server) apiExemptions(w http.ResponseWriter, r *http.Request) {
 	es, err := s.st.Exemptions(r.Context())
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
-	out := make([]apiExemption, len(es))
-	for i, e := range es {
-		out[i] = toAPIExemption(e)
-	}
-	paginate(w, r, out)
+	paginateEach(s, w, r, es, err, toAPIExemption)
 }
 
 // apiAddExemption is `edge exempt add PREFIX --reason --until --force`:
@@ -270,20 +256,12 @@ func (s *Server) apiRemoveExemption(w http.ResponseWriter, r *http.Request) {
 
 // apiRelays is `edge relay list`.
 func (s *Server) apiRelays(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.st.Relays(r.Context())
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
 	type relay struct {
 		Prefix  string    `json:"prefix"`
 		Created time.Time `json:"created"`
 	}
-	out := make([]relay, len(rs))
-	for i, x := range rs {
-		out[i] = relay{x.Prefix.String(), x.Created.UTC()}
-	}
-	paginate(w, r, out)
+	rs, err := s.st.Relays(r.Context())
+	paginateEach(s, w, r, rs, err, func(x store.Relay) relay { return relay{x.Prefix.String(), x.Created.UTC()} })
 }
 
 // apiAddRelays is `edge relay add ADDR|PREFIX...`.
@@ -312,21 +290,13 @@ func (s *Server) apiRemoveRelay(w http.ResponseWriter, r *http.Request) {
 
 // apiCarriers is `edge carrier list` (without resolving MX hosts).
 func (s *Server) apiCarriers(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.st.Carriers(r.Context())
-	if err != nil {
-		s.apiErr(w, err)
-		return
-	}
 	type entry struct {
 		Name  string `json:"name"`
 		Kind  string `json:"kind"`
 		Entry string `json:"entry"`
 	}
-	out := make([]entry, len(cs))
-	for i, c := range cs {
-		out[i] = entry{c.Name, c.Kind, c.Entry}
-	}
-	paginate(w, r, out)
+	cs, err := s.st.Carriers(r.Context())
+	paginateEach(s, w, r, cs, err, func(c store.CarrierEntry) entry { return entry{c.Name, c.Kind, c.Entry} })
 }
 
 // apiAddCarrier is `edge carrier add NAME PREFIX|DOMAIN...`.
