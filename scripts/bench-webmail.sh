@@ -39,27 +39,7 @@ echo "$pw" | mg user add "$user" --password-stdin >/dev/null
 maildir="$work/data/mail/bench.example/bench"
 
 echo "bench-webmail: writing $N messages into $maildir/cur ..." >&2
-python3 - "$maildir" "$N" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for d in ("tmp", "new", "cur"):
-    os.makedirs(os.path.join(root, d), exist_ok=True)
-cur = os.path.join(root, "cur")
-t0 = 1700000000
-for i in range(n):
-    s = (i * 7919) % 1000
-    body = ("Return-Path: <sender%d@example.com>\r\nFrom: Sender %03d <sender%d@example.com>\r\n"
-            "To: bench@bench.example\r\nSubject: benchmark message %d\r\n"
-            "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <%d@example.com>\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            % (s, s, s, i, i)) + ("line of body text for message %d\r\n" % i) * 20
-    b = body.encode()
-    flags = "S" if i % 3 else ""
-    name = "%d.M%dP1Q%d.bench,S=%d:2,%s" % (t0 + i, i, i, len(b), flags)
-    fd = os.open(os.path.join(cur, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, b)
-    os.close(fd)
-PY
+python3 scripts/lib/fill-maildir.py "$maildir" "$N" --senders 1000
 
 "$work/mailgate" -c "$work/mailgate.toml" serve >"$work/serve.log" 2>&1 &
 mgpid=$!
