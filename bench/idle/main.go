@@ -117,78 +117,68 @@ func mailgateMX(binary string) (row, error) {
 	}
 	defer n.Stop()
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	r := row{what: "mailgate MX, after EHLO", conns: *conns}
-	r.before = pss(n.Pid())
-	flood, err := open(*conns, func(i int) (*client, error) { return mxClient(source(i), addr) })
-	defer closeAll(flood)
-	if err != nil {
-		return r, err
-	}
-	r.after = pss(n.Pid())
-	if *hold > 0 {
-		fmt.Fprintf(os.Stderr, "bench idle: MX: %d clients idle, server pid %d, holding for %v\n", *conns, n.Pid(), *hold)
-		time.Sleep(*hold)
-	}
-	for i := 0; i < *probes; i++ {
-		t0 := time.Now()
-		c, err := mxClient(nil, addr)
-		if err != nil {
-			return r, fmt.Errorf("new client during the flood: %w", err)
-		}
-		r.probe = append(r.probe, time.Since(t0))
-		c.send("QUIT")
-		c.Close()
-	}
-	// Each idle client is still there: a NOOP gets its 250.
-	r.total = len(flood)
-	r.stillIdle = countOK(flood, func(c *client) error {
-		if err := c.send("NOOP"); err != nil {
-			return err
-		}
-		return c.expectSMTP("250")
-	})
-	return r, nil
+	return flood(row{what: "mailgate MX, after EHLO", conns: *conns}, n.Pid(),
+		func(src net.Addr, _ bool) (*client, error) { return mxClient(src, addr) },
+		func(c *client) { c.send("QUIT") },
+		// Each idle client is still there: a NOOP gets its 250.
+		func(c *client) error {
+			if err := c.send("NOOP"); err != nil {
+				return err
+			}
+			return c.expectSMTP("250")
+		})
 }
 
 // imapFlood opens n IDLE clients to addr, measures pid's process tree,
 // times the probes and ends every IDLE.
 func imapFlood(what string, pid int, addr string, n int) (row, error) {
-	r := row{what: what, conns: n}
 	// One login first, so the password cache and the folder index exist
 	// before the baseline (they are not per connection).
 	if c, err := imapClient(nil, addr, false); err != nil {
-		return r, err
+		return row{what: what, conns: n}, err
 	} else {
 		c.Close()
 	}
 	time.Sleep(time.Second) // the first session's goroutines end
+	return flood(row{what: what, conns: n}, pid,
+		func(src net.Addr, idle bool) (*client, error) { return imapClient(src, addr, idle) },
+		func(*client) {},
+		func(c *client) error {
+			if err := c.send("DONE"); err != nil {
+				return err
+			}
+			return c.expectIMAP("c")
+		})
+}
+
+// flood opens r.conns idle clients (dial with a source address each and
+// idle true), measures pid's process tree before and after, times *probes
+// new clients (dial from no set source, not idle; bye before closing)
+// while they are all open, and counts the idle ones still answering.
+func flood(r row, pid int, dial func(src net.Addr, idle bool) (*client, error), bye func(*client), still func(*client) error) (row, error) {
 	r.before = pss(pid)
-	flood, err := open(n, func(i int) (*client, error) { return imapClient(source(i), addr, true) })
-	defer closeAll(flood)
+	idle, err := open(r.conns, func(i int) (*client, error) { return dial(source(i), true) })
+	defer closeAll(idle)
 	if err != nil {
 		return r, err
 	}
 	r.after = pss(pid)
 	if *hold > 0 {
-		fmt.Fprintf(os.Stderr, "bench idle: %s: %d clients idle, server pid %d, holding for %v\n", what, n, pid, *hold)
+		fmt.Fprintf(os.Stderr, "bench idle: %s: %d clients idle, server pid %d, holding for %v\n", r.what, r.conns, pid, *hold)
 		time.Sleep(*hold)
 	}
 	for i := 0; i < *probes; i++ {
 		t0 := time.Now()
-		c, err := imapClient(nil, addr, false)
+		c, err := dial(nil, false)
 		if err != nil {
 			return r, fmt.Errorf("new client during the flood: %w", err)
 		}
 		r.probe = append(r.probe, time.Since(t0))
+		bye(c)
 		c.Close()
 	}
-	r.total = len(flood)
-	r.stillIdle = countOK(flood, func(c *client) error {
-		if err := c.send("DONE"); err != nil {
-			return err
-		}
-		return c.expectIMAP("c")
-	})
+	r.total = len(idle)
+	r.stillIdle = countOK(idle, still)
 	return r, nil
 }
 
