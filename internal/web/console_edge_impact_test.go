@@ -1,9 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,26 +12,10 @@ import (
 // flows is "-").
 func (s *site) postImpact(c *http.Client, fields map[string]string, flows string) (*http.Response, string) {
 	s.t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for k, v := range fields {
-		mw.WriteField(k, v)
+	if flows == "-" {
+		return s.postMultipart(c, "/console/edge/impact", fields)
 	}
-	if flows != "-" {
-		w, _ := mw.CreateFormFile("flows", "day.txt")
-		io.WriteString(w, flows)
-	}
-	mw.Close()
-	req, _ := http.NewRequest("POST", s.secure.URL+"/console/edge/impact", &b)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Accept-Language", "en")
-	resp, err := c.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(page)
+	return s.postMultipart(c, "/console/edge/impact", fields, upload{"flows", "day.txt", flows})
 }
 
 // TestConsoleEdgeImpact: the what-if page replays an uploaded flow file

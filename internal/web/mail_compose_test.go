@@ -52,10 +52,22 @@ func composeSite(t *testing.T, mod func(*config.Config)) (*site, *spool.Spool, s
 	return s, sp, filepath.Join(dataDir, "mail")
 }
 
-type upload struct{ name, data string }
+// upload is one file of a multipart form: its form field, file name and
+// content.
+type upload struct{ field, name, data string }
 
-// post sends the compose form as a browser does: multipart/form-data.
+// postCompose sends the compose form as a browser does: multipart/form-data.
 func (s *site) postCompose(c *http.Client, fields map[string]string, files ...upload) (*http.Response, string) {
+	s.t.Helper()
+	for i := range files {
+		files[i].field = "attach"
+	}
+	return s.postMultipart(c, "/mail/compose", fields, files...)
+}
+
+// postMultipart posts fields and files to path as multipart/form-data,
+// in English.
+func (s *site) postMultipart(c *http.Client, path string, fields map[string]string, files ...upload) (*http.Response, string) {
 	s.t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -63,11 +75,11 @@ func (s *site) postCompose(c *http.Client, fields map[string]string, files ...up
 		mw.WriteField(k, v)
 	}
 	for _, f := range files {
-		w, _ := mw.CreateFormFile("attach", f.name)
+		w, _ := mw.CreateFormFile(f.field, f.name)
 		io.WriteString(w, f.data)
 	}
 	mw.Close()
-	req, _ := http.NewRequest("POST", s.secure.URL+"/mail/compose", &b)
+	req, _ := http.NewRequest("POST", s.secure.URL+path, &b)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Accept-Language", "en")
 	resp, err := c.Do(req)
@@ -128,7 +140,7 @@ func TestComposeSendsThroughSubmission(t *testing.T) {
 	token := s.composeToken(c, "")
 	resp, page := s.postCompose(c, map[string]string{"csrf": token, "action": "send", "from": "t.yamada@example.jp", "fromname": "山田 太郎",
 		"to": "hanako@example.jp", "bcc": "boss@example.org", "subject": "見積書", "body": "添付します。\r\n"},
-		upload{"見積書.pdf", "%PDF-1.4 bytes\x00\x01"})
+		upload{name: "見積書.pdf", data: "%PDF-1.4 bytes\x00\x01"})
 	if resp.StatusCode != 200 || !strings.Contains(page, `id="sent"`) {
 		t.Fatalf("send: %d\n%s", resp.StatusCode, page)
 	}
@@ -212,14 +224,14 @@ func TestComposeTooLarge(t *testing.T) {
 	token := s.composeToken(c, "")
 	// Past the upload limit: the body is cut off.
 	resp, page := s.postCompose(c, map[string]string{"csrf": token, "action": "send", "from": "taro@example.jp", "to": "hanako@example.jp"},
-		upload{"big.bin", strings.Repeat("x", 400<<10)})
+		upload{name: "big.bin", data: strings.Repeat("x", 400<<10)})
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "over the limit of 0.1 MB") ||
 		!strings.Contains(page, `<option value="taro@example.jp" selected>`) {
 		t.Fatalf("400 KB upload: %d\n%s", resp.StatusCode, page)
 	}
 	// Within the upload limit, over the message limit once encoded.
 	resp, page = s.postCompose(c, map[string]string{"csrf": token, "action": "send", "from": "taro@example.jp", "to": "hanako@example.jp"},
-		upload{"big.bin", strings.Repeat("x", 60<<10)})
+		upload{name: "big.bin", data: strings.Repeat("x", 60<<10)})
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "over the limit of 0.1 MB") || !strings.Contains(page, `id="reattach"`) {
 		t.Fatalf("60 KB upload: %d\n%s", resp.StatusCode, page)
 	}
@@ -269,7 +281,7 @@ func TestComposeDraftSaveReopenSend(t *testing.T) {
 	c := s.client(s.secure)
 	s.loginAs(c, "taro@example.jp", "correct horse")
 	resp, _ := s.postCompose(c, map[string]string{"csrf": s.composeToken(c, ""), "action": "save", "from": "taro@example.jp",
-		"to": "hanako@example.jp", "bcc": "b@example.org", "subject": "下書き", "body": "途中"}, upload{"a.txt", "file a"})
+		"to": "hanako@example.jp", "bcc": "b@example.org", "subject": "下書き", "body": "途中"}, upload{name: "a.txt", data: "file a"})
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/mail/compose?draft=") {
 		t.Fatalf("save: %d %s", resp.StatusCode, loc)
