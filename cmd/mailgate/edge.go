@@ -101,12 +101,9 @@ func newEdgeExemptCmd() *cobra.Command {
 	add := &cobra.Command{
 		Use: "add PREFIX --reason TEXT [--until DATE] [--force]", Short: "exempt an address or prefix", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var u time.Time
-			if until != "" {
-				var err error
-				if u, err = edge.ParseWhen(until, time.Local); err != nil {
-					return fmt.Errorf("--until: %w", err)
-				}
+			u, err := edge.ParseOptionalWhen(until, time.Local)
+			if err != nil {
+				return fmt.Errorf("--until: %w", err)
 			}
 			ctx := context.Background()
 			st, cfg, err := openStore(ctx)
@@ -235,12 +232,9 @@ func newEdgeScopeCmd() *cobra.Command {
 		Short: "set what port 25 is blocked towards: all (phase 2) or carrier sets only (phase 1), now or from a date",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var at time.Time
-			if from != "" {
-				var err error
-				if at, err = edge.ParseWhen(from, time.Local); err != nil {
-					return fmt.Errorf("--from: %w", err)
-				}
+			at, err := edge.ParseOptionalWhen(from, time.Local)
+			if err != nil {
+				return fmt.Errorf("--from: %w", err)
 			}
 			return withStore(func(ctx context.Context, st *store.Store) error {
 				if err := st.SetScope(ctx, actor(), args[0], at); err != nil {

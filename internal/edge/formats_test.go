@@ -338,3 +338,19 @@ func TestRenderIptablesNeverMatchesSubmission(t *testing.T) {
 		}
 	}
 }
+
+// TestParseOptionalWhen: left out (empty or blank) is the zero time,
+// anything else is ParseWhen's answer, errors included.
+func TestParseOptionalWhen(t *testing.T) {
+	for _, s := range []string{"", "  "} {
+		if at, err := ParseOptionalWhen(s, time.UTC); err != nil || !at.IsZero() {
+			t.Errorf("ParseOptionalWhen(%q) = %v, %v; want the zero time", s, at, err)
+		}
+	}
+	if at, err := ParseOptionalWhen(" 2026-04-01 ", time.UTC); err != nil || !at.Equal(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("a date: %v, %v", at, err)
+	}
+	if _, err := ParseOptionalWhen("next april", time.UTC); err == nil {
+		t.Error("a date it cannot read passed")
+	}
+}

@@ -16,6 +16,16 @@ var whenLayouts = []string{
 	"2006-01-02",
 }
 
+// ParseOptionalWhen is ParseWhen for a time that may be left out: an
+// empty (or blank) s is the zero time, which the callers read as "now"
+// or "never".
+func ParseOptionalWhen(s string, loc *time.Location) (time.Time, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return time.Time{}, nil
+	}
+	return ParseWhen(s, loc)
+}
+
 // ParseWhen reads an RFC 3339 timestamp, or a date or date-time without a
 // zone (read in loc).
 func ParseWhen(s string, loc *time.Location) (time.Time, error) {

@@ -222,13 +222,10 @@ func (s *Server) apiAddExemption(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	var until time.Time
-	if req.Until != "" {
-		var err error
-		if until, err = edge.ParseWhen(req.Until, time.Local); err != nil {
-			apiFail(w, http.StatusBadRequest, "invalid", "until: "+err.Error())
-			return
-		}
+	until, err := edge.ParseOptionalWhen(req.Until, time.Local)
+	if err != nil {
+		apiFail(w, http.StatusBadRequest, "invalid", "until: "+err.Error())
+		return
 	}
 	if err := s.st.AddExemption(r.Context(), apiActor(r), req.Prefix, req.Reason, until, edge.ExemptLimit(s.cfg.Edge, req.Force)); err != nil {
 		s.apiErr(w, err)
@@ -386,13 +383,10 @@ func (s *Server) apiSetScope(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	var from time.Time
-	if req.From != "" {
-		var err error
-		if from, err = edge.ParseWhen(req.From, time.Local); err != nil {
-			apiFail(w, http.StatusBadRequest, "invalid", "from: "+err.Error())
-			return
-		}
+	from, err := edge.ParseOptionalWhen(req.From, time.Local)
+	if err != nil {
+		apiFail(w, http.StatusBadRequest, "invalid", "from: "+err.Error())
+		return
 	}
 	if err := s.st.SetScope(r.Context(), apiActor(r), req.Scope, from); err != nil {
 		s.apiErr(w, err)

@@ -124,13 +124,10 @@ func (s *Server) consoleRemovePool(w http.ResponseWriter, r *http.Request) {
 // consoleAddExemption is `edge exempt add PREFIX --reason --until [--force]`.
 func (s *Server) consoleAddExemption(w http.ResponseWriter, r *http.Request) {
 	prefix, reason := strings.TrimSpace(r.PostFormValue("prefix")), r.PostFormValue("reason")
-	var until time.Time
-	if u := strings.TrimSpace(r.PostFormValue("until")); u != "" {
-		var err error
-		if until, err = edge.ParseWhen(u, time.Local); err != nil {
-			s.showEdge(w, r, http.StatusBadRequest, "", "until: "+err.Error())
-			return
-		}
+	until, err := edge.ParseOptionalWhen(r.PostFormValue("until"), time.Local)
+	if err != nil {
+		s.showEdge(w, r, http.StatusBadRequest, "", "until: "+err.Error())
+		return
 	}
 	force := r.PostFormValue("force") == "on"
 	if err := s.st.AddExemption(r.Context(), s.webActor(r), prefix, reason, until, edge.ExemptLimit(s.cfg.Edge, force)); err != nil {

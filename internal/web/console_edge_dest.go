@@ -110,13 +110,10 @@ func (s *Server) consoleRemoveCarrier(w http.ResponseWriter, r *http.Request) {
 func (s *Server) consoleSetScope(w http.ResponseWriter, r *http.Request) {
 	l := pickLang(r)
 	scope := r.PostFormValue("scope")
-	var from time.Time
-	if f := strings.TrimSpace(r.PostFormValue("from")); f != "" {
-		var err error
-		if from, err = edge.ParseWhen(f, time.Local); err != nil {
-			s.showEdge(w, r, http.StatusBadRequest, "", "from: "+err.Error())
-			return
-		}
+	from, err := edge.ParseOptionalWhen(r.PostFormValue("from"), time.Local)
+	if err != nil {
+		s.showEdge(w, r, http.StatusBadRequest, "", "from: "+err.Error())
+		return
 	}
 	if err := s.st.SetScope(r.Context(), s.webActor(r), scope, from); err != nil {
 		s.showEdge(w, r, formStatus(err), "", err.Error())
