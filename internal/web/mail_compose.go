@@ -132,18 +132,29 @@ func (s *Server) ownAddresses(ctx context.Context, account string) ([]string, er
 	return out, nil
 }
 
-// composePage opens the form: empty, or started from a message
-// (?reply=, ?replyall=, ?forward=, ?forwardatt= FOLDER/UID) or a draft
-// (?draft=UID).
-func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
+// composer is what both compose handlers start from: the session's
+// mailbox, its account and the From addresses it may use; a nil mailbox
+// when the request was already answered.
+func (s *Server) composer(w http.ResponseWriter, r *http.Request) (*webmail.Mailbox, string, []string) {
 	mb := s.mailbox(w, r)
 	if mb == nil {
-		return
+		return nil, "", nil
 	}
 	acct := s.session(r).Account
 	own, err := s.ownAddresses(r.Context(), acct)
 	if err != nil {
 		s.mailErr(w, r, err)
+		return nil, "", nil
+	}
+	return mb, acct, own
+}
+
+// composePage opens the form: empty, or started from a message
+// (?reply=, ?replyall=, ?forward=, ?forwardatt= FOLDER/UID) or a draft
+// (?draft=UID).
+func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
+	mb, acct, own := s.composer(w, r)
+	if mb == nil {
 		return
 	}
 	v := &composeView{Froms: own, Draft: &compose.Draft{From: acct}}
@@ -240,14 +251,8 @@ func replyFrom(o *compose.Original, own []string) string {
 
 // composePost sends the message or saves it as a draft.
 func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
-	mb := s.mailbox(w, r)
+	mb, acct, own := s.composer(w, r)
 	if mb == nil {
-		return
-	}
-	acct := s.session(r).Account
-	own, err := s.ownAddresses(r.Context(), acct)
-	if err != nil {
-		s.mailErr(w, r, err)
 		return
 	}
 	v := &composeView{Froms: own, Carry: r.PostFormValue("carry"), CarryWhole: r.PostFormValue("carrywhole") == "1", Answers: r.PostFormValue("answers")}
