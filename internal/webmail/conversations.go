@@ -67,14 +67,7 @@ func threadGroups(f *mailbox.Folder, msgs []mailbox.Message) [][]int32 {
 // from the current flags.
 func listThreads(f *mailbox.Folder, msgs []mailbox.Message, p *Page, q Query) {
 	groups := threadGroups(f, msgs)
-	p.Total = len(groups)
-	p.Pages = max((len(groups)+q.PerPage-1)/q.PerPage, 1)
-	if q.Page >= p.Pages {
-		q.Page = p.Pages - 1
-		p.Query.Page = q.Page
-	}
-	lo := min(q.Page*q.PerPage, len(groups))
-	hi := min(lo+q.PerPage, len(groups))
+	lo, hi := p.paginate(len(groups), q)
 	page := make([]mailbox.Message, 0, hi-lo)
 	for _, g := range groups[lo:hi] {
 		page = append(page, msgs[g[0]])

@@ -104,6 +104,19 @@ type Page struct {
 	Pages  int
 }
 
+// paginate sets p's totals for total items (rows or threads) and returns
+// the bounds of page q.Page in them; a page past the end is the last.
+func (p *Page) paginate(total int, q Query) (lo, hi int) {
+	p.Total = total
+	p.Pages = max((total+q.PerPage-1)/q.PerPage, 1)
+	if q.Page >= p.Pages {
+		q.Page = p.Pages - 1
+		p.Query.Page = q.Page
+	}
+	lo = min(q.Page*q.PerPage, total)
+	return lo, min(lo+q.PerPage, total)
+}
+
 // List returns one page of folder's messages. Sorting by date or size and
 // listing without a search use only the index and read the summaries of
 // the page's messages; sorting by sender or subject, or searching, uses
@@ -169,14 +182,8 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 		}
 		idx = rev
 	}
-	p := &Page{Folder: folder, Query: q, Total: len(idx)}
-	p.Pages = max((len(idx)+q.PerPage-1)/q.PerPage, 1)
-	if q.Page >= p.Pages && p.Pages > 0 {
-		q.Page = p.Pages - 1
-		p.Query.Page = q.Page
-	}
-	lo := min(q.Page*q.PerPage, len(idx))
-	hi := min(lo+q.PerPage, len(idx))
+	p := &Page{Folder: folder, Query: q}
+	lo, hi := p.paginate(len(idx), q)
 	page := make([]mailbox.Message, 0, hi-lo)
 	for _, i := range idx[lo:hi] {
 		page = append(page, msgs[i])
