@@ -37,9 +37,14 @@ type Conn struct {
 
 	lineLimitReader *lineLimitReader
 	bdatPipe        *io.PipeWriter
-	bdatStatus      *statusCollector // used for BDAT on LMTP
-	dataResult      chan error
-	bytesReceived   int64 // counts total size of chunks when BDAT is used
+
+	// mailgate: replyMu guards the reply buffer (c.text.W): replies are
+	// written by the command loop and flushed by whichever goroutine
+	// next reads from the network (for LMTP data, the session's reader).
+	replyMu       sync.Mutex
+	bdatStatus    *statusCollector // used for BDAT on LMTP
+	dataResult    chan error
+	bytesReceived int64 // counts total size of chunks when BDAT is used
 
 	fromReceived bool
 	recipients   []string
@@ -70,7 +75,7 @@ func (c *Conn) init() {
 		io.Writer
 		io.Closer
 	}{
-		Reader: c.lineLimitReader,
+		Reader: repliesFlushedBeforeRead{c: c, r: c.lineLimitReader},
 		Writer: c.conn,
 		Closer: c.conn,
 	}
@@ -1155,6 +1160,7 @@ func (c *Conn) handleBdat(arg string) {
 			for i, rcpt := range c.recipients {
 				code, enchCode, msg := dataErrorToStatus(<-c.bdatStatus.status[i])
 				c.writeReply(code, enchCode, "<"+rcpt+"> "+msg) // mailgate: the session's reply
+				c.flushReplies()                                // mailgate: RFC 2033 §4.2: each recipient's reply as it is known
 			}
 		} else {
 			c.writeReply(dataErrorToStatus(err)) // mailgate: the session's reply
@@ -1296,6 +1302,7 @@ func (c *Conn) handleDataLMTP() {
 	for i, rcpt := range c.recipients {
 		code, enchCode, msg := dataErrorToStatus(<-status.status[i])
 		c.writeReply(code, enchCode, "<"+rcpt+"> "+msg) // mailgate: the session's reply
+		c.flushReplies()                                // mailgate: RFC 2033 §4.2: each recipient's reply as it is known
 	}
 
 	// If done gets false, the panic occurred in LMTPData and the connection
@@ -1410,6 +1417,8 @@ func (c *Conn) writeReply(code int, enhCode EnhancedCode, text ...string) {
 	// mailgate: the lines of a reply go out in one write (one TLS
 	// record, one segment), not one flush per line: an EHLO reply was
 	// eight writes, sixteen per submission session with STARTTLS.
+	c.replyMu.Lock()
+	defer c.replyMu.Unlock()
 	w := c.text.W
 	lastLineIndex := len(text) - 1
 	for i := 0; i < lastLineIndex; i++ {
@@ -1420,7 +1429,43 @@ func (c *Conn) writeReply(code int, enhCode EnhancedCode, text ...string) {
 	} else {
 		fmt.Fprintf(w, "%d %v.%v.%v %v\r\n", code, enhCode[0], enhCode[1], enhCode[2], text[lastLineIndex])
 	}
-	w.Flush()
+	// mailgate: a reply that the server may write and then close, or
+	// (220) hand the connection to TLS after, goes out now; any other
+	// waits in the buffer until the server next needs input
+	// (repliesFlushedBeforeRead), so the replies to a pipelined group
+	// leave as one write.
+	if code >= 400 || code == 220 || code == 221 {
+		w.Flush()
+	}
+}
+
+// mailgate: repliesFlushedBeforeRead sends the buffered replies before
+// each read from the network. Replies to pipelined commands whose lines
+// are already read thus go out together (RFC 2920 §3.1: the server
+// SHOULD send the responses to a group as a unit), one write and one TLS
+// record instead of one per command, while a client waiting for a reply
+// always gets it: the server only waits for input once all its replies
+// are sent, as Postfix's smtpd does.
+type repliesFlushedBeforeRead struct {
+	c *Conn
+	r io.Reader
+}
+
+func (f repliesFlushedBeforeRead) Read(b []byte) (int, error) {
+	if err := f.c.flushReplies(); err != nil {
+		return 0, err
+	}
+	return f.r.Read(b)
+}
+
+// flushReplies writes the buffered replies out.
+func (c *Conn) flushReplies() error {
+	c.replyMu.Lock()
+	defer c.replyMu.Unlock()
+	if c.text == nil || c.text.W.Buffered() == 0 {
+		return nil
+	}
+	return c.text.W.Flush()
 }
 
 func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
