@@ -78,7 +78,8 @@ messages per connection, each --size bytes, as --user (password from
 message's latency runs from the start of its transaction to the 250, and for
 the first message of a connection includes connect, TLS and AUTH.
 Without --addr it uses the config's listen.submission (listen.submissions
-with --implicit-tls).`,
+with --implicit-tls). With --pipelining the client sends commands in groups
+and reads their replies afterwards, as Postfix's smtp client does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if l.Target.User == "" {
@@ -127,6 +128,7 @@ with --implicit-tls).`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "", "host:port of the submission service (default: from the config)")
 	f.BoolVar(&implicit, "implicit-tls", false, "TLS from the first byte (port 465) instead of STARTTLS")
+	f.BoolVar(&l.Target.Pipelining, "pipelining", false, "send commands in groups as Postfix's smtp client does (RFC 2920): AUTH PLAIN with the first MAIL/RCPT/DATA (RFC 4954 §4), QUIT with the last message; default: wait for each reply")
 	f.BoolVar(&l.Target.ResumeTLS, "resume-tls", false, "resume TLS sessions from earlier connections, as a returning mail client does (RFC 8446 §2.2)")
 	f.StringVar(&l.Target.User, "user", "", "account to authenticate as; also the sender")
 	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")

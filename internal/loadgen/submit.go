@@ -32,6 +32,11 @@ type Target struct {
 	// (RFC 8446 §2.2), as a mail client that comes back does; Run shares
 	// one session cache among its clients.
 	ResumeTLS bool
+	// Pipelining sends commands in groups (RFC 2920), AUTH PLAIN with the
+	// first message's MAIL, RCPT and DATA (RFC 4954 §4) and QUIT after the
+	// last message's content, as Postfix's smtp client does; see
+	// pipeClient. Otherwise the client waits for each reply.
+	Pipelining bool
 }
 
 // clientTLS is the Target's TLS settings, or the benchmarks' default.
@@ -45,8 +50,10 @@ func (t Target) clientTLS() *tls.Config {
 // Session is one authenticated submission connection.
 type Session struct {
 	c       *smtp.Client
+	p       *pipeClient // instead of c with Target.Pipelining
 	conn    net.Conn
 	Resumed bool // the TLS handshake resumed an earlier session
+	quit    bool // QUIT went with the last message
 }
 
 // Open connects, secures the connection and authenticates with AUTH PLAIN.
@@ -62,6 +69,19 @@ func Open(ctx context.Context, t Target) (*Session, error) {
 		return nil, err
 	}
 	conn.SetDeadline(time.Now().Add(timeout))
+	helo := t.Helo
+	if helo == "" {
+		helo = "loadgen.invalid"
+	}
+	if t.Pipelining {
+		p, resumed, err := openPipelined(ctx, t, conn, cfg, helo)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		conn.SetDeadline(time.Time{})
+		return &Session{p: p, conn: conn, Resumed: resumed}, nil
+	}
 	var c *smtp.Client
 	if t.ImplicitTLS {
 		tc := tls.Client(conn, cfg)
@@ -74,10 +94,6 @@ func Open(ctx context.Context, t Target) (*Session, error) {
 	if err != nil {
 		conn.Close()
 		return nil, err
-	}
-	helo := t.Helo
-	if helo == "" {
-		helo = "loadgen.invalid"
 	}
 	if err := c.Hello(helo); err != nil {
 		c.Close()
@@ -94,14 +110,37 @@ func Open(ctx context.Context, t Target) (*Session, error) {
 
 // Send submits one message and returns nil only on a 250 to end-of-data.
 func (s *Session) Send(from string, to []string, msg []byte) error {
+	return s.send(from, to, msg, false)
+}
+
+// SendLast submits a connection's last message; a pipelining client
+// sends QUIT with it, and Close then only closes.
+func (s *Session) SendLast(from string, to []string, msg []byte) error {
+	return s.send(from, to, msg, true)
+}
+
+func (s *Session) send(from string, to []string, msg []byte, last bool) error {
 	s.conn.SetDeadline(time.Now().Add(60 * time.Second))
 	defer s.conn.SetDeadline(time.Time{})
+	if s.p != nil {
+		s.quit = last
+		return s.p.sendMail(from, to, msg, last)
+	}
 	return s.c.SendMail(from, to, bytes.NewReader(msg))
 }
 
-// Close says QUIT and closes the connection.
+// Close says QUIT (unless it went with the last message) and closes the
+// connection.
 func (s *Session) Close() error {
 	s.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if s.p != nil {
+		var err error
+		if !s.quit {
+			err = s.p.quit()
+		}
+		s.conn.Close()
+		return err
+	}
 	err := s.c.Quit()
 	s.c.Close()
 	return err
@@ -211,13 +250,19 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 				}
 				for i := 0; ; i++ {
 					msg := Message(l.From, l.To[0], fmt.Sprintf("%d", seq), l.Size)
-					err := s.Send(l.From, l.To, msg)
-					if err != nil {
+					// The connection's last message: the quota is
+					// reached, or no message is left to claim.
+					last := i+1 >= l.PerConn || next.Load() >= int64(l.Messages)
+					send := s.Send
+					if last {
+						send = s.SendLast
+					}
+					if err := send(l.From, l.To, msg); err != nil {
 						tl.fail(err)
 						break
 					}
 					tl.ok(time.Since(t0))
-					if i+1 >= l.PerConn {
+					if last {
 						break
 					}
 					if seq, ok = claim(); !ok {
