@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/summary"
 	"mailgate/internal/thread"
 )
 
@@ -14,26 +15,14 @@ import (
 // kept, like a sorted order, until a message comes or goes, so later
 // pages cost only the page's rows.
 
-// folderThreads is a folder's threads as positions in its message list,
-// newest thread first and, within a thread, newest message first.
-type folderThreads struct {
-	n      int
-	last   uint32
-	groups [][]int32
-}
-
-// threadGroups returns msgs grouped by thread, kept or made.
+// threadGroups returns msgs grouped by thread as positions in msgs,
+// newest thread first and, within a thread, newest message first; kept
+// beside the folder's summaries or made.
 func threadGroups(f *mailbox.Folder, msgs []mailbox.Message) [][]int32 {
-	c := cacheFor(f.Dir())
-	n, last := orderKey(msgs)
-	c.mu.Lock()
-	if t := c.threads; t != nil && t.n == n && t.last == last {
-		c.mu.Unlock()
-		return t.groups
+	if groups, ok := summary.Kept[[][]int32](f, msgs, "threads"); ok {
+		return groups
 	}
-	c.mu.Unlock()
-
-	tm := ThreadMessages(f, msgs)
+	tm := summary.ThreadMessages(f, msgs)
 	for i := range tm {
 		tm[i].Num = uint32(i + 1) // a position, so groups need no lookup
 	}
@@ -56,9 +45,7 @@ func threadGroups(f *mailbox.Folder, msgs []mailbox.Message) [][]int32 {
 	}
 	slices.SortFunc(groups, func(a, b []int32) int { return int(b[0] - a[0]) })
 
-	c.mu.Lock()
-	c.threads = &folderThreads{n: n, last: last, groups: groups}
-	c.mu.Unlock()
+	summary.Keep(f, msgs, "threads", groups)
 	return groups
 }
 
@@ -72,7 +59,7 @@ func listThreads(f *mailbox.Folder, msgs []mailbox.Message, p *Page, q Query) {
 	for _, g := range groups[lo:hi] {
 		page = append(page, msgs[g[0]])
 	}
-	sums := summaries(f, page)
+	sums := summary.Of(f, page)
 	for i, g := range groups[lo:hi] {
 		r := rowOf(page[i], sums[i])
 		r.Count = len(g)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/summary"
 )
 
 // Sort orders of the message list.
@@ -47,7 +48,7 @@ type Row struct {
 	Flags string
 	Size  int64
 	Date  time.Time
-	Summary
+	summary.Summary
 	// In the conversation view: the thread's messages and unread ones
 	// (the row is its newest message), and their UIDs, so that selecting
 	// the row acts on the whole conversation, as its reader expects.
@@ -86,7 +87,7 @@ func ParseSelection(values []string) []uint32 {
 	return uids
 }
 
-func rowOf(m mailbox.Message, s Summary) Row {
+func rowOf(m mailbox.Message, s summary.Summary) Row {
 	return Row{UID: m.UID, Flags: m.Flags, Size: m.Size, Date: time.Unix(m.Date, 0), Summary: s}
 }
 
@@ -149,15 +150,15 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 		return p, nil
 	}
 	textSort := q.Sort == BySender || q.Sort == BySubject
-	var sums []Summary // parallel to msgs when the whole folder needs them
+	var sums []summary.Summary // parallel to msgs when the whole folder needs them
 	// A whole folder sorted by sender or subject keeps its order until
 	// a message comes or goes: sorting 100,000 names per page is the
 	// cost otherwise.
 	idx := sortedOrder(f, msgs, q.Sort)
 	if idx == nil || q.Search != "" {
 		if textSort || (q.Search != "" && q.In != InBody) {
-			sums = summaries(f, msgs)
-			compactSummaries(f)
+			sums = summary.Of(f, msgs)
+			summary.Compact(f)
 		}
 		idx = make([]int32, len(msgs))
 		for i := range idx {
@@ -188,13 +189,13 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 	for _, i := range idx[lo:hi] {
 		page = append(page, msgs[i])
 	}
-	var pageSums []Summary
+	var pageSums []summary.Summary
 	if sums != nil {
 		for _, i := range idx[lo:hi] {
 			pageSums = append(pageSums, sums[i])
 		}
 	} else {
-		pageSums = summaries(f, page)
+		pageSums = summary.Of(f, page)
 	}
 	for i, m := range page {
 		p.Rows = append(p.Rows, rowOf(m, pageSums[i]))
@@ -202,13 +203,28 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 	return p, nil
 }
 
+// sortedOrder returns a copy of the kept ascending order of msgs by key
+// (positions in msgs), or nil.
+func sortedOrder(f *mailbox.Folder, msgs []mailbox.Message, key string) []int32 {
+	if key != BySender && key != BySubject {
+		return nil
+	}
+	idx, _ := summary.Kept[[]int32](f, msgs, "order "+key)
+	return slices.Clone(idx)
+}
+
+// keepOrder keeps the ascending order idx of msgs by key.
+func keepOrder(f *mailbox.Folder, msgs []mailbox.Message, key string, idx []int32) {
+	summary.Keep(f, msgs, "order "+key, slices.Clone(idx))
+}
+
 // sortIndex puts idx (positions in msgs) in ascending order by key. Ties
 // go by UID, so the order is total, pages never overlap, and the
 // descending order is exactly this one reversed.
-func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, key string) {
+func sortIndex(idx []int32, msgs []mailbox.Message, sums []summary.Summary, key string) {
 	var less func(a, b int32) int
 	// Text keys are folded once per message, not once per comparison.
-	textKeys := func(key func(Summary) string) []string {
+	textKeys := func(key func(summary.Summary) string) []string {
 		keys := make([]string, len(msgs))
 		for _, i := range idx {
 			keys[i] = key(sums[i])
@@ -219,10 +235,10 @@ func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, key string) 
 	case BySize:
 		less = func(a, b int32) int { return cmp.Compare(msgs[a].Size, msgs[b].Size) }
 	case BySender:
-		keys := textKeys(func(s Summary) string { return sortKey(s.From) })
+		keys := textKeys(func(s summary.Summary) string { return sortKey(s.From) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	case BySubject:
-		keys := textKeys(func(s Summary) string { return subjectKey(s.Subject) })
+		keys := textKeys(func(s summary.Summary) string { return subjectKey(s.Subject) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	default:
 		less = func(a, b int32) int { return cmp.Compare(msgs[a].Date, msgs[b].Date) }
@@ -265,7 +281,7 @@ func subjectKey(s string) string {
 }
 
 // filter keeps the positions whose message matches q's search.
-func (mb *Mailbox) filter(ctx context.Context, f *mailbox.Folder, msgs []mailbox.Message, sums []Summary, idx []int32, q Query) ([]int32, error) {
+func (mb *Mailbox) filter(ctx context.Context, f *mailbox.Folder, msgs []mailbox.Message, sums []summary.Summary, idx []int32, q Query) ([]int32, error) {
 	needle := strings.ToLower(q.Search)
 	out := idx[:0]
 	for _, i := range idx {
