@@ -5,13 +5,14 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/summary"
 	"mailgate/internal/thread"
-	"mailgate/internal/webmail"
 )
 
 // Thread serves THREAD and UID THREAD (RFC 5256 §4): the messages SEARCH
 // would find, threaded by internal/thread from the header fields the
-// summary cache keeps (the webmail's conversation view reads the same).
+// folder's summary cache keeps (internal/summary: the webmail's
+// conversations read the same).
 func (s *session) Thread(kind imapserver.NumKind, algorithm imap.ThreadAlgorithm, criteria *imap.SearchCriteria) (_ []imapserver.ThreadNode, err error) {
 	defer s.logFailure("THREAD", &err)
 	if searchKeys(criteria, 0) > maxSearchKeys {
@@ -22,7 +23,7 @@ func (s *session) Thread(kind imapserver.NumKind, algorithm imap.ThreadAlgorithm
 	for i, it := range items {
 		msgs[i] = it.m
 	}
-	tm := webmail.ThreadMessages(s.sel.folder, msgs)
+	tm := summary.ThreadMessages(s.sel.folder, msgs)
 	if kind == imapserver.NumKindSeq {
 		for i := range tm {
 			tm[i].Num = items[i].seq

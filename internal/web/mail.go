@@ -230,9 +230,12 @@ func (v *mailView) SortURL(by string) string {
 }
 
 // ConvURL switches between the conversation view and single messages,
-// from the first page (page numbers count different rows).
+// keeping the search and the order, from the first page (page numbers
+// count different rows).
 func (v *mailView) ConvURL() string {
-	return listURL(v.Folder, webmail.Query{Sort: webmail.ByDate, Threads: !v.List.Query.Threads}, 1)
+	q := v.List.Query
+	q.Threads = !q.Threads
+	return listURL(v.Folder, q, 1)
 }
 
 // PageURL is page n (1-based) of the current list.

@@ -55,6 +55,7 @@ func init() {
 		"mail.conv.off":       {"1通ずつ表示", "Show single messages"},
 		"mail.conv.count":     {"このスレッドのメール %d 通", "%d messages in this conversation"},
 		"mail.conv.unread":    {"未読 %d", "%d unread"},
+		"mail.conv.matches":   {"検索に一致 %d 通", "%d matching"},
 		"mail.pageof.conv":    {"%d / %d ページ（%d スレッド）", "Page %d of %d (%d conversations)"},
 		"mail.emptyfolder":    {"このフォルダーを空にする", "Empty this folder"},
 		"mail.back":           {"一覧に戻る", "Back to the list"},

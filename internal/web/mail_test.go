@@ -199,6 +199,37 @@ func TestMailConversations(t *testing.T) {
 			t.Errorf("conversation page lacks %q:\n%s", want, page)
 		}
 	}
+	// Search and sort work in the conversation view and stay in it: a
+	// search for c@ (who wrote 3) keeps the plan conversation with its
+	// one match; the toggle keeps the search; by sender the rows follow
+	// the newest message's sender.
+	_, found := s.do(c, "GET", s.secure.URL+"/mail/?conv=1&q=c%40example", nil, nil)
+	if rows := regexp.MustCompile(`data-uid="(\d+)"`).FindAllStringSubmatch(found, -1); len(rows) != 1 || rows[0][1] != "3" {
+		t.Errorf("conversations matching c@example: rows %v, want 3", rows)
+	}
+	for _, want := range []string{
+		`<span class="unread">2 unread</span> <span class="matches">1 matching</span>`,
+		`<input type="hidden" name="conv" value="1">`,
+		`Page 1 of 1 (1 conversations)`,
+		`<a href="/mail/?q=c%40example" id="conv-toggle">Show single messages</a>`,
+	} {
+		if !strings.Contains(found, want) {
+			t.Errorf("conversation search page lacks %q:\n%s", want, found)
+		}
+	}
+	if _, ja := s.do(c, "GET", s.secure.URL+"/mail/?conv=1&q=c%40example", nil, map[string]string{"Accept-Language": "ja"}); !strings.Contains(ja, `<span class="matches">検索に一致 1 通</span>`) {
+		t.Errorf("Japanese conversation search page lacks its matching count:\n%s", ja)
+	}
+	for sort, want := range map[string]string{"sort=from&asc=1": "2 3", "sort=from": "3 2", "asc=1": "2 3", "": "3 2"} {
+		_, page := s.do(c, "GET", s.secure.URL+"/mail/?conv=1&"+sort, nil, nil)
+		var got []string
+		for _, m := range regexp.MustCompile(`data-uid="(\d+)"`).FindAllStringSubmatch(page, -1) {
+			got = append(got, m[1])
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("conversations by %q: rows %v, want %s", sort, got, want)
+		}
+	}
 	// A conversation's checkbox selects all of it: deleting the plan
 	// thread moves both its messages to Trash and leaves "other".
 	boxes := regexp.MustCompile(`<input type="checkbox" name="uid" value="([^"]+)"`).FindAllStringSubmatch(page, -1)

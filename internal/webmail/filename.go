@@ -12,23 +12,9 @@ import (
 
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
+
+	"mailgate/internal/message"
 )
-
-// wordDecoder decodes RFC 2047 encoded words in any charset go-message
-// knows (ISO-2022-JP, Shift_JIS, EUC-JP, ...).
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
-
-// decodeWords decodes RFC 2047 encoded words; an undecodable value is
-// shown as it is.
-func decodeWords(v string) string {
-	if !strings.Contains(v, "=?") {
-		return v
-	}
-	if d, err := wordDecoder.DecodeHeader(v); err == nil {
-		return d
-	}
-	return v
-}
 
 // AttachmentName is a part's file name as the sender meant it:
 // Content-Disposition's filename, else Content-Type's name (RFC 2183 §2.3,
@@ -60,14 +46,14 @@ func paramValue(field, name string) string {
 	_, params, err := mime.ParseMediaType(field)
 	if err == nil {
 		if v, ok := params[name]; ok {
-			return decodeWords(v)
+			return message.DecodeWords(v)
 		}
 	}
 	if err != nil {
 		// A broken field (an unquoted name with spaces, a stray ';'):
 		// the plain name="..." is still worth finding.
 		if v, ok := looseParam(field, name); ok {
-			return decodeWords(v)
+			return message.DecodeWords(v)
 		}
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/summary"
 )
 
 // Sort orders of the message list.
@@ -36,8 +37,9 @@ type Query struct {
 	In      string // InAll, InFrom, InTo, InSubject, InBody
 	Page    int    // 0-based
 	PerPage int    // default 50, at most 200
-	// Threads lists conversations (RFC 5256 REFERENCES threads), newest
-	// first, a row each; Sort, Asc and Search do not apply.
+	// Threads lists conversations (RFC 5256 REFERENCES threads), a row
+	// each: a search keeps those with a matching message, and they sort
+	// by their newest message (by date: the newest conversation first).
 	Threads bool
 }
 
@@ -47,12 +49,13 @@ type Row struct {
 	Flags string
 	Size  int64
 	Date  time.Time
-	Summary
+	summary.Summary
 	// In the conversation view: the thread's messages and unread ones
 	// (the row is its newest message), and their UIDs, so that selecting
 	// the row acts on the whole conversation, as its reader expects.
-	Count, Unread int
-	Thread        []uint32
+	// Matches: in a search, how many of its messages match.
+	Count, Unread, Matches int
+	Thread                 []uint32
 }
 
 // Selection is what the row's checkbox submits: its UID, or in the
@@ -86,7 +89,7 @@ func ParseSelection(values []string) []uint32 {
 	return uids
 }
 
-func rowOf(m mailbox.Message, s Summary) Row {
+func rowOf(m mailbox.Message, s summary.Summary) Row {
 	return Row{UID: m.UID, Flags: m.Flags, Size: m.Size, Date: time.Unix(m.Date, 0), Summary: s}
 }
 
@@ -142,59 +145,39 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 	q.PerPage = min(q.PerPage, 200)
 	q.Page = max(q.Page, 0)
 	msgs := f.Snapshot()
+	p := &Page{Folder: folder, Query: q}
 	if q.Threads {
-		q.Sort, q.Asc, q.Search, q.In = ByDate, false, "", InAll
-		p := &Page{Folder: folder, Query: q}
-		listThreads(f, msgs, p, q)
+		if err := mb.listThreads(ctx, f, msgs, p, q); err != nil {
+			return nil, err
+		}
 		return p, nil
 	}
-	textSort := q.Sort == BySender || q.Sort == BySubject
-	var sums []Summary // parallel to msgs when the whole folder needs them
+	var sums []summary.Summary // parallel to msgs when the whole folder needs them
 	// A whole folder sorted by sender or subject keeps its order until
 	// a message comes or goes: sorting 100,000 names per page is the
 	// cost otherwise.
-	idx := sortedOrder(f, msgs, q.Sort)
-	if idx == nil || q.Search != "" {
-		if textSort || (q.Search != "" && q.In != InBody) {
-			sums = summaries(f, msgs)
-			compactSummaries(f)
-		}
-		idx = make([]int32, len(msgs))
-		for i := range idx {
-			idx[i] = int32(i)
-		}
-		if q.Search != "" {
-			if idx, err = mb.filter(ctx, f, msgs, sums, idx, q); err != nil {
-				return nil, err
-			}
+	idx := sortedOrder(f, msgs, "messages", q)
+	if idx == nil {
+		sums = wholeSummaries(f, msgs, q)
+		if idx, err = mb.search(ctx, f, msgs, sums, q); err != nil {
+			return nil, err
 		}
 		sortIndex(idx, msgs, sums, q.Sort)
-		if textSort && q.Search == "" {
-			keepOrder(f, msgs, q.Sort, idx)
-		}
+		keepOrder(f, msgs, "messages", q, idx)
 	}
-	if !q.Asc {
-		// The descending order is the ascending one reversed, ties
-		// (by UID) included.
-		rev := make([]int32, len(idx))
-		for i, v := range idx {
-			rev[len(idx)-1-i] = v
-		}
-		idx = rev
-	}
-	p := &Page{Folder: folder, Query: q}
+	idx = direction(idx, q)
 	lo, hi := p.paginate(len(idx), q)
 	page := make([]mailbox.Message, 0, hi-lo)
 	for _, i := range idx[lo:hi] {
 		page = append(page, msgs[i])
 	}
-	var pageSums []Summary
+	var pageSums []summary.Summary
 	if sums != nil {
 		for _, i := range idx[lo:hi] {
 			pageSums = append(pageSums, sums[i])
 		}
 	} else {
-		pageSums = summaries(f, page)
+		pageSums = summary.Of(f, page)
 	}
 	for i, m := range page {
 		p.Rows = append(p.Rows, rowOf(m, pageSums[i]))
@@ -202,13 +185,83 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 	return p, nil
 }
 
+// wholeSummaries returns the summaries of all of msgs when q needs them
+// (a sort by sender or subject, a search of the header fields), else nil:
+// a list in date or size order reads only its page's.
+func wholeSummaries(f *mailbox.Folder, msgs []mailbox.Message, q Query) []summary.Summary {
+	if !textSort(q) && (q.Search == "" || q.In == InBody) {
+		return nil
+	}
+	sums := summary.Of(f, msgs)
+	summary.Compact(f)
+	return sums
+}
+
+func textSort(q Query) bool { return q.Sort == BySender || q.Sort == BySubject }
+
+// search returns the positions in msgs of the messages matching q's
+// search, in folder order; all of them without a search.
+func (mb *Mailbox) search(ctx context.Context, f *mailbox.Folder, msgs []mailbox.Message, sums []summary.Summary, q Query) ([]int32, error) {
+	idx := make([]int32, len(msgs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	if q.Search == "" {
+		return idx, nil
+	}
+	return mb.filter(ctx, f, msgs, sums, idx, q)
+}
+
+// direction is idx (in ascending order) in q's direction: the descending
+// order is the ascending one reversed, ties (by UID) included.
+func direction(idx []int32, q Query) []int32 {
+	if q.Asc {
+		return idx
+	}
+	rev := make([]int32, len(idx))
+	for i, v := range idx {
+		rev[len(idx)-1-i] = v
+	}
+	return rev
+}
+
+// sortedOrder returns a copy of the kept ascending order of a whole view
+// ("messages", "conversations") of msgs by q's sender or subject order,
+// or nil. A search is not kept: its order is made for it.
+func sortedOrder(f *mailbox.Folder, msgs []mailbox.Message, view string, q Query) []int32 {
+	if !textSort(q) || q.Search != "" {
+		return nil
+	}
+	idx, _ := summary.Kept[[]int32](f, msgs, view+" by "+q.Sort)
+	return slices.Clone(idx)
+}
+
+// keepOrder keeps the ascending order idx of a whole view of msgs by q's
+// sender or subject order, for sortedOrder.
+func keepOrder(f *mailbox.Folder, msgs []mailbox.Message, view string, q Query, idx []int32) {
+	if textSort(q) && q.Search == "" {
+		summary.Keep(f, msgs, view+" by "+q.Sort, slices.Clone(idx))
+	}
+}
+
 // sortIndex puts idx (positions in msgs) in ascending order by key. Ties
 // go by UID, so the order is total, pages never overlap, and the
 // descending order is exactly this one reversed.
-func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, key string) {
+func sortIndex(idx []int32, msgs []mailbox.Message, sums []summary.Summary, key string) {
+	order := compareBy(idx, msgs, sums, key)
+	// A folder in date order is usually already in UID order: check
+	// before sorting 100,000 entries.
+	if !slices.IsSortedFunc(idx, order) {
+		slices.SortFunc(idx, order)
+	}
+}
+
+// compareBy is the ascending order by key of the positions idx in msgs
+// (sums, parallel to msgs, only for BySender and BySubject), ties by UID.
+func compareBy(idx []int32, msgs []mailbox.Message, sums []summary.Summary, key string) func(a, b int32) int {
 	var less func(a, b int32) int
 	// Text keys are folded once per message, not once per comparison.
-	textKeys := func(key func(Summary) string) []string {
+	textKeys := func(key func(summary.Summary) string) []string {
 		keys := make([]string, len(msgs))
 		for _, i := range idx {
 			keys[i] = key(sums[i])
@@ -219,24 +272,19 @@ func sortIndex(idx []int32, msgs []mailbox.Message, sums []Summary, key string) 
 	case BySize:
 		less = func(a, b int32) int { return cmp.Compare(msgs[a].Size, msgs[b].Size) }
 	case BySender:
-		keys := textKeys(func(s Summary) string { return sortKey(s.From) })
+		keys := textKeys(func(s summary.Summary) string { return sortKey(s.From) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	case BySubject:
-		keys := textKeys(func(s Summary) string { return subjectKey(s.Subject) })
+		keys := textKeys(func(s summary.Summary) string { return subjectKey(s.Subject) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	default:
 		less = func(a, b int32) int { return cmp.Compare(msgs[a].Date, msgs[b].Date) }
 	}
-	order := func(a, b int32) int {
+	return func(a, b int32) int {
 		if c := less(a, b); c != 0 {
 			return c
 		}
 		return cmp.Compare(msgs[a].UID, msgs[b].UID)
-	}
-	// A folder in date order is usually already in UID order: check
-	// before sorting 100,000 entries.
-	if !slices.IsSortedFunc(idx, order) {
-		slices.SortFunc(idx, order)
 	}
 }
 
@@ -265,7 +313,7 @@ func subjectKey(s string) string {
 }
 
 // filter keeps the positions whose message matches q's search.
-func (mb *Mailbox) filter(ctx context.Context, f *mailbox.Folder, msgs []mailbox.Message, sums []Summary, idx []int32, q Query) ([]int32, error) {
+func (mb *Mailbox) filter(ctx context.Context, f *mailbox.Folder, msgs []mailbox.Message, sums []summary.Summary, idx []int32, q Query) ([]int32, error) {
 	needle := strings.ToLower(q.Search)
 	out := idx[:0]
 	for _, i := range idx {

@@ -132,13 +132,13 @@ func (mb *Mailbox) Read(folder string, uid uint32) (*Message, error) {
 	root := message.ParseMIME(raw)
 	h := root.Header
 	m := &Message{Folder: folder, UID: uid, Flags: meta.Flags, Size: meta.Size, Date: time.Unix(meta.Date, 0),
-		Subject: oneLine(decodeWords(h.Get("Subject"))),
-		From:    addressText(h.Get("From")), To: addressText(h.Get("To")),
-		Cc: addressText(h.Get("Cc")), ReplyTo: addressText(h.Get("Reply-To")),
-		Sent: oneLine(h.Get("Date"))}
+		Subject: message.OneLine(message.DecodeWords(h.Get("Subject"))),
+		From:    message.AddressText(h.Get("From")), To: message.AddressText(h.Get("To")),
+		Cc: message.AddressText(h.Get("Cc")), ReplyTo: message.AddressText(h.Get("Reply-To")),
+		Sent: message.OneLine(h.Get("Date"))}
 	fields := h.Fields()
 	for fields.Next() {
-		m.Header = append(m.Header, Field{fields.Key(), oneLine(decodeWords(fields.Value()))})
+		m.Header = append(m.Header, Field{fields.Key(), message.OneLine(message.DecodeWords(fields.Value()))})
 	}
 	b := collect(raw, root)
 	var texts []string
@@ -155,26 +155,6 @@ func (mb *Mailbox) Read(folder string, uid uint32) (*Message, error) {
 		m.Attachments = append(m.Attachments, Attachment{Part: a.id, Name: name, Type: a.part.Type, Size: int64(a.part.End - a.part.BodyStart)})
 	}
 	return m, nil
-}
-
-// addressText decodes an address field for display.
-func addressText(v string) string {
-	if strings.TrimSpace(v) == "" {
-		return ""
-	}
-	list, err := parseAddressList(v)
-	if err != nil {
-		return oneLine(decodeWords(v))
-	}
-	var out []string
-	for _, a := range list {
-		if a.Name != "" {
-			out = append(out, fmt.Sprintf("%s <%s>", a.Name, a.Address))
-		} else {
-			out = append(out, a.Address)
-		}
-	}
-	return strings.Join(out, ", ")
 }
 
 func defaultName(typ, id string) string {

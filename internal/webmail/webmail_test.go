@@ -330,30 +330,6 @@ func TestListPagesSortsAndSearches(t *testing.T) {
 	}
 }
 
-func TestSummaryCacheSparesTheFiles(t *testing.T) {
-	mb, _ := newMailbox(t)
-	put(t, mb, Inbox, "From: a@example.jp\nSubject: original\n\nx\n", time.Now())
-	if _, err := mb.List(Inbox, Query{Sort: BySubject}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(mb.dir, SummaryFile))
-	if err != nil || !strings.Contains(string(b), "\toriginal\t") {
-		t.Fatalf("cache file %q %v", b, err)
-	}
-	// Forget the memory copy and change the file behind the cache's back
-	// (a Maildir file never changes; this only proves the file is not
-	// read again): the list still shows the cached subject.
-	cachesMu.Lock()
-	clear(caches)
-	cachesMu.Unlock()
-	names, _ := filepath.Glob(filepath.Join(mb.dir, "cur", "*"))
-	os.WriteFile(names[0], []byte("From: a@example.jp\r\nSubject: changed\r\n\r\nx\r\n"), 0o600)
-	p, _ := mb.List(Inbox, Query{Sort: BySubject})
-	if p.Rows[0].Subject != "original" {
-		t.Errorf("subject %q: the message was read again", p.Rows[0].Subject)
-	}
-}
-
 func TestActionsAndLearning(t *testing.T) {
 	mb, l := newMailbox(t)
 	for i := 0; i < 3; i++ {
@@ -501,7 +477,6 @@ func FuzzReadMessage(f *testing.F) {
 			AttachmentName(a.part.Header)
 			findPart(root, a.id)
 		}
-		summaryOf(root.Header)
 	})
 }
 
@@ -541,30 +516,6 @@ func TestSortedOrderFollowsChanges(t *testing.T) {
 	if got := order(); got != "Anna Mika Zoe" {
 		t.Errorf("after a delete: %q", got)
 	}
-}
-
-// FuzzSummaryCacheFile: whatever the cache file holds (torn, edited,
-// another version's), loading it neither fails nor yields a field that
-// breaks the file's lines when written back.
-func FuzzSummaryCacheFile(f *testing.F) {
-	f.Add([]byte("a\tFrom\tf@x\tTo\tSubject\nb\t\t\t\t\n"))
-	f.Add([]byte("torn\tline"))
-	f.Add([]byte("\t\t\t\t\n\n\x00\t\xff\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, SummaryFile), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c := &summaryCache{dir: dir, m: map[string]Summary{}}
-		c.load()
-		for base, s := range c.m {
-			var b bytes.Buffer
-			writeLine(&b, base, s)
-			if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != map[bool]int{false: 4, true: 7}[s.Threaded] {
-				t.Errorf("entry %q %+v writes %q", base, s, line)
-			}
-		}
-	})
 }
 
 // TestBodySearchStopsWithItsRequest: a body search reads every message;
@@ -610,74 +561,4 @@ func TestInlineImagesBounded(t *testing.T) {
 	if n := strings.Count(string(doc), `src="data:image/png;base64,`); n < 100 {
 		t.Errorf("%d images inlined, want the budget's worth (over 100)", n)
 	}
-}
-
-// TestSummaryFieldsBoundedInMemory: a subject and sender as long as the
-// summary's header read lets through are kept cut to fieldMax in memory,
-// as in the cache's file, from the first listing on.
-func TestSummaryFieldsBoundedInMemory(t *testing.T) {
-	mb, _ := newMailbox(t)
-	long := strings.Repeat("long ", 3<<10) // 15 KiB each, all within summaryHeaderMax
-	put(t, mb, Inbox, "From: "+long+"<a@example.jp>\nTo: "+long+"<b@example.jp>\nSubject: "+long+"\n\nx\n", time.Now())
-	p, err := mb.List(Inbox, Query{Sort: BySubject})
-	if err != nil || len(p.Rows) != 1 {
-		t.Fatalf("list: %v %+v", err, p)
-	}
-	if r := p.Rows[0]; len(r.Subject) > fieldMax || len(r.From) > fieldMax || len(r.To) > fieldMax {
-		t.Errorf("row fields %d/%d/%d bytes, want at most %d", len(r.Subject), len(r.From), len(r.To), fieldMax)
-	}
-	dir, _ := mailbox.FolderDir(mb.dir, Inbox)
-	c := cacheFor(dir)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.m {
-		if len(s.Subject) > fieldMax || len(s.From) > fieldMax || len(s.To) > fieldMax {
-			t.Errorf("cached fields %d/%d/%d bytes, want at most %d", len(s.Subject), len(s.From), len(s.To), fieldMax)
-		}
-	}
-}
-
-// TestOldSummaryCacheLoads: a cache line of the version before threading
-// (five fields) still serves the list without reading the message; the
-// threading fields it lacks are read once, on the first threading, and
-// kept in a line of the new form that the next load prefers.
-func TestOldSummaryCacheLoads(t *testing.T) {
-	mb, _ := newMailbox(t)
-	put(t, mb, Inbox, "From: a@example.jp\nSubject: original\nMessage-ID: <m1@example.jp>\nIn-Reply-To: <m0@example.jp>\nDate: Mon, 2 Mar 2026 10:00:00 +0900\n\nx\n", time.Now())
-	f, err := mb.open(Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var msgs []mailbox.Message
-	f.View(func(m []mailbox.Message) { msgs = append(msgs, m...) })
-	cachesMu.Lock()
-	clear(caches)
-	cachesMu.Unlock()
-	old := msgs[0].Base + "\tA\ta@example.jp\t\tfrom the old cache\n"
-	if err := os.WriteFile(filepath.Join(mb.dir, SummaryFile), []byte(old), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := mb.List(Inbox, Query{}); p.Rows[0].Subject != "from the old cache" {
-		t.Fatalf("list shows %q, want the old line's subject", p.Rows[0].Subject)
-	}
-	tm := ThreadMessages(f, msgs)
-	if tm[0].MessageID != "<m1@example.jp>" || tm[0].References != "<m0@example.jp>" || tm[0].Date.Unix() != 1772413200 {
-		t.Fatalf("threading fields %+v", tm[0])
-	}
-	cachesMu.Lock()
-	clear(caches)
-	cachesMu.Unlock()
-	os.WriteFile(filepath.Join(mb.dir, "cur", filepath.Base(mustGlob(t, mb.dir)[0])), []byte("Subject: changed\n\nx\n"), 0o600)
-	if tm := ThreadMessages(f, msgs); tm[0].MessageID != "<m1@example.jp>" || tm[0].Subject != "original" {
-		t.Errorf("after a reload %+v: the new line was not used", tm[0])
-	}
-}
-
-func mustGlob(t *testing.T, dir string) []string {
-	names, err := filepath.Glob(filepath.Join(dir, "cur", "*"))
-	if err != nil || len(names) != 1 {
-		t.Fatalf("messages %v %v", names, err)
-	}
-	return names
 }
