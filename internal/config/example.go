@@ -28,8 +28,9 @@ cert_file = "/etc/mailgate/tls/fullchain.pem"
 key_file = "/etc/mailgate/tls/privkey.pem"
 # TLS session resumption (RFC 8446 §2.2): clients that reconnect skip the
 # certificate and its signature. The ticket keys are kept in the database,
-# shared by every node of a fleet; whichever node finds the current key
-# this old makes the next, and the two before it still decrypt tickets.
+# shared by every node of a fleet and used by the fleet's internal channel
+# too; whichever node finds the current key this old makes the next, and
+# the two before it still decrypt tickets.
 # "off" (or "0s") turns session tickets off: every handshake is a full one.
 ticket_key_rotation = "12h"
 

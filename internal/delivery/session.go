@@ -79,8 +79,7 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 			return fail(err)
 		}
 	}
-	lim := limitReplies(netConn)
-	tp := textproto.NewConn(lim)
+	tp := textproto.NewConn(limitReplies(netConn))
 	code, msg, err := tp.ReadResponse(220)
 	if err != nil {
 		return fail(replyErr(code, msg, err, "greeting"))
@@ -110,19 +109,19 @@ func dialSession(ctx context.Context, d *net.Dialer, host, addr, helo string, mo
 			if err := handshake(); err != nil {
 				return fail(err)
 			}
-			lim = limitReplies(netConn)
 		}
 	}
 	// The session continues on netConn: after STARTTLS nothing read in
 	// plaintext carries over; otherwise the stream simply goes on (and
 	// the server speaks only when spoken to, so nothing is buffered).
-	rest := io.Reader(lim)
+	// go-smtp's client bounds the replies from here on itself.
+	rest := io.Reader(netConn)
 	if state == nil || mode == tlsImplicit {
-		rest = readerAfter(tp, lim)
+		rest = readerAfter(tp, netConn)
 	}
 	replay := io.MultiReader(strings.NewReader("220 "+host+" ready\r\n"), rest)
 	raw.SetDeadline(time.Time{})
-	c := smtp.NewClient(&greetedConn{Conn: lim, r: replay})
+	c := smtp.NewClient(&greetedConn{Conn: netConn, r: replay})
 	c.CommandTimeout = timeout
 	if err := c.Hello(helo); err != nil {
 		c.Close()

@@ -43,8 +43,10 @@ func TestSTARTTLSResponseInjectionRefused(t *testing.T) {
 }
 
 // TestEndlessReplyRefused: a server answering with "250-" lines that never
-// end (or a greeting that never ends) is cut off at maxReplyBytes with a
-// clear error, not read into memory until the command timeout.
+// end (or a greeting that never ends) is cut off at smtp.MaxReplySize with a
+// clear error, not read into memory until the command timeout. The
+// greeting and EHLO are read by dialSession itself (replyLimited), MAIL by
+// go-smtp's client (its own reply cap).
 func TestEndlessReplyRefused(t *testing.T) {
 	for _, stage := range []string{"greeting", "EHLO", "MAIL"} {
 		t.Run(stage, func(t *testing.T) {

@@ -23,11 +23,20 @@ const (
 	ProtoWeb = "mailgate-web"
 )
 
-// Certs are the fleet CA and this node's certificate.
+// Certs are the fleet CA and this node's certificate, and the TLS sessions
+// this node holds with its peers.
 type Certs struct {
 	pool *x509.CertPool
 	cert tls.Certificate
+	// sessions lets a connection to a peer resume the last session with
+	// it (RFC 8446 §2.2): peers issue tickets under the store's shared
+	// keys, so one still resumes after the peer restarted.
+	sessions tls.ClientSessionCache
 }
+
+// peerSessions is how many peers' sessions a node keeps: one each (Go
+// keys a session by the server name, the peer's node name).
+const peerSessions = 256
 
 // LoadCerts reads the fleet CA and this node's certificate and key (PEM).
 func LoadCerts(caFile, certFile, keyFile string) (*Certs, error) {
@@ -43,7 +52,7 @@ func LoadCerts(caFile, certFile, keyFile string) (*Certs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet.cert_file/key_file: %w", err)
 	}
-	return &Certs{pool: pool, cert: cert}, nil
+	return &Certs{pool: pool, cert: cert, sessions: tls.NewLRUClientSessionCache(peerSessions)}, nil
 }
 
 // ServerConfig is the internal listener's TLS: only clients with a
@@ -68,5 +77,8 @@ func (c *Certs) ClientConfig(node, proto string) *tls.Config {
 		RootCAs:      c.pool,
 		ServerName:   node,
 		NextProtos:   []string{proto},
+		// One session per peer whatever the protocol: ALPN is
+		// negotiated afresh in a resumed handshake (RFC 8446 §4.6.1).
+		ClientSessionCache: c.sessions,
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"mailgate/internal/certs"
 )
 
 // testCA writes a CA and certificates for names into a directory.
@@ -118,10 +120,72 @@ func TestInternalListenerNeedsFleetCertificates(t *testing.T) {
 	}
 	noCert := a.ClientConfig("node-b", ProtoLMTP)
 	noCert.Certificates = nil
+	noCert.ClientSessionCache = nil // nor a session made with one
 	if _, err := greeting(noCert); err == nil {
 		t.Fatal("a client without a certificate got in")
 	}
 	if _, err := greeting(a.ClientConfig("node-b", ProtoIMAP)); err == nil {
 		t.Fatal("a service not served here answered")
+	}
+}
+
+// TestPeerSessionResumesAfterRestart: a node's next connection to a peer
+// resumes its TLS session (RFC 8446 §2.2), whatever the service, and
+// still after the peer restarted when the peer's tickets are under the
+// store's keys (a new process, the same keys); with a restarted peer's
+// own per-process key it is a full handshake.
+func TestPeerSessionResumesAfterRestart(t *testing.T) {
+	ca := newTestCA(t)
+	a, b := ca.certs(t, "node-a"), ca.certs(t, "node-b")
+	storeKey := [][32]byte{{7}}
+	// start runs node-b's internal listener in a new "process": a fresh
+	// config, with the store's keys when shared.
+	start := func(shared bool) net.Listener {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := b.ServerConfig()
+		if shared {
+			var keys certs.TicketKeys
+			keys.Set(storeKey)
+			keys.Apply(conf)
+		}
+		move := func(c net.Conn) { io.WriteString(c, "220 ready\r\n"); c.Close() }
+		go (&Listener{TLS: conf, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), LMTP: greeter{}, Move: move}).Serve(l)
+		return l
+	}
+	resumed := func(l net.Listener, proto string) bool {
+		t.Helper()
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", l.Addr().String(), a.ClientConfig("node-b", proto))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		// In TLS 1.3 the ticket comes after the handshake: read the
+		// greeting so it has arrived.
+		if g, err := io.ReadAll(c); err != nil || string(g) != "220 ready\r\n" {
+			t.Fatalf("greeting %q, %v", g, err)
+		}
+		return c.ConnectionState().DidResume
+	}
+	l := start(true)
+	if resumed(l, ProtoLMTP) {
+		t.Fatal("the first connection resumed")
+	}
+	if !resumed(l, ProtoMove) {
+		t.Fatal("the second connection, another service, did not resume")
+	}
+	l.Close()
+	l = start(true)
+	if !resumed(l, ProtoLMTP) {
+		t.Fatal("no resumption after the peer restarted with the store's keys")
+	}
+	l.Close()
+	l = start(false)
+	defer l.Close()
+	if resumed(l, ProtoLMTP) {
+		t.Fatal("resumed on a peer restarted with its own per-process key")
 	}
 }

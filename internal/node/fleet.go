@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"mailgate/internal/certs"
 	"mailgate/internal/config"
 	"mailgate/internal/delivery"
 	"mailgate/internal/fleet"
@@ -38,11 +39,11 @@ type fleetNode struct {
 // recipients homed elsewhere through agent and proxies the IMAP and POP3
 // sessions of mailboxes homed elsewhere.
 // Without [fleet] listen it does nothing and returns nil.
-func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *delivery.Agent, imapSrv *imapd.Server, pop3Srv *pop3d.Server, log *slog.Logger, banner io.Writer) (*fleetNode, error) {
+func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *delivery.Agent, imapSrv *imapd.Server, pop3Srv *pop3d.Server, tickets *certs.TicketKeys, log *slog.Logger, banner io.Writer) (*fleetNode, error) {
 	if !cfg.Fleet.Enabled() {
 		return nil, nil
 	}
-	certs, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
+	fleetCerts, err := fleet.LoadCerts(cfg.Fleet.CAFile, cfg.Fleet.CertFile, cfg.Fleet.KeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 		return nil, fmt.Errorf("fleet: register node: %w", err)
 	}
 	homes := &fleet.Homes{Store: st, Self: self}
-	f := &fleetNode{stop: stop, homes: homes, router: &fleet.Router{Homes: homes, Certs: certs, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
+	f := &fleetNode{stop: stop, homes: homes, router: &fleet.Router{Homes: homes, Certs: fleetCerts, Timeout: cfg.Delivery.ConnectTimeout, Log: log}}
 	lmtp := (&fleet.LMTPBackend{Homes: homes, Spool: sp, MaxMessageBytes: cfg.Limits.MaxMessageBytes, Log: log}).NewServer()
 	f.l, err = net.Listen("tcp", cfg.Fleet.Listen)
 	if err != nil {
@@ -61,10 +62,17 @@ func startFleet(cfg *config.Config, st *store.Store, sp *spool.Spool, agent *del
 		return nil, fmt.Errorf("listen fleet (internal LMTP and proxy) on %s: %w (change fleet.listen)", cfg.Fleet.Listen, err)
 	}
 	fmt.Fprintf(banner, "mailgate: %-36s %s (node %s)\n", "fleet (internal, mutual TLS)", f.l.Addr(), self)
-	internal := &fleet.Listener{TLS: certs.ServerConfig(), Log: log, LMTP: lmtp,
+	// The store's ticket keys, as on the public listeners: a node's
+	// connections to a peer that restarted resume (RFC 8446 §2.2). A
+	// ticket from a public listener carries no client certificate and
+	// Go resumes a session under RequireAndVerifyClientCert only with
+	// one that still chains to the fleet CA, so it gets no further.
+	internalTLS := fleetCerts.ServerConfig()
+	useTicketKeys(tickets, internalTLS)
+	internal := &fleet.Listener{TLS: internalTLS, Log: log, LMTP: lmtp,
 		IMAP: serveFunc(imapSrv.ServeProxied), POP3: serveFunc(pop3Srv.ServeProxied)}
-	internal.Move = (&fleet.Mover{Homes: homes, Certs: certs, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log}).Serve
-	access := &fleet.Access{Homes: homes, Certs: certs, Log: log}
+	internal.Move = (&fleet.Mover{Homes: homes, Certs: fleetCerts, MailRoot: filepath.Join(cfg.DataDir, "mail"), Log: log}).Serve
+	access := &fleet.Access{Homes: homes, Certs: fleetCerts, Log: log}
 	imapSrv.Proxy, pop3Srv.Proxy = access.ProxyIMAP, access.ProxyPOP3
 	f.access = access
 	if cfg.Listen.HTTPS != "" {

@@ -51,9 +51,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	tlsConf := certs.ServerConfig(cert)
-	if err := startTicketKeys(ctx, cfg, st, tlsConf, log); err != nil {
+	tickets, err := startTicketKeys(ctx, cfg, st, log)
+	if err != nil {
 		return err
 	}
+	useTicketKeys(tickets, tlsConf)
 	throttle := startLoginThrottle(cfg, st, log)
 	dmarcRec, dmarcReports := dmarcRecorder(cfg)
 	var dmarcJob *dmarcreport.Job
@@ -112,7 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
 		return err
 	}
-	fl, err := startFleet(cfg, st, sp, agent, imapSrv, pop3Srv, log, banner)
+	fl, err := startFleet(cfg, st, sp, agent, imapSrv, pop3Srv, tickets, log, banner)
 	if err != nil {
 		return err
 	}

@@ -12,17 +12,17 @@ import (
 	"mailgate/internal/store"
 )
 
-// startTicketKeys gives every listener (tlsConf, and the copies made of it)
-// the session ticket keys kept in the store, so a client resumes its TLS
-// session (RFC 8446 §2.2) on any node of the fleet and across restarts,
-// and keeps them fresh: each refresh also rotates the key when it is due,
-// whichever node gets there first. A rotation of 0 turns tickets off.
-// Called before any listener starts; the keys are never logged.
-func startTicketKeys(ctx context.Context, cfg *config.Config, st *store.Store, tlsConf *tls.Config, log *slog.Logger) error {
+// startTicketKeys loads the session ticket keys kept in the store, so a
+// client resumes its TLS session (RFC 8446 §2.2) on any node of the fleet
+// and across restarts, and keeps them fresh: each refresh also rotates
+// the key when it is due, whichever node gets there first. It returns nil
+// when the rotation is 0 (tickets off). Called before any listener
+// starts; the keys are never logged. useTicketKeys gives them to a
+// listener's config.
+func startTicketKeys(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*certs.TicketKeys, error) {
 	rotation := time.Duration(cfg.TLS.TicketKeyRotation)
 	if rotation == 0 {
-		tlsConf.SessionTicketsDisabled = true
-		return nil
+		return nil, nil
 	}
 	keys := &certs.TicketKeys{}
 	load := func(ctx context.Context) error {
@@ -33,9 +33,8 @@ func startTicketKeys(ctx context.Context, cfg *config.Config, st *store.Store, t
 		return err
 	}
 	if err := load(ctx); err != nil {
-		return fmt.Errorf("tls session ticket keys: %w", err)
+		return nil, fmt.Errorf("tls session ticket keys: %w", err)
 	}
-	keys.Apply(tlsConf)
 	go func() {
 		// A node that has not yet seen another's new key gives its
 		// tickets a full handshake, and tickets it still issues under
@@ -53,5 +52,17 @@ func startTicketKeys(ctx context.Context, cfg *config.Config, st *store.Store, t
 			}
 		}
 	}()
-	return nil
+	return keys, nil
+}
+
+// useTicketKeys makes conf (and the copies later made of it) issue and
+// accept tickets under keys, or none at all when keys is nil (rotation
+// off). Every TLS server of the node goes through it: the public
+// listeners and the fleet's internal channel alike.
+func useTicketKeys(keys *certs.TicketKeys, conf *tls.Config) {
+	if keys == nil {
+		conf.SessionTicketsDisabled = true
+		return
+	}
+	keys.Apply(conf)
 }

@@ -54,6 +54,7 @@ var catalog = map[string][2]string{
 	"probe.port":       {"ポート", "Port"},
 	"probe.result":     {"結果", "Result"},
 	"probe.noanswer":   {"応答なし（%s）", "no answer (%s)"},
+	"probe.failed":     {"確認に失敗しました（内部エラー。記録済みです）", "check failed (an internal error, logged)"},
 	"probe.starttls":   {"STARTTLS あり", "STARTTLS offered"},
 	"probe.nostarttls": {"STARTTLS なし", "no STARTTLS"},
 	"probe.tls":        {"SSL/TLS で接続", "SSL/TLS connected"},

@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/smtp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,15 +62,18 @@ type prober struct {
 	cfg   *config.Config
 	allow []netip.Prefix
 	slots chan struct{} // probes in flight, node-wide
-	// resolve and dialer are replaceable in tests.
-	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	log   *slog.Logger
+	// resolve and checkPort are replaceable in tests; checkPort is smtp.
+	resolve   func(ctx context.Context, host string) ([]netip.Addr, error)
+	checkPort func(ctx context.Context, host string, addr netip.Addr, r *portResult) error
 }
 
-func newProber(cfg *config.Config) (*prober, error) {
-	p := &prober{cfg: cfg, slots: make(chan struct{}, 16),
+func newProber(cfg *config.Config, log *slog.Logger) (*prober, error) {
+	p := &prober{cfg: cfg, slots: make(chan struct{}, 16), log: log,
 		resolve: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}}
+	p.checkPort = p.smtp
 	for _, s := range cfg.Web.ProbeAllow {
 		pfx, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -194,6 +199,7 @@ type portResult struct {
 	TLS       bool // a TLS session came up (implicit, or after STARTTLS)
 	CertValid bool // the certificate is valid for the name asked
 	Auth      bool // AUTH offered (after TLS where there is TLS)
+	Failed    bool // the check itself failed (it panicked): nothing is known
 	Err       string
 }
 
@@ -214,13 +220,33 @@ func (p *prober) run(ctx context.Context, host string, addr netip.Addr) []portRe
 		wg.Add(1)
 		go func(r *portResult) {
 			defer wg.Done()
-			if err := p.smtp(ctx, host, addr, r); err != nil {
+			if err := p.check(ctx, host, addr, r); err != nil {
 				r.Err = shortErr(err)
 			}
 		}(&res[i])
 	}
 	wg.Wait()
 	return res
+}
+
+// errCheckFailed is a port's result when its check panicked.
+var errCheckFailed = errors.New("check failed (an internal error, logged)")
+
+// check runs one port's check. A panic in it (a bug of ours, or of a
+// library meeting a hostile server's answers) would end the whole node,
+// as nothing recovers a goroutine's panic but the goroutine itself: it
+// becomes that port's "check failed", with nothing of its half-made
+// findings kept, and an error log with the stack.
+func (p *prober) check(ctx context.Context, host string, addr netip.Addr, r *portResult) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("web probe: a port's check panicked", "host", host, "addr", addr, "port", r.Port,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			*r = portResult{Port: r.Port, Kind: r.Kind, Failed: true}
+			err = errCheckFailed
+		}
+	}()
+	return p.checkPort(ctx, host, addr, r)
 }
 
 // smtp speaks just enough SMTP to see what the port offers: greeting,

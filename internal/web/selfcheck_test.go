@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -90,7 +91,7 @@ func TestProbeRefusesInternalTargetsByDefault(t *testing.T) {
 	cfg := config.Default()
 	cfg.Hostname = "mail.isp.example"
 	cfg.Publish.OutboundIPs = []string{"198.51.100.25"}
-	p, err := newProber(cfg)
+	p, err := newProber(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestProbeRefusesInternalTargetsByDefault(t *testing.T) {
 		}
 	}
 	cfg.Web.ProbeAllow = []string{"127.0.0.0/8"}
-	p2, _ := newProber(cfg)
+	p2, _ := newProber(cfg, slog.New(slog.DiscardHandler))
 	if a, got := p2.target(ctx, "127.0.0.1"); got != "" || a != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("with probe_allow 127.0.0.0/8: %v %q, want allowed", a, got)
 	}
@@ -160,7 +161,7 @@ func FuzzProbeTarget(f *testing.F) {
 	cfg := config.Default()
 	cfg.Publish.OutboundIPs = []string{"198.51.100.25"}
 	f.Fuzz(func(t *testing.T, host, answer string) {
-		p, _ := newProber(cfg)
+		p, _ := newProber(cfg, slog.New(slog.DiscardHandler))
 		p.resolve = func(context.Context, string) ([]netip.Addr, error) {
 			a, err := netip.ParseAddr(answer)
 			if err != nil {
@@ -212,7 +213,7 @@ func TestProbeStopsReadingAnEndlessReply(t *testing.T) {
 	cfg.Web.ProbeAllow = []string{"127.0.0.0/8"}
 	cfg.Web.ProbeTimeout = 3 * time.Second
 	cfg.Web.ProbePorts = config.ProbePorts{Submission: port, Submissions: port, MX: port}
-	p, err := newProber(cfg)
+	p, err := newProber(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +224,72 @@ func TestProbeStopsReadingAnEndlessReply(t *testing.T) {
 		if r.Err != errProbeTooMuch.Error() {
 			t.Errorf("%s: error %q, want %q", r.Kind, r.Err, errProbeTooMuch)
 		}
+	}
+}
+
+// TestProbePanicIsACheckFailed: a port's check that panics is that port's
+// "check failed" (its half-made findings dropped) and an error log with
+// the panic, while the other ports report as usual; the node goes on.
+func TestProbePanicIsACheckFailed(t *testing.T) {
+	cfg := config.Default()
+	cfg.Hostname = "mail.isp.example"
+	var logged bytes.Buffer
+	p, err := newProber(cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.checkPort = func(ctx context.Context, host string, addr netip.Addr, r *portResult) error {
+		r.Answered, r.TLS, r.Auth = true, true, true
+		if r.Kind == "mx" {
+			var m map[string]int
+			m["boom"]++ // assignment to entry in nil map
+		}
+		return nil
+	}
+	res := p.run(context.Background(), "mx.customer.example", netip.MustParseAddr("192.0.2.25"))
+	for _, r := range res {
+		switch r.Kind {
+		case "mx":
+			if want := (portResult{Port: r.Port, Kind: "mx", Failed: true, Err: errCheckFailed.Error()}); r != want {
+				t.Errorf("mx: %+v, want %+v", r, want)
+			}
+		default:
+			if !r.Answered || !r.Auth || r.Err != "" {
+				t.Errorf("%s: %+v, want its own findings", r.Kind, r)
+			}
+		}
+	}
+	log := logged.String()
+	for _, want := range []string{"level=ERROR", "a port's check panicked", "port=25", "nil map", "host=mx.customer.example"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// TestProbePageShowsACheckFailed: on the page, the port whose check
+// panicked reads "check failed", the others their answers.
+func TestProbePageShowsACheckFailed(t *testing.T) {
+	s := newSite(t, nil)
+	s.srv.probe.resolve = func(context.Context, string) ([]netip.Addr, error) { return nil, &netErr{} }
+	s.srv.probe.checkPort = func(ctx context.Context, host string, addr netip.Addr, r *portResult) error {
+		if r.Kind == "mx" {
+			panic("probe bug")
+		}
+		r.Answered = true
+		return nil
+	}
+	c := s.client(s.plain)
+	en := map[string]string{"Accept-Language": "en"}
+	_, page := s.do(c, "GET", s.plain.URL+"/check", nil, en)
+	resp, body := s.do(c, "POST", s.plain.URL+"/check/probe", map[string][]string{"csrf": {formToken(t, page)}, "host": {"192.0.2.25"}}, en)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200:\n%s", resp.StatusCode, body)
+	}
+	if n := strings.Count(body, "check failed (an internal error, logged)"); n != 1 {
+		t.Errorf("%d ports read \"check failed\", want 1:\n%s", n, body)
+	}
+	if n := strings.Count(body, "<td>"+catalog["probe.answered"][1]); n != 2 {
+		t.Errorf("%d ports answered, want 2:\n%s", n, body)
 	}
 }

@@ -72,7 +72,7 @@ func New(cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger)
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
-	if s.probe, err = newProber(cfg); err != nil {
+	if s.probe, err = newProber(cfg, log); err != nil {
 		return nil, err
 	}
 	for _, p := range cfg.Web.MetricsAllow {

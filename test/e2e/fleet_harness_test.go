@@ -79,11 +79,15 @@ func (ca *fleetCA) issue(t *testing.T, name string) string {
 // fleetRetry makes queued hand-offs retry within a test's patience.
 const fleetRetry = "[delivery]\nretry_initial = \"200ms\"\nretry_max = \"500ms\"\nscan_interval = \"200ms\"\n"
 
-// fleetNode is one node of a test fleet with its name and internal port.
+// fleetNode is one node of a test fleet with its name, internal port and
+// the fleet CA and certificate files in its config.
 type fleetNode struct {
 	*Node
 	Name     string
 	Internal int
+	CAFile   string
+	CertFile string
+	KeyFile  string
 }
 
 // newFleet writes the configs of nodes sharing one fresh PostgreSQL
@@ -98,7 +102,8 @@ func newFleet(t *testing.T, count int, extra string) []*fleetNode {
 		name := "node-" + string(rune('a'+i))
 		port := FreePort(t)
 		toml := fmt.Sprintf("%s[fleet]\nnode = %q\nlisten = \"127.0.0.1:%d\"\nheartbeat = \"200ms\"\n%s", extra, name, port, ca.issue(t, name))
-		out = append(out, &fleetNode{Node: NewNode(t, dsn, toml), Name: name, Internal: port})
+		out = append(out, &fleetNode{Node: NewNode(t, dsn, toml), Name: name, Internal: port,
+			CAFile: filepath.Join(ca.dir, "ca.pem"), CertFile: filepath.Join(ca.dir, name+".pem"), KeyFile: filepath.Join(ca.dir, name+".key")})
 	}
 	return out
 }

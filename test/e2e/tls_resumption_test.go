@@ -61,6 +61,34 @@ func TestTLSSessionResumesOnAnotherNode(t *testing.T) {
 	}
 }
 
+// TestFleetInternalSessionResumesAfterRestart: the fleet's internal
+// channel (mutual TLS) issues tickets under the store's keys too, so a
+// node's session with a peer resumes after the peer restarts (with a
+// per-process key the restarted peer could not read the ticket: "New").
+// OpenSSL's s_client stands in for node-a, with node-a's certificate.
+func TestFleetInternalSessionResumesAfterRestart(t *testing.T) {
+	NeedTool(t, "openssl")
+	nodes := newFleet(t, 2, "")
+	a, b := nodes[0], nodes[1]
+	for _, n := range nodes {
+		n.Start()
+	}
+	internal := func(args ...string) string {
+		return sClientSaying(t, fmt.Sprintf("127.0.0.1:%d", b.Internal), "", "QUIT\n", append([]string{
+			"-cert", a.CertFile, "-key", a.KeyFile, "-CAfile", b.CAFile, "-verify_return_error",
+			"-servername", b.Name, "-alpn", "mailgate-lmtp"}, args...)...)
+	}
+	sess := filepath.Join(t.TempDir(), "internal.pem")
+	if got := internal("-sess_out", sess); got != "New, TLSv1.3" {
+		t.Fatalf("node-a to node-b: %q, want a full TLS 1.3 handshake", got)
+	}
+	b.Stop()
+	b.Start()
+	if got := internal("-sess_in", sess); got != "Reused, TLSv1.3" {
+		t.Fatalf("node-a to node-b after node-b's restart: %q, want Reused, TLSv1.3\nnode-b's log:\n%s", got, b.Log())
+	}
+}
+
 // TestTLSSessionTicketsOff: ticket_key_rotation = "off" sends no session
 // ticket, so s_client has no TLS 1.3 session to save (it writes
 // -sess_out only once a ticket arrived): every handshake is a full one.
@@ -99,11 +127,25 @@ var sessionLine = regexp.MustCompile(`(?m)^(New|Reused), (TLSv1\.[0-3]), Cipher 
 // returns "New, TLSv1.3" or "Reused, TLSv1.3" from its summary.
 func sClient(t *testing.T, addr, starttls string, args ...string) string {
 	t.Helper()
+	return sClientSaying(t, addr, starttls, "", args...)
+}
+
+// sClientSaying is sClient sending say (lines, CRLF-ended) and then
+// waiting for the server to close: with a client certificate a TLS 1.3
+// server sends its ticket only after the client's Finished, which an
+// s_client closing at once would not wait for.
+func sClientSaying(t *testing.T, addr, starttls, say string, args ...string) string {
+	t.Helper()
 	argv := append([]string{"s_client", "-connect", addr}, args...)
 	if starttls != "" {
 		argv = append(argv, "-starttls", starttls)
 	}
-	out, err := exec.Command("openssl", argv...).CombinedOutput()
+	cmd := exec.Command("openssl", argv...)
+	if say != "" {
+		cmd.Args = append(cmd.Args, "-crlf", "-ign_eof")
+		cmd.Stdin = strings.NewReader(say)
+	}
+	out, err := cmd.CombinedOutput()
 	m := sessionLine.FindStringSubmatch(string(out))
 	if m == nil {
 		t.Fatalf("openssl %s: %v, no session line in:\n%s", strings.Join(argv, " "), err, out)

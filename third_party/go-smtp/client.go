@@ -36,6 +36,9 @@ type Client struct {
 	helloError error             // the error from the hello
 	rcpts      []string          // recipients accumulated for the current transaction
 
+	// mailgate: replies bounds each reply read to MaxReplySize.
+	replies *replyLimitReader
+
 	// Time to wait for command responses (this includes 3xx reply to DATA).
 	CommandTimeout time.Duration
 	// Time to wait for responses after final dot.
@@ -155,8 +158,10 @@ func (c *Client) setConn(conn net.Conn) {
 	var r io.Reader = conn
 	var w io.Writer = conn
 
+	// mailgate: under the line limit, a limit on the whole reply.
+	c.replies = newReplyLimitReader(conn)
 	r = &lineLimitReader{
-		R: conn,
+		R: c.replies,
 		// Doubled maximum line length per RFC 5321 (Section 4.5.3.1.6)
 		LineLimit: 2000,
 	}
@@ -242,6 +247,10 @@ func (c *Client) Hello(localName string) error {
 }
 
 func (c *Client) readResponse(expectCode int) (int, string, error) {
+	// mailgate: every reply starts with a fresh MaxReplySize budget.
+	if c.replies != nil {
+		c.replies.reset()
+	}
 	code, msg, err := c.text.ReadResponse(expectCode)
 	if protoErr, ok := err.(*textproto.Error); ok {
 		err = toSMTPErr(protoErr)
