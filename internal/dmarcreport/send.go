@@ -38,9 +38,12 @@ type Job struct {
 
 // Result says what one run did.
 type Result struct {
-	Reports int      // messages queued
-	Domains []string // policy domains reported on
-	Skipped []string // why a domain or destination got nothing, one line each
+	Reports int // messages queued
+	// TooLarge counts the short reports queued instead of a report over
+	// a destination's size limit (RFC 7489 §7.2.2).
+	TooLarge int
+	Domains  []string // policy domains reported on
+	Skipped  []string // why a domain or destination got nothing, one line each
 	// Retry says a DNS failure left some counts for a later run.
 	Retry bool
 }
@@ -119,7 +122,8 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 }
 
 // send queues one period's report to each destination whose size limit
-// it fits (§7.2.1: larger reports are not sent to it).
+// it fits; the others get the short report saying it was too large
+// (§7.2.1).
 func (j *Job) send(domain string, rec *dmarc.Record, begin, end int64, counts []store.DMARCCount, dests []Destination, now time.Time, res *Result) error {
 	f := Build(j.Reporter, reportID(j.Receiver(), domain, begin), domain, rec, begin, end, counts)
 	gz, err := f.Gzipped()
@@ -128,21 +132,52 @@ func (j *Job) send(domain string, rec *dmarc.Record, begin, end int64, counts []
 	}
 	for _, d := range dests {
 		msg := Compose(j.Reporter, f, gz, d.Address, j.Hostname, now)
-		if d.MaxBytes > 0 && int64(len(msg)) > d.MaxBytes {
-			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: report of %d bytes exceeds %s's limit of %d", domain, len(msg), d.Address, d.MaxBytes))
+		if d.fits(len(msg)) {
+			if err := j.queue(domain, d.Address, msg, now); err != nil {
+				return err
+			}
+			res.Reports++
+			j.logQueued("dmarc report queued", domain, d.Address, f.ReportMetadata.ReportID, len(msg), "records", len(f.Records))
 			continue
 		}
-		env := &spool.Envelope{ID: spool.NewID(), From: j.Email, To: []string{d.Address}, Received: now, Origin: "dmarc-report"}
-		if err := j.Spool.Put(env, msg); err != nil {
-			return fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, d.Address, err)
+		// RFC 7489 §7.2.1: the URI is not used; the short report of
+		// §7.2.2 says a report is available but could not be sent.
+		tl := TooLarge{Domain: domain, ReportID: f.ReportMetadata.ReportID, Size: len(msg), URI: "mailto:" + d.Address, Date: now}
+		notice := ComposeTooLarge(j.Reporter, tl, d.Address, j.Hostname, now)
+		why := fmt.Sprintf("%s: report of %d bytes exceeds %s's limit of %d", domain, len(msg), d.Address, d.MaxBytes)
+		if !d.fits(len(notice)) {
+			res.Skipped = append(res.Skipped, why+"; so does the short report saying so (RFC 7489 §7.2.2), nothing sent")
+			continue
 		}
-		res.Reports++
-		if j.Log != nil {
-			j.Log.Info("dmarc report queued", "domain", domain, "to", d.Address, "report_id", f.ReportMetadata.ReportID,
-				"records", len(f.Records), "bytes", len(msg), "id", env.ID)
+		if err := j.queue(domain, d.Address, notice, now); err != nil {
+			return err
 		}
+		res.TooLarge++
+		res.Skipped = append(res.Skipped, why+"; sent the short report saying so instead (RFC 7489 §7.2.2)")
+		j.logQueued("dmarc report too large, short report queued", domain, d.Address, tl.ReportID, len(notice), "report_bytes", len(msg))
 	}
 	return nil
+}
+
+// fits says whether a message of n bytes is within the destination's
+// limit (RFC 7489 §6.4's "!size", after encoding, §7.2.1).
+func (d Destination) fits(n int) bool {
+	return d.MaxBytes <= 0 || int64(n) <= d.MaxBytes
+}
+
+// queue spools one report message to one destination.
+func (j *Job) queue(domain, to string, msg []byte, now time.Time) error {
+	env := &spool.Envelope{ID: spool.NewID(), From: j.Email, To: []string{to}, Received: now, Origin: "dmarc-report"}
+	if err := j.Spool.Put(env, msg); err != nil {
+		return fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, to, err)
+	}
+	return nil
+}
+
+func (j *Job) logQueued(what, domain, to, reportID string, size int, kv ...any) {
+	if j.Log != nil {
+		j.Log.Info(what, append([]any{"domain", domain, "to", to, "report_id", reportID, "bytes", size}, kv...)...)
+	}
 }
 
 // accepts applies RFC 7489 §7.1: a destination outside the policy

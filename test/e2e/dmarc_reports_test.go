@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -140,5 +142,82 @@ func TestDMARCAggregateReportReachesRUA(t *testing.T) {
 	}
 	if len(f.Records) != 2 || counts["pass/pass"] != 2 || counts["fail/pass"] != 1 {
 		t.Fatalf("records: %+v (want 2 aligned SPF passes, 1 SPF pass for unverified.test, not aligned)\n%s", counts, raw)
+	}
+}
+
+// TestDMARCReportTooLargeSendsShortReport: sender.test's rua= caps
+// reports at 2 KiB (RFC 7489 §6.4 "!2k"); thirty messages with as many
+// envelope domains (hex strings: gzip cannot shrink them) make a report over it, so `mailgate dmarc report-now`
+// queues RFC 7489 §7.2.2's short report instead (§7.2.1), and far.test's
+// MX (smtp-sink) receives it: Report-Domain, Report-ID (the subject's),
+// Report-Size (over the limit), Submitter and Submitting-URI in its first
+// text/plain part, and no report attached.
+func TestDMARCReportTooLargeSendsShortReport(t *testing.T) {
+	port := FreePort(t)
+	sk := startSink(t, "127.0.0.1", port, "")
+	d := startDNS(t,
+		`_dmarc.sender.test. 60 IN TXT "v=DMARC1; p=none; rua=mailto:small@far.test!2k"`,
+		`sender.test._report._dmarc.far.test. 60 IN TXT "v=DMARC1"`,
+		"far.test. 60 IN MX 10 mx.far.test.", "mx.far.test. 60 IN A 127.0.0.1")
+	n := NewNode(t, "", fmt.Sprintf("[delivery]\nremote_port = %d\nretry_initial = \"200ms\"\nretry_max = \"500ms\"\nscan_interval = \"200ms\"\n"+
+		"[dns]\nservers = [%q]\ntimeout = \"2s\"\n"+
+		"[dmarc_reports]\nenabled = true\norg_name = \"Test ISP\"\nfrom = \"dmarc-reports@example.net\"\n", port, d.Addr))
+	n.AddUser("alice@example.net", "alice-secret-1")
+	n.Start()
+	for i := range 30 {
+		mailFrom := fmt.Sprintf("bounce@%x.example", sha256.Sum256([]byte{byte(i)}))
+		if out, err := sendMX(t, n, "client.example", mailFrom, msgFrom("ceo@sender.test", fmt.Sprintf("bulk-%d", i))); err != nil {
+			t.Fatalf("message %d: %v\n%s", i, err, out)
+		}
+	}
+	n.Stop()
+	out := n.MustCLI("", "dmarc", "report-now")
+	if !strings.Contains(out, "0 report(s) queued for 1 domain(s)\n1 short report(s) queued instead of reports over a destination's size limit\n") ||
+		!strings.Contains(out, "exceeds small@far.test's limit of 2048; sent the short report saying so instead") {
+		t.Fatalf("report-now:\n%s", out)
+	}
+	n.Start()
+	got := sk.wait(t, 1, n)
+	if len(got) != 1 {
+		t.Fatalf("the sink holds %d messages, want 1", len(got))
+	}
+	m, err := mail.ReadMessage(strings.NewReader(got[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := m.Header.Get("Subject")
+	_, reportID, _ := strings.Cut(subject, "Report-ID: ")
+	if !strings.HasPrefix(subject, "Report too large: Report Domain: sender.test Submitter: example.net Report-ID: <") {
+		t.Fatalf("Subject: %q", subject)
+	}
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	first, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(first)
+	fields := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(body)), "\n") { // smtp-sink stores LF
+		k, v, _ := strings.Cut(strings.TrimSuffix(l, "\r"), ": ")
+		fields[k] = v
+	}
+	size, _ := strconv.Atoi(fields["Report-Size"])
+	if fields["Report-Domain"] != "sender.test" || fields["Report-ID"] != reportID || size <= 2048 || fields["Submitter"] != "example.net" ||
+		fields["Submitting-URI"] != "mailto:small@far.test" || fields["Report-Date"] == "" {
+		t.Fatalf("short report fields %q (subject's Report-ID %s)\n%s", fields, reportID, got[0])
+	}
+	t.Logf("report of %d bytes, short report of %d", size, len(got[0]))
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if ct := p.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Fatalf("the short report holds a %s part", ct)
+		}
 	}
 }
