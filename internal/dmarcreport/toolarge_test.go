@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,6 +78,11 @@ func TestJobTooLargeSendsShortReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, reportID, _ := strings.Cut(fullMsg.Header.Get("Subject"), "Report-ID: ")
+	for _, m := range []string{full, short} { // RFC 5322 §3.6.4: msg-id = "<" id-left "@" id-right ">"
+		if id := mustRead(t, m).Header.Get("Message-ID"); !msgID.MatchString(id) {
+			t.Errorf("Message-ID %q", id)
+		}
+	}
 	fields, subject := shortReportFields(t, short)
 	if subject != "Report too large: Report Domain: sender.example Submitter: isp.example Report-ID: "+reportID {
 		t.Errorf("Subject: %q (report's Report-ID %s)", subject, reportID)
@@ -95,6 +101,8 @@ func TestJobTooLargeSendsShortReport(t *testing.T) {
 		}
 	}
 }
+
+var msgID = regexp.MustCompile(`^<[^<>@\s]+@mx\.isp\.example>$`)
 
 // spooledByRecipient is the spool's messages by their one recipient.
 func spooledByRecipient(t *testing.T, sp *spool.Spool) map[string]string {
@@ -140,4 +148,13 @@ func shortReportFields(t *testing.T, msg string) (textproto.MIMEHeader, string) 
 		t.Fatalf("field-value pairs: %v", err)
 	}
 	return fields, m.Header.Get("Subject")
+}
+
+func mustRead(t *testing.T, msg string) *mail.Message {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
