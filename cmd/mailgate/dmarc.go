@@ -40,6 +40,9 @@ In a fleet, any node may run it: each count is reported once.`,
 			for _, s := range res.Skipped {
 				fmt.Fprintln(cmd.OutOrStdout(), "skipped:", s)
 			}
+			for _, s := range res.Notes {
+				fmt.Fprintln(cmd.OutOrStdout(), "note:", s)
+			}
 			if err != nil {
 				return err
 			}

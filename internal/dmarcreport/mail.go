@@ -28,6 +28,9 @@ func Compose(rep Reporter, f *Feedback, gz []byte, to, hostname string, now time
 	text, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=us-ascii"}})
 	fmt.Fprintf(text, "DMARC aggregate report for %s from %s, %s to %s (UTC).\r\n", domain, rep.Receiver(),
 		time.Unix(f.ReportMetadata.DateRange.Begin, 0).UTC().Format(time.DateTime), time.Unix(f.ReportMetadata.DateRange.End, 0).UTC().Format(time.DateTime))
+	for _, e := range f.ReportMetadata.Errors {
+		fmt.Fprintf(text, "Note: %s.\r\n", e)
+	}
 
 	name := f.Filename(rep.Receiver())
 	att, _ := mw.CreatePart(textproto.MIMEHeader{

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-msgauth/dmarc"
-
 	"mailgate/internal/authres"
 	"mailgate/internal/dns"
 	"mailgate/internal/spool"
@@ -20,7 +18,7 @@ import (
 // Store is what the report job reads and takes (store.Store).
 type Store interface {
 	DMARCReportDomains(ctx context.Context, before int64) ([]string, error)
-	TakeDMARCCounts(ctx context.Context, domain string, before int64, send func([]store.DMARCCount) error) error
+	TakeDMARCCounts(ctx context.Context, domain string, before int64, send func([]store.DMARCCount, []store.DMARCPolicy) error) error
 }
 
 // Job sends the reports that are due. Every node of a fleet may run it:
@@ -44,6 +42,9 @@ type Result struct {
 	TooLarge int
 	Domains  []string // policy domains reported on
 	Skipped  []string // why a domain or destination got nothing, one line each
+	// Notes are the reports' <error> notes (the policy changed during a
+	// period), one line each.
+	Notes []string
 	// Retry says a DNS failure left some counts for a later run.
 	Retry bool
 }
@@ -100,7 +101,7 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 		}
 		verified = append(verified, d)
 	}
-	return j.Store.TakeDMARCCounts(ctx, domain, before, func(counts []store.DMARCCount) error {
+	return j.Store.TakeDMARCCounts(ctx, domain, before, func(counts []store.DMARCCount, policies []store.DMARCPolicy) error {
 		if len(verified) == 0 {
 			// Nobody to send to: the counts go (§7.2 reports only to rua=).
 			skip("no verified mailto: destination in rua=; counts dropped")
@@ -110,9 +111,17 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 		for _, c := range counts {
 			byPeriod[c.PeriodBegin] = append(byPeriod[c.PeriodBegin], c)
 		}
+		policiesOf := map[int64][]store.DMARCPolicy{}
+		for _, p := range policies {
+			policiesOf[p.PeriodBegin] = append(policiesOf[p.PeriodBegin], p)
+		}
 		for begin, cs := range byPeriod {
 			end := min(begin+int64(j.Interval/time.Second), now.Unix()+1) - 1
-			if err := j.send(domain, rec, begin, end, cs, verified, now, res); err != nil {
+			f := Build(j.Reporter, reportID(j.Receiver(), domain, begin), domain, rec, policiesOf[begin], begin, end, cs)
+			for _, note := range f.ReportMetadata.Errors {
+				res.Notes = append(res.Notes, domain+": "+note)
+			}
+			if err := j.send(f, verified, now, res); err != nil {
 				return err
 			}
 		}
@@ -124,8 +133,8 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 // send queues one period's report to each destination whose size limit
 // it fits; the others get the short report saying it was too large
 // (§7.2.1).
-func (j *Job) send(domain string, rec *dmarc.Record, begin, end int64, counts []store.DMARCCount, dests []Destination, now time.Time, res *Result) error {
-	f := Build(j.Reporter, reportID(j.Receiver(), domain, begin), domain, rec, begin, end, counts)
+func (j *Job) send(f *Feedback, dests []Destination, now time.Time, res *Result) error {
+	domain := f.PolicyPublished.Domain
 	gz, err := f.Gzipped()
 	if err != nil {
 		return err

@@ -46,7 +46,7 @@ func TestJobTooLargeSendsShortReport(t *testing.T) {
 		rows = append(rows, store.DMARCCount{PolicyDomain: "sender.example", PeriodBegin: yesterday, SourceIP: fmt.Sprintf("192.0.%d.%d", i/200, i%200+1),
 			HeaderFrom: "sender.example", Disposition: "none", DKIMEval: "fail", SPFEval: "fail", SPFScope: "mfrom", SPFResult: "none", Messages: int64(i + 1)})
 	}
-	if err := st.AddDMARCCounts(ctx, rows); err != nil {
+	if err := st.AddDMARCCounts(ctx, rows, nil); err != nil {
 		t.Fatal(err)
 	}
 	j := &Job{Store: st, Spool: sp, Reporter: Reporter{OrgName: "ISP", Email: "dmarc@isp.example"}, Hostname: "mx.isp.example",
