@@ -17,7 +17,7 @@ import (
 )
 
 func newEdgeImpactCmd() *cobra.Command {
-	var at, scope, poolFile string
+	var at, scope, poolFile, nfdumpTZ string
 	var exempt, unexempt []string
 	var top int
 	var asJSON, resolve bool
@@ -39,7 +39,11 @@ allowed to blocked, and back, are listed. Nothing is changed in the store.
 
 Input, detected from its first line:
   nfdump CSV    nfdump -r FILE -o csv (header ts,te,td,sa,da,sp,dp,pr,...;
-                the summary nfdump prints at the end is skipped)
+                the summary nfdump prints at the end is skipped). nfdump
+                prints ts in its own local time without naming the zone:
+                --nfdump-tz says which (UTC unless told; run nfdump with
+                TZ=UTC to match). The subscriber of a source is looked up
+                at its flows' ts.
   plain         SRC DST [PORT] a line, spaces, tabs or commas, # comments,
                 PORT 25 when left out
 Malformed lines are counted and the first few named; they stop nothing.`,
@@ -68,7 +72,7 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 				return err
 			}
 			defer st.Close()
-			q := edge.ImpactQuery{At: at, WhatIf: w, Top: top}
+			q := edge.ImpactQuery{At: at, WhatIf: w, Top: top, NfdumpTZ: nfdumpTZ}
 			if resolve {
 				q.Resolver = dns.Carriers(cfg.DNS.Servers, cfg.DNS.Timeout)
 			}
@@ -96,6 +100,7 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 	cmd.Flags().StringVar(&poolFile, "pools", "", "also replay with these pool prefixes added (or moved): a file as pool import reads it (CSV pool,kind,prefix or TOML)")
 	cmd.Flags().StringArrayVar(&exempt, "exempt", nil, "also replay with this prefix exempted (repeatable)")
 	cmd.Flags().StringArrayVar(&unexempt, "unexempt", nil, "also replay without this exemption (repeatable; as edge exempt list shows it)")
+	cmd.Flags().StringVar(&nfdumpTZ, "nfdump-tz", "UTC", "the zone nfdump printed its ts column in (its machine's, or its TZ's): UTC, an offset as +09:00, or a name as Asia/Tokyo")
 	cmd.Flags().IntVar(&top, "top", 20, "list at most this many sources per table")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts (with the [dns] servers)")

@@ -20,6 +20,9 @@ type ImpactQuery struct {
 	Loc    *time.Location // At's zone when it names none
 	WhatIf ImpactWhatIf
 	Top    int
+	// NfdumpTZ is the zone of nfdump's ts column (ParseFlowZone): ""
+	// is UTC.
+	NfdumpTZ string
 	// Resolver resolves carrier domains' MX hosts; nil: not resolved.
 	// The domains it failed on are the Impact's Warnings.
 	Resolver Resolver
@@ -40,7 +43,7 @@ type ImpactWhatIf struct {
 }
 
 // QueryError is a bad what-if value: Param names the flag or query
-// parameter (at, scope, exempt, unexempt, pools) or "flows" for an input
+// parameter (at, scope, exempt, unexempt, pools, nfdump-tz) or "flows" for an input
 // neither format reads. The caller prefixes it its own way (--at).
 type QueryError struct {
 	Param string
@@ -118,6 +121,10 @@ func ImpactFromStore(ctx context.Context, st *store.Store, flows io.Reader, q Im
 	if err != nil {
 		return nil, err
 	}
+	zone, err := ParseFlowZone(q.NfdumpTZ)
+	if err != nil {
+		return nil, &QueryError{"nfdump-tz", err}
+	}
 	var mx map[string][]MXHost
 	var warnings []string
 	if q.Resolver != nil {
@@ -135,7 +142,9 @@ func ImpactFromStore(ctx context.Context, st *store.Store, flows io.Reader, q Im
 		}
 	}
 	in := &readErr{r: flows}
-	im, err := ReplayImpact(NewFlowReader(in), cur, then, ImpactOptions{
+	fr := NewFlowReader(in)
+	fr.Zone = zone
+	im, err := ReplayImpact(fr, cur, then, ImpactOptions{
 		Top: q.Top, Now: now,
 		Subscriber: func(ip netip.Addr, t time.Time) string { return st.SubscriberLabel(ctx, ip, t) },
 	})

@@ -25,10 +25,11 @@ const impactTopDefault = 20
 // impactQuery reads edge impact's what-if from the API's query (or form
 // fields) or the console's form, named as the CLI's flags: at, scope,
 // exempt and unexempt (repeatable; a value may hold several, space- or
-// comma-separated), top, and resolve (true, the default, or false);
+// comma-separated), top, resolve (true, the default, or false) and
+// nfdump-tz (the zone of nfdump's ts, UTC unless given);
 // pools is the uploaded pool file (--pools), nil for none.
 func (s *Server) impactQuery(v url.Values, pools []byte, poolsName string) (edge.ImpactQuery, error) {
-	q := edge.ImpactQuery{At: strings.TrimSpace(v.Get("at")), Top: impactTopDefault, WhatIf: edge.ImpactWhatIf{
+	q := edge.ImpactQuery{At: strings.TrimSpace(v.Get("at")), Top: impactTopDefault, NfdumpTZ: strings.TrimSpace(v.Get("nfdump-tz")), WhatIf: edge.ImpactWhatIf{
 		Scope: strings.TrimSpace(v.Get("scope")), Exempt: fields(v["exempt"]), Unexempt: fields(v["unexempt"]),
 		Pools: pools, PoolsName: poolsName,
 	}}

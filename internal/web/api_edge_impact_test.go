@@ -104,6 +104,7 @@ func TestAPIEdgeImpact(t *testing.T) {
 		{"unexempt=10.10.9.9", impactFlows, "unexempt: 10.10.9.9/32 is not an exemption (see edge exempt list)"},
 		{"exempt=10.1.2.3/8", impactFlows, "exempt: "},
 		{"top=many", impactFlows, "top: want 0..1000"},
+		{"nfdump-tz=Mars/Olympus", impactFlows, `nfdump-tz: "Mars/Olympus": want UTC, an offset +09:00 or a zone name`},
 		{"", "ts,te,td,sa\n", "body: line 1: "},
 		{"", "hello world\n", "body: line 1: neither an nfdump CSV header"},
 	} {

@@ -71,6 +71,7 @@ func TestConsoleEdgeImpact(t *testing.T) {
 	}{
 		{map[string]string{"csrf": tok, "at": "tomorrow"}, impactFlows, `at: date/time &#34;tomorrow&#34;: want 2006-01-02`, 400},
 		{map[string]string{"csrf": tok, "unexempt": "10.10.9.9"}, impactFlows, "unexempt: 10.10.9.9/32 is not an exemption", 400},
+		{map[string]string{"csrf": tok, "nfdump-tz": "+25:00"}, impactFlows, "nfdump-tz: &#34;&#43;25:00&#34;: want an offset", 400},
 		{map[string]string{"csrf": tok}, "hello world\n", "flow file: line 1: neither an nfdump CSV header", 400},
 		{map[string]string{"csrf": tok}, "-", "choose a flow file", 400},
 	} {
@@ -100,7 +101,8 @@ func TestConsoleEdgeImpactPools(t *testing.T) {
 	impactPolicy(t, s.st)
 	op, tok := s.operatorClient()
 	resp, page := s.do(op, "GET", s.secure.URL+"/console/edge/impact", nil, nil)
-	if resp.StatusCode != 200 || !strings.Contains(page, `<input type="file" name="pools"`) || !strings.Contains(page, `<select name="resolve"`) {
+	if resp.StatusCode != 200 || !strings.Contains(page, `<input type="file" name="pools"`) || !strings.Contains(page, `<select name="resolve"`) ||
+		!strings.Contains(page, `name="nfdump-tz" id="impacttz" value="UTC"`) {
 		t.Fatalf("what-if page: %d\n%s", resp.StatusCode, page)
 	}
 	plan := upload{"pools", "plan.csv", "pool,kind,prefix\nfixed-plan,static,10.10.0.5/32\n"}

@@ -13,6 +13,7 @@ func init() {
 		"con.impact.exempt":        {"例外に追加したら（プレフィックス、空白区切り）", "With these exempted (prefixes, space-separated)"},
 		"con.impact.unexempt":      {"例外から外したら（プレフィックス、空白区切り）", "Without these exemptions (prefixes, space-separated)"},
 		"con.impact.pools":         {"プールを変えたら（pool import と同じ CSV pool,kind,prefix か TOML のファイル、任意）", "With these pool prefixes added or moved (a file as pool import reads it: CSV pool,kind,prefix or TOML; optional)"},
+		"con.impact.nfdumptz":      {"nfdump の ts の時間帯（nfdump を動かしたマシンの時間帯: UTC、+09:00、Asia/Tokyo など）", "Zone of nfdump's ts (that of the machine nfdump ran on: UTC, +09:00, Asia/Tokyo...)"},
 		"con.impact.resolve":       {"通信事業者ドメインの MX", "Carrier domains' MX hosts"},
 		"con.impact.resolve.true":  {"DNS で引く", "resolved with DNS"},
 		"con.impact.resolve.false": {"引かない（プレフィックスだけで判定）", "not resolved (carrier prefixes only)"},
