@@ -115,7 +115,8 @@ func mustJSON(v any) string {
 // domains resolved with the node's [dns] servers (au.test's MX is
 // 198.51.100.25, so flows to it are carrier-bound in phase 1; gone.test
 // does not resolve and is a warning). resolve=false counts by prefixes
-// only. Each answer is the CLI's for the same file and flags.
+// only. Each answer is the CLI's for the same file and flags, and the
+// console's form (posted by curl) shows the same counts.
 func TestWebAPIEdgeImpactPoolsAndCarrierDomains(t *testing.T) {
 	NeedTool(t, "curl")
 	d := startDNS(t, "au.test. 60 IN MX 10 mx.au.test.", "mx.au.test. 60 IN A 198.51.100.25")
@@ -172,6 +173,23 @@ func TestWebAPIEdgeImpactPoolsAndCarrierDomains(t *testing.T) {
 	}
 	if g, c := mustJSON(unresolved), mustJSON(parseImpact(t, n.MustCLI("", "edge", "impact", flows, "--resolve=false", "--json"))); g != c {
 		t.Errorf("resolve=false: the API's counts differ from the CLI's:\nAPI %s\nCLI %s", g, c)
+	}
+
+	// The console's form, posted by curl as a browser posts it, replays
+	// the same way: the plan, resolved carriers, and its warning.
+	n.AddUser("admin@example.jp", "operator-secret-1")
+	https := "https://" + n.Addr("https")
+	op := curlLogin(t, https, "admin@example.jp", "operator-secret-1")
+	code, page := curl(t, "-b", op.jar, "-H", "Accept-Language: en", "-F", "csrf="+op.token, "-F", "flows=@"+flows, "-F", "pools=@"+plan, "-F", "resolve=true", "-F", "nfdump-tz=UTC", https+"/console/edge/impact")
+	for _, want := range []string{
+		`<td id="now">3 flows blocked, 2 sources, 1 destinations</td>`,
+		`<td id="then">2 flows blocked, 1 sources, 1 destinations</td>`,
+		`<td id="toallowed">1 flows from 1 sources</td>`,
+		`<td id="warnings">carrier gone domain gone.test: `,
+	} {
+		if code != 200 || !strings.Contains(page, want) {
+			t.Errorf("console: %d, the page lacks %q\n%s", code, want, page)
+		}
 	}
 
 	os.WriteFile(plan, []byte("pool,kind,prefix\nfixed-plan,static,10.10.5.0/33\n"), 0o600)
