@@ -47,11 +47,13 @@ type dmarcFeedback struct {
 // reports@far.test (another organization, which accepts them through
 // sender.test._report._dmarc.far.test, RFC 7489 §7.1); one more claims
 // unverified.test, whose rua= names far.test without that record. After a
-// graceful stop (the counts are flushed) `mailgate dmarc report-now`
+// graceful stop (the counts are flushed) and sender.test's change to
+// p=quarantine, `mailgate dmarc report-now`
 // queues one report and skips unverified.test; the restarted node delivers
 // it to far.test's MX (Postfix's smtp-sink) with RFC 7489 §7.2.1.1's
 // subject and a gzip attachment whose Appendix C XML counts 2 messages
-// that pass SPF aligned and 1 that fails, both from 127.0.0.1. A second
+// that pass SPF aligned and 1 that fails, both from 127.0.0.1, under
+// policy_published p=none (the policy they were judged under). A second
 // report-now has nothing left to send.
 func TestDMARCAggregateReportReachesRUA(t *testing.T) {
 	port := FreePort(t)
@@ -77,6 +79,10 @@ func TestDMARCAggregateReportReachesRUA(t *testing.T) {
 		t.Fatalf("unverified.test: %v\n%s", err, out)
 	}
 	n.Stop()
+	// sender.test tightens its policy before the report goes: the report
+	// still says p=none, the policy the messages were judged under
+	// (RFC 7489 §7.2, policy_published for the period).
+	d.replace(t, `_dmarc.sender.test. 60 IN TXT "v=DMARC1; p=quarantine; rua=mailto:reports@far.test!10m,https://ignored.example/"`)
 	out := n.MustCLI("", "dmarc", "report-now")
 	if !strings.Contains(out, "1 report(s) queued for 1 domain(s)") || !strings.Contains(out, "skipped: unverified.test: reports@far.test does not accept reports") {
 		t.Fatalf("report-now:\n%s", out)
