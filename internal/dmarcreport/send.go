@@ -142,11 +142,12 @@ func (j *Job) send(f *Feedback, dests []Destination, now time.Time, res *Result)
 	for _, d := range dests {
 		msg := Compose(j.Reporter, f, gz, d.Address, j.Hostname, now)
 		if d.fits(len(msg)) {
-			if err := j.queue(domain, d.Address, msg, now); err != nil {
+			id, err := j.queue(domain, d.Address, msg, now)
+			if err != nil {
 				return err
 			}
 			res.Reports++
-			j.logQueued("dmarc report queued", domain, d.Address, f.ReportMetadata.ReportID, len(msg), "records", len(f.Records))
+			j.logQueued("dmarc report queued", domain, d.Address, f.ReportMetadata.ReportID, len(msg), "records", len(f.Records), "id", id)
 			continue
 		}
 		// RFC 7489 §7.2.1: the URI is not used; the short report of
@@ -158,12 +159,13 @@ func (j *Job) send(f *Feedback, dests []Destination, now time.Time, res *Result)
 			res.Skipped = append(res.Skipped, why+"; so does the short report saying so (RFC 7489 §7.2.2), nothing sent")
 			continue
 		}
-		if err := j.queue(domain, d.Address, notice, now); err != nil {
+		id, err := j.queue(domain, d.Address, notice, now)
+		if err != nil {
 			return err
 		}
 		res.TooLarge++
 		res.Skipped = append(res.Skipped, why+"; sent the short report saying so instead (RFC 7489 §7.2.2)")
-		j.logQueued("dmarc report too large, short report queued", domain, d.Address, tl.ReportID, len(notice), "report_bytes", len(msg))
+		j.logQueued("dmarc report too large, short report queued", domain, d.Address, tl.ReportID, len(notice), "report_bytes", len(msg), "id", id)
 	}
 	return nil
 }
@@ -174,13 +176,14 @@ func (d Destination) fits(n int) bool {
 	return d.MaxBytes <= 0 || int64(n) <= d.MaxBytes
 }
 
-// queue spools one report message to one destination.
-func (j *Job) queue(domain, to string, msg []byte, now time.Time) error {
+// queue spools one report message to one destination and returns its
+// queue ID.
+func (j *Job) queue(domain, to string, msg []byte, now time.Time) (string, error) {
 	env := &spool.Envelope{ID: spool.NewID(), From: j.Email, To: []string{to}, Received: now, Origin: "dmarc-report"}
 	if err := j.Spool.Put(env, msg); err != nil {
-		return fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, to, err)
+		return "", fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, to, err)
 	}
-	return nil
+	return env.ID, nil
 }
 
 func (j *Job) logQueued(what, domain, to, reportID string, size int, kv ...any) {
