@@ -40,10 +40,16 @@ In a fleet, any node may run it: each count is reported once.`,
 			for _, s := range res.Skipped {
 				fmt.Fprintln(cmd.OutOrStdout(), "skipped:", s)
 			}
+			for _, s := range res.Notes {
+				fmt.Fprintln(cmd.OutOrStdout(), "note:", s)
+			}
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d report(s) queued for %d domain(s)\n", res.Reports, len(res.Domains))
+			if res.TooLarge > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d short report(s) queued instead of reports over a destination's size limit\n", res.TooLarge)
+			}
 			return nil
 		},
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -13,12 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/dns"
 	"mailgate/internal/edge"
-	"mailgate/internal/store"
 )
 
 func newEdgeImpactCmd() *cobra.Command {
-	var at, scope, poolFile string
+	var at, scope, poolFile, nfdumpTZ string
 	var exempt, unexempt []string
 	var top int
 	var asJSON, resolve bool
@@ -40,7 +39,11 @@ allowed to blocked, and back, are listed. Nothing is changed in the store.
 
 Input, detected from its first line:
   nfdump CSV    nfdump -r FILE -o csv (header ts,te,td,sa,da,sp,dp,pr,...;
-                the summary nfdump prints at the end is skipped)
+                the summary nfdump prints at the end is skipped). nfdump
+                prints ts in its own local time without naming the zone:
+                --nfdump-tz says which (UTC unless told; run nfdump with
+                TZ=UTC to match). The subscriber of a source is looked up
+                at its flows' ts.
   plain         SRC DST [PORT] a line, spaces, tabs or commas, # comments,
                 PORT 25 when left out
 Malformed lines are counted and the first few named; they stop nothing.`,
@@ -51,34 +54,45 @@ Malformed lines are counted and the first few named; they stop nothing.`,
   printf '10.10.0.5 203.0.113.9\n10.10.0.6 198.51.100.1 587\n' | mailgate edge impact -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			change, err := impactChange(scope, poolFile, exempt, unexempt)
-			if err != nil {
-				return flagError(err)
+			w := edge.ImpactWhatIf{Scope: scope, Exempt: exempt, Unexempt: unexempt, PoolsName: poolFile}
+			if poolFile != "" {
+				var err error
+				if w.Pools, err = os.ReadFile(poolFile); err != nil {
+					return fmt.Errorf("--pools: %w", err)
+				}
 			}
 			in, err := openFlows(cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			q := edge.ImpactQuery{At: at, Change: change, Top: top}
-			if resolve {
-				q.Resolver = net.DefaultResolver
-				q.Warn = func(e error) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e) }
+			ctx := context.Background()
+			st, cfg, err := openStore(ctx)
+			if err != nil {
+				return err
 			}
-			return withStore(func(ctx context.Context, st *store.Store) error {
-				im, err := edge.ImpactFromStore(ctx, st, in, q)
-				var qe *edge.QueryError
-				if errors.As(err, &qe) && qe.Param == "flows" {
-					return fmt.Errorf("%s: %w", args[0], qe.Err)
-				}
-				if err != nil {
-					return flagError(err)
-				}
-				if asJSON {
-					return writeJSON(cmd.OutOrStdout(), im)
-				}
-				return printImpact(cmd.OutOrStdout(), im)
-			})
+			defer st.Close()
+			q := edge.ImpactQuery{At: at, WhatIf: w, Top: top, NfdumpTZ: nfdumpTZ}
+			if resolve {
+				q.Resolver = dns.Carriers(cfg.DNS.Servers, cfg.DNS.Timeout)
+			}
+			im, err := edge.ImpactFromStore(ctx, st, in, q)
+			var qe *edge.QueryError
+			switch {
+			case errors.As(err, &qe) && qe.Param == "flows":
+				return fmt.Errorf("%s: %w", args[0], qe.Err)
+			case errors.As(err, &qe) && qe.Param == "pools":
+				return fmt.Errorf("--pools %s: %w", poolFile, qe.Err)
+			case err != nil:
+				return flagError(err)
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), im) // warnings included
+			}
+			for _, w := range im.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
+			return printImpact(cmd.OutOrStdout(), im)
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "also replay the policy as it will be then: 2006-01-02, 2006-01-02 15:04 (local time) or RFC 3339")
@@ -86,31 +100,11 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 	cmd.Flags().StringVar(&poolFile, "pools", "", "also replay with these pool prefixes added (or moved): a file as pool import reads it (CSV pool,kind,prefix or TOML)")
 	cmd.Flags().StringArrayVar(&exempt, "exempt", nil, "also replay with this prefix exempted (repeatable)")
 	cmd.Flags().StringArrayVar(&unexempt, "unexempt", nil, "also replay without this exemption (repeatable; as edge exempt list shows it)")
+	cmd.Flags().StringVar(&nfdumpTZ, "nfdump-tz", "UTC", "the zone nfdump printed its ts column in (its machine's, or its TZ's): UTC, an offset as +09:00, or a name as Asia/Tokyo")
 	cmd.Flags().IntVar(&top, "top", 20, "list at most this many sources per table")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
-	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts")
+	cmd.Flags().BoolVar(&resolve, "resolve", true, "resolve carrier domains' MX hosts (with the [dns] servers)")
 	return cmd
-}
-
-// impactChange reads edge impact's what-if flags; the pool file and the
-// prefixes are held to the rules of pool import and edge exempt add.
-func impactChange(scope, poolFile string, exempt, unexempt []string) (edge.PolicyChange, error) {
-	c, err := edge.ParseImpactChange(scope, exempt, unexempt)
-	if err != nil || poolFile == "" {
-		return c, err
-	}
-	data, err := os.ReadFile(poolFile)
-	if err != nil {
-		return c, fmt.Errorf("--pools: %w", err)
-	}
-	rows, err := edge.ParsePoolFile(data, strings.HasSuffix(strings.ToLower(poolFile), ".toml"))
-	if err == nil {
-		c.Pools, err = store.CheckPoolRows(rows)
-	}
-	if err != nil {
-		return c, fmt.Errorf("--pools %s: %w", poolFile, err)
-	}
-	return c, nil
 }
 
 // flagError names a bad what-if value by its flag (--at: ...).

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -51,7 +50,7 @@ func newPoolCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			isTOML := strings.HasSuffix(strings.ToLower(args[0]), ".toml")
+			isTOML := edge.IsTOMLPoolFile(args[0])
 			switch importFormat {
 			case "csv":
 				isTOML = false

@@ -21,22 +21,16 @@ func Compose(rep Reporter, f *Feedback, gz []byte, to, hostname string, now time
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	domain := f.PolicyPublished.Domain
-	from := rep.Email
-	if rep.OrgName != "" {
-		from = mime.QEncoding.Encode("UTF-8", rep.OrgName) + " <" + rep.Email + ">"
-	}
-	fmt.Fprintf(&b, "From: %s\r\n", from)
-	fmt.Fprintf(&b, "To: <%s>\r\n", to)
-	fmt.Fprintf(&b, "Subject: Report Domain: %s Submitter: %s Report-ID: <%s>\r\n", domain, rep.Receiver(), f.ReportMetadata.ReportID)
-	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: %s\r\n", message.NewMessageID(hostname, now))
-	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n")
+	writeHeader(&b, rep, to, fmt.Sprintf("Report Domain: %s Submitter: %s Report-ID: <%s>", domain, rep.Receiver(), f.ReportMetadata.ReportID), hostname, now)
 	fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n", mw.Boundary())
 	b.WriteString("This is a DMARC aggregate report (RFC 7489).\r\n")
 
 	text, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=us-ascii"}})
 	fmt.Fprintf(text, "DMARC aggregate report for %s from %s, %s to %s (UTC).\r\n", domain, rep.Receiver(),
 		time.Unix(f.ReportMetadata.DateRange.Begin, 0).UTC().Format(time.DateTime), time.Unix(f.ReportMetadata.DateRange.End, 0).UTC().Format(time.DateTime))
+	for _, e := range f.ReportMetadata.Errors {
+		fmt.Fprintf(text, "Note: %s.\r\n", e)
+	}
 
 	name := f.Filename(rep.Receiver())
 	att, _ := mw.CreatePart(textproto.MIMEHeader{
@@ -52,4 +46,19 @@ func Compose(rep Reporter, f *Feedback, gz []byte, to, hostname string, now time
 	fmt.Fprintf(att, "%s\r\n", enc)
 	mw.Close()
 	return b.Bytes()
+}
+
+// writeHeader is the header of a report's message up to its
+// Content-Type: from our address, to one destination, auto-generated.
+func writeHeader(b *bytes.Buffer, rep Reporter, to, subject, hostname string, now time.Time) {
+	from := rep.Email
+	if rep.OrgName != "" {
+		from = mime.QEncoding.Encode("UTF-8", rep.OrgName) + " <" + rep.Email + ">"
+	}
+	fmt.Fprintf(b, "From: %s\r\n", from)
+	fmt.Fprintf(b, "To: <%s>\r\n", to)
+	fmt.Fprintf(b, "Subject: %s\r\n", subject)
+	fmt.Fprintf(b, "Date: %s\r\n", now.Format(time.RFC1123Z))
+	fmt.Fprintf(b, "Message-ID: <%s>\r\n", message.NewMessageID(hostname, now)) // RFC 5322 §3.6.4: msg-id is in angle brackets
+	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n")
 }

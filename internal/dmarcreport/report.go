@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-msgauth/dmarc"
 
@@ -30,6 +32,9 @@ type ReportMetadata struct {
 	ExtraContactInfo string    `xml:"extra_contact_info,omitempty"`
 	ReportID         string    `xml:"report_id"`
 	DateRange        DateRange `xml:"date_range"`
+	// Errors are the schema's notes on the report (error*), here that
+	// the published policy changed during the period.
+	Errors []string `xml:"error,omitempty"`
 }
 
 type DateRange struct {
@@ -106,13 +111,23 @@ func (r Reporter) Receiver() string {
 }
 
 // Build makes one report: the counts of one policy domain and period,
-// rows with the same key added up, under the record published now.
-func Build(rep Reporter, reportID, domain string, rec *dmarc.Record, begin, end int64, counts []store.DMARCCount) *Feedback {
+// rows with the same key added up, under the policy the MX last saw
+// during the period (policies, from the Recorder), noted in an <error>
+// when it saw more than one; without any (counts written before policies
+// were recorded), under rec, the record published now.
+func Build(rep Reporter, reportID, domain string, rec *dmarc.Record, policies []store.DMARCPolicy, begin, end int64, counts []store.DMARCCount) *Feedback {
 	f := &Feedback{
 		Version: "1.0",
 		ReportMetadata: ReportMetadata{OrgName: rep.OrgName, Email: rep.Email, ReportID: reportID,
 			DateRange: DateRange{Begin: begin, End: end}},
 		PolicyPublished: published(domain, rec),
+	}
+	if len(policies) > 0 {
+		var note string
+		f.PolicyPublished, note = lastPolicy(domain, policies)
+		if note != "" {
+			f.ReportMetadata.Errors = append(f.ReportMetadata.Errors, note)
+		}
 	}
 	sum := map[store.DMARCCount]int64{}
 	for _, c := range counts {
@@ -157,6 +172,34 @@ func published(domain string, rec *dmarc.Record) PolicyPublished {
 		p.Pct = *rec.Percent
 	}
 	return p
+}
+
+// lastPolicy is the policy seen last of a period's, and, when there
+// were several, a note naming them in the order they were last seen.
+func lastPolicy(domain string, policies []store.DMARCPolicy) (PolicyPublished, string) {
+	ps := slices.Clone(policies)
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].LastSeen != ps[j].LastSeen {
+			return ps[i].LastSeen < ps[j].LastSeen
+		}
+		return policyText(ps[i]) < policyText(ps[j]) // a tie: any order, the same every time
+	})
+	last := ps[len(ps)-1]
+	pp := PolicyPublished{Domain: domain, P: last.P, SP: last.SP, ADKIM: last.ADKIM, ASPF: last.ASPF, Pct: last.Pct}
+	if len(ps) == 1 {
+		return pp, ""
+	}
+	seen := make([]string, len(ps))
+	for i, p := range ps {
+		seen[i] = policyText(p) + " (last seen " + time.Unix(0, p.LastSeen).UTC().Format(time.RFC3339) + ")"
+	}
+	return pp, fmt.Sprintf("the published policy changed during the period: %d policies seen, %s; policy_published is the last one seen",
+		len(ps), strings.Join(seen, ", then "))
+}
+
+// policyText is a policy as its record's tags spell it.
+func policyText(p store.DMARCPolicy) string {
+	return fmt.Sprintf("p=%s sp=%s adkim=%s aspf=%s pct=%d", p.P, p.SP, p.ADKIM, p.ASPF, p.Pct)
 }
 
 func record(c store.DMARCCount, n int64) Record {

@@ -33,6 +33,7 @@ type appendixC struct {
 			Begin int64 `xml:"begin"`
 			End   int64 `xml:"end"`
 		} `xml:"date_range"`
+		Errors []string `xml:"error"`
 	} `xml:"report_metadata"`
 	Policy struct {
 		Domain string `xml:"domain"`
@@ -74,10 +75,14 @@ type appendixC struct {
 	} `xml:"record"`
 }
 
-type memCounter struct{ rows []store.DMARCCount }
+type memCounter struct {
+	rows     []store.DMARCCount
+	policies []store.DMARCPolicy
+}
 
-func (m *memCounter) AddDMARCCounts(_ context.Context, cs []store.DMARCCount) error {
+func (m *memCounter) AddDMARCCounts(_ context.Context, cs []store.DMARCCount, ps []store.DMARCPolicy) error {
 	m.rows = append(m.rows, cs...)
+	m.policies = append(m.policies, ps...)
 	return nil
 }
 
@@ -110,7 +115,10 @@ func TestReportFromRecordedVerdicts(t *testing.T) {
 
 	rep := Reporter{OrgName: "Example ISP", Email: "dmarc-noreply@isp.example"}
 	begin := day.Truncate(24 * time.Hour).Unix()
-	f := Build(rep, "id-1", "sender.example", rec, begin, begin+86399, mc.rows)
+	if len(mc.policies) != 1 || mc.policies[0].LastSeen != day.UnixNano() {
+		t.Fatalf("flushed policies %+v, want sender.example's one, seen at %d", mc.policies, day.UnixNano())
+	}
+	f := Build(rep, "id-1", "sender.example", nil, mc.policies, begin, begin+86399, mc.rows)
 	gz, err := f.Gzipped()
 	if err != nil {
 		t.Fatal(err)
@@ -123,29 +131,9 @@ func TestReportFromRecordedVerdicts(t *testing.T) {
 	if got, want := m.Header.Get("Subject"), "Report Domain: sender.example Submitter: isp.example Report-ID: <id-1>"; got != want {
 		t.Fatalf("Subject: %q, want %q", got, want)
 	}
-	_, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	var attachment []byte
-	for {
-		p, err := mr.NextRawPart()
-		if err != nil {
-			break
-		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "application/gzip") {
-			if name := p.FileName(); name != "isp.example!sender.example!1796083200!1796169599.xml.gz" {
-				t.Fatalf("file name %q", name)
-			}
-			attachment, _ = io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
-		}
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(attachment))
-	if err != nil {
-		t.Fatalf("attachment is not gzip: %v", err)
-	}
-	raw, _ := io.ReadAll(zr)
-	var got appendixC
-	if err := xml.Unmarshal(raw, &got); err != nil {
-		t.Fatalf("%v\n%s", err, raw)
+	name, raw, got := attachedReport(t, m)
+	if name != "isp.example!sender.example!1796083200!1796169599.xml.gz" {
+		t.Fatalf("file name %q", name)
 	}
 	md, pp := got.Metadata, got.Policy
 	if md.OrgName != "Example ISP" || md.Email != rep.Email || md.ReportID != "id-1" || md.DateRange.Begin != begin || md.DateRange.End != begin+86399 {
@@ -178,9 +166,39 @@ func TestReportFromRecordedVerdicts(t *testing.T) {
 	}
 }
 
+// attachedReport is the report a message carries: its file name, its
+// XML, and that read by Appendix C's element names.
+func attachedReport(t *testing.T, m *mail.Message) (string, []byte, appendixC) {
+	t.Helper()
+	_, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	var name string
+	var attachment []byte
+	for {
+		p, err := mr.NextRawPart()
+		if err != nil {
+			break
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "application/gzip") {
+			name = p.FileName()
+			attachment, _ = io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(attachment))
+	if err != nil {
+		t.Fatalf("attachment is not gzip: %v", err)
+	}
+	raw, _ := io.ReadAll(zr)
+	var got appendixC
+	if err := xml.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	return name, raw, got
+}
+
 type failingCounter struct{ fail bool }
 
-func (f *failingCounter) AddDMARCCounts(context.Context, []store.DMARCCount) error {
+func (f *failingCounter) AddDMARCCounts(context.Context, []store.DMARCCount, []store.DMARCPolicy) error {
 	if f.fail {
 		return context.DeadlineExceeded
 	}
@@ -203,8 +221,8 @@ func TestFlushKeepsCountsTheStoreRefused(t *testing.T) {
 	if err := r.Flush(context.Background(), &mc); err != nil {
 		t.Fatal(err)
 	}
-	if len(mc.rows) != 1 || mc.rows[0].Messages != 2 {
-		t.Fatalf("after a failed flush: %+v, want one row of 2", mc.rows)
+	if len(mc.rows) != 1 || mc.rows[0].Messages != 2 || len(mc.policies) != 1 || mc.policies[0].P != "none" {
+		t.Fatalf("after a failed flush: %+v and policies %+v, want one row of 2 and p=none", mc.rows, mc.policies)
 	}
 	if err := r.Flush(context.Background(), &failingCounter{fail: true}); err != nil {
 		t.Fatalf("an empty flush wrote: %v", err)

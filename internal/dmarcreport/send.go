@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-msgauth/dmarc"
-
 	"mailgate/internal/authres"
 	"mailgate/internal/dns"
 	"mailgate/internal/spool"
@@ -20,7 +18,7 @@ import (
 // Store is what the report job reads and takes (store.Store).
 type Store interface {
 	DMARCReportDomains(ctx context.Context, before int64) ([]string, error)
-	TakeDMARCCounts(ctx context.Context, domain string, before int64, send func([]store.DMARCCount) error) error
+	TakeDMARCCounts(ctx context.Context, domain string, before int64, send func([]store.DMARCCount, []store.DMARCPolicy) error) error
 }
 
 // Job sends the reports that are due. Every node of a fleet may run it:
@@ -38,9 +36,15 @@ type Job struct {
 
 // Result says what one run did.
 type Result struct {
-	Reports int      // messages queued
-	Domains []string // policy domains reported on
-	Skipped []string // why a domain or destination got nothing, one line each
+	Reports int // messages queued
+	// TooLarge counts the short reports queued instead of a report over
+	// a destination's size limit (RFC 7489 §7.2.2).
+	TooLarge int
+	Domains  []string // policy domains reported on
+	Skipped  []string // why a domain or destination got nothing, one line each
+	// Notes are the reports' <error> notes (the policy changed during a
+	// period), one line each.
+	Notes []string
 	// Retry says a DNS failure left some counts for a later run.
 	Retry bool
 }
@@ -97,7 +101,7 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 		}
 		verified = append(verified, d)
 	}
-	return j.Store.TakeDMARCCounts(ctx, domain, before, func(counts []store.DMARCCount) error {
+	return j.Store.TakeDMARCCounts(ctx, domain, before, func(counts []store.DMARCCount, policies []store.DMARCPolicy) error {
 		if len(verified) == 0 {
 			// Nobody to send to: the counts go (§7.2 reports only to rua=).
 			skip("no verified mailto: destination in rua=; counts dropped")
@@ -107,9 +111,17 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 		for _, c := range counts {
 			byPeriod[c.PeriodBegin] = append(byPeriod[c.PeriodBegin], c)
 		}
+		policiesOf := map[int64][]store.DMARCPolicy{}
+		for _, p := range policies {
+			policiesOf[p.PeriodBegin] = append(policiesOf[p.PeriodBegin], p)
+		}
 		for begin, cs := range byPeriod {
 			end := min(begin+int64(j.Interval/time.Second), now.Unix()+1) - 1
-			if err := j.send(domain, rec, begin, end, cs, verified, now, res); err != nil {
+			f := Build(j.Reporter, reportID(j.Receiver(), domain, begin), domain, rec, policiesOf[begin], begin, end, cs)
+			for _, note := range f.ReportMetadata.Errors {
+				res.Notes = append(res.Notes, domain+": "+note)
+			}
+			if err := j.send(f, verified, now, res); err != nil {
 				return err
 			}
 		}
@@ -119,30 +131,65 @@ func (j *Job) report(ctx context.Context, domain string, before int64, now time.
 }
 
 // send queues one period's report to each destination whose size limit
-// it fits (§7.2.1: larger reports are not sent to it).
-func (j *Job) send(domain string, rec *dmarc.Record, begin, end int64, counts []store.DMARCCount, dests []Destination, now time.Time, res *Result) error {
-	f := Build(j.Reporter, reportID(j.Receiver(), domain, begin), domain, rec, begin, end, counts)
+// it fits; the others get the short report saying it was too large
+// (§7.2.1).
+func (j *Job) send(f *Feedback, dests []Destination, now time.Time, res *Result) error {
+	domain := f.PolicyPublished.Domain
 	gz, err := f.Gzipped()
 	if err != nil {
 		return err
 	}
 	for _, d := range dests {
 		msg := Compose(j.Reporter, f, gz, d.Address, j.Hostname, now)
-		if d.MaxBytes > 0 && int64(len(msg)) > d.MaxBytes {
-			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: report of %d bytes exceeds %s's limit of %d", domain, len(msg), d.Address, d.MaxBytes))
+		if d.fits(len(msg)) {
+			id, err := j.queue(domain, d.Address, msg, now)
+			if err != nil {
+				return err
+			}
+			res.Reports++
+			j.logQueued("dmarc report queued", domain, d.Address, f.ReportMetadata.ReportID, len(msg), "records", len(f.Records), "id", id)
 			continue
 		}
-		env := &spool.Envelope{ID: spool.NewID(), From: j.Email, To: []string{d.Address}, Received: now, Origin: "dmarc-report"}
-		if err := j.Spool.Put(env, msg); err != nil {
-			return fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, d.Address, err)
+		// RFC 7489 §7.2.1: the URI is not used; the short report of
+		// §7.2.2 says a report is available but could not be sent.
+		tl := TooLarge{Domain: domain, ReportID: f.ReportMetadata.ReportID, Size: len(msg), URI: "mailto:" + d.Address, Date: now}
+		notice := ComposeTooLarge(j.Reporter, tl, d.Address, j.Hostname, now)
+		why := fmt.Sprintf("%s: report of %d bytes exceeds %s's limit of %d", domain, len(msg), d.Address, d.MaxBytes)
+		if !d.fits(len(notice)) {
+			res.Skipped = append(res.Skipped, why+"; so does the short report saying so (RFC 7489 §7.2.2), nothing sent")
+			continue
 		}
-		res.Reports++
-		if j.Log != nil {
-			j.Log.Info("dmarc report queued", "domain", domain, "to", d.Address, "report_id", f.ReportMetadata.ReportID,
-				"records", len(f.Records), "bytes", len(msg), "id", env.ID)
+		id, err := j.queue(domain, d.Address, notice, now)
+		if err != nil {
+			return err
 		}
+		res.TooLarge++
+		res.Skipped = append(res.Skipped, why+"; sent the short report saying so instead (RFC 7489 §7.2.2)")
+		j.logQueued("dmarc report too large, short report queued", domain, d.Address, tl.ReportID, len(notice), "report_bytes", len(msg), "id", id)
 	}
 	return nil
+}
+
+// fits says whether a message of n bytes is within the destination's
+// limit (RFC 7489 §6.4's "!size", after encoding, §7.2.1).
+func (d Destination) fits(n int) bool {
+	return d.MaxBytes <= 0 || int64(n) <= d.MaxBytes
+}
+
+// queue spools one report message to one destination and returns its
+// queue ID.
+func (j *Job) queue(domain, to string, msg []byte, now time.Time) (string, error) {
+	env := &spool.Envelope{ID: spool.NewID(), From: j.Email, To: []string{to}, Received: now, Origin: "dmarc-report"}
+	if err := j.Spool.Put(env, msg); err != nil {
+		return "", fmt.Errorf("queueing the DMARC report for %s to %s: %w", domain, to, err)
+	}
+	return env.ID, nil
+}
+
+func (j *Job) logQueued(what, domain, to, reportID string, size int, kv ...any) {
+	if j.Log != nil {
+		j.Log.Info(what, append([]any{"domain", domain, "to", to, "report_id", reportID, "bytes", size}, kv...)...)
+	}
 }
 
 // accepts applies RFC 7489 §7.1: a destination outside the policy

@@ -53,7 +53,7 @@ func TestJobDestinations(t *testing.T) {
 		return store.DMARCCount{PolicyDomain: domain, PeriodBegin: begin, SourceIP: "192.0.2.1", HeaderFrom: domain,
 			Disposition: "none", DKIMEval: "fail", SPFEval: "fail", SPFScope: "mfrom", SPFResult: "none", Messages: 3}
 	}
-	if err := st.AddDMARCCounts(ctx, []store.DMARCCount{row("sender.example", today-day), row("sender.example", today), row("gone.example", today-day)}); err != nil {
+	if err := st.AddDMARCCounts(ctx, []store.DMARCCount{row("sender.example", today-day), row("sender.example", today), row("gone.example", today-day)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	j := &Job{Store: st, Spool: sp, Reporter: Reporter{OrgName: "ISP", Email: "dmarc@isp.example"}, Hostname: "mx.isp.example",

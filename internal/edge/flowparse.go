@@ -61,6 +61,9 @@ var nfdumpTrailers = []string{"Summary", "Time window:", "Total flows processed:
 // that is not blank (or, in the plain form, a comment). Malformed lines
 // are counted and the first few kept; they never stop the reading.
 type FlowReader struct {
+	// Zone is the zone nfdump printed its ts column in (its machine's,
+	// or its TZ's: the CSV names none); nil: UTC. See ParseFlowZone.
+	Zone      *time.Location
 	r         *bufio.Reader
 	line      int
 	format    FlowFormat
@@ -114,7 +117,7 @@ func (fr *FlowReader) Next() (Flow, error) {
 				fr.done = true
 				break
 			}
-			f, err = fr.cols.parse(text)
+			f, err = fr.cols.parse(text, fr.Zone)
 		} else {
 			if text[0] == '#' {
 				continue
@@ -219,7 +222,7 @@ func isNfdumpTrailer(text string) bool {
 
 // parse reads one nfdump CSV flow. Only TCP flows are checked further:
 // other protocols are never filtered.
-func (c nfdumpColumns) parse(text string) (Flow, error) {
+func (c nfdumpColumns) parse(text string, zone *time.Location) (Flow, error) {
 	fs := strings.Split(text, ",")
 	if len(fs) != c.n {
 		return Flow{}, fmt.Errorf("%d fields, the header has %d", len(fs), c.n)
@@ -239,16 +242,19 @@ func (c nfdumpColumns) parse(text string) (Flow, error) {
 	}
 	f.Src, f.Dst, f.Port = src.Unmap(), dst.Unmap(), port
 	if c.ts >= 0 {
-		f.Seen = parseNfdumpTime(strings.TrimSpace(fs[c.ts]))
+		f.Seen = parseNfdumpTime(strings.TrimSpace(fs[c.ts]), zone)
 	}
 	return f, nil
 }
 
-// parseNfdumpTime reads nfdump's "2006-01-02 15:04:05[.000]", in the
-// zone nfdump printed it in (the machine's); zero if it is not that.
-func parseNfdumpTime(s string) time.Time {
+// parseNfdumpTime reads nfdump's "2006-01-02 15:04:05[.000]" in zone
+// (nil: UTC); zero if it is not that.
+func parseNfdumpTime(s string, zone *time.Location) time.Time {
+	if zone == nil {
+		zone = time.UTC
+	}
 	for _, l := range []string{"2006-01-02 15:04:05.000", "2006-01-02 15:04:05"} {
-		if t, err := time.ParseInLocation(l, s, time.Local); err == nil {
+		if t, err := time.ParseInLocation(l, s, zone); err == nil {
 			return t
 		}
 	}
@@ -274,4 +280,30 @@ func parsePlainFlow(text string) (Flow, error) {
 		return Flow{}, err
 	}
 	return Flow{Src: src.Unmap(), Dst: dst.Unmap(), Port: p, TCP: true}, nil
+}
+
+// ParseFlowZone reads the zone nfdump printed ts in, as `edge impact
+// --nfdump-tz` takes it: "" or "UTC" (the default: nfdump's machine is
+// assumed to run in UTC, not to share this one's zone), a fixed offset
+// "+09:00" or "-0500", or an IANA name ("Asia/Tokyo", from the system's
+// zoneinfo).
+func ParseFlowZone(s string) (*time.Location, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "" || strings.EqualFold(s, "UTC") || s == "Z":
+		return time.UTC, nil
+	case s[0] == '+' || s[0] == '-':
+		for _, l := range []string{"-07:00", "-0700", "-07"} {
+			if t, err := time.Parse(l, s); err == nil {
+				_, off := t.Zone()
+				return time.FixedZone(s, off), nil
+			}
+		}
+		return nil, fmt.Errorf("%q: want an offset +09:00 or -05:00", s)
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q: want UTC, an offset +09:00 or a zone name as Asia/Tokyo (%v)", s, err)
+	}
+	return loc, nil
 }

@@ -89,7 +89,7 @@ func TestFlowReaderNfdump(t *testing.T) {
 		if fr.Format() != FlowNfdump || fr.Malformed != 0 {
 			t.Errorf("%s: format %q, %d malformed %v", name, fr.Format(), fr.Malformed, fr.Errors)
 		}
-		if got := fs[0].Seen; !got.Equal(time.Date(2025, 12, 2, 4, 0, 0, 0, time.Local)) {
+		if got := fs[0].Seen; !got.Equal(time.Date(2025, 12, 2, 4, 0, 0, 0, time.UTC)) {
 			t.Errorf("%s: ts read as %v", name, got)
 		}
 	}
@@ -120,7 +120,7 @@ func TestFlowReaderNfdumpColumnsByName(t *testing.T) {
 	if got := flowText(fs); got != "10.0.0.1 192.0.2.1 25\nother\n" {
 		t.Errorf("flows:\n%s", got)
 	}
-	if want := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.Local); !fs[0].Seen.Equal(want) {
+	if want := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC); !fs[0].Seen.Equal(want) {
 		t.Errorf("ts %v, want %v", fs[0].Seen, want)
 	}
 	if _, _, err := readFlows(t, "ts,te,td,sp,dp,pr\n"); err == nil || !strings.Contains(err.Error(), "line 1: nfdump CSV header without the columns sa, da, dp and pr") {
@@ -245,6 +245,68 @@ func FuzzImpactParse(f *testing.F) {
 			if fr.Errors[i].Line <= fr.Errors[i-1].Line {
 				t.Fatalf("errors out of order: %v", fr.Errors)
 			}
+		}
+	})
+}
+
+// TestFlowReaderNfdumpZone: nfdump's ts names no zone; it is read in the
+// reader's Zone, UTC when none is given, whatever this machine's zone is
+// (here Asia/Tokyo's +09:00, set for the test).
+func TestFlowReaderNfdumpZone(t *testing.T) {
+	local := time.Local
+	time.Local = time.FixedZone("JST", 9*3600)
+	defer func() { time.Local = local }()
+	in := "ts,te,td,sa,da,sp,dp,pr\n2026-12-01 10:00:00.250,x,0,10.0.0.1,192.0.2.1,40000,25,TCP\n"
+	utc := time.Date(2026, 12, 1, 10, 0, 0, 250e6, time.UTC)
+	for _, tc := range []struct {
+		zone string
+		want time.Time
+	}{
+		{"", utc},
+		{"UTC", utc},
+		{"+09:00", utc.Add(-9 * time.Hour)},
+		{"-0500", utc.Add(5 * time.Hour)},
+	} {
+		zone, err := ParseFlowZone(tc.zone)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.zone, err)
+		}
+		fr := NewFlowReader(strings.NewReader(in))
+		fr.Zone = zone
+		f, err := fr.Next()
+		if err != nil || !f.Seen.Equal(tc.want) {
+			t.Errorf("zone %q: ts read as %v (%v), want %v", tc.zone, f.Seen, err, tc.want)
+		}
+	}
+	fr := NewFlowReader(strings.NewReader(in)) // no Zone: UTC
+	if f, err := fr.Next(); err != nil || !f.Seen.Equal(utc) {
+		t.Errorf("no zone: ts read as %v (%v), want %v", f.Seen, err, utc)
+	}
+	for _, bad := range []string{"+25:00", "+9h", "Mars/Olympus_Mons"} {
+		if _, err := ParseFlowZone(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if loc, err := ParseFlowZone("Asia/Tokyo"); err == nil { // the system's zoneinfo, when it has one
+		if _, off := time.Date(2026, 12, 1, 0, 0, 0, 0, loc).Zone(); off != 9*3600 {
+			t.Errorf("Asia/Tokyo: offset %d", off)
+		}
+	}
+}
+
+// FuzzParseFlowZone: any --nfdump-tz value is a zone or an error, never a
+// panic, and a zone reads nfdump's ts.
+func FuzzParseFlowZone(f *testing.F) {
+	for _, s := range []string{"", "UTC", "Z", "+09:00", "-0500", "+05", "+25:00", "Asia/Tokyo", "../../etc/passwd", "Local"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		loc, err := ParseFlowZone(s)
+		if err != nil {
+			return
+		}
+		if loc == nil || parseNfdumpTime("2026-12-01 10:00:00", loc).IsZero() {
+			t.Fatalf("%q: zone %v does not read a ts", s, loc)
 		}
 	})
 }

@@ -91,6 +91,9 @@ type Impact struct {
 	Then      *ImpactSide    `json:"then"`       // the what-if policy, if any
 	ToBlocked *VerdictChange `json:"to_blocked"` // allowed now, blocked then
 	ToAllowed *VerdictChange `json:"to_allowed"` // blocked now, allowed then
+	// Warnings are the carrier domains that did not resolve: flows to
+	// their MX hosts count by the carriers' prefixes only.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ImpactSide is one policy's verdicts on the flows.

@@ -104,6 +104,7 @@ func TestAPIEdgeImpact(t *testing.T) {
 		{"unexempt=10.10.9.9", impactFlows, "unexempt: 10.10.9.9/32 is not an exemption (see edge exempt list)"},
 		{"exempt=10.1.2.3/8", impactFlows, "exempt: "},
 		{"top=many", impactFlows, "top: want 0..1000"},
+		{"nfdump-tz=Mars/Olympus", impactFlows, `nfdump-tz: "Mars/Olympus": want UTC, an offset +09:00 or a zone name`},
 		{"", "ts,te,td,sa\n", "body: line 1: "},
 		{"", "hello world\n", "body: line 1: neither an nfdump CSV header"},
 	} {
@@ -118,5 +119,67 @@ func TestAPIEdgeImpact(t *testing.T) {
 	big := strings.Repeat("10.10.0.5 203.0.113.9\n", impactBodyLimit/22+1)
 	if code, m := s.apiBody("POST", "/api/v1/edge/impact", ops, "text/plain", big); code != 413 || errCode(m) != "too_large" {
 		t.Errorf("17 MiB: %d %v", code, m)
+	}
+}
+
+// TestAPIEdgeImpactPools: the API takes the CLI's --pools what-if as a
+// multipart body (flows and pools parts, the what-if as fields or in the
+// query): 10.10.0.5 moved to a static pool (CSV or TOML, by the file's
+// name, as pool import reads it) is allowed then; the counts are
+// ReplayImpact's under WhatIf with those pools. A bad pool file and a bad
+// resolve are 400s naming them.
+func TestAPIEdgeImpactPools(t *testing.T) {
+	s := newSite(t, nil)
+	ctx := context.Background()
+	impactPolicy(t, s.st)
+	ops, _ := s.st.AddAPIToken(ctx, "test", "ops", []string{"read", "edge"})
+	snap, err := s.st.EdgeSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := []store.PoolPrefix{{Pool: "fixed-plan", Kind: store.PoolStatic, Prefix: netip.MustParsePrefix("10.10.0.5/32")}}
+	then, err := edge.WhatIf(snap, nil, time.Now(), edge.PolicyChange{Pools: moved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := edge.ReplayImpact(edge.NewFlowReader(strings.NewReader(impactFlows)), edge.Compile(snap, nil, time.Now()), then, edge.ImpactOptions{Top: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Then.Blocked != 0 || want.ToAllowed.Flows != 3 {
+		t.Fatalf("ReplayImpact: then %+v, to allowed %+v; want the 3 carrier-bound flows of 10.10.0.5 allowed", want.Then, want.ToAllowed)
+	}
+	for _, tc := range []struct {
+		query  string
+		fields map[string]string
+		pools  upload
+	}{
+		{"", map[string]string{"top": "3"}, upload{"pools", "plan.csv", "pool,kind,prefix\nfixed-plan,static,10.10.0.5/32\n"}},
+		{"?top=3", nil, upload{"pools", "plan.toml", "[[pool]]\nname = \"fixed-plan\"\nkind = \"static\"\nprefixes = [\"10.10.0.5\"]\n"}},
+	} {
+		body, ctype := multipartBody(tc.fields, upload{"flows", "day.txt", impactFlows}, tc.pools)
+		code, m := s.apiBody("POST", "/api/v1/edge/impact"+tc.query, ops, ctype, body)
+		thenSide, _ := m["then"].(map[string]any)
+		toA, _ := m["to_allowed"].(map[string]any)
+		if code != 200 || thenSide["blocked"] != float64(0) || toA["flows"] != float64(want.ToAllowed.Flows) || toA["sources"] != float64(want.ToAllowed.Sources) ||
+			m["flows"] != float64(want.Flows) || len(toA["top"].([]any)) != 1 {
+			t.Errorf("%s: %d %v, want then.blocked 0 and %d flows to allowed", tc.pools.name, code, m, want.ToAllowed.Flows)
+		}
+	}
+	for _, tc := range []struct {
+		query, want string
+		files       []upload
+	}{
+		{"", "pools: row 1: ", []upload{{"flows", "day.txt", impactFlows}, {"pools", "plan.csv", "pool,kind,prefix\nfixed-plan,sometimes,10.10.0.5/32\n"}}},
+		{"", "pools: no pool prefixes in the file", []upload{{"flows", "day.txt", impactFlows}, {"pools", "plan.csv", "pool,kind,prefix\n"}}},
+		{"", "flows: the multipart body needs the flow file", []upload{{"pools", "plan.csv", "pool,kind,prefix\nfixed-plan,static,10.10.0.5/32\n"}}},
+		{"?resolve=maybe", "resolve: want true or false", []upload{{"flows", "day.txt", impactFlows}}},
+	} {
+		body, ctype := multipartBody(nil, tc.files...)
+		code, m := s.apiBody("POST", "/api/v1/edge/impact"+tc.query, ops, ctype, body)
+		e, _ := m["error"].(map[string]any)
+		if msg, _ := e["message"].(string); code != 400 || errCode(m) != "invalid" || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s %v: %d %v, want 400 saying %q", tc.query, tc.files, code, m, tc.want)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func (d consoleImpactData) Last() []edge.SourceRow {
 func (s *Server) showImpact(w http.ResponseWriter, r *http.Request, status int, d consoleImpactData) {
 	d.Zone, _ = time.Now().Zone()
 	if d.Form == nil {
-		d.Form = url.Values{"top": {"20"}}
+		d.Form = url.Values{"top": {"20"}, "nfdump-tz": {"UTC"}}
 	}
 	s.render(w, r, status, "console_edge_impact", d)
 }
@@ -71,11 +71,11 @@ func (s *Server) impactForm(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// consoleReplayImpact is `edge impact FILE --at --scope --exempt
-// --unexempt --top`.
+// consoleReplayImpact is `edge impact FILE --at --scope --pools FILE
+// --exempt --unexempt --top --resolve --nfdump-tz`.
 func (s *Server) consoleReplayImpact(w http.ResponseWriter, r *http.Request) {
 	d := consoleImpactData{Form: url.Values{}}
-	for _, k := range []string{"at", "scope", "exempt", "unexempt", "top"} {
+	for _, k := range []string{"at", "scope", "exempt", "unexempt", "top", "resolve", "nfdump-tz"} {
 		d.Form.Set(k, r.PostFormValue(k))
 	}
 	f, fh, err := r.FormFile("flows")
@@ -90,7 +90,13 @@ func (s *Server) consoleReplayImpact(w http.ResponseWriter, r *http.Request) {
 		s.showImpact(w, r, http.StatusRequestEntityTooLarge, d)
 		return
 	}
-	d.Impact, err = s.replayImpact(r.Context(), f, d.Form)
+	pools, poolsName, err := impactPools(r)
+	if err != nil {
+		d.Error = "pools: " + err.Error()
+		s.showImpact(w, r, http.StatusBadRequest, d)
+		return
+	}
+	d.Impact, err = s.replayImpact(r.Context(), f, d.Form, pools, poolsName)
 	var qe *edge.QueryError
 	switch {
 	case errors.As(err, &qe) && qe.Param == "flows":

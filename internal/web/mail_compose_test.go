@@ -69,6 +69,22 @@ func (s *site) postCompose(c *http.Client, fields map[string]string, files ...up
 // in English.
 func (s *site) postMultipart(c *http.Client, path string, fields map[string]string, files ...upload) (*http.Response, string) {
 	s.t.Helper()
+	body, ctype := multipartBody(fields, files...)
+	req, _ := http.NewRequest("POST", s.secure.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Accept-Language", "en")
+	resp, err := c.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(page)
+}
+
+// multipartBody is a multipart/form-data body of fields and files, and
+// its content type.
+func multipartBody(fields map[string]string, files ...upload) (string, string) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	for k, v := range fields {
@@ -79,16 +95,7 @@ func (s *site) postMultipart(c *http.Client, path string, fields map[string]stri
 		io.WriteString(w, f.data)
 	}
 	mw.Close()
-	req, _ := http.NewRequest("POST", s.secure.URL+path, &b)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Accept-Language", "en")
-	resp, err := c.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(page)
+	return b.String(), mw.FormDataContentType()
 }
 
 func (s *site) composeToken(c *http.Client, query string) string {

@@ -61,10 +61,19 @@ func TestEdgeImpactReplaysNfdumpFlows(t *testing.T) {
 	}
 	// -R: every file of the directory, as nfpcapd starts a new one at each
 	// 5-minute boundary the capture crosses.
-	csv, err := exec.Command("nfdump", "-R", flowDir, "-o", "csv").Output()
-	if err != nil {
-		t.Fatalf("nfdump: %v\n%s", err, csv)
+	// nfdump prints ts in its local time, naming no zone: UTC here, as
+	// edge impact reads it unless told otherwise (--nfdump-tz).
+	nfdump := func(tz string) []byte {
+		t.Helper()
+		cmd := exec.Command("nfdump", "-R", flowDir, "-o", "csv")
+		cmd.Env = append(os.Environ(), "TZ="+tz)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("nfdump: %v\n%s", err, out)
+		}
+		return out
 	}
+	csv := nfdump("UTC")
 	csvFile := filepath.Join(dir, "flows.csv")
 	os.WriteFile(csvFile, csv, 0o600)
 
@@ -129,6 +138,17 @@ func TestEdgeImpactReplaysNfdumpFlows(t *testing.T) {
 		im.ToBlocked.Flows != 3 || im.ToBlocked.Sources != 2 || len(im.Then.Top) != 1 ||
 		im.Then.Top[0] != (struct{ Source, Pool, Subscriber string }{"10.10.0.5", "dyn-east", "sub-0001 (dave@example.net)"}) {
 		t.Errorf("json: %+v\n%s", im, out)
+	}
+
+	// nfdump run in UTC-9 (POSIX TZ "XYZ+9") prints ts nine hours
+	// earlier: read as UTC, the flows predate the RADIUS session and name
+	// no subscriber; read with --nfdump-tz -09:00, they name dave.
+	westFile := filepath.Join(dir, "flows-utc-9.csv")
+	os.WriteFile(westFile, nfdump("XYZ+9"), 0o600)
+	has(n.MustCLI("", "edge", "impact", westFile), "10.10.0.5  4      2             dyn-east  -\n")
+	has(n.MustCLI("", "edge", "impact", westFile, "--nfdump-tz", "-09:00"), "10.10.0.5  4      2             dyn-east  sub-0001 (dave@example.net)\n")
+	if out, err := n.CLI("", "edge", "impact", westFile, "--nfdump-tz", "Mars/Olympus"); err == nil || !strings.Contains(out, `--nfdump-tz: "Mars/Olympus": want UTC, an offset`) {
+		t.Errorf("bad --nfdump-tz: %v\n%s", err, out)
 	}
 
 	// The plain form, with a comment and malformed lines named by number.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,24 @@ func (d *testDNS) add(t *testing.T, lines ...string) {
 		n := strings.ToLower(rr.Header().Name)
 		d.rrs[n] = append(d.rrs[n], rr)
 	}
+}
+
+// replace answers lines instead of the records of their names and
+// types: a record changed while a test runs.
+func (d *testDNS) replace(t *testing.T, lines ...string) {
+	t.Helper()
+	d.mu.Lock()
+	for _, line := range lines {
+		rr, err := mdns.NewRR(line)
+		if err != nil {
+			d.mu.Unlock()
+			t.Fatalf("zone line %q: %v", line, err)
+		}
+		n := strings.ToLower(rr.Header().Name)
+		d.rrs[n] = slices.DeleteFunc(d.rrs[n], func(old mdns.RR) bool { return old.Header().Rrtype == rr.Header().Rrtype })
+	}
+	d.mu.Unlock()
+	d.add(t, lines...)
 }
 
 func (d *testDNS) serve(w mdns.ResponseWriter, r *mdns.Msg) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,4 +107,97 @@ func TestWebAPIEdgeImpactCurl(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestWebAPIEdgeImpactPoolsAndCarrierDomains: the API replays with the
+// CLI's what-ifs through the same code: a pool file posted with curl -F
+// (the --pools what-if: 10.10.5.0/24 moved to a static plan), and carrier
+// domains resolved with the node's [dns] servers (au.test's MX is
+// 198.51.100.25, so flows to it are carrier-bound in phase 1; gone.test
+// does not resolve and is a warning). resolve=false counts by prefixes
+// only. Each answer is the CLI's for the same file and flags, and the
+// console's form (posted by curl) shows the same counts.
+func TestWebAPIEdgeImpactPoolsAndCarrierDomains(t *testing.T) {
+	NeedTool(t, "curl")
+	d := startDNS(t, "au.test. 60 IN MX 10 mx.au.test.", "mx.au.test. 60 IN A 198.51.100.25")
+	n := webNode(t, fmt.Sprintf("[dns]\nservers = [%q]\ntimeout = \"2s\"\n", d.Addr))
+	n.Start()
+	api := "https://" + n.Addr("https") + "/api/v1/edge/impact"
+	ops := strings.TrimSpace(n.MustCLI("", "api", "token", "add", "noc", "--scope", "read,edge"))
+	n.MustCLI("", "pool", "add", "dyn-east", "--kind", "dynamic", "10.10.0.0/16")
+	n.MustCLI("", "edge", "carrier", "add", "au", "au.test")
+	n.MustCLI("", "edge", "carrier", "add", "gone", "gone.test")
+	n.MustCLI("", "edge", "scope", "carriers")
+
+	dir := t.TempDir()
+	flows, plan := filepath.Join(dir, "day.txt"), filepath.Join(dir, "plan.csv")
+	os.WriteFile(flows, []byte("10.10.0.5 198.51.100.25\n10.10.0.5 198.51.100.25\n"+ // to au.test's MX
+		"10.10.5.9 198.51.100.25\n"+ // the same, from the block the plan makes static
+		"10.10.0.6 192.0.2.80\n"), 0o600) // to no carrier
+	os.WriteFile(plan, []byte("pool,kind,prefix\nfixed-plan,static,10.10.5.0/24\n"), 0o600)
+
+	replay := func(args ...string) impactCounts {
+		t.Helper()
+		code, resp := curl(t, append([]string{"-H", "Authorization: Bearer " + ops}, args...)...)
+		if code != 200 {
+			t.Fatalf("impact %v: %d\n%s", args, code, resp)
+		}
+		_, body, _ := strings.Cut(resp, "\r\n\r\n")
+		return parseImpact(t, body)
+	}
+	warnings := func(body string) []string {
+		var w struct{ Warnings []string }
+		json.Unmarshal([]byte(body), &w)
+		return w.Warnings
+	}
+
+	got := replay("-F", "flows=@"+flows, "-F", "pools=@"+plan, api)
+	if got.Flows != 4 || got.Now.Blocked != 3 || got.Now.Sources != 2 || got.Then == nil || got.Then.Blocked != 2 || got.Then.Sources != 1 {
+		t.Errorf("with the plan, resolved: %+v", got)
+	}
+	cliOut := n.MustCLI("", "edge", "impact", flows, "--pools", plan, "--json")
+	if g, c := mustJSON(got), mustJSON(parseImpact(t, cliOut)); g != c {
+		t.Errorf("the API's counts differ from the CLI's:\nAPI %s\nCLI %s", g, c)
+	}
+	if w := warnings(cliOut); len(w) != 1 || !strings.Contains(w[0], "carrier gone domain gone.test") {
+		t.Errorf("CLI warnings %q, want gone.test's", w)
+	}
+	code, resp := curl(t, "-H", "Authorization: Bearer "+ops, "-F", "flows=@"+flows, api)
+	if _, body, _ := strings.Cut(resp, "\r\n\r\n"); code != 200 || len(warnings(body)) != 1 || !strings.Contains(warnings(body)[0], "gone.test") {
+		t.Errorf("API warnings: %d\n%s", code, resp)
+	}
+
+	unresolved := replay("-F", "flows=@"+flows, "-F", "resolve=false", api)
+	if unresolved.Now.Blocked != 0 || unresolved.Then != nil {
+		t.Errorf("resolve=false: %+v, want nothing blocked (au.test has no prefixes)", unresolved)
+	}
+	if g, c := mustJSON(unresolved), mustJSON(parseImpact(t, n.MustCLI("", "edge", "impact", flows, "--resolve=false", "--json"))); g != c {
+		t.Errorf("resolve=false: the API's counts differ from the CLI's:\nAPI %s\nCLI %s", g, c)
+	}
+
+	// The console's form, posted by curl as a browser posts it, replays
+	// the same way: the plan, resolved carriers, and its warning.
+	n.AddUser("admin@example.jp", "operator-secret-1")
+	https := "https://" + n.Addr("https")
+	op := curlLogin(t, https, "admin@example.jp", "operator-secret-1")
+	code, page := curl(t, "-b", op.jar, "-H", "Accept-Language: en", "-F", "csrf="+op.token, "-F", "flows=@"+flows, "-F", "pools=@"+plan, "-F", "resolve=true", "-F", "nfdump-tz=UTC", https+"/console/edge/impact")
+	for _, want := range []string{
+		`<td id="now">3 flows blocked, 2 sources, 1 destinations</td>`,
+		`<td id="then">2 flows blocked, 1 sources, 1 destinations</td>`,
+		`<td id="toallowed">1 flows from 1 sources</td>`,
+		`<td id="warnings">carrier gone domain gone.test: `,
+	} {
+		if code != 200 || !strings.Contains(page, want) {
+			t.Errorf("console: %d, the page lacks %q\n%s", code, want, page)
+		}
+	}
+
+	os.WriteFile(plan, []byte("pool,kind,prefix\nfixed-plan,static,10.10.5.0/33\n"), 0o600)
+	code, resp = curl(t, "-H", "Authorization: Bearer "+ops, "-F", "flows=@"+flows, "-F", "pools=@"+plan, api)
+	if code != 400 || !strings.Contains(resp, `"code": "invalid"`) || !strings.Contains(resp, "pools: row 1: ") {
+		t.Errorf("a bad pool file: %d\n%s", code, resp)
+	}
+	if out, err := n.CLI("", "edge", "impact", flows, "--pools", plan); err == nil || !strings.Contains(out, "--pools "+plan+": row 1: ") {
+		t.Errorf("CLI, a bad pool file: %v\n%s", err, out)
+	}
 }
