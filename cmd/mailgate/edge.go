@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mailgate/internal/config"
+	mgdns "mailgate/internal/dns"
 	"mailgate/internal/edge"
 	"mailgate/internal/store"
 )
@@ -35,15 +35,21 @@ sets, scope schedule, action); apply/run program table inet op25b.`,
 	return cmd
 }
 
-// loadPolicy compiles the policy in force now; resolve looks up carrier
-// domains' MX hosts.
-func loadPolicy(ctx context.Context, st *store.Store, resolve bool) (*edge.Policy, error) {
-	var r edge.Resolver
-	if resolve {
-		r = net.DefaultResolver
-	}
+// loadPolicy compiles the policy in force now; r, when not nil, looks up
+// carrier domains' MX hosts (carrierResolver).
+func loadPolicy(ctx context.Context, st *store.Store, r edge.Resolver) (*edge.Policy, error) {
 	p, _, err := edge.Load(ctx, st, r, nil, time.Now(), newLogger("warn"))
 	return p, err
+}
+
+// carrierResolver is what every edge command resolves carrier domains'
+// MX hosts with: the node's [dns] servers (none: /etc/resolv.conf's),
+// as edge run, edge impact and the web API do; nil when resolve is off.
+func carrierResolver(cfg *config.Config, resolve bool) edge.Resolver {
+	if !resolve {
+		return nil
+	}
+	return mgdns.Carriers(cfg.DNS.Servers, cfg.DNS.Timeout)
 }
 
 func newEdgeRelayCmd() *cobra.Command {
@@ -167,7 +173,7 @@ func newEdgeCarrierCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "list carrier sets (--resolve shows the MX addresses)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(func(ctx context.Context, st *store.Store) error {
+			return withStoreConfig(func(ctx context.Context, st *store.Store, cfg *config.Config) error {
 				cs, err := st.Carriers(ctx)
 				if err != nil {
 					return err
@@ -175,7 +181,7 @@ func newEdgeCarrierCmd() *cobra.Command {
 				var mx map[string][]edge.MXHost
 				if resolve {
 					var errs []error
-					mx, errs = edge.ResolveCarriers(ctx, net.DefaultResolver, cs, nil)
+					mx, errs = edge.ResolveCarriers(ctx, carrierResolver(cfg, true), cs, nil)
 					for _, e := range errs {
 						fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e)
 					}
@@ -314,7 +320,7 @@ func newEdgePlanCmd() *cobra.Command {
 		Use: "plan", Short: "show the scope schedule: what is in force now and the phase changes to come", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
-				p, err := loadPolicy(ctx, st, false)
+				p, err := loadPolicy(ctx, st, nil)
 				if err != nil {
 					return err
 				}
@@ -340,8 +346,8 @@ func newEdgeCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withStore(func(ctx context.Context, st *store.Store) error {
-				p, err := loadPolicy(ctx, st, resolve)
+			return withStoreConfig(func(ctx context.Context, st *store.Store, cfg *config.Config) error {
+				p, err := loadPolicy(ctx, st, carrierResolver(cfg, resolve))
 				if err != nil {
 					return err
 				}
@@ -441,7 +447,7 @@ func newEdgeRunCmd() *cobra.Command {
 			interval = orDuration(interval, cfg.Edge.PollInterval)
 			log.Info("edge run: started", "interval", interval)
 			r := &edge.Runner{
-				Store: st, Resolver: net.DefaultResolver, CacheDir: cfg.DataDir, Log: log,
+				Store: st, Resolver: carrierResolver(cfg, true), CacheDir: cfg.DataDir, Log: log,
 				Interval: interval,
 				Resolve:  orDuration(resolveEvery, cfg.Edge.ResolveInterval),
 				Window:   orDuration(window, cfg.Edge.AttemptWindow),
@@ -473,7 +479,7 @@ func newEdgeReportCmd() *cobra.Command {
 				if fromStore {
 					return printStoredAttempts(ctx, cmd, st, top, format)
 				}
-				p, err := loadPolicy(ctx, st, false)
+				p, err := loadPolicy(ctx, st, nil)
 				if err != nil {
 					return err
 				}
@@ -527,7 +533,7 @@ func newEdgeFeedCmd() *cobra.Command {
 		Use: "feed --format txt|csv|json", Short: "print our dynamic space for carriers and receivers (as the DNSBL lists it: static holes and exemptions left out)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(func(ctx context.Context, st *store.Store) error {
-				p, err := loadPolicy(ctx, st, false)
+				p, err := loadPolicy(ctx, st, nil)
 				if err != nil {
 					return err
 				}
@@ -567,7 +573,7 @@ func newEdgeDNSBLCmd() *cobra.Command {
 				return fmt.Errorf("give --zone and --listen, or set edge.dnsbl_zone and edge.dnsbl_listen in the config")
 			}
 			log := newLogger(cfg.Log.Level)
-			p, err := loadPolicy(ctx, st, false)
+			p, err := loadPolicy(ctx, st, nil)
 			if err != nil {
 				return err
 			}
@@ -601,7 +607,7 @@ func newEdgeDNSBLCmd() *cobra.Command {
 					if nc := bl.Policy().NextChange(); v == version && (nc.IsZero() || time.Now().Before(nc)) {
 						continue // unchanged, and no exemption expired since
 					}
-					np, err := loadPolicy(ctx, st, false)
+					np, err := loadPolicy(ctx, st, nil)
 					if err != nil {
 						log.Error("edge dnsbl: load policy; still answering from the last one", "err", err)
 						continue
@@ -627,7 +633,7 @@ func loadRuleset(ctx context.Context, resolve bool, window time.Duration) (*conf
 		return nil, nil, nil, err
 	}
 	defer st.Close()
-	p, err := loadPolicy(ctx, st, resolve)
+	p, err := loadPolicy(ctx, st, carrierResolver(cfg, resolve))
 	if err != nil {
 		return nil, nil, nil, err
 	}

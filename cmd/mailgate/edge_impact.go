@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"mailgate/internal/dns"
 	"mailgate/internal/edge"
 )
 
@@ -73,9 +72,7 @@ Malformed lines are counted and the first few named; they stop nothing.`,
 			}
 			defer st.Close()
 			q := edge.ImpactQuery{At: at, WhatIf: w, Top: top, NfdumpTZ: nfdumpTZ}
-			if resolve {
-				q.Resolver = dns.Carriers(cfg.DNS.Servers, cfg.DNS.Timeout)
-			}
+			q.Resolver = carrierResolver(cfg, resolve)
 			im, err := edge.ImpactFromStore(ctx, st, in, q)
 			var qe *edge.QueryError
 			switch {

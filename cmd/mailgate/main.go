@@ -77,13 +77,19 @@ func openStore(ctx context.Context) (*store.Store, *config.Config, error) {
 
 // withStore runs fn against the configured store and closes it after.
 func withStore(fn func(ctx context.Context, st *store.Store) error) error {
+	return withStoreConfig(func(ctx context.Context, st *store.Store, _ *config.Config) error { return fn(ctx, st) })
+}
+
+// withStoreConfig is withStore for a command that also reads the config
+// (the [dns] servers, say).
+func withStoreConfig(fn func(ctx context.Context, st *store.Store, cfg *config.Config) error) error {
 	ctx := context.Background()
-	st, _, err := openStore(ctx)
+	st, cfg, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return fn(ctx, st)
+	return fn(ctx, st, cfg)
 }
 
 // actor names who makes a change, for the audit log.

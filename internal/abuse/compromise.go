@@ -378,7 +378,7 @@ func composeNotice(from, to string, now time.Time, hostname, subject, text strin
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\n", from, to)
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.BEncoding.Encode("UTF-8", subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: %s\r\n", message.NewMessageID(hostname, now))
+	b.WriteString(message.MessageIDField(hostname, now) + "\r\n")
 	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n")
 	b.WriteString("Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n"))

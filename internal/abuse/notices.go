@@ -154,7 +154,7 @@ func (p NoticePolicy) Compose(c *NoticeCase, now time.Time) ([]byte, error) {
 	fmt.Fprintf(&b, "To: %s\r\n", c.Account)
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.BEncoding.Encode("UTF-8", subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: %s\r\n", message.NewMessageID(p.Hostname, now))
+	b.WriteString(message.MessageIDField(p.Hostname, now) + "\r\n")
 	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n")
 	b.WriteString("Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.Write(bytes.ReplaceAll(bytes.ReplaceAll(text.Bytes(), []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n")))

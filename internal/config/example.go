@@ -188,7 +188,7 @@ local_before_ack = true
 
 [dns]
 # DNS servers (host:port) for MX, A/AAAA, TXT, TLSA lookups of outbound
-# delivery. Empty: the system resolver (/etc/resolv.conf), which cannot
+# delivery, the inbound checks and the edge's carrier domains. Empty: the system resolver (/etc/resolv.conf), which cannot
 # report DNSSEC validation, so DANE is off.
 servers = []
 # Time allowed for one DNS query.

@@ -64,7 +64,7 @@ func BuildDSN(hostname string, m *spool.Message, rcpts []spool.RcptState, action
 	fmt.Fprintf(&b, "To: <%s>\r\n", env.From)
 	fmt.Fprintf(&b, "Subject: %s\r\n", subject)
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: <%s>\r\n", message.NewMessageID(hostname, now))
+	b.WriteString(message.MessageIDField(hostname, now) + "\r\n")
 	b.WriteString("Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n")
 	fmt.Fprintf(&b, "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n", boundary)
 	b.WriteString("This is a MIME-encapsulated delivery status notification.\r\n\r\n")

@@ -59,6 +59,6 @@ func writeHeader(b *bytes.Buffer, rep Reporter, to, subject, hostname string, no
 	fmt.Fprintf(b, "To: <%s>\r\n", to)
 	fmt.Fprintf(b, "Subject: %s\r\n", subject)
 	fmt.Fprintf(b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(b, "Message-ID: <%s>\r\n", message.NewMessageID(hostname, now)) // RFC 5322 §3.6.4: msg-id is in angle brackets
+	b.WriteString(message.MessageIDField(hostname, now) + "\r\n")
 	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n")
 }

@@ -82,12 +82,22 @@ func FixUps(h mail.Header, host string, now time.Time) []string {
 		out = append(out, "Date: "+now.Format(time.RFC1123Z))
 	}
 	if !h.Has("Message-Id") {
-		out = append(out, "Message-ID: <"+NewMessageID(host, now)+">")
+		out = append(out, MessageIDField(host, now))
 	}
 	return out
 }
 
-// NewMessageID returns a globally unique id-left@id-right.
+// MessageIDField is a new Message-ID header field (without the line end)
+// for a message we write ourselves. RFC 5322 §3.6.4: msg-id is
+// "<" id-left "@" id-right ">"; every raw header we write takes its
+// Message-ID from here so the brackets are written in one place.
+func MessageIDField(host string, now time.Time) string {
+	return "Message-ID: <" + NewMessageID(host, now) + ">"
+}
+
+// NewMessageID returns a globally unique id-left@id-right, without the
+// angle brackets: for go-message's mail.Header.SetMessageID, which adds
+// them. A header written by hand takes MessageIDField instead.
 func NewMessageID(host string, now time.Time) string {
 	var r [8]byte
 	rand.Read(r[:])

@@ -3,12 +3,12 @@ package web
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"mailgate/internal/dns"
 	"mailgate/internal/edge"
 	"mailgate/internal/store"
 )
@@ -356,7 +356,7 @@ func (s *Server) apiEdgeRuleset(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Query().Get("resolve") {
 	case "", "false":
 	case "true":
-		res = net.DefaultResolver
+		res = dns.Carriers(s.cfg.DNS.Servers, s.cfg.DNS.Timeout) // the node's [dns], as edge impact
 	default:
 		apiFail(w, http.StatusBadRequest, "invalid", "resolve: want true or false")
 		return

@@ -229,6 +229,36 @@ func (v *mailView) SortURL(by string) string {
 	return listURL(v.Folder, q, 1)
 }
 
+// sortChoice is one link of the list's sort bar: a column's header link
+// under the column's name, the current order marked with its direction.
+type sortChoice struct {
+	By, Label, URL string
+	Current        bool
+	Dir            string // the current order's direction, a catalog key
+}
+
+// SortChoices are the sort bar's links, the column headers' own URLs
+// (SortURL). A phone's list hides the date and size columns, and their
+// headers with them, so the bar is its way to sort by date.
+func (v *mailView) SortChoices() []sortChoice {
+	q := v.List.Query
+	var out []sortChoice
+	for _, by := range []string{webmail.ByDate, webmail.BySender, webmail.BySubject, webmail.BySize} {
+		c := sortChoice{By: by, Label: "mail.col." + by, URL: v.SortURL(by), Current: q.Sort == by}
+		if c.Current {
+			c.Dir = "mail.sort.desc"
+			if q.Asc {
+				c.Dir = "mail.sort.asc"
+			}
+			if by == webmail.ByDate {
+				c.Dir += ".date"
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // ConvURL switches between the conversation view and single messages,
 // keeping the search and the order, from the first page (page numbers
 // count different rows).

@@ -245,3 +245,39 @@ func TestMailConversations(t *testing.T) {
 		t.Fatalf("INBOX after deleting the plan conversation: rows %v, want only 2", rows)
 	}
 }
+
+// TestMailSortBar: the sort bar (a phone's list hides the date column and
+// its header) links to the column headers' own URLs, in the
+// conversations view too, and says the current order in both languages.
+func TestMailSortBar(t *testing.T) {
+	s, root := mailSite(t)
+	deliver(t, root, "taro@example.jp", "From: a@example.jp\nSubject: plan\n\nx\n")
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	headerLink := func(page, id string) string {
+		m := regexp.MustCompile(`<th[^>]*><a href="([^"]+)" id="` + id + `">`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no header link %s:\n%s", id, page)
+		}
+		return m[1]
+	}
+	for _, tc := range []struct{ query, lang, current string }{
+		{"", "en", `id="order-date" aria-current="true">Date <span class="dir">↓ newest first</span></a>`},
+		{"?asc=1", "en", `id="order-date" aria-current="true">Date <span class="dir">↑ oldest first</span></a>`},
+		{"?conv=1", "ja", `id="order-date" aria-current="true">日時 <span class="dir">↓ 新しい順</span></a>`},
+		{"?conv=1&asc=1", "ja", `id="order-date" aria-current="true">日時 <span class="dir">↑ 古い順</span></a>`},
+		{"?sort=from&asc=1", "en", `id="order-from" aria-current="true">From <span class="dir">↑ ascending</span></a>`},
+		{"?conv=1&sort=size", "ja", `id="order-size" aria-current="true">サイズ <span class="dir">↓ 降順</span></a>`},
+	} {
+		_, page := s.do(c, "GET", s.secure.URL+"/mail/"+tc.query, nil, map[string]string{"Accept-Language": tc.lang})
+		if !strings.Contains(page, tc.current) || strings.Count(page, `aria-current="true"`) != 1 {
+			t.Errorf("%s (%s): the sort bar lacks %q:\n%s", tc.query, tc.lang, tc.current, page)
+		}
+		for _, by := range []string{"date", "from", "subject", "size"} {
+			want := `<a href="` + headerLink(page, "sort-"+by) + `" id="order-` + by + `"`
+			if !strings.Contains(page, want) {
+				t.Errorf("%s: the sort bar's %s link is not the header's: want %s", tc.query, by, want)
+			}
+		}
+	}
+}

@@ -10,8 +10,9 @@ import (
 // TestWebmailConversationsBrowser: four messages through the real MX, two
 // of them one conversation (In-Reply-To only). In chromium the list's
 // conversations toggle shows three rows, newest first, the conversation
-// with its size and unread count; the column headers sort them by sender
-// and by date both ways; the search box keeps the conversations with a
+// with its size and unread count; on a phone the sort bar sorts the
+// messages and the conversations by date both ways; on a desktop the
+// column headers sort them by sender and by date both ways; the search box keeps the conversations with a
 // matching message and counts the matches; opening one reads its newest
 // message; IMAP UID THREAD over imaplib gives the same grouping (one
 // threading for both).
@@ -47,6 +48,32 @@ func TestWebmailConversationsBrowser(t *testing.T) {
 		return strings.Join(rows, "\n"), pager
 	}
 	click := func(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.ByQuery) }
+	// On a phone (the browser's window) the list hides the date column
+	// and its header; the sort bar above the list sorts by date instead,
+	// both ways, saying which way it is, for single messages and for
+	// conversations.
+	phoneByDate := func(view string, newest, oldest string) {
+		t.Helper()
+		var shown, order string
+		run(t, ctx, view+": the phone's sort bar",
+			chromedp.Evaluate(`getComputedStyle(document.querySelector("#sortbar")).display + " " + getComputedStyle(document.querySelector("#sort-date").closest("th")).display`, &shown))
+		if shown != "flex none" {
+			t.Errorf("%s on a phone: sort bar and date column display %q, want flex none", view, shown)
+		}
+		for _, c := range []struct{ step, want, order string }{
+			{"oldest first", oldest, "Date ↑ oldest first"},
+			{"newest first", newest, "Date ↓ newest first"},
+		} {
+			got, _ := rows(view+" on a phone, by date, "+c.step, click(`#order-date`))
+			run(t, ctx, "the sort bar's order", chromedp.Text(`#order-date`, &order, chromedp.ByQuery))
+			if got != c.want || order != c.order {
+				t.Errorf("%s on a phone, by date, %s (the bar says %q):\n%s\nwant:\n%s", view, c.step, order, got, c.want)
+			}
+		}
+	}
+	phoneByDate("messages", "4 unseen zebra\n3 unseen Re: plan\n2 unseen other\n1 unseen plan",
+		"1 unseen plan\n2 unseen other\n3 unseen Re: plan\n4 unseen zebra")
+	shot(t, ctx, "mail-list-phone-sorted")
 	got, pager := rows("conversations", click(`#conv-toggle`))
 	if want := "4 unseen zebra\n3 unseen Re: plan 2 2 unread\n2 unseen other"; got != want {
 		t.Errorf("conversation rows:\n%s\nwant:\n%s", got, want)
@@ -55,11 +82,18 @@ func TestWebmailConversationsBrowser(t *testing.T) {
 		t.Errorf("pager %q", pager)
 	}
 	shot(t, ctx, "mail-conversations")
+	phoneByDate("conversations", "4 unseen zebra\n3 unseen Re: plan 2 2 unread\n2 unseen other",
+		"2 unseen other\n3 unseen Re: plan 2 2 unread\n4 unseen zebra")
 
 	// Sorting: by the newest message's sender (aki, c, b), both ways;
 	// by date, newest conversation first, then oldest first. On a
 	// desktop screen: a phone's list hides the date column.
-	run(t, ctx, "desktop", chromedp.EmulateViewport(1280, 800))
+	var bar string
+	run(t, ctx, "desktop", chromedp.EmulateViewport(1280, 800),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector("#sortbar")).display`, &bar))
+	if bar != "none" {
+		t.Errorf("desktop: the sort bar's display is %q, want none (the column headers sort)", bar)
+	}
 	for _, c := range []struct{ step, link, want string }{
 		{"by sender", "#sort-from", "4 unseen zebra\n2 unseen other\n3 unseen Re: plan 2 2 unread"},
 		{"by sender, Z-A", "#sort-from", "3 unseen Re: plan 2 2 unread\n2 unseen other\n4 unseen zebra"},
