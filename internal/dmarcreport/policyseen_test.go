@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/mail"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 
 	"mailgate/internal/authres"
-	"mailgate/internal/spool"
-	"mailgate/internal/store"
 )
 
 // TestReportShowsPolicySeenInPeriod: policy_published is the policy the
@@ -24,16 +21,7 @@ import (
 // one and notes in <error> (and the run's Notes) that two were seen.
 func TestReportShowsPolicySeenInPeriod(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mailgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sp, err := spool.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
+	st, sp := openStoreAndSpool(t)
 	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	clock := day
 	r := &Recorder{Interval: 24 * time.Hour, Now: func() time.Time { return clock }}

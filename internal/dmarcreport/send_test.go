@@ -36,16 +36,7 @@ func (txtOnly) LookupAddr(context.Context, string) ([]string, error) { return ni
 // a domain that no longer asks for reports loses its counts unsent.
 func TestJobDestinations(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mailgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sp, err := spool.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
+	st, sp := openStoreAndSpool(t)
 	now := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
 	day := int64(24 * 3600)
 	today := now.Truncate(24 * time.Hour).Unix()
@@ -95,4 +86,20 @@ func TestJobDestinations(t *testing.T) {
 	if left, _ := st.DMARCReportDomains(ctx, today+day); len(left) != 0 {
 		t.Fatalf("left after report-now: %q", left)
 	}
+}
+
+// openStoreAndSpool opens a fresh store and spool, closed with the test.
+func openStoreAndSpool(t *testing.T) (*store.Store, *spool.Spool) {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mailgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sp, err := spool.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return st, sp
 }

@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"net/textproto"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,16 +28,7 @@ import (
 // short report exceeds too gets nothing.
 func TestJobTooLargeSendsShortReport(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "mailgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sp, err := spool.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
+	st, sp := openStoreAndSpool(t)
 	now := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
 	yesterday := now.Truncate(24*time.Hour).Unix() - 24*3600
 	var rows []store.DMARCCount

@@ -178,17 +178,5 @@ RETURNING `+dmarcPolicyCols), domain, before, func(r *sql.Rows) (p DMARCPolicy, 
 // period and reads what it returned.
 func takeRows[T any](ctx context.Context, tx *sql.Tx, query, domain string, before int64, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	rows, err := tx.QueryContext(ctx, query, domain, before)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scan)
 }

@@ -21,13 +21,7 @@ func TestDMARCCountsAddUpAndAreTakenOnce(t *testing.T) {
 
 func testDMARCCounts(t *testing.T, dsn string) {
 	ctx := context.Background()
-	var nodes []*store.Store
-	for range 2 {
-		s, err := store.Open(ctx, dsn)
-		must(t, err)
-		t.Cleanup(func() { s.Close() })
-		nodes = append(nodes, s)
-	}
+	nodes := openNodes(t, dsn, 2)
 	row := func(domain string, period int64, ip string, n int64) store.DMARCCount {
 		return store.DMARCCount{PolicyDomain: domain, PeriodBegin: period, SourceIP: ip, HeaderFrom: domain, EnvelopeFrom: domain,
 			Disposition: "none", DKIMEval: "pass", SPFEval: "fail", DKIMResults: domain + " sel pass", SPFDomain: domain,
@@ -99,13 +93,7 @@ func TestDMARCPoliciesTakenWithCounts(t *testing.T) {
 
 func testDMARCPolicies(t *testing.T, dsn string) {
 	ctx := context.Background()
-	var nodes []*store.Store
-	for range 2 {
-		s, err := store.Open(ctx, dsn)
-		must(t, err)
-		t.Cleanup(func() { s.Close() })
-		nodes = append(nodes, s)
-	}
+	nodes := openNodes(t, dsn, 2)
 	count := func(period int64) []store.DMARCCount {
 		return []store.DMARCCount{{PolicyDomain: "a.test", PeriodBegin: period, SourceIP: "192.0.2.1", HeaderFrom: "a.test",
 			Disposition: "none", DKIMEval: "pass", SPFEval: "pass", SPFScope: "mfrom", SPFResult: "pass", Messages: 1}}
@@ -138,4 +126,18 @@ func testDMARCPolicies(t *testing.T, dsn string) {
 	if len(later) != 1 || later[0] != policy(200, "quarantine", 30) {
 		t.Fatalf("policies of period 200: %+v", later)
 	}
+}
+
+// openNodes opens n store handles on one database, as n nodes of a fleet
+// do, closed with the test.
+func openNodes(t *testing.T, dsn string, n int) []*store.Store {
+	t.Helper()
+	var nodes []*store.Store
+	for range n {
+		s, err := store.Open(context.Background(), dsn)
+		must(t, err)
+		t.Cleanup(func() { s.Close() })
+		nodes = append(nodes, s)
+	}
+	return nodes
 }

@@ -166,6 +166,11 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 // queryList runs a query and returns one value per row, made by scan.
 func queryList[T any](ctx context.Context, s *Store, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := s.query(ctx, query, args...)
+	return scanAll(rows, err, scan)
+}
+
+// scanAll reads every row of a query's result with scan, and closes it.
+func scanAll[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}

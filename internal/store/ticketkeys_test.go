@@ -29,13 +29,9 @@ func testTicketKeyRace(t *testing.T, dsn string) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	var nodes []*store.Store
-	for range 2 {
-		s, err := store.Open(ctx, dsn)
-		must(t, err)
-		t.Cleanup(func() { s.Close() })
+	nodes := openNodes(t, dsn, 2)
+	for _, s := range nodes {
 		store.SetClock(s, clock)
-		nodes = append(nodes, s)
 	}
 	const rotation, keep = 12 * time.Hour, 2
 

@@ -91,14 +91,7 @@ func TestDMARCAggregateReportReachesRUA(t *testing.T) {
 		t.Fatalf("second report-now: %q", again)
 	}
 	n.Start()
-	got := sk.wait(t, 1, n)
-	if len(got) != 1 {
-		t.Fatalf("the sink holds %d messages, want 1", len(got))
-	}
-	m, err := mail.ReadMessage(strings.NewReader(got[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, m, mr := sunkReport(t, sk, n)
 	subject := m.Header.Get("Subject")
 	if !strings.HasPrefix(subject, "Report Domain: sender.test Submitter: example.net Report-ID: <") {
 		t.Fatalf("Subject: %q", subject)
@@ -106,11 +99,6 @@ func TestDMARCAggregateReportReachesRUA(t *testing.T) {
 	if from := m.Header.Get("From"); !strings.Contains(from, "<dmarc-reports@example.net>") {
 		t.Fatalf("From: %q", from)
 	}
-	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
 	var gz []byte
 	var name string
 	for {
@@ -125,7 +113,7 @@ func TestDMARCAggregateReportReachesRUA(t *testing.T) {
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		t.Fatalf("attachment %q is not gzip: %v\n%s", name, err, got[0])
+		t.Fatalf("attachment %q is not gzip: %v\n%s", name, err, msg)
 	}
 	raw, _ := io.ReadAll(zr)
 	var f dmarcFeedback
@@ -183,24 +171,12 @@ func TestDMARCReportTooLargeSendsShortReport(t *testing.T) {
 		t.Fatalf("report-now:\n%s", out)
 	}
 	n.Start()
-	got := sk.wait(t, 1, n)
-	if len(got) != 1 {
-		t.Fatalf("the sink holds %d messages, want 1", len(got))
-	}
-	m, err := mail.ReadMessage(strings.NewReader(got[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, m, mr := sunkReport(t, sk, n)
 	subject := m.Header.Get("Subject")
 	_, reportID, _ := strings.Cut(subject, "Report-ID: ")
 	if !strings.HasPrefix(subject, "Report too large: Report Domain: sender.test Submitter: example.net Report-ID: <") {
 		t.Fatalf("Subject: %q", subject)
 	}
-	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
 	first, err := mr.NextPart()
 	if err != nil {
 		t.Fatal(err)
@@ -214,9 +190,9 @@ func TestDMARCReportTooLargeSendsShortReport(t *testing.T) {
 	size, _ := strconv.Atoi(fields["Report-Size"])
 	if fields["Report-Domain"] != "sender.test" || fields["Report-ID"] != reportID || size <= 2048 || fields["Submitter"] != "example.net" ||
 		fields["Submitting-URI"] != "mailto:small@far.test" || fields["Report-Date"] == "" {
-		t.Fatalf("short report fields %q (subject's Report-ID %s)\n%s", fields, reportID, got[0])
+		t.Fatalf("short report fields %q (subject's Report-ID %s)\n%s", fields, reportID, raw)
 	}
-	t.Logf("report of %d bytes, short report of %d", size, len(got[0]))
+	t.Logf("report of %d bytes, short report of %d", size, len(raw))
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
@@ -226,4 +202,23 @@ func TestDMARCReportTooLargeSendsShortReport(t *testing.T) {
 			t.Fatalf("the short report holds a %s part", ct)
 		}
 	}
+}
+
+// sunkReport waits for the one message the sink should get and returns
+// it raw, parsed, and its MIME parts.
+func sunkReport(t *testing.T, sk *sink, n *Node) (string, *mail.Message, *multipart.Reader) {
+	t.Helper()
+	got := sk.wait(t, 1, n)
+	if len(got) != 1 {
+		t.Fatalf("the sink holds %d messages, want 1", len(got))
+	}
+	m, err := mail.ReadMessage(strings.NewReader(got[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got[0], m, multipart.NewReader(m.Body, params["boundary"])
 }
