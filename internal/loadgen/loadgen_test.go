@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -88,9 +89,14 @@ func startSink(t *testing.T) (*sink, string) {
 }
 
 func TestRunSubmitsEveryMessageOnce(t *testing.T) {
+	t.Run("waiting", func(t *testing.T) { testSubmitsEveryMessageOnce(t, false) })
+	t.Run("pipelining", func(t *testing.T) { testSubmitsEveryMessageOnce(t, true) })
+}
+
+func testSubmitsEveryMessageOnce(t *testing.T, pipelining bool) {
 	s, addr := startSink(t)
 	l := Load{
-		Target: Target{Addr: addr, User: "u@example.net", Password: "pw"},
+		Target: Target{Addr: addr, User: "u@example.net", Password: "pw", Pipelining: pipelining},
 		From:   "u@example.net", To: []string{"v@example.net"},
 		Clients: 4, PerConn: 3, Size: 4096, Messages: 20,
 	}
@@ -118,8 +124,13 @@ func TestRunSubmitsEveryMessageOnce(t *testing.T) {
 }
 
 func TestRunReportsAuthFailure(t *testing.T) {
+	t.Run("waiting", func(t *testing.T) { testReportsAuthFailure(t, false) })
+	t.Run("pipelining", func(t *testing.T) { testReportsAuthFailure(t, true) })
+}
+
+func testReportsAuthFailure(t *testing.T, pipelining bool) {
 	_, addr := startSink(t)
-	l := Load{Target: Target{Addr: addr, User: "u@example.net", Password: "wrong", Timeout: 5 * time.Second},
+	l := Load{Target: Target{Addr: addr, User: "u@example.net", Password: "wrong", Timeout: 5 * time.Second, Pipelining: pipelining},
 		From: "u@example.net", To: []string{"v@example.net"}, Clients: 2, PerConn: 1, Size: 1000, Messages: 4}
 	r, err := Run(context.Background(), l)
 	if err != nil {
@@ -194,6 +205,25 @@ func TestRunResumesTLSSessions(t *testing.T) {
 		}
 		if resume && r.Resumed < 8 || !resume && r.Resumed != 0 {
 			t.Fatalf("resume %v: %d of 10 sessions resumed", resume, r.Resumed)
+		}
+	}
+}
+
+// TestWriteDotStuffed: RFC 5321 §4.5.2: a line starting with "." gets one
+// more; content not ending in CRLF gets one before the final ".".
+func TestWriteDotStuffed(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\r\n.b\r\n..c\r\n": "a\r\n..b\r\n...c\r\n.\r\n",
+		".\r\n":              "..\r\n.\r\n",
+		"no end":             "no end\r\n.\r\n",
+		"":                   "\r\n.\r\n",
+	} {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		writeDotStuffed(w, []byte(in))
+		w.Flush()
+		if b.String() != want {
+			t.Errorf("%q: got %q, want %q", in, b.String(), want)
 		}
 	}
 }

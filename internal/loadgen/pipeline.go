@@ -31,7 +31,7 @@ import (
 type pipeClient struct {
 	conn    net.Conn
 	text    *textproto.Conn
-	pending []int // reply codes owed for commands sent and not yet read
+	pending []owed // replies owed for commands sent and not yet read
 }
 
 // openPipelined connects, secures the connection, reads the greeting and
@@ -44,9 +44,9 @@ func openPipelined(ctx context.Context, t Target, conn net.Conn, cfg *tls.Config
 			return nil, false, err
 		}
 	}
-	p := &pipeClient{conn: conn, text: textproto.NewConn(conn)}
+	p := &pipeClient{conn: conn, text: newText(conn)}
 	if tc != nil {
-		p.text = textproto.NewConn(tc)
+		p.text = newText(tc)
 	}
 	if err := p.expect(220); err != nil {
 		return nil, false, fmt.Errorf("greeting: %w", err)
@@ -69,7 +69,7 @@ func openPipelined(ctx context.Context, t Target, conn net.Conn, cfg *tls.Config
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, false, err
 		}
-		p.text = textproto.NewConn(tc)
+		p.text = newText(tc)
 		if ext, err = p.ehlo(helo); err != nil {
 			return nil, false, err
 		}
@@ -80,6 +80,16 @@ func openPipelined(ctx context.Context, t Target, conn net.Conn, cfg *tls.Config
 	resp := base64.StdEncoding.EncodeToString([]byte("\x00" + t.User + "\x00" + t.Password))
 	p.send(235, "AUTH PLAIN "+resp)
 	return p, tc.ConnectionState().DidResume, nil
+}
+
+// newText reads and writes the protocol on c, with a write buffer that
+// holds a whole group and a 10 KiB message: one TLS record and one write
+// (textproto's default 4 KiB split the message into three).
+func newText(c net.Conn) *textproto.Conn {
+	return &textproto.Conn{
+		Reader: *textproto.NewReader(bufio.NewReader(c)),
+		Writer: *textproto.NewWriter(bufio.NewWriterSize(c, 16<<10)),
+	}
 }
 
 // ehlo says EHLO and returns the extensions offered (RFC 5321 §4.1.1.1).
@@ -97,10 +107,18 @@ func (p *pipeClient) ehlo(helo string) (map[string]bool, error) {
 	return ext, nil
 }
 
+// owed is a reply the client waits for: the code it must have and the
+// command it answers, for the error.
+type owed struct {
+	code int
+	what string
+}
+
 // send queues a command in the write buffer; its reply is read later.
 func (p *pipeClient) send(code int, format string, args ...any) {
 	fmt.Fprintf(p.text.W, format+"\r\n", args...)
-	p.pending = append(p.pending, code)
+	what, _, _ := strings.Cut(format, " ")
+	p.pending = append(p.pending, owed{code, what})
 }
 
 // expect reads one reply and checks its code.
@@ -117,9 +135,12 @@ func (p *pipeClient) flushAndRead() error {
 		return err
 	}
 	var first error
-	for _, code := range p.pending {
-		if err := p.expect(code); err != nil && first == nil {
-			first = err
+	for _, o := range p.pending {
+		if err := p.expect(o.code); err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", o.what, err)
+			if te, ok := err.(*textproto.Error); ok {
+				first = fmt.Errorf("%s: %d %s", o.what, te.Code, te.Msg)
+			}
 		}
 	}
 	p.pending = p.pending[:0]
@@ -138,7 +159,7 @@ func (p *pipeClient) sendMail(from string, to []string, msg []byte, quit bool) e
 		return err
 	}
 	writeDotStuffed(p.text.W, msg)
-	p.pending = append(p.pending, 250)
+	p.pending = append(p.pending, owed{250, "end of data"})
 	if quit {
 		p.send(221, "QUIT")
 	}

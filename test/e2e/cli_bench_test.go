@@ -23,8 +23,22 @@ func TestCLIBenchSubmit(t *testing.T) {
 		t.Fatalf("bench submit --row printed %q", out)
 	}
 	n.WaitMaildir(bob, 12)
+	// A client that pipelines (RFC 2920): AUTH PLAIN with the first
+	// MAIL/RCPT/DATA, QUIT behind the last message, on 587 and on 465.
+	for _, tls := range [][]string{nil, {"--implicit-tls"}} {
+		out = n.MustCLI(alicePW+"\n", append([]string{"bench", "submit", "--pipelining", "--user", alice, "--password-stdin", "--to", bob,
+			"--clients", "2", "--per-conn", "3", "--messages", "5", "--row", "pipelined"}, tls...)...)
+		if !regexp.MustCompile(`^pipelined\t[0-9.]+\t[0-9.]+\t[0-9.]+\t5\t0\n$`).MatchString(out) {
+			t.Fatalf("bench submit --pipelining %v printed %q", tls, out)
+		}
+	}
+	n.WaitMaildir(bob, 22)
+	out, err := n.CLI("wrong-password\n", "bench", "submit", "--pipelining", "--user", alice, "--password-stdin", "--messages", "2")
+	if err == nil || !strings.Contains(out, "mailgate: no message was accepted: AUTH: 535 5.7.8 Authentication credentials invalid\n") {
+		t.Fatalf("pipelined bench with a wrong password: %v %q", err, out)
+	}
 	// A wrong password: nothing accepted, exit status 1, the reason shown.
-	out, err := n.CLI("wrong-password\n", "bench", "submit", "--user", alice, "--password-stdin", "--messages", "2")
+	out, err = n.CLI("wrong-password\n", "bench", "submit", "--user", alice, "--password-stdin", "--messages", "2")
 	if err == nil || !strings.Contains(out, "mailgate: no message was accepted: AUTH: SMTP error 535: Authentication credentials invalid\n") {
 		t.Fatalf("bench with a wrong password: %v %q", err, out)
 	}
