@@ -380,8 +380,12 @@ func progressed(out map[string]Outcome, rcpts []string) bool {
 	return false
 }
 
-// transact runs MAIL, RCPT..., DATA on a ready session. stale reports a
-// network failure at the first command (a pooled session that timed out).
+// transact runs MAIL, RCPT..., DATA on a ready session: in one write when
+// the server offers PIPELINING (RFC 2920 §3.1), as Postfix's smtp client
+// does, so a transaction waits for one group of replies rather than one
+// reply per command; each recipient keeps its own reply either way.
+// stale reports a network failure before the reply to MAIL (a pooled
+// session that timed out).
 func (r *Remote) transact(s *conn, m *spool.Message, rcpts []string, prefix string, out map[string]Outcome) (done, reusable, stale bool, o Outcome) {
 	env := &m.Envelope
 	opts := &smtp.MailOptions{Size: env.Size + int64(len(prefix))}
@@ -392,53 +396,67 @@ func (r *Remote) transact(s *conn, m *spool.Message, rcpts []string, prefix stri
 		}
 		opts.UTF8 = true
 	}
-	if err := s.c.Mail(env.From, opts); err != nil {
+	w, res, err := s.c.Transaction(env.From, opts, rcpts, nil)
+	if res == nil {
+		// Nothing was sent: the EHLO again after a RSET failed, or
+		// go-smtp refused an address.
 		var se *smtp.SMTPError
-		if !errors.As(err, &se) {
-			return false, false, true, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
+		if errors.As(err, &se) {
+			return replyStatus(se) == spool.Failed, false, false, Outcome{Status: replyStatus(se), Text: replyText(se)}
+		}
+		return false, false, true, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
+	}
+	// err != nil: the connection is unusable, whatever was answered.
+	if res.Mail != nil {
+		var se *smtp.SMTPError
+		if !errors.As(res.Mail, &se) {
+			return false, false, true, Outcome{Status: spool.Pending, Text: failText(res.Mail, "4.4.2")}
 		}
 		st := replyStatus(se)
-		return st == spool.Failed, s.c.Reset() == nil, false, Outcome{Status: st, Text: replyText(se)}
+		return st == spool.Failed, err == nil && s.c.Reset() == nil, false, Outcome{Status: st, Text: replyText(se)}
 	}
-	var accepted []string
-	for _, rc := range rcpts {
-		err := s.c.Rcpt(rc, nil)
-		if err == nil {
-			accepted = append(accepted, rc)
+	accepted := 0
+	for i, rc := range rcpts {
+		if res.Rcpt[i] == nil {
+			accepted++
 			continue
 		}
 		var se *smtp.SMTPError
-		if !errors.As(err, &se) {
-			return true, false, false, Outcome{Status: spool.Pending, Text: failText(err, "4.4.2")}
+		if !errors.As(res.Rcpt[i], &se) {
+			// The connection broke: this recipient and those after
+			// it, and the accepted ones, stay pending with o.
+			return true, false, false, Outcome{Status: spool.Pending, Text: failText(res.Rcpt[i], "4.4.2")}
 		}
 		out[rc] = Outcome{Status: replyStatus(se), Text: replyText(se)}
 	}
-	if len(accepted) == 0 {
-		return true, s.c.Reset() == nil, false, Outcome{Status: spool.Pending, Text: "451 4.4.2 no recipient accepted"}
+	if accepted == 0 {
+		return true, err == nil && s.c.Reset() == nil, false, Outcome{Status: spool.Pending, Text: "451 4.4.2 no recipient accepted"}
 	}
-	st, text, reusable := r.data(s, m, prefix)
-	for _, rc := range accepted {
-		out[rc] = Outcome{Status: st, Text: text}
+	st, text, reusable := r.data(s, w, res.Data, m, prefix)
+	for i, rc := range rcpts {
+		if res.Rcpt[i] == nil {
+			out[rc] = Outcome{Status: st, Text: text}
+		}
 	}
 	return true, reusable, false, Outcome{Status: spool.Pending, Text: text}
 }
 
 // data sends the message: prefix, then the spooled bytes with line ends
-// forced to CRLF under go-smtp's dot-stuffing writer.
-func (r *Remote) data(s *conn, m *spool.Message, prefix string) (status, text string, reusable bool) {
-	w, err := s.c.Data()
-	if err != nil {
+// forced to CRLF under go-smtp's dot-stuffing writer. w is nil when DATA
+// was not accepted; refused then says why.
+func (r *Remote) data(s *conn, w *smtp.DataCommand, refused error, m *spool.Message, prefix string) (status, text string, reusable bool) {
+	if w == nil {
 		var se *smtp.SMTPError
-		if errors.As(err, &se) {
+		if errors.As(refused, &se) {
 			return replyStatus(se), replyText(se), s.c.Reset() == nil
 		}
-		return spool.Pending, failText(err, "4.4.2"), false
+		return spool.Pending, failText(refused, "4.4.2"), false
 	}
 	// RFC 5321 §4.5.3.2.5: 3 minutes per data block; a bound on the
 	// whole body keeps a peer that stops reading from holding a worker.
 	s.raw.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	cw := &crlfWriter{w: w}
-	_, err = io.WriteString(cw, prefix)
+	_, err := io.WriteString(cw, prefix)
 	if err == nil {
 		_, err = io.Copy(cw, m.Body())
 	}

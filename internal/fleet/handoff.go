@@ -102,9 +102,11 @@ func (r *Router) dial(ctx context.Context, node, addr string) (*smtp.Client, err
 	return c, nil
 }
 
-// transact runs MAIL, RCPT..., DATA and reads one reply per accepted
-// recipient (RFC 2033 §4.2). clean says the connection is fit for the
-// next hand-off: every reply came, none was a broken connection.
+// transact runs MAIL, RCPT..., DATA, pipelined in one write when the
+// LHLO reply offers PIPELINING (RFC 2033 §5 requires it of the server,
+// RFC 2920 §3.1), and reads one reply per accepted recipient after the
+// content (RFC 2033 §4.2). clean says the connection is fit for the next
+// hand-off: every reply came, none was a broken connection.
 func (r *Router) transact(c *smtp.Client, m *spool.Message, rcpts []string) (map[string]delivery.Outcome, bool) {
 	out := map[string]delivery.Outcome{}
 	clean := true
@@ -117,48 +119,59 @@ func (r *Router) transact(c *smtp.Client, m *spool.Message, rcpts []string) (map
 	}
 	env := &m.Envelope
 	opts := &smtp.MailOptions{EnvelopeID: HandoffID(env), UTF8: !isASCII(env.From + strings.Join(rcpts, ""))}
-	if err := c.Mail(env.From, opts); err != nil {
-		o := outcome(err)
+	w, res, err := c.Transaction(env.From, opts, rcpts, nil)
+	if res == nil {
+		// Nothing was sent (a failed LHLO after RSET, an address
+		// go-smtp refuses).
+		o := outcomeOf(err)
 		for _, rc := range rcpts {
 			out[rc] = o
 		}
-		return out, clean && c.Reset() == nil
+		return out, false
+	}
+	if err != nil {
+		clean = false
 	}
 	var accepted []string
-	for _, rc := range rcpts {
-		if err := c.Rcpt(rc, nil); err != nil {
-			out[rc] = outcome(err)
+	for i, rc := range rcpts {
+		if res.Rcpt[i] != nil {
+			// A refused MAIL is every recipient's reply.
+			out[rc] = outcome(res.Rcpt[i])
 			continue
 		}
 		accepted = append(accepted, rc)
 	}
-	if len(accepted) == 0 {
+	if w == nil {
+		if len(accepted) == 0 {
+			return out, clean && c.Reset() == nil
+		}
+		o := outcome(res.Data)
+		for _, rc := range accepted {
+			out[rc] = o
+		}
 		return out, clean && c.Reset() == nil
 	}
-	w, err := c.Data()
-	if err == nil {
-		// The spooled bytes already have CRLF line ends; the writer
-		// dot-stuffs them (RFC 5321 §4.5.2).
-		if _, err = io.Copy(w, m.Body()); err == nil {
-			var resp map[string]*smtp.DataResponse
-			resp, err = w.CloseWithLMTPResponse()
-			var lerr smtp.LMTPDataError
-			if errors.As(err, &lerr) {
-				for _, rc := range accepted {
-					if e := lerr[rc]; e != nil {
-						out[rc] = outcome(e)
-					} else {
-						out[rc] = handedIn(resp, rc)
-					}
-				}
-				return out, clean
-			}
-			if err == nil {
-				for _, rc := range accepted {
+	// The spooled bytes already have CRLF line ends; the writer
+	// dot-stuffs them (RFC 5321 §4.5.2).
+	if _, err = io.Copy(w, m.Body()); err == nil {
+		var resp map[string]*smtp.DataResponse
+		resp, err = w.CloseWithLMTPResponse()
+		var lerr smtp.LMTPDataError
+		if errors.As(err, &lerr) {
+			for _, rc := range accepted {
+				if e := lerr[rc]; e != nil {
+					out[rc] = outcome(e)
+				} else {
 					out[rc] = handedIn(resp, rc)
 				}
-				return out, clean
 			}
+			return out, clean
+		}
+		if err == nil {
+			for _, rc := range accepted {
+				out[rc] = handedIn(resp, rc)
+			}
+			return out, clean
 		}
 	}
 	o := outcome(err)

@@ -25,9 +25,10 @@ import (
 //     (RFC 2920 §3.1), and on a connection's last message QUIT follows it
 //     in the same write.
 //
-// go-smtp's client waits for every reply, so this one speaks the protocol
-// itself over net/textproto; it is only as complete as the benchmark
-// needs.
+// go-smtp's client pipelines only MAIL, RCPT... and DATA (Transaction),
+// not AUTH before them nor QUIT after the content, so this one speaks the
+// protocol itself over net/textproto; it is only as complete as the
+// benchmark needs.
 type pipeClient struct {
 	conn    net.Conn
 	text    *textproto.Conn

@@ -237,6 +237,12 @@ type remotePostfix struct {
 
 func startRemotePostfix(t *testing.T, ip string, port int, domains string, certFile, keyFile string) *remotePostfix {
 	t.Helper()
+	return startRemotePostfixWith(t, ip, port, domains, certFile, keyFile, nil)
+}
+
+// startRemotePostfixWith is startRemotePostfix with more main.cf settings.
+func startRemotePostfixWith(t *testing.T, ip string, port int, domains string, certFile, keyFile string, more map[string]string) *remotePostfix {
+	t.Helper()
 	NeedTool(t, "postfix")
 	vmail, err := os.MkdirTemp("", "mailgate-vmail-")
 	if err != nil {
@@ -261,6 +267,9 @@ func startRemotePostfix(t *testing.T, ip string, port int, domains string, certF
 		settings["smtpd_tls_cert_file"] = certFile
 		settings["smtpd_tls_key_file"] = keyFile
 		settings["smtpd_tls_received_header"] = "yes"
+	}
+	for k, v := range more {
+		settings[k] = v
 	}
 	p, err := testpeer.StartPostfix(port, settings)
 	if err != nil {
