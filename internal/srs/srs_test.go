@@ -108,7 +108,7 @@ func TestTamperedRefused(t *testing.T) {
 		other = "BBBB"
 	}
 	cases := map[string]error{
-		strings.Replace(a, hash, other, 1):                                      ErrBadHash,
+		strings.Replace(a, hash, other, 1):                                     ErrBadHash,
 		strings.Replace(a, "=alice@", "=mallory@", 1):                          ErrBadHash,
 		strings.Replace(a, "=sender.example=", "=victim.example=", 1):          ErrBadHash,
 		strings.Replace(a, "="+hash+"=", "="+hash[:3]+"=", 1):                  ErrBadHash, // too short
@@ -117,8 +117,8 @@ func TestTamperedRefused(t *testing.T) {
 		"SRS0=" + hash + "=J1=sender.example=alice@fwd.example":                ErrMalformed,
 		"SRS1=" + hash + "=sender.example@fwd.example":                         ErrMalformed,
 		"SRS1=" + hash + "=other.example==" + a[5:strings.IndexByte(a, '@')+1]: ErrBadHash,
-		"alice@fwd.example":                                                    ErrNotSRS,
-		"SRS2=" + a[5:]:                                                        ErrNotSRS,
+		"alice@fwd.example": ErrNotSRS,
+		"SRS2=" + a[5:]:     ErrNotSRS,
 	}
 	for addr, want := range cases {
 		if got, err := r.Reverse(addr); !errors.Is(err, want) {
