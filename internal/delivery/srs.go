@@ -1,0 +1,62 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"mailgate/internal/address"
+	"mailgate/internal/config"
+	"mailgate/internal/spool"
+	"mailgate/internal/srs"
+)
+
+// newSRS is the [srs] rewriter, nil when it is off. Its secrets file is
+// created on first start (srs.LoadSecrets).
+func newSRS(cfg *config.Config) (*srs.Rewriter, error) {
+	if !cfg.SRS.Enabled {
+		return nil, nil
+	}
+	secrets, err := srs.LoadSecrets(cfg.SRSSecretFile())
+	if err != nil {
+		return nil, fmt.Errorf("srs.secret_file: %w", err)
+	}
+	return srs.New(cfg.SRSDomain(), secrets, cfg.SRS.MaxAge)
+}
+
+// reversePath is the MAIL FROM a remote recipient goes out with: for mail
+// we forward (a Sieve redirect), the sender rewritten with SRS, so the
+// receiving site checks SPF against our SRS domain, which lists us,
+// rather than the sender's, which does not (RFC 7208 §1.2.3, Appendix D).
+// Kept as it is: the null sender (a bounce must stay one, RFC 5321
+// §4.5.5), a sender in one of our domains (our SPF covers it already),
+// and everything when SRS is off. A sender we cannot rewrite (no domain)
+// or a store error keeps the original too: the mail still goes out, as
+// it did before SRS, rather than waiting on a lookup.
+func (a *Agent) reversePath(ctx context.Context, m *spool.Message, r spool.RcptState) string {
+	from := m.Envelope.From
+	if a.SRS == nil || !r.Forwarded || from == "" {
+		return from
+	}
+	ours, err := a.Local.Dir.HasDomain(ctx, strings.ToLower(address.Domain(from)))
+	if err != nil || ours {
+		return from
+	}
+	rewritten, err := a.SRS.Forward(from)
+	if err != nil {
+		a.Log.Warn("SRS: sender not rewritten", "id", m.Envelope.ID, "from", from, "err", err)
+		return from
+	}
+	return rewritten
+}
+
+// withSender is m going out with reverse-path from: the same message
+// bytes under another envelope sender.
+func withSender(m *spool.Message, from string) *spool.Message {
+	if from == m.Envelope.From {
+		return m
+	}
+	c := *m
+	c.Envelope.From = from
+	return &c
+}
