@@ -97,6 +97,11 @@ func isSep(c byte) bool { return c == '=' || c == '-' || c == '+' }
 // libsrs2 does. The null sender is the caller's to keep (RFC 5321
 // §4.5.5): Forward refuses it.
 func (r *Rewriter) Forward(sender string) (string, error) {
+	return r.ForwardAt(sender, r.now())
+}
+
+// ForwardAt is Forward as it would have been at t: the stamp is t's day.
+func (r *Rewriter) ForwardAt(sender string, t time.Time) (string, error) {
 	at := strings.LastIndexByte(sender, '@')
 	if at <= 0 || at == len(sender)-1 {
 		return "", fmt.Errorf("srs: cannot rewrite %q: not local@domain", sender)
@@ -123,7 +128,7 @@ func (r *Rewriter) Forward(sender string) (string, error) {
 		// The opaque part keeps its leading separator, hence "==".
 		return r.srs1(host, local[4:]), nil
 	}
-	stamp := r.stamp(r.now())
+	stamp := r.stamp(t)
 	return "SRS0=" + r.hash(0, stamp, host, local) + "=" + stamp + "=" + host + "=" + local + "@" + r.domain, nil
 }
 
