@@ -17,7 +17,8 @@ import (
 // exactly the address internal/srs makes with the secret the node
 // generated (0600, never logged). A bounce to that address (MAIL FROM:<>,
 // swaks) is taken by our MX and reaches the original sender's MX with the
-// null sender. A forged or expired SRS address gets 550 5.1.1, and a
+// null sender; mail with another forwarder's SRS0 sender leaves as SRS1,
+// and its bounce goes back to that forwarder. A forged or expired SRS address gets 550 5.1.1, and a
 // valid one with a real sender 550 5.7.1: no relay through SRS.
 func TestSRSForwardAndBounce(t *testing.T) {
 	const (
@@ -27,7 +28,9 @@ func TestSRSForwardAndBounce(t *testing.T) {
 	port := FreePort(t)
 	fwdMX := startSink(t, "127.0.0.31", port, "")
 	senderMX := startSink(t, "127.0.0.32", port, "")
+	otherMX := startSink(t, "127.0.0.33", port, "")
 	d := startDNS(t,
+		"other.test. 60 IN MX 10 mx.other.test.", "mx.other.test. 60 IN A 127.0.0.33",
 		"fwd.test. 60 IN MX 10 mx.fwd.test.", "mx.fwd.test. 60 IN A 127.0.0.31",
 		"sender.test. 60 IN MX 10 mx.sender.test.", "mx.sender.test. 60 IN A 127.0.0.32")
 	n := remoteNode(t, d, port, nil)
@@ -74,6 +77,31 @@ func TestSRSForwardAndBounce(t *testing.T) {
 	mustContain(t, got[0], "X-Mail-Args: <>", "X-Rcpt-Args: <"+sender+">", "Subject: Undelivered Mail Returned to Sender")
 	waitSpoolEmpty(t, n)
 
+	// Mail another site already forwarded (its SRS0 sender) leaves as
+	// SRS1 pointing at that site; the bounce goes back to its SRS0
+	// address, at its MX, for it to check and reverse.
+	const otherSRS0 = "SRS0=abcd=JV=sender.test=carol@other.test"
+	out = swaksMX(t, n, otherSRS0, alice, []byte("From: "+sender+"\r\nSubject: forwarded twice\r\n\r\nhello\r\n"))
+	wantReply(t, out, "250 2.0.0")
+	got = fwdMX.wait(t, 2, n)
+	want1, _ := rw.Forward(otherSRS0)
+	if !strings.HasPrefix(want1, "SRS1=") || !strings.HasSuffix(want1, "=other.test==abcd=JV=sender.test=carol@"+srsDomain) {
+		t.Fatalf("SRS1 address %q", want1)
+	}
+	found := false
+	for _, m := range got {
+		found = found || strings.Contains(m, "X-Mail-Args: <"+want1+">")
+	}
+	if !found {
+		t.Fatalf("no forwarded copy from <%s>:\n%s", want1, strings.Join(got, "\n----\n"))
+	}
+	waitSpoolEmpty(t, n)
+	out = swaksMX(t, n, "<>", want1, []byte("Subject: bounce of the twice forwarded\r\n\r\nx\r\n"))
+	wantReply(t, out, "250 2.0.0")
+	got = otherMX.wait(t, 1, n)
+	mustContain(t, got[0], "X-Mail-Args: <>", "X-Rcpt-Args: <"+otherSRS0+">", "Subject: bounce of the twice forwarded")
+	waitSpoolEmpty(t, n)
+
 	// Refused: a tampered hash, another local part under a valid hash,
 	// an address older than max_age (21 days), and any sender but <>.
 	h := srsAddr[5:9]
@@ -96,8 +124,8 @@ func TestSRSForwardAndBounce(t *testing.T) {
 		}
 	}
 	// Nothing more left: the sinks hold only the two messages above.
-	if a, b := len(fwdMX.messages()), len(senderMX.messages()); a != 1 || b != 1 {
-		t.Errorf("sinks hold %d and %d messages, want 1 and 1", a, b)
+	if a, b, c := len(fwdMX.messages()), len(senderMX.messages()), len(otherMX.messages()); a != 2 || b != 1 || c != 1 {
+		t.Errorf("sinks hold %d, %d and %d messages, want 2, 1 and 1", a, b, c)
 	}
 	for _, s := range secrets {
 		if strings.Contains(n.Log(), string(s)) {
