@@ -17,11 +17,11 @@ func newSRS(cfg *config.Config) (*srs.Rewriter, error) {
 	if !cfg.SRS.Enabled {
 		return nil, nil
 	}
-	secrets, err := srs.LoadSecrets(cfg.SRSSecretFile())
+	rw, err := srs.Open(cfg.SRSDomain(), cfg.SRSSecretFile(), cfg.SRS.MaxAge, true)
 	if err != nil {
-		return nil, fmt.Errorf("srs.secret_file: %w", err)
+		return nil, fmt.Errorf("[srs]: %w", err)
 	}
-	return srs.New(cfg.SRSDomain(), secrets, cfg.SRS.MaxAge)
+	return rw, nil
 }
 
 // reversePath is the MAIL FROM a remote recipient goes out with: for mail

@@ -22,7 +22,16 @@ func LoadSecrets(path string) ([][]byte, error) {
 	if err := create(path); err != nil {
 		return nil, err
 	}
+	return ReadSecrets(path)
+}
+
+// ReadSecrets is LoadSecrets without creating a missing file: for tools
+// that check addresses the node made (mailgate srs).
+func ReadSecrets(path string) ([][]byte, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("srs secret file %s does not exist: `mailgate serve` creates it at first start (check srs.secret_file and data_dir)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("srs secret file: %w", err)
 	}
@@ -48,6 +57,20 @@ func LoadSecrets(path string) ([][]byte, error) {
 		return nil, fmt.Errorf("srs secret file %s holds no secret: put one on its first line, or remove the file to have one generated", path)
 	}
 	return secrets, nil
+}
+
+// Open returns the Rewriter of domain with the secrets of secretFile,
+// which is created first when create is set (LoadSecrets).
+func Open(domain, secretFile string, maxAge int, create bool) (*Rewriter, error) {
+	read := ReadSecrets
+	if create {
+		read = LoadSecrets
+	}
+	secrets, err := read(secretFile)
+	if err != nil {
+		return nil, err
+	}
+	return New(domain, secrets, maxAge)
 }
 
 // create writes a new secret to path unless the file exists: 32 random

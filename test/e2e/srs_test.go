@@ -69,6 +69,13 @@ func TestSRSForwardAndBounce(t *testing.T) {
 	}
 	mustContain(t, got[0], "X-Rcpt-Args: <"+dave+">", "Subject: forward me")
 	waitSpoolEmpty(t, n)
+	// The operator's view of the same address.
+	if out := n.MustCLI("", "srs", "reverse", srsAddr); out != sender+"\n" {
+		t.Errorf("srs reverse: %q, want %q", out, sender)
+	}
+	if out := n.MustCLI("", "srs", "forward", sender); out != before+"\n" && out != after+"\n" {
+		t.Errorf("srs forward: %q, want %q", out, before)
+	}
 
 	// dave's site bounces it: to the SRS address, from <>.
 	out = swaksMX(t, n, "<>", srsAddr, []byte("From: MAILER-DAEMON@mx.fwd.test\r\nTo: "+srsAddr+"\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nno such user\r\n"))
@@ -122,6 +129,9 @@ func TestSRSForwardAndBounce(t *testing.T) {
 		if !regexp.MustCompile(`-> RCPT TO:<` + regexp.QuoteMeta(tc.to) + `>\r?\n\s*<\*\* ` + regexp.QuoteMeta(tc.reply) + ` `).MatchString(out) {
 			t.Errorf("MAIL FROM:%s RCPT TO:<%s>: want %s\n%s", tc.from, tc.to, tc.reply, out)
 		}
+	}
+	if out, err := n.CLI("", "srs", "reverse", forged); err == nil || !strings.Contains(out, "SRS hash does not match (the MX answers 550 5.1.1)") {
+		t.Errorf("srs reverse of a forged address: %v\n%s", err, out)
 	}
 	// Nothing more left: the sinks hold only the two messages above.
 	if a, b, c := len(fwdMX.messages()), len(senderMX.messages()), len(otherMX.messages()); a != 2 || b != 1 || c != 1 {
