@@ -367,7 +367,8 @@ max_redirects = 4
 enabled = true
 # The rewritten senders' domain: it needs an MX (or an A/AAAA record)
 # reaching this node and an SPF record allowing our outgoing addresses.
-# Empty: the hostname (per node, as the generated secret is).
+# Empty: the hostname (per node, as the generated secret is); a hostname
+# that is not a fully qualified domain turns SRS off, with a warning.
 domain = ""
 # The secrets, one per line, the first signing, the others still accepted
 # (rotate by adding a new first line; drop the old after max_age days).

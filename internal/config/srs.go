@@ -3,6 +3,8 @@ package config
 import (
 	"path/filepath"
 	"strings"
+
+	"mailgate/internal/address"
 )
 
 // SRS rewrites the envelope sender of mail this node forwards (Sieve
@@ -44,16 +46,24 @@ func (c *Config) validateSRS(bad badFunc) {
 	if s.MaxAge < 1 || s.MaxAge > 1023 {
 		bad("srs.max_age", "%d is outside 1..1023 days", s.MaxAge)
 	}
-	if s.Domain != "" && (len(s.Domain) > 253 || strings.ContainsAny(s.Domain, " \t/@") || !strings.Contains(s.Domain, ".")) {
-		bad("srs.domain", "%q is not a domain name (leave it empty for the hostname)", s.Domain)
+	if s.Domain != "" {
+		if _, err := address.CanonicalDomain(s.Domain); err != nil {
+			bad("srs.domain", "%v (leave it empty for the hostname)", err)
+		}
 	}
 }
 
-// SRSDomain is srs.domain with its default, the hostname, filled in.
+// SRSDomain is srs.domain with its default, the hostname, filled in, in
+// the canonical form the MX compares recipient domains in. A hostname
+// that is no fully qualified domain (a zero-config node's "localhost")
+// comes back lower-cased; address.CheckDomain then refuses it.
 func (c *Config) SRSDomain() string {
 	d := c.SRS.Domain
 	if d == "" {
 		d = c.Hostname
+	}
+	if canon, err := address.CanonicalDomain(d); err == nil {
+		return canon
 	}
 	return strings.ToLower(strings.TrimSuffix(d, "."))
 }

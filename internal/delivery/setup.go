@@ -66,7 +66,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		local.Vacations, local.Spool = vl, sp
 	}
 	senders, _ := dir.(Senders)
-	rewriter, err := newSRS(cfg)
+	rewriter, err := newSRS(cfg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"mailgate/internal/address"
@@ -12,9 +13,16 @@ import (
 )
 
 // newSRS is the [srs] rewriter, nil when it is off. Its secrets file is
-// created on first start (srs.LoadSecrets).
-func newSRS(cfg *config.Config) (*srs.Rewriter, error) {
+// created on first start (srs.LoadSecrets). A hostname that is no fully
+// qualified domain (zero-config's default can be "localhost") turns it
+// off with a warning rather than stopping the node: a sender in such a
+// domain could not be answered, and receiving sites refuse it.
+func newSRS(cfg *config.Config, log *slog.Logger) (*srs.Rewriter, error) {
 	if !cfg.SRS.Enabled {
+		return nil, nil
+	}
+	if err := address.CheckDomain(cfg.SRSDomain()); err != nil {
+		log.Warn("SRS off: forwarded mail keeps its sender; set srs.domain or hostname to a domain reaching this node", "err", err)
 		return nil, nil
 	}
 	rw, err := srs.Open(cfg.SRSDomain(), cfg.SRSSecretFile(), cfg.SRS.MaxAge, true)
