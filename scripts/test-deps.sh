@@ -59,6 +59,9 @@ cap "sieve-connect" "sieve-connect" "command -v sieve-connect"
 # with a Japanese font so the screenshots of the Japanese pages are legible.
 cap "chromium (headless, for chromedp)" "chromium" "chromium --version | grep -q '^Chromium '"
 cap "a Japanese font for the screenshots" "fonts-noto-cjk fontconfig" "fc-list :lang=ja | grep -q ."
+# PostSRSd, the SRS daemon Postfix sites run: internal/srs makes and checks
+# the same addresses (postsrsd_test.go).
+cap "postsrsd" "postsrsd" "command -v postsrsd && postsrsd -h 2>&1 | grep -q -- -f"
 
 check() { bash -c "$1" >/dev/null 2>&1; }
 

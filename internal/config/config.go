@@ -39,6 +39,7 @@ type Config struct {
 	Abuse    Abuse    `toml:"abuse"`
 	Scan     Scan     `toml:"scan"`
 	Sieve    Sieve    `toml:"sieve"`
+	SRS      SRS      `toml:"srs"`
 
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`
@@ -309,6 +310,7 @@ func Default() *Config {
 		Edge:  defaultEdge(),
 		Scan:  defaultScan(),
 		Sieve: defaultSieve(),
+		SRS:   defaultSRS(),
 
 		Reputation: defaultReputation(),
 		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
@@ -414,6 +416,7 @@ func (c *Config) Validate() error {
 	c.validateAbuse(bad)
 	c.validateScan(bad)
 	c.validateSieve(bad)
+	c.validateSRS(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
 	c.validateDMARCReports(bad)

@@ -355,6 +355,29 @@ max_scripts = 16
 # against the account's [limits] daily send limits.
 max_redirects = 4
 
+[srs]
+# The Sender Rewriting Scheme (libsrs2/PostSRSd addresses) for mail this
+# node forwards: a Sieve redirect to another site goes out with the sender
+# SRS0=HASH=TT=orig-domain=orig-local@<domain>, so the receiving site's
+# SPF check is of our domain (RFC 7208 Appendix D), not the sender's, which
+# would fail. The null sender and senders in our own domains are kept. The
+# MX takes bounces (MAIL FROM:<>) to a valid address of <domain> and sends
+# them on to the original sender; a forged or expired one gets 550 5.1.1,
+# and one with any other sender 550 5.7.1 (no relay through SRS).
+enabled = true
+# The rewritten senders' domain: it needs an MX (or an A/AAAA record)
+# reaching this node and an SPF record allowing our outgoing addresses.
+# Empty: the hostname (per node, as the generated secret is); a hostname
+# that is not a fully qualified domain turns SRS off, with a warning.
+domain = ""
+# The secrets, one per line, the first signing, the others still accepted
+# (rotate by adding a new first line; drop the old after max_age days).
+# Empty: <data_dir>/srs.secret, created with a random secret (mode 0600)
+# on first start. PostSRSd's file works as is.
+secret_file = ""
+# Days a rewritten sender accepts bounces (PostSRSd: 21; at most 1023).
+max_age = 21
+
 [reputation]
 # How the MX judges where mail comes from, before it is received. What
 # needs only the client's address (the DNS lists, imported dynamic ranges)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailgate/internal/spool"
+	"mailgate/internal/srs"
 )
 
 // Schedule is the retry policy of the queue.
@@ -61,6 +62,8 @@ type Agent struct {
 	// here, on whichever node it waits (the compromise response, or an
 	// operator's suspension, reach every node through the store).
 	Senders Senders
+	// SRS rewrites the sender of forwarded mail (srs.go); nil: kept.
+	SRS *srs.Rewriter
 
 	mu       sync.Mutex
 	inFlight map[string]bool

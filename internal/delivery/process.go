@@ -162,10 +162,12 @@ func lastError(st *spool.State) string {
 }
 
 // deliverRemote tries every pending recipient outside our domains, one
-// SMTP transaction per recipient domain.
+// SMTP transaction per recipient domain and reverse-path (forwarded
+// recipients may go out with an SRS sender, srs.go).
 func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.State) {
-	byDomain := map[string][]string{}
-	var order []string
+	type dest struct{ domain, from string }
+	byDomain := map[dest][]string{}
+	var order []dest
 	for _, r := range st.Rcpts {
 		if r.Status != spool.Pending {
 			continue
@@ -175,10 +177,11 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 		if err != nil || ours {
 			continue // local (or unknown for now): Local.Deliver's
 		}
-		if byDomain[d] == nil {
-			order = append(order, d)
+		k := dest{d, a.reversePath(ctx, m, r)}
+		if byDomain[k] == nil {
+			order = append(order, k)
 		}
-		byDomain[d] = append(byDomain[d], r.Addr)
+		byDomain[k] = append(byDomain[k], r.Addr)
 	}
 	if len(order) == 0 {
 		return
@@ -209,7 +212,7 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 	}
 	delivered, refused := 0, 0
 	for _, d := range order {
-		res := a.Remote.Deliver(ctx, m, d, byDomain[d], sign)
+		res := a.Remote.Deliver(ctx, withSender(m, d.from), d.domain, byDomain[d], sign)
 		for rc, o := range res {
 			for i := range st.Rcpts {
 				if st.Rcpts[i].Addr == rc {

@@ -66,8 +66,12 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		local.Vacations, local.Spool = vl, sp
 	}
 	senders, _ := dir.(Senders)
+	rewriter, err := newSRS(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	return &Agent{
-		Spool: sp, Log: log, Hostname: cfg.Hostname, Senders: senders,
+		Spool: sp, Log: log, Hostname: cfg.Hostname, Senders: senders, SRS: rewriter,
 		Local:  local,
 		Remote: remote,
 		Signer: &Signer{Keys: signingKeys(cfg, dir), Dir: dir},

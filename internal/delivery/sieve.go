@@ -200,8 +200,9 @@ func (l *Local) fileinto(dir string, a sieve.Action, log interface{ Warn(string,
 // addRedirects adds the redirect targets to the message's recipients:
 // they go out with this message from the same queue entry, recorded in
 // the same state write as this recipient's delivery, so a retry after a
-// crash finds them there and adds none twice. The envelope sender stays
-// the original one (RFC 5228 §4.2).
+// crash finds them there and adds none twice. The queue keeps the
+// original envelope sender (RFC 5228 §4.2); remote delivery rewrites it
+// with SRS for these recipients, marked Forwarded (srs.go).
 //
 // Each new target counts against the daily send limits of acct, whose
 // script made the redirect (issue 10: redirect counts against the
@@ -240,7 +241,7 @@ func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, 
 		added = append(added, t.addr)
 	}
 	for _, a := range added {
-		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending})
+		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending, Forwarded: true})
 	}
 	return added, refused, nil
 }

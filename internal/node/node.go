@@ -98,6 +98,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		return err
 	}
 	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
+	// The MX reverses the addresses the agent's remote delivery makes.
+	smtpSrv.SRS = agent.SRS
+	if agent.SRS != nil {
+		log.Info("SRS: forwarded mail's senders are rewritten", "domain", agent.SRS.Domain())
+	}
 	if cfg.Delivery.LocalBeforeAck {
 		// The agent's own local delivery (Sieve and all), so that both
 		// paths follow one set of rules; in a fleet its Homes, set by

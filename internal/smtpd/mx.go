@@ -112,7 +112,8 @@ func (ms *mxSession) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
-// Rcpt accepts only existing recipients in our domains.
+// Rcpt accepts only existing recipients in our domains, and bounces to
+// the SRS addresses of mail we forwarded (srs.go).
 func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err := ms.checkPipelining(false); err != nil {
 		return err
@@ -122,6 +123,13 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	if err := ms.checkRecipientLimit(); err != nil {
 		return err
+	}
+	if orig, ok, err := ms.srsRecipient(to); ok {
+		if err != nil {
+			return ms.reject(err)
+		}
+		ms.rcpts = append(ms.rcpts, orig)
+		return nil
 	}
 	norm, err := address.Normalize(to)
 	if err != nil {

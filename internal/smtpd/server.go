@@ -20,6 +20,7 @@ import (
 	"mailgate/internal/dns"
 	"mailgate/internal/netlimit"
 	"mailgate/internal/spool"
+	"mailgate/internal/srs"
 	"mailgate/internal/store"
 	"mailgate/internal/verdict"
 )
@@ -72,6 +73,9 @@ type Server struct {
 	// MXChecks and SubmissionChecks judge clients and messages before the
 	// 250 (package verdict); nil checks nothing.
 	MXChecks, SubmissionChecks *verdict.Pipeline
+	// SRS, if set, makes the MX take bounces to the Sender Rewriting
+	// Scheme addresses of mail we forwarded (srs.go).
+	SRS *srs.Rewriter
 	// SendLimits applies the daily send limits to submission; nil: none.
 	SendLimits *abuse.SendLimiter
 	// Watch, if set, hears of every submission that reached the end of

@@ -24,6 +24,9 @@ type RcptState struct {
 	Error string `json:"error,omitempty"`
 	// Remote is the host that gave Error, for remote recipients.
 	Remote string `json:"remote,omitempty"`
+	// Forwarded marks a recipient added by a Sieve redirect: mail we
+	// forward, whose sender remote delivery rewrites (SRS).
+	Forwarded bool `json:"forwarded,omitempty"`
 }
 
 // State is a message's delivery progress.
