@@ -39,6 +39,7 @@ type Config struct {
 	Abuse    Abuse    `toml:"abuse"`
 	Scan     Scan     `toml:"scan"`
 	Sieve    Sieve    `toml:"sieve"`
+	Mailbox  Mailbox  `toml:"mailbox"`
 
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`
@@ -305,10 +306,11 @@ func Default() *Config {
 			MTASTS: true, DANE: true, RemotePort: 25, MTASTSPort: 443,
 			LocalBeforeAck: true,
 		},
-		DNS:   DNS{Timeout: 5 * time.Second},
-		Edge:  defaultEdge(),
-		Scan:  defaultScan(),
-		Sieve: defaultSieve(),
+		DNS:     DNS{Timeout: 5 * time.Second},
+		Edge:    defaultEdge(),
+		Scan:    defaultScan(),
+		Sieve:   defaultSieve(),
+		Mailbox: defaultMailbox(),
 
 		Reputation: defaultReputation(),
 		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
@@ -414,6 +416,7 @@ func (c *Config) Validate() error {
 	c.validateAbuse(bad)
 	c.validateScan(bad)
 	c.validateSieve(bad)
+	c.validateMailbox(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
 	c.validateDMARCReports(bad)

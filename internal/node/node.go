@@ -41,6 +41,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	defer st.Close()
 	warnUnjournaledExt4(cfg.DataDir, log) // after the store made data_dir
 	st.SetSieveQuota(store.SieveQuota{MaxScripts: cfg.Sieve.MaxScripts, MaxScriptBytes: cfg.Sieve.MaxScriptBytes})
+	st.SetDefaultMailboxQuota(int64(cfg.Mailbox.Quota))
 	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"))
 	if err != nil {
 		return err
