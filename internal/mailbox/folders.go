@@ -169,7 +169,9 @@ func DeleteFolder(mailDir, name string) error {
 	}
 	forgetOpen(dir)
 	setSubscribed(mailDir, name, false)
-	return os.RemoveAll(trash)
+	err = os.RemoveAll(trash)
+	forgetUsage(mailDir) // its messages are counted out by a recount
+	return err
 }
 
 // RenameFolder renames folder from (and its sub-folders) to to. The index

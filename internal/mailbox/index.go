@@ -424,6 +424,11 @@ func (f *Folder) reconcileCur(just []Message) ([]Message, error) {
 			return nil, err
 		}
 	}
+	if len(gone) > 0 || len(onDisk) > 0 {
+		// Another program (or a crash) removed or added messages: the
+		// usage is counted again from the disk.
+		forgetUsage(f.dir)
+	}
 	var added []Message
 	for b, fl := range onDisk {
 		m := Message{Base: b, Flags: fl}
@@ -639,6 +644,8 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 	var done []uint32
 	var firstErr error
 	var gone []uint32
+	var removed Usage
+	missing := false
 	for _, uid := range uids {
 		i := f.seqOf(uid)
 		if i < 0 {
@@ -646,13 +653,23 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 			continue
 		}
 		err := os.Remove(filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		switch {
+		case err == nil:
+			removed.Bytes -= f.st.msgs[i].Size
+			removed.Messages--
+		case errors.Is(err, os.ErrNotExist):
+			missing = true // another program removed it
+		default:
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
 		done = append(done, uid)
+	}
+	track(f.dir, func() (Usage, error) { return removed, nil })
+	if missing {
+		forgetUsage(f.dir)
 	}
 	if len(done) > 0 {
 		if err := syncDir(filepath.Join(f.dir, "cur")); err != nil && firstErr == nil {
@@ -725,7 +742,15 @@ func (f *Folder) adopt(paths []string, msgs []Message) ([]uint32, error) {
 		return nil, err
 	}
 	uids := make([]uint32, len(msgs))
-	if err := f.addLocked(msgs, uids); err != nil {
+	var added Usage
+	for _, m := range msgs {
+		added.Bytes += m.Size
+		added.Messages++
+	}
+	// The files are in cur/ now: counted even if the index write fails
+	// (the next sync indexes them).
+	err := track(f.dir, func() (Usage, error) { return added, f.addLocked(msgs, uids) })
+	if err != nil {
 		return nil, err
 	}
 	return uids, f.stampLocked()
