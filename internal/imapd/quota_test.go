@@ -1,0 +1,50 @@
+package imapd
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"mailgate/internal/mailbox"
+)
+
+type fixedQuota int64
+
+func (q fixedQuota) MailboxQuota(context.Context, string) (int64, error) { return int64(q), nil }
+
+// TestAppendCopyOverQuota: with 100 octets allowed, an APPEND that would
+// go over is NO [OVERQUOTA] (RFC 9208 §4.3.1) and stores nothing, one
+// that fits exactly is stored; a COPY over the quota is refused the same
+// way, while a MOVE (no change in usage) goes through; after an EXPUNGE
+// there is room again.
+func TestAppendCopyOverQuota(t *testing.T) {
+	addr, root := testServerWith(t, io.Discard, func(s *Server) { s.Quotas = fixedQuota(100) })
+	c := dial(t, addr)
+	c.do("CREATE Archive")
+	msg := "Subject: a\r\n\r\n" + "0123456789012345678901234567890123456789\r\n" // 56 octets
+	expect(t, "APPEND 56", tagged(c.send("A1 APPEND INBOX {56+}\r\n"+msg+"\r\n", "A1"))[:5], "A1 OK")
+	expect(t, "APPEND 56 more", c.send("A2 APPEND INBOX {56+}\r\n"+msg+"\r\n", "A2"),
+		"A2 NO [OVERQUOTA] Mailbox full: delete mail (and expunge it) to make room")
+	fits := "Subject: b\r\n\r\n0123456789012345678901234567\r\n" // 44 octets: exactly 100
+	expect(t, "APPEND to the limit", tagged(c.send("A3 APPEND INBOX {44+}\r\n"+fits+"\r\n", "A3"))[:5], "A3 OK")
+	dir, _ := mailbox.Dir(root, testUser)
+	if u, err := mailbox.AccountUsage(dir); err != nil || u != (mailbox.Usage{Bytes: 100, Messages: 2}) {
+		t.Fatalf("usage %+v, %v; want 100 octets in 2 messages", u, err)
+	}
+	c.do("SELECT INBOX")
+	expect(t, "COPY", c.send("A4 UID COPY 1 Archive\r\n", "A4"),
+		"A4 NO [OVERQUOTA] Mailbox full: delete mail (and expunge it) to make room")
+	if got := tagged(c.send("A5 UID MOVE 1 Archive\r\n", "A5")); !strings.HasPrefix(got, "A5 OK") {
+		t.Fatalf("MOVE: %q", got)
+	}
+	if u, _ := mailbox.AccountUsage(dir); u != (mailbox.Usage{Bytes: 100, Messages: 2}) {
+		t.Fatalf("usage after MOVE %+v, want unchanged", u)
+	}
+	c.do("UID STORE 2 +FLAGS (\\Deleted)")
+	c.do("EXPUNGE")
+	expect(t, "APPEND after EXPUNGE", tagged(c.send("A6 APPEND INBOX {44+}\r\n"+fits+"\r\n", "A6"))[:5], "A6 OK")
+}
+
+// tagged is the last line of send's answer: the tagged status.
+func tagged(out string) string { return out[strings.LastIndexByte(out, '\n')+1:] }
