@@ -48,3 +48,40 @@ func TestAppendCopyOverQuota(t *testing.T) {
 
 // tagged is the last line of send's answer: the tagged status.
 func tagged(out string) string { return out[strings.LastIndexByte(out, '\n')+1:] }
+
+// TestGetQuota: QUOTA and QUOTA=RES-STORAGE are advertised after login;
+// GETQUOTAROOT names the account's one root "" for any folder, with its
+// QUOTA response; STORAGE is in units of 1024 octets (RFC 9208 §5.1),
+// usage rounded up; DELETED-STORAGE counts what an EXPUNGE would free;
+// an unknown root or folder is NO.
+func TestGetQuota(t *testing.T) {
+	addr, _ := testServerWith(t, io.Discard, func(s *Server) { s.Quotas = fixedQuota(10 << 10) })
+	c := dial(t, addr)
+	if caps := c.do("CAPABILITY"); !strings.Contains(caps, " QUOTA QUOTA=RES-STORAGE") {
+		t.Fatalf("capabilities: %s", caps)
+	}
+	expect(t, "GETQUOTAROOT empty", c.do("GETQUOTAROOT INBOX"), "* QUOTAROOT INBOX \"\"\n* QUOTA \"\" (STORAGE 0 10)")
+	big := strings.Repeat("x", 1500)
+	c.send("A1 APPEND INBOX {1500+}\r\n"+big+"\r\n", "A1")
+	c.do("CREATE Archive")
+	expect(t, "GETQUOTAROOT Archive", c.do("GETQUOTAROOT Archive"), "* QUOTAROOT \"Archive\" \"\"\n* QUOTA \"\" (STORAGE 2 10)")
+	expect(t, "GETQUOTA", c.do(`GETQUOTA ""`), "* QUOTA \"\" (STORAGE 2 10)")
+	expect(t, "GETQUOTA other", tagged(c.send("A2 GETQUOTA \"User quota\"\r\n", "A2")), "A2 NO [NONEXISTENT] No such quota root")
+	expect(t, "GETQUOTAROOT missing", tagged(c.send("A3 GETQUOTAROOT Nope\r\n", "A3")), "A3 NO [TRYCREATE] No such mailbox")
+	c.do("SELECT INBOX")
+	c.do("STORE 1 +FLAGS (\\Deleted)")
+	expect(t, "STATUS", c.do("STATUS INBOX (DELETED DELETED-STORAGE)"), "* STATUS INBOX (DELETED 1 DELETED-STORAGE 2)")
+}
+
+// TestNoQuotaNoCapability: a server without quotas does not advertise
+// QUOTA, and an unlimited account has no quota root.
+func TestNoQuotaNoCapability(t *testing.T) {
+	addr, _ := testServer(t)
+	c := dial(t, addr)
+	if caps := c.do("CAPABILITY"); strings.Contains(caps, "QUOTA") {
+		t.Fatalf("capabilities: %s", caps)
+	}
+	addr, _ = testServerWith(t, io.Discard, func(s *Server) { s.Quotas = fixedQuota(0) })
+	c = dial(t, addr)
+	expect(t, "GETQUOTAROOT unlimited", c.do("GETQUOTAROOT INBOX"), "* QUOTAROOT INBOX")
+}
