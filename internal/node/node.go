@@ -98,6 +98,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if err != nil {
 		return err
 	}
+	// A full mailbox on this node is refused at RCPT ([mailbox] quota).
+	smtpSrv.Quota = agent.Local
 	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
 	if cfg.Delivery.LocalBeforeAck {
 		// The agent's own local delivery (Sieve and all), so that both
