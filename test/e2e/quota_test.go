@@ -172,7 +172,7 @@ OK
 		t.Fatalf("IMAP:\n%s\nwant:\n%s", got, want)
 	}
 	n.MustCLI("", "user", "quota", alice, "default") // unlimited ([mailbox] quota unset)
-	n.WaitMaildir(alice, 1)                         // the queued copy, retried
+	n.WaitMaildir(alice, 1)                          // the queued copy, retried
 	waitSpoolEmpty(t, n)
 	got = quotaMXPy(t, n, `tx(["SIZE=5000"], ["`+alice+`"], 5000)`)
 	if got != "rcpt alice@example.net 250 \ndata 250 2.0.0 OK\n" {
