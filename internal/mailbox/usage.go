@@ -82,6 +82,9 @@ func accountRoot(dir string) string {
 	return dir
 }
 
+// Lock order: a Folder's mu, then the usage lock; nothing holding the
+// usage lock takes a Folder's.
+//
 // track runs change, which alters the messages of the folder in dir and
 // says by how much, and records that in the account's UsageFile.
 func track(dir string, change func() (Usage, error)) error {

@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,4 +196,74 @@ func TestCheckQuota(t *testing.T) {
 		t.Fatalf("stale file not recounted: %v", err)
 	}
 	wantUsage(t, acct, Usage{})
+}
+
+// TestUsageUnderConcurrentChanges: deliveries, APPENDs and recounts at
+// once leave the tracked usage equal to the messages on disk (a recount
+// waits for changes in flight and they for it).
+func TestUsageUnderConcurrentChanges(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "ivan")
+	if err := Ensure(acct); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFolder(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const workers, each = 4, 25
+	done := make(chan error, 2*workers+1)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			var err error
+			for i := 0; i < each && err == nil; i++ {
+				body := strings.Repeat("d", 10+w)
+				err = Deliver(acct, fmt.Sprintf("w%di%d,S=%d", w, i, len(body)), strings.NewReader(body))
+			}
+			done <- err
+		}(w)
+		go func(w int) {
+			var err error
+			for i := 0; i < each && err == nil; i++ {
+				_, err = f.Append(strings.NewReader(strings.Repeat("a", 20+w)), "", time.Time{})
+			}
+			done <- err
+		}(w)
+	}
+	go func() {
+		var err error
+		for i := 0; i < 20 && err == nil; i++ {
+			_, err = Recalculate(acct)
+		}
+		done <- err
+	}()
+	for i := 0; i < 2*workers+1; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 4 workers × 25 × (10+w) + 4 × 25 × (20+w) octets.
+	want := Usage{Bytes: 25*(10+11+12+13) + 25*(20+21+22+23), Messages: 2 * workers * each}
+	wantUsage(t, acct, want)
+	if u, err := Recalculate(acct); err != nil || u != want {
+		t.Fatalf("recount %+v, %v; want %+v", u, err, want)
+	}
+}
+
+// FuzzUsageFile: whatever the usage file holds, reading it gives the
+// usage on disk or the tracked sum, never a crash or a negative total.
+func FuzzUsageFile(f *testing.F) {
+	for _, s := range []string{"mailgate-quota 1\n10 1\n", "mailgate-quota 1\n", "", "mailgate-quota 1\n-5 -1\n", "mailgate-quota 1\n9223372036854775807 1\n1 1\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		acct := filepath.Join(t.TempDir(), "a")
+		if err := Ensure(acct); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(acct, UsageFile), []byte(content), 0o600)
+		if u, err := AccountUsage(acct); err != nil || u.Bytes < 0 || u.Messages < 0 {
+			t.Fatalf("AccountUsage(%q) = %+v, %v", content, u, err)
+		}
+	})
 }
