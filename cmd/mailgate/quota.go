@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
 	"mailgate/internal/store"
 )
 
@@ -18,10 +21,12 @@ func newUserQuotaCmd() *cobra.Command {
 		Long: `Without SIZE, prints the account's quota and whether it is its own or the
 node's default ([mailbox] quota). SIZE is octets or takes a unit: "500MB",
 "2GiB", "10M" (binary). "unlimited" (or 0) lifts the limit for this account;
-"default" gives it the node's default again. The change is audited (user.quota).`,
+"default" gives it the node's default again. The change is audited (user.quota).
+The usage of the account's Maildir, when it is on this node, is counted from
+the disk.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(func(ctx context.Context, st *store.Store) error {
+			return withStoreConfig(func(ctx context.Context, st *store.Store, cfg *config.Config) error {
 				if len(args) == 2 {
 					bytes := store.QuotaDefault
 					if !strings.EqualFold(args[1], "default") {
@@ -42,7 +47,18 @@ node's default ([mailbox] quota). SIZE is octets or takes a unit: "500MB",
 				if !ok {
 					own, from = st.DefaultMailboxQuota(), "default"
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\tquota=%s (%s)\n", strings.ToLower(args[0]), quotaText(own), from)
+				addr := strings.ToLower(args[0])
+				line := fmt.Sprintf("%s\tquota=%s (%s)", addr, quotaText(own), from)
+				// The usage of a Maildir on this node; in a fleet, of one
+				// homed here.
+				if dir, err := mailbox.Dir(filepath.Join(cfg.DataDir, "mail"), addr); err == nil {
+					if _, err := os.Stat(dir); err == nil {
+						if u, err := mailbox.CountUsage(dir); err == nil {
+							line += fmt.Sprintf(" usage=%d octets, %d messages", u.Bytes, u.Messages)
+						}
+					}
+				}
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), line)
 				return err
 			})
 		},

@@ -199,21 +199,9 @@ func Recalculate(mailDir string) (Usage, error) {
 	l := usageLock(root)
 	l.Lock()
 	defer l.Unlock()
-	var u Usage
-	folders, err := Folders(root)
+	u, err := CountUsage(root)
 	if err != nil {
 		return u, err
-	}
-	for _, name := range folders {
-		dir, err := FolderDir(root, name)
-		if err != nil {
-			continue
-		}
-		for _, sub := range []string{"new", "cur"} {
-			if err := countDir(filepath.Join(dir, sub), &u); err != nil {
-				return Usage{}, err
-			}
-		}
 	}
 	if _, err := os.Stat(root); errors.Is(err, os.ErrNotExist) {
 		return u, nil // no mail yet: nothing to write
@@ -231,6 +219,30 @@ func Recalculate(mailDir string) (Usage, error) {
 	if err := os.Rename(tmp, filepath.Join(root, UsageFile)); err != nil {
 		os.Remove(tmp)
 		return u, err
+	}
+	return u, nil
+}
+
+// CountUsage counts the account's messages on disk as Recalculate does,
+// writing nothing: for a program beside the server (the CLI), whose
+// rewrite of the UsageFile could race with the server's changes.
+func CountUsage(mailDir string) (Usage, error) {
+	root := filepath.Clean(mailDir)
+	var u Usage
+	folders, err := Folders(root)
+	if err != nil {
+		return u, err
+	}
+	for _, name := range folders {
+		dir, err := FolderDir(root, name)
+		if err != nil {
+			continue
+		}
+		for _, sub := range []string{"new", "cur"} {
+			if err := countDir(filepath.Join(dir, sub), &u); err != nil {
+				return Usage{}, err
+			}
+		}
 	}
 	return u, nil
 }

@@ -182,6 +182,9 @@ OK
 	if tb, tc := trackedUsage(t, n, alice); tb != octets || tc != count || count != 2 {
 		t.Fatalf("tracked usage %d octets in %d messages, on disk %d in %d; want equal, 2 messages", tb, tc, octets, count)
 	}
+	if out, want := n.MustCLI("", "user", "quota", alice), fmt.Sprintf("%s\tquota=unlimited (default) usage=%d octets, %d messages\n", alice, octets, count); out != want {
+		t.Fatalf("user quota: %q, want %q", out, want)
+	}
 }
 
 // quota_full = "reject": a full mailbox is 552 5.2.2, at RCPT (SIZE) and
