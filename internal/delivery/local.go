@@ -168,7 +168,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	// Every copy counts (fileinto and keep store it twice), as Dovecot
 	// counts them; the whole delivery fits or none of it is stored.
 	if o := l.checkQuota(ctx, acct, dir, env.Size*int64(len(plan.folders))); o != nil && len(plan.folders) > 0 {
-		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "detail", o.text)
+		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
 		return *o
 	}
 	for _, tg := range plan.folders {

@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
@@ -46,9 +45,11 @@ func (l *Local) checkQuota(ctx context.Context, acct, dir string, adding int64) 
 	case err == nil:
 		return nil
 	case errors.As(err, &qe):
+		// The text goes into DSNs to whoever sent the message: no
+		// figures of the subscriber's mailbox in it (the log has them).
 		r := l.fullReply()
-		o := &outcome{status: spool.Pending, refusal: r,
-			text: fmt.Sprintf("%s: %d of %d octets used, %d more do not fit", r, qe.Usage.Bytes, qe.Limit, qe.Adding)}
+		l.Log.Info("mailbox full", "account", acct, "used", qe.Usage.Bytes, "quota", qe.Limit, "adding", qe.Adding)
+		o := &outcome{status: spool.Pending, refusal: r, text: r.String()}
 		if r.Code >= 500 {
 			o.status = spool.Failed
 		}
@@ -82,7 +83,7 @@ func (l *Local) RcptFull(ctx context.Context, rcpt string, size int64) *verdict.
 	}
 	// Adding at least one octet: a mailbox exactly at its quota is full.
 	if o := l.checkQuota(ctx, acct, dir, max(size, 1)); o != nil && o.refusal != nil {
-		l.Log.Info("recipient refused: mailbox full", "rcpt", rcpt, "account", acct, "detail", o.text)
+		l.Log.Info("recipient refused: mailbox full", "rcpt", rcpt, "account", acct)
 		return o.refusal
 	}
 	return nil

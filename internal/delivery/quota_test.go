@@ -59,8 +59,8 @@ func mailOctets(t *testing.T, root, acct string) (octets int64, n int) {
 // failed with reject. Nothing is written into bob's Maildir past 60.
 func TestQuotaDefersOrRejectsAFullMailbox(t *testing.T) {
 	for _, tc := range []struct{ full, status, reply string }{
-		{config.QuotaFullDefer, spool.Pending, "452 4.2.2 Mailbox full: 60 of 100 octets used, 60 more do not fit"},
-		{config.QuotaFullReject, spool.Failed, "552 5.2.2 Mailbox full: 60 of 100 octets used, 60 more do not fit"},
+		{config.QuotaFullDefer, spool.Pending, "452 4.2.2 Mailbox full"},
+		{config.QuotaFullReject, spool.Failed, "552 5.2.2 Mailbox full"},
 	} {
 		t.Run(tc.full, func(t *testing.T) {
 			l := quotaAgent(t, tc.full, nil)
@@ -105,7 +105,7 @@ func TestQuotaBeforeAckRefusesASoleRecipient(t *testing.T) {
 func TestQuotaCountsEverySieveCopy(t *testing.T) {
 	l := quotaAgent(t, config.QuotaFullDefer, scriptMap{"bob@ours.example": `require ["fileinto","mailbox"]; fileinto :create "Lists"; keep;`})
 	st := deliverTo(l, "bob@ours.example")
-	if r := st.Rcpts[0]; r.Status != spool.Pending || !strings.HasPrefix(r.Error, "452 4.2.2 Mailbox full: 0 of 100 octets used, 120 more") {
+	if r := st.Rcpts[0]; r.Status != spool.Pending || r.Error != "452 4.2.2 Mailbox full" {
 		t.Fatalf("bob: %+v, want deferred as full", r)
 	}
 	if octets, n := mailOctets(t, l.MailRoot, "bob@ours.example"); octets != 0 || n != 0 {
