@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -68,6 +69,13 @@ func TestGetQuota(t *testing.T) {
 	expect(t, "GETQUOTA", c.do(`GETQUOTA ""`), "* QUOTA \"\" (STORAGE 2 10)")
 	expect(t, "GETQUOTA other", tagged(c.send("A2 GETQUOTA \"User quota\"\r\n", "A2")), "A2 NO [NONEXISTENT] No such quota root")
 	expect(t, "GETQUOTAROOT missing", tagged(c.send("A3 GETQUOTAROOT Nope\r\n", "A3")), "A3 NO [TRYCREATE] No such mailbox")
+	// Bad syntax is BAD, and the session goes on.
+	for i, bad := range []string{"GETQUOTA", "GETQUOTA (x", "GETQUOTAROOT", "GETQUOTAROOT INBOX extra"} {
+		tag := fmt.Sprintf("B%d", i)
+		if got := tagged(c.send(tag+" "+bad+"\r\n", tag)); !strings.HasPrefix(got, tag+" BAD") {
+			t.Fatalf("%s: %q, want BAD", bad, got)
+		}
+	}
 	c.do("SELECT INBOX")
 	c.do("STORE 1 +FLAGS (\\Deleted)")
 	expect(t, "STATUS", c.do("STATUS INBOX (DELETED DELETED-STORAGE)"), "* STATUS INBOX (DELETED 1 DELETED-STORAGE 2)")
