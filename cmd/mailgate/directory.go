@@ -191,7 +191,7 @@ func newUserCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd(), newUserHomeCmd(), newUserMoveCmd())
+	cmd.AddCommand(add, list, passwd, suspend, resume, remove, newUserLimitsCmd(), newUserSpamCmd(), newUserQuotaCmd(), newUserHomeCmd(), newUserMoveCmd())
 	return cmd
 }
 

@@ -72,6 +72,7 @@ func openStore(ctx context.Context) (*store.Store, *config.Config, error) {
 	// "mailgate sieve put" and the filter commands hold scripts to the
 	// same quotas as ManageSieve.
 	st.SetSieveQuota(store.SieveQuota{MaxScripts: cfg.Sieve.MaxScripts, MaxScriptBytes: cfg.Sieve.MaxScriptBytes})
+	st.SetDefaultMailboxQuota(int64(cfg.Mailbox.Quota))
 	return st, cfg, nil
 }
 

@@ -274,3 +274,27 @@ func TestNoHeaderInjection(t *testing.T) {
 		t.Fatal("an address list with a line break was accepted")
 	}
 }
+
+// TestFoldersOverQuota: a draft or Sent copy that would take the account
+// over its quota is refused with mailbox.ErrOverQuota and stores nothing;
+// one that fits exactly is stored.
+func TestFoldersOverQuota(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bob")
+	f := Folders{MailDir: dir, Quota: 40}
+	draft := []byte("Subject: draft\r\n\r\n0123456789\r\n") // 30 octets
+	if _, err := f.SaveDraft(draft, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.SaveDraft(draft, 0, now); !errors.Is(err, mailbox.ErrOverQuota) {
+		t.Fatalf("second draft: %v, want ErrOverQuota", err)
+	}
+	if _, err := f.SaveSent(draft, now); !errors.Is(err, mailbox.ErrOverQuota) || !strings.Contains(err.Error(), "30 of 40 octets used") {
+		t.Fatalf("Sent copy: %v, want ErrOverQuota saying 30 of 40 octets used", err)
+	}
+	if msgs := snapshot(t, dir, Sent); len(msgs) != 0 {
+		t.Fatalf("Sent holds %+v, want nothing", msgs)
+	}
+	if _, err := f.SaveSent([]byte("Subject:\r\n"), now); err != nil { // 10: exactly 40
+		t.Fatalf("a copy that fits: %v", err)
+	}
+}

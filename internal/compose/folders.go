@@ -21,6 +21,10 @@ const (
 // (reading is webmail.Mailbox's).
 type Folders struct {
 	MailDir string // the account's Maildir (mailbox.Dir)
+	// Quota is the account's mailbox quota in octets (0: unlimited):
+	// a save that would go over it fails with mailbox.ErrOverQuota, as
+	// IMAP APPEND does.
+	Quota int64
 }
 
 func (f Folders) open(name string) (*mailbox.Folder, error) {
@@ -42,6 +46,9 @@ func (f Folders) SaveDraft(msg []byte, replaces uint32, now time.Time) (uint32, 
 		return 0, err
 	}
 	defer fo.Close()
+	if err := mailbox.CheckQuota(f.MailDir, f.Quota, int64(len(msg))); err != nil {
+		return 0, err
+	}
 	uid, err := fo.Append(bytes.NewReader(msg), draftFlags, now)
 	if err != nil {
 		return 0, err
@@ -72,6 +79,9 @@ func (f Folders) SaveSent(msg []byte, now time.Time) (uint32, error) {
 		return 0, err
 	}
 	defer fo.Close()
+	if err := mailbox.CheckQuota(f.MailDir, f.Quota, int64(len(msg))); err != nil {
+		return 0, err
+	}
 	return fo.Append(bytes.NewReader(msg), sentFlags, now)
 }
 

@@ -40,6 +40,7 @@ type Config struct {
 	Scan     Scan     `toml:"scan"`
 	Sieve    Sieve    `toml:"sieve"`
 	SRS      SRS      `toml:"srs"`
+	Mailbox  Mailbox  `toml:"mailbox"`
 
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`
@@ -306,11 +307,12 @@ func Default() *Config {
 			MTASTS: true, DANE: true, RemotePort: 25, MTASTSPort: 443,
 			LocalBeforeAck: true,
 		},
-		DNS:   DNS{Timeout: 5 * time.Second},
-		Edge:  defaultEdge(),
-		Scan:  defaultScan(),
-		Sieve: defaultSieve(),
-		SRS:   defaultSRS(),
+		DNS:     DNS{Timeout: 5 * time.Second},
+		Edge:    defaultEdge(),
+		Scan:    defaultScan(),
+		Sieve:   defaultSieve(),
+		SRS:     defaultSRS(),
+		Mailbox: defaultMailbox(),
 
 		Reputation: defaultReputation(),
 		Auth:       defaultAuth(), Publish: defaultPublish(), Web: defaultWeb(),
@@ -417,6 +419,7 @@ func (c *Config) Validate() error {
 	c.validateScan(bad)
 	c.validateSieve(bad)
 	c.validateSRS(bad)
+	c.validateMailbox(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)
 	c.validateDMARCReports(bad)

@@ -378,6 +378,19 @@ secret_file = ""
 # Days a rewritten sender accepts bounces (PostSRSd: 21; at most 1023).
 max_age = 21
 
+[mailbox]
+# The storage quota of an account without its own ("mailgate user quota
+# ADDRESS SIZE"): what its Maildir may hold, all folders together. Sizes
+# are octets or take a unit: "500MB", "2GiB" ("M", "G" are binary, as in
+# Dovecot). "0" is unlimited. A mailbox at or over its quota gets
+# "452 4.2.2 Mailbox full" at RCPT, a message that would take it over is
+# refused at delivery, and IMAP APPEND/COPY get NO [OVERQUOTA] (RFC 9208).
+quota = "0"
+# What a delivery to a full mailbox gets (RFC 3463 X.2.2): "defer" (4.2.2;
+# retried until [delivery] lifetime, then bounced, as Dovecot's
+# quota_full_tempfail = yes) or "reject" (5.2.2 at once, Dovecot's default).
+quota_full = "defer"
+
 [reputation]
 # How the MX judges where mail comes from, before it is received. What
 # needs only the client's address (the DNS lists, imported dynamic ranges)

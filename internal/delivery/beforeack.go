@@ -7,6 +7,7 @@ import (
 	"mailgate/internal/mailbox"
 	"mailgate/internal/metrics"
 	"mailgate/internal/spool"
+	"mailgate/internal/verdict"
 )
 
 // DeliverBeforeAck delivers a message the MX has not yet acknowledged to
@@ -20,10 +21,13 @@ import (
 // Pending, for the queue (remote, homed on another node, a temporary
 // failure, the targets of Sieve redirects, and a Sieve rejection or a
 // permanent failure of one of several recipients, for which the agent
-// sends the DSN as it does today). reject, when not "", is the rejection
-// by the only recipient's script: the caller refuses the message at the
-// protocol level (RFC 5429 §2.1) and queues nothing.
-func (l *Local) DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body []byte) (st *spool.State, reject string) {
+// sends the DSN as it does today). refusal, when not nil, is the reply
+// that refuses the message for its only recipient: that recipient's
+// script rejected it (RFC 5429 §2.1) or its mailbox is full (RFC 3463
+// X.2.2, 4.2.2 or 5.2.2 by [mailbox] quota_full); the caller refuses the
+// message at the protocol level and queues nothing, so the sender, not
+// our queue, keeps or bounces it.
+func (l *Local) DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body []byte) (st *spool.State, refusal *verdict.Reply) {
 	m := spool.InMemory(*env, body)
 	st = &spool.State{NextAttempt: env.Received}
 	for _, r := range env.To {
@@ -31,13 +35,15 @@ func (l *Local) DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body 
 	}
 	c := mailbox.NewCopy(body)
 	defer c.Close()
-	rejects := l.deliverAll(ctx, m, st, func(dir, name, letters string) error {
+	refusals := l.deliverAll(ctx, m, st, func(dir, name, letters string) error {
 		return c.Deliver(dir, name, letters)
 	})
-	if len(st.Rcpts) == 1 && st.Rcpts[0].Status == spool.Failed {
-		if r, ok := rejects[st.Rcpts[0].Addr]; ok {
-			metrics.Deliveries.WithLabelValues("failed").Inc()
-			return st, sieveRejectReply(r)
+	if len(st.Rcpts) == 1 && st.Rcpts[0].Status != spool.Delivered {
+		if r, ok := refusals[st.Rcpts[0].Addr]; ok {
+			if r.Code >= 500 {
+				metrics.Deliveries.WithLabelValues("failed").Inc()
+			}
+			return st, r
 		}
 	}
 	for i, r := range st.Rcpts {
@@ -50,7 +56,7 @@ func (l *Local) DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body 
 			st.Rcpts[i].Status = spool.Pending
 		}
 	}
-	return st, ""
+	return st, nil
 }
 
 // sieveRejectReply makes a Sieve rejection reason fit an SMTP reply line: one

@@ -50,7 +50,11 @@ func viaQueue(t *testing.T, scripts scriptMap, env spool.Envelope, body []byte) 
 // BeforeAck, then what is left through the spool and the agent.
 func beforeAck(t *testing.T, scripts scriptMap, env spool.Envelope, body []byte) (map[string]string, []string, string) {
 	a, sp := sieveAgent(t, scripts)
-	st, reject := a.Local.DeliverBeforeAck(context.Background(), &env, body)
+	st, refusal := a.Local.DeliverBeforeAck(context.Background(), &env, body)
+	reject := ""
+	if refusal != nil {
+		reject = refusal.String()
+	}
 	if reject == "" && len(st.Pending()) > 0 {
 		if err := sp.PutWithState(&env, body, st); err != nil {
 			t.Fatal(err)
@@ -140,7 +144,7 @@ func TestBeforeAckRejectOfTheOnlyRecipient(t *testing.T) {
 	body := []byte("From: x@else.example\r\nSubject: s\r\n\r\nbody\r\n")
 	env := spool.Envelope{ID: spool.NewID(), From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx"}
 	files, queued, reject := beforeAck(t, scripts, env, body)
-	if want := "rejected by the recipient's filter: Mailbox closed  ?t?"; reject != want || len(files) != 0 || len(queued) != 0 {
+	if want := "550 5.7.1 rejected by the recipient's filter: Mailbox closed  ?t?"; reject != want || len(files) != 0 || len(queued) != 0 {
 		t.Fatalf("reject %q, files %v, queue %v; want %q and nothing stored or queued", reject, files, queued, want)
 	}
 	env.Unverified = true
@@ -164,8 +168,8 @@ func TestBeforeAckLeavesWhatFailsNowToTheQueue(t *testing.T) {
 	env := spool.Envelope{ID: spool.NewID(), From: "x@else.example", To: []string{"bob@ours.example", "carol@ours.example"}, Received: time.Now(), Origin: "mx"}
 	body := []byte("Subject: s\r\n\r\nbody\r\n")
 	st, reject := a.Local.DeliverBeforeAck(context.Background(), &env, body)
-	if reject != "" || !reflect.DeepEqual(st.Pending(), []string{"bob@ours.example"}) {
-		t.Fatalf("pending %v, reject %q; want bob left for the queue", st.Pending(), reject)
+	if reject != nil || !reflect.DeepEqual(st.Pending(), []string{"bob@ours.example"}) {
+		t.Fatalf("pending %v, reject %v; want bob left for the queue", st.Pending(), reject)
 	}
 	if files := maildirFiles(t, root); len(files) != 2 { // carol's copy and the blocking file
 		t.Fatalf("files %v", files)

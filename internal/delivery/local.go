@@ -12,6 +12,7 @@ import (
 	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
+	"mailgate/internal/verdict"
 )
 
 // Directory is what local delivery needs from the store.
@@ -40,6 +41,11 @@ type Local struct {
 	SendDefaults store.SendLimits
 	// Homes, in a fleet, says which recipients are homed on other nodes.
 	Homes Homes
+	// Quotas gives accounts' mailbox quotas; nil: none are enforced.
+	// QuotaFull ([mailbox] quota_full) says whether a full mailbox
+	// defers (the default) or rejects a delivery.
+	Quotas    Quotas
+	QuotaFull string
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -54,7 +60,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 // path (Deliver) and delivery before the 250 (DeliverBeforeAck) share
 // every rule but that one. It returns the Sieve rejection reasons of the
 // recipients whose script rejected the message, by address.
-func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.State, put storeFunc) (rejects map[string]string) {
+func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.State, put storeFunc) (refusals map[string]*verdict.Reply) {
 	// By index: a Sieve redirect to one of our addresses appends a
 	// recipient that this loop then delivers too.
 	for i := 0; i < len(st.Rcpts); i++ {
@@ -72,14 +78,14 @@ func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.Stat
 		}
 		o := l.deliverOne(ctx, m, st, i, r.Addr, put)
 		st.Rcpts[i].Status, st.Rcpts[i].Error = o.status, o.text
-		if o.reject != "" {
-			if rejects == nil {
-				rejects = map[string]string{}
+		if o.refusal != nil {
+			if refusals == nil {
+				refusals = map[string]*verdict.Reply{}
 			}
-			rejects[r.Addr] = o.reject
+			refusals[r.Addr] = o.refusal
 		}
 	}
-	return rejects
+	return refusals
 }
 
 // storeFunc stores one delivery's copy in the Maildir dir as name, with
@@ -102,9 +108,12 @@ func spooledStore(m *spool.Message, fresh bool) storeFunc {
 }
 
 // outcome is one local recipient's delivery: its new status and error
-// text, and the reason when its Sieve script rejected the message.
+// text, and, when its Sieve script rejected the message or its mailbox is
+// full, the reply that refuses it at the protocol level when it is a
+// message's only recipient (DeliverBeforeAck).
 type outcome struct {
-	status, text, reject string
+	status, text string
+	refusal      *verdict.Reply
 }
 
 // deliverOne delivers to one local recipient and returns its new status.
@@ -144,7 +153,8 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 			// RFC 5429 §2.2: after the 250 a rejection is a bounce; the
 			// agent sends the DSN (never to the null sender).
 			l.Log.Info("rejected by sieve", "id", env.ID, "rcpt", rcpt)
-			return outcome{status: spool.Failed, text: "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject), reject: plan.reject}
+			return outcome{status: spool.Failed, text: "550 5.7.1 rejected by the recipient's filter: " + oneLine(plan.reject),
+				refusal: &verdict.Reply{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: sieveRejectReply(plan.reject)}}
 		}
 	}
 	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects, l.Log.With("id", env.ID, "rcpt", rcpt))
@@ -155,6 +165,12 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		l.Log.Info("sieve redirect", "id", env.ID, "rcpt", rcpt, "to", added)
 	}
 	plan.keepRefused(refused)
+	// Every copy counts (fileinto and keep store it twice), as Dovecot
+	// counts them; the whole delivery fits or none of it is stored.
+	if o := l.checkQuota(ctx, acct, dir, env.Size*int64(len(plan.folders))); o != nil && len(plan.folders) > 0 {
+		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
+		return *o
+	}
 	for _, tg := range plan.folders {
 		folder, fdir := tg.folder, dir
 		if folder != "" {

@@ -62,6 +62,10 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 		local.Sends = su
 		local.SendDefaults = store.SendLimits{RecipientsPerDay: cfg.Limits.RecipientsPerDay, MessagesPerDay: cfg.Limits.MessagesPerDay}
 	}
+	if q, ok := dir.(Quotas); ok {
+		// The store: each account's quota, else [mailbox] quota.
+		local.Quotas, local.QuotaFull = q, cfg.Mailbox.QuotaFull
+	}
 	if vl, ok := dir.(VacationLog); ok {
 		local.Vacations, local.Spool = vl, sp
 	}

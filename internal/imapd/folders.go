@@ -203,7 +203,7 @@ func (s *session) Status(name string, options *imap.StatusOptions) (_ *imap.Stat
 	defer f.Close()
 	data := &imap.StatusData{Mailbox: name}
 	var n, unseen, deleted uint32
-	var size int64
+	var size, deletedSize int64
 	f.View(func(msgs []mailbox.Message) {
 		n = uint32(len(msgs))
 		for i := range msgs {
@@ -212,10 +212,17 @@ func (s *session) Status(name string, options *imap.StatusOptions) (_ *imap.Stat
 			}
 			if mailbox.HasFlag(msgs[i].Flags, mailbox.FlagTrashed) {
 				deleted++
+				deletedSize += msgs[i].Size
 			}
 			size += msgs[i].Size
 		}
 	})
+	if options.DeletedStorage {
+		// RFC 9208 §5.1: QUOTA=RES-STORAGE brings DELETED-STORAGE, the
+		// storage an EXPUNGE would free, in units of 1024 octets.
+		kib := (deletedSize + 1023) / 1024
+		data.DeletedStorage = &kib
+	}
 	if options.NumMessages {
 		data.NumMessages = &n
 	}

@@ -324,13 +324,24 @@ func (s *session) Expunge(_ *imapserver.ExpungeWriter, uids *imap.UIDSet) (err e
 // Copy serves COPY with COPYUID (RFC 4315): hard links, no data copied.
 func (s *session) Copy(numSet imap.NumSet, dest string) (_ *imap.CopyData, err error) {
 	defer s.logFailure("COPY", &err)
-	data, _, err := s.copy(numSet, dest)
+	data, _, err := s.copy(numSet, dest, true)
 	return data, err
 }
 
-// copy is Copy, also returning the source UIDs copied.
-func (s *session) copy(numSet imap.NumSet, dest string) (*imap.CopyData, []uint32, error) {
+// copy is Copy, also returning the source UIDs copied. withQuota holds
+// the copies to the account's quota: COPY adds them, a MOVE within the
+// account does not (its originals are expunged).
+func (s *session) copy(numSet imap.NumSet, dest string, withQuota bool) (*imap.CopyData, []uint32, error) {
 	items := s.sel.resolve(numSet)
+	if withQuota {
+		var adding int64
+		for _, it := range items {
+			adding += it.m.Size
+		}
+		if err := s.checkQuota(adding); err != nil {
+			return nil, nil, err
+		}
+	}
 	dst, err := s.openFolder(dest)
 	if err != nil {
 		return nil, nil, errTryCreate // RFC 9051 §6.4.7
@@ -352,7 +363,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if s.sel.readOnly {
 		return errReadOnly
 	}
-	data, moved, err := s.copy(numSet, dest)
+	data, moved, err := s.copy(numSet, dest, false)
 	if err != nil {
 		return err
 	}
@@ -391,6 +402,10 @@ func (s *session) Append(name string, r imap.LiteralReader, options *imap.Append
 		return nil, errTryCreate
 	}
 	defer f.Close()
+	if err := s.checkQuota(r.Size()); err != nil {
+		io.Copy(io.Discard, r)
+		return nil, err
+	}
 	uid, err := f.Append(r, letters(options.Flags), options.Time)
 	if err != nil {
 		return nil, err

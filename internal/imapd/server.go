@@ -51,6 +51,9 @@ type Server struct {
 	OnCopy func(account, from, to string, files func() []*os.File)
 	// Proxy, in a fleet, serves sessions of mailboxes homed elsewhere.
 	Proxy ProxyFunc
+	// Quotas, when set, holds APPEND and COPY to the account's mailbox
+	// quota (RFC 9208 OVERQUOTA).
+	Quotas Quotas
 
 	once   sync.Once
 	srv    *imapserver.Server // 143

@@ -43,6 +43,12 @@ func testServer(t testing.TB) (addr, mailRoot string) {
 // testServerLog is testServer logging to logw.
 func testServerLog(t testing.TB, logw io.Writer) (addr, mailRoot string) {
 	t.Helper()
+	return testServerWith(t, logw, nil)
+}
+
+// testServerWith is testServerLog with set changing the Server first.
+func testServerWith(t testing.TB, logw io.Writer, set func(*Server)) (addr, mailRoot string) {
+	t.Helper()
 	dir := t.TempDir()
 	cert, err := certs.Load("", "", dir, "imap.test")
 	if err != nil {
@@ -55,6 +61,9 @@ func testServerLog(t testing.TB, logw io.Writer) (addr, mailRoot string) {
 	srv := &Server{TLS: certs.ServerConfig(cert), Dir: fakeDir{hash},
 		MailRoot: dir + "/mail", Log: slog.New(slog.NewTextHandler(logw, nil)),
 		IdlePoll: 50 * time.Millisecond, IdleFallbackPoll: time.Hour}
+	if set != nil {
+		set(srv)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -46,30 +46,36 @@ func (c *Copy) Deliver(dir, name, letters string) error {
 	if letters = normFlags(letters); letters != "" {
 		sub, file = "cur", name+":2,"+letters
 	}
+	return track(dir, func() (Usage, error) { return c.deliver(dir, sub, file) })
+}
+
+// deliver links the message in as dir/sub/file and says what it added to
+// the account's usage.
+func (c *Copy) deliver(dir, sub, file string) (Usage, error) {
 	dest := filepath.Join(dir, sub, file)
 	if c.f == nil {
 		if err := c.write(dir); err != nil {
-			return err
+			return Usage{}, err
 		}
 	}
 	err := c.f.Link(dest)
 	if errors.Is(err, os.ErrNotExist) && !pathExists(filepath.Join(dir, sub)) {
 		// First delivery to this mailbox.
 		if err := Ensure(dir); err != nil {
-			return err
+			return Usage{}, err
 		}
 		err = c.f.Link(dest)
 	}
-	if err != nil && !errors.Is(err, atomicfile.ErrExist) {
+	if errors.Is(err, atomicfile.ErrExist) {
+		return Usage{}, dirsync.Dir(filepath.Join(dir, sub)) // taken as its own
+	}
+	if err != nil {
 		// Another file system, or the first name already expunged (a
 		// nameless inode that had a name cannot be linked again): this
 		// Maildir gets a copy of its own.
-		if err := deliverInto(dir, sub, file, bytes.NewReader(c.body)); err != nil {
-			return err
-		}
-		return nil
+		return writeInto(dir, sub, file, bytes.NewReader(c.body))
 	}
-	return dirsync.Dir(filepath.Join(dir, sub))
+	return Usage{Bytes: int64(len(c.body)), Messages: 1}, dirsync.Dir(filepath.Join(dir, sub))
 }
 
 // write writes and fsyncs the shared file in dir's tmp/.

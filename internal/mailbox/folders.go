@@ -169,7 +169,9 @@ func DeleteFolder(mailDir, name string) error {
 	}
 	forgetOpen(dir)
 	setSubscribed(mailDir, name, false)
-	return os.RemoveAll(trash)
+	err = os.RemoveAll(trash)
+	forgetUsage(mailDir) // its messages are counted out by a recount
+	return err
 }
 
 // RenameFolder renames folder from (and its sub-folders) to to. The index
@@ -196,6 +198,16 @@ func RenameFolder(mailDir, from, to string) error {
 	if err != nil {
 		return err
 	}
+	err = renameFolders(mailDir, from, to, src, all)
+	// No change in usage, but a recount running meanwhile may have seen a
+	// folder under both names or neither: counted again. (Not done under
+	// the usage lock: moveOpen takes folders' locks, which are always
+	// taken before it.)
+	forgetUsage(mailDir)
+	return err
+}
+
+func renameFolders(mailDir, from, to, src string, all []string) error {
 	for _, n := range all {
 		if n != from && !strings.HasPrefix(n, from+string(Delim)) {
 			continue

@@ -329,17 +329,25 @@ func (f *Folder) syncLocked() error {
 		return err
 	}
 	sortDelivered(names)
-	for _, name := range names {
-		base, flags := splitName(name)
-		m := Message{Base: base, Flags: flags}
-		if err := os.Rename(filepath.Join(newDir, name), filepath.Join(f.dir, "cur", m.FileName())); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // another process moved it
+	// Under the usage lock (no change in usage): a recount listing new/
+	// then cur/ must not see a message in both.
+	err = track(f.dir, func() (Usage, error) {
+		for _, name := range names {
+			base, flags := splitName(name)
+			m := Message{Base: base, Flags: flags}
+			if err := os.Rename(filepath.Join(newDir, name), filepath.Join(f.dir, "cur", m.FileName())); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue // another process moved it
+				}
+				return Usage{}, err
 			}
-			return err
+			f.fillSizeDate(&m)
+			added = append(added, m)
 		}
-		f.fillSizeDate(&m)
-		added = append(added, m)
+		return Usage{}, nil
+	})
+	if err != nil {
+		return err
 	}
 	if mt != f.st.curMtime {
 		more, err := f.reconcileCur(added)
@@ -423,6 +431,11 @@ func (f *Folder) reconcileCur(just []Message) ([]Message, error) {
 		if err := f.dropLocked(gone); err != nil {
 			return nil, err
 		}
+	}
+	if len(gone) > 0 || len(onDisk) > 0 {
+		// Another program (or a crash) removed or added messages: the
+		// usage is counted again from the disk.
+		forgetUsage(f.dir)
 	}
 	var added []Message
 	for b, fl := range onDisk {
@@ -639,20 +652,34 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 	var done []uint32
 	var firstErr error
 	var gone []uint32
-	for _, uid := range uids {
-		i := f.seqOf(uid)
-		if i < 0 {
-			gone = append(gone, uid) // expunged by someone else already
-			continue
-		}
-		err := os.Remove(filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			if firstErr == nil {
-				firstErr = err
+	missing := false
+	// Removed and counted out in one step (see adopt).
+	track(f.dir, func() (removed Usage, _ error) {
+		for _, uid := range uids {
+			i := f.seqOf(uid)
+			if i < 0 {
+				gone = append(gone, uid) // expunged by someone else already
+				continue
 			}
-			continue
+			err := os.Remove(filepath.Join(f.dir, "cur", f.st.msgs[i].FileName()))
+			switch {
+			case err == nil:
+				removed.Bytes -= f.st.msgs[i].Size
+				removed.Messages--
+			case errors.Is(err, os.ErrNotExist):
+				missing = true // another program removed it
+			default:
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			done = append(done, uid)
 		}
-		done = append(done, uid)
+		return removed, nil
+	})
+	if missing {
+		forgetUsage(f.dir)
 	}
 	if len(done) > 0 {
 		if err := syncDir(filepath.Join(f.dir, "cur")); err != nil && firstErr == nil {
@@ -708,27 +735,48 @@ func (f *Folder) adopt(paths []string, msgs []Message) ([]uint32, error) {
 	if f.log == nil {
 		return nil, errors.New("mailbox: folder is closed")
 	}
+	var uids []uint32
+	// The renames are counted in the account's usage in the same step,
+	// so a recount never sees a file its delta then adds again.
+	err := track(f.dir, func() (Usage, error) {
+		msgs, err := f.renameIntoCur(paths, msgs)
+		if err != nil {
+			return Usage{}, err
+		}
+		var added Usage
+		for _, m := range msgs {
+			added.Bytes += m.Size
+			added.Messages++
+		}
+		// In cur/ now: counted even if the index write fails (the
+		// next sync indexes them).
+		uids = make([]uint32, len(msgs))
+		return added, f.addLocked(msgs, uids)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return uids, f.stampLocked()
+}
+
+// renameIntoCur renames paths into cur/ under msgs' names and returns the
+// messages that got there: all, or those before the first failure (the
+// rest are removed); none is an error.
+func (f *Folder) renameIntoCur(paths []string, msgs []Message) ([]Message, error) {
 	cur := filepath.Join(f.dir, "cur")
 	for i, p := range paths {
 		if err := os.Rename(p, filepath.Join(cur, msgs[i].FileName())); err != nil {
 			for _, q := range paths[i:] {
 				os.Remove(q)
 			}
-			paths, msgs = paths[:i], msgs[:i]
+			msgs = msgs[:i]
 			if i == 0 {
 				return nil, err
 			}
 			break
 		}
 	}
-	if err := syncDir(cur); err != nil {
-		return nil, err
-	}
-	uids := make([]uint32, len(msgs))
-	if err := f.addLocked(msgs, uids); err != nil {
-		return nil, err
-	}
-	return uids, f.stampLocked()
+	return msgs, syncDir(cur)
 }
 
 // CopyTo copies the messages with uids into dst (hard links: Maildir files

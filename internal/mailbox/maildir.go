@@ -75,8 +75,13 @@ func DeliverFlagged(dir, name, letters string, body io.Reader) error {
 	return deliverInto(dir, "cur", name+":2,"+letters, body)
 }
 
-// deliverInto writes body durably as dir/sub/file.
+// deliverInto writes body durably as dir/sub/file and counts it in the
+// account's usage.
 func deliverInto(dir, sub, file string, body io.Reader) error {
+	return track(dir, func() (Usage, error) { return writeInto(dir, sub, file, body) })
+}
+
+func writeInto(dir, sub, file string, body io.Reader) (Usage, error) {
 	// The file is born nameless in tmp/ (O_TMPFILE) and linked into new/
 	// (or cur/) whole: Maildir's tmp-then-link protocol, without a name
 	// to clean up.
@@ -84,23 +89,28 @@ func deliverInto(dir, sub, file string, body io.Reader) error {
 	if errors.Is(err, os.ErrNotExist) {
 		// First delivery to this mailbox.
 		if err := Ensure(dir); err != nil {
-			return err
+			return Usage{}, err
 		}
 		f, err = atomicfile.Create(filepath.Join(dir, "tmp"))
 	}
 	if err != nil {
-		return fmt.Errorf("maildir %s: %w", dir, err)
+		return Usage{}, fmt.Errorf("maildir %s: %w", dir, err)
 	}
-	if _, err := io.Copy(f, body); err != nil {
+	n, err := io.Copy(f, body)
+	if err != nil {
 		f.Abort()
-		return fmt.Errorf("maildir %s: %w", dir, err)
+		return Usage{}, fmt.Errorf("maildir %s: %w", dir, err)
 	}
+	added := Usage{Bytes: n, Messages: 1}
 	// An existing name is an earlier copy of this very delivery.
-	if err := f.Commit(filepath.Join(dir, sub, file)); err != nil && !errors.Is(err, atomicfile.ErrExist) {
-		return fmt.Errorf("maildir %s: %w", dir, err)
+	if err := f.Commit(filepath.Join(dir, sub, file)); err != nil {
+		if !errors.Is(err, atomicfile.ErrExist) {
+			return Usage{}, fmt.Errorf("maildir %s: %w", dir, err)
+		}
+		added = Usage{}
 	}
 	// Shared with concurrent deliveries into the same Maildir.
-	return dirsync.Dir(filepath.Join(dir, sub))
+	return added, dirsync.Dir(filepath.Join(dir, sub))
 }
 
 func exists(dir, name string) bool {

@@ -41,6 +41,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	defer st.Close()
 	warnUnjournaledExt4(cfg.DataDir, log) // after the store made data_dir
 	st.SetSieveQuota(store.SieveQuota{MaxScripts: cfg.Sieve.MaxScripts, MaxScriptBytes: cfg.Sieve.MaxScriptBytes})
+	st.SetDefaultMailboxQuota(int64(cfg.Mailbox.Quota))
 	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"))
 	if err != nil {
 		return err
@@ -97,6 +98,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	if err != nil {
 		return err
 	}
+	// A full mailbox on this node is refused at RCPT ([mailbox] quota).
+	smtpSrv.Quota = agent.Local
 	startCompromiseResponse(cfg, st, sp, log, throttle, smtpSrv, agent)
 	// The MX reverses the addresses the agent's remote delivery makes.
 	smtpSrv.SRS = agent.SRS
@@ -115,7 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	lineSettings := sessions.Settings{Log: log, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Settings: lineSettings}
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
-		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures}
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures, Quotas: st}
 	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
 		return err
 	}

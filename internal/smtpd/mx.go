@@ -35,6 +35,8 @@ type mxSession struct {
 	judged  chan struct{}
 	rdns    string
 	refusal *verdict.Reply
+	// size is the transaction's MAIL FROM SIZE= (RFC 1870), 0 if none.
+	size int64
 }
 
 func (s *Server) newMXSession(c *smtp.Conn) (smtp.Session, error) {
@@ -109,6 +111,10 @@ func (ms *mxSession) Mail(from string, opts *smtp.MailOptions) error {
 		return ms.reject(smtpReply(refusal))
 	}
 	ms.from, ms.hasFrom = from, true
+	ms.size = 0
+	if opts != nil {
+		ms.size = opts.Size
+	}
 	return nil
 }
 
@@ -143,6 +149,14 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if !ours {
 		ms.log.Warn("relay denied", "rcpt", norm)
 		return ms.reject(errRelayDenied)
+	}
+	if ms.srv.Quota != nil {
+		// RFC 3463 X.2.2 for this recipient only; the others of the
+		// transaction are not affected (RFC 5321 §3.3). Not the
+		// client's error: not counted against it.
+		if r := ms.srv.Quota.RcptFull(context.Background(), norm, ms.size); r != nil {
+			return smtpReply(r)
+		}
 	}
 	ms.rcpts = append(ms.rcpts, norm)
 	return nil

@@ -7,21 +7,23 @@ import (
 
 	"mailgate/internal/message"
 	"mailgate/internal/spool"
+	"mailgate/internal/verdict"
 )
 
 // LocalDelivery delivers to local mailboxes before the 250 (the delivery
 // agent's local delivery, delivery.Local.DeliverBeforeAck): it returns
 // every recipient's state, those it could not deliver now Pending, and
-// the refusal of a sole recipient's Sieve script.
+// the refusal for a sole recipient (its Sieve script's reject, its full
+// mailbox).
 type LocalDelivery interface {
-	DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body []byte) (st *spool.State, reject string)
+	DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body []byte) (st *spool.State, refusal *verdict.Reply)
 }
 
-// errSieveReject is the reply for a message the only recipient's Sieve
-// script rejected: RFC 5429 §2.1, ereject at the protocol level (and
-// reject too, which §2.2 lets refuse so rather than bounce).
-func errSieveReject(text string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: text}
+// RcptQuota refuses a recipient whose mailbox on this node is full, or
+// would be with a message of size octets (RFC 1870 SIZE; 0 unknown): the
+// reply, or nil to accept.
+type RcptQuota interface {
+	RcptFull(ctx context.Context, rcpt string, size int64) *verdict.Reply
 }
 
 // store takes the accepted message with its trace fields: into the spool,
@@ -37,10 +39,13 @@ func (s *session) store(env *spool.Envelope, body []byte, fields []string) *smtp
 	}
 	body = message.Prepend(body, fields...)
 	env.Size = int64(len(body))
-	st, reject := s.srv.Local.DeliverBeforeAck(context.Background(), env, body)
-	if reject != "" {
-		s.log.Info("refused by the recipient's sieve script", "id", env.ID, "from", env.From, "rcpt", env.To[0])
-		return errSieveReject(reject)
+	st, refusal := s.srv.Local.DeliverBeforeAck(context.Background(), env, body)
+	if refusal != nil {
+		// RFC 5429 §2.1: a Sieve reject at the protocol level; a full
+		// mailbox (RFC 3463 X.2.2) likewise, so the sender keeps the
+		// message rather than our queue.
+		s.log.Info("refused for the only recipient", "id", env.ID, "from", env.From, "rcpt", env.To[0], "reply", refusal.String())
+		return smtpReply(refusal)
 	}
 	pending := len(st.Pending())
 	if pending == 0 {

@@ -94,6 +94,9 @@ type Server struct {
 	// ([delivery] local_before_ack; mxlocal.go). nil: everything goes to
 	// the spool.
 	Local LocalDelivery
+	// Quota, when set, refuses at RCPT a recipient whose mailbox on this
+	// node is full ([mailbox] quota; delivery.Local.RcptFull).
+	Quota RcptQuota
 
 	mu      sync.Mutex
 	servers []*smtp.Server

@@ -53,6 +53,9 @@ type Store struct {
 	lookups *lookupCache
 	// sieveQuota is config [sieve]'s (SetSieveQuota); nil: the defaults.
 	sieveQuota *SieveQuota
+	// mailboxQuota is config [mailbox] quota (SetDefaultMailboxQuota):
+	// octets, 0 unlimited.
+	mailboxQuota int64
 	// reserveQ feeds SQLite's send-limit reservations to the goroutine
 	// that makes them in batches (reserveBatches), started on first use.
 	reserveQ    chan reserveRequest

@@ -68,6 +68,8 @@ type composeView struct {
 	Saved          bool
 	SentID         string
 	SentCopyFailed bool
+	// SentCopyFull: no Sent copy, the mailbox is at its quota.
+	SentCopyFull bool
 }
 
 type carriedFile struct {
@@ -283,7 +285,7 @@ func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Attachments = append(d.Attachments, uploads...)
 
-	folders := compose.Folders{MailDir: s.mailDir(acct)}
+	folders := compose.Folders{MailDir: s.mailDir(acct), Quota: s.mailboxQuota(r.Context(), acct)}
 	now := time.Now()
 	opts := compose.Options{Hostname: s.cfg.Hostname, Now: now, MaxBytes: s.cfg.Limits.MaxMessageBytes, KeepBcc: true}
 	if r.PostFormValue("action") == "save" {
@@ -292,6 +294,10 @@ func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		uid, err := folders.SaveDraft(msg, v.DraftUID, now)
+		if errors.Is(err, mailbox.ErrOverQuota) {
+			s.showComposeError(w, r, v, err, len(uploads) > 0)
+			return
+		}
 		if err != nil {
 			s.log.Error("webmail: saving a draft", "account", acct, "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "err.internal")
@@ -337,7 +343,10 @@ func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("webmail: sent", "account", acct, "id", id, "rcpts", len(rcpts), "size", len(msg))
 	done := &composeView{Draft: &compose.Draft{}, SentID: id}
-	if _, err := folders.SaveSent(sentCopy, now); err != nil {
+	if _, err := folders.SaveSent(sentCopy, now); errors.Is(err, mailbox.ErrOverQuota) {
+		s.log.Info("webmail: no Sent copy: mailbox full", "account", acct, "id", id, "err", err)
+		done.SentCopyFull = true
+	} else if err != nil {
 		s.log.Error("webmail: filing the Sent copy", "account", acct, "id", id, "err", err)
 		done.SentCopyFailed = true
 	}
@@ -378,6 +387,8 @@ func (s *Server) showComposeError(w http.ResponseWriter, r *http.Request, v *com
 		v.Error, v.ErrorArg, status = "compose.err.toolarge", mbText(tb.Max), http.StatusRequestEntityTooLarge
 	case errors.Is(err, compose.ErrNoRecipient):
 		v.Error = "compose.err.norcpt"
+	case errors.Is(err, mailbox.ErrOverQuota):
+		v.Error, status = "compose.err.full", http.StatusInsufficientStorage
 	default:
 		s.log.Error("webmail: building a message", "account", s.session(r).Account, "err", err)
 		v.Error = "err.internal"
@@ -446,6 +457,18 @@ func uploadedFiles(r *http.Request) ([]compose.Attachment, error) {
 }
 
 // mailDir is the account's Maildir, where webmail.Open finds it.
+// mailboxQuota is the account's mailbox quota in octets (0: unlimited).
+// A failed lookup holds the save to none: the delivery and IMAP paths
+// enforce the quota, and a draft is not lost over a store hiccup.
+func (s *Server) mailboxQuota(ctx context.Context, account string) int64 {
+	q, err := s.st.MailboxQuota(ctx, account)
+	if err != nil {
+		s.log.Warn("webmail: mailbox quota lookup failed", "account", account, "err", err)
+		return 0
+	}
+	return q
+}
+
 func (s *Server) mailDir(account string) string {
 	dir, _ := mailbox.Dir(filepath.Join(s.cfg.DataDir, "mail"), account)
 	return dir

@@ -379,3 +379,31 @@ func TestComposeForwards(t *testing.T) {
 		t.Fatalf("inline forward with two.bin only: %+v %v", o, err)
 	}
 }
+
+// A draft or Sent copy the account's quota has no room for is not stored,
+// and the page says why (507 for the draft; the message is still sent).
+func TestComposeMailboxFull(t *testing.T) {
+	s, _, root := composeSite(t, nil)
+	if err := s.st.SetAccountQuota(context.Background(), "test", "taro@example.jp", 100); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	body := strings.Repeat("long line of text ", 10)
+	resp, page := s.postCompose(c, map[string]string{"csrf": s.composeToken(c, ""), "action": "save", "from": "taro@example.jp",
+		"to": "hanako@example.jp", "subject": "draft", "body": body})
+	if resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(page, "your mailbox is full") {
+		t.Fatalf("save over quota: %d\n%s", resp.StatusCode, page)
+	}
+	if msgs := folderMessages(t, root, "taro@example.jp", "Drafts"); len(msgs) != 0 {
+		t.Fatalf("Drafts: %+v, want nothing", msgs)
+	}
+	resp, page = s.postCompose(c, map[string]string{"csrf": formToken(t, page), "action": "send", "from": "taro@example.jp",
+		"to": "hanako@example.jp", "subject": "sent", "body": body})
+	if resp.StatusCode != 200 || !strings.Contains(page, "because your mailbox is full; the message itself was sent") {
+		t.Fatalf("send over quota: %d\n%s", resp.StatusCode, page)
+	}
+	if msgs := folderMessages(t, root, "taro@example.jp", "Sent"); len(msgs) != 0 {
+		t.Fatalf("Sent: %+v, want nothing", msgs)
+	}
+}

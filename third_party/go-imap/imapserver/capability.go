@@ -100,6 +100,9 @@ func (c *Conn) availableCaps() []imap.Cap {
 		for _, alg := range c.threadAlgorithms() {
 			caps = append(caps, imap.Cap("THREAD="+string(alg)))
 		}
+		// mailgate: QUOTA and QUOTA=RES-<type> (RFC 9208 §3.1) when the
+		// session reports quotas.
+		caps = append(caps, c.quotaCaps()...)
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()

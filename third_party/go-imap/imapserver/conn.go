@@ -382,6 +382,10 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleSearch(tag, dec, numKind)
 	case "THREAD", "UID THREAD": // mailgate: RFC 5256
 		err = c.handleThread(dec, numKind)
+	case "GETQUOTA": // mailgate: RFC 9208
+		err = c.handleGetQuota(dec)
+	case "GETQUOTAROOT": // mailgate: RFC 9208
+		err = c.handleGetQuotaRoot(dec)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
