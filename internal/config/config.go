@@ -364,8 +364,8 @@ func (c *Config) Validate() error {
 		if addr == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			bad("listen."+key, "%q is not host:port (%v)", addr, err)
+		if err := checkHostPort(addr); err != nil {
+			bad("listen."+key, "%q is not host:port: %v", addr, err)
 		}
 	}
 	if c.Limits.MaxMessageBytes < 1024 {
@@ -478,8 +478,8 @@ func (c *Config) validateDelivery(bad badFunc) {
 		bad("delivery.connect_timeout", "%v is below 100ms", d.ConnectTimeout)
 	}
 	if d.Smarthost != "" {
-		if _, _, err := net.SplitHostPort(d.Smarthost); err != nil {
-			bad("delivery.smarthost", "%q is not host:port (%v)", d.Smarthost, err)
+		if err := checkHostPort(d.Smarthost); err != nil {
+			bad("delivery.smarthost", "%q is not host:port: %v", d.Smarthost, err)
 		}
 	}
 	if (d.SmarthostUsername == "") != (d.SmarthostPasswordFile == "") {
@@ -492,13 +492,30 @@ func (c *Config) validateDelivery(bad badFunc) {
 		bad("delivery.mta_sts_port", "%d is not a port", d.MTASTSPort)
 	}
 	for _, s := range c.DNS.Servers {
-		if _, _, err := net.SplitHostPort(s); err != nil {
-			bad("dns.servers", "%q is not host:port (%v)", s, err)
+		if err := checkHostPort(s); err != nil {
+			bad("dns.servers", "%q is not host:port: %v", s, err)
 		}
 	}
 	if c.DNS.Timeout < 100*time.Millisecond {
 		bad("dns.timeout", "%v is below 100ms", c.DNS.Timeout)
 	}
+}
+
+// checkHostPort says what is wrong with a "host:port" setting: a listen or
+// dial address whose port is no port (99999, "") would only fail later, at
+// start or at the first connection.
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if port == "" {
+		return fmt.Errorf("no port after the colon")
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 func (l Listen) byKey() map[string]string {
