@@ -15,6 +15,9 @@ func explainUsageErrors(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withUsage(c, err)
 	})
+	// A group's usage is its subcommands alone, as before it could run.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "Usage:{{if .Runnable}}",
+		`Usage:{{if and .Runnable (not (index .Annotations "`+groupAnnotation+`"))}}`, 1))
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		switch {
@@ -29,6 +32,7 @@ func explainUsageErrors(root *cobra.Command) {
 		case !c.Runnable() && c.HasSubCommands() && c.HasParent():
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = unknownSubcommand
+			c.Annotations = map[string]string{groupAnnotation: "true"}
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)
@@ -36,6 +40,10 @@ func explainUsageErrors(root *cobra.Command) {
 	}
 	walk(root)
 }
+
+// groupAnnotation marks a command that only groups others: its RunE is
+// unknownSubcommand.
+const groupAnnotation = "mailgate-group"
 
 // withUsage names the command (main prints "mailgate: " before it) and its
 // usage line.

@@ -36,7 +36,7 @@ func TestUsageErrorsSayWhatToType(t *testing.T) {
 		}
 	}
 	out, err := runCLI(t, "user")
-	if err != nil || !strings.Contains(out, "Available Commands:") {
+	if err != nil || !strings.Contains(out, "Usage:\n  mailgate user [command]\n\nAvailable Commands:") {
 		t.Errorf("mailgate user: %v, %q; want the group's help", err, out)
 	}
 }
