@@ -44,6 +44,7 @@ ports + 2000, data in ./mailgate-data, SQLite.`,
 	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd(), newSubscriberCmd(), newAbuseCmd(), newDMARCCmd(),
 		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newReputationCmd(), newDNSCmd(), newSieveCmd(), newFilterCmd(), newWebCmd(), newAPICmd(), newNodeCmd(), newBenchCmd())
+	addExamples(root)
 	explainUsageErrors(root)
 	return root
 }
