@@ -19,10 +19,10 @@ func newConfigCmd() *cobra.Command {
 			},
 		},
 		&cobra.Command{
-			Use: "check", Short: "load the config given with -c and report any error", Args: cobra.NoArgs,
+			Use: "check", Short: "load the config given with -c (or MAILGATE_CONFIG) and report any error", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				if configPath == "" {
-					return fmt.Errorf("give the file to check with -c FILE")
+				if configFile() == "" {
+					return fmt.Errorf("give the file to check with -c FILE (or MAILGATE_CONFIG=FILE)")
 				}
 				if _, err := loadConfig(); err != nil {
 					return err

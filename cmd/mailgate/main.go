@@ -49,14 +49,20 @@ ports + 2000, data in ./mailgate-data, SQLite.`,
 	return root
 }
 
+// configFile is the config file a command reads: -c, else
+// $MAILGATE_CONFIG, else "" (the zero config).
+func configFile() string {
+	if configPath != "" {
+		return configPath
+	}
+	return os.Getenv("MAILGATE_CONFIG")
+}
+
 // loadConfig reads -c, or returns the zero-config defaults.
 func loadConfig() (*config.Config, error) {
+	configPath = configFile()
 	if configPath == "" {
-		if v := os.Getenv("MAILGATE_CONFIG"); v != "" {
-			configPath = v
-		} else {
-			return config.Default(), nil
-		}
+		return config.Default(), nil
 	}
 	return config.Load(configPath)
 }
