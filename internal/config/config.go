@@ -323,6 +323,10 @@ func Load(path string) (*Config, error) {
 	c := Default()
 	md, err := toml.DecodeFile(path, c)
 	if err != nil {
+		if strings.Contains(err.Error(), "invalid duration") {
+			// The TOML library's words for "5" or "5 min": say what it takes.
+			return nil, fmt.Errorf("config %s: %w; write a duration as a number with a unit: \"30s\", \"5m\", \"1h30m\"", path, err)
+		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {

@@ -141,3 +141,11 @@ func TestRefusesAPortThatIsNoPort(t *testing.T) {
 		t.Errorf("port 0 (any free port) and an IPv6 host are valid: %v", err)
 	}
 }
+
+// TestDurationWithoutUnitSaysHowToWriteOne: "5" is a common first try.
+func TestDurationWithoutUnitSaysHowToWriteOne(t *testing.T) {
+	_, err := Load(write(t, "[limits]\ncommand_timeout = \"5\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `limits.command_timeout`) || !strings.Contains(err.Error(), `write a duration as a number with a unit: "30s", "5m", "1h30m"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
