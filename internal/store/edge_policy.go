@@ -104,6 +104,11 @@ func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, 
 	if err != nil {
 		return err
 	}
+	if !until.IsZero() && !until.After(s.now()) {
+		// A typo in the year would otherwise be "exemption added"
+		// and exempt nothing.
+		return fmt.Errorf("exemption %s: %w: until %s is already past: it would exempt nothing (leave it out for no expiry)", p, ErrInvalid, until.UTC().Format(time.RFC3339))
+	}
 	var u int64
 	if !until.IsZero() {
 		u = until.Unix()
