@@ -162,6 +162,11 @@ func TestEdgePolicy(t *testing.T) {
 		if err := s.SetScope(ctx, "op", "some", phase2); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("bad scope: %v", err)
 		}
+		// phase2 (past) is in force: a change dated before it would never be.
+		if err := s.SetScope(ctx, "op", store.ScopeCarriers, phase2.AddDate(0, -1, 0)); !errors.Is(err, store.ErrInvalid) ||
+			!strings.Contains(err.Error(), "the change to all from 2026-10-01T00:00:00Z is in force and later, so this one would never be") {
+			t.Fatalf("a change superseded before it is made: %v", err)
+		}
 		sc, _ := s.Schedule(ctx)
 		if len(sc) != 2 || sc[0].Scope != store.ScopeCarriers || !sc[1].From.Equal(phase2) {
 			t.Fatalf("schedule = %+v", sc)
