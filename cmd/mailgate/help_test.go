@@ -1,11 +1,16 @@
 package main
 
 import (
+	"net"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"mailgate/internal/config"
 )
 
 // TestEveryCommandIsExplained: `mailgate help` walks a tree an operator
@@ -43,5 +48,26 @@ func TestEveryCommandIsExplained(t *testing.T) {
 	walk(newRoot())
 	for k := range keys {
 		t.Errorf("examples[%q]: no such command", k)
+	}
+}
+
+// TestServeHelpNamesEveryZeroConfigPort: serve --help lists the ports the
+// zero config listens on, all of them (it once left out ManageSieve and
+// the web server).
+func TestServeHelpNamesEveryZeroConfigPort(t *testing.T) {
+	out, err := runCLI(t, "serve", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := reflect.ValueOf(config.Default().Listen)
+	for i := 0; i < listen.NumField(); i++ {
+		addr := listen.Field(i).String()
+		if addr == "" {
+			continue
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		if !regexp.MustCompile(`\b` + port + `\b`).MatchString(out) {
+			t.Errorf("serve --help does not name port %s (listen.%s)", port, listen.Type().Field(i).Tag.Get("toml"))
+		}
 	}
 }
