@@ -30,3 +30,16 @@ func TestConfigCheckReadsMailgateConfig(t *testing.T) {
 		t.Errorf("MAILGATE_CONFIG with a good file: %q, %v", out, err)
 	}
 }
+
+// TestConfigCheckOpensTheFilesSettingsName: the example's certificate
+// paths do not exist here, and config check says so by key instead of OK.
+func TestConfigCheckOpensTheFilesSettingsName(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mailgate.toml")
+	if err := os.WriteFile(file, []byte("[tls]\ncert_file = \"/nonexistent/fullchain.pem\"\nkey_file = \"/nonexistent/privkey.pem\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCLI(t, "-c", file, "config", "check")
+	if err == nil || !strings.Contains(err.Error(), "config "+file+": tls.cert_file: open /nonexistent/fullchain.pem: no such file or directory") {
+		t.Fatalf("config check: %v", err)
+	}
+}
