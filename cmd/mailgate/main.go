@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	if err := execute(newRoot()); err != nil {
 		fmt.Fprintln(os.Stderr, "mailgate:", err)
 		os.Exit(1)
 	}

@@ -41,6 +41,17 @@ func explainUsageErrors(root *cobra.Command) {
 	walk(root)
 }
 
+// execute runs the command line, adding the usage line to the one usage
+// error cobra reports outside the hooks above: a required flag left out
+// (checked after the arguments, before the command runs).
+func execute(root *cobra.Command) error {
+	cmd, err := root.ExecuteC()
+	if err != nil && strings.HasPrefix(err.Error(), "required flag(s) ") {
+		return withUsage(cmd, err)
+	}
+	return err
+}
+
 // groupAnnotation marks a command that only groups others: its RunE is
 // unknownSubcommand.
 const groupAnnotation = "mailgate-group"

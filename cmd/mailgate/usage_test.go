@@ -13,7 +13,7 @@ func runCLI(t *testing.T, args ...string) (out string, err error) {
 	root.SetOut(&b)
 	root.SetErr(&b)
 	root.SetArgs(args)
-	err = root.Execute()
+	err = execute(root)
 	return b.String(), err
 }
 
@@ -27,6 +27,7 @@ func TestUsageErrorsSayWhatToType(t *testing.T) {
 	}{
 		{[]string{"user", "add"}, "user add: accepts 1 arg(s), received 0\nusage: mailgate user add ADDRESS [flags] (see `mailgate user add --help`)"},
 		{[]string{"queue", "list", "--frob"}, "queue list: unknown flag: --frob\nusage: mailgate queue list [flags]"},
+		{[]string{"filter", "add", "alice@example.net", "--folder", "X"}, "filter add: required flag(s) \"regex\" not set\nusage: mailgate filter add ADDRESS --header FIELD --regex RE --folder NAME [flags]"},
 		{[]string{"user", "frob"}, "unknown command \"frob\" for \"mailgate user\" (see `mailgate user --help`)"},
 		{[]string{"edge", "exempt", "ad"}, "unknown command \"ad\" for \"mailgate edge exempt\"; did you mean add?"},
 	} {
