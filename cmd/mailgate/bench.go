@@ -203,7 +203,7 @@ This bounds submissions at one message per connection.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := config.Default()
 			certDir := ""
-			if configPath != "" || os.Getenv("MAILGATE_CONFIG") != "" {
+			if configFile() != "" {
 				c, err := loadConfig()
 				if err != nil {
 					return err

@@ -19,13 +19,17 @@ func newConfigCmd() *cobra.Command {
 			},
 		},
 		&cobra.Command{
-			Use: "check", Short: "load the config given with -c and report any error", Args: cobra.NoArgs,
+			Use: "check", Short: "load the config given with -c (or MAILGATE_CONFIG) and report any error, unreadable *_file settings included", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				if configPath == "" {
-					return fmt.Errorf("give the file to check with -c FILE")
+				if configFile() == "" {
+					return fmt.Errorf("give the file to check with -c FILE (or MAILGATE_CONFIG=FILE)")
 				}
-				if _, err := loadConfig(); err != nil {
+				cfg, err := loadConfig()
+				if err != nil {
 					return err
+				}
+				if err := cfg.CheckFiles(); err != nil {
+					return fmt.Errorf("config %s: %w", configPath, err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", configPath)
 				return nil

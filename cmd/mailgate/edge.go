@@ -549,7 +549,7 @@ func newEdgeDNSBLCmd() *cobra.Command {
 	var listen, zone string
 	var reload time.Duration
 	cmd := &cobra.Command{
-		Use:   "dnsbl --listen ADDR --zone ZONE",
+		Use:   "dnsbl [--listen ADDR] [--zone ZONE]",
 		Short: "serve a DNSBL zone answering 127.0.0.10 for addresses in our dynamic pools, exempted ones aside (UDP and TCP)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	if err := execute(newRoot()); err != nil {
 		fmt.Fprintln(os.Stderr, "mailgate:", err)
 		os.Exit(1)
 	}
@@ -44,17 +44,25 @@ ports + 2000, data in ./mailgate-data, SQLite.`,
 	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd(), newSubscriberCmd(), newAbuseCmd(), newDMARCCmd(),
 		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newReputationCmd(), newDNSCmd(), newSieveCmd(), newSRSCmd(), newFilterCmd(), newWebCmd(), newAPICmd(), newNodeCmd(), newBenchCmd())
+	addExamples(root)
+	explainUsageErrors(root)
 	return root
+}
+
+// configFile is the config file a command reads: -c, else
+// $MAILGATE_CONFIG, else "" (the zero config).
+func configFile() string {
+	if configPath != "" {
+		return configPath
+	}
+	return os.Getenv("MAILGATE_CONFIG")
 }
 
 // loadConfig reads -c, or returns the zero-config defaults.
 func loadConfig() (*config.Config, error) {
+	configPath = configFile()
 	if configPath == "" {
-		if v := os.Getenv("MAILGATE_CONFIG"); v != "" {
-			configPath = v
-		} else {
-			return config.Default(), nil
-		}
+		return config.Default(), nil
 	}
 	return config.Load(configPath)
 }

@@ -30,6 +30,13 @@ func newNodeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(nodes) == 0 {
+				// On SQLite or without [fleet] (the zero config) this
+				// is the normal answer: say why rather than print a
+				// bare header.
+				fmt.Fprintln(cmd.OutOrStdout(), "no nodes registered: a node registers when `mailgate serve` starts with [fleet] set and database a postgres:// URL (see \"A fleet\" in the README)")
+				return nil
+			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tLAST HEARTBEAT\tMAILBOXES\tSTARTED")

@@ -104,7 +104,9 @@ func newQueueCmd() *cobra.Command {
 				}
 				defer sp.Close()
 				for _, id := range args {
-					if err := sp.Remove(id); err != nil {
+					if err := sp.Remove(id); errors.Is(err, spool.ErrNotFound) {
+						return fmt.Errorf("%s: %w (see `mailgate queue list`)", id, err)
+					} else if err != nil {
 						return fmt.Errorf("%s: %w", id, err)
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", id)
@@ -142,6 +144,10 @@ func queueStateCmd(use, short, done string, change func(*spool.State)) *cobra.Co
 			if all {
 				if args, err = sp.IDs(); err != nil {
 					return err
+				}
+				if len(args) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "the queue is empty: nothing to %s\n", use)
+					return nil
 				}
 			}
 			// Several at a time: each save is durable (file and

@@ -21,9 +21,11 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the mail node until SIGTERM or SIGINT, then shut down gracefully.
 
 Without -c: loopback only, at the standard port + 2000 (MX 2525,
-submission 2587, submissions 2465, POP3 2110/2995, IMAP 2143/2993),
-data in ./mailgate-data, SQLite, and a self-signed certificate generated
-on first start.`,
+submission 2587, submissions 2465, POP3 2110/2995, IMAP 2143/2993,
+ManageSieve 6190, HTTP 8025, HTTPS 8443), data in ./mailgate-data,
+SQLite, and a self-signed certificate generated on first start.
+With -c FILE (or MAILGATE_CONFIG), the [listen] addresses of FILE;
+start from "mailgate config example".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig()

@@ -1,6 +1,7 @@
 // Package abuse bounds what one account or one source can cost the ISP:
-// daily send limits now; login throttling and the compromised-account
-// response belong here too.
+// daily send limits, the compromised-account response, the port-25
+// notices to subscribers, and our pools as the MX sees them (AUTH on port
+// 25). Login throttling is package login's (login.CheckFrom).
 package abuse
 
 import (

@@ -327,6 +327,10 @@ func Load(path string) (*Config, error) {
 	c := Default()
 	md, err := toml.DecodeFile(path, c)
 	if err != nil {
+		if strings.Contains(err.Error(), "invalid duration") {
+			// The TOML library's words for "5" or "5 min": say what it takes.
+			return nil, fmt.Errorf("config %s: %w; write a duration as a number with a unit: \"30s\", \"5m\", \"1h30m\"", path, err)
+		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
@@ -368,8 +372,8 @@ func (c *Config) Validate() error {
 		if addr == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			bad("listen."+key, "%q is not host:port (%v)", addr, err)
+		if err := checkHostPort(addr); err != nil {
+			bad("listen."+key, "%q is not host:port: %v", addr, err)
 		}
 	}
 	if c.Limits.MaxMessageBytes < 1024 {
@@ -484,8 +488,8 @@ func (c *Config) validateDelivery(bad badFunc) {
 		bad("delivery.connect_timeout", "%v is below 100ms", d.ConnectTimeout)
 	}
 	if d.Smarthost != "" {
-		if _, _, err := net.SplitHostPort(d.Smarthost); err != nil {
-			bad("delivery.smarthost", "%q is not host:port (%v)", d.Smarthost, err)
+		if err := checkHostPort(d.Smarthost); err != nil {
+			bad("delivery.smarthost", "%q is not host:port: %v", d.Smarthost, err)
 		}
 	}
 	if (d.SmarthostUsername == "") != (d.SmarthostPasswordFile == "") {
@@ -498,13 +502,30 @@ func (c *Config) validateDelivery(bad badFunc) {
 		bad("delivery.mta_sts_port", "%d is not a port", d.MTASTSPort)
 	}
 	for _, s := range c.DNS.Servers {
-		if _, _, err := net.SplitHostPort(s); err != nil {
-			bad("dns.servers", "%q is not host:port (%v)", s, err)
+		if err := checkHostPort(s); err != nil {
+			bad("dns.servers", "%q is not host:port: %v", s, err)
 		}
 	}
 	if c.DNS.Timeout < 100*time.Millisecond {
 		bad("dns.timeout", "%v is below 100ms", c.DNS.Timeout)
 	}
+}
+
+// checkHostPort says what is wrong with a "host:port" setting: a listen or
+// dial address whose port is no port (99999, "") would only fail later, at
+// start or at the first connection.
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if port == "" {
+		return fmt.Errorf("no port after the colon")
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 func (l Listen) byKey() map[string]string {

@@ -121,3 +121,31 @@ func TestTicketKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusesAPortThatIsNoPort: a listen or dial address is checked as far
+// as its port, so "config check" catches what serve would fail on.
+func TestRefusesAPortThatIsNoPort(t *testing.T) {
+	for body, want := range map[string]string{
+		"[listen]\nmx = \"127.0.0.1:99999\"\n":          `listen.mx: "127.0.0.1:99999" is not host:port: port "99999" is not a number from 0 to 65535`,
+		"[listen]\nimap = \"127.0.0.1:\"\n":             `listen.imap: "127.0.0.1:" is not host:port: no port after the colon`,
+		"[delivery]\nsmarthost = \"relay.example:x\"\n": `delivery.smarthost: "relay.example:x" is not host:port: port "x" is not a number`,
+		"[dns]\nservers = [\"127.0.0.1:70000\"]\n":      `dns.servers: "127.0.0.1:70000" is not host:port`,
+		"[edge]\ndnsbl_listen = \"127.0.0.1\"\n":        `edge.dnsbl_listen: "127.0.0.1" is not host:port: address 127.0.0.1: missing port in address`,
+	} {
+		_, err := Load(write(t, body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want %s", body, err, want)
+		}
+	}
+	if _, err := Load(write(t, "[listen]\nmx = \"127.0.0.1:0\"\nimap = \"[::1]:2143\"\n")); err != nil {
+		t.Errorf("port 0 (any free port) and an IPv6 host are valid: %v", err)
+	}
+}
+
+// TestDurationWithoutUnitSaysHowToWriteOne: "5" is a common first try.
+func TestDurationWithoutUnitSaysHowToWriteOne(t *testing.T) {
+	_, err := Load(write(t, "[limits]\ncommand_timeout = \"5\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `limits.command_timeout`) || !strings.Contains(err.Error(), `write a duration as a number with a unit: "30s", "5m", "1h30m"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

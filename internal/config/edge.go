@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net"
 	"strings"
 	"time"
 )
@@ -55,8 +54,8 @@ func (c *Config) validateEdge(bad badFunc) {
 		bad("edge.attempt_window", "%v is below 1m", e.AttemptWindow)
 	}
 	if e.DNSBLListen != "" {
-		if _, _, err := net.SplitHostPort(e.DNSBLListen); err != nil {
-			bad("edge.dnsbl_listen", "%q is not host:port (%v)", e.DNSBLListen, err)
+		if err := checkHostPort(e.DNSBLListen); err != nil {
+			bad("edge.dnsbl_listen", "%q is not host:port: %v", e.DNSBLListen, err)
 		}
 	}
 	if e.MaxExemptPrefixV4 < 1 || e.MaxExemptPrefixV4 > 32 {

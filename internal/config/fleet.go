@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net"
 	"strings"
 	"time"
 )
@@ -77,8 +76,8 @@ func (c *Config) validateFleet(bad badFunc) {
 		if addr == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			bad("fleet."+key, "%q is not host:port (%v)", addr, err)
+		if err := checkHostPort(addr); err != nil {
+			bad("fleet."+key, "%q is not host:port: %v", addr, err)
 		}
 	}
 	if f.CAFile == "" || f.CertFile == "" || f.KeyFile == "" {

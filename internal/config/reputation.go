@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -138,8 +137,8 @@ func (c *Config) validateReputation(bad badFunc) {
 			}
 		}
 		for _, s := range l.Servers {
-			if _, _, err := net.SplitHostPort(s); err != nil {
-				bad(key+".servers", "%q is not host:port (%v)", s, err)
+			if err := checkHostPort(s); err != nil {
+				bad(key+".servers", "%q is not host:port: %v", s, err)
 			}
 		}
 	}

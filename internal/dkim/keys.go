@@ -31,6 +31,13 @@ import (
 // the selector asked for).
 var ErrNoKey = errors.New("dkim: no signing key for domain")
 
+// noKeyUnder is ErrNoKey for a selector that names no key of domain: a
+// typo as often as a missing key, so both ways out are named.
+func noKeyUnder(domain, selector string) error {
+	return fmt.Errorf("%w %s under selector %s: see its keys with `mailgate dkim list %s`, or make one with `mailgate dkim keygen %s --selector %s`",
+		ErrNoKey, domain, selector, domain, domain, selector)
+}
+
 // Errors the API maps to its statuses: a bad domain, selector or
 // algorithm; a selector already taken; retiring the key in use.
 var (
@@ -198,7 +205,7 @@ func (k Keys) load(domain, selector string) (crypto.Signer, error) {
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w %s (selector %s): run `mailgate dkim keygen %s`", ErrNoKey, domain, selector, domain)
+		return nil, noKeyUnder(domain, selector)
 	}
 	if err != nil {
 		return nil, err

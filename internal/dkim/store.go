@@ -208,7 +208,7 @@ func (k Keys) loadFromStore(domain, selector string) (crypto.Signer, error) {
 		return nil, err
 	}
 	if p == "" {
-		return nil, fmt.Errorf("%w %s (selector %s): run `mailgate dkim keygen %s`", ErrNoKey, domain, selector, domain)
+		return nil, noKeyUnder(domain, selector)
 	}
 	return k.parseCached(domain, selector, p)
 }

@@ -40,6 +40,10 @@ func TestStoreKeysSharedByNodes(t *testing.T) {
 		if _, err := b.Generate("ours.example", "s2", "ed25519", false); err != nil {
 			t.Fatal(err)
 		}
+		if err := a.Activate("ours.example", "s3"); !errors.Is(err, dkim.ErrNoKey) ||
+			!strings.Contains(err.Error(), "ours.example under selector s3: see its keys with `mailgate dkim list ours.example`, or make one with `mailgate dkim keygen ours.example --selector s3`") {
+			t.Fatalf("activate a selector with no key: %v", err)
+		}
 		if sel, _, _ := a.Active("ours.example"); sel != "s1" {
 			t.Fatalf("second key activated without asking: %s", sel)
 		}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -27,10 +28,14 @@ func dmarcRecorder(cfg *config.Config) (*dmarcreport.Recorder, authres.Recorder)
 }
 
 // DMARCReportJob is the report job of this configuration; it refuses a
-// From address outside our domains (receivers check the report's
-// DMARC, and replies must reach us).
+// configuration with reports off (`dmarc report-now` would otherwise
+// complain of an empty From) and a From address outside our domains
+// (receivers check the report's DMARC, and replies must reach us).
 func DMARCReportJob(ctx context.Context, cfg *config.Config, st *store.Store, sp *spool.Spool, log *slog.Logger) (*dmarcreport.Job, error) {
 	r := cfg.DMARCReports
+	if !r.Enabled {
+		return nil, errReportsOff
+	}
 	_, domain, _ := strings.Cut(r.From, "@")
 	ok, err := st.HasDomain(ctx, domain)
 	if err != nil {
@@ -43,6 +48,8 @@ func DMARCReportJob(ctx context.Context, cfg *config.Config, st *store.Store, sp
 		Reporter: dmarcreport.Reporter{OrgName: r.OrgName, Email: r.From}, Hostname: cfg.Hostname,
 		Interval: r.Interval, Log: log}, nil
 }
+
+var errReportsOff = errors.New("DMARC aggregate reports are off: set [dmarc_reports] enabled = true, org_name and from (an address in one of our domains) in the config given with -c; see mailgate config example")
 
 // runDMARCReports writes the recorder's counts every flush_interval (and
 // a last time at shutdown) and, once a period has ended, sends its

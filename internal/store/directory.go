@@ -276,10 +276,23 @@ func (s *Store) Account(ctx context.Context, addr string) (*Account, error) {
 	return &a, nil
 }
 
-// Accounts lists accounts, of one domain or all when domain is "".
+// Accounts lists accounts, of one domain or all when domain is "". A
+// domain we do not host is ErrNotFound, not an empty list that reads as
+// "no accounts yet" (a typo in --domain).
 func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) {
 	if d, err := address.CanonicalDomain(domain); err == nil {
 		domain = d
+	}
+	if domain != "" {
+		// Not HasDomain: its cache may hold a "no" from before another
+		// process added the domain.
+		var n int
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, domain).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("domain %s: %w (see `mailgate domain list`)", domain, ErrNotFound)
+		}
 	}
 	rows, err := s.query(ctx, `SELECT address, domain, status, created_at FROM accounts WHERE ? = '' OR domain = ? ORDER BY address`, domain, domain)
 	if err != nil {
@@ -399,13 +412,15 @@ func (s *Store) AddAlias(ctx context.Context, actor, alias, account string) erro
 	})
 }
 
-// Aliases lists aliases, of one account or all when account is "".
+// Aliases lists aliases, of one account or all when account is "". An
+// account that does not exist is ErrNotFound, not an empty list.
 func (s *Store) Aliases(ctx context.Context, account string) ([]Alias, error) {
 	if account != "" {
-		var err error
-		if account, err = address.Normalize(account); err != nil {
+		a, err := s.Account(ctx, account)
+		if err != nil {
 			return nil, err
 		}
+		account = a.Address
 	}
 	return queryList(ctx, s, func(rows *sql.Rows) (Alias, error) {
 		var a Alias

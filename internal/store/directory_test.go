@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"mailgate/internal/store"
@@ -74,6 +75,20 @@ func TestAccountsAndAliases(t *testing.T) {
 		}
 		if err := s.AddAlias(ctx, "test", "x@isp.example", "nobody@isp.example"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("alias to a missing account: got %v, want ErrNotFound", err)
+		}
+		// Listing by an unknown domain or account is "not found", not an
+		// empty list; a known one in another case lists what it has.
+		if _, err := s.Accounts(ctx, "isp.exmaple"); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "domain isp.exmaple: not found (see `mailgate domain list`)") {
+			t.Fatalf("Accounts(unknown domain): %v", err)
+		}
+		if _, err := s.Aliases(ctx, "rob@isp.example"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Aliases(unknown account): %v", err)
+		}
+		if as, err := s.Accounts(ctx, "ISP.example"); err != nil || len(as) != 1 {
+			t.Fatalf("Accounts(ISP.example) = %v, %v", as, err)
+		}
+		if as, err := s.Aliases(ctx, "BOB@isp.example"); err != nil || len(as) != 1 || as[0].Address != "robert@isp.example" {
+			t.Fatalf("Aliases(BOB@isp.example) = %v, %v", as, err)
 		}
 		if got, err := s.Resolve(ctx, "Robert@isp.example"); err != nil || got != "bob@isp.example" {
 			t.Fatalf("Resolve(alias) = %q, %v", got, err)

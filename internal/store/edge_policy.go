@@ -104,6 +104,11 @@ func (s *Store) AddExemption(ctx context.Context, actor, prefix, reason string, 
 	if err != nil {
 		return err
 	}
+	if !until.IsZero() && !until.After(s.now()) {
+		// A typo in the year would otherwise be "exemption added"
+		// and exempt nothing.
+		return fmt.Errorf("exemption %s: %w: until %s is already past: it would exempt nothing (leave it out for no expiry)", p, ErrInvalid, until.UTC().Format(time.RFC3339))
+	}
 	var u int64
 	if !until.IsZero() {
 		u = until.Unix()
@@ -360,6 +365,20 @@ func (s *Store) SetScope(ctx context.Context, actor, scope string, from time.Tim
 		from = s.now()
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// A change dated before the one in force now would never be in
+		// force: "scope all --from 2020-01-01" after a later "carriers"
+		// was "scope all (phase 2) from ..." and changed nothing.
+		var laterAt int64
+		var laterScope string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT from_at, scope FROM edge_schedule WHERE from_at > ? AND from_at <= ? ORDER BY from_at DESC LIMIT 1`),
+			from.Unix(), s.now().Unix()).Scan(&laterAt, &laterScope)
+		if err == nil {
+			return fmt.Errorf("scope %s from %s: %w: the change to %s from %s is in force and later, so this one would never be; leave --from out to change the scope now",
+				scope, from.UTC().Format(time.RFC3339), ErrInvalid, laterScope, time.Unix(laterAt, 0).UTC().Format(time.RFC3339))
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM edge_schedule WHERE from_at = ?`), from.Unix()); err != nil {
 			return err
 		}

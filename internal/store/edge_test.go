@@ -105,9 +105,13 @@ func TestEdgePolicy(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		v0, _ := s.EdgeVersion(ctx)
-		until := time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)
+		until := time.Date(2099, 3, 31, 0, 0, 0, 0, time.UTC)
 		if err := s.AddExemption(ctx, "alice", "10.1.7.7", "moved to fixed-IP plan", until, store.ExemptLimit{}); err != nil {
 			t.Fatal(err)
+		}
+		past := time.Now().Add(-time.Minute)
+		if err := s.AddExemption(ctx, "alice", "10.1.7.9", "typo in the year", past, store.ExemptLimit{}); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "is already past: it would exempt nothing") {
+			t.Fatalf("an exemption that ended already: %v", err)
 		}
 		if err := s.AddExemption(ctx, "alice", "10.1.7.8", " ", time.Time{}, store.ExemptLimit{}); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("exemption without reason: %v", err)
@@ -117,7 +121,7 @@ func TestEdgePolicy(t *testing.T) {
 			t.Fatalf("exemptions = %+v, %v", es, err)
 		}
 		log, _ := s.AuditLog(ctx, 1)
-		if log[0].Action != "edge.exempt.add" || log[0].Actor != "alice" || !strings.Contains(log[0].Detail, "moved to fixed-IP plan (until 2027-03-31T00:00:00Z)") {
+		if log[0].Action != "edge.exempt.add" || log[0].Actor != "alice" || !strings.Contains(log[0].Detail, "moved to fixed-IP plan (until 2099-03-31T00:00:00Z)") {
 			t.Fatalf("audit = %+v", log[0])
 		}
 		if v1, _ := s.EdgeVersion(ctx); v1 <= v0 {
@@ -157,6 +161,11 @@ func TestEdgePolicy(t *testing.T) {
 		}
 		if err := s.SetScope(ctx, "op", "some", phase2); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("bad scope: %v", err)
+		}
+		// phase2 (past) is in force: a change dated before it would never be.
+		if err := s.SetScope(ctx, "op", store.ScopeCarriers, phase2.AddDate(0, -1, 0)); !errors.Is(err, store.ErrInvalid) ||
+			!strings.Contains(err.Error(), "the change to all from 2026-10-01T00:00:00Z is in force and later, so this one would never be") {
+			t.Fatalf("a change superseded before it is made: %v", err)
 		}
 		sc, _ := s.Schedule(ctx)
 		if len(sc) != 2 || sc[0].Scope != store.ScopeCarriers || !sc[1].From.Equal(phase2) {

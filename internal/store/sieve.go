@@ -197,7 +197,15 @@ func (s *Store) SieveScripts(ctx context.Context, account string) ([]SieveScript
 		sc.Active, sc.Updated = active == 1, time.Unix(updated, 0)
 		out = append(out, sc)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || len(out) > 0 {
+		return out, err
+	}
+	// None: say so when the account itself is unknown (a typo would
+	// otherwise read as "no scripts").
+	if _, err := s.Account(ctx, norm); err != nil {
+		return nil, err
+	}
+	return nil, nil
 }
 
 // ActiveSieveScript returns the account's active script, ErrNotFound when
@@ -354,6 +362,10 @@ const rulesScript = "rules"
 func (s *Store) FilterRules(ctx context.Context, account string) ([]sieve.Rule, error) {
 	sc, err := s.ActiveSieveScript(ctx, account)
 	if errors.Is(err, ErrNotFound) {
+		// No rules, or no such account: say which.
+		if _, err := s.Account(ctx, account); err != nil {
+			return nil, err
+		}
 		return nil, nil
 	}
 	if err != nil {

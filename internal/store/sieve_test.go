@@ -20,6 +20,12 @@ func TestSieveScripts(t *testing.T) {
 		if err := s.PutSieveScript(ctx, "test", "nobody@isp.example", "a", "keep;"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("script of an unknown account: got %v, want ErrNotFound", err)
 		}
+		if list, err := s.SieveScripts(ctx, "nobody@isp.example"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("scripts of an unknown account: %v, %v; want ErrNotFound", list, err)
+		}
+		if list, err := s.SieveScripts(ctx, "ann@isp.example"); err != nil || len(list) != 0 {
+			t.Fatalf("scripts of a new account: %v, %v", list, err)
+		}
 		err := s.PutSieveScript(ctx, "test", "ann@isp.example", "bad", "keep;\nfileinto \"x\";")
 		if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "2:1: command 'fileinto' needs require") {
 			t.Fatalf("invalid script: got %v, want ErrInvalid with the compiler's line:column", err)
@@ -120,6 +126,9 @@ func TestFilterRules(t *testing.T) {
 		must(t, s.AddAccount(ctx, "test", "ann@isp.example", "h"))
 		if rules, err := s.FilterRules(ctx, "ann@isp.example"); err != nil || len(rules) != 0 {
 			t.Fatalf("rules of a new account: %+v, %v", rules, err)
+		}
+		if rules, err := s.FilterRules(ctx, "nobody@isp.example"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("rules of an unknown account: %+v, %v; want ErrNotFound", rules, err)
 		}
 		r1 := sieve.Rule{Header: "Subject", Regex: `^\[acme\]`, Folder: "Acme"}
 		r2 := sieve.Rule{Header: "From", Regex: "@shop[.]example$", Folder: "Shops"}

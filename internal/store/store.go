@@ -78,6 +78,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.dialect = Postgres
 		s.db, err = sql.Open("pgx", dsn)
 	} else {
+		// A URL of another scheme (mysql://, a misspelt postgre://)
+		// would otherwise be a SQLite file under a directory named
+		// "mysql:": a second, empty directory, silently.
+		if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
+			return nil, fmt.Errorf("store: database %q: mailgate speaks PostgreSQL (postgres:// or postgresql://) or SQLite (a file path), not %s://", redact(dsn), scheme)
+		}
 		s.dialect = SQLite
 		if dir := filepath.Dir(dsn); dir != "" {
 			if err := os.MkdirAll(dir, 0o750); err != nil {

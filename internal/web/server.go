@@ -231,7 +231,9 @@ func clientNetAddr(r *http.Request) net.Addr {
 // Serve runs plain HTTP on l until it is closed.
 func Serve(srv *http.Server, l net.Listener) error {
 	err := srv.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
+	// The node closes its listeners before Shutdown (stop): that is a
+	// clean end too, not "web listener failed" at every SIGTERM.
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
