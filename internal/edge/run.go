@@ -19,9 +19,15 @@ func Load(ctx context.Context, st *store.Store, r Resolver, prev map[string][]MX
 	if r != nil {
 		var errs []error
 		mx, errs = ResolveCarriers(ctx, r, snap.Carriers, prev)
+		// A one-shot command (check, render), or the runner's first
+		// load, has no earlier answers to keep.
+		what := "carrier resolution failed; keeping the previous addresses"
+		if prev == nil {
+			what = "carrier resolution failed; the domain's mail hosts are not in the policy (there is no earlier answer to keep)"
+		}
 		for _, e := range errs {
 			if log != nil {
-				log.Warn("carrier resolution failed; keeping the previous addresses", "err", e)
+				log.Warn(what, "err", e)
 			}
 		}
 	}
