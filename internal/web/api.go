@@ -108,7 +108,7 @@ func (s *Server) api(scope string, maxBody int64, next http.HandlerFunc) http.Ha
 			return
 		}
 		if !tok.Has(scope) {
-			apiFail(w, http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope")
+			apiFail(w, http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope: an operator makes one that has it with `mailgate api token add NAME --scope "+scope+"` (scopes cannot be added to an existing token)")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)

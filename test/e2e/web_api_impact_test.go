@@ -68,7 +68,7 @@ func TestWebAPIEdgeImpactCurl(t *testing.T) {
 		return curl(t, "-H", "Authorization: Bearer "+tok, "-H", "Content-Type: text/plain", "--data-binary", "@"+flows, api+query)
 	}
 
-	if code, resp := post(reader, ""); code != 403 || !strings.Contains(resp, "this token lacks the edge scope") {
+	if code, resp := post(reader, ""); code != 403 || !strings.Contains(resp, "this token lacks the edge scope: an operator makes one that has it with `mailgate api token add NAME --scope edge`") {
 		t.Errorf("read token: %d\n%s", code, resp)
 	}
 	code, resp := post(ops, "?scope=all&unexempt=10.10.7.7&top=1")
