@@ -382,6 +382,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleSearch(tag, dec, numKind)
 	case "THREAD", "UID THREAD": // mailgate: RFC 5256
 		err = c.handleThread(dec, numKind)
+	case "SORT", "UID SORT": // mailgate: RFC 5256
+		err = c.handleSort(dec, numKind)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
