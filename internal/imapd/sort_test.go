@@ -55,6 +55,7 @@ func TestSortNumbersAndCriteria(t *testing.T) {
 		{"SORT (NAME) UTF-8 ALL", "X BAD Unknown sort key NAME"},
 		{"SORT (DATE REVERSE) UTF-8 ALL", "X BAD REVERSE needs a sort key after it"},
 		{"SORT () UTF-8 ALL", "X BAD SORT needs at least one sort key"},
+		{"SORT DATE UTF-8 ALL", `X BAD [CLIENTBUG] Syntax error: expected (, got "D"`},
 		{"SORT (DATE) KOI8-R ALL", "X NO [BADCHARSET] Only US-ASCII and UTF-8 are supported SORT charsets"},
 	} {
 		expect(t, tc.cmd, c.send("X "+tc.cmd+"\r\n", "X"), tc.want)

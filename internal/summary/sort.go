@@ -44,14 +44,22 @@ func Sort(f *mailbox.Folder, msgs []mailbox.Message, criteria []Criterion) []int
 			Compact(f)
 		}
 	}
-	// Each message's keys are made once, not once per comparison.
-	cols := make([]func(a, b int) int, len(criteria))
-	for i, c := range criteria {
-		cols[i] = column(c.Key, msgs, sums)
-		if c.Reverse {
-			asc := cols[i]
-			cols[i] = func(a, b int) int { return asc(b, a) }
+	// Each message's keys are made once, not once per comparison. A key
+	// already used cannot break the ties it left (REVERSE or not), so it
+	// is skipped: a command line of 10,000 "DATE" makes one column.
+	var cols []func(a, b int) int
+	used := map[Key]bool{}
+	for _, c := range criteria {
+		if used[c.Key] {
+			continue
 		}
+		used[c.Key] = true
+		col := column(c.Key, msgs, sums)
+		if c.Reverse {
+			asc := col
+			col = func(a, b int) int { return asc(b, a) }
+		}
+		cols = append(cols, col)
 	}
 	order := make([]int, len(msgs))
 	for i := range order {

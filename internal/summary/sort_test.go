@@ -84,6 +84,8 @@ func TestSortOrders(t *testing.T) {
 		{"DISPLAYTO", []Criterion{{Key: DisplayTo}}, []int{6, 2, 1, 4, 3, 5}},
 		{"SUBJECT REVERSE DATE", []Criterion{{Key: Subject}, {Key: Date, Reverse: true}}, []int{6, 2, 4, 1, 5, 3}},
 		{"FROM REVERSE ARRIVAL", []Criterion{{Key: From}, {Key: Arrival, Reverse: true}}, []int{6, 1, 4, 2, 5, 3}},
+		// A key again decides nothing: the first DATE left only ties.
+		{"DATE REVERSE DATE ARRIVAL", []Criterion{{Key: Date}, {Key: Date, Reverse: true}, {Key: Arrival}}, []int{6, 2, 3, 5, 1, 4}},
 		{"REVERSE FROM REVERSE ARRIVAL", []Criterion{{Key: From, Reverse: true}, {Key: Arrival, Reverse: true}}, []int{3, 5, 2, 1, 4, 6}},
 	} {
 		var got []int
