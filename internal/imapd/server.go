@@ -78,6 +78,8 @@ var caps = imap.CapSet{
 	imap.CapUnauthenticate: {},
 	// RFC 5256 §4 (session.Thread).
 	"THREAD=ORDEREDSUBJECT": {}, "THREAD=REFERENCES": {},
+	// RFC 5256 §3, RFC 5957 (session.Sort).
+	imap.CapSort: {}, imap.CapSortDisplay: {},
 }
 
 func (s *Server) init() {

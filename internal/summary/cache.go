@@ -106,13 +106,33 @@ func Kept[T any](f *mailbox.Folder, msgs []mailbox.Message, name string) (T, boo
 // Of returns the summaries of msgs (indexed like msgs), reading the
 // header of each message the cache does not know yet and recording it.
 func Of(f *mailbox.Folder, msgs []mailbox.Message) []Summary {
-	return of(f, msgs, false)
+	return of(f, msgs, needList)
 }
 
-// of is Of; with threaded, an entry an older version cached without the
-// threading fields is read again too (a list does not need them, so an
-// upgrade does not reread every folder at once).
-func of(f *mailbox.Folder, msgs []mailbox.Message, threaded bool) []Summary {
+// need is what a reader of summaries needs of an entry an older version
+// cached: a list takes any, threading needs the threading fields, SORT
+// also the sort fields. An entry without them is read again (a list does
+// not need them, so an upgrade does not reread every folder at once).
+type need int
+
+const (
+	needList need = iota
+	needThread
+	needSort
+)
+
+func (s Summary) has(n need) bool {
+	switch n {
+	case needThread:
+		return s.Threaded
+	case needSort:
+		return s.Sortable
+	}
+	return true
+}
+
+// of is Of, reading again the entries that lack what n needs.
+func of(f *mailbox.Folder, msgs []mailbox.Message, n need) []Summary {
 	c := cacheFor(f.Dir())
 	out := make([]Summary, len(msgs))
 	var missing []int
@@ -121,7 +141,7 @@ func of(f *mailbox.Folder, msgs []mailbox.Message, threaded bool) []Summary {
 		c.load()
 	}
 	for i := range msgs {
-		if s, ok := c.m[msgs[i].Base]; ok && (s.Threaded || !threaded) {
+		if s, ok := c.m[msgs[i].Base]; ok && s.has(n) {
 			out[i] = s
 		} else {
 			missing = append(missing, i)
@@ -193,8 +213,9 @@ func Compact(f *mailbox.Folder) {
 
 // The file is a line per message, tab-separated: base name, From,
 // FromAddr, To, Subject, and since threading Message-ID, the parent
-// chain and the sent date. A line of five fields (the version before
-// threading) still loads.
+// chain and the sent date, and since SORT the first To address, its
+// display text and the first Cc address. Lines of five fields (the
+// version before threading) and eight (before SORT) still load.
 
 func (c *folderCache) load() {
 	c.loaded = true
@@ -211,11 +232,11 @@ func (c *folderCache) load() {
 		b = b[i+1:]
 		c.lines++
 		f := strings.Split(string(line), "\t")
-		if (len(f) != 5 && len(f) != 8) || f[0] == "" {
+		if (len(f) != 5 && len(f) != 8 && len(f) != 11) || f[0] == "" {
 			continue
 		}
 		s := Summary{From: f[1], FromAddr: f[2], To: f[3], Subject: f[4]}
-		if len(f) == 8 {
+		if len(f) >= 8 {
 			// A later version's line: the threading fields follow. A
 			// line is only ever cut short by a tear, never edited, so
 			// a bad date is a bad file: read the message again.
@@ -224,6 +245,9 @@ func (c *folderCache) load() {
 				continue
 			}
 			s.MessageID, s.Refs, s.Sent, s.Threaded = f[5], f[6], sent, true
+		}
+		if len(f) == 11 {
+			s.ToAddr, s.ToDisplay, s.CcAddr, s.Sortable = f[8], f[9], f[10], true
 		}
 		c.m[f[0]] = s.cached()
 	}
@@ -256,6 +280,12 @@ func writeLine(b *bytes.Buffer, base string, s Summary) {
 		b.WriteString(cacheRefs(s.Refs))
 		b.WriteByte('\t')
 		b.WriteString(strconv.FormatInt(s.Sent, 10))
+		if s.Sortable {
+			for _, v := range []string{s.ToAddr, s.ToDisplay, s.CcAddr} {
+				b.WriteByte('\t')
+				b.WriteString(cacheField(v))
+			}
+		}
 	}
 	b.WriteByte('\n')
 }

@@ -54,6 +54,15 @@ type Summary struct {
 	Refs      string
 	Sent      int64
 	Threaded  bool
+
+	// What IMAP SORT reads beyond the above (RFC 5256 §3, RFC 5957 §3):
+	// the first To address, its display name else that address, and the
+	// first Cc address. Sortable is false for an entry written before
+	// these were cached: it is read again.
+	ToAddr    string
+	ToDisplay string
+	CcAddr    string
+	Sortable  bool
 }
 
 // refsMax bounds the cached parent chain; the nearest IDs are kept.
@@ -72,7 +81,8 @@ const fieldMax = 300
 // memory maxCaches is counted for.
 func (s Summary) cached() Summary {
 	return Summary{From: cacheField(s.From), FromAddr: cacheField(s.FromAddr), To: cacheField(s.To), Subject: cacheField(s.Subject),
-		MessageID: cacheField(s.MessageID), Refs: cacheRefs(s.Refs), Sent: s.Sent, Threaded: s.Threaded}
+		MessageID: cacheField(s.MessageID), Refs: cacheRefs(s.Refs), Sent: s.Sent, Threaded: s.Threaded,
+		ToAddr: cacheField(s.ToAddr), ToDisplay: cacheField(s.ToDisplay), CcAddr: cacheField(s.CcAddr), Sortable: s.Sortable}
 }
 
 // cacheRefs is a parent chain cut to refsMax at an ID boundary, the
@@ -173,7 +183,17 @@ func FromHeader(h gomessage.Header) Summary {
 		s.From = message.OneLine(message.DecodeWords(from))
 	}
 	s.To = message.AddressText(h.Get("To"))
-	s.Threaded = true
+	if list, err := message.ParseAddressList(h.Get("To")); err == nil && len(list) > 0 {
+		s.ToAddr = list[0].Address
+		s.ToDisplay = list[0].Name
+		if s.ToDisplay == "" {
+			s.ToDisplay = list[0].Address
+		}
+	}
+	if list, err := message.ParseAddressList(h.Get("Cc")); err == nil && len(list) > 0 {
+		s.CcAddr = list[0].Address
+	}
+	s.Threaded, s.Sortable = true, true
 	if ids := thread.MessageIDs(h.Get("Message-Id"), 1); len(ids) == 1 {
 		s.MessageID = "<" + ids[0] + ">"
 	}

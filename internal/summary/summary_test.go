@@ -69,7 +69,8 @@ func TestDecodesJapaneseHeaders(t *testing.T) {
 	put(t, dir, "From: =?ISO-2022-JP?B?GyRCJTUlcyVXJWsbKEI=?= <a@example.jp>\nTo: =?UTF-8?B?5aSq6YOO?= <taro@example.jp>, b@example.jp\nSubject: =?ISO-2022-JP?B?GyRCN29MPiVGJTklSBsoQg==?=\n\nx\n")
 	f, msgs := open(t, dir)
 	s := Of(f, msgs)[0]
-	if want := (Summary{From: "サンプル", FromAddr: "a@example.jp", To: "太郎 <taro@example.jp>, b@example.jp", Subject: "件名テスト", Threaded: true}); s != want {
+	if want := (Summary{From: "サンプル", FromAddr: "a@example.jp", To: "太郎 <taro@example.jp>, b@example.jp", Subject: "件名テスト", Threaded: true,
+		ToAddr: "taro@example.jp", ToDisplay: "太郎", Sortable: true}); s != want {
 		t.Errorf("got  %+v\nwant %+v", s, want)
 	}
 }
@@ -100,6 +101,7 @@ func FuzzSummaryCacheFile(f *testing.F) {
 	f.Add([]byte("torn\tline"))
 	f.Add([]byte("\t\t\t\t\n\n\x00\t\xff\n"))
 	f.Add([]byte("a\tFrom\tf@x\tTo\tSubject\t<m@x>\t<p@x> <q@x>\t1772413200\n"))
+	f.Add([]byte("a\tFrom\tf@x\tTo\tSubject\t<m@x>\t\t1772413200\tt@x\tT\tc@x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, File), data, 0o600); err != nil {
@@ -110,11 +112,23 @@ func FuzzSummaryCacheFile(f *testing.F) {
 		for base, s := range c.m {
 			var b bytes.Buffer
 			writeLine(&b, base, s)
-			if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != map[bool]int{false: 4, true: 7}[s.Threaded] {
+			if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != tabs(s) {
 				t.Errorf("entry %q %+v writes %q", base, s, line)
 			}
 		}
 	})
+}
+
+// tabs is the number of tabs in s's cache line: the fields of the version
+// that wrote it.
+func tabs(s Summary) int {
+	switch {
+	case s.Sortable:
+		return 10
+	case s.Threaded:
+		return 7
+	}
+	return 4
 }
 
 // FuzzFromHeader: any header decodes to a summary that fits the cache's
@@ -127,7 +141,7 @@ func FuzzFromHeader(f *testing.F) {
 		s := FromHeader(gomessage.Header{Header: h}).cached()
 		var b bytes.Buffer
 		writeLine(&b, "base", s)
-		if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != 7 {
+		if line := b.String(); strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != 10 {
 			t.Errorf("%+v writes %q", s, line)
 		}
 	})

@@ -12,16 +12,11 @@ import (
 // IMAP THREAD and the webmail's conversations thread the same cached
 // fields.
 func ThreadMessages(f *mailbox.Folder, msgs []mailbox.Message) []thread.Message {
-	sums := of(f, msgs, true)
+	sums := of(f, msgs, needThread)
 	Compact(f)
 	out := make([]thread.Message, len(msgs))
 	for i, s := range sums {
-		// RFC 5256 §2.2: without a usable Date, the internal date.
-		sent := s.Sent
-		if sent == 0 {
-			sent = msgs[i].Date
-		}
-		out[i] = thread.Message{Num: msgs[i].UID, MessageID: s.MessageID, References: s.Refs, Subject: s.Subject, Date: time.Unix(sent, 0)}
+		out[i] = thread.Message{Num: msgs[i].UID, MessageID: s.MessageID, References: s.Refs, Subject: s.Subject, Date: time.Unix(SentDate(s, msgs[i]), 0)}
 	}
 	return out
 }

@@ -54,12 +54,14 @@ func BaseSubject(subject string) (base string, isReply bool) {
 		}
 		break
 	}
-	return casemap(s), isReply
+	return Casemap(s), isReply
 }
 
-// casemap is RFC 5051 §2's i;unicode-casemap key: every character mapped
-// to its titlecase, then the string decomposed to NFKD.
-func casemap(s string) string {
+// Casemap is RFC 5051 §2's i;unicode-casemap key: every character mapped
+// to its titlecase, then the string decomposed to NFKD. Two keys compare
+// as the collation orders their strings when compared as octets
+// (strings.Compare), which is what i;unicode-casemap does with them.
+func Casemap(s string) string {
 	return norm.NFKD.String(strings.Map(unicode.ToTitle, s))
 }
 

@@ -268,11 +268,17 @@ func compareBy(idx []int32, msgs []mailbox.Message, sums []summary.Summary, key 
 		}
 		return keys
 	}
+	// IMAP SORT's keys (internal/summary), so the webmail and an IMAP
+	// client agree on an order; where the webmail differs, it is on
+	// purpose: dates are arrival (SORT's ARRIVAL: the index has them, so
+	// a date-ordered page reads only its own summaries), the sender is
+	// the name the list shows (DISPLAYFROM, RFC 5957, not FROM's local
+	// part), and see subjectKey.
 	switch key {
 	case BySize:
 		less = func(a, b int32) int { return cmp.Compare(msgs[a].Size, msgs[b].Size) }
 	case BySender:
-		keys := textKeys(func(s summary.Summary) string { return sortKey(s.From) })
+		keys := textKeys(func(s summary.Summary) string { return summary.DisplayKey(s.From) })
 		less = func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }
 	case BySubject:
 		keys := textKeys(func(s summary.Summary) string { return subjectKey(s.Subject) })
@@ -288,27 +294,27 @@ func compareBy(idx []int32, msgs []mailbox.Message, sums []summary.Summary, key 
 	}
 }
 
-func sortKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// webmailLeaders are reply and forward markers RFC 5256 §2.1 does not
+// know, written by clients the webmail's users get mail from: the German
+// "AW:" and the Japanese "返信:" and "転送:". Full-width colons
+// ("Re：") need no entry: i;unicode-casemap's NFKD makes them ":", and
+// the base subject is taken again. IMAP SORT keeps to the RFC (as
+// Dovecot), so only the webmail removes these, deliberately.
+var webmailLeaders = []string{"AW:", "返信:", "転送:"}
 
-// subjectKey is the base subject RFC 5256 §2.1 sorts by, simplified:
-// reply and forward prefixes (also the Japanese 返信 / 転送 forms) and
-// "[list]" tags removed, case folded.
+// subjectKey is SORT's SUBJECT key (summary.SubjectKey: the base subject
+// of RFC 5256 §2.1, i;unicode-casemap) with webmailLeaders removed too.
 func subjectKey(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
+	k := summary.SubjectKey(s)
 	for {
-		t := s
-		for _, p := range []string{"re:", "fw:", "fwd:", "aw:", "re：", "fw：", "返信:", "転送:"} {
-			t = strings.TrimSpace(strings.TrimPrefix(t, p))
+		t := k
+		for _, p := range webmailLeaders {
+			t = strings.TrimPrefix(t, p)
 		}
-		if strings.HasPrefix(t, "[") {
-			if i := strings.IndexByte(t, ']'); i > 0 {
-				t = strings.TrimSpace(t[i+1:])
-			}
+		if t = summary.SubjectKey(t); t == k {
+			return k
 		}
-		if t == s {
-			return s
-		}
-		s = t
+		k = t
 	}
 }
 

@@ -104,6 +104,12 @@ func (c *Conn) availableCaps() []imap.Cap {
 		// session reports quotas.
 		caps = append(caps, c.quotaCaps()...)
 
+		// mailgate: SORT and SORT=DISPLAY (RFC 5256, RFC 5957) when
+		// the session can sort.
+		if _, ok := c.session.(SessionSort); ok {
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort, imap.CapSortDisplay})
+		}
+
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

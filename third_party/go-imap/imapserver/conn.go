@@ -386,6 +386,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleGetQuota(dec)
 	case "GETQUOTAROOT": // mailgate: RFC 9208
 		err = c.handleGetQuotaRoot(dec)
+	case "SORT", "UID SORT": // mailgate: RFC 5256
+		err = c.handleSort(dec, numKind)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
