@@ -1,0 +1,102 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"mailgate/internal/address"
+	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
+)
+
+// quotaWarnPercent is the usage at which webmail and the account page
+// warn the subscriber (and say how to make room).
+const quotaWarnPercent = 90
+
+// quotaInfo is an account's storage quota and, where its Maildir is, its
+// usage: the console, the admin API, webmail and the account page all
+// show this one view.
+type quotaInfo struct {
+	Limit int64 // octets in force; 0: unlimited
+	Own   bool  // the account's own, not [mailbox] quota
+	// Usage is nil when the Maildir is on another node of the fleet
+	// (HomeNode): it is read only where it lives, never copied.
+	Usage    *mailbox.Usage
+	HomeNode string
+}
+
+// Percent is the share of the quota in use, rounded down (so 100 means
+// full); 0 when unlimited or the usage is not known here.
+func (q quotaInfo) Percent() int {
+	if q.Limit <= 0 || q.Usage == nil {
+		return 0
+	}
+	if q.Usage.Bytes >= q.Limit {
+		return 100
+	}
+	// Both fit in 62 bits (config.ParseByteSize); scale down before
+	// multiplying so huge quotas do not overflow.
+	used, limit := q.Usage.Bytes, q.Limit
+	for used > (1<<62)/100 {
+		used, limit = used>>10, limit>>10
+	}
+	return int(used * 100 / limit)
+}
+
+// Warn: the mailbox is nearly full and the subscriber should make room.
+func (q quotaInfo) Warn() bool {
+	return q.Limit > 0 && q.Usage != nil && q.Percent() >= quotaWarnPercent
+}
+
+// LimitSetting is the quota as the CLI writes it: "2GiB", "unlimited".
+func (q quotaInfo) LimitSetting() string {
+	if q.Limit == 0 {
+		return "unlimited"
+	}
+	return config.FormatByteSize(q.Limit)
+}
+
+// quotaOf reads an account's quota from the store and its usage from the
+// Maildir when the Maildir is on this node (every account on a node
+// alone; in a fleet, those homed here).
+func (s *Server) quotaOf(ctx context.Context, acct string) (quotaInfo, error) {
+	var q quotaInfo
+	own, ok, err := s.st.AccountQuota(ctx, acct)
+	if err != nil {
+		return q, err
+	}
+	q.Limit, q.Own = own, ok
+	acct, _ = address.Normalize(acct) // AccountQuota found it: well formed
+	if !ok {
+		q.Limit = s.st.DefaultMailboxQuota()
+	}
+	if s.MailHome != nil {
+		if q.HomeNode, err = s.MailHome(ctx, acct); err != nil {
+			return q, err
+		}
+		if q.HomeNode != "" {
+			return q, nil
+		}
+	}
+	u, err := s.localUsage(acct)
+	if err != nil {
+		return q, err
+	}
+	q.Usage = &u
+	return q, nil
+}
+
+// localUsage is the usage of an account's Maildir on this node: nothing
+// when it has none yet (no mail ever delivered).
+func (s *Server) localUsage(acct string) (mailbox.Usage, error) {
+	dir, err := mailbox.Dir(filepath.Join(s.cfg.DataDir, "mail"), acct)
+	if err != nil {
+		return mailbox.Usage{}, err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return mailbox.Usage{}, nil
+	}
+	return mailbox.AccountUsage(dir)
+}
