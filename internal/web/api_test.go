@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -327,5 +328,29 @@ func TestAPIQuota(t *testing.T) {
 	// "default" left the account without its own quota in the store.
 	if got, own, _ := s.st.AccountQuota(context.Background(), "taro@example.jp"); got != 0 || own {
 		t.Errorf("after default: %d own=%v", got, own)
+	}
+}
+
+// TestQuotaPercent: rounded down, 100 only when full, no overflow for the
+// largest sizes config.ParseByteSize gives.
+func TestQuotaPercent(t *testing.T) {
+	u := func(b int64) *mailbox.Usage { return &mailbox.Usage{Bytes: b} }
+	for _, c := range []struct {
+		q    quotaInfo
+		want int
+		warn bool
+	}{
+		{quotaInfo{Limit: 1000, Usage: u(899)}, 89, false},
+		{quotaInfo{Limit: 1000, Usage: u(900)}, 90, true},
+		{quotaInfo{Limit: 1000, Usage: u(999)}, 99, true},
+		{quotaInfo{Limit: 1000, Usage: u(1000)}, 100, true},
+		{quotaInfo{Limit: 1000, Usage: u(5000)}, 100, true},
+		{quotaInfo{Limit: 1 << 62, Usage: u(1<<62 - 1<<55)}, 99, true},
+		{quotaInfo{Limit: 0, Usage: u(5000)}, 0, false},
+		{quotaInfo{Limit: 1000}, 0, false},
+	} {
+		if got := c.q.Percent(); got != c.want || c.q.Warn() != c.warn {
+			t.Errorf("%+v of %d: %d%% warn=%v, want %d%% warn=%v", c.q.Usage, c.q.Limit, got, c.q.Warn(), c.want, c.warn)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -56,6 +57,33 @@ func (q quotaInfo) LimitSetting() string {
 		return "unlimited"
 	}
 	return config.FormatByteSize(q.Limit)
+}
+
+// quotaPanel is what the quota_usage template gets: the page's language
+// and the quota (nil: nothing is shown).
+type quotaPanel struct {
+	L Lang
+	Q *quotaInfo
+}
+
+func init() {
+	pageFuncs["quotaPanel"] = func(l Lang, q *quotaInfo) quotaPanel { return quotaPanel{l, q} }
+}
+
+// subscriberQuota is the session account's quota for its own pages
+// (webmail, My account): nil when it has none (unlimited) or it cannot
+// be read (logged: the page is shown without it).
+func (s *Server) subscriberQuota(r *http.Request) *quotaInfo {
+	acct := s.session(r).Account
+	q, err := s.quotaOf(r.Context(), acct)
+	if err != nil {
+		s.log.Warn("web: mailbox quota", "account", acct, "err", err)
+		return nil
+	}
+	if q.Limit == 0 {
+		return nil
+	}
+	return &q
 }
 
 // quotaOf reads an account's quota from the store and its usage from the
