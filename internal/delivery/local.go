@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"mailgate/internal/address"
 	"mailgate/internal/mailbox"
@@ -46,6 +47,11 @@ type Local struct {
 	// defers (the default) or rejects a delivery.
 	Quotas    Quotas
 	QuotaFull string
+	// QuotaWarnings ([mailbox] quota_warnings, percentages ascending)
+	// put a notice in INBOX when a delivery takes usage past one
+	// (quotawarn.go), from QuotaWarningFrom ("": postmaster@Hostname).
+	QuotaWarnings    []int
+	QuotaWarningFrom string
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -198,6 +204,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	if len(plan.folders) == 0 {
 		l.Log.Info("not stored, as the recipient's sieve script said", "id", env.ID, "rcpt", rcpt)
 	}
+	l.quotaWarn(ctx, acct, dir, env.Size*int64(len(plan.folders)), time.Now())
 	l.sendVacation(ctx, m, rcpt, acct, plan)
 	return outcome{status: spool.Delivered}
 }
