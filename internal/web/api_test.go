@@ -354,3 +354,24 @@ func TestQuotaPercent(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotaHomedElsewhere: in a fleet, a node without the account's
+// Maildir gives the quota and names the home node in the API, reads no
+// usage, and tells the subscriber on My account that webmail shows it
+// (no node name).
+func TestQuotaHomedElsewhere(t *testing.T) {
+	s := newSite(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	s.srv.MailHome = func(context.Context, string) (string, error) { return "node2.isp.example", nil }
+	s.st.SetDefaultMailboxQuota(1 << 30)
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read"})
+	code, m := s.api("GET", "/api/v1/accounts/taro@example.jp/quota", admin, "")
+	if b, _ := json.Marshal(m); code != 200 || string(b) != `{"bytes":1073741824,"home_node":"node2.isp.example","own":false,"setting":"1GiB"}` {
+		t.Fatalf("quota homed elsewhere: %d %s", code, b)
+	}
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	_, page := s.do(c, "GET", s.secure.URL+"/account?lang=en", nil, nil)
+	if !strings.Contains(page, `<p id="quota-text">Storage limit 1.0 GB (webmail shows how much is used)</p>`) || strings.Contains(page, "node2") {
+		t.Errorf("My account homed elsewhere:\n%s", page)
+	}
+}

@@ -26,6 +26,9 @@ type quotaInfo struct {
 	// (HomeNode): it is read only where it lives, never copied.
 	Usage    *mailbox.Usage
 	HomeNode string
+	// InWebmail: the subscriber's own page on a node without the
+	// Maildir; webmail (served on the home node) shows the usage.
+	InWebmail bool
 }
 
 // Percent is the share of the quota in use, rounded down (so 100 means
@@ -82,6 +85,11 @@ func (s *Server) subscriberQuota(r *http.Request) *quotaInfo {
 	}
 	if q.Limit == 0 {
 		return nil
+	}
+	if q.Usage == nil {
+		// A node name means nothing to a subscriber: webmail, proxied to
+		// the home node, shows the usage.
+		q.HomeNode, q.InWebmail = "", true
 	}
 	return &q
 }

@@ -9,6 +9,7 @@ func init() {
 		"quota.limit":         {"容量制限 %s", "Storage limit %s"},
 		"quota.nolimit":       {"容量制限なし", "No storage limit"},
 		"quota.elsewhere":     {"（使用量はメールボックスのあるノード %s で表示されます）", "(the usage is shown by %s, the node that holds the mailbox)"},
+		"quota.inwebmail":     {"（使用量はメール画面に表示されます）", "(webmail shows how much is used)"},
 		"quota.warn": {"メールボックスがほぼいっぱいです（%d%%）。不要なメールを削除し、「ごみ箱」を空にしてください。いっぱいになると新しいメールを受け取れません。",
 			"Your mailbox is almost full (%d%%). Delete mail you no longer need and empty the Trash: once it is full, new mail cannot be delivered to you."},
 		"quota.title":   {"メールボックス容量", "Mailbox storage"},
