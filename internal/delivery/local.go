@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"mailgate/internal/address"
 	"mailgate/internal/mailbox"
@@ -177,6 +176,9 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
 		return *o
 	}
+	if len(plan.folders) > 0 {
+		defer l.watchUsage(ctx, acct, dir)()
+	}
 	for _, tg := range plan.folders {
 		folder, fdir := tg.folder, dir
 		if folder != "" {
@@ -204,7 +206,6 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	if len(plan.folders) == 0 {
 		l.Log.Info("not stored, as the recipient's sieve script said", "id", env.ID, "rcpt", rcpt)
 	}
-	l.quotaWarn(ctx, acct, dir, env.Size*int64(len(plan.folders)), time.Now())
 	l.sendVacation(ctx, m, rcpt, acct, plan)
 	return outcome{status: spool.Delivered}
 }

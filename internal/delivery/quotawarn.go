@@ -3,10 +3,13 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"mime"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mailgate/internal/mailbox"
@@ -52,23 +55,61 @@ func crossedWarning(warnings []int, limit, before, after int64) int {
 	return crossed
 }
 
-// quotaWarn sends the warning, if one is due, after a delivery stored
-// added octets in acct's Maildir (dir). Failures are logged: the
-// delivery itself went through.
-func (l *Local) quotaWarn(ctx context.Context, acct, dir string, added int64, now time.Time) {
-	if l.Quotas == nil || len(l.QuotaWarnings) == 0 || added <= 0 {
+// warnLocks holds one mutex per account Maildir: while quota warnings
+// are on, one delivery at a time stores its copies there, between the
+// two readings of the usage, so each delivery sees only its own growth
+// (two at once would each see both and warn twice). A copy already
+// there from an attempt cut short (mailbox.Deliver stores nothing) adds
+// nothing and warns of nothing.
+var warnLocks sync.Map // account Maildir -> *sync.Mutex
+
+// watchUsage, when quota warnings are on, takes the account's delivery
+// lock and reads its usage; the function it returns, called once the
+// delivery's copies are stored (or it failed), reads the usage again,
+// releases the lock and stores the warning if one is due. Failures are
+// logged: the delivery itself went through.
+func (l *Local) watchUsage(ctx context.Context, acct, dir string) (done func()) {
+	if l.Quotas == nil || len(l.QuotaWarnings) == 0 {
+		return func() {}
+	}
+	mu, _ := warnLocks.LoadOrStore(dir, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	before, err := l.usageNow(dir)
+	if err != nil {
+		l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
+		mu.(*sync.Mutex).Unlock()
+		return func() {}
+	}
+	return func() {
+		after, err := l.usageNow(dir)
+		mu.(*sync.Mutex).Unlock()
+		if err != nil {
+			l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
+			return
+		}
+		l.quotaWarn(ctx, acct, dir, before.Bytes, after, time.Now())
+	}
+}
+
+// usageNow is the Maildir's usage; none yet before its first delivery.
+func (l *Local) usageNow(dir string) (mailbox.Usage, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return mailbox.Usage{}, nil
+	}
+	return mailbox.AccountUsage(dir)
+}
+
+// quotaWarn stores the warning, if one is due, for a delivery that took
+// acct's usage from before octets to after.
+func (l *Local) quotaWarn(ctx context.Context, acct, dir string, before int64, after mailbox.Usage, now time.Time) {
+	if after.Bytes <= before {
 		return
 	}
 	limit, err := l.Quotas.MailboxQuota(ctx, acct)
 	if err != nil || limit == 0 {
 		return
 	}
-	u, err := mailbox.AccountUsage(dir)
-	if err != nil {
-		l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
-		return
-	}
-	pct := crossedWarning(l.QuotaWarnings, limit, u.Bytes-added, u.Bytes)
+	pct := crossedWarning(l.QuotaWarnings, limit, before, after.Bytes)
 	if pct == 0 {
 		return
 	}
@@ -76,13 +117,13 @@ func (l *Local) quotaWarn(ctx context.Context, acct, dir string, added int64, no
 	if from == "" {
 		from = "postmaster@" + l.Hostname
 	}
-	body := QuotaWarningMessage(from, acct, l.Hostname, pct, u, limit, now)
+	body := QuotaWarningMessage(from, acct, l.Hostname, pct, after, limit, now)
 	name := mailbox.DeliveryName(now, "quota-"+strconv.Itoa(pct), l.Hostname, int64(len(body)))
 	if err := mailbox.DeliverNew(dir, name, bytes.NewReader(body)); err != nil {
 		l.Log.Error("quota warning not stored", "account", acct, "percent", pct, "err", err)
 		return
 	}
-	l.Log.Info("quota warning", "account", acct, "percent", pct, "used", u.Bytes, "quota", limit)
+	l.Log.Info("quota warning", "account", acct, "percent", pct, "used", after.Bytes, "quota", limit)
 }
 
 // QuotaWarningMessage is the notice: Japanese first, as the subscribers

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,11 +50,13 @@ func warnAgent(t *testing.T) *Local {
 	return a.Local
 }
 
+var sizedSeq atomic.Int64
+
 // deliverSized delivers one message of exactly size octets to rcpt.
 func deliverSized(t *testing.T, l *Local, rcpt string, size int) string {
 	t.Helper()
 	body := []byte("Subject: s\r\n\r\n" + strings.Repeat("x", size-len("Subject: s\r\n\r\n")))
-	env := spool.Envelope{ID: "id" + itoa(int(time.Now().UnixNano()%1e9)), From: "x@else.example", To: []string{rcpt}, Received: time.Now(), Origin: "mx", Size: int64(size)}
+	env := spool.Envelope{ID: "w" + itoa(int(sizedSeq.Add(1))), From: "x@else.example", To: []string{rcpt}, Received: time.Now(), Origin: "mx", Size: int64(size)}
 	st := &spool.State{Rcpts: []spool.RcptState{{Addr: rcpt, Status: spool.Pending}}}
 	l.Deliver(spool.InMemory(env, body), st, true)
 	return st.Rcpts[0].Status
@@ -192,5 +196,27 @@ func TestQuotaWarningMessage(t *testing.T) {
 	}
 	if strings.Contains(strings.ReplaceAll(m, "\r\n", ""), "\n") {
 		t.Error("a bare LF in the message")
+	}
+}
+
+// TestQuotaWarningConcurrentDeliveries: deliveries running at once past
+// 80 % bring one notice, not one per delivery that saw the total.
+func TestQuotaWarningConcurrentDeliveries(t *testing.T) {
+	l := warnAgent(t)
+	const bob = "bob@ours.example"
+	for i := 0; i < 7; i++ {
+		deliverSized(t, l, bob, 10000)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deliverSized(t, l, bob, 1500)
+		}()
+	}
+	wg.Wait()
+	if n := notices(t, l, bob); len(n) != 1 {
+		t.Fatalf("70 %% to 85 %% in 10 deliveries at once: %d notices, want 1: %q", len(n), n)
 	}
 }
