@@ -78,6 +78,11 @@ func init() {
 // be read (logged: the page is shown without it).
 func (s *Server) subscriberQuota(r *http.Request) *quotaInfo {
 	acct := s.session(r).Account
+	// The cached quota first: on a node without quotas no page reads
+	// the store's row or the Maildir's usage for this.
+	if limit, err := s.st.MailboxQuota(r.Context(), acct); err == nil && limit == 0 {
+		return nil
+	}
 	q, err := s.quotaOf(r.Context(), acct)
 	if err != nil {
 		s.log.Warn("web: mailbox quota", "account", acct, "err", err)
