@@ -104,8 +104,8 @@ func ParseQuota(s string) (int64, error) {
 	}
 	n, err := config.ParseByteSize(s)
 	if err != nil {
-		// ErrInvalid last: the message is the parser's, then the other words.
-		return 0, fmt.Errorf("%w (%w quota: or \"unlimited\", or \"default\" for the node's [mailbox] quota)", err, ErrInvalid)
+		// The parser's words, then the two others this takes.
+		return 0, fmt.Errorf("%w, \"unlimited\", or \"default\" for the node's [mailbox] quota: %w", err, ErrInvalid)
 	}
 	return n, nil
 }
