@@ -194,6 +194,7 @@ func (s *Server) apiRouteTable() []apiRoute {
 		{"GET /api/v1/domains/{name}/accounts", "read", s.apiAccounts},
 		{"POST /api/v1/accounts", "directory", s.apiAddAccount},
 		{"GET /api/v1/accounts/{address}", "read", s.apiAccount},
+		{"PATCH /api/v1/accounts/{address}", "directory", s.apiPatchAccount},
 		{"DELETE /api/v1/accounts/{address}", "directory", s.apiRemoveAccount},
 		{"PUT /api/v1/accounts/{address}/status", "directory", s.apiSetStatus},
 		{"GET /api/v1/accounts/{address}/quota", "read", s.apiAccountQuota},

@@ -49,22 +49,38 @@ func (s *Server) apiAccountQuota(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiSetAccountQuota is `user quota ADDRESS SIZE`: {"quota": "2GiB"},
-// {"quota": 1048576} (octets), "unlimited" (or 0) or "default". Strings
-// and numbers both go through store.ParseQuota, the CLI's parser, so
-// both refuse the same things with the same words.
+// {"quota": 1048576} (octets), "unlimited" (or 0) or "default".
 func (s *Server) apiSetAccountQuota(w http.ResponseWriter, r *http.Request) {
+	if s.apiApplyQuota(w, r) {
+		s.apiAccountQuota(w, r)
+	}
+}
+
+// apiPatchAccount changes an account's settings given in the body (the
+// quota, for now: {"quota": "2GiB"}) and answers with the account.
+func (s *Server) apiPatchAccount(w http.ResponseWriter, r *http.Request) {
+	if s.apiApplyQuota(w, r) {
+		s.apiAccount(w, r)
+	}
+}
+
+// apiApplyQuota reads {"quota": ...} and sets it; false when it answered
+// the request with an error. Strings and numbers both go through
+// store.ParseQuota, the CLI's parser, so both refuse the same things
+// with the same words.
+func (s *Server) apiApplyQuota(w http.ResponseWriter, r *http.Request) bool {
 	var req struct {
 		Quota json.RawMessage `json:"quota"`
 	}
 	if !decode(w, r, &req) {
-		return
+		return false
 	}
 	var text string
 	if err := json.Unmarshal(req.Quota, &text); err != nil {
 		var n json.Number
 		if err := json.Unmarshal(req.Quota, &n); err != nil {
 			apiFail(w, http.StatusBadRequest, "bad_json", `"quota" is a size ("2GiB", "500MB"), octets, "unlimited" or "default"`)
-			return
+			return false
 		}
 		text = n.String()
 	}
@@ -74,7 +90,7 @@ func (s *Server) apiSetAccountQuota(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.apiErr(w, err)
-		return
+		return false
 	}
-	s.apiAccountQuota(w, r)
+	return true
 }

@@ -375,3 +375,18 @@ func TestQuotaHomedElsewhere(t *testing.T) {
 		t.Errorf("My account homed elsewhere:\n%s", page)
 	}
 }
+
+// TestAPIPatchAccountQuota: PATCH on the account takes the quota as PUT
+// .../quota does and answers with the account.
+func TestAPIPatchAccountQuota(t *testing.T) {
+	s := newSite(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read", "directory"})
+	code, m := s.api("PATCH", "/api/v1/accounts/taro@example.jp", admin, `{"quota": "500MB"}`)
+	q, _ := m["quota"].(map[string]any)
+	if code != 200 || m["address"] != "taro@example.jp" || q["bytes"] != 500e6 || q["own"] != true {
+		t.Fatalf("PATCH: %d %v", code, m)
+	}
+	if code, m := s.api("PATCH", "/api/v1/accounts/taro@example.jp", admin, `{"status": "suspended"}`); code != 400 || errCode(m) != "bad_json" {
+		t.Errorf("PATCH of another field: %d %v", code, m)
+	}
+}

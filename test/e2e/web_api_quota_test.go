@@ -68,6 +68,10 @@ func TestWebAPIQuotaCurl(t *testing.T) {
 	if code, resp := put(`{"quota": "unlimited"}`); code != 200 || !strings.Contains(body(resp), `"bytes": 0, "setting": "unlimited", "own": true, "usage": { "bytes": 1000, "messages": 1 } }`) {
 		t.Errorf("PUT unlimited: %d\n%s", code, body(resp))
 	}
+	code, resp = curl(t, append(auth, "-X", "PATCH", "-d", `{"quota": "3KiB"}`, api+"/accounts/taro@example.jp")...)
+	if code != 200 || !strings.Contains(body(resp), `"address": "taro@example.jp"`) || !strings.Contains(body(resp), `"quota": { "bytes": 3072, "setting": "3KiB", "own": true, "usage": { "bytes": 1000, "messages": 1, "percent": 32 } }`) {
+		t.Errorf("PATCH the account: %d\n%s", code, body(resp))
+	}
 	n.MustCLI("", "user", "quota", "taro@example.jp", "default")
 	if code, resp := curl(t, append(auth, api+"/accounts/taro@example.jp/quota")...); code != 200 || !strings.Contains(body(resp), `"bytes": 4000, "setting": "4000", "own": false`) {
 		t.Errorf("the API after the CLI: %d\n%s", code, body(resp))
