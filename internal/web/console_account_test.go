@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,5 +42,27 @@ func TestConsoleSetQuota(t *testing.T) {
 	}
 	if resp, _ := s.do(op, "GET", s.secure.URL+"/console/accounts/nobody@example.jp", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown account: %d", resp.StatusCode)
+	}
+}
+
+// TestMailQuotaFull: a full mailbox's warning says it is full, in webmail
+// and on My account.
+func TestMailQuotaFull(t *testing.T) {
+	dataDir := t.TempDir()
+	s := newSite(t, func(c *config.Config) { c.DataDir = dataDir })
+	s.st.SetDefaultMailboxQuota(1000)
+	cur := filepath.Join(dataDir, "mail", "example.jp", "taro", "cur")
+	os.MkdirAll(cur, 0o700)
+	if err := os.WriteFile(filepath.Join(cur, "1.a.host,S=1000:2,S"), make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	for _, path := range []string{"/mail/?lang=en", "/account?lang=en"} {
+		_, page := s.do(c, "GET", s.secure.URL+path, nil, nil)
+		if !strings.Contains(page, `<p id="quota-text">1000 B of 1000 B used (100%)</p>`) ||
+			!strings.Contains(page, `<p class="bad" id="quota-warn" role="alert">Your mailbox is full: new mail cannot be delivered to you. Delete mail you no longer need and empty the Trash.</p>`) {
+			t.Errorf("%s:\n%s", path, page)
+		}
 	}
 }

@@ -12,6 +12,8 @@ func init() {
 		"quota.inwebmail":     {"（使用量はメール画面に表示されます）", "(webmail shows how much is used)"},
 		"quota.warn": {"メールボックスがほぼいっぱいです（%d%%）。不要なメールを削除し、「ごみ箱」を空にしてください。いっぱいになると新しいメールを受け取れません。",
 			"Your mailbox is almost full (%d%%). Delete mail you no longer need and empty the Trash: once it is full, new mail cannot be delivered to you."},
+		"quota.full": {"メールボックスがいっぱいです。新しいメールを受け取れません。不要なメールを削除し、「ごみ箱」を空にしてください。",
+			"Your mailbox is full: new mail cannot be delivered to you. Delete mail you no longer need and empty the Trash."},
 		"quota.title":   {"メールボックス容量", "Mailbox storage"},
 		"quota.own":     {"このアカウント個別の設定", "this account's own setting"},
 		"quota.default": {"ノードの既定値（[mailbox] quota）", "the node's default ([mailbox] quota)"},
