@@ -28,12 +28,9 @@ the disk.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStoreConfig(func(ctx context.Context, st *store.Store, cfg *config.Config) error {
 				if len(args) == 2 {
-					bytes := store.QuotaDefault
-					if !strings.EqualFold(args[1], "default") {
-						var err error
-						if bytes, err = config.ParseByteSize(args[1]); err != nil {
-							return err
-						}
+					bytes, err := store.ParseQuota(args[1])
+					if err != nil {
+						return err
 					}
 					if err := st.SetAccountQuota(ctx, actor(), args[0], bytes); err != nil {
 						return err

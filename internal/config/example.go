@@ -390,6 +390,15 @@ quota = "0"
 # retried until [delivery] lifetime, then bounced, as Dovecot's
 # quota_full_tempfail = yes) or "reject" (5.2.2 at once, Dovecot's default).
 quota_full = "defer"
+# Usage, in percent of the quota, at which the subscriber gets a notice
+# in INBOX (Japanese and English) when a delivery takes the mailbox past
+# it, as Dovecot's quota_warning does: [80, 95] warns at 80 % and again at
+# 95 %. Each crossing once; a notice comes again only after usage went
+# below the percentage and back over it. A notice is stored even in a
+# full mailbox. Empty (the default): no notices.
+quota_warnings = []
+# The notices' sender; "": postmaster@<hostname>.
+quota_warning_from = ""
 
 [reputation]
 # How the MX judges where mail comes from, before it is received. What

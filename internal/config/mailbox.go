@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
 	"strconv"
 	"strings"
 )
@@ -22,6 +23,13 @@ type Mailbox struct {
 	// senders for a dead address and dropped from their lists. Operators
 	// who want Dovecot's default (permanent) say "reject".
 	QuotaFull string `toml:"quota_full"`
+	// QuotaWarnings are the usages, in percent of the quota, at which the
+	// subscriber gets a notice in INBOX when a delivery takes the mailbox
+	// past one (Dovecot's quota_warning): each crossing once, again only
+	// after usage went below it and back over. Empty: no notices.
+	QuotaWarnings []int `toml:"quota_warnings"`
+	// QuotaWarningFrom is the notices' sender; "": postmaster@<hostname>.
+	QuotaWarningFrom string `toml:"quota_warning_from"`
 }
 
 // Values of Mailbox.QuotaFull.
@@ -42,6 +50,18 @@ func (c *Config) validateMailbox(bad badFunc) {
 	case QuotaFullDefer, QuotaFullReject:
 	default:
 		bad("mailbox.quota_full", "%q is neither %q nor %q", c.Mailbox.QuotaFull, QuotaFullDefer, QuotaFullReject)
+	}
+	for i, p := range c.Mailbox.QuotaWarnings {
+		if p < 1 || p > 100 {
+			bad("mailbox.quota_warnings", "%d is not a percentage of the quota from 1 to 100 (e.g. [80, 95])", p)
+		} else if i > 0 && p <= c.Mailbox.QuotaWarnings[i-1] {
+			bad("mailbox.quota_warnings", "%v: list the percentages from the lowest up, each once (e.g. [80, 95])", c.Mailbox.QuotaWarnings)
+		}
+	}
+	if f := c.Mailbox.QuotaWarningFrom; f != "" {
+		if a, err := mail.ParseAddress(f); err != nil || a.Name != "" || !strings.Contains(f, "@") {
+			bad("mailbox.quota_warning_from", "%q is not a plain mail address (e.g. postmaster@isp.example)", f)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,23 @@ func TestMailboxQuotaLoad(t *testing.T) {
 	os.WriteFile(p, []byte("[mailbox]\nquota = \"lots\"\n"), 0o600)
 	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "lots") {
 		t.Fatalf("bad quota: %v", err)
+	}
+}
+
+func TestMailboxQuotaWarningsLoad(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[mailbox]\nquota_warnings = [80, 95]\nquota_warning_from = \"quota@isp.example\"\n"), 0o600)
+	c, err := Load(p)
+	if err != nil || !slices.Equal(c.Mailbox.QuotaWarnings, []int{80, 95}) || c.Mailbox.QuotaWarningFrom != "quota@isp.example" {
+		t.Fatalf("Load: %+v, %v", c.Mailbox, err)
+	}
+	if d := Default(); len(d.Mailbox.QuotaWarnings) != 0 {
+		t.Fatalf("default quota_warnings %v, want none", d.Mailbox.QuotaWarnings)
+	}
+	for _, bad := range []string{"quota_warnings = [0]", "quota_warnings = [101]", "quota_warnings = [95, 80]", "quota_warnings = [80, 80]", `quota_warning_from = "Quota <q@isp.example>"`, `quota_warning_from = "nobody"`} {
+		os.WriteFile(p, []byte("[mailbox]\n"+bad+"\n"), 0o600)
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "mailbox.quota_warning") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }

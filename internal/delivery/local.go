@@ -46,6 +46,11 @@ type Local struct {
 	// defers (the default) or rejects a delivery.
 	Quotas    Quotas
 	QuotaFull string
+	// QuotaWarnings ([mailbox] quota_warnings, percentages ascending)
+	// put a notice in INBOX when a delivery takes usage past one
+	// (quotawarn.go), from QuotaWarningFrom ("": postmaster@Hostname).
+	QuotaWarnings    []int
+	QuotaWarningFrom string
 }
 
 // Deliver delivers every pending recipient of m that is in one of our
@@ -170,6 +175,9 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	if o := l.checkQuota(ctx, acct, dir, env.Size*int64(len(plan.folders))); o != nil && len(plan.folders) > 0 {
 		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
 		return *o
+	}
+	if len(plan.folders) > 0 {
+		defer l.watchUsage(ctx, acct, dir)()
 	}
 	for _, tg := range plan.folders {
 		folder, fdir := tg.folder, dir

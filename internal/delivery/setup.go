@@ -65,6 +65,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if q, ok := dir.(Quotas); ok {
 		// The store: each account's quota, else [mailbox] quota.
 		local.Quotas, local.QuotaFull = q, cfg.Mailbox.QuotaFull
+		local.QuotaWarnings, local.QuotaWarningFrom = cfg.Mailbox.QuotaWarnings, cfg.Mailbox.QuotaWarningFrom
 	}
 	if vl, ok := dir.(VacationLog); ok {
 		local.Vacations, local.Spool = vl, sp

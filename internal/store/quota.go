@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"mailgate/internal/address"
+	"mailgate/internal/config"
 )
 
 // Versions 300-399: mailboxes.
@@ -90,4 +92,20 @@ func (s *Store) SetAccountQuota(ctx context.Context, actor, addr string, bytes i
 		return fmt.Errorf("quota %d: %w (want octets, 0 for unlimited, or the default)", bytes, ErrInvalid)
 	}
 	return s.updateAccount(ctx, actor, addr, "user.quota", detail, `UPDATE accounts SET quota_bytes = ? WHERE address = ?`, value)
+}
+
+// ParseQuota reads a quota as the CLI, the admin API and the console take
+// it: a size for config.ParseByteSize ("2GiB", "500MB", octets),
+// "unlimited" (or 0), or "default" (QuotaDefault: the node's default).
+// The one parser of the three, so they refuse the same things alike.
+func ParseQuota(s string) (int64, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "default") {
+		return QuotaDefault, nil
+	}
+	n, err := config.ParseByteSize(s)
+	if err != nil {
+		// The parser's words, then the two others this takes.
+		return 0, fmt.Errorf("%w, \"unlimited\", or \"default\" for the node's [mailbox] quota: %w", err, ErrInvalid)
+	}
+	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"mailgate/internal/config"
 	"mailgate/internal/store"
 	"mailgate/internal/store/storetest"
 )
@@ -50,6 +51,31 @@ func TestMailboxQuota(t *testing.T) {
 		}
 		if _, err := s.MailboxQuota(ctx, "nobody@isp.example"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown account's quota: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// FuzzParseQuota: any text gives QuotaDefault, a size that
+// config.FormatByteSize writes back to the same octets, or an ErrInvalid
+// error; never a panic or a negative size.
+func FuzzParseQuota(f *testing.F) {
+	for _, s := range []string{"default", " DEFAULT ", "unlimited", "0", "2GiB", "500MB", "10M", "1048576", "-1", "lots", "", "9223372036854775807", "4611686018427387904b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := store.ParseQuota(s)
+		switch {
+		case err != nil:
+			if !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("%q: %v is not store.ErrInvalid", s, err)
+			}
+		case n == store.QuotaDefault:
+		case n < 0:
+			t.Fatalf("%q: %d", s, n)
+		default:
+			if back, err := store.ParseQuota(config.FormatByteSize(n)); err != nil || back != n {
+				t.Fatalf("%q: %d written %q reads %d, %v", s, n, config.FormatByteSize(n), back, err)
+			}
 		}
 	})
 }

@@ -27,11 +27,12 @@ type accountData struct {
 	Filters              []filterRow
 	Actions              []string
 	Done, Error          string
+	Quota                *quotaInfo // nil: no storage limit
 }
 
 func (s *Server) accountData(r *http.Request) (*accountData, error) {
 	ws := s.session(r)
-	d := &accountData{Account: ws.Account, Actions: store.SpamActions}
+	d := &accountData{Account: ws.Account, Actions: store.SpamActions, Quota: s.subscriberQuota(r)}
 	var err error
 	if d.Recipients, d.Messages, err = s.st.SendUsage(r.Context(), ws.Account); err != nil {
 		return nil, err

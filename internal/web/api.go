@@ -194,8 +194,11 @@ func (s *Server) apiRouteTable() []apiRoute {
 		{"GET /api/v1/domains/{name}/accounts", "read", s.apiAccounts},
 		{"POST /api/v1/accounts", "directory", s.apiAddAccount},
 		{"GET /api/v1/accounts/{address}", "read", s.apiAccount},
+		{"PATCH /api/v1/accounts/{address}", "directory", s.apiPatchAccount},
 		{"DELETE /api/v1/accounts/{address}", "directory", s.apiRemoveAccount},
 		{"PUT /api/v1/accounts/{address}/status", "directory", s.apiSetStatus},
+		{"GET /api/v1/accounts/{address}/quota", "read", s.apiAccountQuota},
+		{"PUT /api/v1/accounts/{address}/quota", "directory", s.apiSetAccountQuota},
 		{"GET /api/v1/accounts/{address}/limits", "read", s.apiLimits},
 		{"PUT /api/v1/accounts/{address}/limits", "directory", s.apiSetLimits},
 		{"GET /api/v1/accounts/{address}/aliases", "read", s.apiAliases},
@@ -300,13 +303,23 @@ func (s *Server) apiAddAccount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, toAPIAccount(*a))
 }
 
+// apiAccount is one account with its storage quota (lists leave the
+// quota out: it reads each Maildir).
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
 	a, err := s.st.Account(r.Context(), r.PathValue("address"))
 	if err != nil {
 		s.apiErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPIAccount(*a))
+	q, err := s.quotaOf(r.Context(), a.Address)
+	if err != nil {
+		s.apiErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		apiAccount
+		Quota *apiQuota `json:"quota"`
+	}{toAPIAccount(*a), toAPIQuota(q)})
 }
 
 func (s *Server) apiRemoveAccount(w http.ResponseWriter, r *http.Request) {

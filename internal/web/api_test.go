@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
 )
@@ -266,5 +269,124 @@ func TestAPIHugeOffset(t *testing.T) {
 		if _, next := m["next_offset"]; code != 200 || len(items) != 0 || next {
 			t.Errorf("offset %s: %d %v, want 200, no items, no next_offset", off, code, m)
 		}
+	}
+}
+
+// TestAPIQuota: the account shows its quota and its Maildir's usage; PUT
+// takes a size, octets, "unlimited" and "default", and refuses what the
+// CLI refuses, with the parser's words.
+func TestAPIQuota(t *testing.T) {
+	dataDir := t.TempDir()
+	s := newSite(t, func(c *config.Config) { c.DataDir = dataDir })
+	s.st.SetDefaultMailboxQuota(4000)
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read", "directory"})
+	cur := filepath.Join(dataDir, "mail", "example.jp", "taro", "cur")
+	if err := os.MkdirAll(cur, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cur, "1.a.host,S=1000:2,S"), make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	quota := func(m map[string]any) string {
+		b, _ := json.Marshal(m["quota"])
+		return string(b)
+	}
+	code, m := s.api("GET", "/api/v1/accounts/taro@example.jp", admin, "")
+	if want := `{"bytes":4000,"own":false,"setting":"4000","usage":{"bytes":1000,"messages":1,"percent":25}}`; code != 200 || quota(m) != want {
+		t.Fatalf("account: %d %s\nwant quota %s", code, quota(m), want)
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"quota": "2KiB"}`, `{"bytes":2048,"own":true,"setting":"2KiB","usage":{"bytes":1000,"messages":1,"percent":48}}`},
+		{`{"quota": 1000}`, `{"bytes":1000,"own":true,"setting":"1000","usage":{"bytes":1000,"messages":1,"percent":100}}`},
+		{`{"quota": "unlimited"}`, `{"bytes":0,"own":true,"setting":"unlimited","usage":{"bytes":1000,"messages":1}}`},
+		{`{"quota": "default"}`, `{"bytes":4000,"own":false,"setting":"4000","usage":{"bytes":1000,"messages":1,"percent":25}}`},
+	} {
+		code, m := s.api("PUT", "/api/v1/accounts/taro@example.jp/quota", admin, c.body)
+		b, _ := json.Marshal(m)
+		if code != 200 || string(b) != c.want {
+			t.Errorf("PUT %s: %d %s\nwant %s", c.body, code, b, c.want)
+		}
+	}
+	for _, c := range []struct {
+		body, code string
+		status     int
+	}{
+		{`{"quota": "2 parsecs"}`, "invalid", 400},
+		{`{"quota": -5}`, "invalid", 400},
+		{`{"quota": true}`, "bad_json", 400},
+		{`{}`, "bad_json", 400},
+		{`{"quota": "1G", "extra": 1}`, "bad_json", 400},
+	} {
+		code, m := s.api("PUT", "/api/v1/accounts/taro@example.jp/quota", admin, c.body)
+		if code != c.status || errCode(m) != c.code {
+			t.Errorf("PUT %s: %d %v, want %d %s", c.body, code, m, c.status, c.code)
+		}
+	}
+	if code, m := s.api("PUT", "/api/v1/accounts/nobody@example.jp/quota", admin, `{"quota": "1G"}`); code != 404 {
+		t.Errorf("unknown account: %d %v", code, m)
+	}
+	// "default" left the account without its own quota in the store.
+	if got, own, _ := s.st.AccountQuota(context.Background(), "taro@example.jp"); got != 0 || own {
+		t.Errorf("after default: %d own=%v", got, own)
+	}
+}
+
+// TestQuotaPercent: rounded down, 100 only when full, no overflow for the
+// largest sizes config.ParseByteSize gives.
+func TestQuotaPercent(t *testing.T) {
+	u := func(b int64) *mailbox.Usage { return &mailbox.Usage{Bytes: b} }
+	for _, c := range []struct {
+		q    quotaInfo
+		want int
+		warn bool
+	}{
+		{quotaInfo{Limit: 1000, Usage: u(899)}, 89, false},
+		{quotaInfo{Limit: 1000, Usage: u(900)}, 90, true},
+		{quotaInfo{Limit: 1000, Usage: u(999)}, 99, true},
+		{quotaInfo{Limit: 1000, Usage: u(1000)}, 100, true},
+		{quotaInfo{Limit: 1000, Usage: u(5000)}, 100, true},
+		{quotaInfo{Limit: 1 << 62, Usage: u(1<<62 - 1<<55)}, 99, true},
+		{quotaInfo{Limit: 0, Usage: u(5000)}, 0, false},
+		{quotaInfo{Limit: 1000}, 0, false},
+	} {
+		if got := c.q.Percent(); got != c.want || c.q.Warn() != c.warn {
+			t.Errorf("%+v of %d: %d%% warn=%v, want %d%% warn=%v", c.q.Usage, c.q.Limit, got, c.q.Warn(), c.want, c.warn)
+		}
+	}
+}
+
+// TestQuotaHomedElsewhere: in a fleet, a node without the account's
+// Maildir gives the quota and names the home node in the API, reads no
+// usage, and tells the subscriber on My account that webmail shows it
+// (no node name).
+func TestQuotaHomedElsewhere(t *testing.T) {
+	s := newSite(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	s.srv.MailHome = func(context.Context, string) (string, error) { return "node2.isp.example", nil }
+	s.st.SetDefaultMailboxQuota(1 << 30)
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read"})
+	code, m := s.api("GET", "/api/v1/accounts/taro@example.jp/quota", admin, "")
+	if b, _ := json.Marshal(m); code != 200 || string(b) != `{"bytes":1073741824,"home_node":"node2.isp.example","own":false,"setting":"1GiB"}` {
+		t.Fatalf("quota homed elsewhere: %d %s", code, b)
+	}
+	c := s.client(s.secure)
+	s.loginAs(c, "taro@example.jp", "correct horse")
+	_, page := s.do(c, "GET", s.secure.URL+"/account?lang=en", nil, nil)
+	if !strings.Contains(page, `<p id="quota-text">Storage limit 1.0 GB (webmail shows how much is used)</p>`) || strings.Contains(page, "node2") {
+		t.Errorf("My account homed elsewhere:\n%s", page)
+	}
+}
+
+// TestAPIPatchAccountQuota: PATCH on the account takes the quota as PUT
+// .../quota does and answers with the account.
+func TestAPIPatchAccountQuota(t *testing.T) {
+	s := newSite(t, func(c *config.Config) { c.DataDir = t.TempDir() })
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read", "directory"})
+	code, m := s.api("PATCH", "/api/v1/accounts/taro@example.jp", admin, `{"quota": "500MB"}`)
+	q, _ := m["quota"].(map[string]any)
+	if code != 200 || m["address"] != "taro@example.jp" || q["bytes"] != 500e6 || q["own"] != true {
+		t.Fatalf("PATCH: %d %v", code, m)
+	}
+	if code, m := s.api("PATCH", "/api/v1/accounts/taro@example.jp", admin, `{"status": "suspended"}`); code != 400 || errCode(m) != "bad_json" {
+		t.Errorf("PATCH of another field: %d %v", code, m)
 	}
 }

@@ -42,6 +42,7 @@ func (s *Server) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /console/accounts", s.tlsOnly(s.operator(s.consoleAccounts)))
 	m.HandleFunc("POST /console/domains", s.tlsOnly(s.csrf(s.operator(s.consoleAddDomain))))
 	m.HandleFunc("POST /console/accounts/{address}/status", s.tlsOnly(s.csrf(s.operator(s.consoleSetStatus))))
+	s.consoleAccountRoutes(m)
 	s.consoleEdgeRoutes(m)
 }
 

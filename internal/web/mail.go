@@ -151,6 +151,7 @@ type mailView struct {
 	Images, Headers bool
 	Back            string // the list this page came from
 	Error           string
+	Quota           *quotaInfo // the folder pane's usage; nil: none shown
 }
 
 // folderParam is the ?f= folder, INBOX when absent.
@@ -339,6 +340,7 @@ func (s *Server) mailList(w http.ResponseWriter, r *http.Request) {
 		s.mailErr(w, r, err)
 		return
 	}
+	v.Quota = s.subscriberQuota(r)
 	w.Header().Set("Content-Security-Policy", mailPageCSP)
 	s.render(w, r, http.StatusOK, "mail_list", v)
 }
@@ -371,6 +373,7 @@ func (s *Server) mailRead(w http.ResponseWriter, r *http.Request) {
 		s.mailErr(w, r, err)
 		return
 	}
+	v.Quota = s.subscriberQuota(r)
 	v.Back = safeMailBack(r.FormValue("back"), listURL(v.Folder, webmail.Query{Sort: webmail.ByDate}, 1))
 	w.Header().Set("Content-Security-Policy", mailPageCSP)
 	s.render(w, r, http.StatusOK, "mail_read", v)

@@ -84,6 +84,7 @@ func (s *Server) mailFolders(w http.ResponseWriter, r *http.Request) {
 		s.mailErr(w, r, err)
 		return
 	}
+	v.Quota = s.subscriberQuota(r)
 	s.render(w, r, http.StatusOK, "mail_folders", v)
 }
 

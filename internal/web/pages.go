@@ -48,15 +48,17 @@ var pageFuncs = template.FuncMap{
 	"sizeText": sizeText,
 }
 
-// sizeText is a size for people: 512 B, 12 KB, 3.4 MB.
+// sizeText is a size for people: 512 B, 12 KB, 3.4 MB, 2.0 GB.
 func sizeText(n int64) string {
 	switch {
 	case n < 1024:
 		return fmt.Sprintf("%d B", n)
 	case n < 1024*1024:
 		return fmt.Sprintf("%d KB", (n+1023)/1024)
+	case n < 1024*1024*1024:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
 	}
-	return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
+	return fmt.Sprintf("%.1f GB", float64(n)/(1024*1024*1024))
 }
 
 // render writes a page with the layout; the body is built first so a

@@ -1,0 +1,179 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mailgate/internal/mailbox"
+	"mailgate/internal/message"
+)
+
+// Quota warnings, as Dovecot's quota_warning: when a delivery takes a
+// mailbox's usage past one of [mailbox] quota_warnings (percentages of
+// its quota), the subscriber finds a notice in INBOX saying how full it
+// is and how to make room. Nothing is remembered: a warning is due when
+// the usage before the delivery was under the threshold and after it is
+// at or over it, so it comes once per crossing, and again only after
+// usage went below and back over.
+//
+// The notice is stored straight into the Maildir, past the quota (Dovecot
+// delivers its warnings with the quota not enforced): a mailbox at 95 % is
+// about to refuse mail, and the notice saying so must not be refused.
+// It is not queued: the home node, which runs this delivery, has the
+// Maildir.
+
+// warnThreshold is the octets at which usage reaches pct percent of
+// limit (rounded up), without overflowing for the largest quotas.
+func warnThreshold(limit int64, pct int) int64 {
+	q, r := limit/100, limit%100
+	return q*int64(pct) + (r*int64(pct)+99)/100
+}
+
+// crossedWarning is the highest of warnings (percentages, ascending) that
+// usage crossed going from before to after octets of limit; 0: none.
+// When one delivery crosses several, only the highest is told, as
+// Dovecot runs only the first matching warning.
+func crossedWarning(warnings []int, limit, before, after int64) int {
+	if limit <= 0 {
+		return 0
+	}
+	crossed := 0
+	for _, pct := range warnings {
+		t := warnThreshold(limit, pct)
+		if before < t && after >= t {
+			crossed = pct
+		}
+	}
+	return crossed
+}
+
+// warnLocks holds one mutex per account Maildir: while quota warnings
+// are on, one delivery at a time stores its copies there, between the
+// two readings of the usage, so each delivery sees only its own growth
+// (two at once would each see both and warn twice). A copy already
+// there from an attempt cut short (mailbox.Deliver stores nothing) adds
+// nothing and warns of nothing.
+var warnLocks sync.Map // account Maildir -> *sync.Mutex
+
+// watchUsage, when quota warnings are on, takes the account's delivery
+// lock and reads its usage; the function it returns, called once the
+// delivery's copies are stored (or it failed), reads the usage again,
+// releases the lock and stores the warning if one is due. Failures are
+// logged: the delivery itself went through.
+func (l *Local) watchUsage(ctx context.Context, acct, dir string) (done func()) {
+	if l.Quotas == nil || len(l.QuotaWarnings) == 0 {
+		return func() {}
+	}
+	mu, _ := warnLocks.LoadOrStore(dir, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	before, err := l.usageNow(dir)
+	if err != nil {
+		l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
+		mu.(*sync.Mutex).Unlock()
+		return func() {}
+	}
+	return func() {
+		after, err := l.usageNow(dir)
+		mu.(*sync.Mutex).Unlock()
+		if err != nil {
+			l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
+			return
+		}
+		l.quotaWarn(ctx, acct, dir, before.Bytes, after, time.Now())
+	}
+}
+
+// usageNow is the Maildir's usage; none yet before its first delivery.
+func (l *Local) usageNow(dir string) (mailbox.Usage, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return mailbox.Usage{}, nil
+	}
+	return mailbox.AccountUsage(dir)
+}
+
+// quotaWarn stores the warning, if one is due, for a delivery that took
+// acct's usage from before octets to after.
+func (l *Local) quotaWarn(ctx context.Context, acct, dir string, before int64, after mailbox.Usage, now time.Time) {
+	if after.Bytes <= before {
+		return
+	}
+	limit, err := l.Quotas.MailboxQuota(ctx, acct)
+	if err != nil || limit == 0 {
+		return
+	}
+	pct := crossedWarning(l.QuotaWarnings, limit, before, after.Bytes)
+	if pct == 0 {
+		return
+	}
+	from := l.QuotaWarningFrom
+	if from == "" {
+		from = "postmaster@" + l.Hostname
+	}
+	body := QuotaWarningMessage(from, acct, l.Hostname, pct, after, limit, now)
+	name := mailbox.DeliveryName(now, "quota-"+strconv.Itoa(pct), l.Hostname, int64(len(body)))
+	if err := mailbox.DeliverNew(dir, name, bytes.NewReader(body)); err != nil {
+		l.Log.Error("quota warning not stored", "account", acct, "percent", pct, "err", err)
+		return
+	}
+	l.Log.Info("quota warning", "account", acct, "percent", pct, "used", after.Bytes, "quota", limit)
+}
+
+// QuotaWarningMessage is the notice: Japanese first, as the subscribers
+// read it, then English, in UTF-8 (RFC 6532 body, RFC 2047 subject), with
+// Auto-Submitted (RFC 3834 §5) so no vacation reply answers it; built as
+// the abuse notices are (internal/abuse).
+func QuotaWarningMessage(from, to, hostname string, pct int, u mailbox.Usage, limit int64, now time.Time) []byte {
+	used, quota := sizeMB(u.Bytes), sizeMB(limit)
+	subject := fmt.Sprintf("メールボックスの容量が %d%% を超えました / Your mailbox is over %d%% full", pct, pct)
+	text := fmt.Sprintf(`%s 様
+
+メールボックスの使用量が容量制限の %d%% を超えました。
+使用量: %s / %s（%d 通）
+
+容量がいっぱいになると、新しいメールを受け取れなくなります（送信者に
+エラーが返ります）。不要なメールを削除し、「ごみ箱」を空にしてください。
+大きな添付ファイルのあるメールは、保存してから削除すると効果があります。
+
+--
+Dear %s,
+
+Your mailbox is over %d%% of its storage limit.
+Used: %s of %s (%d messages)
+
+Once it is full, new mail cannot be delivered to you (the senders get an
+error). Please delete mail you no longer need and empty the Trash; saving
+large attachments elsewhere and deleting their messages helps most.
+`, to, pct, used, quota, u.Messages, to, pct, used, quota, u.Messages)
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\n", from)
+	fmt.Fprintf(&b, "To: %s\r\n", to)
+	fmt.Fprintf(&b, "Subject: %s\r\n", mime.BEncoding.Encode("UTF-8", subject))
+	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
+	b.WriteString(message.MessageIDField(hostname, now) + "\r\n")
+	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n")
+	b.WriteString("Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(text, "\n", "\r\n"))
+	return []byte(b.String())
+}
+
+// sizeMB is a size for the notice, in binary units as config sizes are:
+// 512 B, 9.8 KB, 1.5 MB, 2.0 GB.
+func sizeMB(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+}

@@ -1,0 +1,222 @@
+package delivery
+
+import (
+	"bytes"
+	"mime"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
+	"mailgate/internal/spool"
+)
+
+func TestCrossedWarning(t *testing.T) {
+	w := []int{80, 95}
+	for _, c := range []struct {
+		limit, before, after int64
+		want                 int
+	}{
+		{1000, 700, 799, 0},
+		{1000, 700, 800, 80}, // reaching 80 % is crossing it
+		{1000, 800, 900, 0},  // already past 80 before
+		{1000, 799, 960, 95}, // past both at once: the highest only
+		{1000, 950, 1200, 0}, // over 95 already
+		{1000, 0, 0, 0},      // nothing added
+		{0, 0, 1 << 40, 0},   // unlimited
+		{1001, 800, 800, 0},  // 80 % of 1001 is 800.8: 801 is needed
+		{1001, 800, 801, 80}, // ...and enough
+		{1 << 62, 0, 1 << 62, 95},
+	} {
+		if got := crossedWarning(w, c.limit, c.before, c.after); got != c.want {
+			t.Errorf("%d→%d of %d: %d, want %d", c.before, c.after, c.limit, got, c.want)
+		}
+	}
+}
+
+// warnAgent delivers for ours.example with bob held to 100000 octets and
+// warnings at 80 and 95 %.
+func warnAgent(t *testing.T) *Local {
+	a, _ := sieveAgent(t, nil)
+	a.Local.Quotas = quotaMap{"bob@ours.example": 100000}
+	a.Local.QuotaFull = config.QuotaFullDefer
+	a.Local.QuotaWarnings = []int{80, 95}
+	return a.Local
+}
+
+var sizedSeq atomic.Int64
+
+// deliverSized delivers one message of exactly size octets to rcpt.
+func deliverSized(t *testing.T, l *Local, rcpt string, size int) string {
+	t.Helper()
+	body := []byte("Subject: s\r\n\r\n" + strings.Repeat("x", size-len("Subject: s\r\n\r\n")))
+	env := spool.Envelope{ID: "w" + itoa(int(sizedSeq.Add(1))), From: "x@else.example", To: []string{rcpt}, Received: time.Now(), Origin: "mx", Size: int64(size)}
+	st := &spool.State{Rcpts: []spool.RcptState{{Addr: rcpt, Status: spool.Pending}}}
+	l.Deliver(spool.InMemory(env, body), st, true)
+	return st.Rcpts[0].Status
+}
+
+// notices returns the quota warnings in an account's INBOX (their
+// Subject decoded).
+func notices(t *testing.T, l *Local, acct string) []string {
+	t.Helper()
+	var out []string
+	files, _ := filepath.Glob(filepath.Join(boxDir(t, l.MailRoot, acct), "new", "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("Auto-Submitted: auto-generated")) {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\r\n") {
+			if s, ok := strings.CutPrefix(line, "Subject: "); ok {
+				d, err := new(mime.WordDecoder).DecodeHeader(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// TestQuotaWarnings: one notice when a delivery takes bob past 80 %, none
+// while he stays past it, one more past 95 %; after he deleted mail below
+// 80 % the next crossing warns again. The notices are in INBOX although
+// they take bob over his quota.
+func TestQuotaWarnings(t *testing.T) {
+	l := warnAgent(t)
+	const bob = "bob@ours.example"
+	for i := 0; i < 7; i++ {
+		if s := deliverSized(t, l, bob, 10000); s != spool.Delivered {
+			t.Fatalf("message %d: %s", i, s)
+		}
+	}
+	if n := notices(t, l, bob); len(n) != 0 {
+		t.Fatalf("at 70 %%: %q", n)
+	}
+	deliverSized(t, l, bob, 10000) // 80000: 80 %
+	want80 := "メールボックスの容量が 80% を超えました / Your mailbox is over 80% full"
+	if n := notices(t, l, bob); len(n) != 1 || n[0] != want80 {
+		t.Fatalf("at 80 %%: %q", n)
+	}
+	deliverSized(t, l, bob, 5000) // under 95 % with the notice
+	if n := notices(t, l, bob); len(n) != 1 {
+		t.Fatalf("still past 80 %%: %q", n)
+	}
+	dir := boxDir(t, l.MailRoot, bob)
+	for deliverSized(t, l, bob, 5000) == spool.Delivered && len(notices(t, l, bob)) == 1 {
+	}
+	want95 := "メールボックスの容量が 95% を超えました / Your mailbox is over 95% full"
+	if n := notices(t, l, bob); len(n) != 2 || !slices.Contains(n, want80) || !slices.Contains(n, want95) {
+		t.Fatalf("past 95 %%: %q", n)
+	}
+	u, _ := mailbox.AccountUsage(dir)
+	if octets, _ := mailOctets(t, l.MailRoot, bob); u.Bytes != octets || u.Bytes < 95000 {
+		t.Fatalf("usage %+v, on disk %d", u, octets)
+	}
+
+	// Bob deletes the mail (not the notices): down to the notices alone.
+	files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
+	for _, f := range files {
+		if b, _ := os.ReadFile(f); !bytes.Contains(b, []byte("Auto-Submitted")) {
+			os.Remove(f)
+		}
+	}
+	if _, err := mailbox.Recalculate(dir); err != nil {
+		t.Fatal(err)
+	}
+	// 9000 octets at a time, up to 80 % (the notices count too) and on
+	// until 95 % is in reach: one more 80 % notice, no more.
+	for i := 0; i < 9; i++ {
+		deliverSized(t, l, bob, 9000)
+	}
+	if u, _ := mailbox.AccountUsage(dir); u.Bytes < 80000 || u.Bytes >= 95000 {
+		t.Fatalf("usage %+v: the test wants 80..95 %% here", u)
+	}
+	if n := notices(t, l, bob); len(n) != 3 || len(slices.DeleteFunc(slices.Clone(n), func(s string) bool { return s != want80 })) != 2 {
+		t.Fatalf("past 80 %% again: %q", n)
+	}
+}
+
+// TestQuotaWarningPastAFullMailbox: a delivery that fills the mailbox to
+// the octet gets its warning stored, past the quota.
+func TestQuotaWarningPastAFullMailbox(t *testing.T) {
+	l := warnAgent(t)
+	l.QuotaWarnings = []int{100}
+	const bob = "bob@ours.example"
+	if s := deliverSized(t, l, bob, 100000); s != spool.Delivered {
+		t.Fatalf("a message the size of the quota: %s", s)
+	}
+	if n := notices(t, l, bob); len(n) != 1 {
+		t.Fatalf("notices: %q", n)
+	}
+	if u, _ := mailbox.AccountUsage(boxDir(t, l.MailRoot, bob)); u.Bytes <= 100000 || u.Messages != 2 {
+		t.Fatalf("usage %+v: the notice is not counted past the quota", u)
+	}
+	if s := deliverSized(t, l, bob, 20); s != spool.Pending {
+		t.Fatalf("the next message: %s, want deferred", s)
+	}
+}
+
+// TestQuotaWarningMessage: the notice's header and both languages' text.
+func TestQuotaWarningMessage(t *testing.T) {
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	m := string(QuotaWarningMessage("postmaster@mx.ours.example", "bob@ours.example", "mx.ours.example", 95, mailbox.Usage{Bytes: 996148, Messages: 12}, 1<<20, now))
+	head, body, ok := strings.Cut(m, "\r\n\r\n")
+	if !ok {
+		t.Fatal("no header/body break")
+	}
+	for _, want := range []string{
+		"From: postmaster@mx.ours.example", "To: bob@ours.example", "Date: Wed, 02 Dec 2026 09:00:00 +0000",
+		"Auto-Submitted: auto-generated", "Content-Type: text/plain; charset=UTF-8", "Message-ID: <",
+	} {
+		if !strings.Contains(head, want+"") {
+			t.Errorf("header lacks %q:\n%s", want, head)
+		}
+	}
+	for _, want := range []string{
+		"メールボックスの使用量が容量制限の 95% を超えました。\r\n使用量: 972.8 KB / 1.0 MB（12 通）",
+		"不要なメールを削除し、「ごみ箱」を空にしてください。",
+		"Your mailbox is over 95% of its storage limit.\r\nUsed: 972.8 KB of 1.0 MB (12 messages)",
+		"Please delete mail you no longer need and empty the Trash",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(strings.ReplaceAll(m, "\r\n", ""), "\n") {
+		t.Error("a bare LF in the message")
+	}
+}
+
+// TestQuotaWarningConcurrentDeliveries: deliveries running at once past
+// 80 % bring one notice, not one per delivery that saw the total.
+func TestQuotaWarningConcurrentDeliveries(t *testing.T) {
+	l := warnAgent(t)
+	const bob = "bob@ours.example"
+	for i := 0; i < 7; i++ {
+		deliverSized(t, l, bob, 10000)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deliverSized(t, l, bob, 1500)
+		}()
+	}
+	wg.Wait()
+	if n := notices(t, l, bob); len(n) != 1 {
+		t.Fatalf("70 %% to 85 %% in 10 deliveries at once: %d notices, want 1: %q", len(n), n)
+	}
+}

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"mailgate/internal/address"
+	"mailgate/internal/config"
+	"mailgate/internal/mailbox"
+)
+
+// quotaWarnPercent is the usage at which webmail and the account page
+// warn the subscriber (and say how to make room).
+const quotaWarnPercent = 90
+
+// quotaInfo is an account's storage quota and, where its Maildir is, its
+// usage: the console, the admin API, webmail and the account page all
+// show this one view.
+type quotaInfo struct {
+	Limit int64 // octets in force; 0: unlimited
+	Own   bool  // the account's own, not [mailbox] quota
+	// Usage is nil when the Maildir is on another node of the fleet
+	// (HomeNode): it is read only where it lives, never copied.
+	Usage    *mailbox.Usage
+	HomeNode string
+	// InWebmail: the subscriber's own page on a node without the
+	// Maildir; webmail (served on the home node) shows the usage.
+	InWebmail bool
+}
+
+// Percent is the share of the quota in use, rounded down (so 100 means
+// full); 0 when unlimited or the usage is not known here.
+func (q quotaInfo) Percent() int {
+	if q.Limit <= 0 || q.Usage == nil {
+		return 0
+	}
+	if q.Usage.Bytes >= q.Limit {
+		return 100
+	}
+	// Both fit in 62 bits (config.ParseByteSize); scale down before
+	// multiplying so huge quotas do not overflow.
+	used, limit := q.Usage.Bytes, q.Limit
+	for used > (1<<62)/100 {
+		used, limit = used>>10, limit>>10
+	}
+	return int(used * 100 / limit)
+}
+
+// Warn: the mailbox is nearly full and the subscriber should make room.
+func (q quotaInfo) Warn() bool {
+	return q.Limit > 0 && q.Usage != nil && q.Percent() >= quotaWarnPercent
+}
+
+// LimitSetting is the quota as the CLI writes it: "2GiB", "unlimited".
+func (q quotaInfo) LimitSetting() string {
+	if q.Limit == 0 {
+		return "unlimited"
+	}
+	return config.FormatByteSize(q.Limit)
+}
+
+// quotaPanel is what the quota_usage template gets: the page's language
+// and the quota (nil: nothing is shown).
+type quotaPanel struct {
+	L Lang
+	Q *quotaInfo
+}
+
+func init() {
+	pageFuncs["quotaPanel"] = func(l Lang, q *quotaInfo) quotaPanel { return quotaPanel{l, q} }
+}
+
+// subscriberQuota is the session account's quota for its own pages
+// (webmail, My account): nil when it has none (unlimited) or it cannot
+// be read (logged: the page is shown without it).
+func (s *Server) subscriberQuota(r *http.Request) *quotaInfo {
+	acct := s.session(r).Account
+	// The cached quota first: on a node without quotas no page reads
+	// the store's row or the Maildir's usage for this.
+	if limit, err := s.st.MailboxQuota(r.Context(), acct); err == nil && limit == 0 {
+		return nil
+	}
+	q, err := s.quotaOf(r.Context(), acct)
+	if err != nil {
+		s.log.Warn("web: mailbox quota", "account", acct, "err", err)
+		return nil
+	}
+	if q.Limit == 0 {
+		return nil
+	}
+	if q.Usage == nil {
+		// A node name means nothing to a subscriber: webmail, proxied to
+		// the home node, shows the usage.
+		q.HomeNode, q.InWebmail = "", true
+	}
+	return &q
+}
+
+// quotaOf reads an account's quota from the store and its usage from the
+// Maildir when the Maildir is on this node (every account on a node
+// alone; in a fleet, those homed here).
+func (s *Server) quotaOf(ctx context.Context, acct string) (quotaInfo, error) {
+	var q quotaInfo
+	own, ok, err := s.st.AccountQuota(ctx, acct)
+	if err != nil {
+		return q, err
+	}
+	q.Limit, q.Own = own, ok
+	acct, _ = address.Normalize(acct) // AccountQuota found it: well formed
+	if !ok {
+		q.Limit = s.st.DefaultMailboxQuota()
+	}
+	if s.MailHome != nil {
+		if q.HomeNode, err = s.MailHome(ctx, acct); err != nil {
+			return q, err
+		}
+		if q.HomeNode != "" {
+			return q, nil
+		}
+	}
+	u, err := s.localUsage(acct)
+	if err != nil {
+		return q, err
+	}
+	q.Usage = &u
+	return q, nil
+}
+
+// localUsage is the usage of an account's Maildir on this node: nothing
+// when it has none yet (no mail ever delivered).
+func (s *Server) localUsage(acct string) (mailbox.Usage, error) {
+	dir, err := mailbox.Dir(filepath.Join(s.cfg.DataDir, "mail"), acct)
+	if err != nil {
+		return mailbox.Usage{}, err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return mailbox.Usage{}, nil
+	}
+	return mailbox.AccountUsage(dir)
+}
