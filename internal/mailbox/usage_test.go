@@ -267,3 +267,38 @@ func FuzzUsageFile(f *testing.F) {
 		}
 	})
 }
+
+// TestReserveQuota: octets reserved for a change in flight count against
+// the quota for every other check (RFC 9208 §4.3.1: an APPEND over the
+// quota is refused, also when another is still arriving) until released.
+func TestReserveQuota(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "hana")
+	if err := Deliver(acct, "a,S=100", strings.NewReader(strings.Repeat("x", 100))); err != nil {
+		t.Fatal(err)
+	}
+	release, err := ReserveQuota(acct, 200, 60)
+	if err != nil {
+		t.Fatalf("first reservation: %v", err)
+	}
+	_, err = ReserveQuota(acct, 200, 60)
+	var qe *QuotaError
+	if !errors.As(err, &qe) || qe.Usage.Bytes != 160 || qe.Adding != 60 {
+		t.Fatalf("second reservation while the first is in flight: %v, want over quota at 160 octets used", err)
+	}
+	if err := CheckQuota(acct, 160, 1); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("CheckQuota ignores the reservation: %v", err)
+	}
+	release()
+	release() // a second call changes nothing
+	if err := CheckQuota(acct, 200, 100); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	release2, err := ReserveQuota(acct, 200, 100)
+	if err != nil {
+		t.Fatalf("reservation after release: %v", err)
+	}
+	release2()
+	if r, err := ReserveQuota(acct, 0, 1<<40); err != nil || r == nil {
+		t.Fatalf("unlimited: %v", err)
+	}
+}
