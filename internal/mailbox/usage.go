@@ -122,7 +122,19 @@ func addUsage(root string, d Usage) {
 	}
 	defer f.Close()
 	f.WriteString(strconv.FormatInt(d.Bytes, 10) + " " + strconv.FormatInt(d.Messages, 10) + "\n")
+	// Only a read (a quota check) rewrites a long file. An account
+	// whose quota was lifted is never read again, and an APPEND and
+	// EXPUNGE loop grew its file by a line per change without end:
+	// past what usageMaxLines lines take, the file goes, and a read
+	// (if ever) counts the disk, this change included.
+	if fi, err := f.Stat(); err == nil && fi.Size() > usageMaxBytes {
+		os.Remove(filepath.Join(root, UsageFile))
+	}
 }
+
+// usageMaxBytes bounds the UsageFile: usageMaxLines lines of an octet
+// count up to 10 GB, a sign, and a message count.
+const usageMaxBytes = usageMaxLines * 16
 
 // AccountUsage returns the usage of the account whose Maildir is mailDir,
 // from its UsageFile, counting the disk when the file is missing or

@@ -302,3 +302,37 @@ func TestReserveQuota(t *testing.T) {
 		t.Fatalf("unlimited: %v", err)
 	}
 }
+
+// TestUsageFileStaysBoundedWithoutReads: only a quota check rewrites a
+// long UsageFile, and an account whose quota was lifted is never checked
+// again; a client that APPENDs and EXPUNGEs in a loop must not grow the
+// file without end (each change was a line more). Past usageMaxBytes it
+// is removed, and a later read counts the disk.
+func TestUsageFileStaysBoundedWithoutReads(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "hana")
+	f, err := OpenFolder(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := Recalculate(acct); err != nil { // a quota was checked once
+		t.Fatal(err)
+	}
+	var largest int64
+	for range 2 * usageMaxLines {
+		uid, err := f.Append(strings.NewReader("Subject: loop\r\n\r\nx\r\n"), "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Expunge([]uint32{uid}); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(filepath.Join(acct, UsageFile)); err == nil && fi.Size() > largest {
+			largest = fi.Size()
+		}
+	}
+	if largest > usageMaxBytes+64 {
+		t.Fatalf("usage file grew to %d octets without a read, want at most about %d", largest, usageMaxBytes)
+	}
+	wantUsage(t, acct, Usage{})
+}
