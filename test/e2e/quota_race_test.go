@@ -40,13 +40,13 @@ for s, f in conns:
     while True:
         l = f.readline()
         if l.startswith(b"b "):
-            replies.append(l.decode().split(" ")[1])
+            replies.append(" ".join(l.decode().split(" ")[1:3]))
             break
         if not l:
             replies.append("EOF"); break
 print(sorted(replies))
 `)
-	if !strings.Contains(got, "['NO', 'NO', 'NO', 'NO', 'OK']") {
+	if !strings.Contains(got, "['NO [OVERQUOTA]', 'NO [OVERQUOTA]', 'NO [OVERQUOTA]', 'NO [OVERQUOTA]', 'OK [APPENDUID']") {
 		t.Fatalf("five concurrent 60,000-octet APPENDs under a 100 KiB quota: %s\nwant one OK, four NO [OVERQUOTA]\nlog:\n%s", got, n.Log())
 	}
 	if _, count := maildirOctets(t, n, alice); count != 1 {
