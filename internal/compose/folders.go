@@ -46,7 +46,9 @@ func (f Folders) SaveDraft(msg []byte, replaces uint32, now time.Time) (uint32, 
 		return 0, err
 	}
 	defer fo.Close()
-	if err := mailbox.CheckQuota(f.MailDir, f.Quota, int64(len(msg))); err != nil {
+	release, err := mailbox.ReserveQuota(f.MailDir, f.Quota, int64(len(msg)))
+	defer release()
+	if err != nil {
 		return 0, err
 	}
 	uid, err := fo.Append(bytes.NewReader(msg), draftFlags, now)
@@ -79,7 +81,9 @@ func (f Folders) SaveSent(msg []byte, now time.Time) (uint32, error) {
 		return 0, err
 	}
 	defer fo.Close()
-	if err := mailbox.CheckQuota(f.MailDir, f.Quota, int64(len(msg))); err != nil {
+	release, err := mailbox.ReserveQuota(f.MailDir, f.Quota, int64(len(msg)))
+	defer release()
+	if err != nil {
 		return 0, err
 	}
 	return fo.Append(bytes.NewReader(msg), sentFlags, now)

@@ -172,7 +172,10 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	plan.keepRefused(refused)
 	// Every copy counts (fileinto and keep store it twice), as Dovecot
 	// counts them; the whole delivery fits or none of it is stored.
-	if o := l.checkQuota(ctx, acct, dir, env.Size*int64(len(plan.folders))); o != nil && len(plan.folders) > 0 {
+	// Reserved until stored: deliveries to this mailbox at once see it.
+	release, o := l.reserveQuota(ctx, acct, dir, env.Size*int64(len(plan.folders)))
+	defer release()
+	if o != nil && len(plan.folders) > 0 {
 		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
 		return *o
 	}

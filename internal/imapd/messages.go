@@ -338,7 +338,9 @@ func (s *session) copy(numSet imap.NumSet, dest string, withQuota bool) (*imap.C
 		for _, it := range items {
 			adding += it.m.Size
 		}
-		if err := s.checkQuota(adding); err != nil {
+		release, err := s.reserveQuota(adding)
+		defer release()
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -402,7 +404,11 @@ func (s *session) Append(name string, r imap.LiteralReader, options *imap.Append
 		return nil, errTryCreate
 	}
 	defer f.Close()
-	if err := s.checkQuota(r.Size()); err != nil {
+	// Reserved until the message is stored: the literal arrives after
+	// the check, and other sessions' APPENDs meanwhile see it counted.
+	release, err := s.reserveQuota(r.Size())
+	defer release()
+	if err != nil {
 		io.Copy(io.Discard, r)
 		return nil, err
 	}

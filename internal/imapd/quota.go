@@ -75,18 +75,22 @@ type Quotas interface {
 var errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeOverQuota,
 	Text: "Mailbox full: delete mail (and expunge it) to make room"}
 
-// checkQuota says whether adding octets fits the account's quota: nil,
-// errOverQuota, or the failure of a lookup (a NO without a code).
-func (s *session) checkQuota(adding int64) error {
+// reserveQuota says whether adding octets fits the account's quota and
+// holds them until release (mailbox.ReserveQuota), so that APPENDs and
+// COPYs of several sessions at once cannot pass the check together: nil,
+// errOverQuota, or the failure of a lookup (a NO without a code). release
+// is never nil.
+func (s *session) reserveQuota(adding int64) (release func(), err error) {
 	if s.srv.Quotas == nil {
-		return nil
+		return func() {}, nil
 	}
 	limit, err := s.srv.Quotas.MailboxQuota(context.Background(), s.account)
-	if err == nil {
-		err = mailbox.CheckQuota(s.mailDir, limit, adding)
+	if err != nil {
+		return func() {}, err
 	}
+	release, err = mailbox.ReserveQuota(s.mailDir, limit, adding)
 	if errors.Is(err, mailbox.ErrOverQuota) {
-		return errOverQuota
+		return release, errOverQuota
 	}
-	return err
+	return release, err
 }

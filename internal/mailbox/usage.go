@@ -122,7 +122,19 @@ func addUsage(root string, d Usage) {
 	}
 	defer f.Close()
 	f.WriteString(strconv.FormatInt(d.Bytes, 10) + " " + strconv.FormatInt(d.Messages, 10) + "\n")
+	// Only a read (a quota check) rewrites a long file. An account
+	// whose quota was lifted is never read again, and an APPEND and
+	// EXPUNGE loop grew its file by a line per change without end:
+	// past what usageMaxLines lines take, the file goes, and a read
+	// (if ever) counts the disk, this change included.
+	if fi, err := f.Stat(); err == nil && fi.Size() > usageMaxBytes {
+		os.Remove(filepath.Join(root, UsageFile))
+	}
 }
+
+// usageMaxBytes bounds the UsageFile: usageMaxLines lines of an octet
+// count up to 10 GB, a sign, and a message count.
+const usageMaxBytes = usageMaxLines * 16
 
 // AccountUsage returns the usage of the account whose Maildir is mailDir,
 // from its UsageFile, counting the disk when the file is missing or
@@ -274,22 +286,80 @@ func countDir(dir string, u *Usage) error {
 // CheckQuota says whether adding octets to the account whose Maildir is
 // mailDir fits its quota of limit octets (0: unlimited): nil, or a
 // *QuotaError (errors.Is ErrOverQuota). adding 1 asks "is it full"
-// (usage at or over the quota). A refusal resting on a UsageFile older
+// (usage at or over the quota). Octets reserved by changes in flight
+// (ReserveQuota) count as used. A refusal resting on a UsageFile older
 // than usageStaleAfter is checked again against a fresh count.
 func CheckQuota(mailDir string, limit, adding int64) error {
 	if limit <= 0 {
 		return nil
 	}
+	r := reservationOf(mailDir)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.check(mailDir, limit, adding)
+}
+
+// ReserveQuota is CheckQuota for a change about to be made: when adding
+// fits, its octets stay reserved, counted by every other check of the
+// account, until release is called once the change is made (and recorded
+// in the UsageFile) or given up. Without it, changes checked at once all
+// pass against the same usage: five IMAP connections that each announce
+// a 60,000-octet APPEND before sending its literal stored 300,000 octets
+// under a 100 KiB quota (RFC 9208 §4.3.1 refuses an APPEND over it).
+// release may be called more than once; it is never nil.
+func ReserveQuota(mailDir string, limit, adding int64) (release func(), err error) {
+	if limit <= 0 {
+		return func() {}, nil
+	}
+	r := reservationOf(mailDir)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.check(mailDir, limit, adding); err != nil {
+		return func() {}, err
+	}
+	r.bytes += adding
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			r.bytes -= adding
+			r.mu.Unlock()
+		})
+	}, nil
+}
+
+// reservation is an account's octets checked against its quota and not
+// yet recorded; mu also makes a check and its reservation one step.
+// Lock order: a reservation's mu, then the usage lock.
+type reservation struct {
+	mu    sync.Mutex
+	bytes int64
+}
+
+var reservations sync.Map // account Maildir -> *reservation
+
+func reservationOf(mailDir string) *reservation {
+	root := filepath.Clean(mailDir)
+	if r, ok := reservations.Load(root); ok {
+		return r.(*reservation)
+	}
+	r, _ := reservations.LoadOrStore(root, new(reservation))
+	return r.(*reservation)
+}
+
+// check is CheckQuota with r.mu held.
+func (r *reservation) check(mailDir string, limit, adding int64) error {
 	u, mod, err := accountUsage(mailDir)
 	if err != nil {
 		return err
 	}
-	if u.Bytes+adding > limit && time.Since(mod) > usageStaleAfter {
+	if u.Bytes+r.bytes+adding > limit && time.Since(mod) > usageStaleAfter {
 		if u, err = Recalculate(mailDir); err != nil {
 			return err
 		}
 	}
-	if u.Bytes+adding > limit {
+	if u.Bytes+r.bytes+adding > limit {
+		u.Bytes += r.bytes // in flight: as good as stored
 		return &QuotaError{Usage: u, Limit: limit, Adding: adding}
 	}
 	return nil

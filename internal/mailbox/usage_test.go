@@ -267,3 +267,72 @@ func FuzzUsageFile(f *testing.F) {
 		}
 	})
 }
+
+// TestReserveQuota: octets reserved for a change in flight count against
+// the quota for every other check (RFC 9208 §4.3.1: an APPEND over the
+// quota is refused, also when another is still arriving) until released.
+func TestReserveQuota(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "hana")
+	if err := Deliver(acct, "a,S=100", strings.NewReader(strings.Repeat("x", 100))); err != nil {
+		t.Fatal(err)
+	}
+	release, err := ReserveQuota(acct, 200, 60)
+	if err != nil {
+		t.Fatalf("first reservation: %v", err)
+	}
+	_, err = ReserveQuota(acct, 200, 60)
+	var qe *QuotaError
+	if !errors.As(err, &qe) || qe.Usage.Bytes != 160 || qe.Adding != 60 {
+		t.Fatalf("second reservation while the first is in flight: %v, want over quota at 160 octets used", err)
+	}
+	if err := CheckQuota(acct, 160, 1); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("CheckQuota ignores the reservation: %v", err)
+	}
+	release()
+	release() // a second call changes nothing
+	if err := CheckQuota(acct, 200, 100); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	release2, err := ReserveQuota(acct, 200, 100)
+	if err != nil {
+		t.Fatalf("reservation after release: %v", err)
+	}
+	release2()
+	if r, err := ReserveQuota(acct, 0, 1<<40); err != nil || r == nil {
+		t.Fatalf("unlimited: %v", err)
+	}
+}
+
+// TestUsageFileStaysBoundedWithoutReads: only a quota check rewrites a
+// long UsageFile, and an account whose quota was lifted is never checked
+// again; a client that APPENDs and EXPUNGEs in a loop must not grow the
+// file without end (each change was a line more). Past usageMaxBytes it
+// is removed, and a later read counts the disk.
+func TestUsageFileStaysBoundedWithoutReads(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "hana")
+	f, err := OpenFolder(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := Recalculate(acct); err != nil { // a quota was checked once
+		t.Fatal(err)
+	}
+	var largest int64
+	for range 2 * usageMaxLines {
+		uid, err := f.Append(strings.NewReader("Subject: loop\r\n\r\nx\r\n"), "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Expunge([]uint32{uid}); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(filepath.Join(acct, UsageFile)); err == nil && fi.Size() > largest {
+			largest = fi.Size()
+		}
+	}
+	if largest > usageMaxBytes+64 {
+		t.Fatalf("usage file grew to %d octets without a read, want at most about %d", largest, usageMaxBytes)
+	}
+	wantUsage(t, acct, Usage{})
+}
