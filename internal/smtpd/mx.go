@@ -134,7 +134,9 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if err != nil {
 			return ms.reject(err)
 		}
-		ms.rcpts = append(ms.rcpts, orig)
+		if !ms.hasRcpt(orig) {
+			ms.rcpts = append(ms.rcpts, orig)
+		}
 		return nil
 	}
 	norm, err := address.Normalize(to)
@@ -149,6 +151,9 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if !ours {
 		ms.log.Warn("relay denied", "rcpt", norm)
 		return ms.reject(errRelayDenied)
+	}
+	if ms.hasRcpt(norm) {
+		return nil
 	}
 	if ms.srv.Quota != nil {
 		// RFC 3463 X.2.2 for this recipient only; the others of the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-message/mail"
@@ -302,3 +303,10 @@ func (s *session) Logout() error {
 	lingerBeforeClose(s.conn.Conn())
 	return nil
 }
+
+// hasRcpt reports whether the open transaction already has rcpt (as
+// normalized). A recipient given twice gets its 250 again but one copy,
+// one quota charge and one send-limit reservation, not one per RCPT, as
+// Postfix's cleanup drops duplicate recipients (RFC 5321 §4.1.1.3 leaves
+// the server free to).
+func (s *session) hasRcpt(rcpt string) bool { return slices.Contains(s.rcpts, rcpt) }

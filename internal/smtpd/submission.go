@@ -167,6 +167,9 @@ func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err != nil {
 		return ss.reject(err)
 	}
+	if ss.hasRcpt(norm) {
+		return nil
+	}
 	// Daily send limits count what leaves for other domains.
 	if !ours {
 		id, refusal := ss.srv.SendLimits.Reserve(context.Background(), ss.sender(), len(ss.reserved) == 0)

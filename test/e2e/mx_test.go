@@ -101,6 +101,26 @@ func TestMXGreetsWithoutAuthAndTakesNullSender(t *testing.T) {
 	}
 }
 
+// A recipient given twice in one transaction gets 250 both times and one
+// copy (as Postfix's cleanup drops duplicate recipients): the 250 to the
+// end of data comes after local delivery, so the Maildir is final then.
+func TestMXDuplicateRecipientOneCopy(t *testing.T) {
+	n := mxNode(t, "")
+	c := dialRaw(t, n.Addr("mx"))
+	c.cmd("EHLO client.remote.example", "250 ")
+	c.cmd("MAIL FROM:<sender@remote.example>", "250 ")
+	c.cmd("RCPT TO:<alice@example.net>", "250 ")
+	c.cmd("RCPT TO:<alice@example.net>", "250 ")
+	c.cmd("RCPT TO:<alice@Example.NET>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.write("From: sender@remote.example\r\nSubject: twice\r\n\r\nonce\r\n.\r\n")
+	c.expectReply("250 2.0.0 OK queued as ")
+	c.cmd("QUIT", "221 ")
+	if files := n.Maildir("alice@example.net"); len(files) != 1 {
+		t.Fatalf("alice has %d copies, want 1: %v", len(files), files)
+	}
+}
+
 // RFC 2505 §2.1: every routing trick is refused or taken literally, and
 // nothing for a foreign domain is ever queued — on the MX, on submission
 // before AUTH, and on submission after AUTH with a foreign sender.
