@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"testing"
+)
+
+// compressPy is Python to prepend to a script that talks IMAP with
+// imaplib: deflate(m) sends COMPRESS DEFLATE (RFC 4978) and from its OK on
+// sends and reads raw DEFLATE (zlib wbits=-15, RFC 1951 without a header)
+// under imaplib, keeping every response line it read in z.lines (in clear,
+// as decompressed) and the compressed byte counts; record(m) keeps the
+// lines of an uncompressed session alike. Reads time out after 30 s: a
+// response the server left in its compressor fails the test, it does not
+// hang it.
+const compressPy = `
+import zlib
+class Wire:
+    def __init__(s, m):
+        s.m, s.lines, s.raw_in, s.plain_in = m, [], 0, 0
+        m.sock.settimeout(30)
+        s.rl, s.rd = m.readline, m.read
+        m.readline, m.read = s.readline, s.read
+    def readline(s):
+        l = s.rl(); s.lines.append(l); return l
+    def read(s, n):
+        b = s.rd(n); s.lines.append(b); return b
+    def take(s):
+        out, s.lines = b"".join(s.lines).decode(), []
+        return out
+class Deflate(Wire):
+    def __init__(s, m):
+        s.c, s.dz, s.buf = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(wbits=-15), b""
+        super().__init__(m)
+        s.rl, s.rd = s._readline, s._read
+        m.send = s.send
+    def send(s, data):
+        s.m.sock.sendall(s.c.compress(data) + s.c.flush(zlib.Z_SYNC_FLUSH))
+    def fill(s):
+        chunk = s.m.sock.recv(65536)
+        if not chunk: raise EOFError("connection closed")
+        s.raw_in += len(chunk)
+        s.buf += s.dz.decompress(chunk)
+    def _readline(s):
+        while b"\n" not in s.buf: s.fill()
+        i = s.buf.index(b"\n") + 1
+        l, s.buf = s.buf[:i], s.buf[i:]
+        s.plain_in += len(l)
+        return l
+    def _read(s, n):
+        while len(s.buf) < n: s.fill()
+        b, s.buf = s.buf[:n], s.buf[n:]
+        s.plain_in += len(b)
+        return b
+imaplib.Commands["COMPRESS"] = ("AUTH", "SELECTED")
+def deflate(m):
+    typ, dat = m._simple_command("COMPRESS", "DEFLATE")
+    print("compress", typ, d(dat))
+    return Deflate(m)
+`
+
+// The session after COMPRESS is the session without it: the same bytes
+// come out of the inflater that an uncompressed session reads, for SELECT
+// and FETCH of a whole message (a literal); APPEND sends its literal
+// compressed after the continuation; a second COMPRESS is
+// NO [COMPRESSIONACTIVE]. Tags are shown as T, UIDVALIDITY as V.
+const compressSessionPy = `
+import re
+msg = ("From: Carol <carol@example.com>\r\nTo: dave@example.com\r\nSubject: compress me\r\n"
+       "Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n\r\n" + "All work and no play makes Jack a dull boy.\r\n" * 200).encode()
+def norm(m, out):
+    out = re.sub(r"(UIDVALIDITY|APPENDUID) \d+", r"\1 V", out)
+    return re.sub(re.escape(d(m.tagpre)) + r"\d+ ", "T ", out)
+def session(m, w):
+    for cmd in (lambda: m.select("INBOX"),
+                lambda: m.fetch("1", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])"),
+                lambda: m.fetch("1", "(BODY.PEEK[])")):
+        w.take(); cmd()
+        yield norm(m, w.take())
+m = login()
+print("caps", "COMPRESS=DEFLATE" in d(m.capability()[1][0]).split())
+m.append("INBOX", None, '"02-Mar-2026 10:00:00 +0000"', msg)
+plain = list(session(m, Wire(m)))
+m.logout()
+m = login()
+z = deflate(m)
+for p, s in zip(plain, session(m, z)):
+    print("same" if p == s else "differs:\n%s\n%s" % (p, s), s.splitlines()[0] if len(s) > 400 else s.replace("\r\n", "|"))
+print("ratio below a fifth", z.raw_in * 5 < z.plain_in)
+z.take(); m.append("INBOX", None, '"03-Mar-2026 10:00:00 +0000"', msg.replace(b"compress me", b"sent compressed"))
+print("append", norm(m, z.take()).replace("\r\n", "|"))
+typ, dat = m.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+print("fetch 2", d(dat[0][1]).strip())
+typ, dat = m._simple_command("COMPRESS", "DEFLATE")
+print("again", typ, d(dat))
+typ, dat = m.noop()
+print("noop after", typ, d(dat))
+m.logout()
+print("logout", norm(m, z.take()).replace("\r\n", "|"))
+`
+
+// TestIMAPCompressDeflate: imaplib against the real binary with
+// [imap] compress on; see compressSessionPy.
+func TestIMAPCompressDeflate(t *testing.T) {
+	n := NewNode(t, "", "[imap]\ncompress = true\n")
+	n.AddUser(carol, carolPW)
+	n.Start()
+	got := imapPy(t, n, carol, carolPW, compressPy+compressSessionPy)
+	want := `caps True
+compress OK ['DEFLATE active']
+same * 1 EXISTS|* 0 RECENT|* OK [UNSEEN 1] First unseen message|* OK [UIDVALIDITY V] UIDs valid|* OK [UIDNEXT 2] Predicted next UID|* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)|* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft)] Permanent flags|T OK [READ-WRITE] SELECT completed|
+same * 1 FETCH (UID 1 FLAGS () INTERNALDATE " 2-Mar-2026 10:00:00 +0000" RFC822.SIZE 9117 BODY[HEADER.FIELDS ("SUBJECT")] {24}|Subject: compress me||)|T OK FETCH completed|
+same * 1 FETCH (BODY[] {9117}
+ratio below a fifth True
+append + Ready for literal data|* 2 EXISTS|T OK [APPENDUID V 2] APPEND completed|
+fetch 2 Subject: sent compressed
+again NO ['[COMPRESSIONACTIVE] DEFLATE is active already (COMPRESS)']
+noop after OK ['NOOP completed']
+logout * 2 FETCH (BODY[HEADER.FIELDS ("SUBJECT")] {28}|Subject: sent compressed||)|T OK FETCH completed|T NO [COMPRESSIONACTIVE] DEFLATE is active already (COMPRESS)|T OK NOOP completed|* BYE Logging out|
+`
+	if got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestIMAPCompressOff: without [imap] compress, COMPRESS is neither
+// advertised nor accepted, and the session goes on in clear.
+func TestIMAPCompressOff(t *testing.T) {
+	n := mailboxNode(t)
+	got := imapPy(t, n, carol, carolPW, compressPy+`
+m = login()
+print("caps", "COMPRESS=DEFLATE" in d(m.capability()[1][0]).split())
+try:
+    m._simple_command("COMPRESS", "DEFLATE")
+except imaplib.IMAP4.error as e:
+    print("refused", e)
+print(d(m.noop()))
+m.logout()
+`)
+	if want := "caps False\nrefused COMPRESS command error: BAD [b'COMPRESS not supported']\n('OK', ['NOOP completed'])\n"; got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
