@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -138,5 +140,64 @@ m.logout()
 `)
 	if want := "caps False\nrefused COMPRESS command error: BAD [b'COMPRESS not supported']\n('OK', ['NOOP completed'])\n"; got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestFleetIMAPCompressEndToEnd: in a fleet the front node relays a
+// session to the account's home node right after login, and COMPRESS is
+// valid only after login (RFC 4978 §5), so compression runs end to end
+// between the client and the home node; the front node relays compressed
+// bytes it never inflates. The home node's [imap] compress decides: bob
+// (home node-b, compress on) gets COMPRESS=DEFLATE and a compressed
+// session through node-a (compress off), alice (home node-a) does not.
+func TestFleetIMAPCompressEndToEnd(t *testing.T) {
+	NeedTool(t, "python3")
+	nodes := newFleet(t, 2, fleetRetry)
+	a, b := nodes[0], nodes[1]
+	f, err := os.OpenFile(b.Config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("[imap]\ncompress = true\n")
+	f.Close()
+	for _, n := range nodes {
+		n.Start()
+	}
+	a.MustCLI("", "domain", "add", "example.net")
+	a.MustCLI(alicePW+"\n", "user", "add", alice, "--password-stdin", "--home", "node-a")
+	a.MustCLI(bobPW+"\n", "user", "add", bob, "--password-stdin", "--home", "node-b")
+
+	got := imapPy(t, a.Node, bob, bobPW, compressPy+`
+m = login()
+print("caps", "COMPRESS=DEFLATE" in d(m.capability()[1][0]).split())
+z = deflate(m)
+print(d(m.append("INBOX", None, '"02-Mar-2026 10:00:00 +0000"', b"Subject: via node-a\r\n\r\n" + b"fleet " * 2000)))
+print(d(m.select("INBOX")))
+typ, dat = m.fetch("1", "(BODY.PEEK[])")
+print("body", len(dat[0][1]), dat[0][1].count(b"fleet "))
+print("compressed", z.raw_in * 5 < z.plain_in)
+typ, dat = m._simple_command("COMPRESS", "DEFLATE")
+print("again", typ, d(dat))
+m.logout()
+`)
+	want := `caps True
+compress OK ['DEFLATE active']
+('OK', ['[APPENDUID ` // the rest checked below
+	if !strings.HasPrefix(got, want) || !strings.Contains(got, "\n('OK', ['1'])\nbody 12023 2000\ncompressed True\nagain NO ['[COMPRESSIONACTIVE] DEFLATE is active already (COMPRESS)']\n") {
+		t.Fatalf("bob through node-a:\n%s\nnode-a log:\n%s\nnode-b log:\n%s", got, a.Log(), b.Log())
+	}
+	if !strings.Contains(a.Log(), `msg="imap proxy" account=bob@example.net node=node-b`) {
+		t.Fatalf("node-a did not proxy bob's session:\n%s", a.Log())
+	}
+	if len(b.Maildir(bob)) != 1 {
+		t.Fatalf("bob's Maildir on node-b: %v", b.Maildir(bob))
+	}
+	got = imapPy(t, a.Node, alice, alicePW, `
+m = login()
+print("caps", "COMPRESS=DEFLATE" in d(m.capability()[1][0]).split())
+m.logout()
+`)
+	if got != "caps False\n" {
+		t.Fatalf("alice on node-a (compress off): %q", got)
 	}
 }
