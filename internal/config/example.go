@@ -396,8 +396,9 @@ quota_full = "defer"
 # Mail / Thunderbird for Android, iOS Mail on cellular) send and receive
 # raw DEFLATE inside TLS, a third to a tenth of the bytes. Each compressed
 # connection keeps a DEFLATE inflater and its 32 KiB window while open:
-# about 40 KiB more per idle connection (10,000 compressed IDLE clients:
-# ~400 MB more). Off, as in Dovecot without its compress plugin.
+# about 30 KiB more per idle connection (10,000 compressed IDLE clients:
+# 54 KiB each instead of 24, ~300 MB more; see README). Off, as in Dovecot
+# without its compress plugin.
 compress = false
 
 [reputation]
