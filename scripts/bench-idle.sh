@@ -4,9 +4,10 @@
 # memory per connection of the real binary and the time a new client
 # takes meanwhile, beside Dovecot with 1,000 IDLE clients (one imap
 # process each, so fewer). BENCH_IDLE_CONNS and BENCH_IDLE_DOVECOT_CONNS
-# change the counts; further arguments go to bench/idle (-compress:
-# the IMAP clients use COMPRESS DEFLATE, Dovecot is skipped). Needs an open-file limit above the count (the
-# server and the client each hold one descriptor per connection).
+# change the counts; further arguments go to bench/idle (-compress: the
+# IMAP clients use COMPRESS DEFLATE, Dovecot is skipped). Needs an
+# open-file limit above the count (the server and the client each hold
+# one descriptor per connection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
