@@ -262,3 +262,32 @@ func TestCompressCorruptInput(t *testing.T) {
 		t.Errorf("read %d bytes after garbage, want the connection closed", n)
 	}
 }
+
+// An update pushed during IDLE (from another goroutine, not in answer to
+// a command) is flushed too: the idling client reads it at once.
+func TestCompressIdleUpdate(t *testing.T) {
+	addr := compressServer(t, compressCaps)
+	c := dialPlain(t, addr)
+	c.command("L", "LOGIN u pw")
+	c.command("S", "SELECT INBOX")
+	c.command("Z", "COMPRESS DEFLATE")
+	d := startDeflate(t, c)
+	io.WriteString(d.w, "I IDLE\r\n")
+	d.w.Flush()
+	if l, err := d.r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q %v", l, err)
+	}
+	other := dialPlain(t, addr)
+	other.command("L", "LOGIN u pw")
+	if got := other.command("A", "APPEND INBOX {6+}\r\nhello!"); !strings.HasPrefix(got, "A OK") {
+		t.Fatalf("APPEND: %q", got)
+	}
+	if l, err := d.r.ReadString('\n'); l != "* 2 EXISTS\r\n" {
+		t.Errorf("update during IDLE: %q %v", l, err)
+	}
+	io.WriteString(d.w, "DONE\r\n")
+	d.w.Flush()
+	if l, err := d.r.ReadString('\n'); l != "I OK IDLE completed\r\n" {
+		t.Errorf("DONE: %q %v", l, err)
+	}
+}
