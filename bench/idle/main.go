@@ -18,6 +18,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -46,6 +48,7 @@ var (
 	probes       = flag.Int("probes", 5, "new clients timed while the flood idles (odd: the median is one of them)")
 	workers      = flag.Int("workers", 32, "connections set up concurrently")
 	withMX       = flag.Bool("mx", true, "measure the MX flood too")
+	compress     = flag.Bool("compress", false, "IMAP clients send COMPRESS DEFLATE (RFC 4978) before IDLE; the node gets [imap] compress = true (Dovecot is skipped)")
 	hold         = flag.Duration("hold", 0, "keep each flood open this long after measuring it (to look at the server meanwhile)")
 )
 
@@ -73,7 +76,7 @@ func main() {
 		run  func() (row, error)
 	}
 	targets := []target{{"mailgate IMAP", func() (row, error) { return mailgateIMAP(*binary) }}}
-	if *dovecotConns > 0 {
+	if *dovecotConns > 0 && !*compress {
 		targets = append(targets, target{"dovecot IMAP", dovecotIMAP})
 	}
 	if *withMX {
@@ -96,7 +99,11 @@ func main() {
 // limitsTOML raises the global caps over the flood (the per-address caps
 // stay the defaults: the flood spreads over -sources addresses).
 func limitsTOML() string {
-	return fmt.Sprintf("[limits]\nmax_connections = %d\n", *conns+100)
+	toml := fmt.Sprintf("[limits]\nmax_connections = %d\n", *conns+100)
+	if *compress {
+		toml += "[imap]\ncompress = true\n"
+	}
+	return toml
 }
 
 func mailgateIMAP(binary string) (row, error) {
@@ -106,7 +113,11 @@ func mailgateIMAP(binary string) (row, error) {
 		return row{}, err
 	}
 	defer n.Stop()
-	return imapFlood("mailgate IMAP, IDLE", n.Pid(), "127.0.0.1:"+strconv.Itoa(port), *conns)
+	what := "mailgate IMAP, IDLE"
+	if *compress {
+		what += ", COMPRESS"
+	}
+	return imapFlood(what, n.Pid(), "127.0.0.1:"+strconv.Itoa(port), *conns)
 }
 
 func mailgateMX(binary string) (row, error) {
@@ -185,13 +196,33 @@ func flood(r row, pid int, dial func(src net.Addr, idle bool) (*client, error), 
 // client is one connection and its reader.
 type client struct {
 	net.Conn
-	r *bufio.Reader
+	r        *bufio.Reader
+	deflated bool // after COMPRESS DEFLATE
 }
 
 func (c *client) send(line string) error {
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	_, err := c.Write([]byte(line + "\r\n"))
+	b := []byte(line + "\r\n")
+	if c.deflated {
+		b = deflateLine(b)
+	}
+	_, err := c.Write(b)
 	return err
+}
+
+// deflaters are shared by the clients: a line deflated by a fresh
+// compressor and sync-flushed is a valid continuation of any DEFLATE
+// stream (it refers to nothing before it), so no client keeps one.
+var deflaters = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, flate.BestSpeed); return w }}
+
+func deflateLine(b []byte) []byte {
+	var out bytes.Buffer
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&out)
+	w.Write(b)
+	w.Flush()
+	deflaters.Put(w)
+	return out.Bytes()
 }
 
 // expectIMAP reads up to the tagged reply to tag and wants OK.
@@ -257,6 +288,14 @@ func imapClient(src net.Addr, addr string, idle bool) (*client, error) {
 		}
 		if err = c.send(s.tag + " " + s.cmd); err == nil {
 			err = c.expectIMAP(s.tag)
+		}
+	}
+	if err == nil && idle && *compress {
+		if err = c.send("z COMPRESS DEFLATE"); err == nil {
+			if err = c.expectIMAP("z"); err == nil {
+				c.r = bufio.NewReaderSize(flate.NewReader(tc), 1024)
+				c.deflated = true
+			}
 		}
 	}
 	if err == nil && idle {

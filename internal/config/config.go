@@ -41,6 +41,7 @@ type Config struct {
 	Sieve    Sieve    `toml:"sieve"`
 	SRS      SRS      `toml:"srs"`
 	Mailbox  Mailbox  `toml:"mailbox"`
+	IMAP     IMAP     `toml:"imap"`
 
 	Reputation Reputation `toml:"reputation"`
 	Auth       Auth       `toml:"auth"`

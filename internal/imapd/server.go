@@ -54,6 +54,9 @@ type Server struct {
 	// Quotas, when set, holds APPEND and COPY to the account's mailbox
 	// quota (RFC 9208 OVERQUOTA).
 	Quotas Quotas
+	// Compress offers COMPRESS=DEFLATE (RFC 4978) after login ([imap]
+	// compress): each compressed connection keeps a ~40 KiB inflater.
+	Compress bool
 
 	once   sync.Once
 	srv    *imapserver.Server // 143
@@ -93,6 +96,7 @@ func (s *Server) init() {
 		newSession := func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &session{srv: s, conn: c}, &imapserver.GreetingData{}, nil
 		}
+		caps := s.caps()
 		s.srv = imapserver.New(&imapserver.Options{
 			NewSession: newSession,
 			Caps:       caps,
@@ -113,6 +117,18 @@ func (s *Server) init() {
 			InsecureAuth: true, // safe: the listener only yields TLS connections
 		})
 	})
+}
+
+// caps is the capability set with COMPRESS=DEFLATE when it is on. In a
+// fleet the home node's setting is the one a client sees: the front node
+// relays the session after login, where COMPRESS is valid (RFC 4978 §5),
+// so compression is end to end between the client and the home node.
+func (s *Server) caps() imap.CapSet {
+	set := caps.Copy()
+	if s.Compress {
+		set[imapserver.CapCompressDeflate] = struct{}{}
+	}
+	return set
 }
 
 // Refusals are what netlimit writes to connections over the caps: a BYE

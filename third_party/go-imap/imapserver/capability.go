@@ -110,6 +110,10 @@ func (c *Conn) availableCaps() []imap.Cap {
 			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort, imap.CapSortDisplay})
 		}
 
+		// mailgate: COMPRESS=DEFLATE (RFC 4978) once logged in, where
+		// the command is valid (§5: command-auth).
+		addAvailableCaps(&caps, available, []imap.Cap{CapCompressDeflate})
+
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

@@ -53,6 +53,8 @@ type Conn struct {
 	state   imap.ConnState
 	session Session
 	tag     string // mailgate: of the command being handled, see Tag
+
+	compressed bool // mailgate: COMPRESS (compress.go) is active
 }
 
 // Tag returns the tag of the command being handled (mailgate: so that a
@@ -388,6 +390,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleGetQuotaRoot(dec)
 	case "SORT", "UID SORT": // mailgate: RFC 5256
 		err = c.handleSort(dec, numKind)
+	case "COMPRESS": // mailgate: RFC 4978
+		err = c.handleCompress(tag, dec)
+		sendOK = false
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
@@ -641,6 +646,14 @@ func (enc *responseEncoder) end() {
 		panic("imapserver: responseEncoder.end called twice")
 	}
 	enc.Encoder = nil
+	// mailgate: a compressed transport flushes after each response
+	// (RFC 4978 §4); a failed write shows on the next one.
+	if rw, ok := enc.conn.rw.(*deflateReadWriter); ok {
+		if enc.conn.bw.Buffered() > 0 {
+			enc.conn.bw.Flush()
+		}
+		rw.flushResponse()
+	}
 	enc.conn.setWriteTimeout(0)
 	enc.conn.releaseWriter() // mailgate
 	enc.conn.encMutex.Unlock()
