@@ -134,8 +134,8 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if err != nil {
 			return ms.reject(err)
 		}
-		if !ms.hasRcpt(orig) {
-			ms.rcpts = append(ms.rcpts, orig)
+		if !ms.repeatedRcpt(orig) {
+			ms.addRcpt(orig)
 		}
 		return nil
 	}
@@ -152,7 +152,7 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		ms.log.Warn("relay denied", "rcpt", norm)
 		return ms.reject(errRelayDenied)
 	}
-	if ms.hasRcpt(norm) {
+	if ms.repeatedRcpt(norm) {
 		return nil
 	}
 	if ms.srv.Quota != nil {
@@ -163,7 +163,7 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 			return smtpReply(r)
 		}
 	}
-	ms.rcpts = append(ms.rcpts, norm)
+	ms.addRcpt(norm)
 	return nil
 }
 

@@ -55,6 +55,9 @@ type session struct {
 	from    string
 	hasFrom bool
 	rcpts   []string
+	// rcptsTaken counts the RCPTs accepted, repeats included, for
+	// max_recipients.
+	rcptsTaken int
 }
 
 func newSession(s *Server, c *smtp.Conn, service string) session {
@@ -269,7 +272,7 @@ func (s *session) trace(env *spool.Envelope, with, rdns string) string {
 // checkRecipientLimit refuses a recipient over max_recipients; the refusal
 // counts toward max_errors like any other.
 func (s *session) checkRecipientLimit() error {
-	if max := s.srv.Config.MaxRecipients; max > 0 && len(s.rcpts) >= max {
+	if max := s.srv.Config.MaxRecipients; max > 0 && s.rcptsTaken >= max {
 		return s.reject(errTooManyRcpts(max))
 	}
 	return nil
@@ -280,7 +283,7 @@ func (s *session) checkRecipientLimit() error {
 // the new name whatever it is: a name with control characters gets our
 // 501 first and the connection is closed, so that 250 never goes out.
 func (s *session) Reset() {
-	s.from, s.hasFrom, s.rcpts = "", false, nil
+	s.from, s.hasFrom, s.rcpts, s.rcptsTaken = "", false, nil, 0
 	if s.conn != nil && hasControlChar(s.conn.Hostname()) {
 		s.log.Warn("control character in a command argument, disconnecting")
 		s.closeAfterReply()
@@ -304,9 +307,22 @@ func (s *session) Logout() error {
 	return nil
 }
 
-// hasRcpt reports whether the open transaction already has rcpt (as
+// repeatedRcpt reports whether the open transaction already has rcpt (as
 // normalized). A recipient given twice gets its 250 again but one copy,
 // one quota charge and one send-limit reservation, not one per RCPT, as
 // Postfix's cleanup drops duplicate recipients (RFC 5321 §4.1.1.3 leaves
-// the server free to).
-func (s *session) hasRcpt(rcpt string) bool { return slices.Contains(s.rcpts, rcpt) }
+// the server free to). The RCPT still counts toward max_recipients, so
+// repeating one address cannot make a transaction without end.
+func (s *session) repeatedRcpt(rcpt string) bool {
+	if !slices.Contains(s.rcpts, rcpt) {
+		return false
+	}
+	s.rcptsTaken++
+	return true
+}
+
+// addRcpt takes an accepted recipient into the transaction.
+func (s *session) addRcpt(rcpt string) {
+	s.rcpts = append(s.rcpts, rcpt)
+	s.rcptsTaken++
+}

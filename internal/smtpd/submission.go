@@ -167,7 +167,7 @@ func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err != nil {
 		return ss.reject(err)
 	}
-	if ss.hasRcpt(norm) {
+	if ss.repeatedRcpt(norm) {
 		return nil
 	}
 	// Daily send limits count what leaves for other domains.
@@ -178,7 +178,7 @@ func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		}
 		ss.reserved = append(ss.reserved, id)
 	}
-	ss.rcpts = append(ss.rcpts, norm)
+	ss.addRcpt(norm)
 	return nil
 }
 
