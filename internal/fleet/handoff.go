@@ -142,12 +142,9 @@ func (r *Router) transact(c *smtp.Client, m *spool.Message, rcpts []string) (map
 		accepted = append(accepted, rc)
 	}
 	if w == nil {
-		if len(accepted) == 0 {
-			return out, clean && c.Reset() == nil
-		}
-		o := outcome(res.Data)
+		// DATA refused, or not sent: no recipient was accepted.
 		for _, rc := range accepted {
-			out[rc] = o
+			out[rc] = outcome(res.Data)
 		}
 		return out, clean && c.Reset() == nil
 	}
