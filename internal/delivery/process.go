@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"mailgate/internal/address"
@@ -168,6 +169,9 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 	type dest struct{ domain, from string }
 	byDomain := map[dest][]string{}
 	var order []dest
+	// The SRS sender is the same for every forwarded recipient: one
+	// store lookup and one rewrite per message, when one is forwarded.
+	forwarded := sync.OnceValue(func() string { return a.forwardPath(ctx, m) })
 	for _, r := range st.Rcpts {
 		if r.Status != spool.Pending {
 			continue
@@ -177,7 +181,11 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 		if err != nil || ours {
 			continue // local (or unknown for now): Local.Deliver's
 		}
-		k := dest{d, a.reversePath(ctx, m, r)}
+		from := m.Envelope.From
+		if r.Forwarded {
+			from = forwarded()
+		}
+		k := dest{d, from}
 		if byDomain[k] == nil {
 			order = append(order, k)
 		}

@@ -32,18 +32,20 @@ func newSRS(cfg *config.Config, log *slog.Logger) (*srs.Rewriter, error) {
 	return rw, nil
 }
 
-// reversePath is the MAIL FROM a remote recipient goes out with: for mail
-// we forward (a Sieve redirect), the sender rewritten with SRS, so the
-// receiving site checks SPF against our SRS domain, which lists us,
-// rather than the sender's, which does not (RFC 7208 §1.2.3, Appendix D).
+// forwardPath is the MAIL FROM the remote recipients we forward m to (a
+// Sieve redirect, marked Forwarded) go out with: the sender rewritten
+// with SRS, so the receiving site checks SPF against our SRS domain,
+// which lists us, rather than the sender's, which does not (RFC 7208
+// §1.2.3, Appendix D).
 // Kept as it is: the null sender (a bounce must stay one, RFC 5321
 // §4.5.5), a sender in one of our domains (our SPF covers it already),
 // and everything when SRS is off. A sender we cannot rewrite (no domain)
 // or a store error keeps the original too: the mail still goes out, as
-// it did before SRS, rather than waiting on a lookup.
-func (a *Agent) reversePath(ctx context.Context, m *spool.Message, r spool.RcptState) string {
+// it did before SRS, rather than waiting on a lookup. It depends on m
+// alone: deliverRemote asks once per message, not once per recipient.
+func (a *Agent) forwardPath(ctx context.Context, m *spool.Message) string {
 	from := m.Envelope.From
-	if a.SRS == nil || !r.Forwarded || from == "" {
+	if a.SRS == nil || from == "" {
 		return from
 	}
 	ours, err := a.Local.Dir.HasDomain(ctx, strings.ToLower(address.Domain(from)))
