@@ -113,10 +113,7 @@ func ImpactFromStore(ctx context.Context, st *store.Store, flows io.Reader, q Im
 			return nil, &QueryError{"at", err}
 		}
 	}
-	snap, err := st.EdgeSnapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
+	// The query is checked before the store is read or a carrier resolved.
 	change, err := ParseImpactChange(q.WhatIf)
 	if err != nil {
 		return nil, err
@@ -124,6 +121,10 @@ func ImpactFromStore(ctx context.Context, st *store.Store, flows io.Reader, q Im
 	zone, err := ParseFlowZone(q.NfdumpTZ)
 	if err != nil {
 		return nil, &QueryError{"nfdump-tz", err}
+	}
+	snap, err := st.EdgeSnapshot(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var mx map[string][]MXHost
 	var warnings []string

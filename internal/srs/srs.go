@@ -26,6 +26,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,7 +47,6 @@ const (
 	timePrecision = 24 * 60 * 60
 	timeSlots     = 1 << 10
 	timeChars     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	hashChars     = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	// DefaultMaxAge is libsrs2's and PostSRSd's maxage, in days.
 	DefaultMaxAge = 21
 )
@@ -220,10 +220,8 @@ func (r *Rewriter) hash(secret int, fields ...string) string {
 	for _, f := range fields {
 		m.Write([]byte(asciiLower(f)))
 	}
-	sum := m.Sum(nil)
-	// Four base64 characters are the first 24 bits.
-	v := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
-	return string([]byte{hashChars[v>>18&63], hashChars[v>>12&63], hashChars[v>>6&63], hashChars[v&63]})
+	// Four base64 characters are the first 3 bytes, without padding.
+	return base64.StdEncoding.EncodeToString(m.Sum(nil)[:3])
 }
 
 // checkHash compares the first 4 characters of h, case-insensitively,

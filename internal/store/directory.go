@@ -153,14 +153,24 @@ func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
 	if v, _, ok := s.lookups.get("d:" + name); ok {
 		return v != "", nil
 	}
-	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, name).Scan(&n); err != nil {
+	ok, err := s.domainStored(ctx, name)
+	if err != nil {
 		return false, err
 	}
-	if n > 0 {
+	if ok {
 		s.lookups.put("d:"+name, "1", nil)
 	} else {
 		s.lookups.put("d:"+name, "", nil)
+	}
+	return ok, nil
+}
+
+// domainStored reads from the database, past HasDomain's cache, whether
+// the canonical name is one of ours.
+func (s *Store) domainStored(ctx context.Context, name string) (bool, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, name).Scan(&n); err != nil {
+		return false, err
 	}
 	return n > 0, nil
 }
@@ -286,11 +296,11 @@ func (s *Store) Accounts(ctx context.Context, domain string) ([]Account, error) 
 	if domain != "" {
 		// Not HasDomain: its cache may hold a "no" from before another
 		// process added the domain.
-		var n int
-		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, domain).Scan(&n); err != nil {
+		ok, err := s.domainStored(ctx, domain)
+		if err != nil {
 			return nil, err
 		}
-		if n == 0 {
+		if !ok {
 			return nil, fmt.Errorf("domain %s: %w (see `mailgate domain list`)", domain, ErrNotFound)
 		}
 	}
