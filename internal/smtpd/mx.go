@@ -134,7 +134,7 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if err != nil {
 			return ms.reject(err)
 		}
-		if !ms.repeatedRcpt(orig) {
+		if !ms.takeRepeatedRcpt(orig) {
 			ms.addRcpt(orig)
 		}
 		return nil
@@ -152,7 +152,7 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		ms.log.Warn("relay denied", "rcpt", norm)
 		return ms.reject(errRelayDenied)
 	}
-	if ms.repeatedRcpt(norm) {
+	if ms.takeRepeatedRcpt(norm) {
 		return nil
 	}
 	if ms.srv.Quota != nil {

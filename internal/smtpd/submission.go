@@ -167,7 +167,7 @@ func (ss *submissionSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err != nil {
 		return ss.reject(err)
 	}
-	if ss.repeatedRcpt(norm) {
+	if ss.takeRepeatedRcpt(norm) {
 		return nil
 	}
 	// Daily send limits count what leaves for other domains.
