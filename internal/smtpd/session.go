@@ -307,8 +307,8 @@ func (s *session) Logout() error {
 	return nil
 }
 
-// takeRepeatedRcpt reports, and counts as taken, whether the open transaction already has rcpt (as
-// normalized). A recipient given twice gets its 250 again but one copy,
+// takeRepeatedRcpt reports whether the open transaction already has rcpt
+// (as normalized), and then counts this RCPT as taken. A recipient given twice gets its 250 again but one copy,
 // one quota charge and one send-limit reservation, not one per RCPT, as
 // Postfix's cleanup drops duplicate recipients (RFC 5321 §4.1.1.3 leaves
 // the server free to). The RCPT still counts toward max_recipients, so
