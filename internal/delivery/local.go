@@ -173,13 +173,15 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	// Every copy counts (fileinto and keep store it twice), as Dovecot
 	// counts them; the whole delivery fits or none of it is stored.
 	// Reserved until stored: deliveries to this mailbox at once see it.
-	release, o := l.reserveQuota(ctx, acct, dir, env.Size*int64(len(plan.folders)))
-	defer release()
-	if o != nil && len(plan.folders) > 0 {
-		l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
-		return *o
-	}
+	// Nothing to store (Sieve discard, every copy redirected): no quota
+	// lookup and no read of the usage file.
 	if len(plan.folders) > 0 {
+		release, o := l.reserveQuota(ctx, acct, dir, env.Size*int64(len(plan.folders)))
+		defer release()
+		if o != nil {
+			l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
+			return *o
+		}
 		defer l.watchUsage(ctx, acct, dir)()
 	}
 	for _, tg := range plan.folders {
