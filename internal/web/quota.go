@@ -2,9 +2,7 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"mailgate/internal/address"
@@ -129,15 +127,12 @@ func (s *Server) quotaOf(ctx context.Context, acct string) (quotaInfo, error) {
 	return q, nil
 }
 
-// localUsage is the usage of an account's Maildir on this node: nothing
-// when it has none yet (no mail ever delivered).
+// localUsage is the usage of an account's Maildir on this node (none
+// when it has no Maildir yet: AccountUsage says so).
 func (s *Server) localUsage(acct string) (mailbox.Usage, error) {
 	dir, err := mailbox.Dir(filepath.Join(s.cfg.DataDir, "mail"), acct)
 	if err != nil {
 		return mailbox.Usage{}, err
-	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return mailbox.Usage{}, nil
 	}
 	return mailbox.AccountUsage(dir)
 }
