@@ -45,7 +45,7 @@ the disk.`,
 					own, from = st.DefaultMailboxQuota(), "default"
 				}
 				addr := strings.ToLower(args[0])
-				line := fmt.Sprintf("%s\tquota=%s (%s)", addr, quotaText(own), from)
+				line := fmt.Sprintf("%s\tquota=%s (%s)", addr, store.FormatQuota(own), from)
 				// The usage of a Maildir on this node; in a fleet, of one
 				// homed here.
 				if dir, err := mailbox.Dir(filepath.Join(cfg.DataDir, "mail"), addr); err == nil {
@@ -60,11 +60,4 @@ the disk.`,
 			})
 		},
 	}
-}
-
-func quotaText(bytes int64) string {
-	if bytes == 0 {
-		return "unlimited"
-	}
-	return config.FormatByteSize(bytes)
 }

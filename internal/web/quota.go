@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"mailgate/internal/address"
-	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/store"
 )
 
 // quotaWarnPercent is the usage at which webmail and the account page
@@ -53,12 +53,7 @@ func (q quotaInfo) Warn() bool {
 }
 
 // LimitSetting is the quota as the CLI writes it: "2GiB", "unlimited".
-func (q quotaInfo) LimitSetting() string {
-	if q.Limit == 0 {
-		return "unlimited"
-	}
-	return config.FormatByteSize(q.Limit)
-}
+func (q quotaInfo) LimitSetting() string { return store.FormatQuota(q.Limit) }
 
 // quotaPanel is what the quota_usage template gets: the page's language
 // and the quota (nil: nothing is shown).
