@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/address"
 	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
 	"mailgate/internal/store"
@@ -44,8 +44,11 @@ the disk.`,
 				if !ok {
 					own, from = st.DefaultMailboxQuota(), "default"
 				}
-				addr := strings.ToLower(args[0])
-				line := fmt.Sprintf("%s\tquota=%s (%s)", addr, quotaText(own), from)
+				// The store's form, as delivery names the Maildir
+				// (CanonicalDomain: an IDN or upper-case domain), not
+				// strings.ToLower's. AccountQuota found it: well formed.
+				addr, _ := address.Normalize(args[0])
+				line := fmt.Sprintf("%s\tquota=%s (%s)", addr, store.FormatQuota(own), from)
 				// The usage of a Maildir on this node; in a fleet, of one
 				// homed here.
 				if dir, err := mailbox.Dir(filepath.Join(cfg.DataDir, "mail"), addr); err == nil {
@@ -60,11 +63,4 @@ the disk.`,
 			})
 		},
 	}
-}
-
-func quotaText(bytes int64) string {
-	if bytes == 0 {
-		return "unlimited"
-	}
-	return config.FormatByteSize(bytes)
 }

@@ -173,7 +173,8 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	// Every copy counts (fileinto and keep store it twice), as Dovecot
 	// counts them; the whole delivery fits or none of it is stored.
 	// Reserved until stored: deliveries to this mailbox at once see it.
-	// Nothing to store (discard, or redirects only): no lookup, no check.
+	// Nothing to store (Sieve discard, every copy redirected): no quota
+	// lookup and no read of the usage file.
 	if len(plan.folders) > 0 {
 		release, o := l.reserveQuota(ctx, acct, dir, env.Size*int64(len(plan.folders)))
 		defer release()

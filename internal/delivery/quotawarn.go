@@ -3,10 +3,8 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"mime"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,14 +72,14 @@ func (l *Local) watchUsage(ctx context.Context, acct, dir string) (done func()) 
 	}
 	mu, _ := warnLocks.LoadOrStore(dir, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
-	before, err := l.usageNow(dir)
+	before, err := mailbox.AccountUsage(dir)
 	if err != nil {
 		l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
 		mu.(*sync.Mutex).Unlock()
 		return func() {}
 	}
 	return func() {
-		after, err := l.usageNow(dir)
+		after, err := mailbox.AccountUsage(dir)
 		mu.(*sync.Mutex).Unlock()
 		if err != nil {
 			l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
@@ -89,14 +87,6 @@ func (l *Local) watchUsage(ctx context.Context, acct, dir string) (done func()) 
 		}
 		l.quotaWarn(ctx, acct, dir, before.Bytes, after, time.Now())
 	}
-}
-
-// usageNow is the Maildir's usage; none yet before its first delivery.
-func (l *Local) usageNow(dir string) (mailbox.Usage, error) {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return mailbox.Usage{}, nil
-	}
-	return mailbox.AccountUsage(dir)
 }
 
 // quotaWarn stores the warning, if one is due, for a delivery that took

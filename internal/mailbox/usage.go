@@ -138,7 +138,8 @@ const usageMaxBytes = usageMaxLines * 16
 
 // AccountUsage returns the usage of the account whose Maildir is mailDir,
 // from its UsageFile, counting the disk when the file is missing or
-// unreadable (and rewriting it when long).
+// unreadable (and rewriting it when long). A Maildir not made yet (no mail
+// ever delivered) holds nothing: a zero Usage, and nothing is written.
 func AccountUsage(mailDir string) (Usage, error) {
 	u, _, err := accountUsage(mailDir)
 	return u, err

@@ -336,3 +336,17 @@ func TestUsageFileStaysBoundedWithoutReads(t *testing.T) {
 	}
 	wantUsage(t, acct, Usage{})
 }
+
+// TestUsageOfMissingMaildir: an account no mail was ever delivered to has
+// no Maildir; its usage is zero and reading it creates nothing (delivery's
+// quota warnings and the web's quota pages rely on this).
+func TestUsageOfMissingMaildir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nobody")
+	u, err := AccountUsage(dir)
+	if err != nil || u != (Usage{}) {
+		t.Fatalf("AccountUsage(missing) = %+v, %v; want zero, nil", u, err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("AccountUsage made the Maildir: stat err %v", err)
+	}
+}

@@ -109,3 +109,13 @@ func ParseQuota(s string) (int64, error) {
 	}
 	return n, nil
 }
+
+// FormatQuota writes a quota in force as ParseQuota reads it and the CLI,
+// the admin API ("setting") and the console show it: "2GiB", "1000", or
+// "unlimited" for 0.
+func FormatQuota(bytes int64) string {
+	if bytes == 0 {
+		return "unlimited"
+	}
+	return config.FormatByteSize(bytes)
+}

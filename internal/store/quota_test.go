@@ -79,3 +79,17 @@ func FuzzParseQuota(f *testing.F) {
 		}
 	})
 }
+
+// TestFormatQuotaRoundTrip: what FormatQuota writes, ParseQuota reads back
+// to the same octets (the CLI, API and console show one and take the other).
+func TestFormatQuotaRoundTrip(t *testing.T) {
+	for n, want := range map[int64]string{0: "unlimited", 2 << 30: "2GiB", 1536 << 10: "1536KiB", 1000: "1000"} {
+		got := store.FormatQuota(n)
+		if got != want {
+			t.Errorf("FormatQuota(%d) = %q, want %q", n, got, want)
+		}
+		if back, err := store.ParseQuota(got); err != nil || back != n {
+			t.Errorf("ParseQuota(%q) = %d, %v; want %d", got, back, err, n)
+		}
+	}
+}

@@ -2,14 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"mailgate/internal/address"
-	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/store"
 )
 
 // quotaWarnPercent is the usage at which webmail and the account page
@@ -55,12 +53,7 @@ func (q quotaInfo) Warn() bool {
 }
 
 // LimitSetting is the quota as the CLI writes it: "2GiB", "unlimited".
-func (q quotaInfo) LimitSetting() string {
-	if q.Limit == 0 {
-		return "unlimited"
-	}
-	return config.FormatByteSize(q.Limit)
-}
+func (q quotaInfo) LimitSetting() string { return store.FormatQuota(q.Limit) }
 
 // quotaPanel is what the quota_usage template gets: the page's language
 // and the quota (nil: nothing is shown).
@@ -129,15 +122,12 @@ func (s *Server) quotaOf(ctx context.Context, acct string) (quotaInfo, error) {
 	return q, nil
 }
 
-// localUsage is the usage of an account's Maildir on this node: nothing
-// when it has none yet (no mail ever delivered).
+// localUsage is the usage of an account's Maildir on this node (none
+// when it has no Maildir yet: AccountUsage says so).
 func (s *Server) localUsage(acct string) (mailbox.Usage, error) {
 	dir, err := mailbox.Dir(filepath.Join(s.cfg.DataDir, "mail"), acct)
 	if err != nil {
 		return mailbox.Usage{}, err
-	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return mailbox.Usage{}, nil
 	}
 	return mailbox.AccountUsage(dir)
 }
