@@ -71,17 +71,19 @@ func init() {
 // be read (logged: the page is shown without it).
 func (s *Server) subscriberQuota(r *http.Request) *quotaInfo {
 	acct := s.session(r).Account
-	// The cached quota first: on a node without quotas no page reads
-	// the store's row or the Maildir's usage for this.
-	if limit, err := s.st.MailboxQuota(r.Context(), acct); err == nil && limit == 0 {
-		return nil
-	}
-	q, err := s.quotaOf(r.Context(), acct)
+	// The cached quota in force: a subscriber's page needs neither the
+	// store's row (own or default) nor, without a quota, the Maildir.
+	limit, err := s.st.MailboxQuota(r.Context(), acct)
 	if err != nil {
 		s.log.Warn("web: mailbox quota", "account", acct, "err", err)
 		return nil
 	}
-	if q.Limit == 0 {
+	if limit == 0 {
+		return nil
+	}
+	q := quotaInfo{Limit: limit}
+	if err := s.addUsage(r.Context(), acct, &q); err != nil {
+		s.log.Warn("web: mailbox usage", "account", acct, "err", err)
 		return nil
 	}
 	if q.Usage == nil {
@@ -92,9 +94,8 @@ func (s *Server) subscriberQuota(r *http.Request) *quotaInfo {
 	return &q
 }
 
-// quotaOf reads an account's quota from the store and its usage from the
-// Maildir when the Maildir is on this node (every account on a node
-// alone; in a fleet, those homed here).
+// quotaOf reads an account's quota from the store (its own or the
+// default) and its usage (addUsage).
 func (s *Server) quotaOf(ctx context.Context, acct string) (quotaInfo, error) {
 	var q quotaInfo
 	own, ok, err := s.st.AccountQuota(ctx, acct)
@@ -102,24 +103,34 @@ func (s *Server) quotaOf(ctx context.Context, acct string) (quotaInfo, error) {
 		return q, err
 	}
 	q.Limit, q.Own = own, ok
-	acct, _ = address.Normalize(acct) // AccountQuota found it: well formed
 	if !ok {
 		q.Limit = s.st.DefaultMailboxQuota()
 	}
+	return q, s.addUsage(ctx, acct, &q)
+}
+
+// addUsage sets q's usage from the Maildir when it is on this node (every
+// account on a node alone; in a fleet, those homed here), or else the
+// home node's name.
+func (s *Server) addUsage(ctx context.Context, acct string, q *quotaInfo) error {
+	acct, err := address.Normalize(acct)
+	if err != nil {
+		return err
+	}
 	if s.MailHome != nil {
 		if q.HomeNode, err = s.MailHome(ctx, acct); err != nil {
-			return q, err
+			return err
 		}
 		if q.HomeNode != "" {
-			return q, nil
+			return nil
 		}
 	}
 	u, err := s.localUsage(acct)
 	if err != nil {
-		return q, err
+		return err
 	}
 	q.Usage = &u
-	return q, nil
+	return nil
 }
 
 // localUsage is the usage of an account's Maildir on this node (none
