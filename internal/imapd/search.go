@@ -80,6 +80,21 @@ func (sel *selected) matching(criteria *imap.SearchCriteria) []item {
 	return out
 }
 
+// matchingMessages is matching for SORT and THREAD (RFC 5256), which
+// order what SEARCH would find: the key bound checked, and the messages
+// alongside their items for internal/summary.
+func (sel *selected) matchingMessages(criteria *imap.SearchCriteria) ([]item, []mailbox.Message, error) {
+	if searchKeys(criteria, 0) > maxSearchKeys {
+		return nil, nil, errSearchTooBig
+	}
+	items := sel.matching(criteria)
+	msgs := make([]mailbox.Message, len(items))
+	for i, it := range items {
+		msgs[i] = it.m
+	}
+	return items, msgs, nil
+}
+
 // maxSearchKeys bounds the keys of one SEARCH, NOT and OR counted: every
 // key is evaluated against every message, and OR/NOT nest as deep as they
 // are many (go-imap parses them recursively; its 50 KiB command line and

@@ -4,7 +4,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"mailgate/internal/mailbox"
 	"mailgate/internal/summary"
 )
 
@@ -28,17 +27,13 @@ var sortKeys = map[imapserver.SortKey]summary.Key{
 // same keys).
 func (s *session) Sort(kind imapserver.NumKind, sortCriteria []imapserver.SortCriterion, criteria *imap.SearchCriteria) (_ []uint32, err error) {
 	defer s.logFailure("SORT", &err)
-	if searchKeys(criteria, 0) > maxSearchKeys {
-		return nil, errSearchTooBig
+	items, msgs, err := s.sel.matchingMessages(criteria)
+	if err != nil {
+		return nil, err
 	}
 	crit := make([]summary.Criterion, len(sortCriteria))
 	for i, c := range sortCriteria {
 		crit[i] = summary.Criterion{Key: sortKeys[c.Key], Reverse: c.Reverse}
-	}
-	items := s.sel.matching(criteria)
-	msgs := make([]mailbox.Message, len(items))
-	for i, it := range items {
-		msgs[i] = it.m
 	}
 	out := make([]uint32, 0, len(items))
 	for _, i := range summary.Sort(s.sel.folder, msgs, crit) {

@@ -4,7 +4,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"mailgate/internal/mailbox"
 	"mailgate/internal/summary"
 	"mailgate/internal/thread"
 )
@@ -15,13 +14,9 @@ import (
 // conversations read the same).
 func (s *session) Thread(kind imapserver.NumKind, algorithm imap.ThreadAlgorithm, criteria *imap.SearchCriteria) (_ []imapserver.ThreadNode, err error) {
 	defer s.logFailure("THREAD", &err)
-	if searchKeys(criteria, 0) > maxSearchKeys {
-		return nil, errSearchTooBig
-	}
-	items := s.sel.matching(criteria)
-	msgs := make([]mailbox.Message, len(items))
-	for i, it := range items {
-		msgs[i] = it.m
+	items, msgs, err := s.sel.matchingMessages(criteria)
+	if err != nil {
+		return nil, err
 	}
 	tm := summary.ThreadMessages(s.sel.folder, msgs)
 	if kind == imapserver.NumKindSeq {

@@ -100,11 +100,7 @@ func (mb *Mailbox) listThreads(ctx context.Context, f *mailbox.Folder, msgs []ma
 	}
 	rows = direction(rows, q)
 	lo, hi := p.paginate(len(rows), q)
-	page := make([]mailbox.Message, 0, hi-lo)
-	for _, i := range rows[lo:hi] {
-		page = append(page, msgs[i])
-	}
-	pageSums := summary.Of(f, page)
+	page, pageSums := pageOf(f, msgs, nil, rows[lo:hi])
 	for k, i := range rows[lo:hi] {
 		gi := t.groupOf[i]
 		g := t.groups[gi]

@@ -167,22 +167,29 @@ func (mb *Mailbox) ListContext(ctx context.Context, folder string, q Query) (*Pa
 	}
 	idx = direction(idx, q)
 	lo, hi := p.paginate(len(idx), q)
-	page := make([]mailbox.Message, 0, hi-lo)
-	for _, i := range idx[lo:hi] {
-		page = append(page, msgs[i])
-	}
-	var pageSums []summary.Summary
-	if sums != nil {
-		for _, i := range idx[lo:hi] {
-			pageSums = append(pageSums, sums[i])
-		}
-	} else {
-		pageSums = summary.Of(f, page)
-	}
+	page, pageSums := pageOf(f, msgs, sums, idx[lo:hi])
 	for i, m := range page {
 		p.Rows = append(p.Rows, rowOf(m, pageSums[i]))
 	}
 	return p, nil
+}
+
+// pageOf returns the messages at positions idx in msgs and their
+// summaries: taken from sums (parallel to msgs) where the whole folder's
+// were read, else read for the page alone.
+func pageOf(f *mailbox.Folder, msgs []mailbox.Message, sums []summary.Summary, idx []int32) ([]mailbox.Message, []summary.Summary) {
+	page := make([]mailbox.Message, len(idx))
+	for k, i := range idx {
+		page[k] = msgs[i]
+	}
+	if sums == nil {
+		return page, summary.Of(f, page)
+	}
+	pageSums := make([]summary.Summary, len(idx))
+	for k, i := range idx {
+		pageSums[k] = sums[i]
+	}
+	return page, pageSums
 }
 
 // wholeSummaries returns the summaries of all of msgs when q needs them

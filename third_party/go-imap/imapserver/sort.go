@@ -109,17 +109,9 @@ func (c *Conn) handleSort(dec *imapwire.Decoder, numKind NumKind) error {
 	if !dec.ExpectSP() || !dec.ExpectAString(&charset) || !dec.ExpectSP() {
 		return dec.Err()
 	}
-	var criteria imap.SearchCriteria
-	for {
-		if err := readSearchKey(&criteria, dec); err != nil {
-			return err
-		}
-		if !dec.SP() {
-			break
-		}
-	}
-	if !dec.ExpectCRLF() {
-		return dec.Err()
+	criteria, err := readSearchProgram(dec)
+	if err != nil {
+		return err
 	}
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
@@ -130,18 +122,10 @@ func (c *Conn) handleSort(dec *imapwire.Decoder, numKind NumKind) error {
 	if sortErr != nil {
 		return sortErr
 	}
-	// RFC 5256 §3: a charset the server does not support is NO
-	// [BADCHARSET].
-	switch strings.ToUpper(charset) {
-	case "US-ASCII", "UTF-8":
-	default:
-		return &imap.Error{
-			Type: imap.StatusResponseTypeNo,
-			Code: imap.ResponseCodeBadCharset,
-			Text: "Only US-ASCII and UTF-8 are supported SORT charsets",
-		}
+	if err := checkCharset("SORT", charset); err != nil {
+		return err
 	}
-	nums, err := c.session.(SessionSort).Sort(numKind, sortCriteria, &criteria)
+	nums, err := c.session.(SessionSort).Sort(numKind, sortCriteria, criteria)
 	if err != nil {
 		return err
 	}

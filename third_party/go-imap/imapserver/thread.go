@@ -44,17 +44,9 @@ func (c *Conn) handleThread(dec *imapwire.Decoder, numKind NumKind) error {
 	if !dec.ExpectSP() || !dec.ExpectAtom(&alg) || !dec.ExpectSP() || !dec.ExpectAString(&charset) || !dec.ExpectSP() {
 		return dec.Err()
 	}
-	var criteria imap.SearchCriteria
-	for {
-		if err := readSearchKey(&criteria, dec); err != nil {
-			return err
-		}
-		if !dec.SP() {
-			break
-		}
-	}
-	if !dec.ExpectCRLF() {
-		return dec.Err()
+	criteria, err := readSearchProgram(dec)
+	if err != nil {
+		return err
 	}
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
@@ -68,16 +60,10 @@ func (c *Conn) handleThread(dec *imapwire.Decoder, numKind NumKind) error {
 	if algorithm == "" {
 		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unknown threading algorithm"}
 	}
-	switch strings.ToUpper(charset) {
-	case "US-ASCII", "UTF-8":
-	default:
-		return &imap.Error{
-			Type: imap.StatusResponseTypeNo,
-			Code: imap.ResponseCodeBadCharset,
-			Text: "Only US-ASCII and UTF-8 are supported THREAD charsets",
-		}
+	if err := checkCharset("THREAD", charset); err != nil {
+		return err
 	}
-	threads, err := c.session.(SessionThread).Thread(numKind, algorithm, &criteria)
+	threads, err := c.session.(SessionThread).Thread(numKind, algorithm, criteria)
 	if err != nil {
 		return err
 	}
@@ -94,6 +80,38 @@ func (c *Conn) handleThread(dec *imapwire.Decoder, numKind NumKind) error {
 		enc.Special(')')
 	}
 	return enc.CRLF()
+}
+
+// readSearchProgram reads the search keys ending SORT and THREAD (RFC
+// 5256 §5: 1*(SP search-key), the first SP already read) and the CRLF.
+func readSearchProgram(dec *imapwire.Decoder) (*imap.SearchCriteria, error) {
+	var criteria imap.SearchCriteria
+	for {
+		if err := readSearchKey(&criteria, dec); err != nil {
+			return nil, err
+		}
+		if !dec.SP() {
+			break
+		}
+	}
+	if !dec.ExpectCRLF() {
+		return nil, dec.Err()
+	}
+	return &criteria, nil
+}
+
+// checkCharset answers a charset of SORT or THREAD the server does not
+// support NO [BADCHARSET] (RFC 5256 §3, §4), as SEARCH does.
+func checkCharset(cmd, charset string) error {
+	switch strings.ToUpper(charset) {
+	case "US-ASCII", "UTF-8":
+		return nil
+	}
+	return &imap.Error{
+		Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodeBadCharset,
+		Text: "Only US-ASCII and UTF-8 are supported " + cmd + " charsets",
+	}
 }
 
 // writeThreadMembers writes a node as RFC 5256 §4 thread-members: a

@@ -221,6 +221,14 @@ func (t *SessionTracker) Idle(w *UpdateWriter, stop <-chan struct{}) error {
 		t.mutex.Unlock()
 	}()
 
+	// mailgate: an update queued after the "+ idling" but before the
+	// channel above was set sent no notification: write what is queued
+	// now, or the client waits for the next change (a flaky
+	// TestCompressIdleUpdate, 3 runs in 30, showed it).
+	if err := t.Poll(w, true); err != nil {
+		return err
+	}
+
 	for {
 		select {
 		case <-updates:
