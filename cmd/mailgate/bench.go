@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,7 @@ first error, if any), or with --row LABEL one tab-separated row: label,
 rate/s, p50 ms, p99 ms, count, failed (scripts/bench-submission.sh builds
 its table from those rows).`,
 	}
-	cmd.AddCommand(newBenchSubmitCmd(), newBenchFsyncCmd(), newBenchTLSCmd(), newBenchAuthCmd(), newBenchEdgeReadCmd())
+	cmd.AddCommand(newBenchSubmitCmd(), newBenchFsyncCmd(), newBenchTLSCmd(), newBenchFloorCmd(), newBenchAuthCmd(), newBenchEdgeReadCmd())
 	return cmd
 }
 
@@ -186,6 +187,35 @@ links it into another directory and fsyncs that directory. Run it in a directory
 	return cmd
 }
 
+// benchServerTLS is the node's server TLS settings with its certificate
+// (a fresh self-signed one when no config is given, removed by done),
+// for the in-process servers of bench tls and bench floor.
+func benchServerTLS() (_ *tls.Config, done func(), _ error) {
+	cfg := config.Default()
+	certDir := ""
+	done = func() {}
+	if configFile() != "" {
+		c, err := loadConfig()
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg, certDir = c, c.DataDir
+	}
+	if certDir == "" {
+		tmp, err := os.MkdirTemp("", "mailgate-bench-tls-")
+		if err != nil {
+			return nil, nil, err
+		}
+		certDir, done = tmp, func() { os.RemoveAll(tmp) }
+	}
+	cert, err := certs.Load(cfg.TLS.CertFile, cfg.TLS.KeyFile, certDir, cfg.Hostname)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return certs.ServerConfig(cert), done, nil
+}
+
 func newBenchTLSCmd() *cobra.Command {
 	var (
 		clients int
@@ -201,29 +231,13 @@ self-signed one when no config is given) and the node's TLS settings, and
 This bounds submissions at one message per connection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := config.Default()
-			certDir := ""
-			if configFile() != "" {
-				c, err := loadConfig()
-				if err != nil {
-					return err
-				}
-				cfg, certDir = c, c.DataDir
-			}
-			if certDir == "" {
-				tmp, err := os.MkdirTemp("", "mailgate-bench-tls-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				certDir = tmp
-			}
-			cert, err := certs.Load(cfg.TLS.CertFile, cfg.TLS.KeyFile, certDir, cfg.Hostname)
+			serverConf, done, err := benchServerTLS()
 			if err != nil {
 				return err
 			}
+			defer done()
 			return runBench(cmd.OutOrStdout(), row, fmt.Sprintf("TLS handshakes (%d clients)", clients), func(ctx context.Context) (*loadgen.Result, error) {
-				return loadgen.Handshakes(ctx, certs.ServerConfig(cert), clients, d)
+				return loadgen.Handshakes(ctx, serverConf, clients, d)
 			})
 		},
 	}
