@@ -33,6 +33,7 @@ type Client struct {
 	didGreet   bool              // whether we've received greeting from server
 	greetError error             // the error from the greeting
 	didHello   bool              // whether we've said HELO/EHLO/LHLO
+	helloAgain bool              // mailgate: after RSET, Hello may say a new one
 	helloError error             // the error from the hello
 	rcpts      []string          // recipients accumulated for the current transaction
 
@@ -208,6 +209,7 @@ func (c *Client) greet() error {
 // hello runs a hello exchange if needed.
 func (c *Client) hello() error {
 	if c.didHello {
+		c.helloAgain = false // a command after RSET: too late for Hello
 		return c.helloError
 	}
 
@@ -239,9 +241,10 @@ func (c *Client) Hello(localName string) error {
 	if err := validateLine(localName); err != nil {
 		return err
 	}
-	if c.didHello {
+	if c.didHello && !c.helloAgain {
 		return errors.New("smtp: Hello called after other methods")
 	}
+	c.didHello, c.helloAgain, c.helloError = false, false, nil
 	c.localName = localName
 	return c.hello()
 }
@@ -903,9 +906,11 @@ func (c *Client) Reset() error {
 		return err
 	}
 
-	// allow custom HELLO again
-	c.didHello = false
-	c.helloError = nil
+	// mailgate: RSET ends the transaction, not the session (RFC 5321
+	// §4.1.1.5): the next MAIL needs no new EHLO, which upstream sent, a
+	// round trip on every reuse of a connection. A caller may still say a
+	// custom HELLO before the next command (helloAgain).
+	c.helloAgain = true
 
 	c.rcpts = nil
 	return nil
