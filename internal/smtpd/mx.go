@@ -140,6 +140,7 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if r := ms.srv.SRSBounces.Take(context.Background(), ms.client, orig); r != nil {
 			return ms.reject(smtpReply(r))
 		}
+		ms.log.Info("SRS bounce accepted", "rcpt", to, "to", orig)
 		ms.addRcpt(orig)
 		return nil
 	}
