@@ -377,6 +377,15 @@ domain = ""
 secret_file = ""
 # Days a rewritten sender accepts bounces (PostSRSd: 21; at most 1023).
 max_age = 21
+# Bounces (MAIL FROM:<>) the MX takes to SRS addresses, per domain they
+# go on to (the original senders') and per client (an IPv4 address, an
+# IPv6 /64), counted over the fleet in fixed windows: "N/second",
+# "N/minute", "N/hour" or "off". Past either, RCPT gets 450 4.7.1 and the
+# sender retries later. 100 an hour is far above what real bounces of
+# forwarded mail come to, and holds a flood of backscatter (or a replayed
+# address) at one domain to 2,400 a day instead of the MX's full rate.
+bounce_rate = "100/hour"
+bounce_rate_per_ip = "100/hour"
 
 [mailbox]
 # The storage quota of an account without its own ("mailgate user quota

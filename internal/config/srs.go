@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"strings"
+	"time"
 
 	"mailgate/internal/address"
 )
@@ -36,9 +37,27 @@ type SRS struct {
 	// MaxAge is how many days a rewritten address accepts bounces
 	// (libsrs2's and PostSRSd's 21).
 	MaxAge int `toml:"max_age"`
+	// BounceRate bounds the bounces the MX takes to SRS addresses per
+	// domain they go on to (the original senders' domain), and
+	// BounceRatePerIP those from one client (an IPv4 address, an IPv6
+	// /64); past either, RCPT gets 450 4.7.1. An SRS address relays to
+	// an outside site, and a valid one seen in forwarded mail can be
+	// replayed for max_age days: without a bound, a flood of backscatter
+	// (or a replay) goes through us to its victim at the MX's full rate.
+	// The default, 100 an hour for each, is far above what legitimate
+	// bounces come to (one per forwarded message that the forwarding
+	// target accepted and then could not deliver) for all but the
+	// largest ISPs, and the refusal is temporary: a real bounce past it
+	// is retried by its sender (for days) and goes through an hour
+	// later, while a flood at one domain is held to 2,400 a day.
+	BounceRate      Rate `toml:"bounce_rate"`
+	BounceRatePerIP Rate `toml:"bounce_rate_per_ip"`
 }
 
-func defaultSRS() SRS { return SRS{Enabled: true, MaxAge: 21} }
+func defaultSRS() SRS {
+	return SRS{Enabled: true, MaxAge: 21,
+		BounceRate: Rate{Max: 100, Per: time.Hour}, BounceRatePerIP: Rate{Max: 100, Per: time.Hour}}
+}
 
 func (c *Config) validateSRS(bad badFunc) {
 	s := c.SRS

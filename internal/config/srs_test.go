@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSRSSettings(t *testing.T) {
@@ -35,6 +36,32 @@ func TestSRSSettings(t *testing.T) {
 		_, err := Load(write(t, body))
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: got %v, want an error naming %s", body, err, key)
+		}
+	}
+}
+
+// TestSRSBounceRates: 100 an hour per destination domain and per client
+// by default; "N/second|minute|hour" and "off" read; anything else is an
+// error naming the value and what to write.
+func TestSRSBounceRates(t *testing.T) {
+	c, err := Load(write(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SRS.BounceRate != (Rate{Max: 100, Per: time.Hour}) || c.SRS.BounceRatePerIP != (Rate{Max: 100, Per: time.Hour}) {
+		t.Fatalf("defaults: %v, %v", c.SRS.BounceRate, c.SRS.BounceRatePerIP)
+	}
+	c, err = Load(write(t, "[srs]\nbounce_rate = \"5/Minute\"\nbounce_rate_per_ip = \"off\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SRS.BounceRate != (Rate{Max: 5, Per: time.Minute}) || !c.SRS.BounceRatePerIP.Off() || c.SRS.BounceRate.String() != "5/minute" {
+		t.Fatalf("set: %v, %v", c.SRS.BounceRate, c.SRS.BounceRatePerIP)
+	}
+	for _, v := range []string{"100", "0/hour", "-1/hour", "100/day", "100/fortnight", "many/hour", ""} {
+		_, err := Load(write(t, "[srs]\nbounce_rate = \""+v+"\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "srs.bounce_rate") || !strings.Contains(err.Error(), `("100/hour"), or "off"`) {
+			t.Errorf("%q: got %v, want an error naming srs.bounce_rate and the form", v, err)
 		}
 	}
 }

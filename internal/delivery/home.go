@@ -30,16 +30,13 @@ const OriginFleet = "fleet:"
 // then delivery must look for the copy already in the Maildir.
 func handedIn(env *spool.Envelope) bool { return strings.HasPrefix(env.Origin, OriginFleet) }
 
-// homedElsewhere reports whether a local recipient's mailbox lives on
-// another node (deliverHome hands it over) or its home cannot be looked up
-// now (it stays pending, with the reason): either way not ours to deliver.
-func (l *Local) homedElsewhere(ctx context.Context, r *spool.RcptState) bool {
+// homedElsewhere reports whether a local recipient's mailbox, acct's,
+// lives on another node (deliverHome hands it over) or its home cannot be
+// looked up now (it stays pending, with the reason): either way not ours
+// to deliver.
+func (l *Local) homedElsewhere(ctx context.Context, r *spool.RcptState, acct string) bool {
 	if l.Homes == nil {
 		return false
-	}
-	acct, err := l.Dir.Resolve(ctx, r.Addr)
-	if err != nil {
-		return false // deliverOne answers for unknown users and lookups
 	}
 	node, err := l.Homes.Away(ctx, acct)
 	if errors.Is(err, store.ErrMoving) {

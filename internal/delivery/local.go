@@ -66,6 +66,7 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 // every rule but that one. It returns the Sieve rejection reasons of the
 // recipients whose script rejected the message, by address.
 func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.State, put storeFunc) (refusals map[string]*verdict.Reply) {
+	f := newFolder(st)
 	// By index: a Sieve redirect to one of our addresses appends a
 	// recipient that this loop then delivers too.
 	for i := 0; i < len(st.Rcpts); i++ {
@@ -78,10 +79,23 @@ func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.Stat
 			st.Rcpts[i].Error = "directory unavailable: " + err.Error()
 			continue
 		}
-		if !ours || l.homedElsewhere(ctx, &st.Rcpts[i]) {
+		if !ours {
 			continue
 		}
-		o := l.deliverOne(ctx, m, st, i, r.Addr, put)
+		acct, o := l.account(ctx, m, r.Addr)
+		if o == nil && l.homedElsewhere(ctx, &st.Rcpts[i], acct) {
+			continue
+		}
+		if o == nil {
+			if j, ok := f.first(acct, i); ok {
+				o = folded(st, j, refusals)
+				l.Log.Info("same mailbox as an earlier recipient: delivered once", "id", m.Envelope.ID, "rcpt", r.Addr, "as", st.Rcpts[j].Addr, "mailbox", acct, "status", o.status)
+			} else {
+				d := l.deliverOne(ctx, m, st, i, r.Addr, acct, put)
+				o = &d
+			}
+			st.Rcpts[i].Mailbox = acct
+		}
 		st.Rcpts[i].Status, st.Rcpts[i].Error = o.status, o.text
 		if o.refusal != nil {
 			if refusals == nil {
@@ -91,6 +105,22 @@ func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.Stat
 		}
 	}
 	return refusals
+}
+
+// account resolves a local recipient to the account whose mailbox takes
+// its mail, or returns the outcome that settles it without one.
+func (l *Local) account(ctx context.Context, m *spool.Message, rcpt string) (string, *outcome) {
+	acct, err := l.Dir.Resolve(ctx, rcpt)
+	if errors.Is(err, store.ErrNotFound) {
+		// Sessions refuse unknown local users at RCPT, so this is an
+		// account removed while the message was queued.
+		l.Log.Warn("local recipient unknown", "id", m.Envelope.ID, "rcpt", rcpt)
+		return "", &outcome{status: spool.Failed, text: "550 5.1.1 no such user here"}
+	}
+	if err != nil {
+		return "", &outcome{status: spool.Pending, text: "directory unavailable: " + err.Error()}
+	}
+	return acct, nil
 }
 
 // storeFunc stores one delivery's copy in the Maildir dir as name, with
@@ -121,20 +151,11 @@ type outcome struct {
 	refusal      *verdict.Reply
 }
 
-// deliverOne delivers to one local recipient and returns its new status.
+// deliverOne delivers to one local recipient, whose mailbox is acct's,
+// and returns its new status.
 // The Maildir name comes from the spool ID and recipient index, so a
 // delivery repeated after a crash is recognised and not duplicated.
-func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt string, put storeFunc) outcome {
-	acct, err := l.Dir.Resolve(ctx, rcpt)
-	if errors.Is(err, store.ErrNotFound) {
-		// Sessions refuse unknown local users at RCPT, so this is an
-		// account removed while the message was queued.
-		l.Log.Warn("local recipient unknown", "id", m.Envelope.ID, "rcpt", rcpt)
-		return outcome{status: spool.Failed, text: "550 5.1.1 no such user here"}
-	}
-	if err != nil {
-		return outcome{status: spool.Pending, text: "directory unavailable: " + err.Error()}
-	}
+func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt, acct string, put storeFunc) outcome {
 	env := &m.Envelope
 	name := mailbox.DeliveryName(env.Received, env.ID+"."+strconv.Itoa(idx), l.Hostname, env.Size)
 	dir, err := mailbox.Dir(l.MailRoot, acct)

@@ -31,11 +31,18 @@ var (
 		Name: "mailgate_logins_total",
 		Help: "Password checks of every service by result (ok, failed, blocked, unavailable).",
 	}, []string{"result"})
+	// SRSBouncesLimited counts bounces to SRS addresses the MX deferred
+	// (450 4.7.1) by the limit they hit ([srs] bounce_rate): domain (the
+	// domain the bounce would go on to) or client (the sending address).
+	SRSBouncesLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailgate_srs_bounces_limited_total",
+		Help: "Bounces to SRS addresses deferred by the rate limits, by limit (domain, client).",
+	}, []string{"limit"})
 )
 
 // Register adds the counters to reg.
 func Register(reg prometheus.Registerer) {
-	reg.MustRegister(Sessions, Messages, Deliveries, Logins)
+	reg.MustRegister(Sessions, Messages, Deliveries, Logins, SRSBouncesLimited)
 	registerLatency(reg)
 }
 

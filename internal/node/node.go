@@ -105,6 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	smtpSrv.SRS = agent.SRS
 	if agent.SRS != nil {
 		log.Info("SRS: forwarded mail's senders are rewritten", "domain", agent.SRS.Domain())
+		smtpSrv.SRSBounces = &abuse.BounceLimiter{Counter: st, PerDomain: cfg.SRS.BounceRate, PerClient: cfg.SRS.BounceRatePerIP, Log: log}
 	}
 	if cfg.Delivery.LocalBeforeAck {
 		// The agent's own local delivery (Sieve and all), so that both

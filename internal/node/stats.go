@@ -44,6 +44,13 @@ func writeStats(ctx context.Context, cfg *config.Config, st *store.Store, sp *sp
 			if _, err := st.PruneNodeStats(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("pruning node stats failed", "err", err)
 			}
+			// The rate windows (the web probe's, [srs] bounce_rate's)
+			// are at most an hour long (config.Rate): two hours back
+			// no window is current. Pruned here, on every node, web
+			// server or not.
+			if _, err := st.PruneRateWindows(ctx, time.Now().Add(-2*time.Hour)); err != nil && ctx.Err() == nil {
+				log.Warn("pruning rate windows failed", "err", err)
+			}
 		}
 	}
 }

@@ -98,15 +98,13 @@ func startWeb(cfg *config.Config, st *store.Store, sp *spool.Spool, tlsConf *tls
 	}, nil
 }
 
-// pruneWebSessions drops expired sessions and the probe's past rate
-// windows (an hour long) hourly (any node may; it is idempotent).
+// pruneWebSessions drops expired sessions hourly (any node may; it is
+// idempotent). The probe's rate windows are pruned with every node's
+// (writeStats).
 func pruneWebSessions(st *store.Store, log *slog.Logger) {
 	for range time.Tick(time.Hour) {
 		if _, err := st.PruneWebSessions(context.Background()); err != nil {
 			log.Warn("pruning web sessions failed", "err", err)
-		}
-		if _, err := st.PruneRateWindows(context.Background(), time.Now().Add(-2*time.Hour)); err != nil {
-			log.Warn("pruning rate windows failed", "err", err)
 		}
 	}
 }

@@ -134,9 +134,14 @@ func (ms *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		if err != nil {
 			return ms.reject(err)
 		}
-		if !ms.takeRepeatedRcpt(orig) {
-			ms.addRcpt(orig)
+		if ms.takeRepeatedRcpt(orig) {
+			return nil
 		}
+		if r := ms.srv.SRSBounces.Take(context.Background(), ms.client, orig); r != nil {
+			return ms.reject(smtpReply(r))
+		}
+		ms.log.Info("SRS bounce accepted", "rcpt", to, "to", orig)
+		ms.addRcpt(orig)
 		return nil
 	}
 	norm, err := address.Normalize(to)

@@ -76,6 +76,9 @@ type Server struct {
 	// SRS, if set, makes the MX take bounces to the Sender Rewriting
 	// Scheme addresses of mail we forwarded (srs.go).
 	SRS *srs.Rewriter
+	// SRSBounces bounds those bounces per destination domain and client
+	// ([srs] bounce_rate); nil: no bound.
+	SRSBounces *abuse.BounceLimiter
 	// SendLimits applies the daily send limits to submission; nil: none.
 	SendLimits *abuse.SendLimiter
 	// Watch, if set, hears of every submission that reached the end of

@@ -60,6 +60,5 @@ func (ms *mxSession) srsRecipient(to string) (orig string, handled bool, err err
 		ms.log.Warn("SRS recipient refused: not a bounce", "rcpt", to, "from", ms.from, "to", orig)
 		return "", true, errSRSNotBounce
 	}
-	ms.log.Info("SRS bounce accepted", "rcpt", to, "to", orig)
 	return orig, true, nil
 }

@@ -27,6 +27,10 @@ type RcptState struct {
 	// Forwarded marks a recipient added by a Sieve redirect: mail we
 	// forward, whose sender remote delivery rewrites (SRS).
 	Forwarded bool `json:"forwarded,omitempty"`
+	// Mailbox is the account a local recipient resolved to when it was
+	// last tried: a later attempt delivers no second copy into a mailbox
+	// another recipient of the message already got it in.
+	Mailbox string `json:"mailbox,omitempty"`
 }
 
 // State is a message's delivery progress.

@@ -306,3 +306,23 @@ func loginReply(t *testing.T, addr, greet, cmds, prefix string) string {
 		}
 	}
 }
+
+// TestFleetAliasAndTargetOneCopy: a message to bob's alias and to bob,
+// taken by node-a's MX, is handed to bob's home (node-b) for both
+// recipients in one LMTP transaction, each answered there; node-b's
+// delivery puts one copy in bob's Maildir.
+func TestFleetAliasAndTargetOneCopy(t *testing.T) {
+	nodes := startFleet(t)
+	const info = "info@example.net"
+	nodes[0].MustCLI("", "alias", "add", info, bob)
+	out := swaksMX(t, nodes[0].Node, "sender@remote.example", info+","+bob, []byte("From: sender@remote.example\r\nSubject: alias and target\r\n\r\nonce\r\n"))
+	wantReply(t, out, "<-  250 2.0.0 OK queued as ")
+	waitSpoolEmpty(t, nodes[0].Node)
+	b := nodes[1]
+	if got := b.SettledMaildir(bob); len(got) != 1 {
+		t.Fatalf("bob's Maildir on node-b holds %d messages, want 1\nnode-a:\n%s\nnode-b:\n%s", len(got), nodes[0].Log(), b.Log())
+	}
+	if !strings.Contains(b.Log(), "rcpts="+info+","+bob) || !strings.Contains(b.Log(), `msg="same mailbox as an earlier recipient: delivered once"`) {
+		t.Fatalf("node-b did not take both recipients and fold them:\n%s", b.Log())
+	}
+}

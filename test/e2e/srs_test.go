@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -140,6 +141,56 @@ func TestSRSForwardAndBounce(t *testing.T) {
 	for _, s := range secrets {
 		if strings.Contains(n.Log(), string(s)) {
 			t.Error("the SRS secret is in the log")
+		}
+	}
+}
+
+// TestSRSBounceRateLimit: with [srs] bounce_rate = "2/hour" (per domain
+// the bounces go on to) and bounce_rate_per_ip = "4/hour", swaks's third
+// bounce to SRS addresses of sender.test senders gets 450 4.7.1 saying it
+// is rate-limited, while one to an other.test sender's still gets 250;
+// the client's fifth bounce, to a third domain, gets 450 4.7.1 for the
+// client's limit. Both are logged and counted in
+// mailgate_srs_bounces_limited_total.
+func TestSRSBounceRateLimit(t *testing.T) {
+	n := NewNode(t, "", "[srs]\nbounce_rate = \"2/hour\"\nbounce_rate_per_ip = \"4/hour\"\n")
+	n.Start()
+	secrets, err := srs.LoadSecrets(filepath.Join(n.Dir, "srs.secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := srs.New("mail.test.example", secrets, srs.DefaultMaxAge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounce := func(orig, reply string) {
+		t.Helper()
+		to, err := rw.Forward(orig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := swaksMX(t, n, "<>", to, []byte("Subject: Undelivered Mail Returned to Sender\r\n\r\nno such user\r\n"))
+		if !regexp.MustCompile(`-> RCPT TO:<` + regexp.QuoteMeta(to) + `>\r?\n\s*<(-|\*\*)  ?` + regexp.QuoteMeta(reply)).MatchString(out) {
+			t.Fatalf("bounce to <%s> (for %s): want %q\n%s", to, orig, reply, out)
+		}
+	}
+	bounce("carol@sender.test", "250 ")
+	bounce("dave@sender.test", "250 ")
+	bounce("erin@sender.test", "450 4.7.1 Rate limited: too many bounces to sender.test through our forwarding addresses (at most 2/hour), try again later")
+	bounce("frank@other.test", "250 ")
+	bounce("grace@third.test", "450 4.7.1 Rate limited: too many bounces from your address through our forwarding addresses (at most 4/hour), try again later")
+	for _, want := range []string{
+		`msg="SRS bounce rate-limited" limit=domain rate=2/hour client=127.0.0.1 to=erin@sender.test`,
+		`msg="SRS bounce rate-limited" limit=client rate=4/hour client=127.0.0.1 to=grace@third.test`,
+	} {
+		if !strings.Contains(n.Log(), want) {
+			t.Errorf("log lacks %s:\n%s", want, n.Log())
+		}
+	}
+	_, metrics := curl(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", n.Ports["http"]))
+	for _, want := range []string{`mailgate_srs_bounces_limited_total{limit="domain"} 1`, `mailgate_srs_bounces_limited_total{limit="client"} 1`} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }
