@@ -1,10 +1,13 @@
 package fleet
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,12 +118,7 @@ func (s *lmtpSession) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	}
 	env := &spool.Envelope{ID: s.id, From: s.from, To: append([]string(nil), s.rcpts...), Received: s.received,
 		Origin: delivery.OriginFleet + s.peer, Junk: s.junk}
-	err = s.b.Spool.Put(env, body)
-	if errors.Is(err, atomicfile.ErrExist) {
-		// A repeated hand-off of a message still queued here.
-		err = nil
-	}
-	if err != nil {
+	if err := s.putHandoff(env, body); err != nil {
 		s.b.Log.Error("fleet: spool hand-off", "id", s.id, "from_node", s.peer, "err", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "spool unavailable, try again later"}
 	}
@@ -129,6 +127,52 @@ func (s *lmtpSession) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		status.SetStatus(rc, nil)
 	}
 	return nil
+}
+
+// putHandoff spools a handed-in message. A repeated hand-off of a message
+// still queued here finds its ID taken, and the recipients in that entry
+// are done. Any others are not: a recipient refused the first time (451
+// while its mailbox was moving here, say) and handed in again now. They
+// go into a sibling entry whose ID adds a digest of their addresses, so a
+// repeat of that hand-off is recognised in turn, and delivery, which
+// names the Maildir file after the ID, never takes one for the other.
+func (s *lmtpSession) putHandoff(env *spool.Envelope, body []byte) error {
+	base := env.ID
+	for range 4 {
+		err := s.b.Spool.Put(env, body)
+		if !errors.Is(err, atomicfile.ErrExist) {
+			return err
+		}
+		queued, err := s.b.Spool.Open(env.ID)
+		if errors.Is(err, spool.ErrNotFound) {
+			continue // delivered and removed since: put it again
+		}
+		if err != nil {
+			return err
+		}
+		missing := recipientsNotIn(env.To, queued.Envelope.To)
+		queued.Close()
+		if len(missing) == 0 {
+			return nil
+		}
+		sum := sha256.Sum256([]byte(strings.Join(missing, "\n")))
+		next := *env
+		// Queue IDs are at most 64 hex digits; ours are about 22.
+		next.ID, next.To = base[:min(len(base), 56)]+hex.EncodeToString(sum[:4]), missing
+		env = &next
+	}
+	return fmt.Errorf("fleet: hand-off %s: its queue ID stays taken", base)
+}
+
+// recipientsNotIn is the addresses of to that have is without, in order.
+func recipientsNotIn(to, have []string) []string {
+	var out []string
+	for _, a := range to {
+		if !slices.Contains(have, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 type nopStatus struct{}
