@@ -27,6 +27,9 @@ type RcptState struct {
 	// Forwarded marks a recipient added by a Sieve redirect: mail we
 	// forward, whose sender remote delivery rewrites (SRS).
 	Forwarded bool `json:"forwarded,omitempty"`
+	// Via is the account whose Sieve script forwarded a Forwarded
+	// recipient: its domain DKIM-signs and ARC-seals the copy ([arc]).
+	Via string `json:"via,omitempty"`
 }
 
 // State is a message's delivery progress.
