@@ -97,8 +97,8 @@ func (s *Sealer) Seal(ctx context.Context, msg []byte) (string, Result, error) {
 // results is the AAR's payload after i= (§4.1.1): our authserv-id and the
 // results of the Authentication-Results field our MX added (the topmost
 // with our authserv-id: the fields of others' are not ours to vouch for),
-// folded as it was, and the chain's validation as arc= (§7.2 registers
-// the method) when the message had one. Mail that came in without our
+// folded as it was, and the chain's validation as arc= (RFC 8617
+// registers the method) when the message had one. Mail that came in without our
 // MX's field (submitted by a subscriber, or [auth] off) has "none".
 func (s *Sealer) results(msg []byte, fields []message.Field, res Result) string {
 	payload := ""

@@ -47,7 +47,8 @@ func newForwardSigner(cfg *config.Config, keys dkim.Keys, res authres.TXTResolve
 // domainFor is the domain that signs a copy forwarded by the account via
 // (spool.RcptState.Via): arc.domain, else the account's. Ours either way:
 // the forwarder's ADMD is the one a receiver's ARC trust and DKIM
-// reputation are about (RFC 8617 §9.1), and the account's domain is the
+// reputation are about (Microsoft 365's trusted ARC sealers are seals'
+// d= domains), and the account's domain is the
 // one the original sender wrote to, with its key already published
 // (rspamd's arc module signs inbound mail with the recipient's domain).
 // "" for a recipient queued before Via existed, with no arc.domain.
