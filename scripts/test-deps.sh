@@ -19,8 +19,9 @@ cap "python3 with ssl" "python3" "python3 -c 'import ssl, smtplib, imaplib, popl
 # and saved sessions.
 cap "openssl s_client with -starttls and -sess_in" "openssl" \
   "openssl s_client -help 2>&1 | grep -q -- '-sess_in' && openssl s_client -help 2>&1 | grep -q -- '-starttls'"
-cap "python3-dkim (dkimpy) for /usr/bin/python3" "python3-dkim python3-dnspython python3-nacl" \
-  "/usr/bin/python3 -c 'import dkim, dns.resolver' && command -v dkimverify"
+# dkimpy's ARC (arc_sign, arc_verify) needs python3-authres.
+cap "python3-dkim (dkimpy) for /usr/bin/python3" "python3-dkim python3-dnspython python3-nacl python3-authres" \
+  "/usr/bin/python3 -c 'import dkim, dns.resolver, authres' && command -v dkimverify && command -v arcverify"
 cap "nftables" "nftables" "command -v nft"
 cap "iproute2" "iproute2" "command -v ip"
 cap "iptables and ipset" "iptables ipset" "command -v iptables && command -v ipset"

@@ -150,7 +150,7 @@ type keyError struct{ result, reason string }
 
 // dkimKey fetches and parses a public key record (RFC 6376 §3.6.1, RFC
 // 8463 §4.2), returning a verifier of SHA-256 digests.
-func dkimKey(ctx context.Context, r Resolver, name, algo string) (func(digest, sig []byte) bool, *keyError) {
+func dkimKey(ctx context.Context, r TXTResolver, name, algo string) (func(digest, sig []byte) bool, *keyError) {
 	txts, err := r.LookupTXT(ctx, name)
 	switch {
 	case dns.IsNotFound(err):

@@ -40,6 +40,7 @@ type Config struct {
 	Scan     Scan     `toml:"scan"`
 	Sieve    Sieve    `toml:"sieve"`
 	SRS      SRS      `toml:"srs"`
+	ARC      ARC      `toml:"arc"`
 	Mailbox  Mailbox  `toml:"mailbox"`
 	IMAP     IMAP     `toml:"imap"`
 
@@ -313,6 +314,7 @@ func Default() *Config {
 		Scan:    defaultScan(),
 		Sieve:   defaultSieve(),
 		SRS:     defaultSRS(),
+		ARC:     defaultARC(),
 		Mailbox: defaultMailbox(),
 
 		Reputation: defaultReputation(),
@@ -424,6 +426,7 @@ func (c *Config) Validate() error {
 	c.validateScan(bad)
 	c.validateSieve(bad)
 	c.validateSRS(bad)
+	c.validateARC(bad)
 	c.validateMailbox(bad)
 	c.validateReputation(bad)
 	c.validateAuth(bad)

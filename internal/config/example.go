@@ -387,6 +387,24 @@ max_age = 21
 bounce_rate = "100/hour"
 bounce_rate_per_ip = "100/hour"
 
+[arc]
+# What a forwarded copy carries besides its SRS sender. The receiving site
+# checks the original sender's SPF, DKIM and DMARC, which forwarding can
+# break; large receivers (Gmail, Microsoft) then look at the ARC chain
+# (RFC 8617) to see who forwarded the message and what it found on arrival.
+# An ARC set on every forwarded copy: ARC-Authentication-Results (our MX's
+# Authentication-Results for the message), ARC-Message-Signature, ARC-Seal
+# (cv=none for the first set, else pass or fail from checking the sets the
+# message came with; after cv=fail, or 50 sets, none is added).
+seal = true
+# A DKIM-Signature of the signing domain on every forwarded copy too.
+dkim_sign = true
+# The signing domain (d=), with an active DKIM key ("mailgate dkim keygen").
+# Empty: the domain of the account whose Sieve script forwarded the
+# message, one of ours with its key published already. A copy whose
+# signing domain has no key goes out unsigned and unsealed (logged).
+domain = ""
+
 [mailbox]
 # The storage quota of an account without its own ("mailgate user quota
 # ADDRESS SIZE"): what its Maildir may hold, all folders together. Sizes

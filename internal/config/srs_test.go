@@ -65,3 +65,25 @@ func TestSRSBounceRates(t *testing.T) {
 		}
 	}
 }
+
+func TestARCSettings(t *testing.T) {
+	c, err := Load(write(t, "hostname = \"mx1.example.net\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.ARC.Seal || !c.ARC.DKIMSign || c.ARCDomain() != "" {
+		t.Fatalf("defaults: %+v, domain %q", c.ARC, c.ARCDomain())
+	}
+	c, err = Load(write(t, "[arc]\nseal = false\ndkim_sign = false\ndomain = \"ISP.example.\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ARC.Seal || c.ARC.DKIMSign || c.ARCDomain() != "isp.example" {
+		t.Fatalf("set: %+v, domain %q", c.ARC, c.ARCDomain())
+	}
+	for _, body := range []string{"[arc]\ndomain = \"a@b.example\"\n", "[arc]\ndomain = \"localhost\"\n", "[arc]\nseal = \"yes\"\n", "[arc]\nselector = \"s\"\n"} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), "arc.") {
+			t.Errorf("%q: got %v, want an error naming the arc key", body, err)
+		}
+	}
+}

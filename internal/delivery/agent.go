@@ -64,6 +64,9 @@ type Agent struct {
 	Senders Senders
 	// SRS rewrites the sender of forwarded mail (srs.go); nil: kept.
 	SRS *srs.Rewriter
+	// Forward signs and seals forwarded copies (forward.go, [arc]); nil:
+	// they go out as they came.
+	Forward *ForwardSigner
 
 	mu       sync.Mutex
 	inFlight map[string]bool

@@ -163,10 +163,11 @@ func lastError(st *spool.State) string {
 }
 
 // deliverRemote tries every pending recipient outside our domains, one
-// SMTP transaction per recipient domain and reverse-path (forwarded
-// recipients may go out with an SRS sender, srs.go).
+// SMTP transaction per recipient domain, reverse-path and forwarding
+// domain (forwarded recipients may go out with an SRS sender, srs.go, and
+// signed and sealed by the domain that forwards them, forward.go).
 func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.State) {
-	type dest struct{ domain, from string }
+	type dest struct{ domain, from, forwarder string }
 	byDomain := map[dest][]string{}
 	var order []dest
 	// The SRS sender is the same for every forwarded recipient: one
@@ -181,11 +182,14 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 		if err != nil || ours {
 			continue // local (or unknown for now): Local.Deliver's
 		}
-		from := m.Envelope.From
+		from, forwarder := m.Envelope.From, ""
 		if r.Forwarded {
 			from = forwarded()
+			if a.Forward != nil {
+				forwarder = a.Forward.domainFor(r.Via)
+			}
 		}
-		k := dest{d, from}
+		k := dest{d, from, forwarder}
 		if byDomain[k] == nil {
 			order = append(order, k)
 		}
@@ -218,9 +222,33 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 		}
 		return sig, sigErr
 	}
+	// A forwarded copy gets its forwarder's signature and ARC set on top,
+	// made once per forwarding domain and attempt, when a slot was had.
+	forwardPrefix := map[string]string{}
+	signFor := func(forwarder string) func() (string, error) {
+		if forwarder == "" {
+			return sign
+		}
+		return func() (string, error) {
+			if p, ok := forwardPrefix[forwarder]; ok {
+				return p, nil
+			}
+			base, err := sign()
+			if err != nil {
+				return "", err
+			}
+			p, err := a.Forward.Prefix(ctx, m, forwarder, base)
+			if err != nil {
+				a.Log.Error("signing a forwarded copy failed; will retry", "id", m.Envelope.ID, "domain", forwarder, "err", err)
+				return "", err
+			}
+			forwardPrefix[forwarder] = p
+			return p, nil
+		}
+	}
 	delivered, refused := 0, 0
 	for _, d := range order {
-		res := a.Remote.Deliver(ctx, withSender(m, d.from), d.domain, byDomain[d], sign)
+		res := a.Remote.Deliver(ctx, withSender(m, d.from), d.domain, byDomain[d], signFor(d.forwarder))
 		for rc, o := range res {
 			for i := range st.Rcpts {
 				if st.Rcpts[i].Addr == rc {

@@ -75,11 +75,13 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	keys := signingKeys(cfg, dir)
 	return &Agent{
 		Spool: sp, Log: log, Hostname: cfg.Hostname, Senders: senders, SRS: rewriter,
-		Local:  local,
-		Remote: remote,
-		Signer: &Signer{Keys: signingKeys(cfg, dir), Dir: dir},
+		Local:   local,
+		Remote:  remote,
+		Signer:  &Signer{Keys: keys, Dir: dir},
+		Forward: newForwardSigner(cfg, keys, res, log),
 		Schedule: Schedule{
 			RetryInitial: d.RetryInitial, RetryMax: d.RetryMax,
 			Lifetime: d.Lifetime, DelayWarning: d.DelayWarning,

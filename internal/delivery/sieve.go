@@ -241,7 +241,7 @@ func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, 
 		added = append(added, t.addr)
 	}
 	for _, a := range added {
-		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending, Forwarded: true})
+		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending, Forwarded: true, Via: acct})
 	}
 	return added, refused, nil
 }

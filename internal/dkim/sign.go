@@ -16,6 +16,10 @@ var signedFields = []string{
 	"Content-Transfer-Encoding", "List-Unsubscribe", "List-Unsubscribe-Post",
 }
 
+// SignedFields returns the names of the fields Sign signs, in h= order:
+// ARC's ARC-Message-Signature (package arc) signs the same ones.
+func SignedFields() []string { return append([]string(nil), signedFields...) }
+
 // Sign reads a whole message and returns the DKIM-Signature field (with
 // its trailing CRLF) to prepend. relaxed/relaxed canonicalization
 // (RFC 6376 §3.4.2, §3.4.4) survives the header rewrapping some relays do.

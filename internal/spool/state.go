@@ -31,6 +31,9 @@ type RcptState struct {
 	// last tried: a later attempt delivers no second copy into a mailbox
 	// another recipient of the message already got it in.
 	Mailbox string `json:"mailbox,omitempty"`
+	// Via is the account whose Sieve script forwarded a Forwarded
+	// recipient: its domain DKIM-signs and ARC-seals the copy ([arc]).
+	Via string `json:"via,omitempty"`
 }
 
 // State is a message's delivery progress.
