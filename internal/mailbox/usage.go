@@ -88,6 +88,12 @@ func accountRoot(dir string) string {
 // track runs change, which alters the messages of the folder in dir and
 // says by how much, and records that in the account's UsageFile.
 func track(dir string, change func() (Usage, error)) error {
+	_, err := trackUsage(dir, change)
+	return err
+}
+
+// trackUsage is track that also returns what change said it altered.
+func trackUsage(dir string, change func() (Usage, error)) (Usage, error) {
 	root := accountRoot(dir)
 	l := usageLock(root)
 	l.RLock()
@@ -96,7 +102,7 @@ func track(dir string, change func() (Usage, error)) error {
 	if d != (Usage{}) {
 		addUsage(root, d)
 	}
-	return err
+	return d, err
 }
 
 // forgetUsage removes the UsageFile of the account dir belongs to, after a
@@ -297,7 +303,8 @@ func CheckQuota(mailDir string, limit, adding int64) error {
 	r := reservationOf(mailDir)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.check(mailDir, limit, adding)
+	_, err := r.check(mailDir, limit, adding)
+	return err
 }
 
 // ReserveQuota is CheckQuota for a change about to be made: when adding
@@ -309,18 +316,28 @@ func CheckQuota(mailDir string, limit, adding int64) error {
 // under a 100 KiB quota (RFC 9208 §4.3.1 refuses an APPEND over it).
 // release may be called more than once; it is never nil.
 func ReserveQuota(mailDir string, limit, adding int64) (release func(), err error) {
+	_, release, err = ReserveQuotaUsage(mailDir, limit, adding)
+	return release, err
+}
+
+// ReserveQuotaUsage is ReserveQuota that also returns the account's usage
+// it checked against (as stored: other changes' reservations not added),
+// for a caller that decides more on it — delivery's quota warnings — and
+// must not read the UsageFile again for that. Unlimited (limit <= 0): no
+// check, nothing read, a zero Usage.
+func ReserveQuotaUsage(mailDir string, limit, adding int64) (used Usage, release func(), err error) {
 	if limit <= 0 {
-		return func() {}, nil
+		return Usage{}, func() {}, nil
 	}
 	r := reservationOf(mailDir)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.check(mailDir, limit, adding); err != nil {
-		return func() {}, err
+	if used, err = r.check(mailDir, limit, adding); err != nil {
+		return used, func() {}, err
 	}
 	r.bytes += adding
 	var once sync.Once
-	return func() {
+	return used, func() {
 		once.Do(func() {
 			r.mu.Lock()
 			r.bytes -= adding
@@ -348,20 +365,22 @@ func reservationOf(mailDir string) *reservation {
 	return r.(*reservation)
 }
 
-// check is CheckQuota with r.mu held.
-func (r *reservation) check(mailDir string, limit, adding int64) error {
+// check is CheckQuota with r.mu held; it returns the usage it checked
+// against (reservations not added).
+func (r *reservation) check(mailDir string, limit, adding int64) (Usage, error) {
 	u, mod, err := accountUsage(mailDir)
 	if err != nil {
-		return err
+		return u, err
 	}
 	if u.Bytes+r.bytes+adding > limit && time.Since(mod) > usageStaleAfter {
 		if u, err = Recalculate(mailDir); err != nil {
-			return err
+			return u, err
 		}
 	}
 	if u.Bytes+r.bytes+adding > limit {
-		u.Bytes += r.bytes // in flight: as good as stored
-		return &QuotaError{Usage: u, Limit: limit, Adding: adding}
+		inFlight := u
+		inFlight.Bytes += r.bytes // in flight: as good as stored
+		return u, &QuotaError{Usage: inFlight, Limit: limit, Adding: adding}
 	}
-	return nil
+	return u, nil
 }
