@@ -39,6 +39,14 @@ const usageStaleAfter = 15 * time.Minute
 // usageMaxLines is when the file is rewritten as one line of totals.
 const usageMaxLines = 1000
 
+// usageMaxBytes bounds the UsageFile, for its writers and its reader
+// alike: usageMaxLines lines of an octet count up to 10 GB, a sign, and a
+// message count. A change that takes the file past it removes it
+// (addUsage), and a read of a file past it (another program's, a
+// corrupted or hostile one) reads no further and counts the disk instead:
+// a legitimate file never gets there, so no more is ever worth reading.
+const usageMaxBytes = usageMaxLines * 16
+
 // ErrOverQuota: the change would take the account over its storage quota
 // (RFC 3463 X.2.2 "mailbox full", RFC 9208 OVERQUOTA).
 var ErrOverQuota = errors.New("mailbox full")
@@ -138,10 +146,6 @@ func addUsage(root string, d Usage) {
 	}
 }
 
-// usageMaxBytes bounds the UsageFile: usageMaxLines lines of an octet
-// count up to 10 GB, a sign, and a message count.
-const usageMaxBytes = usageMaxLines * 16
-
 // AccountUsage returns the usage of the account whose Maildir is mailDir,
 // from its UsageFile, counting the disk when the file is missing or
 // unreadable (and rewriting it when long). A Maildir not made yet (no mail
@@ -164,8 +168,9 @@ func accountUsage(mailDir string) (Usage, time.Time, error) {
 	return u, time.Now(), err
 }
 
-// readUsage sums root's UsageFile; ok is false when it is missing or not
-// well formed (a torn last line after a crash, a negative total).
+// readUsage sums root's UsageFile; ok is false when it is missing, longer
+// than usageMaxBytes or not well formed (a torn last line after a crash,
+// a negative total).
 func readUsage(root string) (u Usage, lines int, mod time.Time, ok bool) {
 	f, err := os.Open(filepath.Join(root, UsageFile))
 	if err != nil {
@@ -175,7 +180,7 @@ func readUsage(root string) (u Usage, lines int, mod time.Time, ok bool) {
 	if fi, err := f.Stat(); err == nil {
 		mod = fi.ModTime()
 	}
-	data, err := readAllLimited(f, 1<<20)
+	data, err := readAllLimited(f, usageMaxBytes)
 	if err != nil || !bytes.HasPrefix(data, []byte(usageHeader+"\n")) {
 		return Usage{}, 0, mod, false
 	}

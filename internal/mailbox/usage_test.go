@@ -138,6 +138,43 @@ func TestUsageRecountsABadFile(t *testing.T) {
 	wantUsage(t, acct, Usage{13, 2})
 }
 
+// TestUsageRecountsAFileTooLong: a UsageFile longer than any this package
+// writes (usageMaxBytes) — corrupted, or written by someone who wants a
+// huge read or a wrong total — is not believed, even well formed: the
+// disk is counted and the file rewritten. Sparse, it may claim a GiB.
+func TestUsageRecountsAFileTooLong(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "ichiro")
+	if err := Deliver(acct, "a,S=10", strings.NewReader("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(acct, UsageFile)
+	// Fewer than usageMaxLines lines, well formed, saying nothing is
+	// stored: only its length gives it away.
+	line := strings.Repeat("0", 40) + " 0\n"
+	long := usageHeader + "\n" + strings.Repeat(line, (usageMaxBytes+len(line))/len(line))
+	if len(long) <= usageMaxBytes || strings.Count(long, "\n") > usageMaxLines {
+		t.Fatalf("test file of %d octets, %d lines", len(long), strings.Count(long, "\n"))
+	}
+	if err := os.WriteFile(path, []byte(long), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantUsage(t, acct, Usage{10, 1})
+	if b, _ := os.ReadFile(path); string(b) != usageHeader+"\n10 1\n" {
+		t.Fatalf("usage file after the recount: %q", b)
+	}
+
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(usageHeader + "\n")
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	wantUsage(t, acct, Usage{10, 1})
+}
+
 // TestUsageNoticesForeignChanges: a message another program removed from
 // cur/ (found by the next sync, or by an EXPUNGE that finds it gone) is
 // no longer counted.
