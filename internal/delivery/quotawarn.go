@@ -7,9 +7,9 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"mailgate/internal/keyed"
 	"mailgate/internal/mailbox"
 	"mailgate/internal/message"
 )
@@ -57,7 +57,8 @@ func crossedWarning(warnings []int, limit, before, after int64) int {
 // are on, one delivery at a time checks the quota and stores its copies
 // there, so each delivery's warning is judged on its own growth (two at
 // once reading the same usage would each see both and warn twice).
-var warnLocks sync.Map // account Maildir -> *sync.Mutex
+// An account's is dropped when no delivery holds or waits on it.
+var warnLocks keyed.Mutexes // by account Maildir
 
 // reserveQuota is checkQuota for a delivery about to be stored: the
 // octets stay reserved (mailbox.ReserveQuota) until done, so that
@@ -83,9 +84,7 @@ func (l *Local) reserveQuota(ctx context.Context, acct, dir string, adding int64
 	warn := len(l.QuotaWarnings) > 0 && limit > 0
 	unlock := func() {}
 	if warn {
-		mu, _ := warnLocks.LoadOrStore(dir, new(sync.Mutex))
-		mu.(*sync.Mutex).Lock()
-		unlock = mu.(*sync.Mutex).Unlock
+		unlock = warnLocks.Lock(dir)
 	}
 	before, release, err := mailbox.ReserveQuotaUsage(dir, limit, adding)
 	if o := l.quotaOutcome(acct, err); o != nil {

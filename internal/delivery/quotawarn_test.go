@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"fmt"
 	"mime"
 	"os"
 	"path/filepath"
@@ -244,5 +245,36 @@ func TestQuotaWarningNotForACopyAlreadyThere(t *testing.T) {
 	}
 	if u, _ := mailbox.AccountUsage(boxDir(t, l.MailRoot, bob)); u.Bytes != 85000 || u.Messages != 2 {
 		t.Fatalf("usage %+v, want 85000 octets in 2 messages", u)
+	}
+}
+
+// TestQuotaWarningLocksLeaveNothingBehind: the per-account warning lock
+// goes with the delivery that held it; deliveries to many accounts leave
+// no entry behind.
+func TestQuotaWarningLocksLeaveNothingBehind(t *testing.T) {
+	l := warnAgent(t)
+	quotas := quotaMap{}
+	for i := range 50 {
+		quotas[fmt.Sprintf("u%d@ours.example", i)] = 100000
+	}
+	l.Quotas = quotas
+	var wg sync.WaitGroup
+	for acct := range quotas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				if s := deliverSized(t, l, acct, 30000); s != spool.Delivered {
+					t.Errorf("%s: %s", acct, s)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(notices(t, l, "u7@ours.example")); n != 1 {
+		t.Fatalf("u7 went to 90 %%: %d notices, want 1", n)
+	}
+	if n := warnLocks.Len(); n != 0 {
+		t.Fatalf("after deliveries to %d accounts: %d warning locks left, want none", len(quotas), n)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"mailgate/internal/keyed"
 )
 
 // Usage is what an account's Maildir holds, all folders together: the
@@ -69,15 +71,8 @@ func (e *QuotaError) Is(target error) bool { return target == ErrOverQuota }
 // usageLocks orders a Recalculate (write lock) against changes in flight
 // (read lock, several at once), per account Maildir: a count taken while a
 // message is being linked in must not be followed by that message's delta.
-var usageLocks sync.Map // account Maildir -> *sync.RWMutex
-
-func usageLock(root string) *sync.RWMutex {
-	if l, ok := usageLocks.Load(root); ok {
-		return l.(*sync.RWMutex)
-	}
-	l, _ := usageLocks.LoadOrStore(root, new(sync.RWMutex))
-	return l.(*sync.RWMutex)
-}
+// An account's lock is dropped when no one holds or waits on it.
+var usageLocks keyed.RWMutexes // by account Maildir
 
 // accountRoot is the account Maildir a folder's directory belongs to:
 // Maildir++ folders are ".Name" directly under it, and an account's own
@@ -103,9 +98,7 @@ func track(dir string, change func() (Usage, error)) error {
 // trackUsage is track that also returns what change said it altered.
 func trackUsage(dir string, change func() (Usage, error)) (Usage, error) {
 	root := accountRoot(dir)
-	l := usageLock(root)
-	l.RLock()
-	defer l.RUnlock()
+	defer usageLocks.RLock(root)()
 	d, err := change()
 	if d != (Usage{}) {
 		addUsage(root, d)
@@ -118,9 +111,7 @@ func trackUsage(dir string, change func() (Usage, error)) (Usage, error) {
 // next read counts the disk.
 func forgetUsage(dir string) {
 	root := accountRoot(dir)
-	l := usageLock(root)
-	l.RLock()
-	defer l.RUnlock()
+	defer usageLocks.RLock(root)()
 	os.Remove(filepath.Join(root, UsageFile))
 }
 
@@ -157,10 +148,9 @@ func AccountUsage(mailDir string) (Usage, error) {
 
 func accountUsage(mailDir string) (Usage, time.Time, error) {
 	root := filepath.Clean(mailDir)
-	l := usageLock(root)
-	l.RLock()
+	runlock := usageLocks.RLock(root)
 	u, lines, mod, ok := readUsage(root)
-	l.RUnlock()
+	runlock()
 	if ok && lines <= usageMaxLines {
 		return u, mod, nil
 	}
@@ -220,9 +210,7 @@ func readAllLimited(f *os.File, max int64) ([]byte, error) {
 // recalculation). Changes wait while it counts.
 func Recalculate(mailDir string) (Usage, error) {
 	root := filepath.Clean(mailDir)
-	l := usageLock(root)
-	l.Lock()
-	defer l.Unlock()
+	defer usageLocks.Lock(root)()
 	u, err := CountUsage(root)
 	if err != nil {
 		return u, err
@@ -305,7 +293,8 @@ func CheckQuota(mailDir string, limit, adding int64) error {
 	if limit <= 0 {
 		return nil
 	}
-	r := reservationOf(mailDir)
+	r, done := reservations.Acquire(filepath.Clean(mailDir))
+	defer done()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, err := r.check(mailDir, limit, adding)
@@ -334,10 +323,13 @@ func ReserveQuotaUsage(mailDir string, limit, adding int64) (used Usage, release
 	if limit <= 0 {
 		return Usage{}, func() {}, nil
 	}
-	r := reservationOf(mailDir)
+	// The reservation holds the account's entry until released: an entry
+	// dropped with octets reserved would forget them.
+	r, done := reservations.Acquire(filepath.Clean(mailDir))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if used, err = r.check(mailDir, limit, adding); err != nil {
+		done()
 		return used, func() {}, err
 	}
 	r.bytes += adding
@@ -347,6 +339,7 @@ func ReserveQuotaUsage(mailDir string, limit, adding int64) (used Usage, release
 			r.mu.Lock()
 			r.bytes -= adding
 			r.mu.Unlock()
+			done()
 		})
 	}, nil
 }
@@ -359,16 +352,9 @@ type reservation struct {
 	bytes int64
 }
 
-var reservations sync.Map // account Maildir -> *reservation
-
-func reservationOf(mailDir string) *reservation {
-	root := filepath.Clean(mailDir)
-	if r, ok := reservations.Load(root); ok {
-		return r.(*reservation)
-	}
-	r, _ := reservations.LoadOrStore(root, new(reservation))
-	return r.(*reservation)
-}
+// reservations is the accounts' reservations, by account Maildir, while a
+// check runs or octets are reserved.
+var reservations keyed.Map[reservation]
 
 // check is CheckQuota with r.mu held; it returns the usage it checked
 // against (reservations not added).

@@ -387,3 +387,51 @@ func TestUsageOfMissingMaildir(t *testing.T) {
 		t.Fatalf("AccountUsage made the Maildir: stat err %v", err)
 	}
 }
+
+// TestUsageLocksLeaveNothingBehind: the per-account usage locks and
+// reservations go once no change, check or reservation of the account is
+// in flight, so a node that served millions of accounts does not keep an
+// entry for each; an outstanding reservation keeps its account's.
+func TestUsageLocksLeaveNothingBehind(t *testing.T) {
+	root := t.TempDir()
+	for i := range 200 {
+		acct := filepath.Join(root, "isp.example", fmt.Sprint("u", i))
+		if err := Deliver(acct, "a,S=10", strings.NewReader("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Recalculate(acct); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckQuota(acct, 100, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckQuota(acct, 5, 1); !errors.Is(err, ErrOverQuota) {
+			t.Fatalf("over quota: %v", err)
+		}
+		release, err := ReserveQuota(acct, 100, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		release()
+	}
+	if n, m := usageLocks.Len(), reservations.Len(); n != 0 || m != 0 {
+		t.Fatalf("after 200 accounts: %d usage locks and %d reservations left, want none", n, m)
+	}
+
+	acct := filepath.Join(root, "isp.example", "u0")
+	release, err := ReserveQuota(acct, 100, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reservations.Len(); n != 1 {
+		t.Fatalf("with a reservation outstanding: %d entries, want 1", n)
+	}
+	if err := CheckQuota(acct, 100, 41); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("the outstanding 50 octets are forgotten: %v", err)
+	}
+	release()
+	if n := reservations.Len(); n != 0 {
+		t.Fatalf("after release: %d entries, want 0", n)
+	}
+}
