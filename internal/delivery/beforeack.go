@@ -35,9 +35,7 @@ func (l *Local) DeliverBeforeAck(ctx context.Context, env *spool.Envelope, body 
 	}
 	c := mailbox.NewCopy(body)
 	defer c.Close()
-	refusals := l.deliverAll(ctx, m, st, func(dir, name, letters string) error {
-		return c.Deliver(dir, name, letters)
-	})
+	refusals := l.deliverAll(ctx, m, st, c.DeliverCounted)
 	if len(st.Rcpts) == 1 && st.Rcpts[0].Status != spool.Delivered {
 		if r, ok := refusals[st.Rcpts[0].Addr]; ok {
 			if r.Code >= 500 {

@@ -124,21 +124,16 @@ func (l *Local) account(ctx context.Context, m *spool.Message, rcpt string) (str
 }
 
 // storeFunc stores one delivery's copy in the Maildir dir as name, with
-// the flag letters (RFC 5232) a Sieve script set, if any.
-type storeFunc func(dir, name, letters string) error
+// the flag letters (RFC 5232) a Sieve script set, if any, and says what it
+// added to the account's usage (nothing when the copy was there already).
+type storeFunc func(dir, name, letters string) (mailbox.Usage, error)
 
 // spooledStore stores a spooled message, one file per copy. A fresh
 // message (its first attempt in this process) cannot be there already;
 // any other may be, from an attempt cut short by a crash.
 func spooledStore(m *spool.Message, fresh bool) storeFunc {
-	return func(dir, name, letters string) error {
-		switch {
-		case letters != "":
-			return mailbox.DeliverFlagged(dir, name, letters, m.Body())
-		case fresh:
-			return mailbox.DeliverNew(dir, name, m.Body())
-		}
-		return mailbox.Deliver(dir, name, m.Body())
+	return func(dir, name, letters string) (mailbox.Usage, error) {
+		return mailbox.DeliverCounted(dir, name, letters, m.Body(), fresh)
 	}
 }
 
@@ -196,14 +191,14 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 	// Reserved until stored: deliveries to this mailbox at once see it.
 	// Nothing to store (Sieve discard, every copy redirected): no quota
 	// lookup and no read of the usage file.
+	var stored mailbox.Usage // by this delivery's copies, for the quota warning
 	if len(plan.folders) > 0 {
-		release, o := l.reserveQuota(ctx, acct, dir, env.Size*int64(len(plan.folders)))
-		defer release()
+		done, o := l.reserveQuota(ctx, acct, dir, env.Size*int64(len(plan.folders)))
 		if o != nil {
 			l.Log.Info("not delivered: mailbox full", "id", env.ID, "rcpt", rcpt, "mailbox", acct, "reply", o.text)
 			return *o
 		}
-		defer l.watchUsage(ctx, acct, dir)()
+		defer func() { done(stored) }()
 	}
 	for _, tg := range plan.folders {
 		folder, fdir := tg.folder, dir
@@ -223,7 +218,9 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		if len(dropped) > 0 {
 			l.Log.Warn("sieve flags a Maildir cannot keep were dropped", "id", env.ID, "rcpt", rcpt, "flags", dropped)
 		}
-		if err := put(fdir, name, letters); err != nil {
+		d, err := put(fdir, name, letters)
+		stored.Bytes, stored.Messages = stored.Bytes+d.Bytes, stored.Messages+d.Messages
+		if err != nil {
 			l.Log.Error("maildir delivery failed", "id", env.ID, "rcpt", rcpt, "err", err)
 			return outcome{status: spool.Pending, text: fmt.Sprintf("maildir: %v", err)}
 		}

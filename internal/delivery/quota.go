@@ -43,22 +43,6 @@ func (l *Local) checkQuota(ctx context.Context, acct, dir string, adding int64) 
 	return l.quotaOutcome(acct, err)
 }
 
-// reserveQuota is checkQuota for a delivery about to be stored: the
-// octets stay reserved (mailbox.ReserveQuota) until release, so that
-// deliveries to the same mailbox at once cannot all pass the check
-// against the same usage. release is never nil.
-func (l *Local) reserveQuota(ctx context.Context, acct, dir string, adding int64) (release func(), o *outcome) {
-	if l.Quotas == nil {
-		return func() {}, nil
-	}
-	limit, err := l.Quotas.MailboxQuota(ctx, acct)
-	if err != nil {
-		return func() {}, l.quotaOutcome(acct, err)
-	}
-	release, err = mailbox.ReserveQuota(dir, limit, adding)
-	return release, l.quotaOutcome(acct, err)
-}
-
 // quotaOutcome turns the result of a quota check into nil (it fits), a
 // full mailbox's refusal, or a temporary failure.
 func (l *Local) quotaOutcome(acct string, err error) *outcome {

@@ -7,9 +7,9 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"mailgate/internal/keyed"
 	"mailgate/internal/mailbox"
 	"mailgate/internal/message"
 )
@@ -54,51 +54,57 @@ func crossedWarning(warnings []int, limit, before, after int64) int {
 }
 
 // warnLocks holds one mutex per account Maildir: while quota warnings
-// are on, one delivery at a time stores its copies there, between the
-// two readings of the usage, so each delivery sees only its own growth
-// (two at once would each see both and warn twice). A copy already
-// there from an attempt cut short (mailbox.Deliver stores nothing) adds
-// nothing and warns of nothing.
-var warnLocks sync.Map // account Maildir -> *sync.Mutex
+// are on, one delivery at a time checks the quota and stores its copies
+// there, so each delivery's warning is judged on its own growth (two at
+// once reading the same usage would each see both and warn twice).
+// An account's is dropped when no delivery holds or waits on it.
+var warnLocks keyed.Mutexes // by account Maildir
 
-// watchUsage, when quota warnings are on, takes the account's delivery
-// lock and reads its usage; the function it returns, called once the
-// delivery's copies are stored (or it failed), reads the usage again,
-// releases the lock and stores the warning if one is due. Failures are
-// logged: the delivery itself went through.
-func (l *Local) watchUsage(ctx context.Context, acct, dir string) (done func()) {
-	if l.Quotas == nil || len(l.QuotaWarnings) == 0 {
-		return func() {}
+// reserveQuota is checkQuota for a delivery about to be stored: the
+// octets stay reserved (mailbox.ReserveQuota) until done, so that
+// deliveries to the same mailbox at once cannot all pass the check
+// against the same usage. done, never nil, is called once the
+// delivery's copies are stored (or it failed) with what they added to the
+// usage; with quota warnings on it stores the warning if one is due.
+//
+// One reading of the usage serves both: the check's is the usage before
+// the delivery, and the usage after it is that plus what the copies added
+// (a copy already there from an attempt cut short adds nothing and warns
+// of nothing). Deliveries to the account are serialized from the check to
+// the warning, so the usage read is not moved by another's copies.
+func (l *Local) reserveQuota(ctx context.Context, acct, dir string, adding int64) (done func(added mailbox.Usage), o *outcome) {
+	nothing := func(mailbox.Usage) {}
+	if l.Quotas == nil {
+		return nothing, nil
 	}
-	mu, _ := warnLocks.LoadOrStore(dir, new(sync.Mutex))
-	mu.(*sync.Mutex).Lock()
-	before, err := mailbox.AccountUsage(dir)
+	limit, err := l.Quotas.MailboxQuota(ctx, acct)
 	if err != nil {
-		l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
-		mu.(*sync.Mutex).Unlock()
-		return func() {}
+		return nothing, l.quotaOutcome(acct, err)
 	}
-	return func() {
-		after, err := mailbox.AccountUsage(dir)
-		mu.(*sync.Mutex).Unlock()
-		if err != nil {
-			l.Log.Warn("quota warning: usage unreadable", "account", acct, "err", err)
-			return
+	warn := len(l.QuotaWarnings) > 0 && limit > 0
+	unlock := func() {}
+	if warn {
+		unlock = warnLocks.Lock(dir)
+	}
+	before, release, err := mailbox.ReserveQuotaUsage(dir, limit, adding)
+	if o := l.quotaOutcome(acct, err); o != nil {
+		unlock()
+		return nothing, o
+	}
+	return func(added mailbox.Usage) {
+		defer release()
+		defer unlock()
+		if warn {
+			after := mailbox.Usage{Bytes: before.Bytes + added.Bytes, Messages: before.Messages + added.Messages}
+			l.quotaWarn(acct, dir, limit, before.Bytes, after, time.Now())
 		}
-		l.quotaWarn(ctx, acct, dir, before.Bytes, after, time.Now())
-	}
+	}, nil
 }
 
 // quotaWarn stores the warning, if one is due, for a delivery that took
-// acct's usage from before octets to after.
-func (l *Local) quotaWarn(ctx context.Context, acct, dir string, before int64, after mailbox.Usage, now time.Time) {
-	if after.Bytes <= before {
-		return
-	}
-	limit, err := l.Quotas.MailboxQuota(ctx, acct)
-	if err != nil || limit == 0 {
-		return
-	}
+// acct's usage from before octets to after, of limit. Failures are
+// logged: the delivery itself went through.
+func (l *Local) quotaWarn(acct, dir string, limit, before int64, after mailbox.Usage, now time.Time) {
 	pct := crossedWarning(l.QuotaWarnings, limit, before, after.Bytes)
 	if pct == 0 {
 		return

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"fmt"
 	"mime"
 	"os"
 	"path/filepath"
@@ -218,5 +219,62 @@ func TestQuotaWarningConcurrentDeliveries(t *testing.T) {
 	wg.Wait()
 	if n := notices(t, l, bob); len(n) != 1 {
 		t.Fatalf("70 %% to 85 %% in 10 deliveries at once: %d notices, want 1: %q", len(n), n)
+	}
+}
+
+// TestQuotaWarningNotForACopyAlreadyThere: an attempt cut short after
+// storing its copy, retried, adds nothing and warns of nothing, although
+// the usage it reads is past the warning.
+func TestQuotaWarningNotForACopyAlreadyThere(t *testing.T) {
+	l := warnAgent(t)
+	const bob = "bob@ours.example"
+	deliverSized(t, l, bob, 75000)
+	body := []byte("Subject: s\r\n\r\n" + strings.Repeat("x", 10000-len("Subject: s\r\n\r\n")))
+	env := spool.Envelope{ID: "retried", From: "x@else.example", To: []string{bob}, Received: time.Now(), Origin: "mx", Size: 10000}
+	warnings := l.QuotaWarnings
+	l.QuotaWarnings = nil // the first attempt: stored, then the crash
+	l.Deliver(spool.InMemory(env, body), &spool.State{Rcpts: []spool.RcptState{{Addr: bob, Status: spool.Pending}}}, true)
+	l.QuotaWarnings = warnings
+	st := &spool.State{Rcpts: []spool.RcptState{{Addr: bob, Status: spool.Pending}}}
+	l.Deliver(spool.InMemory(env, body), st, false)
+	if st.Rcpts[0].Status != spool.Delivered {
+		t.Fatalf("retry: %s", st.Rcpts[0].Status)
+	}
+	if n := notices(t, l, bob); len(n) != 0 {
+		t.Fatalf("notices: %q, want none: the retry stored nothing", n)
+	}
+	if u, _ := mailbox.AccountUsage(boxDir(t, l.MailRoot, bob)); u.Bytes != 85000 || u.Messages != 2 {
+		t.Fatalf("usage %+v, want 85000 octets in 2 messages", u)
+	}
+}
+
+// TestQuotaWarningLocksLeaveNothingBehind: the per-account warning lock
+// goes with the delivery that held it; deliveries to many accounts leave
+// no entry behind.
+func TestQuotaWarningLocksLeaveNothingBehind(t *testing.T) {
+	l := warnAgent(t)
+	quotas := quotaMap{}
+	for i := range 50 {
+		quotas[fmt.Sprintf("u%d@ours.example", i)] = 100000
+	}
+	l.Quotas = quotas
+	var wg sync.WaitGroup
+	for acct := range quotas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				if s := deliverSized(t, l, acct, 30000); s != spool.Delivered {
+					t.Errorf("%s: %s", acct, s)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(notices(t, l, "u7@ours.example")); n != 1 {
+		t.Fatalf("u7 went to 90 %%: %d notices, want 1", n)
+	}
+	if n := warnLocks.Len(); n != 0 {
+		t.Fatalf("after deliveries to %d accounts: %d warning locks left, want none", len(quotas), n)
 	}
 }

@@ -139,7 +139,7 @@ func (f fakeResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error
 	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
-func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+func (f fakeResolver) LookupAddrs(_ context.Context, host string) ([]netip.Addr, error) {
 	if ips, ok := f.ips[host]; ok {
 		return ips, nil
 	}

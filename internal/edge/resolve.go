@@ -13,10 +13,12 @@ import (
 	"mailgate/internal/store"
 )
 
-// Resolver is the part of net.Resolver the carrier sets need.
+// Resolver is what the carrier sets need of DNS (dns.NetResolver): MX
+// records and a host's addresses of both families, with errors as
+// *net.DNSError as net.Resolver gives them.
 type Resolver interface {
 	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
-	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	LookupAddrs(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // ResolveCarriers resolves every carrier domain to its MX hosts'
@@ -74,7 +76,7 @@ func resolveDomain(ctx context.Context, r Resolver, domain string) ([]MXHost, er
 	names = slices.Compact(names)
 	var hosts []MXHost
 	for _, n := range names {
-		addrs, err := r.LookupNetIP(ctx, "ip", n)
+		addrs, err := r.LookupAddrs(ctx, n)
 		if err != nil {
 			return nil, fmt.Errorf("MX host %s: %w", n, err)
 		}

@@ -42,11 +42,19 @@ func (c *Copy) Close() {
 // letters (RFC 5232 imap4flags) in cur/ as name:2,letters, as
 // DeliverFlagged does.
 func (c *Copy) Deliver(dir, name, letters string) error {
+	_, err := c.DeliverCounted(dir, name, letters)
+	return err
+}
+
+// DeliverCounted is Deliver that also says what it added to the account's
+// usage (nothing when the message was there already), as
+// mailbox.DeliverCounted does.
+func (c *Copy) DeliverCounted(dir, name, letters string) (Usage, error) {
 	sub, file := "new", name
 	if letters = normFlags(letters); letters != "" {
 		sub, file = "cur", name+":2,"+letters
 	}
-	return track(dir, func() (Usage, error) { return c.deliver(dir, sub, file) })
+	return trackUsage(dir, func() (Usage, error) { return c.deliver(dir, sub, file) })
 }
 
 // deliver links the message in as dir/sub/file and says what it added to

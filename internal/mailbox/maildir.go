@@ -47,17 +47,16 @@ func DeliveryName(received time.Time, key, host string, size int64) string {
 // If a message of that name is already in new/ or cur/, Deliver does
 // nothing and reports done: delivery is idempotent.
 func Deliver(dir, name string, body io.Reader) error {
-	if exists(dir, name) {
-		return nil
-	}
-	return DeliverNew(dir, name, body)
+	_, err := DeliverCounted(dir, name, "", body, false)
+	return err
 }
 
 // DeliverNew is Deliver for a message known not to be there yet (its first
 // attempt): it skips the look for an earlier copy, which in a large cur/
 // costs a directory listing.
 func DeliverNew(dir, name string, body io.Reader) error {
-	return deliverInto(dir, "new", name, body)
+	_, err := DeliverCounted(dir, name, "", body, true)
+	return err
 }
 
 // DeliverFlagged is Deliver for a message that arrives with flags (a Sieve
@@ -65,20 +64,25 @@ func DeliverNew(dir, name string, body io.Reader) error {
 // as name:2,letters, as Dovecot's deliver does; without letters it goes to
 // new/ as any delivery.
 func DeliverFlagged(dir, name, letters string, body io.Reader) error {
-	letters = normFlags(letters)
-	if letters == "" {
-		return Deliver(dir, name, body)
-	}
-	if exists(dir, name) {
-		return nil
-	}
-	return deliverInto(dir, "cur", name+":2,"+letters, body)
+	_, err := DeliverCounted(dir, name, letters, body, false)
+	return err
 }
 
-// deliverInto writes body durably as dir/sub/file and counts it in the
-// account's usage.
-func deliverInto(dir, sub, file string, body io.Reader) error {
-	return track(dir, func() (Usage, error) { return writeInto(dir, sub, file, body) })
+// DeliverCounted is DeliverFlagged (DeliverNew's shortcut when fresh: the
+// message cannot be there yet) that also says what the delivery added to
+// the account's usage: nothing when the message was there already (an
+// attempt cut short by a crash stored it). Delivery's quota warnings add
+// it to the usage its quota check read, instead of reading the UsageFile
+// again.
+func DeliverCounted(dir, name, letters string, body io.Reader, fresh bool) (Usage, error) {
+	sub, file := "new", name
+	if letters = normFlags(letters); letters != "" {
+		sub, file = "cur", name+":2,"+letters
+	}
+	if !fresh && exists(dir, name) {
+		return Usage{}, nil
+	}
+	return trackUsage(dir, func() (Usage, error) { return writeInto(dir, sub, file, body) })
 }
 
 func writeInto(dir, sub, file string, body io.Reader) (Usage, error) {

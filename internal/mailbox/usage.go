@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"mailgate/internal/keyed"
 )
 
 // Usage is what an account's Maildir holds, all folders together: the
@@ -39,6 +41,14 @@ const usageStaleAfter = 15 * time.Minute
 // usageMaxLines is when the file is rewritten as one line of totals.
 const usageMaxLines = 1000
 
+// usageMaxBytes bounds the UsageFile, for its writers and its reader
+// alike: usageMaxLines lines of an octet count up to 10 GB, a sign, and a
+// message count. A change that takes the file past it removes it
+// (addUsage), and a read of a file past it (another program's, a
+// corrupted or hostile one) reads no further and counts the disk instead:
+// a legitimate file never gets there, so no more is ever worth reading.
+const usageMaxBytes = usageMaxLines * 16
+
 // ErrOverQuota: the change would take the account over its storage quota
 // (RFC 3463 X.2.2 "mailbox full", RFC 9208 OVERQUOTA).
 var ErrOverQuota = errors.New("mailbox full")
@@ -61,15 +71,8 @@ func (e *QuotaError) Is(target error) bool { return target == ErrOverQuota }
 // usageLocks orders a Recalculate (write lock) against changes in flight
 // (read lock, several at once), per account Maildir: a count taken while a
 // message is being linked in must not be followed by that message's delta.
-var usageLocks sync.Map // account Maildir -> *sync.RWMutex
-
-func usageLock(root string) *sync.RWMutex {
-	if l, ok := usageLocks.Load(root); ok {
-		return l.(*sync.RWMutex)
-	}
-	l, _ := usageLocks.LoadOrStore(root, new(sync.RWMutex))
-	return l.(*sync.RWMutex)
-}
+// An account's lock is dropped when no one holds or waits on it.
+var usageLocks keyed.RWMutexes // by account Maildir
 
 // accountRoot is the account Maildir a folder's directory belongs to:
 // Maildir++ folders are ".Name" directly under it, and an account's own
@@ -88,15 +91,19 @@ func accountRoot(dir string) string {
 // track runs change, which alters the messages of the folder in dir and
 // says by how much, and records that in the account's UsageFile.
 func track(dir string, change func() (Usage, error)) error {
+	_, err := trackUsage(dir, change)
+	return err
+}
+
+// trackUsage is track that also returns what change said it altered.
+func trackUsage(dir string, change func() (Usage, error)) (Usage, error) {
 	root := accountRoot(dir)
-	l := usageLock(root)
-	l.RLock()
-	defer l.RUnlock()
+	defer usageLocks.RLock(root)()
 	d, err := change()
 	if d != (Usage{}) {
 		addUsage(root, d)
 	}
-	return err
+	return d, err
 }
 
 // forgetUsage removes the UsageFile of the account dir belongs to, after a
@@ -104,9 +111,7 @@ func track(dir string, change func() (Usage, error)) error {
 // next read counts the disk.
 func forgetUsage(dir string) {
 	root := accountRoot(dir)
-	l := usageLock(root)
-	l.RLock()
-	defer l.RUnlock()
+	defer usageLocks.RLock(root)()
 	os.Remove(filepath.Join(root, UsageFile))
 }
 
@@ -132,10 +137,6 @@ func addUsage(root string, d Usage) {
 	}
 }
 
-// usageMaxBytes bounds the UsageFile: usageMaxLines lines of an octet
-// count up to 10 GB, a sign, and a message count.
-const usageMaxBytes = usageMaxLines * 16
-
 // AccountUsage returns the usage of the account whose Maildir is mailDir,
 // from its UsageFile, counting the disk when the file is missing or
 // unreadable (and rewriting it when long). A Maildir not made yet (no mail
@@ -147,10 +148,9 @@ func AccountUsage(mailDir string) (Usage, error) {
 
 func accountUsage(mailDir string) (Usage, time.Time, error) {
 	root := filepath.Clean(mailDir)
-	l := usageLock(root)
-	l.RLock()
+	runlock := usageLocks.RLock(root)
 	u, lines, mod, ok := readUsage(root)
-	l.RUnlock()
+	runlock()
 	if ok && lines <= usageMaxLines {
 		return u, mod, nil
 	}
@@ -158,8 +158,9 @@ func accountUsage(mailDir string) (Usage, time.Time, error) {
 	return u, time.Now(), err
 }
 
-// readUsage sums root's UsageFile; ok is false when it is missing or not
-// well formed (a torn last line after a crash, a negative total).
+// readUsage sums root's UsageFile; ok is false when it is missing, longer
+// than usageMaxBytes or not well formed (a torn last line after a crash,
+// a negative total).
 func readUsage(root string) (u Usage, lines int, mod time.Time, ok bool) {
 	f, err := os.Open(filepath.Join(root, UsageFile))
 	if err != nil {
@@ -169,7 +170,7 @@ func readUsage(root string) (u Usage, lines int, mod time.Time, ok bool) {
 	if fi, err := f.Stat(); err == nil {
 		mod = fi.ModTime()
 	}
-	data, err := readAllLimited(f, 1<<20)
+	data, err := readAllLimited(f, usageMaxBytes)
 	if err != nil || !bytes.HasPrefix(data, []byte(usageHeader+"\n")) {
 		return Usage{}, 0, mod, false
 	}
@@ -209,9 +210,7 @@ func readAllLimited(f *os.File, max int64) ([]byte, error) {
 // recalculation). Changes wait while it counts.
 func Recalculate(mailDir string) (Usage, error) {
 	root := filepath.Clean(mailDir)
-	l := usageLock(root)
-	l.Lock()
-	defer l.Unlock()
+	defer usageLocks.Lock(root)()
 	u, err := CountUsage(root)
 	if err != nil {
 		return u, err
@@ -294,10 +293,12 @@ func CheckQuota(mailDir string, limit, adding int64) error {
 	if limit <= 0 {
 		return nil
 	}
-	r := reservationOf(mailDir)
+	r, done := reservations.Acquire(filepath.Clean(mailDir))
+	defer done()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.check(mailDir, limit, adding)
+	_, err := r.check(mailDir, limit, adding)
+	return err
 }
 
 // ReserveQuota is CheckQuota for a change about to be made: when adding
@@ -309,22 +310,36 @@ func CheckQuota(mailDir string, limit, adding int64) error {
 // under a 100 KiB quota (RFC 9208 §4.3.1 refuses an APPEND over it).
 // release may be called more than once; it is never nil.
 func ReserveQuota(mailDir string, limit, adding int64) (release func(), err error) {
+	_, release, err = ReserveQuotaUsage(mailDir, limit, adding)
+	return release, err
+}
+
+// ReserveQuotaUsage is ReserveQuota that also returns the account's usage
+// it checked against (as stored: other changes' reservations not added),
+// for a caller that decides more on it — delivery's quota warnings — and
+// must not read the UsageFile again for that. Unlimited (limit <= 0): no
+// check, nothing read, a zero Usage.
+func ReserveQuotaUsage(mailDir string, limit, adding int64) (used Usage, release func(), err error) {
 	if limit <= 0 {
-		return func() {}, nil
+		return Usage{}, func() {}, nil
 	}
-	r := reservationOf(mailDir)
+	// The reservation holds the account's entry until released: an entry
+	// dropped with octets reserved would forget them.
+	r, done := reservations.Acquire(filepath.Clean(mailDir))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.check(mailDir, limit, adding); err != nil {
-		return func() {}, err
+	if used, err = r.check(mailDir, limit, adding); err != nil {
+		done()
+		return used, func() {}, err
 	}
 	r.bytes += adding
 	var once sync.Once
-	return func() {
+	return used, func() {
 		once.Do(func() {
 			r.mu.Lock()
 			r.bytes -= adding
 			r.mu.Unlock()
+			done()
 		})
 	}, nil
 }
@@ -337,31 +352,26 @@ type reservation struct {
 	bytes int64
 }
 
-var reservations sync.Map // account Maildir -> *reservation
+// reservations is the accounts' reservations, by account Maildir, while a
+// check runs or octets are reserved.
+var reservations keyed.Map[reservation]
 
-func reservationOf(mailDir string) *reservation {
-	root := filepath.Clean(mailDir)
-	if r, ok := reservations.Load(root); ok {
-		return r.(*reservation)
-	}
-	r, _ := reservations.LoadOrStore(root, new(reservation))
-	return r.(*reservation)
-}
-
-// check is CheckQuota with r.mu held.
-func (r *reservation) check(mailDir string, limit, adding int64) error {
+// check is CheckQuota with r.mu held; it returns the usage it checked
+// against (reservations not added).
+func (r *reservation) check(mailDir string, limit, adding int64) (Usage, error) {
 	u, mod, err := accountUsage(mailDir)
 	if err != nil {
-		return err
+		return u, err
 	}
 	if u.Bytes+r.bytes+adding > limit && time.Since(mod) > usageStaleAfter {
 		if u, err = Recalculate(mailDir); err != nil {
-			return err
+			return u, err
 		}
 	}
 	if u.Bytes+r.bytes+adding > limit {
-		u.Bytes += r.bytes // in flight: as good as stored
-		return &QuotaError{Usage: u, Limit: limit, Adding: adding}
+		inFlight := u
+		inFlight.Bytes += r.bytes // in flight: as good as stored
+		return u, &QuotaError{Usage: inFlight, Limit: limit, Adding: adding}
 	}
-	return nil
+	return u, nil
 }

@@ -138,6 +138,43 @@ func TestUsageRecountsABadFile(t *testing.T) {
 	wantUsage(t, acct, Usage{13, 2})
 }
 
+// TestUsageRecountsAFileTooLong: a UsageFile longer than any this package
+// writes (usageMaxBytes) — corrupted, or written by someone who wants a
+// huge read or a wrong total — is not believed, even well formed: the
+// disk is counted and the file rewritten. Sparse, it may claim a GiB.
+func TestUsageRecountsAFileTooLong(t *testing.T) {
+	acct := filepath.Join(t.TempDir(), "isp.example", "ichiro")
+	if err := Deliver(acct, "a,S=10", strings.NewReader("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(acct, UsageFile)
+	// Fewer than usageMaxLines lines, well formed, saying nothing is
+	// stored: only its length gives it away.
+	line := strings.Repeat("0", 40) + " 0\n"
+	long := usageHeader + "\n" + strings.Repeat(line, (usageMaxBytes+len(line))/len(line))
+	if len(long) <= usageMaxBytes || strings.Count(long, "\n") > usageMaxLines {
+		t.Fatalf("test file of %d octets, %d lines", len(long), strings.Count(long, "\n"))
+	}
+	if err := os.WriteFile(path, []byte(long), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantUsage(t, acct, Usage{10, 1})
+	if b, _ := os.ReadFile(path); string(b) != usageHeader+"\n10 1\n" {
+		t.Fatalf("usage file after the recount: %q", b)
+	}
+
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(usageHeader + "\n")
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	wantUsage(t, acct, Usage{10, 1})
+}
+
 // TestUsageNoticesForeignChanges: a message another program removed from
 // cur/ (found by the next sync, or by an EXPUNGE that finds it gone) is
 // no longer counted.
@@ -348,5 +385,53 @@ func TestUsageOfMissingMaildir(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("AccountUsage made the Maildir: stat err %v", err)
+	}
+}
+
+// TestUsageLocksLeaveNothingBehind: the per-account usage locks and
+// reservations go once no change, check or reservation of the account is
+// in flight, so a node that served millions of accounts does not keep an
+// entry for each; an outstanding reservation keeps its account's.
+func TestUsageLocksLeaveNothingBehind(t *testing.T) {
+	root := t.TempDir()
+	for i := range 200 {
+		acct := filepath.Join(root, "isp.example", fmt.Sprint("u", i))
+		if err := Deliver(acct, "a,S=10", strings.NewReader("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Recalculate(acct); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckQuota(acct, 100, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckQuota(acct, 5, 1); !errors.Is(err, ErrOverQuota) {
+			t.Fatalf("over quota: %v", err)
+		}
+		release, err := ReserveQuota(acct, 100, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		release()
+	}
+	if n, m := usageLocks.Len(), reservations.Len(); n != 0 || m != 0 {
+		t.Fatalf("after 200 accounts: %d usage locks and %d reservations left, want none", n, m)
+	}
+
+	acct := filepath.Join(root, "isp.example", "u0")
+	release, err := ReserveQuota(acct, 100, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reservations.Len(); n != 1 {
+		t.Fatalf("with a reservation outstanding: %d entries, want 1", n)
+	}
+	if err := CheckQuota(acct, 100, 41); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("the outstanding 50 octets are forgotten: %v", err)
+	}
+	release()
+	if n := reservations.Len(); n != 0 {
+		t.Fatalf("after release: %d entries, want 0", n)
 	}
 }

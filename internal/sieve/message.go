@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"mime"
 	"strings"
 
-	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
+
+	"mailgate/internal/message"
 )
 
 // Message is what a script reads of the message: header fields and body.
@@ -50,22 +50,18 @@ func (m *RawMessage) Header(name string) []string { return m.header.Values(name)
 func (m *RawMessage) Size() int64                 { return m.size }
 func (m *RawMessage) Body() io.Reader             { return bytes.NewReader(m.body) }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
-
 // decodeHeader unfolds a field value, trims the white space around it and
 // decodes RFC 2047 encoded words, as RFC 5228 §5.7 asks of the header test.
-// An undecodable value is compared as it is.
+// The unfolding is sieve's own (only the line breaks go; a folded tab
+// stays, as the RFC's unfolding keeps the WSP); the decoding is the one the
+// webmail shows (message.DecodeWords), so a script matches what the reader
+// sees, in every charset go-message knows. An undecodable value is
+// compared as it is.
 func decodeHeader(v string) string {
 	v = strings.ReplaceAll(v, "\r\n", "")
 	v = strings.ReplaceAll(v, "\n", "")
 	v = strings.Trim(v, " \t")
-	if !strings.Contains(v, "=?") {
-		return v
-	}
-	if d, err := wordDecoder.DecodeHeader(v); err == nil {
-		return d
-	}
-	return v
+	return message.DecodeWords(v)
 }
 
 // headerValues returns the decoded values of a field.

@@ -97,6 +97,31 @@ func TestHeaderTest(t *testing.T) {
 	check(t, `if not header :is "subject" "x" { discard; }`)
 }
 
+// RFC 5228 §5.7: the header test compares decoded, unfolded values. Japanese
+// mail still arrives in ISO-2022-JP and Shift_JIS encoded words, often one
+// word per folded line.
+func TestHeaderTestDecodesJapaneseCharsets(t *testing.T) {
+	msg := "From: a@example.jp\r\n" +
+		"Subject: =?ISO-2022-JP?B?GyRCMnE1RCROJCpDTiRpJDsbKEI=?=\r\n" +
+		"X-Sjis: =?Shift_JIS?B?jI+WvA==?=\r\n =?UTF-8?Q?x?=\r\n" +
+		"\r\n" +
+		"body\r\n"
+	for _, tc := range []struct{ src, want string }{
+		{`if header :contains "subject" "お知らせ" { discard; }`, ""},
+		{`if header :is "subject" "会議のお知らせ" { discard; }`, ""},
+		{`if header :is "x-sjis" "件名x" { discard; }`, ""},
+		{`if header :contains "subject" "GyRC" { discard; }`, "implicit keep"},
+	} {
+		var want []string
+		if tc.want != "" {
+			want = []string{tc.want}
+		}
+		if got := runScript(t, tc.src, msg, testEnv()); !reflect.DeepEqual(got, want) {
+			t.Errorf("script %s: got %q, want %q", tc.src, got, want)
+		}
+	}
+}
+
 func TestAddressTest(t *testing.T) {
 	check(t, `if address :is "from" "alice+news@example.com" { discard; }`)
 	check(t, `if address :localpart :is "from" "alice+news" { discard; }`)

@@ -325,6 +325,14 @@ func (t *SessionTracker) IdleFunc(w *UpdateWriter) (stop func() error) {
 	}
 	n := &idleNotifier{w: w, idle: sync.NewCond(&t.mutex)}
 	t.notify = n
+	// mailgate: as in Idle, updates queued before now (after the
+	// "+ idling", or while the session's poller synced the folder for
+	// this IDLE) started no writer: start one for them, or the client
+	// waits for the next change.
+	if len(t.queue) > 0 {
+		n.running = true
+		go t.writeIdleUpdates(n)
+	}
 	return func() error {
 		t.mutex.Lock()
 		defer t.mutex.Unlock()
