@@ -28,6 +28,9 @@ type Signer struct {
 // 6376 §5.1 leaves the choice to the signer, DMARC (RFC 7489 §3.1.1)
 // wants them aligned.
 func (s *Signer) Sign(ctx context.Context, m *spool.Message) (string, error) {
+	if !sentByUs(&m.Envelope) {
+		return "", nil
+	}
 	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(m.Body(), maxReturnedHeader)))
 	if err != nil {
 		return "", nil // no parsable header: nothing to sign
@@ -60,4 +63,15 @@ func (s *Signer) Sign(ctx context.Context, m *spool.Message) (string, error) {
 	sig, err := dkim.Sign(pr, domain, sel, key)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Sign stopped early
 	return sig, err
+}
+
+// sentByUs says whether a message left through us as its sender's server:
+// submitted (with AUTH or from a trusted relay), written in webmail, or
+// made by the node (bounces, vacation replies, notices, reports). Mail the
+// MX took from outside, and mail another node handed in, is not: a From
+// in our domain there may be forged, and our From-domain signature would
+// make the forgery pass DKIM and DMARC at the next hop. Forwarding such
+// mail is the forwarder's to sign ([arc], ForwardSigner).
+func sentByUs(env *spool.Envelope) bool {
+	return env.Origin != "mx" && !handedIn(env)
 }
