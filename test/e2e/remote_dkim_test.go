@@ -15,9 +15,15 @@ import (
 // TestRemoteDKIMCommands: keygen prints the record to publish and makes
 // the first key active; a second key waits until activated (rotation);
 // keys live in the store, not under <data_dir>/dkim, and key files left
-// there by an older version are copied into the store and kept.
+// there by an older version are copied into the store and kept. A domain
+// we do not host gets no key: the error says how to add it.
 func TestRemoteDKIMCommands(t *testing.T) {
 	n := NewNode(t, "", "")
+	cliFails(t, n, "", "domain ours.test: not found; add it first with `mailgate domain add ours.test`", "dkim", "keygen", "ours.test")
+	if out := n.MustCLI("", "dkim", "list"); out != "" {
+		t.Fatalf("list after a refused keygen: %q", out)
+	}
+	n.MustCLI("", "domain", "add", "ours.test")
 	a := n.MustCLI("", "dkim", "keygen", "Ours.Test", "--selector", "sel-a", "--algo", "ed25519")
 	if !strings.HasPrefix(a, "sel-a._domainkey.ours.test. IN TXT ( \"v=DKIM1; k=ed25519; p=") {
 		t.Fatalf("keygen printed %q", a)
