@@ -130,6 +130,9 @@ var examples = map[string]string{
 	"user suspend": `  mailgate user suspend alice@example.net --reason "ticket 42"                  # no login, no sending
   mailgate user suspend alice@example.net --sending-only --reason "spam run"   # reads mail, cannot submit`,
 
+	"version": `  mailgate version                   # mailgate v1.4.0 (revision 5bc239f0c1a2, 2026-12-02T11:51:20Z) go1.26.8
+  mailgate version --json            # {"version": ..., "revision": ..., "time": ..., "modified": ..., "go_version": ...}`,
+
 	"web feed-token add":    `  mailgate web feed-token add docomo   # prints the token once; the carrier sends it as Authorization: Bearer`,
 	"web feed-token list":   `  mailgate web feed-token list`,
 	"web feed-token remove": `  mailgate web feed-token remove docomo`,
