@@ -38,7 +38,9 @@ func TestRemoteDKIMCommands(t *testing.T) {
 	if out := n.MustCLI("", "dkim", "show", "ours.test"); out != a {
 		t.Fatalf("show of the active key: %q, want %q", out, a)
 	}
-	n.MustCLI("", "dkim", "activate", "ours.test", "sel-b")
+	if out := n.MustCLI("", "dkim", "activate", "Ours.Test", "sel-b"); out != "ours.test now signs with selector sel-b\n" {
+		t.Fatalf("activate said %q", out)
+	}
 	if out := n.MustCLI("", "dkim", "list"); out != "ours.test\tsel-b\n" {
 		t.Fatalf("list after activate: %q", out)
 	}
