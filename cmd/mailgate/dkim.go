@@ -125,10 +125,12 @@ next message.`,
 				doms = append(doms, d)
 			}
 			sort.Strings(doms)
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DOMAIN\tACTIVE SELECTOR")
 			for _, d := range doms {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", d, m[d])
+				fmt.Fprintf(tw, "%s\t%s\n", d, m[d])
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
 	retire := &cobra.Command{

@@ -27,8 +27,8 @@ var examples = map[string]string{
 
 	"dkim activate": `  mailgate dkim keygen example.net --selector 2027q1   # publish the TXT record it prints, wait for the TTL
   mailgate dkim activate example.net 2027q1            # every node signs with it from its next message`,
-	"dkim list": `  mailgate dkim list                 # domains with keys and their active selector
-  mailgate dkim list example.net     # that domain's keys`,
+	"dkim list": `  mailgate dkim list                 # DOMAIN ACTIVE SELECTOR: domains with keys
+  mailgate dkim list example.net     # SELECTOR ALGORITHM ACTIVE CREATED: that domain's keys`,
 	"dkim retire": `  mailgate dkim retire example.net 2026q4   # after a rotation, once the old record is withdrawn`,
 	"dkim show":   `  mailgate dkim show example.net           # the active key's TXT record, as a zone line`,
 
@@ -57,7 +57,7 @@ var examples = map[string]string{
   curl -H "Authorization: Bearer $FEEDTOKEN" https://mail.isp.example/feed/dynamic.txt   # the same over HTTPS`,
 	"edge plan":         `  mailgate edge plan                 # now: scope and action in force, then each change to come and when`,
 	"edge relay add":    `  mailgate edge relay add 192.0.2.25 2001:db8::25   # our MX/MSA hosts: port 25 to them always passes`,
-	"edge relay list":   `  mailgate edge relay list`,
+	"edge relay list":   `  mailgate edge relay list           # PREFIX: port 25 to these always passes`,
 	"edge relay remove": `  mailgate edge relay remove 192.0.2.25`,
 	"edge render": `  mailgate edge render > op25b.nft && nft -c -f op25b.nft   # check the ruleset without loading it
   mailgate edge render --format iptables                    # iptables + ipset for routers without nftables`,
@@ -66,7 +66,7 @@ var examples = map[string]string{
 	"edge run": `  mailgate -c /etc/mailgate/edge.toml edge run   # as root on the router, under systemd: keeps table inet op25b in step`,
 	"edge scope": `  mailgate edge scope carriers                         # phase 1 now: block port 25 towards carrier sets only
   mailgate edge scope all --from "2027-04-01 00:00"    # phase 2 from that date (local time)`,
-	"edge scope list":   `  mailgate edge scope list           # every scheduled change; edge plan shows them with what is in force`,
+	"edge scope list":   `  mailgate edge scope list           # FROM SCOPE PHASE: every scheduled change; edge plan shows what is in force`,
 	"edge scope remove": `  mailgate edge scope remove 2027-04-01T00:00:00Z   # the time as scope list prints it`,
 
 	"filter add": `  mailgate filter add alice@example.net --header Subject --regex 'invoice|請求書' --folder Bills
