@@ -60,7 +60,7 @@ func newDomainCmd() *cobra.Command {
 					if err := st.RemoveDomain(ctx, actor(), args[0]); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "domain %s removed\n", args[0])
+					fmt.Fprintf(cmd.OutOrStdout(), "domain %s removed\n", canonicalDomain(args[0]))
 					return nil
 				})
 			},
@@ -116,7 +116,7 @@ func newUserCmd() *cobra.Command {
 				if err := st.SetPassword(ctx, actor(), args[0], hash); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", canonical(args[0]))
 				return nil
 			})
 		},
@@ -186,7 +186,7 @@ func newUserCmd() *cobra.Command {
 				if err := st.RemoveAccount(ctx, actor(), args[0]); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "account %s removed\n", args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), "account %s removed\n", canonical(args[0]))
 				return nil
 			})
 		},
@@ -204,12 +204,21 @@ func canonical(addr string) string {
 	return addr
 }
 
+// canonicalDomain is a domain as the store keeps it and `domain add` and
+// `domain list` print it: lower case, A-labels.
+func canonicalDomain(d string) string {
+	if c, err := address.CanonicalDomain(d); err == nil {
+		return c
+	}
+	return d
+}
+
 func setStatus(cmd *cobra.Command, addr, status, reason string) error {
 	return withStore(func(ctx context.Context, st *store.Store) error {
 		if err := st.SetStatus(ctx, actor(), addr, status, reason); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "account %s is now %s\n", addr, status)
+		fmt.Fprintf(cmd.OutOrStdout(), "account %s is now %s\n", canonical(addr), status)
 		return nil
 	})
 }
@@ -304,7 +313,7 @@ func newAliasCmd() *cobra.Command {
 					if err := st.RemoveAlias(ctx, actor(), args[0]); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "alias %s removed\n", args[0])
+					fmt.Fprintf(cmd.OutOrStdout(), "alias %s removed\n", canonical(args[0]))
 					return nil
 				})
 			},

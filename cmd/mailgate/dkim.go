@@ -88,7 +88,7 @@ next message.`,
 			if err := k.Activate(args[0], args[1]); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s now signs with selector %s\n", args[0], args[1])
+			fmt.Fprintf(cmd.OutOrStdout(), "%s now signs with selector %s\n", canonicalDomain(args[0]), args[1])
 			return nil
 		},
 	}
@@ -125,10 +125,12 @@ next message.`,
 				doms = append(doms, d)
 			}
 			sort.Strings(doms)
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DOMAIN\tACTIVE SELECTOR")
 			for _, d := range doms {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", d, m[d])
+				fmt.Fprintf(tw, "%s\t%s\n", d, m[d])
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
 	retire := &cobra.Command{
@@ -142,7 +144,8 @@ next message.`,
 			if err := k.Retire(args[0], args[1]); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %s of %s retired: withdraw its record %s._domainkey.%s\n", args[1], args[0], args[1], args[0])
+			d := canonicalDomain(args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s of %s retired: withdraw its record %s._domainkey.%s\n", args[1], d, args[1], d)
 			return nil
 		},
 	}

@@ -75,6 +75,7 @@ func newEdgeRelayCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
+					fmt.Fprintln(cmd.OutOrStdout(), "PREFIX")
 					for _, r := range rs {
 						fmt.Fprintln(cmd.OutOrStdout(), r.Prefix)
 					}
@@ -265,10 +266,12 @@ func newEdgeScopeCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
+					tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "FROM\tSCOPE\tPHASE")
 					for _, c := range sc {
-						fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", c.From.Format(time.RFC3339), c.Scope, edge.Phase(c.Scope))
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", c.From.Format(time.RFC3339), c.Scope, edge.Phase(c.Scope))
 					}
-					return nil
+					return tw.Flush()
 				})
 			},
 		},

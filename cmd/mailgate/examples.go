@@ -8,9 +8,22 @@ import "github.com/spf13/cobra"
 // path under mailgate; TestEveryCommandIsExplained holds every runnable
 // command to a Long or an Example, and every key here to a command.
 var examples = map[string]string{
+	"abuse blocks": `  mailgate abuse blocks                # the same as abuse blocks list
+  mailgate abuse blocks remove 198.51.100.7`,
 	"abuse blocks list": `  mailgate abuse blocks list          # SOURCE SCOPE ACCOUNT FAILURES SINCE UNTIL REASON, every node's`,
 	"abuse blocks remove": `  mailgate abuse blocks remove 198.51.100.7        # an address, as list shows it
   mailgate abuse blocks remove 198.51.100.0/24     # a network block`,
+
+	"abuse notices": `  mailgate abuse notices --dry-run     # SUBSCRIBER ACCOUNT ATTEMPTS SOURCES LAST SEEN NOTICE: what would be sent
+  mailgate abuse notices               # from cron, e.g. hourly: queue the notices and reminders due`,
+
+	"bench auth": `  mailgate bench auth --workers "$(nproc)" --duration 5s   # argon2id verifications/s: the cost of uncached logins`,
+	"bench edge-read": `  mailgate -c /etc/mailgate/edge.toml bench edge-read                   # as root on the router: wall and CPU ms
+  mailgate -c /etc/mailgate/edge.toml bench edge-read --page-messages   # the same with page-sized dump messages`,
+	"bench fsync": `  mailgate bench fsync --dir /var/lib/mailgate --writers 20   # on the spool's file system: write+fsync+link+dir fsync/s`,
+	"bench submit": `  printf '%s\n' "$PASSWORD" | mailgate bench submit --user bench@example.net --password-stdin --clients 20 --messages 400
+  printf '%s\n' "$PASSWORD" | mailgate bench submit --user bench@example.net --password-stdin --implicit-tls --resume-tls --per-conn 0`,
+	"bench tls": `  mailgate -c /etc/mailgate/mailgate.toml bench tls --clients 20   # handshakes/s with the node's certificate and settings`,
 
 	"alias add":    `  mailgate alias add info@example.net alice@example.net   # mail to info@ goes to alice, who may also send as it`,
 	"alias list":   `  mailgate alias list --account alice@example.net`,
@@ -27,10 +40,18 @@ var examples = map[string]string{
 
 	"dkim activate": `  mailgate dkim keygen example.net --selector 2027q1   # publish the TXT record it prints, wait for the TTL
   mailgate dkim activate example.net 2027q1            # every node signs with it from its next message`,
-	"dkim list": `  mailgate dkim list                 # domains with keys and their active selector
-  mailgate dkim list example.net     # that domain's keys`,
+	"dkim keygen": `  mailgate domain add example.net                        # keys are for domains we host
+  mailgate dkim keygen example.net --selector 2027q1     # RSA 2048; prints the TXT record as a zone line
+  mailgate dkim keygen example.net --selector ed1 --algo ed25519`,
+	"dkim list": `  mailgate dkim list                 # DOMAIN ACTIVE SELECTOR: domains with keys
+  mailgate dkim list example.net     # SELECTOR ALGORITHM ACTIVE CREATED: that domain's keys`,
 	"dkim retire": `  mailgate dkim retire example.net 2026q4   # after a rotation, once the old record is withdrawn`,
 	"dkim show":   `  mailgate dkim show example.net           # the active key's TXT record, as a zone line`,
+
+	"dmarc report-now": `  mailgate dmarc report-now          # queue the reports for every count so far; the running node delivers them`,
+
+	"dns check":   `  mailgate dns check example.net || echo "fix the records above"   # exit 1 when any record is not ok (cron)`,
+	"dns records": `  mailgate dns records example.net > example.net.zone-lines   # paste into the zone; publish the MTA-STS policy too`,
 
 	"domain add":    `  mailgate domain add example.net bücher.example   # stored as A-labels (xn--bcher-kva.example)`,
 	"domain list":   `  mailgate domain list               # DOMAIN ACCOUNTS CREATED`,
@@ -57,7 +78,7 @@ var examples = map[string]string{
   curl -H "Authorization: Bearer $FEEDTOKEN" https://mail.isp.example/feed/dynamic.txt   # the same over HTTPS`,
 	"edge plan":         `  mailgate edge plan                 # now: scope and action in force, then each change to come and when`,
 	"edge relay add":    `  mailgate edge relay add 192.0.2.25 2001:db8::25   # our MX/MSA hosts: port 25 to them always passes`,
-	"edge relay list":   `  mailgate edge relay list`,
+	"edge relay list":   `  mailgate edge relay list           # PREFIX: port 25 to these always passes`,
 	"edge relay remove": `  mailgate edge relay remove 192.0.2.25`,
 	"edge render": `  mailgate edge render > op25b.nft && nft -c -f op25b.nft   # check the ruleset without loading it
   mailgate edge render --format iptables                    # iptables + ipset for routers without nftables`,
@@ -66,7 +87,7 @@ var examples = map[string]string{
 	"edge run": `  mailgate -c /etc/mailgate/edge.toml edge run   # as root on the router, under systemd: keeps table inet op25b in step`,
 	"edge scope": `  mailgate edge scope carriers                         # phase 1 now: block port 25 towards carrier sets only
   mailgate edge scope all --from "2027-04-01 00:00"    # phase 2 from that date (local time)`,
-	"edge scope list":   `  mailgate edge scope list           # every scheduled change; edge plan shows them with what is in force`,
+	"edge scope list":   `  mailgate edge scope list           # FROM SCOPE PHASE: every scheduled change; edge plan shows what is in force`,
 	"edge scope remove": `  mailgate edge scope remove 2027-04-01T00:00:00Z   # the time as scope list prints it`,
 
 	"filter add": `  mailgate filter add alice@example.net --header Subject --regex 'invoice|請求書' --folder Bills
@@ -105,6 +126,7 @@ var examples = map[string]string{
 
 	"srs forward": `  mailgate srs forward carol@sender.example   # SRS0=HHHH=TT=sender.example=carol@<srs domain>, as a redirect sends it today`,
 
+	"srs reverse": `  mailgate srs reverse SRS0=HHHH=TT=sender.example=carol@srs.isp.example   # carol@sender.example, or why the MX refuses it`,
 	"sieve activate": `  mailgate sieve activate alice@example.net vacation
   mailgate sieve activate alice@example.net --none   # no filtering`,
 	"sieve check":  `  mailgate sieve check rules.sieve   # "rules.sieve: ok", or line:column and what is wrong`,
@@ -115,20 +137,32 @@ var examples = map[string]string{
   mailgate sieve get alice@example.net | sed s/Bills/Invoices/ | mailgate sieve put alice@example.net - --name rules`,
 	"sieve run": `  mailgate sieve run rules.sieve message.eml --from bob@example.org --to alice@example.net   # prints fileinto Bills, keep ...`,
 
+	"serve": `  mailgate serve                                   # zero config: loopback, ports + 2000, ./mailgate-data
+  mailgate -c /etc/mailgate/mailgate.toml serve    # under systemd; "mailgate config example" to start the file`,
+
 	"subscriber link": `  mailgate subscriber link 0312345678@isp.example alice@example.net   # the RADIUS User-Name, the account`,
 	"subscriber who": `  mailgate subscriber who 198.18.1.1
   mailgate subscriber who 2001:db8:100::1 --at 2026-12-01T10:00:00+09:00`,
 
 	"user add": `  mailgate user add alice@example.net                              # asks for the password twice
   printf '%s\n' "$PASSWORD" | mailgate user add alice@example.net --password-stdin`,
-	"user home":   `  mailgate user home alice@example.net node-b   # its Maildir is already on node-b`,
+	"user home": `  mailgate user home alice@example.net node-b   # its Maildir is already on node-b`,
+	"user limits": `  mailgate user limits alice@example.net                                   # her limits and what she sent in 24 h
+  mailgate user limits alice@example.net --recipients-per-day 5000 --messages-per-day default`,
 	"user list":   `  mailgate user list --domain example.net   # status, what each sent in 24 h, its own limits`,
 	"user move":   `  mailgate -c /etc/mailgate/node-a.toml user move alice@example.net node-b   # UIDs kept; run again to resume`,
 	"user passwd": `  mailgate user passwd alice@example.net   # logs out her web sessions; restores sending the compromise response stopped`,
+	"user quota": `  mailgate user quota alice@example.net          # her quota, her own or the default, and her usage
+  mailgate user quota alice@example.net 2GiB     # "default" gives back the node's, "unlimited" lifts it`,
 	"user remove": `  mailgate user remove alice@example.net   # its aliases go too; mail/example.net/alice/ stays on disk`,
 	"user resume": `  mailgate user resume alice@example.net --reason "ticket 42: PC cleaned"`,
+	"user spam": `  mailgate user spam alice@example.net                                   # her settings
+  mailgate user spam alice@example.net --action junk --threshold 7.5   # spam scoring 7.5 or more goes to Junk`,
 	"user suspend": `  mailgate user suspend alice@example.net --reason "ticket 42"                  # no login, no sending
   mailgate user suspend alice@example.net --sending-only --reason "spam run"   # reads mail, cannot submit`,
+
+	"version": `  mailgate version                   # mailgate v1.4.0 (revision 5bc239f0c1a2, 2026-12-02T11:51:20Z) go1.26.8
+  mailgate version --json            # {"version": ..., "revision": ..., "time": ..., "modified": ..., "go_version": ...}`,
 
 	"web feed-token add":    `  mailgate web feed-token add docomo   # prints the token once; the carrier sends it as Authorization: Bearer`,
 	"web feed-token list":   `  mailgate web feed-token list`,

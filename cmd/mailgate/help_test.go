@@ -15,9 +15,10 @@ import (
 
 // TestEveryCommandIsExplained: `mailgate help` walks a tree an operator
 // meets for the first time, so every command says what it does in one line
-// (Short), every command that runs says more (Long or Example: arguments,
-// what it changes, what it prints), and every flag has its explanation.
-// Every entry of examples names a command.
+// (Short), every command that runs shows how a call looks (Example: its
+// arguments, what it prints), and every flag has its explanation. Every
+// entry of examples names a command. (serve, dkim keygen, dns records and
+// 13 more had a Long but no Example.)
 func TestEveryCommandIsExplained(t *testing.T) {
 	keys := map[string]bool{} // examples not yet matched to a command
 	for k := range examples {
@@ -29,8 +30,8 @@ func TestEveryCommandIsExplained(t *testing.T) {
 		if strings.TrimSpace(c.Short) == "" {
 			t.Errorf("%s: no Short", name)
 		}
-		if c.Runnable() && c.Annotations[groupAnnotation] == "" && strings.TrimSpace(c.Long) == "" && strings.TrimSpace(c.Example) == "" {
-			t.Errorf("%s: no Long or Example", name)
+		if c.Runnable() && c.Annotations[groupAnnotation] == "" && strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%s: no Example (add one to examples in examples.go)", name)
 		}
 		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
 			if strings.TrimSpace(f.Usage) == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/buildinfo"
 	"mailgate/internal/config"
 	"mailgate/internal/store"
 )
@@ -40,10 +41,13 @@ Without -c, mailgate uses the zero-config setup: loopback only, standard
 ports + 2000, data in ./mailgate-data, SQLite.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version (and -v): the line `mailgate version` prints.
+		Version: buildinfo.Read().String(),
 	}
+	root.SetVersionTemplate("mailgate {{.Version}}\n")
 	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd(), newSubscriberCmd(), newAbuseCmd(), newDMARCCmd(),
-		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newReputationCmd(), newDNSCmd(), newSieveCmd(), newSRSCmd(), newFilterCmd(), newWebCmd(), newAPICmd(), newNodeCmd(), newBenchCmd())
+		newDKIMCmd(), newPoolCmd(), newEdgeCmd(), newReputationCmd(), newDNSCmd(), newSieveCmd(), newSRSCmd(), newFilterCmd(), newWebCmd(), newAPICmd(), newNodeCmd(), newBenchCmd(), newVersionCmd())
 	addExamples(root)
 	explainUsageErrors(root)
 	return root

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mailgate/internal/buildinfo"
 	"mailgate/internal/node"
 )
 
@@ -46,6 +47,11 @@ start from "mailgate config example".`,
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			out := cmd.OutOrStdout()
+			// First, as `mailgate version` prints it: which build a log is from.
+			bi := buildinfo.Read()
+			fmt.Fprintf(out, "mailgate %s\n", bi)
+			log := newLogger(cfg.Log.Level)
+			log.Info("starting", buildAttrs(bi)...)
 			fmt.Fprintf(out, "mailgate: host %s, data in %s, database %s\n", cfg.Hostname, cfg.DataDir, redactDSN(cfg.DatabaseDSN()))
 			cfgFlag := ""
 			if configPath != "" {
@@ -54,9 +60,22 @@ start from "mailgate config example".`,
 			fmt.Fprintf(out, "mailgate: to begin, in another terminal:\n"+
 				"  mailgate%[1]s domain add example.net\n"+
 				"  mailgate%[1]s user add alice@example.net      (asks for the password)\n", cfgFlag)
-			return node.Run(ctx, cfg, newLogger(cfg.Log.Level), out)
+			return node.Run(ctx, cfg, log, out)
 		},
 	}
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (for performance work)")
 	return cmd
+}
+
+// buildAttrs are serve's first log line's: the version, the commit when
+// the build has one, the Go version.
+func buildAttrs(bi buildinfo.Info) []any {
+	attrs := []any{"version", bi.Version}
+	if bi.Revision != "" {
+		attrs = append(attrs, "revision", bi.Revision)
+	}
+	if bi.Modified != nil {
+		attrs = append(attrs, "modified", *bi.Modified)
+	}
+	return append(attrs, "go", bi.GoVersion)
 }

@@ -33,6 +33,7 @@ func auditRows(t *testing.T, s *store.Store) []string {
 func TestKeyChangesAuditedOnce(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		dir := filepath.Join(t.TempDir(), "dkim")
+		storetest.Host(t, s, "ours.example")
 		if _, err := (dkim.Keys{Dir: dir}).Generate("ours.example", "old", "ed25519", false); err != nil {
 			t.Fatal(err)
 		}
@@ -50,6 +51,7 @@ func TestKeyChangesAuditedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []string{
+			"test domain.add ours.example ",
 			"cli:root dkim.import ours.example old ed25519 from " + filepath.Join(dir, "ours.example", "old.pem"),
 			"cli:root dkim.keygen ours.example new ed25519",
 			"cli:root dkim.activate ours.example new",
@@ -69,6 +71,7 @@ func TestKeyChangeNotWithoutItsAudit(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		dir := filepath.Join(t.TempDir(), "dkim")
 		k := dkim.Keys{Dir: dir, Store: s, Actor: "api:ops"}
+		storetest.Host(t, s, "ours.example")
 		for _, sel := range []string{"s1", "s2"} {
 			if _, err := k.Generate("ours.example", sel, "ed25519", false); err != nil {
 				t.Fatal(err)
@@ -106,6 +109,7 @@ func TestKeyChangeNotWithoutItsAudit(t *testing.T) {
 // included, so no row is ever audited under nobody.
 func TestStoreChangeNeedsAnActor(t *testing.T) {
 	s := storetest.SQLite(t)
+	storetest.Host(t, s, "ours.example")
 	dir := filepath.Join(t.TempDir(), "dkim")
 	if _, err := (dkim.Keys{Store: s, Actor: "cli:root"}).Generate("ours.example", "s1", "ed25519", false); err != nil {
 		t.Fatal(err)
@@ -126,7 +130,7 @@ func TestStoreChangeNeedsAnActor(t *testing.T) {
 	if sel, _, err := nobody.Active("ours.example"); err != nil || sel != "s1" {
 		t.Errorf("reading without an actor: %q %v, want s1", sel, err)
 	}
-	want := []string{"cli:root dkim.keygen ours.example s1 ed25519"}
+	want := []string{"test domain.add ours.example ", "cli:root dkim.keygen ours.example s1 ed25519"}
 	if got := auditRows(t, s); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit rows %q, want %q", got, want)
 	}

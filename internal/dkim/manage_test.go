@@ -16,6 +16,7 @@ import (
 // legacy directory alike, and the changes are audited under Actor.
 func TestRotateAndRetire(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		storetest.Host(t, s, "ours.example")
 		k := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s, Actor: "api:ops"}
 		testRotateAndRetire(t, k)
 		log, err := s.AuditLog(t.Context(), 10)
@@ -71,6 +72,7 @@ func testRotateAndRetire(t *testing.T, k dkim.Keys) {
 // after it is retired (the next process copies the directory in again).
 func TestRetiredLegacyKeyStaysRetired(t *testing.T) {
 	s := storetest.SQLite(t)
+	storetest.Host(t, s, "ours.example")
 	dir := filepath.Join(t.TempDir(), "dkim")
 	if _, err := (dkim.Keys{Dir: dir}).Generate("ours.example", "old", "ed25519", false); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 // activation through either is seen by the other at once.
 func TestStoreKeysSharedByNodes(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		storetest.Host(t, s, "ours.example")
 		a := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s, Actor: "cli:root"}
 		b := dkim.Keys{Dir: filepath.Join(t.TempDir(), "dkim"), Store: s, Actor: "api:ops"}.Cached()
 		if _, _, err := b.Active("ours.example"); !errors.Is(err, dkim.ErrNoKey) {

@@ -4,7 +4,11 @@
 // the web server's /metrics registers them (Register).
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mailgate/internal/buildinfo"
+)
 
 var (
 	// Sessions counts SMTP sessions by service (mx, submission,
@@ -40,10 +44,21 @@ var (
 	}, []string{"limit"})
 )
 
-// Register adds the counters to reg.
+// Register adds the counters to reg, and the build gauge.
 func Register(reg prometheus.Registerer) {
-	reg.MustRegister(Sessions, Messages, Deliveries, Logins, SRSBouncesLimited)
+	reg.MustRegister(Sessions, Messages, Deliveries, Logins, SRSBouncesLimited, buildInfo(buildinfo.Read()))
 	registerLatency(reg)
+}
+
+// buildInfo is the gauge mailgate_build_info{version,revision,goversion} 1,
+// the usual Prometheus way to say which build runs (a fleet mid-upgrade
+// shows two), with the values `mailgate version` prints.
+func buildInfo(bi buildinfo.Info) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "mailgate_build_info",
+		Help:        "The running build: module version, VCS revision and Go version as labels; always 1.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	}, func() float64 { return 1 })
 }
 
 // SMTPResult names an SMTP reply code's class for Messages.

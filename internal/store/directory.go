@@ -248,6 +248,12 @@ type addressError struct {
 func (e addressError) Error() string   { return e.what + ": " + e.err.Error() }
 func (e addressError) Unwrap() []error { return []error{e.err, ErrInvalid} }
 
+// unhostedDomain refuses what needs a domain we host (an account, an
+// alias, a DKIM key) for one we do not, saying how to add it.
+func unhostedDomain(dom string) error {
+	return fmt.Errorf("domain %s: %w; add it first with `mailgate domain add %s`", dom, ErrNotFound, dom)
+}
+
 // checkFree verifies the domain is ours and the address is neither an
 // account nor an alias yet.
 func (s *Store) checkFree(ctx context.Context, tx *sql.Tx, addr, dom string) error {
@@ -258,7 +264,7 @@ func (s *Store) checkFree(ctx context.Context, tx *sql.Tx, addr, dom string) err
 		return err
 	}
 	if domains == 0 {
-		return fmt.Errorf("domain %s: %w; add it first with `mailgate domain add %s`", dom, ErrNotFound, dom)
+		return unhostedDomain(dom)
 	}
 	if taken > 0 {
 		return fmt.Errorf("address %s: %w as an account or alias", addr, ErrExists)

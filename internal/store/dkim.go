@@ -33,22 +33,34 @@ CREATE UNIQUE INDEX dkim_keys_one_active ON dkim_keys(domain) WHERE active = 1;
 // its audit row. It becomes the domain's active key when activate is set
 // or the domain has no active key yet. added is false (and nothing
 // changes, nothing is audited) when the domain already has a key under
-// selector. The arguments are plain strings so that package dkim can use
-// the store through an interface without importing it.
+// selector. A domain we do not host is ErrNotFound, as for an account or
+// an alias: its key would sign nothing, since no account can send from
+// it. The arguments are plain strings so that package dkim can use the
+// store through an interface without importing it.
 func (s *Store) AddDKIMKey(ctx context.Context, actor, domain, selector, algorithm, privatePEM string, created time.Time, activate bool) (added bool, err error) {
-	return s.addDKIMKey(ctx, actor, "dkim.keygen", domain, selector, algorithm, privatePEM, selector+" "+algorithm, created, activate)
+	return s.addDKIMKey(ctx, actor, "dkim.keygen", domain, selector, algorithm, privatePEM, selector+" "+algorithm, created, activate, true)
 }
 
 // ImportDKIMKey is AddDKIMKey for a key made by an older version in the
 // legacy key directory, file being where it was read: audited as
 // dkim.import ("selector algorithm from file"), never activated over the
-// domain's active key.
+// domain's active key. It is copied whether or not we still host the
+// domain: the copy keeps what the directory held.
 func (s *Store) ImportDKIMKey(ctx context.Context, actor, domain, selector, algorithm, privatePEM, file string, created time.Time) (added bool, err error) {
-	return s.addDKIMKey(ctx, actor, "dkim.import", domain, selector, algorithm, privatePEM, selector+" "+algorithm+" from "+file, created, false)
+	return s.addDKIMKey(ctx, actor, "dkim.import", domain, selector, algorithm, privatePEM, selector+" "+algorithm+" from "+file, created, false, false)
 }
 
-func (s *Store) addDKIMKey(ctx context.Context, actor, action, domain, selector, algorithm, privatePEM, detail string, created time.Time, activate bool) (added bool, err error) {
+func (s *Store) addDKIMKey(ctx context.Context, actor, action, domain, selector, algorithm, privatePEM, detail string, created time.Time, activate, hostedOnly bool) (added bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if hostedOnly {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM domains WHERE name = ?`), domain).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return unhostedDomain(domain)
+			}
+		}
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO dkim_keys (domain, selector, algorithm, private_pem, active, created_at)
 VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (domain, selector) DO NOTHING`), domain, selector, algorithm, privatePEM, created.Unix())
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 func TestDKIMKeys(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
+		storetest.Host(t, s, "isp.example", "other.example")
 		if sel, p, err := s.ActiveDKIMKey(ctx, "isp.example"); err != nil || sel != "" || p != "" {
 			t.Fatalf("no key yet: got %q %q %v", sel, p, err)
 		}
@@ -70,6 +71,7 @@ func TestDKIMKeyChangesAudited(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Unix(1700000000, 0)
+		storetest.Host(t, s, "isp.example")
 		if _, err := s.AddDKIMKey(ctx, "api:ops", "isp.example", "s1", "rsa", "PEM1", now, false); err != nil {
 			t.Fatal(err)
 		}
@@ -94,6 +96,7 @@ func TestDKIMKeyChangesAudited(t *testing.T) {
 			"web:admin@isp.example dkim.activate isp.example old",
 			"node:mx1 dkim.import isp.example old ed25519 from /var/lib/mailgate/dkim/isp.example/old.pem",
 			"api:ops dkim.keygen isp.example s1 rsa",
+			"test domain.add isp.example ",
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -108,6 +111,7 @@ func TestDKIMKeyChangeNotWithoutItsAudit(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Unix(1700000000, 0)
+		storetest.Host(t, s, "isp.example")
 		for _, sel := range []string{"s1", "s2"} {
 			if _, err := s.AddDKIMKey(ctx, "cli:root", "isp.example", sel, "rsa", "PEM-"+sel, now, false); err != nil {
 				t.Fatal(err)
@@ -136,8 +140,33 @@ func TestDKIMKeyChangeNotWithoutItsAudit(t *testing.T) {
 		if strings.Join(sels, ",") != "s1,s2" {
 			t.Errorf("keys after the failed changes: %v, want s1,s2", sels)
 		}
-		if log, err := s.AuditLog(ctx, 10); err != nil || len(log) != 2 {
-			t.Errorf("audit log: %d rows %v, want the two keygens only", len(log), err)
+		if log, err := s.AuditLog(ctx, 10); err != nil || len(log) != 3 {
+			t.Errorf("audit log: %d rows %v, want the domain's and the two keygens' only", len(log), err)
+		}
+	})
+}
+
+// TestDKIMKeygenNeedsAHostedDomain: a key for a domain we do not host is
+// refused as an account or alias there is, saying how to add the domain,
+// and nothing is stored or audited; a key copied from the legacy
+// directory is kept whatever the domain.
+func TestDKIMKeygenNeedsAHostedDomain(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Unix(1700000000, 0)
+		added, err := s.AddDKIMKey(ctx, "cli:root", "nope.example", "s1", "rsa", "PEM1", now, false)
+		const want = "domain nope.example: not found; add it first with `mailgate domain add nope.example`"
+		if !errors.Is(err, store.ErrNotFound) || err.Error() != want || added {
+			t.Fatalf("keygen for a domain we do not host: added=%v %v, want %q", added, err, want)
+		}
+		if doms, err := s.DKIMDomains(ctx); err != nil || len(doms) != 0 {
+			t.Errorf("keys after the refusal: %v %v, want none", doms, err)
+		}
+		if log, err := s.AuditLog(ctx, 10); err != nil || len(log) != 0 {
+			t.Errorf("audit log after the refusal: %d rows %v, want none", len(log), err)
+		}
+		if added, err := s.ImportDKIMKey(ctx, "node:mx1", "gone.example", "old", "rsa", "PEM0", "old.pem", now); err != nil || !added {
+			t.Errorf("import for a domain no longer hosted: added=%v %v, want it copied", added, err)
 		}
 	})
 }

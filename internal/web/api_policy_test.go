@@ -190,6 +190,15 @@ func TestAPIDKIMAndDNS(t *testing.T) {
 			t.Errorf("%s: %d %v", tc.body, code, m)
 		}
 	}
+	// A domain we do not host: 404, as for an account there, saying how
+	// to add it; no key is made.
+	code, m = s.api("POST", "/api/v1/domains/nope.example/dkim", ops, `{"selector":"s1","algorithm":"ed25519"}`)
+	if e, _ := m["error"].(map[string]any); code != 404 || errCode(m) != "not_found" || e["message"] != "domain nope.example: not found; add it first with `mailgate domain add nope.example`" {
+		t.Errorf("keygen for a domain we do not host: %d %v", code, m)
+	}
+	if m, err := s.srv.dkimKeys("").List(); err != nil || len(m) != 1 {
+		t.Errorf("keys after the refusal: %v %v, want example.jp's only", m, err)
+	}
 	if code, m := s.api("DELETE", "/api/v1/domains/example.jp/dkim/s1", ops, ""); code != 409 || errCode(m) != "in_use" {
 		t.Errorf("retiring the active key: %d %v", code, m)
 	}

@@ -140,3 +140,21 @@ func TestCLIPasswordNeverOnArgv(t *testing.T) {
 		t.Error("the server log holds a password")
 	}
 }
+
+// TestCLIUnknownCommandsFail: the binary exits 1 for an unknown command or
+// help topic, cobra's help and completion commands included, and names
+// the usage (`help nosuch` and `completion frob` printed help and exited 0).
+func TestCLIUnknownCommandsFail(t *testing.T) {
+	n := NewNode(t, "", "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nosuch"}, "mailgate: unknown command \"nosuch\" for \"mailgate\"\nusage: mailgate COMMAND [flags] (see `mailgate --help`)\n"},
+		{[]string{"help", "nosuch"}, "mailgate: help: unknown command \"nosuch\" for \"mailgate\"\nusage: mailgate help [command] [flags] (see `mailgate help --help`)\n"},
+		{[]string{"completion", "frob"}, "mailgate: unknown command \"frob\" for \"mailgate completion\"\nusage: mailgate completion COMMAND [flags] (see `mailgate completion --help`)\n"},
+		{[]string{"user", "frob"}, "mailgate: unknown command \"frob\" for \"mailgate user\"\nusage: mailgate user COMMAND [flags] (see `mailgate user --help`)\n"},
+	} {
+		cliFails(t, n, "", c.want, c.args...)
+	}
+}

@@ -26,6 +26,7 @@ func zoneBody(out string) string {
 func TestDNSRecordsAndCheck(t *testing.T) {
 	NeedTool(t, "nsd")
 	n := NewNode(t, "", "[publish]\noutbound_ips = [\"192.0.2.25\", \"2001:db8::25\"]\nmx_hosts = [\"mx1.isp.test\", \"mx2.isp.test\"]\n")
+	n.MustCLI("", "domain", "add", "example.net")
 	n.MustCLI("", "dkim", "keygen", "example.net", "--selector", "s1")
 	good := n.MustCLI("", "dns", "records", "example.net")
 	for _, want := range []string{

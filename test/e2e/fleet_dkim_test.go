@@ -30,7 +30,7 @@ func TestFleetDKIMKeySharedByNodes(t *testing.T) {
 	a.MustCLI(alicePW+"\n", "user", "add", alice, "--password-stdin", "--home", "node-a")
 	rec := a.MustCLI("", "dkim", "keygen", "example.net", "--selector", "fleet-one", "--algo", "ed25519")
 	d.add(t, strings.TrimSpace(rec))
-	if out := b.MustCLI("", "dkim", "list"); out != "example.net\tfleet-one\n" {
+	if out := b.MustCLI("", "dkim", "list"); out != "DOMAIN       ACTIVE SELECTOR\nexample.net  fleet-one\n" {
 		t.Fatalf("node-b's dkim list: %q, want node-a's key", out)
 	}
 	if out := b.MustCLI("", "dkim", "show", "example.net"); out != rec {

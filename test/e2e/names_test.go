@@ -119,3 +119,34 @@ s.quit()
 	c.cmd("AUTH PLAIN "+plainResp("user@"+uniU, "pw-user-12345"), "235 ")
 	c.cmd("QUIT", "221 ")
 }
+
+// TestCLIPrintsTheStoredName: every directory command names a domain,
+// account or alias as the store keeps it and as `domain list` and `user
+// add` print it (lower case, A-labels), whatever form it was typed in.
+// (`domain remove bücher.example` said "domain bücher.example removed".)
+func TestCLIPrintsTheStoredName(t *testing.T) {
+	const (
+		bookU = "Bücher.Example"
+		bookA = "xn--bcher-kva.example"
+	)
+	n := NewNode(t, "", "")
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"domain", "add", bookU}, "domain " + bookA + " added\n"},
+		{"pw-leser-12345\n", []string{"user", "add", "Leser@" + bookU, "--password-stdin"}, "account leser@" + bookA + " added\n"},
+		{"pw-leser-67890\n", []string{"user", "passwd", "LESER@" + bookU, "--password-stdin"}, "password of leser@" + bookA + " changed\n"},
+		{"", []string{"user", "suspend", "Leser@" + bookU}, "account leser@" + bookA + " is now suspended\n"},
+		{"", []string{"user", "resume", "Leser@" + bookU}, "account leser@" + bookA + " is now active\n"},
+		{"", []string{"alias", "add", "Info@" + bookU, "leser@" + bookU}, "alias info@" + bookA + " -> leser@" + bookA + " added\n"},
+		{"", []string{"alias", "remove", "INFO@" + bookU}, "alias info@" + bookA + " removed\n"},
+		{"", []string{"user", "remove", "Leser@" + bookU}, "account leser@" + bookA + " removed\n"},
+		{"", []string{"domain", "remove", bookU}, "domain " + bookA + " removed\n"},
+	} {
+		if out := n.MustCLI(c.stdin, c.args...); out != c.want {
+			t.Errorf("mailgate %s: %q, want %q", strings.Join(c.args, " "), out, c.want)
+		}
+	}
+}

@@ -79,6 +79,7 @@ func TestWebAPIDKIMAndDNSCurl(t *testing.T) {
 	NeedTool(t, "curl")
 	NeedTool(t, "nsd")
 	n := webNode(t, "[publish]\noutbound_ips = [\"192.0.2.25\"]\n")
+	n.MustCLI("", "domain", "add", "broken.test", "example.jp")
 	n.MustCLI("", "dkim", "keygen", "broken.test", "--selector", "s1")
 	var kept []string
 	for _, l := range strings.Split(zoneBody(n.MustCLI("", "dns", "records", "broken.test")), "\n") {
@@ -114,6 +115,7 @@ func TestWebAPIDKIMAndDNSCurl(t *testing.T) {
 	}{
 		{"read token cannot keygen", append(bearer(reader), "-d", `{"selector":"a1"}`, api+"/domains/example.jp/dkim"), 403, `"code": "forbidden"`},
 		{"keygen", append(bearer(keys), "-d", `{"selector":"a1","algorithm":"ed25519"}`, api+"/domains/example.jp/dkim"), 201, `"active": true`},
+		{"domain we do not host", append(bearer(keys), "-d", `{"selector":"a1"}`, api+"/domains/nope.test/dkim"), 404, "add it first with `mailgate domain add nope.test`"},
 		{"rotate", append(bearer(keys), "-d", `{"selector":"a2"}`, api+"/domains/example.jp/dkim"), 201, `"name": "a2._domainkey.example.jp."`},
 		{"same selector", append(bearer(keys), "-d", `{"selector":"a2"}`, api+"/domains/example.jp/dkim"), 409, `"code": "exists"`},
 		{"bad algorithm", append(bearer(keys), "-d", `{"selector":"a3","algorithm":"dsa"}`, api+"/domains/example.jp/dkim"), 400, `"code": "invalid"`},

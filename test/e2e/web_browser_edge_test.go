@@ -99,7 +99,7 @@ func TestWebBrowserConsoleEdgePolicy(t *testing.T) {
 	if done, _ := submit("add a relay", "#addrelay", chromedp.SendKeys(`#relayprefixes`, "192.0.2.25", chromedp.ByQuery)); done != "relays added: 192.0.2.25" {
 		t.Errorf("add relay: %q", done)
 	}
-	if out := n.MustCLI("", "edge", "relay", "list"); strings.TrimSpace(out) != "192.0.2.25/32" {
+	if out := n.MustCLI("", "edge", "relay", "list"); out != "PREFIX\n192.0.2.25/32\n" {
 		t.Errorf("edge relay list after the console's add:\n%s", out)
 	}
 	if done, _ := submit("add a carrier", "#addcarrier",

@@ -120,3 +120,12 @@ func FailAuditWrites(t testing.TB, s *store.Store) {
 		}
 	}
 }
+
+// Host adds domains to s as hosted ones, audited as "test domain.add
+// DOMAIN ": what an account, an alias or a DKIM key needs first.
+func Host(t testing.TB, s *store.Store, domains ...string) {
+	t.Helper()
+	if _, err := s.AddDomains(context.Background(), "test", domains); err != nil {
+		t.Fatal(err)
+	}
+}
