@@ -20,6 +20,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"mailgate/internal/address"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,7 @@ func validLabel(s string) bool {
 // TXT record to publish. algo is "rsa" (2048 bits) or "ed25519" (RFC 8463).
 // The key becomes active when activate is set or the domain has none yet.
 func (k Keys) Generate(domain, selector, algo string, activate bool) (string, error) {
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	domain = canonical(domain)
 	if !validLabel(domain) {
 		return "", fmt.Errorf("dkim: %q %w: not a domain name", domain, ErrInvalid)
 	}
@@ -173,6 +174,7 @@ func (k Keys) Generate(domain, selector, algo string, activate bool) (string, er
 
 // Activate makes selector the one domain signs with.
 func (k Keys) Activate(domain, selector string) error {
+	domain = canonical(domain)
 	if k.Store != nil {
 		return k.activateInStore(domain, selector)
 	}
@@ -187,6 +189,7 @@ func (k Keys) Activate(domain, selector string) error {
 }
 
 func (k Keys) load(domain, selector string) (crypto.Signer, error) {
+	domain = canonical(domain)
 	if !validLabel(domain) || !validLabel(selector) {
 		return nil, ErrNoKey
 	}
@@ -240,7 +243,7 @@ func parseKey(b []byte, name string) (crypto.Signer, error) {
 
 // Active returns the selector and key domain signs with, or ErrNoKey.
 func (k Keys) Active(domain string) (string, crypto.Signer, error) {
-	domain = strings.ToLower(domain)
+	domain = canonical(domain)
 	if !validLabel(domain) {
 		return "", nil, ErrNoKey
 	}
@@ -320,4 +323,15 @@ func (k Keys) List() (map[string]string, error) {
 		out[e.Name()] = sel
 	}
 	return out, nil
+}
+
+// canonical is domain as the store keeps it (address.CanonicalDomain: an
+// internationalized name in its A-label form, RFC 5890 §2.3.2.1, which is
+// also the form DNS and the d= tag carry, RFC 6376 §3.5), or lower-cased
+// as given when it is not a domain name, for validLabel to refuse.
+func canonical(domain string) string {
+	if d, err := address.CanonicalDomain(domain); err == nil {
+		return d
+	}
+	return strings.ToLower(strings.TrimSuffix(domain, "."))
 }

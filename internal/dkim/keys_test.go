@@ -129,3 +129,22 @@ func TestCachedKeysFollowFileChanges(t *testing.T) {
 		t.Fatal("changed key file not parsed again")
 	}
 }
+
+// TestKeysTakeEitherFormOfAnIDN: a key made for "Bücher.example" is the
+// key of xn--bcher-kva.example (RFC 5890 §2.3.2.1: one name), found and
+// published under the A-label, which DNS and the d= tag carry.
+func TestKeysTakeEitherFormOfAnIDN(t *testing.T) {
+	k := Keys{Dir: t.TempDir()}
+	rec, err := k.Generate("Bücher.example", "s1", "ed25519", true)
+	if err != nil {
+		t.Fatalf("Generate with a U-label: %v", err)
+	}
+	if !strings.HasPrefix(rec, "s1._domainkey.xn--bcher-kva.example.") {
+		t.Fatalf("record %q, want it under the A-label", rec)
+	}
+	for _, d := range []string{"xn--bcher-kva.example", "bücher.example"} {
+		if sel, _, err := k.Active(d); err != nil || sel != "s1" {
+			t.Errorf("Active(%q) = %q, %v", d, sel, err)
+		}
+	}
+}

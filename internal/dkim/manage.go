@@ -25,7 +25,7 @@ type KeyInfo struct {
 
 // KeysOf lists domain's keys, oldest first; none is not an error.
 func (k Keys) KeysOf(domain string) ([]KeyInfo, error) {
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	domain = canonical(domain)
 	if !validLabel(domain) {
 		return nil, fmt.Errorf("dkim: %q %w: not a domain name", domain, ErrInvalid)
 	}
@@ -79,7 +79,7 @@ func (k Keys) KeysOf(domain string) ([]KeyInfo, error) {
 // leaves its removal to the signer). The active key cannot be retired —
 // activate another one first — or mail would go out unsigned.
 func (k Keys) Retire(domain, selector string) error {
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	domain = canonical(domain)
 	if _, err := k.load(domain, selector); err != nil {
 		return err
 	}

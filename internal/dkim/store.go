@@ -184,7 +184,7 @@ func (k Keys) generateInStore(domain, selector, algo string, der []byte, activat
 }
 
 func (k Keys) activateInStore(domain, selector string) error {
-	domain = strings.ToLower(domain)
+	domain = canonical(domain)
 	actor, err := k.actor()
 	if err != nil {
 		return err
