@@ -191,6 +191,7 @@ func newBenchTLSCmd() *cobra.Command {
 		clients int
 		d       time.Duration
 		row     string
+		addr    string
 	)
 	cmd := &cobra.Command{
 		Use:   "tls",
@@ -198,9 +199,19 @@ func newBenchTLSCmd() *cobra.Command {
 		Long: `Runs a loopback TLS server with the configured certificate (or a fresh
 self-signed one when no config is given) and the node's TLS settings, and
 --clients concurrent clients doing connect + handshake + close in a loop.
-This bounds submissions at one message per connection.`,
+This bounds submissions at one message per connection.
+With --addr the clients handshake with that server instead (TLS from the
+first byte, as on port 465): another MTA's TLS stack, measured from the
+client side (its CPU is not counted here).`,
+		Example: `  mailgate bench tls --clients 20 --duration 5s
+  mailgate bench tls --addr 127.0.0.1:10465   # another server's implicit-TLS port`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if addr != "" {
+				return runBench(cmd.OutOrStdout(), row, fmt.Sprintf("TLS handshakes with %s (%d clients)", addr, clients), func(ctx context.Context) (*loadgen.Result, error) {
+					return loadgen.HandshakesTo(ctx, addr, clients, d)
+				})
+			}
 			cfg := config.Default()
 			certDir := ""
 			if configFile() != "" {
@@ -231,6 +242,7 @@ This bounds submissions at one message per connection.`,
 	f.IntVar(&clients, "clients", 20, "concurrent clients")
 	f.DurationVar(&d, "duration", 5*time.Second, "how long to run")
 	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	f.StringVar(&addr, "addr", "", "host:port of a TLS server to handshake with (implicit TLS) instead of a loopback server with the node's certificate")
 	return cmd
 }
 
