@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -44,6 +45,15 @@ func main() {
 	flag.Parse()
 	if *port == 0 || *user == "" || *cert == "" || *key == "" {
 		fail("-port, -user, -cert and -key are required; the password comes on standard input")
+	}
+	// Postfix and Dovecot resolve a relative path from their own
+	// directories.
+	for _, f := range []*string{cert, key} {
+		abs, err := filepath.Abs(*f)
+		if err != nil {
+			fail("%v", err)
+		}
+		*f = abs
 	}
 	pw, err := bufio.NewReader(os.Stdin).ReadString('\n')
 	pw = strings.TrimRight(pw, "\r\n")
