@@ -203,8 +203,6 @@ This bounds submissions at one message per connection.
 With --addr the clients handshake with that server instead (TLS from the
 first byte, as on port 465): another MTA's TLS stack, measured from the
 client side (its CPU is not counted here).`,
-		Example: `  mailgate bench tls --clients 20 --duration 5s
-  mailgate bench tls --addr 127.0.0.1:10465   # another server's implicit-TLS port`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if addr != "" {

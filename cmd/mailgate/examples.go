@@ -21,6 +21,9 @@ var examples = map[string]string{
 	"api token list":   `  mailgate api token list             # NAME SCOPES BY CREATED (never the token)`,
 	"api token remove": `  mailgate api token remove billing   # requests with its token get 401 at once`,
 
+	"bench tls": `  mailgate -c /etc/mailgate/mailgate.toml bench tls --clients 20 --duration 5s   # the node's certificate
+  mailgate bench tls --addr 127.0.0.1:10465   # another server's implicit-TLS port (its CPU is not counted)`,
+
 	"config check": `  mailgate -c /etc/mailgate/mailgate.toml config check   # "FILE: OK", or every bad key by name, exit 1`,
 	"config example": `  mailgate config example > /etc/mailgate/mailgate.toml
   mailgate -c /etc/mailgate/mailgate.toml config check`,
