@@ -29,6 +29,9 @@ func TestPostfixDovecotSubmission(t *testing.T) {
 			MissingPeer(t, "%s not installed", tool)
 		}
 	}
+	if _, err := os.Stat("/usr/lib/dovecot/modules/libdriver_sqlite.so"); err != nil {
+		MissingPeer(t, "Dovecot's SQLite driver not installed (dovecot-sqlite)")
+	}
 	const user, pw = "load@bench.example", "bench-password-1"
 	dir := t.TempDir()
 	if _, err := certs.Load("", "", dir, "bench.example"); err != nil {
