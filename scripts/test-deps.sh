@@ -34,6 +34,10 @@ cap "Cyrus SASL sasldb with PLAIN and LOGIN" "sasl2-bin libsasl2-modules" \
   "command -v saslpasswd2 && ls /usr/lib/*/sasl2/libplain.so* /usr/lib/*/sasl2/liblogin.so*"
 cap "Dovecot IMAP and POP3" "dovecot-core dovecot-imapd dovecot-pop3d" \
   "command -v dovecot && test -x /usr/lib/dovecot/imap && test -x /usr/lib/dovecot/pop3"
+# Dovecot's LMTP server: Postfix delivers into it in the submission
+# benchmark's peer (Postfix + Dovecot SASL, as ISPs run them).
+cap "Dovecot LMTP and SQL auth (SQLite)" "dovecot-core dovecot-lmtpd dovecot-sqlite" \
+  "command -v dovecot && test -x /usr/lib/dovecot/lmtp && test -e /usr/lib/dovecot/modules/libdriver_sqlite.so"
 cap "fetchmail with SSL" "fetchmail ca-certificates" "fetchmail -V 2>/dev/null | grep -q '+SSL'"
 cap "mbsync" "isync" "command -v mbsync"
 # An HTTP/2 client that prints the frames it gets (the web server's SETTINGS).

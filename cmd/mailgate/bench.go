@@ -221,6 +221,7 @@ func newBenchTLSCmd() *cobra.Command {
 		clients int
 		d       time.Duration
 		row     string
+		addr    string
 	)
 	cmd := &cobra.Command{
 		Use:   "tls",
@@ -228,9 +229,17 @@ func newBenchTLSCmd() *cobra.Command {
 		Long: `Runs a loopback TLS server with the configured certificate (or a fresh
 self-signed one when no config is given) and the node's TLS settings, and
 --clients concurrent clients doing connect + handshake + close in a loop.
-This bounds submissions at one message per connection.`,
+This bounds submissions at one message per connection.
+With --addr the clients handshake with that server instead (TLS from the
+first byte, as on port 465): another MTA's TLS stack, measured from the
+client side (its CPU is not counted here).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if addr != "" {
+				return runBench(cmd.OutOrStdout(), row, fmt.Sprintf("TLS handshakes with %s (%d clients)", addr, clients), func(ctx context.Context) (*loadgen.Result, error) {
+					return loadgen.HandshakesTo(ctx, addr, clients, d)
+				})
+			}
 			serverConf, done, err := benchServerTLS()
 			if err != nil {
 				return err
@@ -245,6 +254,7 @@ This bounds submissions at one message per connection.`,
 	f.IntVar(&clients, "clients", 20, "concurrent clients")
 	f.DurationVar(&d, "duration", 5*time.Second, "how long to run")
 	f.StringVar(&row, "row", "", "print one tab-separated table row with this label")
+	f.StringVar(&addr, "addr", "", "host:port of a TLS server to handshake with (implicit TLS) instead of a loopback server with the node's certificate")
 	return cmd
 }
 

@@ -23,7 +23,6 @@ var examples = map[string]string{
 	"bench fsync": `  mailgate bench fsync --dir /var/lib/mailgate --writers 20   # on the spool's file system: write+fsync+link+dir fsync/s`,
 	"bench submit": `  printf '%s\n' "$PASSWORD" | mailgate bench submit --user bench@example.net --password-stdin --clients 20 --messages 400
   printf '%s\n' "$PASSWORD" | mailgate bench submit --user bench@example.net --password-stdin --implicit-tls --resume-tls --per-conn 0`,
-	"bench tls": `  mailgate -c /etc/mailgate/mailgate.toml bench tls --clients 20   # handshakes/s with the node's certificate and settings`,
 
 	"alias add":    `  mailgate alias add info@example.net alice@example.net   # mail to info@ goes to alice, who may also send as it`,
 	"alias list":   `  mailgate alias list --account alice@example.net`,
@@ -33,6 +32,9 @@ var examples = map[string]string{
   curl -H "Authorization: Bearer $TOKEN" https://mail.isp.example/api/v1/domains`,
 	"api token list":   `  mailgate api token list             # NAME SCOPES BY CREATED (never the token)`,
 	"api token remove": `  mailgate api token remove billing   # requests with its token get 401 at once`,
+
+	"bench tls": `  mailgate -c /etc/mailgate/mailgate.toml bench tls --clients 20 --duration 5s   # the node's certificate
+  mailgate bench tls --addr 127.0.0.1:10465   # another server's implicit-TLS port (its CPU is not counted)`,
 
 	"config check": `  mailgate -c /etc/mailgate/mailgate.toml config check   # "FILE: OK", or every bad key by name, exit 1`,
 	"config example": `  mailgate config example > /etc/mailgate/mailgate.toml

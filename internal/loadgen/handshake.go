@@ -37,11 +37,20 @@ func Handshakes(ctx context.Context, serverConf *tls.Config, clients int, d time
 			}()
 		}
 	}()
+	return HandshakesTo(ctx, l.Addr().String(), clients, d)
+}
+
+// HandshakesTo measures TLS handshakes per second against the server at
+// addr, which speaks TLS from the first byte (an implicit-TLS port such as
+// another MTA's 465): clients concurrent connections each doing connect +
+// handshake + close in a loop. Only the client side runs here; the
+// server's CPU is the caller's to count.
+func HandshakesTo(ctx context.Context, addr string, clients int, d time.Duration) (*Result, error) {
 	clientConf := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 	// A failed handshake on loopback is a broken setup, not a data point:
 	// Repeat stops at the first error.
 	return Repeat(ctx, clients, d, func() error {
-		c, err := net.DialTimeout("tcp", l.Addr().String(), 10*time.Second)
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 		if err != nil {
 			return err
 		}

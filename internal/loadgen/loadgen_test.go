@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -225,5 +226,49 @@ func TestWriteDotStuffed(t *testing.T) {
 		if b.String() != want {
 			t.Errorf("%q: got %q, want %q", in, b.String(), want)
 		}
+	}
+}
+
+// HandshakesTo counts handshakes completed against a server it did not
+// start: every one the client counts, the server completed.
+func TestHandshakesToForeignServer(t *testing.T) {
+	cert, err := certs.Load("", "", t.TempDir(), "peer.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", certs.ServerConfig(cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var done sync.WaitGroup
+	var mu sync.Mutex
+	served := 0
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				defer c.Close()
+				if c.(*tls.Conn).Handshake() == nil {
+					mu.Lock()
+					served++
+					mu.Unlock()
+				}
+			}()
+		}
+	}()
+	r, err := HandshakesTo(context.Background(), l.Addr().String(), 4, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	done.Wait()
+	if r.Sent == 0 || r.Failed != 0 || served != r.Sent {
+		t.Fatalf("client counted %d handshakes (%d failed), server completed %d", r.Sent, r.Failed, served)
 	}
 }

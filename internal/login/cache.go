@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// verified remembers recent successful logins, as Dovecot's auth_cache
-// does, so a client that opens a connection per message (most of them)
-// does not pay an argon2id hash — tens of milliseconds of CPU and 19 MiB —
-// each time. An entry holds an HMAC of the password under a key made at
+// verified remembers recent successful logins, so a client that opens a
+// connection per message (most of them) does not pay an argon2id hash —
+// tens of milliseconds of CPU and 19 MiB — each time. (Dovecot's
+// auth_cache does not spare that: it keeps the stored hash and verifies
+// every login against it, src/auth/passdb-cache.c.) An entry holds an HMAC of the password under a key made at
 // start, never the password, and counts only while the account's stored
 // hash is the one it was checked against: a password change ends it at
 // once, on every node. Failures are never cached, so guessing still costs
