@@ -24,8 +24,11 @@
 # with Postfix's port; its CPU is that of every Postfix and
 # Dovecot process (a cgroup of their own, else summed over /proc), taken
 # once Dovecot has written every accepted message. Skipped, with a line
-# saying why, when Postfix or Dovecot is missing.
-# Takes about five minutes.
+# saying why, when Postfix or Dovecot is missing. And the floor under
+# any server: the same pipelining client against an in-process server
+# that only answers (mailgate bench floor), with and without a durable
+# write per message.
+# Takes about six minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_SUBMISSION_RUNS:-3}
@@ -229,12 +232,18 @@ for _ in $(seq "$RUNS"); do
     submit shm --tmpfs --clients 20 --size 10240 --per-conn 1 --messages 1000 --pipelining --implicit-tls --row "the same, data_dir on tmpfs: no durable write (a floor, not a way to run)"
   fi
   if [ -n "$peer" ]; then
-    submit_peer pf load@bench.example --clients 20 --size 10240 --per-conn 1 --messages 1000 --row "Postfix + Dovecot SASL, 465, 1 msg/conn, waiting client"
-    submit_peer pfpipe load@bench.example --clients 20 --size 10240 --per-conn 1 --messages 1000 --pipelining --row "Postfix + Dovecot SASL, 465, 1 msg/conn, pipelining"
+    # 200, not 1000: one argon2id per login holds these to about 20/s.
+    submit_peer pf load@bench.example --clients 20 --size 10240 --per-conn 1 --messages 200 --row "Postfix + Dovecot SASL, 465, 1 msg/conn, waiting client"
+    submit_peer pfpipe load@bench.example --clients 20 --size 10240 --per-conn 1 --messages 200 --pipelining --row "Postfix + Dovecot SASL, 465, 1 msg/conn, pipelining"
     submit_peer pfcheap fast@bench.example --clients 20 --size 10240 --per-conn 1 --messages 1000 --pipelining --row "the same, password stored as {SSHA256}: no argon2id at login (Dovecot's cache does not spare it)"
     measured pftls --peer -- "$work/mailgate" bench tls --addr "127.0.0.1:$pfport" --clients 20 --duration 5s --row "limit: bare TLS handshakes with Postfix's 465 (OpenSSL; its connection setup and greeting too), 20 clients, same certificate"
   fi
   measured tls -- "$work/mailgate" -c "$work/mailgate.toml" bench tls --clients 20 --duration 5s --row "limit: bare TLS handshakes, 20 clients, same certificate and settings"
+  # The same client against a server that only speaks the protocol (in
+  # one process, as the handshakes): how close to the handshake rate one
+  # message per connection can come before any mail logic is counted.
+  measured floor -- "$work/mailgate" -c "$work/mailgate.toml" bench floor --clients 20 --size 10240 --messages 2000 --row "limit: the protocol alone, pipelined on 465 (canned replies, content dropped)"
+  measured floordur -- "$work/mailgate" -c "$work/mailgate.toml" bench floor --clients 20 --size 10240 --messages 1000 --durable-dir "$work/data/floor" --row "limit: the same with each message written durably before the 250"
 done
 measured fsync1 -- "$work/mailgate" -c "$work/mailgate.toml" bench fsync --dir "$work/data" --size 10240 --writers 1 --duration 5s --row "limit: fsync 10 KiB+link+dir fsync, 1 writer"
 measured fsync20 -- "$work/mailgate" -c "$work/mailgate.toml" bench fsync --dir "$work/data" --size 10240 --writers 20 --duration 5s --row "limit: fsync 10 KiB+link+dir fsync, 20 writers"
@@ -263,7 +272,7 @@ else
 fi
 {
   printf 'WHAT\tPER SECOND\tMIN-MAX\tP50 MS\tP99 MS\tCOUNT\tFAILED\tCPU MS PER OP\n'
-  for k in one pipe pipe465 $([ -n "$shm" ] && echo shm) $([ -n "$peer" ] && echo pf pfpipe pfcheap) resumed ten login tls $([ -n "$peer" ] && echo pftls) fsync1 fsync20 auth; do median "$k"; done
+  for k in one pipe pipe465 $([ -n "$shm" ] && echo shm) $([ -n "$peer" ] && echo pf pfpipe pfcheap) resumed ten login tls floor floordur $([ -n "$peer" ] && echo pftls) fsync1 fsync20 auth; do median "$k"; done
 } | column -t -s $'\t'
 if [ -n "$peer" ]; then
   awk -F '\t' '$3 > w {w = $3} END {
@@ -280,6 +289,8 @@ ratio tls one "bare TLS handshakes / submissions at 1 msg/conn, a client waiting
 ratio tls pipe "bare TLS handshakes / submissions at 1 msg/conn, pipelining"
 ratio tls pipe465 "bare TLS handshakes / submissions at 1 msg/conn, pipelining on 465"
 [ -n "$shm" ] && ratio tls shm "bare TLS handshakes / submissions at 1 msg/conn, pipelining on 465, data_dir on tmpfs"
+ratio tls floor "bare TLS handshakes / the protocol alone at 1 msg/conn (no mail logic, no write)"
+ratio tls floordur "bare TLS handshakes / the protocol alone at 1 msg/conn with a durable write"
 if [ -n "$peer" ]; then
   ratio tls pf "bare TLS handshakes / Postfix submissions at 1 msg/conn, a client waiting for each reply"
   ratio tls pfpipe "bare TLS handshakes / Postfix submissions at 1 msg/conn, pipelining"
