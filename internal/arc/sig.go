@@ -77,23 +77,23 @@ var errTemporary = errors.New("temporary")
 // against the key its d= and s= name, for its a=.
 func checkSignature(ctx context.Context, r authres.TXTResolver, tags map[string]string, d []byte) error {
 	for _, t := range []string{"a", "b", "d", "s"} {
-		if noSpace(tags[t]) == "" {
+		if authres.NoSpace(tags[t]) == "" {
 			return fmt.Errorf("no %s= tag", t)
 		}
 	}
-	keyAlgo, hashAlgo, _ := strings.Cut(strings.ToLower(noSpace(tags["a"])), "-")
+	keyAlgo, hashAlgo, _ := strings.Cut(strings.ToLower(authres.NoSpace(tags["a"])), "-")
 	if hashAlgo != "sha256" {
 		return fmt.Errorf("a=%s: sha256 only (RFC 8301 §3.1)", tags["a"])
 	}
-	domain := strings.ToLower(noSpace(tags["d"]))
-	verify, result, reason := authres.LookupKey(ctx, r, noSpace(tags["s"])+"._domainkey."+domain, keyAlgo)
+	domain := strings.ToLower(authres.NoSpace(tags["d"]))
+	verify, result, reason := authres.LookupKey(ctx, r, authres.NoSpace(tags["s"])+"._domainkey."+domain, keyAlgo)
 	if result == "temperror" {
 		return fmt.Errorf("%w: %s: %s", errTemporary, domain, reason)
 	}
 	if verify == nil {
 		return fmt.Errorf("key of %s: %s", domain, reason)
 	}
-	b, err := base64.StdEncoding.DecodeString(noSpace(tags["b"]))
+	b, err := base64.StdEncoding.DecodeString(authres.NoSpace(tags["b"]))
 	if err != nil || !verify(d, b) {
 		return fmt.Errorf("signature of %s did not verify", domain)
 	}
@@ -127,16 +127,7 @@ func sign(key crypto.Signer, d []byte) (string, error) {
 
 // equalBase64 compares two base64 values, folding white space ignored.
 func equalBase64(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(noSpace(a)), []byte(noSpace(b))) == 1
-}
-
-func noSpace(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
+	return subtle.ConstantTimeCompare([]byte(authres.NoSpace(a)), []byte(authres.NoSpace(b))) == 1
 }
 
 // fold writes a signature field: its tags, then b= on lines of its own

@@ -52,7 +52,7 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 	}
 	n := len(c.sets)
 	// Step 3: a chain sealed as failed stays failed, and ends.
-	if strings.EqualFold(noSpace(c.sets[n-1].asTags["cv"]), Fail) {
+	if strings.EqualFold(authres.NoSpace(c.sets[n-1].asTags["cv"]), Fail) {
 		res.Ended = true
 		return failed(fmt.Errorf("ARC-Seal i=%d says cv=fail", n))
 	}
@@ -62,7 +62,7 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 		if i == 0 {
 			want = None
 		}
-		if cv := strings.ToLower(noSpace(s.asTags["cv"])); cv != want {
+		if cv := strings.ToLower(authres.NoSpace(s.asTags["cv"])); cv != want {
 			return failed(fmt.Errorf("ARC-Seal i=%d has cv=%s, not %s", i+1, cv, want))
 		}
 		if _, ok := s.asTags["h"]; ok {
@@ -92,7 +92,7 @@ func verifyAMS(ctx context.Context, r authres.TXTResolver, msg []byte, s set) er
 		return errors.New("l= is not allowed")
 	}
 	headerCan, bodyCan := "relaxed", "relaxed"
-	if c := strings.ToLower(noSpace(tags["c"])); c != "" {
+	if c := strings.ToLower(authres.NoSpace(tags["c"])); c != "" {
 		h, b, ok := strings.Cut(c, "/")
 		if !ok {
 			b = "simple" // RFC 6376 §3.5: "relaxed" alone is relaxed/simple
@@ -104,7 +104,7 @@ func verifyAMS(ctx context.Context, r authres.TXTResolver, msg []byte, s set) er
 			return fmt.Errorf("unknown canonicalization %q", tags["c"])
 		}
 	}
-	names := strings.Split(noSpace(tags["h"]), ":")
+	names := strings.Split(authres.NoSpace(tags["h"]), ":")
 	from := false
 	for _, n := range names {
 		if strings.EqualFold(n, AS) {

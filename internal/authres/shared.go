@@ -28,6 +28,10 @@ func ParseTagList(v string) (map[string]string, error) { return parseTagList(v) 
 // §3.7), as it is hashed.
 func EmptyB(raw string) string { return emptyB.ReplaceAllString(raw, "$1") }
 
+// NoSpace is a tag value with its folding white space removed, as b= and
+// bh= are compared (RFC 6376 §3.5: "whitespace is ignored").
+func NoSpace(s string) string { return noSpace(s) }
+
 // LookupKey fetches the public key record at name (selector._domainkey.
 // domain) for key algorithm algo ("rsa", "ed25519") and returns a
 // verifier of SHA-256 digests; on failure result is "permerror" or
