@@ -141,19 +141,24 @@ func fields(v string) []string {
 	return out
 }
 
-// unquote reads a value: a quoted-string loses its quotes and
-// quoted-pairs; a token stays.
+// unquote reads a value: quoted-strings (the whole value, or a quoted
+// local-part of an address) lose their quotes and quoted-pairs.
 func unquote(v string) string {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+	if !strings.Contains(v, `"`) {
 		return v
 	}
-	v = v[1 : len(v)-1]
 	var b strings.Builder
+	quoted := false
 	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' && i+1 < len(v) {
+		switch {
+		case v[i] == '"':
+			quoted = !quoted
+		case v[i] == '\\' && quoted && i+1 < len(v):
 			i++
+			b.WriteByte(v[i])
+		default:
+			b.WriteByte(v[i])
 		}
-		b.WriteByte(v[i])
 	}
 	return b.String()
 }
