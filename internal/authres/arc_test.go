@@ -36,6 +36,7 @@ func TestMXValidatesARC(t *testing.T) {
 _dmarc.sender.test. 60 IN TXT "v=DMARC1; p=reject"
 _dmarc.quar.test. 60 IN TXT "v=DMARC1; p=quarantine"
 _dmarc.strict.test. 60 IN TXT "v=DMARC1; p=reject; adkim=s"
+spffail.test. 60 IN TXT "v=spf1 -all"
 `)
 	// sealed is a message From from as fwd.test forwarded it: fwd.test's
 	// MX wrote aar (its Authentication-Results, which its AAR copies),
@@ -53,14 +54,15 @@ _dmarc.strict.test. 60 IN TXT "v=DMARC1; p=reject; adkim=s"
 		}
 		return set + msg
 	}
+	mailFrom, spfFailReject := "list@fwd.test", false
 	run := func(trusted []string, body string) (verdict.Result, *recorded) {
 		t.Helper()
 		rec := &recorded{}
 		s := &authres.Stage{Resolver: r, ARC: arc.Validate, Reports: rec, Sample: func() int { return 0 },
 			Policy: authres.Policy{AuthservID: "mail.test.example", Receiver: "mail.test.example", TempError: "accept",
-				DMARCReject: "reject", ARCTrustedSealers: trusted}}
+				DMARCReject: "reject", SPFFailReject: spfFailReject, ARCTrustedSealers: trusted}}
 		c := &verdict.Client{IP: netip.MustParseAddr("198.51.100.7"), Helo: "mx.fwd.test", Service: "mx"}
-		return s.CheckMessage(context.Background(), c, &verdict.Message{From: "list@fwd.test", Body: []byte(body)}, &verdict.Verdict{}), rec
+		return s.CheckMessage(context.Background(), c, &verdict.Message{From: mailFrom, Body: []byte(body)}, &verdict.Verdict{}), rec
 	}
 	passAAR := "dkim=pass header.d=sender.test; dmarc=pass header.from=sender.test"
 	const arcPass = "arc=pass (i=1 d=fwd.test s=arc) header.oldest-pass=0\r\n\t smtp.remote-ip=198.51.100.7;"
@@ -92,6 +94,16 @@ _dmarc.strict.test. 60 IN TXT "v=DMARC1; p=reject; adkim=s"
 	if want := (authres.Applied{Disposition: "none", Override: "trusted_forwarder", Comment: "arc=pass as[1].d=fwd.test as[1].s=arc"}); len(rec.applied) != 1 || rec.applied[0] != want {
 		t.Errorf("recorded %+v, want %+v", rec.applied, want)
 	}
+	// spf_fail_reject: an SPF fail is refused unless DMARC passes, and the
+	// override counts as a pass; the sender stays unverified (SPF).
+	mailFrom, spfFailReject = "list@spffail.test", true
+	if res, _ := run([]string{"fwd.test"}, sealed("sender.test", passAAR)); res.Reply != nil || !res.Unverified {
+		t.Errorf("trusted sealer, SPF fail, spf_fail_reject: %+v", res)
+	}
+	if res, _ := run(nil, sealed("sender.test", passAAR)); res.Reply == nil || res.Reply.Code != 550 {
+		t.Errorf("untrusted, SPF fail: %+v", res.Reply)
+	}
+	mailFrom, spfFailReject = "list@fwd.test", false
 	// p=quarantine: not Junk.
 	if res, _ := run([]string{"fwd.test"}, sealed("quar.test", "dmarc=pass header.from=quar.test")); res.Reply != nil || res.Junk {
 		t.Errorf("trusted sealer, p=quarantine: %+v", res)
