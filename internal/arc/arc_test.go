@@ -172,8 +172,16 @@ func TestSealSecondInstance(t *testing.T) {
 		t.Fatalf("second set:\n%s", set2)
 	}
 	twice := set2 + msg
-	if got := Verify(context.Background(), z, []byte(twice)); got.Status != Pass || got.Instance != 2 {
-		t.Fatalf("verify of two sets: %+v", got)
+	got2 := Verify(context.Background(), z, []byte(twice))
+	if got2.Status != Pass || got2.Instance != 2 || got2.OldestPass != 0 {
+		t.Fatalf("verify of two sets: %+v", got2)
+	}
+	// The sets, for a receiver's trusted-sealer policy: who sealed each
+	// and what its AAR says.
+	if len(got2.Sets) != 2 || got2.Sets[0] != (authres.ARCSet{Instance: 1, Sealer: "list.example", Selector: "sel",
+		Results: "mx.list.example;\r\n\tnone"}) || got2.Sets[1].Sealer != "isp.example" ||
+		!strings.HasSuffix(got2.Sets[1].Results, "header.from=sender.example;\r\n\tarc=pass") {
+		t.Errorf("sets: %#v", got2.Sets)
 	}
 
 	// The first AMS no longer verifies (the body changed on the way): the
@@ -236,6 +244,22 @@ func TestVerifyStructure(t *testing.T) {
 	}
 	if got := Verify(context.Background(), z, []byte(inbound)); got.Status != None {
 		t.Errorf("no chain: %+v", got)
+	}
+}
+
+// TestVerifyBoundsKeys: a chain naming more distinct keys than a message
+// may cost fails without a lookup.
+func TestVerifyBoundsKeys(t *testing.T) {
+	z := zone{}
+	msg := inbound
+	for i := 0; i <= MaxKeys; i++ {
+		s := sealer(t, z, fmt.Sprintf("s%d.example", i), testRSA(t))
+		set, _ := seal(t, s, msg)
+		msg = set + msg
+	}
+	got := Verify(context.Background(), z, []byte(msg))
+	if got.Status != Fail || !strings.Contains(got.Reason, fmt.Sprintf("names %d keys", MaxKeys+1)) {
+		t.Fatalf("chain of %d sealers: %+v", MaxKeys+1, got)
 	}
 }
 

@@ -14,6 +14,7 @@ func FuzzARCHeader(f *testing.F) {
 	f.Add(AAR, "i=1; mx.isp.example; spf=pass smtp.mailfrom=a@b")
 	f.Add(AAR, " i = 50 ;")
 	f.Add(AS, "i=99; i=1;;=")
+	f.Add(AAR, `i=1; mx.google.com (c;"); dkim=pass header.d=a.example; dmarc=pass (p=REJECT) header.from="a.example"`)
 	f.Fuzz(func(t *testing.T, name, value string) {
 		if canonicalName(name) == "" {
 			name = AS

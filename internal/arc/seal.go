@@ -107,7 +107,7 @@ func (s *Sealer) results(msg []byte, fields []message.Field, res Result) string 
 			_, v, _ := strings.Cut(string(msg[f.Start:f.End]), ":")
 			v = strings.TrimRight(v, "\r\n")
 			if _, rest, ok := strings.Cut(v, ";"); ok {
-				payload = strings.Trim(rest, " \t\r\n")
+				payload = withoutARC(strings.Trim(rest, " \t\r\n"))
 			}
 			break
 		}
@@ -129,6 +129,22 @@ func (s *Sealer) results(msg []byte, fields []message.Field, res Result) string 
 		payload += arc
 	}
 	return s.AuthservID + ";\r\n\t" + payload
+}
+
+// withoutARC drops the arc result our MX wrote from the results it
+// copies: the AAR states the chain as this seal's cv= does, validated now
+// (appended by results), and a second arc result would contradict it
+// when the two differ.
+func withoutARC(payload string) string {
+	var kept []string
+	for _, r := range strings.Split(payload, ";\r\n\t") {
+		// Our MX renders one result per line (authres.Results).
+		if m, _, _ := strings.Cut(r, "="); strings.EqualFold(strings.TrimSpace(m), "arc") {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return strings.Join(kept, ";\r\n\t")
 }
 
 // commentText keeps a reason inside an RFC 5322 comment: no parentheses,

@@ -31,7 +31,21 @@ type Result struct {
 	Temporary bool
 	// Reason says why the chain failed.
 	Reason string
+	// Sets are the chain's sets, i=1 first, when Status is pass: who
+	// sealed each and what its ARC-Authentication-Results say, for a
+	// receiver's local policy (RFC 8617 §7.2).
+	Sets []authres.ARCSet
+	// OldestPass is the instance of the oldest AMS that still validates
+	// when Status is pass, 0 when all do (§5.2 step 6; the IANA
+	// registration of header.oldest-pass).
+	OldestPass int
 }
+
+// MaxKeys bounds the distinct keys (d=, s=) one chain may need: each is a
+// DNS query, and RFC 6376 §6.1 lets a verifier bound that work, as DKIM's
+// authres.MaxSignatures does. A chain naming more fails. Real chains name
+// one key per sealer and have a handful of sealers.
+const MaxKeys = authres.MaxSignatures
 
 // Verify validates the ARC chain of a CRLF message (RFC 8617 §5.2),
 // fetching the keys through r.
@@ -51,6 +65,9 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 		return res
 	}
 	n := len(c.sets)
+	if err := checkKeyCount(c.sets); err != nil {
+		return failed(err)
+	}
 	// Step 3: a chain sealed as failed stays failed, and ends.
 	if strings.EqualFold(authres.NoSpace(c.sets[n-1].asTags["cv"]), Fail) {
 		res.Ended = true
@@ -81,7 +98,46 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 		}
 	}
 	res.Status = Pass
+	res.OldestPass = oldestPass(ctx, r, msg, c.sets)
+	for i, s := range c.sets {
+		res.Sets = append(res.Sets, authres.ARCSet{Instance: i + 1,
+			Sealer: strings.ToLower(noSpace(s.asTags["d"])), Selector: noSpace(s.asTags["s"]), Results: aarPayload(s.aar)})
+	}
 	return res
+}
+
+// oldestPass is §5.2 step 6: the AMS of the sets before the newest are
+// validated from the newest down; the answer is the oldest instance of
+// that unbroken run, 0 when every AMS validates.
+func oldestPass(ctx context.Context, r authres.TXTResolver, msg []byte, sets []set) int {
+	for i := len(sets) - 1; i >= 1; i-- {
+		if verifyAMS(ctx, r, msg, sets[i-1]) != nil {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// checkKeyCount fails a chain naming more than MaxKeys distinct keys.
+func checkKeyCount(sets []set) error {
+	keys := map[string]bool{}
+	for _, s := range sets {
+		for _, tags := range []map[string]string{s.amsTags, s.asTags} {
+			keys[strings.ToLower(noSpace(tags["s"])+"._domainkey."+noSpace(tags["d"]))] = true
+		}
+	}
+	if len(keys) > MaxKeys {
+		return fmt.Errorf("the chain names %d keys, more than the %d verified per message", len(keys), MaxKeys)
+	}
+	return nil
+}
+
+// aarPayload is an AAR's value after its instance tag (§4.1.1): the
+// authserv-id and the results, as in Authentication-Results.
+func aarPayload(raw string) string {
+	_, v, _ := strings.Cut(raw, ":")
+	_, rest, _ := strings.Cut(v, ";")
+	return strings.TrimSpace(rest)
 }
 
 // verifyAMS checks an ARC-Message-Signature as a DKIM signature

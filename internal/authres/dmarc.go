@@ -33,6 +33,10 @@ type DMARC struct {
 	// when there is no usable record.
 	PolicyDomain string
 	Record       *dmarc.Record
+	// TrustedSealer, set on a fail, is the trusted ARC sealer whose
+	// results we applied instead of the policy (RFC 7489 §6.7, RFC 8617
+	// §7.2): the message was accepted as if DMARC had passed.
+	TrustedSealer string
 }
 
 // OrgDomain is the organizational domain (RFC 7489 §3.2): the public

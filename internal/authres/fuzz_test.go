@@ -106,3 +106,31 @@ func FuzzVerifyDKIM(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseResults: any Authentication-Results or ARC-Authentication-Results
+// value (a trusted sealer's AAR is read with it) parses without a panic;
+// methods, results and property names come out lower case, and an AAR
+// says DMARC passed only with a pass result in it.
+func FuzzParseResults(f *testing.F) {
+	f.Add("mx.google.com; dkim=pass header.i=@a.example header.s=s header.b=AbC; spf=pass smtp.mailfrom=b@a.example; dmarc=pass (p=REJECT) header.from=a.example")
+	f.Add(`"mx (x)"; spf = pass (c "(" ; ) smtp.mailfrom="q;\"x"@a.example; dmarc/1=fail header.from=a.example; arc=pass (i=1)`)
+	f.Add("x; none")
+	f.Add(`(((;"\`)
+	f.Add("a;;=;b.c=;=d;dkim=pass header.d")
+	f.Fuzz(func(t *testing.T, v string) {
+		_, rs := ParseResults(v)
+		for _, r := range rs {
+			if r.Method != strings.ToLower(r.Method) || r.Result != strings.ToLower(r.Result) {
+				t.Fatalf("not lower case: %+v", r)
+			}
+			for k := range r.Props {
+				if k != strings.ToLower(k) || !strings.Contains(k, ".") {
+					t.Fatalf("property %q", k)
+				}
+			}
+		}
+		if aarPasses(v, DMARC{From: "a.example"}) && !strings.Contains(strings.ToLower(v), "pass") {
+			t.Fatalf("passes without a pass: %q", v)
+		}
+	})
+}

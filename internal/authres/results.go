@@ -11,6 +11,7 @@ type Results struct {
 	SPF        SPF
 	DKIM       []DKIM  // none: dkim=none
 	DMARC      []DMARC // one per From domain
+	ARC        *ARC    // nil: the chain was not checked
 }
 
 // AuthenticationResults renders the Authentication-Results field (RFC 8601
@@ -19,6 +20,7 @@ type Results struct {
 //	Authentication-Results: mx.example.net;
 //		spf=pass smtp.mailfrom=alice@example.org;
 //		dkim=pass header.d=example.org header.i=@example.org header.s=sel header.a=rsa-sha256 header.b=AbCdEfGh1234;
+//		arc=none;
 //		dmarc=pass (p=reject) header.from=example.org
 //
 // Every value from the message or the client is quoted or stripped of
@@ -54,12 +56,20 @@ func (r *Results) AuthenticationResults() string {
 		}
 		lines = append(lines, fold(parts))
 	}
+	if r.ARC != nil {
+		lines = append(lines, r.ARC.resinfo())
+	}
 	for _, d := range r.DMARC {
 		parts := []string{"dmarc=" + d.Result}
 		if d.Reason != "" {
 			parts = append(parts, reason(d.Reason))
 		}
-		if d.Policy != "" {
+		switch {
+		case d.TrustedSealer != "":
+			// The result stays fail (it is what DMARC found); the
+			// comment says why the policy was not applied.
+			parts = append(parts, comment(fmt.Sprintf("p=%s dis=none; overridden: arc=pass from trusted sealer %s", d.Policy, d.TrustedSealer)))
+		case d.Policy != "":
 			parts = append(parts, comment(fmt.Sprintf("p=%s dis=%s", d.Policy, d.Disposition)))
 		}
 		lines = append(lines, fold(append(parts, "header.from="+pvalue(d.From))))

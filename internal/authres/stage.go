@@ -2,6 +2,7 @@ package authres
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/mail"
 	"net/netip"
@@ -33,15 +34,21 @@ type Policy struct {
 	// Timeout bounds all DNS work for one message (RFC 7208 §4.6.4: at
 	// least 20 seconds for SPF).
 	Timeout time.Duration
+	// ARCTrustedSealers are the ARC sealers (ARC-Seal d=, lower case)
+	// whose results may stand in for a failed DMARC check (trustedARC).
+	ARCTrustedSealers []string
 }
 
 // Stage is the MX's authentication stage: SPF, DKIM, DMARC, the
 // Authentication-Results and Received-SPF fields, forged results removed.
 // Later stages find the results as notes: "spf" (SPF), "dkim" ([]DKIM),
-// "dmarc" ([]DMARC).
+// "dmarc" ([]DMARC), "arc" (ARC, when checked).
 type Stage struct {
 	Resolver Resolver
 	Policy
+	// ARC validates the message's ARC chain (package arc's Validate); nil
+	// checks none and writes no arc result.
+	ARC ARCVerifier
 	// Sample draws pct= samples in [0, 100); nil is math/rand.
 	Sample func() int
 	// Reports, when set, counts each judged message for DMARC aggregate
@@ -56,8 +63,10 @@ type Recorder interface {
 	RecordDMARC(ip netip.Addr, spf SPF, dkim []DKIM, dmarc []DMARC, applied []Applied)
 }
 
-// Applied is the disposition the receiver applied to one From domain.
-type Applied struct{ Disposition, Override string }
+// Applied is the disposition the receiver applied to one From domain;
+// Override is a PolicyOverrideType and Comment its comment (RFC 7489
+// Appendix C).
+type Applied struct{ Disposition, Override, Comment string }
 
 func (s *Stage) Name() string { return "auth" }
 
@@ -77,13 +86,25 @@ func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.
 	res := Results{AuthservID: s.AuthservID}
 	res.SPF = CheckSPF(ctx, s.Resolver, c.IP, c.Helo, m.From)
 	res.DKIM = VerifyDKIM(ctx, s.Resolver, m.Body)
+	if s.ARC != nil {
+		// The same resolver (and DNS cache) as DKIM's: a sealer's key is
+		// often its DKIM key too, fetched once.
+		a := s.ARC(ctx, s.Resolver, m.Body)
+		a.RemoteIP = c.IP
+		res.ARC = &a
+		so.Note("arc", a)
+	}
 	body, forged := RemoveForged(m.Body, s.AuthservID)
 	for _, d := range fromDomains(body) {
 		if d == "" {
 			res.DMARC = append(res.DMARC, DMARC{Result: "permerror", Reason: "no usable From address", Disposition: "none"})
 			continue
 		}
-		res.DMARC = append(res.DMARC, CheckDMARC(ctx, s.Resolver, d, res.SPF, res.DKIM, sample))
+		dm := CheckDMARC(ctx, s.Resolver, d, res.SPF, res.DKIM, sample)
+		if dm.Result == "fail" && (dm.Disposition == "reject" || dm.Disposition == "quarantine") {
+			dm.TrustedSealer = trustedARC(res.ARC, s.ARCTrustedSealers, dm)
+		}
+		res.DMARC = append(res.DMARC, dm)
 	}
 	so.Note("spf", res.SPF)
 	so.Note("dkim", res.DKIM)
@@ -94,6 +115,9 @@ func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.
 		Unverified: res.SPF.Result == "fail" || dmarcFailed(res.DMARC),
 		Log:        []any{"spf", res.SPF.Result, "dkim", dkimSummary(res.DKIM), "dmarc", dmarcSummary(res.DMARC)},
 	}
+	if res.ARC != nil {
+		out.Log = append(out.Log, "arc", res.ARC.Result)
+	}
 	if forged > 0 {
 		out.Body = body
 		out.Log = append(out.Log, "forged_authres_removed", forged)
@@ -102,7 +126,7 @@ func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.
 	if s.Reports != nil {
 		applied := make([]Applied, len(res.DMARC))
 		for i, d := range res.DMARC {
-			applied[i] = s.applied(d)
+			applied[i] = s.applied(d, res.ARC)
 		}
 		s.Reports.RecordDMARC(c.IP, res.SPF, res.DKIM, res.DMARC, applied)
 	}
@@ -111,8 +135,15 @@ func (s *Stage) CheckMessage(ctx context.Context, c *verdict.Client, m *verdict.
 
 // applied is what decide does with one domain's verdict: p=reject is kept
 // as quarantine when the operator chose so ("local_policy", RFC 7489
-// Appendix C).
-func (s *Stage) applied(d DMARC) Applied {
+// Appendix C); a trusted ARC sealer's results stand in for the policy
+// ("trusted_forwarder", with the sealer in the comment as receivers
+// write it: arc=pass as[N].d=... as[N].s=...).
+func (s *Stage) applied(d DMARC, a *ARC) Applied {
+	if d.TrustedSealer != "" {
+		last := a.Sets[len(a.Sets)-1]
+		return Applied{Disposition: "none", Override: "trusted_forwarder",
+			Comment: fmt.Sprintf("arc=pass as[%d].d=%s as[%d].s=%s", last.Instance, last.Sealer, last.Instance, last.Selector)}
+	}
 	if d.Disposition == "reject" && s.DMARCReject == "quarantine" {
 		return Applied{Disposition: "quarantine", Override: "local_policy"}
 	}
@@ -126,8 +157,12 @@ func (s *Stage) applied(d DMARC) Applied {
 func (s *Stage) decide(res *Results) (*verdict.Reply, bool) {
 	junk, dmarcPass, dmarcTemp := false, len(res.DMARC) > 0, false
 	for _, d := range res.DMARC {
-		dmarcPass = dmarcPass && d.Result == "pass"
+		// A trusted ARC sealer's pass counts as a pass (RFC 7489 §6.7).
+		dmarcPass = dmarcPass && (d.Result == "pass" || d.TrustedSealer != "")
 		dmarcTemp = dmarcTemp || d.Result == "temperror"
+		if d.TrustedSealer != "" {
+			continue
+		}
 		switch d.Disposition {
 		case "reject":
 			// RFC 7489 §6.6.4/§10.3: refuse during the SMTP session,
@@ -219,6 +254,9 @@ func dmarcSummary(ds []DMARC) string {
 	parts := make([]string, len(ds))
 	for i, d := range ds {
 		parts[i] = d.Result + ":" + d.From + ":" + d.Disposition
+		if d.TrustedSealer != "" {
+			parts[i] += ":overridden-by-arc:" + d.TrustedSealer
+		}
 	}
 	return strings.Join(parts, ",")
 }
@@ -243,7 +281,7 @@ func (s StripForged) CheckMessage(_ context.Context, _ *verdict.Client, m *verdi
 // sender is then not who the message claims (RFC 7489 §6.6.2).
 func dmarcFailed(ds []DMARC) bool {
 	for _, d := range ds {
-		if d.Result == "fail" {
+		if d.Result == "fail" && d.TrustedSealer == "" {
 			return true
 		}
 	}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"net/netip"
+
+	"mailgate/internal/address"
 	"strings"
 	"time"
 )
@@ -24,6 +26,13 @@ type Auth struct {
 	SPFFailReject bool `toml:"spf_fail_reject"`
 	// Timeout bounds the DNS work for one message.
 	Timeout time.Duration `toml:"timeout"`
+	// ARCTrustedSealers are the ARC sealers (ARC-Seal d=) whose recorded
+	// results may overrule a failed DMARC check under p=reject or
+	// p=quarantine (RFC 8617 §7.2, RFC 7489 §6.7). Empty by default: whom
+	// to trust is the operator's choice, as Gmail and Microsoft 365 keep
+	// their own lists; a sealer listed here can get any From domain past
+	// DMARC with a sealed claim.
+	ARCTrustedSealers []string `toml:"arc_trusted_sealers"`
 }
 
 // Publish describes what `mailgate dns records` tells operators to
@@ -66,6 +75,18 @@ func (c *Config) validateAuth(bad badFunc) {
 	if a.Timeout < time.Second {
 		bad("auth.timeout", "%v is below 1s", a.Timeout)
 	}
+	seen := map[string]string{}
+	for _, d := range a.ARCTrustedSealers {
+		canon, err := address.CanonicalDomain(d)
+		switch {
+		case err != nil:
+			bad("auth.arc_trusted_sealers", "%v (a sealer is the d= domain of its ARC-Seal, e.g. google.com)", err)
+		case seen[canon] != "":
+			bad("auth.arc_trusted_sealers", "%q is listed twice (as %q and %q)", canon, seen[canon], d)
+		default:
+			seen[canon] = d
+		}
+	}
 	p := c.Publish
 	for _, ip := range p.OutboundIPs {
 		if _, err := netip.ParsePrefix(ip); err != nil {
@@ -85,6 +106,18 @@ func (c *Config) validateAuth(bad badFunc) {
 	if p.ReportMailbox != "" && !strings.Contains(p.ReportMailbox, "@") {
 		bad("publish.report_mailbox", "%q is not a mail address", p.ReportMailbox)
 	}
+}
+
+// ARCTrustedSealers is auth.arc_trusted_sealers in canonical form
+// (lower case, A-labels, no trailing dot), as ARC-Seal d= is compared.
+func (c *Config) ARCTrustedSealers() []string {
+	var out []string
+	for _, d := range c.Auth.ARCTrustedSealers {
+		if canon, err := address.CanonicalDomain(d); err == nil {
+			out = append(out, canon)
+		}
+	}
+	return out
 }
 
 // AuthservID is auth.authserv_id, or the host name.

@@ -55,3 +55,30 @@ func TestDMARCReportsSection(t *testing.T) {
 		}
 	}
 }
+
+// TestARCTrustedSealers: empty by default; listed domains are compared in
+// canonical form (lower case, no trailing dot, A-labels); a name that is
+// not a domain, or one listed twice in any spelling, is refused with the
+// key and the value.
+func TestARCTrustedSealers(t *testing.T) {
+	if len(Default().Auth.ARCTrustedSealers) != 0 || Default().ARCTrustedSealers() != nil {
+		t.Fatal("trusted ARC sealers by default")
+	}
+	c, err := Load(write(t, "[auth]\narc_trusted_sealers = [\"Google.COM.\", \"bücher.example\", \"outlook.com\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.ARCTrustedSealers(), " "); got != "google.com xn--bcher-kva.example outlook.com" {
+		t.Fatalf("trusted sealers %q", got)
+	}
+	for body, want := range map[string]string{
+		"[auth]\narc_trusted_sealers = [\"google\"]\n":                      `auth.arc_trusted_sealers: domain "google" is not fully qualified`,
+		"[auth]\narc_trusted_sealers = [\"a b.example\"]\n":                 `auth.arc_trusted_sealers`,
+		"[auth]\narc_trusted_sealers = [\"\"]\n":                            `auth.arc_trusted_sealers`,
+		"[auth]\narc_trusted_sealers = [\"google.com\", \"GOOGLE.com.\"]\n": `auth.arc_trusted_sealers: "google.com" is listed twice`,
+	} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config %q: error %v, want %s", body, err, want)
+		}
+	}
+}

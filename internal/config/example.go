@@ -522,6 +522,18 @@ spf_fail_reject = false
 # Time allowed for all DNS lookups of one message (RFC 7208 §4.6.4: at
 # least 20s for SPF).
 timeout = "20s"
+# ARC sealers (the d= of an ARC-Seal) trusted to vouch for forwarded mail
+# (RFC 8617 §7.2, RFC 7489 §6.7 local policy). Every message's ARC chain is
+# validated and recorded as arc=pass|fail|none. When DMARC fails under
+# p=reject or p=quarantine, the chain passes, its newest set was sealed by a
+# domain listed here, and that sealer's ARC-Authentication-Results say
+# dmarc=pass (or an aligned dkim=pass or spf=pass) for the From domain, the
+# policy is not applied: the message is delivered, dmarc=fail is kept with
+# an "overridden" comment, and DMARC reports say trusted_forwarder.
+# Empty by default: a listed sealer can get any From domain past DMARC, so
+# whom to trust is your choice (Gmail and Microsoft 365 keep their own
+# lists). Example: ["google.com", "microsoft.com"].
+arc_trusted_sealers = []
 
 [publish]
 # What "mailgate dns records DOMAIN" prints for our domains, and what

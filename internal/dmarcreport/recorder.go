@@ -98,7 +98,7 @@ func (r *Recorder) row(now time.Time, ip netip.Addr, spf authres.SPF, dkims []au
 		SourceIP:     ip.Unmap().String(),
 		HeaderFrom:   d.From,
 		Disposition:  a.Disposition,
-		Override:     a.Override,
+		Override:     overrideText(a),
 		DKIMEval:     passFail(d.DKIMAligned),
 		SPFEval:      passFail(d.SPFAligned),
 		SPFDomain:    strings.ToLower(spf.Domain),
@@ -117,6 +117,16 @@ func (r *Recorder) row(now time.Time, ip netip.Addr, spf authres.SPF, dkims []au
 	sort.Strings(lines)
 	c.DKIMResults = strings.Join(lines, "\n")
 	return c
+}
+
+// overrideText is the PolicyOverrideType and its comment in one column:
+// a type is a token (RFC 7489 Appendix C), so the first space parts them
+// (record splits them again). Rows of different sealers stay apart.
+func overrideText(a authres.Applied) string {
+	if a.Comment == "" {
+		return a.Override
+	}
+	return a.Override + " " + a.Comment
 }
 
 func passFail(ok bool) string {

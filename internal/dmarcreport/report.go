@@ -210,7 +210,8 @@ func record(c store.DMARCCount, n int64) Record {
 		AuthResults: AuthResults{SPF: []SPFResult{{Domain: c.SPFDomain, Scope: c.SPFScope, Result: c.SPFResult}}},
 	}
 	if c.Override != "" {
-		r.Row.PolicyEvaluated.Reasons = []PolicyReason{{Type: c.Override}}
+		typ, comment, _ := strings.Cut(c.Override, " ")
+		r.Row.PolicyEvaluated.Reasons = []PolicyReason{{Type: typ, Comment: comment}}
 	}
 	if c.DKIMResults != "" {
 		for _, line := range strings.Split(c.DKIMResults, "\n") {

@@ -228,3 +228,41 @@ func TestFlushKeepsCountsTheStoreRefused(t *testing.T) {
 		t.Fatalf("an empty flush wrote: %v", err)
 	}
 }
+
+// TestTrustedForwarderReason: a DMARC fail whose policy a trusted ARC
+// sealer's results overruled is reported with disposition none and
+// Appendix C's reason trusted_forwarder, its comment naming the sealer;
+// two sealers' messages are two records.
+func TestTrustedForwarderReason(t *testing.T) {
+	day := time.Date(2026, 12, 1, 15, 4, 5, 0, time.UTC)
+	r := &Recorder{Interval: 24 * time.Hour, Now: func() time.Time { return day }}
+	rec := &dmarc.Record{Policy: "reject", ReportURIAggregate: []string{"mailto:rua@sender.example"}}
+	bad := authres.DMARC{Result: "fail", From: "sender.example", PolicyDomain: "sender.example", Record: rec, Disposition: "reject", Policy: "reject", TrustedSealer: "google.com"}
+	spf := authres.SPF{Result: "fail", Identity: "mailfrom", Domain: "sender.example"}
+	ip := netip.MustParseAddr("192.0.2.10")
+	for _, sealer := range []string{"google.com", "google.com", "outlook.com"} {
+		r.RecordDMARC(ip, spf, nil, []authres.DMARC{bad}, []authres.Applied{{Disposition: "none", Override: "trusted_forwarder",
+			Comment: "arc=pass as[2].d=" + sealer + " as[2].s=arc"}})
+	}
+	var mc memCounter
+	if err := r.Flush(context.Background(), &mc); err != nil {
+		t.Fatal(err)
+	}
+	begin := day.Truncate(24 * time.Hour).Unix()
+	f := Build(Reporter{OrgName: "Example ISP", Email: "dmarc@isp.example"}, "id-2", "sender.example", nil, mc.policies, begin, begin+86399, mc.rows)
+	raw, err := xml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	for _, want := range []string{
+		"<count>2</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf>" +
+			"<reason><type>trusted_forwarder</type><comment>arc=pass as[2].d=google.com as[2].s=arc</comment></reason></policy_evaluated>",
+		"<count>1</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf>" +
+			"<reason><type>trusted_forwarder</type><comment>arc=pass as[2].d=outlook.com as[2].s=arc</comment></reason></policy_evaluated>",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %s:\n%s", want, s)
+		}
+	}
+}

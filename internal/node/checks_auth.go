@@ -1,14 +1,15 @@
 package node
 
 import (
+	"mailgate/internal/arc"
 	"mailgate/internal/authres"
 	"mailgate/internal/config"
 	"mailgate/internal/dns"
 	"mailgate/internal/verdict"
 )
 
-// authStages is the MX's sender authentication ([auth]): SPF, DKIM, DMARC
-// and the Authentication-Results field, on the node's shared DNS cache.
+// authStages is the MX's sender authentication ([auth]): SPF, DKIM, ARC,
+// DMARC and the Authentication-Results field, on the node's shared DNS cache.
 // Submission only loses Authentication-Results fields claiming to be ours
 // (RFC 8601 §5). reports, when not nil, counts the DMARC verdicts for
 // aggregate reports ([dmarc_reports]).
@@ -24,7 +25,9 @@ func authStages(cfg *config.Config, reports authres.Recorder) (mx, submission []
 			AuthservID: cfg.AuthservID(), Receiver: cfg.Hostname,
 			TempError: a.TempError, DMARCReject: a.DMARCReject,
 			SPFFailReject: a.SPFFailReject, Timeout: a.Timeout,
+			ARCTrustedSealers: cfg.ARCTrustedSealers(),
 		},
+		ARC:     arc.Validate,
 		Reports: reports,
 	}}, submission
 }
