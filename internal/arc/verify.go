@@ -101,7 +101,7 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 	res.OldestPass = oldestPass(ctx, r, msg, c.sets)
 	for i, s := range c.sets {
 		res.Sets = append(res.Sets, authres.ARCSet{Instance: i + 1,
-			Sealer: strings.ToLower(noSpace(s.asTags["d"])), Selector: noSpace(s.asTags["s"]), Results: aarPayload(s.aar)})
+			Sealer: strings.ToLower(authres.NoSpace(s.asTags["d"])), Selector: authres.NoSpace(s.asTags["s"]), Results: aarPayload(s.aar)})
 	}
 	return res
 }
@@ -123,7 +123,7 @@ func checkKeyCount(sets []set) error {
 	keys := map[string]bool{}
 	for _, s := range sets {
 		for _, tags := range []map[string]string{s.amsTags, s.asTags} {
-			keys[strings.ToLower(noSpace(tags["s"])+"._domainkey."+noSpace(tags["d"]))] = true
+			keys[strings.ToLower(authres.NoSpace(tags["s"])+"._domainkey."+authres.NoSpace(tags["d"]))] = true
 		}
 	}
 	if len(keys) > MaxKeys {
