@@ -65,7 +65,6 @@ func TestMessage(t *testing.T) {
 	}
 }
 
-
 // TestCrossedByQuotaChange: a quota lowered (or set where there was none)
 // under a usage that did not move crosses the thresholds of the new quota
 // the usage is at or over and was under for the old one.
