@@ -11,6 +11,7 @@ import (
 	"mailgate/internal/address"
 	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/store"
 )
 
@@ -32,7 +33,10 @@ the disk.`,
 					if err != nil {
 						return err
 					}
-					if err := st.SetAccountQuota(ctx, actor(), args[0], bytes); err != nil {
+					// A quota lowered under a usage past a warning stores
+					// the notice (a Maildir on this node only).
+					w := quotawarn.FromConfig(cfg, newLogger("warn"))
+					if err := w.SetQuota(ctx, st, filepath.Join(cfg.DataDir, "mail"), actor(), args[0], bytes); err != nil {
 						return err
 					}
 				}

@@ -95,6 +95,31 @@ func (w *Warner) Reserve(acct, dir string, limit, adding int64) (done func(added
 	}, nil
 }
 
+// Watch is Reserve's warning without its check, for a change whose
+// octets were reserved (mailbox.ReserveQuota) before a part too slow to
+// hold the account's lock through: an APPEND's literal, which a client
+// sends at its own pace. Called once that part is done (the message
+// staged), it locks the account and reads the usage; done, never nil,
+// called once the change is made (or failed) with what it added, stores
+// the warning if one is due and unlocks.
+func (w *Warner) Watch(acct, dir string, limit int64) (done func(added mailbox.Usage)) {
+	if !w.on(limit) {
+		return func(mailbox.Usage) {}
+	}
+	unlock := lock(dir)
+	before, err := mailbox.AccountUsage(dir)
+	if err != nil {
+		unlock()
+		w.Log.Error("quota warning: reading the usage", "account", acct, "err", err)
+		return func(mailbox.Usage) {}
+	}
+	return func(added mailbox.Usage) {
+		defer unlock()
+		after := mailbox.Usage{Bytes: before.Bytes + added.Bytes, Messages: before.Messages + added.Messages}
+		w.store(acct, dir, Crossed(w.Percents, limit, before.Bytes, limit, after.Bytes), after, limit, time.Now())
+	}
+}
+
 // QuotaChanged stores the warning due when acct's quota went from
 // oldLimit to newLimit octets (0: unlimited) over a usage that did not
 // change: usage at 90 % of a lowered quota with warnings at 80 and 95 %
