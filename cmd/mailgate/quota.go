@@ -23,6 +23,9 @@ func newUserQuotaCmd() *cobra.Command {
 node's default ([mailbox] quota). SIZE is octets or takes a unit: "500MB",
 "2GiB", "10M" (binary). "unlimited" (or 0) lifts the limit for this account;
 "default" gives it the node's default again. The change is audited (user.quota).
+A quota lowered under the usage past one of [mailbox] quota_warnings stores
+that warning in the subscriber's INBOX once, as mail taking it there would
+(a Maildir on this node only).
 The usage of the account's Maildir, when it is on this node, is counted from
 the disk.`,
 		Args: cobra.RangeArgs(1, 2),
