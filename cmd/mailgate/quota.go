@@ -11,6 +11,7 @@ import (
 	"mailgate/internal/address"
 	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/store"
 )
 
@@ -22,6 +23,9 @@ func newUserQuotaCmd() *cobra.Command {
 node's default ([mailbox] quota). SIZE is octets or takes a unit: "500MB",
 "2GiB", "10M" (binary). "unlimited" (or 0) lifts the limit for this account;
 "default" gives it the node's default again. The change is audited (user.quota).
+A quota lowered under the usage past one of [mailbox] quota_warnings stores
+that warning in the subscriber's INBOX once, as mail taking it there would
+(a Maildir on this node only).
 The usage of the account's Maildir, when it is on this node, is counted from
 the disk.`,
 		Args: cobra.RangeArgs(1, 2),
@@ -32,7 +36,10 @@ the disk.`,
 					if err != nil {
 						return err
 					}
-					if err := st.SetAccountQuota(ctx, actor(), args[0], bytes); err != nil {
+					// A quota lowered under a usage past a warning stores
+					// the notice (a Maildir on this node only).
+					w := quotawarn.FromConfig(cfg, newLogger("warn"))
+					if err := w.SetQuota(ctx, st, filepath.Join(cfg.DataDir, "mail"), actor(), args[0], bytes); err != nil {
 						return err
 					}
 				}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/quotawarn"
 )
 
 // Folder names and Maildir flag letters of what compose files (RFC 6154
@@ -25,6 +26,11 @@ type Folders struct {
 	// a save that would go over it fails with mailbox.ErrOverQuota, as
 	// IMAP APPEND does.
 	Quota int64
+	// Account and Warner: a save that takes the usage past one of
+	// [mailbox] quota_warnings stores the notice in INBOX, as a delivery
+	// or an IMAP APPEND does (internal/quotawarn). Warner nil: none.
+	Account string
+	Warner  *quotawarn.Warner
 }
 
 func (f Folders) open(name string) (*mailbox.Folder, error) {
@@ -46,21 +52,43 @@ func (f Folders) SaveDraft(msg []byte, replaces uint32, now time.Time) (uint32, 
 		return 0, err
 	}
 	defer fo.Close()
-	release, err := mailbox.ReserveQuota(f.MailDir, f.Quota, int64(len(msg)))
-	defer release()
+	done, err := f.Warner.Reserve(f.Account, f.MailDir, f.Quota, int64(len(msg)))
 	if err != nil {
 		return 0, err
 	}
+	// The quota warning is judged on the change net of the version
+	// dropped, so that saving a draft again and again at the threshold
+	// does not warn at each save.
+	var added mailbox.Usage
+	defer func() { done(added) }()
 	uid, err := fo.Append(bytes.NewReader(msg), draftFlags, now)
 	if err != nil {
 		return 0, err
 	}
+	added = mailbox.Usage{Bytes: int64(len(msg)), Messages: 1}
 	if replaces != 0 {
-		if _, err := fo.Expunge([]uint32{replaces}); err != nil {
+		old, found := messageSize(fo, replaces)
+		gone, err := fo.Expunge([]uint32{replaces})
+		if found && len(gone) == 1 {
+			added.Bytes, added.Messages = added.Bytes-old, 0
+		}
+		if err != nil {
 			return uid, err
 		}
 	}
 	return uid, nil
+}
+
+// messageSize is the size of the message uid in fo, as the usage counts it.
+func messageSize(fo *mailbox.Folder, uid uint32) (size int64, found bool) {
+	fo.View(func(msgs []mailbox.Message) {
+		for _, m := range msgs {
+			if m.UID == uid {
+				size, found = m.Size, true
+			}
+		}
+	})
+	return size, found
 }
 
 // DropDraft removes a draft once it was sent.
@@ -81,12 +109,17 @@ func (f Folders) SaveSent(msg []byte, now time.Time) (uint32, error) {
 		return 0, err
 	}
 	defer fo.Close()
-	release, err := mailbox.ReserveQuota(f.MailDir, f.Quota, int64(len(msg)))
-	defer release()
+	done, err := f.Warner.Reserve(f.Account, f.MailDir, f.Quota, int64(len(msg)))
 	if err != nil {
 		return 0, err
 	}
-	return fo.Append(bytes.NewReader(msg), sentFlags, now)
+	uid, err := fo.Append(bytes.NewReader(msg), sentFlags, now)
+	if err != nil {
+		done(mailbox.Usage{})
+		return 0, err
+	}
+	done(mailbox.Usage{Bytes: int64(len(msg)), Messages: 1})
+	return uid, nil
 }
 
 // MarkAnswered sets \Answered (Maildir R, RFC 9051 §2.3.2) on the message

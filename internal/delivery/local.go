@@ -48,7 +48,7 @@ type Local struct {
 	QuotaFull string
 	// QuotaWarnings ([mailbox] quota_warnings, percentages ascending)
 	// put a notice in INBOX when a delivery takes usage past one
-	// (quotawarn.go), from QuotaWarningFrom ("": postmaster@Hostname).
+	// (internal/quotawarn), from QuotaWarningFrom ("": postmaster@Hostname).
 	QuotaWarnings    []int
 	QuotaWarningFrom string
 }

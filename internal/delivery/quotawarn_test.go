@@ -15,31 +15,9 @@ import (
 
 	"mailgate/internal/config"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/spool"
 )
-
-func TestCrossedWarning(t *testing.T) {
-	w := []int{80, 95}
-	for _, c := range []struct {
-		limit, before, after int64
-		want                 int
-	}{
-		{1000, 700, 799, 0},
-		{1000, 700, 800, 80}, // reaching 80 % is crossing it
-		{1000, 800, 900, 0},  // already past 80 before
-		{1000, 799, 960, 95}, // past both at once: the highest only
-		{1000, 950, 1200, 0}, // over 95 already
-		{1000, 0, 0, 0},      // nothing added
-		{0, 0, 1 << 40, 0},   // unlimited
-		{1001, 800, 800, 0},  // 80 % of 1001 is 800.8: 801 is needed
-		{1001, 800, 801, 80}, // ...and enough
-		{1 << 62, 0, 1 << 62, 95},
-	} {
-		if got := crossedWarning(w, c.limit, c.before, c.after); got != c.want {
-			t.Errorf("%d→%d of %d: %d, want %d", c.before, c.after, c.limit, got, c.want)
-		}
-	}
-}
 
 // warnAgent delivers for ours.example with bob held to 100000 octets and
 // warnings at 80 and 95 %.
@@ -169,37 +147,6 @@ func TestQuotaWarningPastAFullMailbox(t *testing.T) {
 	}
 }
 
-// TestQuotaWarningMessage: the notice's header and both languages' text.
-func TestQuotaWarningMessage(t *testing.T) {
-	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	m := string(QuotaWarningMessage("postmaster@mx.ours.example", "bob@ours.example", "mx.ours.example", 95, mailbox.Usage{Bytes: 996148, Messages: 12}, 1<<20, now))
-	head, body, ok := strings.Cut(m, "\r\n\r\n")
-	if !ok {
-		t.Fatal("no header/body break")
-	}
-	for _, want := range []string{
-		"From: postmaster@mx.ours.example", "To: bob@ours.example", "Date: Wed, 02 Dec 2026 09:00:00 +0000",
-		"Auto-Submitted: auto-generated", "Content-Type: text/plain; charset=UTF-8", "Message-ID: <",
-	} {
-		if !strings.Contains(head, want+"") {
-			t.Errorf("header lacks %q:\n%s", want, head)
-		}
-	}
-	for _, want := range []string{
-		"メールボックスの使用量が容量制限の 95% を超えました。\r\n使用量: 972.8 KB / 1.0 MB（12 通）",
-		"不要なメールを削除し、「ごみ箱」を空にしてください。",
-		"Your mailbox is over 95% of its storage limit.\r\nUsed: 972.8 KB of 1.0 MB (12 messages)",
-		"Please delete mail you no longer need and empty the Trash",
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("body lacks %q:\n%s", want, body)
-		}
-	}
-	if strings.Contains(strings.ReplaceAll(m, "\r\n", ""), "\n") {
-		t.Error("a bare LF in the message")
-	}
-}
-
 // TestQuotaWarningConcurrentDeliveries: deliveries running at once past
 // 80 % bring one notice, not one per delivery that saw the total.
 func TestQuotaWarningConcurrentDeliveries(t *testing.T) {
@@ -274,7 +221,7 @@ func TestQuotaWarningLocksLeaveNothingBehind(t *testing.T) {
 	if n := len(notices(t, l, "u7@ours.example")); n != 1 {
 		t.Fatalf("u7 went to 90 %%: %d notices, want 1", n)
 	}
-	if n := warnLocks.Len(); n != 0 {
+	if n := quotawarn.LocksHeld(); n != 0 {
 		t.Fatalf("after deliveries to %d accounts: %d warning locks left, want none", len(quotas), n)
 	}
 }

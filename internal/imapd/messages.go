@@ -333,12 +333,15 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (_ *imap.CopyData, err e
 // account does not (its originals are expunged).
 func (s *session) copy(numSet imap.NumSet, dest string, withQuota bool) (*imap.CopyData, []uint32, error) {
 	items := s.sel.resolve(numSet)
+	var limit int64 // the quota, for warnQuota; 0: none
 	if withQuota {
 		var adding int64
 		for _, it := range items {
 			adding += it.m.Size
 		}
-		release, err := s.reserveQuota(adding)
+		var release func()
+		var err error
+		limit, release, err = s.reserveQuota(adding)
 		defer release()
 		if err != nil {
 			return nil, nil, err
@@ -349,7 +352,9 @@ func (s *session) copy(numSet imap.NumSet, dest string, withQuota bool) (*imap.C
 		return nil, nil, errTryCreate // RFC 9051 §6.4.7
 	}
 	defer dst.Close()
+	warned := s.warnQuota(limit)
 	src, out, err := s.sel.folder.CopyTo(dst, uidsOf(items))
+	warned(copiedUsage(items, src))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -357,6 +362,22 @@ func (s *session) copy(numSet imap.NumSet, dest string, withQuota bool) (*imap.C
 		s.srv.OnCopy(s.account, s.sel.name, dest, func() []*os.File { return openAll(dst, out) })
 	}
 	return &imap.CopyData{UIDValidity: dst.UIDValidity(), SourceUIDs: uidSet(src), DestUIDs: uidSet(out)}, src, nil
+}
+
+// copiedUsage is what copying the messages with source UIDs copied, of
+// items, added to the usage.
+func copiedUsage(items []item, copied []uint32) mailbox.Usage {
+	done := make(map[uint32]bool, len(copied))
+	for _, uid := range copied {
+		done[uid] = true
+	}
+	var u mailbox.Usage
+	for _, it := range items {
+		if done[it.m.UID] {
+			u.Bytes, u.Messages = u.Bytes+it.m.Size, u.Messages+1
+		}
+	}
+	return u
 }
 
 // Move serves MOVE (RFC 6851): copy, then expunge the originals.
@@ -406,16 +427,25 @@ func (s *session) Append(name string, r imap.LiteralReader, options *imap.Append
 	defer f.Close()
 	// Reserved until the message is stored: the literal arrives after
 	// the check, and other sessions' APPENDs meanwhile see it counted.
-	release, err := s.reserveQuota(r.Size())
+	limit, release, err := s.reserveQuota(r.Size())
 	defer release()
 	if err != nil {
 		io.Copy(io.Discard, r)
 		return nil, err
 	}
-	uid, err := f.Append(r, letters(options.Flags), options.Time)
+	// The literal comes at the client's pace: staged before the quota
+	// warning locks the account's usage for the short commit.
+	staged, err := f.Stage(r, letters(options.Flags), options.Time)
 	if err != nil {
 		return nil, err
 	}
+	warned := s.warnQuota(limit)
+	uid, err := staged.Commit()
+	if err != nil {
+		warned(mailbox.Usage{})
+		return nil, err
+	}
+	warned(mailbox.Usage{Bytes: staged.Size(), Messages: 1})
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: f.UIDValidity()}, nil
 }
 

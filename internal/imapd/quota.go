@@ -78,19 +78,30 @@ var errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.Respo
 // reserveQuota says whether adding octets fits the account's quota and
 // holds them until release (mailbox.ReserveQuota), so that APPENDs and
 // COPYs of several sessions at once cannot pass the check together: nil,
-// errOverQuota, or the failure of a lookup (a NO without a code). release
-// is never nil.
-func (s *session) reserveQuota(adding int64) (release func(), err error) {
+// errOverQuota, or the failure of a lookup (a NO without a code). It
+// returns the account's quota (0: unlimited) for warnQuota. release is
+// never nil.
+func (s *session) reserveQuota(adding int64) (limit int64, release func(), err error) {
 	if s.srv.Quotas == nil {
-		return func() {}, nil
+		return 0, func() {}, nil
 	}
-	limit, err := s.srv.Quotas.MailboxQuota(context.Background(), s.account)
+	limit, err = s.srv.Quotas.MailboxQuota(context.Background(), s.account)
 	if err != nil {
-		return func() {}, err
+		return 0, func() {}, err
 	}
 	release, err = mailbox.ReserveQuota(s.mailDir, limit, adding)
 	if errors.Is(err, mailbox.ErrOverQuota) {
-		return release, errOverQuota
+		return limit, release, errOverQuota
 	}
-	return release, err
+	return limit, release, err
+}
+
+// warnQuota is called just before an APPEND or COPY that reserveQuota let
+// through is made: with quota warnings on ([mailbox] quota_warnings) it
+// locks the account's usage (quotawarn.Watch) and done, never nil, called
+// with what the change added (nothing if it failed), stores the notice in
+// INBOX if the change took the usage past one, as Dovecot's
+// quota_warning runs on any change that raises the usage.
+func (s *session) warnQuota(limit int64) (done func(added mailbox.Usage)) {
+	return s.srv.QuotaWarner.Watch(s.account, s.mailDir, limit)
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mailgate/internal/mailbox"
+	"mailgate/internal/quotawarn"
 )
 
 type fixedQuota int64
@@ -92,4 +96,40 @@ func TestNoQuotaNoCapability(t *testing.T) {
 	addr, _ = testServerWith(t, io.Discard, func(s *Server) { s.Quotas = fixedQuota(0) })
 	c = dial(t, addr)
 	expect(t, "GETQUOTAROOT unlimited", c.do("GETQUOTAROOT INBOX"), "* QUOTAROOT INBOX")
+}
+
+// TestAppendWarnsWithoutHoldingTheLiteral: with quota warnings on, an
+// APPEND whose literal is still coming does not hold the account's
+// warning lock (a delivery to the account meanwhile goes ahead); once
+// stored, the APPEND that took the usage from 0 to 60 % stores the 50 %
+// notice in INBOX.
+func TestAppendWarnsWithoutHoldingTheLiteral(t *testing.T) {
+	w := &quotawarn.Warner{Percents: []int{50}, Hostname: "mx.test", Log: slog.New(slog.DiscardHandler)}
+	addr, root := testServerWith(t, io.Discard, func(s *Server) { s.Quotas, s.QuotaWarner = fixedQuota(1000), w })
+	c := dial(t, addr)
+	msg := "Subject: a\r\n\r\n" + strings.Repeat("x", 584) + "\r\n" // 600 octets
+	fmt.Fprint(c.c, "A1 APPEND INBOX {600+}\r\n"+msg[:300])
+	time.Sleep(200 * time.Millisecond) // the server is reading the literal
+	dir, _ := mailbox.Dir(root, testUser)
+	reserved := make(chan struct{})
+	go func() {
+		done, err := w.Reserve(testUser, dir, 1000, 10)
+		if err != nil {
+			t.Error(err)
+		}
+		done(mailbox.Usage{})
+		close(reserved)
+	}()
+	select {
+	case <-reserved:
+	case <-time.After(5 * time.Second):
+		t.Fatal("another writer waited on an APPEND's literal")
+	}
+	if got := tagged(c.send(msg[300:]+"\r\n", "A1")); !strings.HasPrefix(got, "A1 OK") {
+		t.Fatalf("APPEND: %q", got)
+	}
+	notices, _ := filepath.Glob(filepath.Join(dir, "new", "*quota-50*"))
+	if len(notices) != 1 {
+		t.Fatalf("notices %q, want the 50 %% one", notices)
+	}
 }

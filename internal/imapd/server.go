@@ -23,6 +23,7 @@ import (
 	"mailgate/internal/login"
 	"mailgate/internal/mailbox"
 	"mailgate/internal/netlimit"
+	"mailgate/internal/quotawarn"
 )
 
 // Server serves IMAP for one node.
@@ -54,6 +55,9 @@ type Server struct {
 	// Quotas, when set, holds APPEND and COPY to the account's mailbox
 	// quota (RFC 9208 OVERQUOTA).
 	Quotas Quotas
+	// QuotaWarner stores a notice in INBOX when an APPEND or COPY takes
+	// the usage past one of [mailbox] quota_warnings; nil: none.
+	QuotaWarner *quotawarn.Warner
 	// Compress offers COMPRESS=DEFLATE (RFC 4978) after login ([imap]
 	// compress): each compressed connection keeps a ~40 KiB inflater.
 	Compress bool

@@ -698,6 +698,25 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 // Append stores a message written by a client (IMAP APPEND): tmp/, fsync,
 // then into cur/ with its flags. It returns the new UID.
 func (f *Folder) Append(r io.Reader, flags string, date time.Time) (uint32, error) {
+	st, err := f.Stage(r, flags, date)
+	if err != nil {
+		return 0, err
+	}
+	return st.Commit()
+}
+
+// Staged is a message Stage wrote to the folder's tmp/ (fsynced) and not
+// yet in it: Commit moves it in, Discard removes it. APPEND stages the
+// literal as it arrives from the network and commits it in a short step
+// that may hold a lock (the quota warning's) no slow client should hold.
+type Staged struct {
+	f   *Folder
+	tmp string
+	m   Message
+}
+
+// Stage is Append's first half: the message in tmp/, not in the folder.
+func (f *Folder) Stage(r io.Reader, flags string, date time.Time) (*Staged, error) {
 	dir := f.Dir()
 	if date.IsZero() {
 		date = time.Now()
@@ -705,7 +724,7 @@ func (f *Folder) Append(r io.Reader, flags string, date time.Time) (uint32, erro
 	tmp := filepath.Join(dir, "tmp", uniqueBase(time.Now(), 0))
 	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var n int64
 	err = writeSynced(fh, func(w io.Writer) (err error) {
@@ -717,15 +736,27 @@ func (f *Folder) Append(r io.Reader, flags string, date time.Time) (uint32, erro
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return 0, err
+		return nil, err
 	}
 	m := Message{Base: uniqueBase(date, n), Flags: normFlags(flags), Size: n, Date: date.Unix()}
-	uids, err := f.adopt([]string{tmp}, []Message{m})
+	return &Staged{f: f, tmp: tmp, m: m}, nil
+}
+
+// Size is the staged message's octets, as they count in the usage.
+func (s *Staged) Size() int64 { return s.m.Size }
+
+// Commit moves the staged message into the folder's cur/ and index and
+// returns its UID.
+func (s *Staged) Commit() (uint32, error) {
+	uids, err := s.f.adopt([]string{s.tmp}, []Message{s.m})
 	if err != nil {
 		return 0, err
 	}
 	return uids[0], nil
 }
+
+// Discard removes a staged message that is not to be stored.
+func (s *Staged) Discard() { os.Remove(s.tmp) }
 
 // adopt renames files (in this folder's tmp/ or hard links made there)
 // into cur/ under msgs' names and indexes them.

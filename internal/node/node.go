@@ -23,6 +23,7 @@ import (
 	"mailgate/internal/managesieve"
 	"mailgate/internal/netlimit"
 	"mailgate/internal/pop3d"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/sessions"
 	"mailgate/internal/smtpd"
 	"mailgate/internal/spool"
@@ -120,7 +121,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 	pop3Srv := &pop3d.Server{Hostname: cfg.Hostname, TLS: tlsConf, Dir: st, MailRoot: mailRoot, Settings: lineSettings}
 	imapSrv := &imapd.Server{TLS: tlsConf, Dir: st, MailRoot: mailRoot, Log: log,
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes, MaxAuthFailures: cfg.Limits.MaxAuthFailures, Quotas: st,
-		Compress: cfg.IMAP.Compress}
+		Compress: cfg.IMAP.Compress, QuotaWarner: quotawarn.FromConfig(cfg, log)}
 	if imapSrv.OnCopy, err = scanLearner(cfg, log); err != nil {
 		return err
 	}

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/store"
 )
 
@@ -86,11 +89,19 @@ func (s *Server) apiApplyQuota(w http.ResponseWriter, r *http.Request) bool {
 	}
 	bytes, err := store.ParseQuota(text)
 	if err == nil {
-		err = s.st.SetAccountQuota(r.Context(), apiActor(r), r.PathValue("address"), bytes)
+		err = s.setQuota(r.Context(), apiActor(r), r.PathValue("address"), bytes)
 	}
 	if err != nil {
 		s.apiErr(w, err)
 		return false
 	}
 	return true
+}
+
+// setQuota is quotawarn.SetQuota for the API and the console: the quota
+// set and audited, and the warning a lowered quota crossed stored, as the
+// CLI does.
+func (s *Server) setQuota(ctx context.Context, actor, addr string, bytes int64) error {
+	w := quotawarn.FromConfig(s.cfg, s.log)
+	return w.SetQuota(ctx, s.st, filepath.Join(s.cfg.DataDir, "mail"), actor, addr, bytes)
 }

@@ -390,3 +390,38 @@ func TestAPIPatchAccountQuota(t *testing.T) {
 		t.Errorf("PATCH of another field: %d %v", code, m)
 	}
 }
+
+// TestAPIQuotaLoweredWarns: a quota lowered through the API under taro's
+// usage stores one warning in his INBOX, as the CLI's does
+// (quotawarn.SetQuota): 1000 octets of 4000 (25 %), then of 1200 (83 %);
+// PATCH to the same quota stores no second one.
+func TestAPIQuotaLoweredWarns(t *testing.T) {
+	dataDir := t.TempDir()
+	s := newSite(t, func(c *config.Config) { c.DataDir = dataDir; c.Mailbox.QuotaWarnings = []int{80, 95} })
+	s.st.SetDefaultMailboxQuota(4000)
+	admin, _ := s.st.AddAPIToken(context.Background(), "test", "admin", []string{"read", "directory"})
+	box := filepath.Join(dataDir, "mail", "example.jp", "taro")
+	if err := mailbox.EnsureDefaults(box); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(box, "cur", "1.a.host,S=1000:2,S"), make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notices := func() []string {
+		files, _ := filepath.Glob(filepath.Join(box, "new", "*quota-*"))
+		return files
+	}
+	if code, m := s.api("PUT", "/api/v1/accounts/taro@example.jp/quota", admin, `{"quota": 1200}`); code != 200 {
+		t.Fatalf("PUT: %d %v", code, m)
+	}
+	got := notices()
+	if len(got) != 1 || !strings.Contains(got[0], "quota-80") {
+		t.Fatalf("notices after 25 %% → 83 %%: %q, want one for 80 %%", got)
+	}
+	if code, m := s.api("PATCH", "/api/v1/accounts/taro@example.jp", admin, `{"quota": 1200}`); code != 200 {
+		t.Fatalf("PATCH: %d %v", code, m)
+	}
+	if got := notices(); len(got) != 1 {
+		t.Fatalf("notices after the same quota again: %q, want the first only", got)
+	}
+}

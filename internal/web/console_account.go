@@ -48,7 +48,7 @@ func (s *Server) consoleSetQuota(w http.ResponseWriter, r *http.Request) {
 	value := strings.TrimSpace(r.PostFormValue("quota"))
 	bytes, err := store.ParseQuota(value)
 	if err == nil {
-		err = s.st.SetAccountQuota(r.Context(), "web:"+s.session(r).Account, addr, bytes)
+		err = s.setQuota(r.Context(), "web:"+s.session(r).Account, addr, bytes)
 	}
 	if err != nil {
 		s.showConsoleAccount(w, r, formStatus(err), "", err.Error())

@@ -26,6 +26,7 @@ import (
 	"mailgate/internal/compose"
 	"mailgate/internal/mailbox"
 	"mailgate/internal/message"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/smtpd"
 	"mailgate/internal/webmail"
 )
@@ -285,7 +286,8 @@ func (s *Server) composePost(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Attachments = append(d.Attachments, uploads...)
 
-	folders := compose.Folders{MailDir: s.mailDir(acct), Quota: s.mailboxQuota(r.Context(), acct)}
+	folders := compose.Folders{MailDir: s.mailDir(acct), Quota: s.mailboxQuota(r.Context(), acct),
+		Account: acct, Warner: quotawarn.FromConfig(s.cfg, s.log)}
 	now := time.Now()
 	opts := compose.Options{Hostname: s.cfg.Hostname, Now: now, MaxBytes: s.cfg.Limits.MaxMessageBytes, KeepBcc: true}
 	if r.PostFormValue("action") == "save" {

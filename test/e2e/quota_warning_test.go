@@ -20,7 +20,10 @@ type quotaNotice struct {
 func quotaNotices(t *testing.T, n *Node, account string) []quotaNotice {
 	t.Helper()
 	at := strings.LastIndexByte(account, '@')
+	// new/ as stored; cur/ once an IMAP session saw it.
 	files, _ := filepath.Glob(filepath.Join(n.Dir, "mail", account[at+1:], account[:at], "new", "*"))
+	seen, _ := filepath.Glob(filepath.Join(n.Dir, "mail", account[at+1:], account[:at], "cur", "*"))
+	files = append(files, seen...)
 	// Oldest first by the delivery time the name starts with: seconds,
 	// then "M" and microseconds, which are not zero-padded, so the names'
 	// own order is not the time's within one second.
