@@ -413,10 +413,21 @@ func firstField(msg sieve.Message, name string) (string, bool) {
 // about 0.1 ms). The cache is keyed by the text's hash and emptied when full.
 var scriptCache = struct {
 	sync.Mutex
-	m map[[32]byte]*sieve.Script
+	m     map[[32]byte]*sieve.Script
+	bytes int // of the scripts' texts
 }{m: map[[32]byte]*sieve.Script{}}
 
-const scriptCacheMax = 1024
+// scriptCacheMax and scriptCacheMaxBytes bound the cache by count and by
+// the size of the texts: a compiled script takes about 32 times its text
+// (a 64 KiB one 2 MB, up to 1 MB more for its regular expressions), and
+// subscribers choose their scripts' texts, so 1,024 of the largest, each
+// put and made active in turn by one account, could hold 3 GB. 2 MiB of text
+// is at most about 100 MB compiled; hundreds of everyday scripts of a few
+// KiB.
+const (
+	scriptCacheMax      = 1024
+	scriptCacheMaxBytes = 2 << 20
+)
 
 func compiled(content string) (*sieve.Script, error) {
 	key := sha256.Sum256([]byte(content))
@@ -431,10 +442,14 @@ func compiled(content string) (*sieve.Script, error) {
 		return nil, err
 	}
 	scriptCache.Lock()
-	if len(scriptCache.m) >= scriptCacheMax {
+	if len(scriptCache.m) >= scriptCacheMax || scriptCache.bytes+len(content) > scriptCacheMaxBytes {
 		scriptCache.m = map[[32]byte]*sieve.Script{}
+		scriptCache.bytes = 0
 	}
-	scriptCache.m[key] = s
+	if _, ok := scriptCache.m[key]; !ok {
+		scriptCache.m[key] = s
+		scriptCache.bytes += len(content)
+	}
 	scriptCache.Unlock()
 	return s, nil
 }

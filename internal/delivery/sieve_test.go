@@ -467,3 +467,22 @@ func TestSieveRedirectLoopWithinAMessageKeeps(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptCacheBoundedBySize: the compiled-script cache is bounded by
+// the size of the texts as well as their number: a subscriber who puts a
+// new 64 KiB script before each delivery adds 2 MB or more of compiled
+// script each time, and 1,024 of them were kept.
+func TestScriptCacheBoundedBySize(t *testing.T) {
+	for i := 0; i < 64; i++ {
+		src := "# " + strconv.Itoa(i) + "\n" + strings.Repeat("if header :contains \"subject\" \"x\" { keep; }\n", 64<<10/45)
+		if _, err := compiled(src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scriptCache.Lock()
+	n := len(scriptCache.m)
+	scriptCache.Unlock()
+	if n*(64<<10) > scriptCacheMaxBytes {
+		t.Errorf("the cache holds %d scripts of about 64 KiB, past %d bytes of text", n, scriptCacheMaxBytes)
+	}
+}

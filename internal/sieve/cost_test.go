@@ -53,6 +53,15 @@ func TestRegexSizeLimits(t *testing.T) {
 			t.Errorf("Compile with key %.40q...: %v, want an invalid regular expression error", key, err)
 		}
 	}
+	// Each key within the bounds, too many of them together.
+	var b strings.Builder
+	b.WriteString(`require ["regex"];` + "\n")
+	for i := 0; i < 20; i++ {
+		b.WriteString(`if header :regex "subject" "(a|b|c|d|e|f|g|h|i|j| ){600}" { discard; }` + "\n")
+	}
+	if _, err := Compile(b.String()); err == nil || !strings.Contains(err.Error(), "too large together") {
+		t.Errorf("20 keys of 1,800 instructions: %v, want too large together", err)
+	}
 	check(t, `require ["regex","variables","fileinto"]; if header :regex "subject" "(caf.) (\\[[a-z-]+\\])" { fileinto "${2}"; }`,
 		"fileinto [acme-users]")
 }
