@@ -3,6 +3,7 @@ package sieve
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -64,4 +65,27 @@ func TestRegexSizeLimits(t *testing.T) {
 	}
 	check(t, `require ["regex","variables","fileinto"]; if header :regex "subject" "(caf.) (\\[[a-z-]+\\])" { fileinto "${2}"; }`,
 		"fileinto [acme-users]")
+}
+
+// TestExpansionIsBounded: variables hold 4 KiB, but a string may name
+// one thousands of times: 15,000 "${a}" in a 64 KiB script expanded to
+// 60 MB on every run, per delivery at once. The expansion stops at
+// maxExpandedSize.
+func TestExpansionIsBounded(t *testing.T) {
+	src := `require ["variables"]; set "a" "` + strings.Repeat("x", 4000) + `";` +
+		` if header :contains "subject" "` + strings.Repeat("${a}", 15000) + `" { discard; }`
+	s, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	res, err := Run(context.Background(), s, ParseMessage([]byte(testMsg)), testEnv())
+	runtime.ReadMemStats(&m1)
+	if err != nil || !res.ImplicitKeep {
+		t.Errorf("run: %v, %q; want the implicit keep", err, res.Strings())
+	}
+	if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("the run allocated %d MB, want the expansion bounded", alloc>>20)
+	}
 }
