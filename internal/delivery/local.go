@@ -67,6 +67,9 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 // recipients whose script rejected the message, by address.
 func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.State, put storeFunc) (refusals map[string]*verdict.Reply) {
 	f := newFolder(st)
+	// The accounts whose delivery in this pass stored no copy and
+	// redirected it on: a redirect back to one of them closes a loop.
+	passedOn := map[string]bool{}
 	// By index: a Sieve redirect to one of our addresses appends a
 	// recipient that this loop then delivers too.
 	for i := 0; i < len(st.Rcpts); i++ {
@@ -91,8 +94,11 @@ func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.Stat
 				o = folded(st, j, refusals)
 				l.Log.Info("same mailbox as an earlier recipient: delivered once", "id", m.Envelope.ID, "rcpt", r.Addr, "as", st.Rcpts[j].Addr, "mailbox", acct, "status", o.status)
 			} else {
-				d := l.deliverOne(ctx, m, st, i, r.Addr, acct, put)
+				d := l.deliverOne(ctx, m, st, i, r.Addr, acct, put, passedOn)
 				o = &d
+				if d.passedOn {
+					passedOn[acct] = true
+				}
 			}
 			st.Rcpts[i].Mailbox = acct
 		}
@@ -144,13 +150,16 @@ func spooledStore(m *spool.Message, fresh bool) storeFunc {
 type outcome struct {
 	status, text string
 	refusal      *verdict.Reply
+	// passedOn: the script redirected the message and no copy was
+	// stored here.
+	passedOn bool
 }
 
 // deliverOne delivers to one local recipient, whose mailbox is acct's,
 // and returns its new status.
 // The Maildir name comes from the spool ID and recipient index, so a
 // delivery repeated after a crash is recognised and not duplicated.
-func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt, acct string, put storeFunc) outcome {
+func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.State, idx int, rcpt, acct string, put storeFunc, passedOn map[string]bool) outcome {
 	env := &m.Envelope
 	name := mailbox.DeliveryName(env.Received, env.ID+"."+strconv.Itoa(idx), l.Hostname, env.Size)
 	dir, err := mailbox.Dir(l.MailRoot, acct)
@@ -178,7 +187,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 				refusal: &verdict.Reply{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: sieveRejectReply(plan.reject)}}
 		}
 	}
-	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects, l.Log.With("id", env.ID, "rcpt", rcpt))
+	added, refused, err := l.addRedirects(ctx, st, acct, plan.redirects, passedOn, l.Log.With("id", env.ID, "rcpt", rcpt))
 	if err != nil {
 		return outcome{status: spool.Pending, text: "sieve redirect: " + err.Error()}
 	}
@@ -230,7 +239,7 @@ func (l *Local) deliverOne(ctx context.Context, m *spool.Message, st *spool.Stat
 		l.Log.Info("not stored, as the recipient's sieve script said", "id", env.ID, "rcpt", rcpt)
 	}
 	l.sendVacation(ctx, m, rcpt, acct, plan)
-	return outcome{status: spool.Delivered}
+	return outcome{status: spool.Delivered, passedOn: len(plan.folders) == 0 && len(plan.redirects) > 0}
 }
 
 func folderName(f string) string {

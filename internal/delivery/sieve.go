@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"mailgate/internal/address"
 	"mailgate/internal/mailbox"
 	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
@@ -211,9 +212,15 @@ func (l *Local) fileinto(dir string, a sieve.Action, log interface{ Warn(string,
 // refused; the caller keeps the message instead. An error is the store
 // failing: the reservations made here are given back and the delivery
 // is retried.
-func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, targets []redirect, log *slog.Logger) (added []string, refused []redirect, err error) {
+func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, targets []redirect, passedOn map[string]bool, log *slog.Logger) (added []string, refused []redirect, err error) {
 	var ids []int64
 	for _, t := range targets {
+		if !t.copy && l.closesLoop(ctx, t.addr, acct, passedOn) {
+			refused = append(refused, t)
+			log.Warn("sieve redirect not made: it leads back to a mailbox this message was redirected from (a redirect loop); keeping the message",
+				"account", acct, "to", t.addr)
+			continue
+		}
 		if hasRcpt(st, t.addr) {
 			continue
 		}
@@ -244,6 +251,26 @@ func (l *Local) addRedirects(ctx context.Context, st *spool.State, acct string, 
 		st.Rcpts = append(st.Rcpts, spool.RcptState{Addr: a, Status: spool.Pending, Forwarded: true, Via: acct})
 	}
 	return added, refused, nil
+}
+
+// closesLoop says whether a redirect to addr would bring the message back
+// to acct's own mailbox (the address, or an alias of it) or to one that
+// redirected it on in this pass without keeping a copy (carol to bob, bob
+// to carol). Such a target is already served, so the redirect would add
+// nothing and every copy would be gone: a subscriber's script that
+// redirects to its own address lost each message after its 250. RFC 5228
+// §10 asks for loop control, and §2.10.6 that filtering never loses a
+// message: the redirect is refused and the implicit keep stores it here.
+// A lookup that fails is not a loop (the redirect goes on as before).
+func (l *Local) closesLoop(ctx context.Context, addr, acct string, passedOn map[string]bool) bool {
+	if ours, err := l.Dir.HasDomain(ctx, address.Domain(addr)); err != nil || !ours {
+		return false
+	}
+	to, err := l.Dir.Resolve(ctx, addr)
+	if err != nil {
+		return false
+	}
+	return to == acct || passedOn[to]
 }
 
 // hasRcpt says whether addr is already one of the message's recipients.
@@ -386,10 +413,21 @@ func firstField(msg sieve.Message, name string) (string, bool) {
 // about 0.1 ms). The cache is keyed by the text's hash and emptied when full.
 var scriptCache = struct {
 	sync.Mutex
-	m map[[32]byte]*sieve.Script
+	m     map[[32]byte]*sieve.Script
+	bytes int // of the scripts' texts
 }{m: map[[32]byte]*sieve.Script{}}
 
-const scriptCacheMax = 1024
+// scriptCacheMax and scriptCacheMaxBytes bound the cache by count and by
+// the size of the texts: a compiled script takes about 32 times its text
+// (a 64 KiB one 2 MB, up to 1 MB more for its regular expressions), and
+// subscribers choose their scripts' texts, so 1,024 of the largest, each
+// put and made active in turn by one account, could hold 3 GB. 2 MiB of text
+// is at most about 100 MB compiled; hundreds of everyday scripts of a few
+// KiB.
+const (
+	scriptCacheMax      = 1024
+	scriptCacheMaxBytes = 2 << 20
+)
 
 func compiled(content string) (*sieve.Script, error) {
 	key := sha256.Sum256([]byte(content))
@@ -404,10 +442,14 @@ func compiled(content string) (*sieve.Script, error) {
 		return nil, err
 	}
 	scriptCache.Lock()
-	if len(scriptCache.m) >= scriptCacheMax {
+	if len(scriptCache.m) >= scriptCacheMax || scriptCache.bytes+len(content) > scriptCacheMaxBytes {
 		scriptCache.m = map[[32]byte]*sieve.Script{}
+		scriptCache.bytes = 0
 	}
-	scriptCache.m[key] = s
+	if _, ok := scriptCache.m[key]; !ok {
+		scriptCache.m[key] = s
+		scriptCache.bytes += len(content)
+	}
 	scriptCache.Unlock()
 	return s, nil
 }

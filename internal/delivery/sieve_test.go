@@ -433,3 +433,56 @@ func TestSieveNoBackscatterToUnverifiedSenders(t *testing.T) {
 		t.Errorf("a vacation reply to an unverified sender was queued: %v", ids)
 	}
 }
+
+// TestSieveRedirectLoopWithinAMessageKeeps: a redirect that leads back to
+// a mailbox the message was redirected from, in the same queue entry,
+// found that recipient already served and added nothing, so no copy was
+// stored anywhere after the 250: a script redirecting to its own address
+// or its own alias, or two accounts redirecting to each other. The
+// redirect that closes the loop is refused and the implicit keep stores
+// the message there (RFC 5228 §10, §2.10.6).
+func TestSieveRedirectLoopWithinAMessageKeeps(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		scripts scriptMap
+		dir     Directory
+		want    map[string]string // account → stored
+	}{
+		{"own address", scriptMap{"bob@ours.example": `redirect "bob@ours.example";`}, selfDir{},
+			map[string]string{"bob@ours.example": "INBOX:1"}},
+		{"own alias", scriptMap{"bob@ours.example": `redirect "info@ours.example";`}, bobAliases,
+			map[string]string{"bob@ours.example": "INBOX:1"}},
+		{"two accounts", scriptMap{"bob@ours.example": `redirect "carol@ours.example";`, "carol@ours.example": `redirect "bob@ours.example";`}, selfDir{},
+			map[string]string{"bob@ours.example": "", "carol@ours.example": "INBOX:1"}},
+		{"a copy kept: no loop", scriptMap{"bob@ours.example": `require "copy"; redirect :copy "carol@ours.example";`, "carol@ours.example": `redirect "bob@ours.example";`}, selfDir{},
+			map[string]string{"bob@ours.example": "INBOX:1", "carol@ours.example": ""}},
+	} {
+		a, _ := sieveAgent(t, tc.scripts)
+		a.Local.Dir = tc.dir
+		deliverTo(a.Local, "bob@ours.example")
+		for acct, want := range tc.want {
+			if got := strings.Join(stored(t, a.Local.MailRoot, acct), ","); got != want {
+				t.Errorf("%s: %s has %q, want %q", tc.name, acct, got, want)
+			}
+		}
+	}
+}
+
+// TestScriptCacheBoundedBySize: the compiled-script cache is bounded by
+// the size of the texts as well as their number: a subscriber who puts a
+// new 64 KiB script before each delivery adds 2 MB or more of compiled
+// script each time, and 1,024 of them were kept.
+func TestScriptCacheBoundedBySize(t *testing.T) {
+	for i := 0; i < 64; i++ {
+		src := "# " + strconv.Itoa(i) + "\n" + strings.Repeat("if header :contains \"subject\" \"x\" { keep; }\n", 64<<10/45)
+		if _, err := compiled(src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scriptCache.Lock()
+	n := len(scriptCache.m)
+	scriptCache.Unlock()
+	if n*(64<<10) > scriptCacheMaxBytes {
+		t.Errorf("the cache holds %d scripts of about 64 KiB, past %d bytes of text", n, scriptCacheMaxBytes)
+	}
+}

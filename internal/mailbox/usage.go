@@ -186,14 +186,28 @@ func readUsage(root string) (u Usage, lines int, mod time.Time, ok bool) {
 		if !found || err1 != nil || err2 != nil {
 			return Usage{}, 0, mod, false
 		}
-		u.Bytes += nb
-		u.Messages += nm
+		// A sum past int64 wraps, and a file of huge lines (a hostile
+		// edit; a crash only tears the last line) summed to any usage,
+		// 0 included: not well formed, counted again.
+		var over1, over2 bool
+		if u.Bytes, over1 = addInt64(u.Bytes, nb); over1 {
+			return Usage{}, 0, mod, false
+		}
+		if u.Messages, over2 = addInt64(u.Messages, nm); over2 {
+			return Usage{}, 0, mod, false
+		}
 		lines++
 	}
 	if u.Bytes < 0 || u.Messages < 0 {
 		return Usage{}, 0, mod, false
 	}
 	return u, lines, mod, true
+}
+
+// addInt64 is a+b and whether it overflowed.
+func addInt64(a, b int64) (int64, bool) {
+	c := a + b
+	return c, (b > 0 && c < a) || (b < 0 && c > a)
 }
 
 func readAllLimited(f *os.File, max int64) ([]byte, error) {

@@ -118,8 +118,9 @@ func TestUsageFollowsEveryChange(t *testing.T) {
 	wantUsage(t, acct, Usage{30, 1}) // INBOX keeps m2 only
 }
 
-// TestUsageRecountsABadFile: a missing, torn (a crash mid-line), foreign
-// or negative usage file is counted again from the disk.
+// TestUsageRecountsABadFile: a missing, torn (a crash mid-line), foreign,
+// negative or overflowing usage file is counted again from the disk (two
+// lines of 2^63-1 and one of 2 summed to 0 octets: an empty mailbox).
 func TestUsageRecountsABadFile(t *testing.T) {
 	acct := filepath.Join(t.TempDir(), "isp.example", "frank")
 	if err := Deliver(acct, "a,S=10", strings.NewReader("0123456789")); err != nil {
@@ -130,7 +131,8 @@ func TestUsageRecountsABadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(acct, UsageFile)
-	for _, bad := range []string{"", "mailgate-quota 1\n10 1\n5", "1000 1\n", "mailgate-quota 1\n-50 -1\n", "mailgate-quota 1\nx y\n"} {
+	for _, bad := range []string{"", "mailgate-quota 1\n10 1\n5", "1000 1\n", "mailgate-quota 1\n-50 -1\n", "mailgate-quota 1\nx y\n",
+		"mailgate-quota 1\n9223372036854775807 1\n9223372036854775807 0\n2 1\n"} {
 		os.WriteFile(path, []byte(bad), 0o600)
 		wantUsage(t, acct, Usage{13, 2})
 	}

@@ -1,7 +1,5 @@
 package sieve
 
-import "regexp"
-
 // The syntax tree of RFC 5228 §8.2. The checker (check.go) fills in the
 // fields after the first blank line of Command and Test: arguments sorted
 // into tagged and positional ones, resolved against the command's spec.
@@ -55,5 +53,5 @@ type checkedArgs struct {
 	match      string // "is", "contains", "matches", "regex", "value", "count"
 	relation   string // for value/count: gt ge lt le eq ne
 	addrPart   string // "all", "localpart", "domain", "user", "detail"
-	regexps    []*regexp.Regexp
+	regexps    []*keyRegex
 }

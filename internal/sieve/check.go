@@ -38,6 +38,9 @@ func Compile(src string) (*Script, error) {
 
 type checker struct {
 	req map[string]bool
+	// regexInsts sums the programs of the script's :regex keys, held
+	// to maxScriptRegexInsts (cost.go).
+	regexInsts int
 }
 
 func (c *checker) has(ext string) bool { return ext == "" || c.req[ext] }
@@ -368,6 +371,9 @@ func (c *checker) testRules(t *Test) error {
 			re, err := compileRegex(k, a.comparator)
 			if err != nil {
 				return errorf(keys.Pos, "invalid regular expression '%s': %v", k, err)
+			}
+			if c.regexInsts += re.insts; c.regexInsts > maxScriptRegexInsts {
+				return errorf(keys.Pos, "the script's regular expressions are too large together (more than %d instructions compiled): use fewer or simpler ones", maxScriptRegexInsts)
 			}
 			a.regexps = append(a.regexps, re)
 		}

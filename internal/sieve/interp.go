@@ -3,7 +3,6 @@ package sieve
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -50,6 +49,7 @@ type run struct {
 	limits    Limits
 	deadline  time.Time
 	steps     int
+	cost      int64 // of the comparisons so far (cost.go)
 	redirects int
 	vars      map[string]string
 	matchVars []string
@@ -383,10 +383,10 @@ func (r *run) match(a *checkedArgs, values, keys []string) (bool, error) {
 		}
 		return false, nil
 	}
-	var res []*regexp.Regexp
+	var res []*keyRegex
 	if a.match == "regex" {
 		// Keys made from variables compile here, once per test.
-		res = make([]*regexp.Regexp, len(keys))
+		res = make([]*keyRegex, len(keys))
 		for i, k := range keys {
 			re, err := r.regexFor(a, i, k)
 			if err != nil {
@@ -400,9 +400,12 @@ func (r *run) match(a *checkedArgs, values, keys []string) (bool, error) {
 			if err := r.step(r.at); err != nil {
 				return false, err
 			}
-			var re *regexp.Regexp
+			var re *keyRegex
 			if res != nil {
 				re = res[ki]
+			}
+			if err := r.spend(matchCost(a, v, k, re)); err != nil {
+				return false, err
 			}
 			ok, vars := matchOne(a, v, k, re)
 			if ok {
@@ -419,7 +422,7 @@ func (r *run) match(a *checkedArgs, values, keys []string) (bool, error) {
 	return false, nil
 }
 
-func (r *run) regexFor(a *checkedArgs, i int, key string) (*regexp.Regexp, error) {
+func (r *run) regexFor(a *checkedArgs, i int, key string) (*keyRegex, error) {
 	if i < len(a.regexps) && a.regexps[i] != nil {
 		return a.regexps[i], nil
 	}

@@ -1,7 +1,6 @@
 package sieve
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -86,7 +85,7 @@ func relate(rel string, cmp int) bool {
 // matchOne compares one value with one key. For :matches and :regex it
 // also returns the match variables (RFC 5229 §3.2): ${0} the whole match,
 // then one per wildcard or group.
-func matchOne(a *checkedArgs, value, key string, re *regexp.Regexp) (bool, []string) {
+func matchOne(a *checkedArgs, value, key string, re *keyRegex) (bool, []string) {
 	switch a.match {
 	case "is":
 		return order(a.comparator, value, key) == 0, nil
@@ -107,23 +106,6 @@ func matchOne(a *checkedArgs, value, key string, re *regexp.Regexp) (bool, []str
 		return true, m
 	}
 	return false, nil
-}
-
-// compileRegex compiles a :regex key. RFC draft-ietf-sieve-regex §3 asks
-// for POSIX extended regular expressions; this package uses Go's RE2 syntax
-// with leftmost-longest matching, which agrees with ERE on the common core
-// (see doc.go for the differences). i;ascii-casemap makes it case
-// insensitive, as REG_ICASE does in Pigeonhole.
-func compileRegex(key, comparator string) (*regexp.Regexp, error) {
-	if comparator == "i;ascii-casemap" {
-		key = "(?i)" + key
-	}
-	re, err := regexp.Compile(key)
-	if err != nil {
-		return nil, err
-	}
-	re.Longest()
-	return re, nil
 }
 
 type wildKind int

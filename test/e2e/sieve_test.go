@@ -236,3 +236,36 @@ func TestSieveRedirectSendLimit(t *testing.T) {
 		t.Errorf("no log line for the refused redirect:\n%s", log)
 	}
 }
+
+// TestSieveRedirectToItselfKeeps: a script that redirects to its own
+// address (a forwarding set to oneself), or two accounts redirecting to
+// each other, answered 250 and stored the message nowhere: the target
+// was already a recipient of the queue entry, so the redirect added
+// nothing. The redirect closing the loop is refused and the message kept
+// (RFC 5228 §10, §2.10.6).
+func TestSieveRedirectToItselfKeeps(t *testing.T) {
+	swaks := NeedTool(t, "swaks")
+	n := NewNode(t, "", "")
+	for _, u := range []string{"dave", "carol", "bob"} {
+		n.AddUser(u+"@example.net", u+"-secret-12345")
+	}
+	for acct, to := range map[string]string{"dave": "dave", "carol": "bob", "bob": "carol"} {
+		script := filepath.Join(n.Dir, acct+".sieve")
+		os.WriteFile(script, []byte(`redirect "`+to+`@example.net";`+"\n"), 0o644)
+		n.MustCLI("", "sieve", "put", acct+"@example.net", script, "--activate")
+	}
+	n.Start()
+	for _, to := range []string{"dave@example.net", "carol@example.net"} {
+		out, err := exec.Command(swaks, "-s", "127.0.0.1", "-p", strconv.Itoa(n.Ports["mx"]), "-f", "x@remote.example", "-t", to,
+			"--header", "Subject: loop", "--body", "text").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "<-  250 2.0.0") {
+			t.Fatalf("swaks to %s: %v\n%s", to, err, out)
+		}
+	}
+	n.SettledMaildir("dave@example.net")
+	for acct, want := range map[string]int{"dave@example.net": 1, "bob@example.net": 1, "carol@example.net": 0} {
+		if got := len(n.Maildir(acct)); got != want {
+			t.Errorf("%s holds %d messages, want %d\nlog:\n%s", acct, got, want, n.Log())
+		}
+	}
+}

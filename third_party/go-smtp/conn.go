@@ -1072,7 +1072,7 @@ func (c *Conn) handleBdat(arg string) {
 	if !c.fromReceived || len(c.recipients) == 0 {
 		c.badSequence("Missing RCPT TO command.") // mailgate: 503
 		// The chunk follows the command even when the command is rejected.
-		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
+		c.discardChunk(size)
 		return
 	}
 
@@ -1080,7 +1080,7 @@ func (c *Conn) handleBdat(arg string) {
 		c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
 
 		// Discard chunk itself without passing it to backend.
-		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
+		c.discardChunk(size)
 
 		c.reset()
 		return
@@ -1126,10 +1126,7 @@ func (c *Conn) handleBdat(arg string) {
 		}()
 	}
 
-	c.lineLimitReader.LineLimit = 0
-	defer func() {
-		c.lineLimitReader.LineLimit = c.server.MaxLineLength
-	}()
+	defer c.chunkLineLimit()()
 
 	chunk := io.LimitReader(c.text.R, int64(size))
 	_, err = io.Copy(c.bdatPipe, chunk)
@@ -1175,6 +1172,28 @@ func (c *Conn) handleBdat(arg string) {
 	} else {
 		c.writeResponse(250, EnhancedCode{2, 0, 0}, "Continue")
 	}
+}
+
+// mailgate: chunkLineLimit lifts the line limit while a BDAT chunk is
+// read and returns what puts it back. A chunk is octets, not command lines
+// (RFC 3030 §2): its lines do not count, and the count starts afresh after
+// it (it was left at whatever the read-ahead of the chunk's first bytes,
+// with the command, had counted).
+func (c *Conn) chunkLineLimit() (restore func()) {
+	c.lineLimitReader.LineLimit = 0
+	return func() {
+		c.lineLimitReader.LineLimit = c.server.MaxLineLength
+		c.lineLimitReader.curLineLength = 0
+	}
+}
+
+// mailgate: discardChunk reads away the chunk of a refused BDAT: RFC 3030
+// §2, the chunk follows the command whatever the answer. With the line
+// limit in force, a long line in it closed the connection ("500 Line too
+// long") after the 503 or 552, which the client never saw.
+func (c *Conn) discardChunk(size uint64) {
+	defer c.chunkLineLimit()()
+	io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))
 }
 
 // ErrDataReset is returned by Reader pased to Data function if client does not

@@ -1981,3 +1981,50 @@ func TestServer_GreetingRefused(t *testing.T) {
 		c.Close()
 	})
 }
+
+// TestServer_Chunking_refusedChunkWithLongLines: RFC 3030 §2, a BDAT
+// command's chunk follows it whatever the answer, so a refused chunk (too
+// big, or BDAT out of sequence) is read away whole, long lines and all,
+// and the session goes on. The line limit used to apply while it was read
+// away: a line past MaxLineLength in it closed the connection with "500
+// Line too long" after the 552 or 503.
+func TestServer_Chunking_refusedChunkWithLongLines(t *testing.T) {
+	// A limit above the reader's buffer (4 KiB), so that the read-ahead
+	// of the command line takes no more than the limit of the chunk.
+	_, s, c, scanner, _ := testServerEhlo(t, func(s *smtp.Server) {
+		s.MaxLineLength = 8192
+		s.MaxMessageBytes = 3 * 8192
+	})
+	defer s.Close()
+	defer c.Close()
+
+	chunk := strings.Repeat("x", 4*s.MaxLineLength) + "\r\n"
+
+	// Out of sequence: no MAIL.
+	io.WriteString(c, fmt.Sprintf("BDAT %d LAST\r\n", len(chunk))+chunk)
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "503 ") {
+		t.Fatal("Invalid BDAT response, expected 503:", scanner.Text())
+	}
+	io.WriteString(c, "NOOP\r\n")
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "250 ") {
+		t.Fatal("Invalid NOOP response after a refused chunk:", scanner.Text())
+	}
+
+	// Too big.
+	io.WriteString(c, "MAIL FROM:<root@nsa.gov>\r\n")
+	scanner.Scan()
+	io.WriteString(c, "RCPT TO:<root@gchq.gov.uk>\r\n")
+	scanner.Scan()
+	io.WriteString(c, fmt.Sprintf("BDAT %d LAST\r\n", len(chunk))+chunk)
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "552 ") {
+		t.Fatal("Invalid BDAT response, expected 552:", scanner.Text())
+	}
+	io.WriteString(c, "NOOP\r\n")
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "250 ") {
+		t.Fatal("Invalid NOOP response after a refused chunk:", scanner.Text())
+	}
+}
