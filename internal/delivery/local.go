@@ -67,9 +67,16 @@ func (l *Local) Deliver(m *spool.Message, st *spool.State, fresh bool) {
 // recipients whose script rejected the message, by address.
 func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.State, put storeFunc) (refusals map[string]*verdict.Reply) {
 	f := newFolder(st)
-	// The accounts whose delivery in this pass stored no copy and
-	// redirected it on: a redirect back to one of them closes a loop.
+	// The accounts whose delivery stored no copy and redirected it on, in
+	// this pass or an earlier attempt (recorded in the state, so that a
+	// deferred recipient's redirect back still sees them): a redirect
+	// back to one of them closes a loop.
 	passedOn := map[string]bool{}
+	for _, r := range st.Rcpts {
+		if r.PassedOn && r.Mailbox != "" {
+			passedOn[r.Mailbox] = true
+		}
+	}
 	// By index: a Sieve redirect to one of our addresses appends a
 	// recipient that this loop then delivers too.
 	for i := 0; i < len(st.Rcpts); i++ {
@@ -98,6 +105,7 @@ func (l *Local) deliverAll(ctx context.Context, m *spool.Message, st *spool.Stat
 				o = &d
 				if d.passedOn {
 					passedOn[acct] = true
+					st.Rcpts[i].PassedOn = true
 				}
 			}
 			st.Rcpts[i].Mailbox = acct

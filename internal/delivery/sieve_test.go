@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -484,5 +485,45 @@ func TestScriptCacheBoundedBySize(t *testing.T) {
 	scriptCache.Unlock()
 	if n*(64<<10) > scriptCacheMaxBytes {
 		t.Errorf("the cache holds %d scripts of about 64 KiB, past %d bytes of text", n, scriptCacheMaxBytes)
+	}
+}
+
+// failOnce is selfDir whose second lookup of one address fails (the
+// first is the redirect's loop check, the second the delivery's), as a
+// directory that is briefly unreachable: that recipient stays pending for
+// the next attempt.
+type failOnce struct {
+	selfDir
+	addr  string
+	calls *int
+}
+
+func (d failOnce) Resolve(ctx context.Context, addr string) (string, error) {
+	if addr == d.addr {
+		if *d.calls++; *d.calls == 2 {
+			return "", errors.New("directory unreachable")
+		}
+	}
+	return d.selfDir.Resolve(ctx, addr)
+}
+
+// TestSieveRedirectLoopOverTwoAttemptsKeeps: bob's script redirects to
+// carol, carol's back to bob, and carol's delivery is put off to a later
+// attempt. That attempt must still see that bob passed the message on
+// and keep it in carol's mailbox; it found bob already a recipient, added
+// nothing, and the message, answered 250, was stored nowhere.
+func TestSieveRedirectLoopOverTwoAttemptsKeeps(t *testing.T) {
+	a, _ := sieveAgent(t, scriptMap{"bob@ours.example": `redirect "carol@ours.example";`, "carol@ours.example": `redirect "bob@ours.example";`})
+	calls := 0
+	a.Local.Dir = failOnce{addr: "carol@ours.example", calls: &calls}
+	st := deliverTo(a.Local, "bob@ours.example")
+	if len(st.Rcpts) != 2 || st.Rcpts[1].Status != spool.Pending {
+		t.Fatalf("after the first attempt: %+v, want carol pending", st.Rcpts)
+	}
+	env := spool.Envelope{ID: "again", From: "x@else.example", To: []string{"bob@ours.example"}, Received: time.Now(), Origin: "mx"}
+	a.Local.Deliver(spool.InMemory(env, body60), st, false)
+	bob, carol := stored(t, a.Local.MailRoot, "bob@ours.example"), stored(t, a.Local.MailRoot, "carol@ours.example")
+	if strings.Join(bob, ",") != "" || strings.Join(carol, ",") != "INBOX:1" {
+		t.Fatalf("bob has %q, carol %q; want the message kept once, in carol's INBOX (states %+v)", bob, carol, st.Rcpts)
 	}
 }

@@ -31,6 +31,10 @@ type RcptState struct {
 	// last tried: a later attempt delivers no second copy into a mailbox
 	// another recipient of the message already got it in.
 	Mailbox string `json:"mailbox,omitempty"`
+	// PassedOn marks a local recipient whose delivery stored no copy and
+	// redirected the message on (Sieve): a redirect back to its Mailbox
+	// in a later attempt closes a loop (delivery's closesLoop).
+	PassedOn bool `json:"passed_on,omitempty"`
 	// Via is the account whose Sieve script forwarded a Forwarded
 	// recipient: its domain DKIM-signs and ARC-seals the copy ([arc]).
 	Via string `json:"via,omitempty"`
