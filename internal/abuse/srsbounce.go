@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailgate/internal/address"
+	"mailgate/internal/authres"
 	"mailgate/internal/config"
 	"mailgate/internal/login"
 	"mailgate/internal/metrics"
@@ -54,7 +55,7 @@ func (l *BounceLimiter) Take(ctx context.Context, client, orig string) *verdict.
 	if l == nil {
 		return nil
 	}
-	domain := strings.ToLower(address.Domain(orig))
+	domain := bounceDomain(orig)
 	source := client
 	if a, err := netip.ParseAddr(client); err == nil {
 		source = login.SourceOf(a)
@@ -92,4 +93,17 @@ func counterKey(prefix, name string) string {
 	}
 	sum := sha256.Sum256([]byte(name))
 	return prefix + "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// bounceDomain is the domain whose budget a bounce to orig counts
+// against: its organizational domain (RFC 7489 §3.2, the public suffix
+// list) in the A-label form, so that one victim's subdomains
+// (a.victim.example, b.victim.example) and its Unicode and punycode
+// spellings share one budget instead of each having its own.
+func bounceDomain(orig string) string {
+	d := strings.ToLower(address.Domain(orig))
+	if c, err := address.CanonicalDomain(d); err == nil {
+		d = c
+	}
+	return authres.OrgDomain(d)
 }

@@ -80,3 +80,26 @@ func TestBounceLimiter(t *testing.T) {
 		t.Fatalf("counter key for a 253-octet domain: %q", k)
 	}
 }
+
+// TestBounceLimiterOneBudgetPerDomain: subdomains of one organizational
+// domain (RFC 7489 §3.2) and its Unicode and A-label spellings share one
+// budget; a subdomain each was a fresh budget each.
+func TestBounceLimiterOneBudgetPerDomain(t *testing.T) {
+	ctx := context.Background()
+	c := &windowCounts{n: map[string]int{}}
+	l := bounceLimiter(c, 3, 0)
+	for _, to := range []string{"a@x1.victim.example", "b@x2.victim.example", "c@bücher.example", "d@Victim.Example"} {
+		if r := l.Take(ctx, "192.0.2.1", to); r != nil {
+			t.Fatalf("%s: %v", to, r)
+		}
+	}
+	if r := l.Take(ctx, "192.0.2.1", "e@x3.victim.example"); r == nil || r.Code != 450 {
+		t.Fatalf("fourth bounce to victim.example's subdomains: %v, want 450", r)
+	}
+	if r := l.Take(ctx, "192.0.2.1", "f@xn--bcher-kva.example"); r != nil {
+		t.Fatalf("second bounce to bücher.example: %v", r)
+	}
+	if c.n["srs-bounce:domain:xn--bcher-kva.example"] != 2 {
+		t.Fatalf("counters %v: want bücher.example's two under its A-label", c.n)
+	}
+}

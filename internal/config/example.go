@@ -378,7 +378,8 @@ secret_file = ""
 # Days a rewritten sender accepts bounces (PostSRSd: 21; at most 1023).
 max_age = 21
 # Bounces (MAIL FROM:<>) the MX takes to SRS addresses, per domain they
-# go on to (the original senders') and per client (an IPv4 address, an
+# go on to (the original senders' organizational domain: subdomains
+# share one budget) and per client (an IPv4 address, an
 # IPv6 /64), counted over the fleet in fixed windows: "N/second",
 # "N/minute", "N/hour" or "off". Past either, RCPT gets 450 4.7.1 and the
 # sender retries later. 100 an hour is far above what real bounces of
