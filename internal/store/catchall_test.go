@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mailgate/internal/store"
 	"mailgate/internal/store/storetest"
@@ -95,4 +97,56 @@ func TestCatchAll(t *testing.T) {
 			t.Fatalf("audit = %+v, %v", log, err)
 		}
 	})
+}
+
+// Two Stores on one database are two nodes of a fleet: a catch-all added
+// or removed on one is used by the other once its cached answer (2 s)
+// expires, on SQLite and on PostgreSQL.
+func TestCatchAllSeenByTheOtherNode(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testCatchAllSeenByTheOtherNode(t, filepath.Join(t.TempDir(), "m.db")) })
+	t.Run("postgres", func(t *testing.T) { testCatchAllSeenByTheOtherNode(t, storetest.PostgresDSN(t)) })
+}
+
+func testCatchAllSeenByTheOtherNode(t *testing.T, dsn string) {
+	ctx := context.Background()
+	var nodes [2]*store.Store
+	for i := range nodes {
+		s, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		nodes[i] = s
+	}
+	a, b := nodes[0], nodes[1]
+	must(t, a.AddDomain(ctx, "test", "example.net"))
+	must(t, a.AddAccount(ctx, "test", "alice@example.net", "h"))
+	resolvesTo := func(s *store.Store, want string) bool {
+		got, err := s.Resolve(ctx, "stray@example.net")
+		if want == "" {
+			return errors.Is(err, store.ErrNotFound)
+		}
+		return err == nil && got == want
+	}
+	eventually := func(what string, s *store.Store, want string) {
+		t.Helper()
+		for deadline := time.Now().Add(4 * time.Second); !resolvesTo(s, want); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the other node still resolves stray@example.net the old way after 4 s", what)
+			}
+		}
+	}
+	if !resolvesTo(b, "") {
+		t.Fatal("stray address resolves before the catch-all")
+	}
+	must(t, a.AddAlias(ctx, "test", "@example.net", "alice@example.net"))
+	if !resolvesTo(a, "alice@example.net") {
+		t.Fatal("the node that added the catch-all does not use it at once")
+	}
+	eventually("added", b, "alice@example.net")
+	must(t, a.RemoveAlias(ctx, "test", "@example.net"))
+	if !resolvesTo(a, "") {
+		t.Fatal("the node that removed the catch-all still uses it")
+	}
+	eventually("removed", b, "")
 }
