@@ -204,6 +204,14 @@ func canonical(addr string) string {
 	return addr
 }
 
+// canonicalAlias is an alias, or a catch-all, as the store keeps it.
+func canonicalAlias(alias string) string {
+	if n, err := store.NormalizeAlias(alias); err == nil {
+		return n
+	}
+	return alias
+}
+
 // canonicalDomain is a domain as the store keeps it and `domain add` and
 // `domain list` print it: lower case, A-labels.
 func canonicalDomain(d string) string {
@@ -294,26 +302,37 @@ func newAliasCmd() *cobra.Command {
 	list.Flags().StringVar(&account, "account", "", "only aliases of this account")
 	cmd.AddCommand(
 		&cobra.Command{
-			Use: "add ALIAS ACCOUNT", Short: "add an alias owned by ACCOUNT", Args: cobra.ExactArgs(2),
+			Use: "add ALIAS ACCOUNT", Short: "add an alias owned by ACCOUNT, or a domain's catch-all (@DOMAIN)", Args: cobra.ExactArgs(2),
+			Long: `Adds ALIAS, an address in a domain we host, delivering to and sendable by ACCOUNT.
+
+ALIAS @DOMAIN is the domain's catch-all: mail to an address of DOMAIN that no
+account or alias holds is delivered to ACCOUNT (an account or alias always wins
+over it). ACCOUNT may not send as those addresses: add an alias for each one
+it should send as.`,
+			Example: `  mailgate alias add info@example.net alice@example.net
+  mailgate alias add @example.net alice@example.net   # catch-all
+  mailgate alias remove @example.net`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return withStore(func(ctx context.Context, st *store.Store) error {
 					if err := st.AddAlias(ctx, actor(), args[0], args[1]); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "alias %s -> %s added\n", canonical(args[0]), canonical(args[1]))
+					fmt.Fprintf(cmd.OutOrStdout(), "alias %s -> %s added\n", canonicalAlias(args[0]), canonical(args[1]))
 					return nil
 				})
 			},
 		},
 		list,
 		&cobra.Command{
-			Use: "remove ALIAS", Short: "remove an alias", Args: cobra.ExactArgs(1),
+			Use: "remove ALIAS", Short: "remove an alias, or a domain's catch-all (@DOMAIN)", Args: cobra.ExactArgs(1),
+			Example: `  mailgate alias remove info@example.net
+  mailgate alias remove @example.net`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return withStore(func(ctx context.Context, st *store.Store) error {
 					if err := st.RemoveAlias(ctx, actor(), args[0]); err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "alias %s removed\n", canonical(args[0]))
+					fmt.Fprintf(cmd.OutOrStdout(), "alias %s removed\n", canonicalAlias(args[0]))
 					return nil
 				})
 			},

@@ -105,3 +105,60 @@ func TestNoActiveSieveScriptIsCachedUntilAChange(t *testing.T) {
 		t.Fatalf("the other node after the TTL: %v, %v", sc, err)
 	}
 }
+
+// A catch-all added or removed changes what cached addresses resolve to:
+// at once on the node that made the change, within the TTL on another.
+func TestLookupCacheSeesCatchAllChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	clock := time.Now()
+	b.lookups.clock = func() time.Time { return clock }
+	for _, err := range []error{a.AddDomain(ctx, "t", "isp.example"), a.AddAccount(ctx, "t", "u@isp.example", "h")} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolves := func(s *Store, want string) bool {
+		got, err := s.Resolve(ctx, "stray@isp.example")
+		if want == "" {
+			return errors.Is(err, ErrNotFound)
+		}
+		return err == nil && got == want
+	}
+	if !resolves(a, "") || !resolves(b, "") {
+		t.Fatal("stray address resolves before the catch-all")
+	}
+	if err := a.AddAlias(ctx, "t", "@isp.example", "u@isp.example"); err != nil {
+		t.Fatal(err)
+	}
+	if !resolves(a, "u@isp.example") {
+		t.Fatal("the node that added the catch-all still answers from its cache")
+	}
+	if !resolves(b, "") {
+		t.Fatal("the other node saw the change before its cached answer expired")
+	}
+	clock = clock.Add(b.lookups.ttl + time.Millisecond)
+	if !resolves(b, "u@isp.example") {
+		t.Fatal("the other node does not see the catch-all after the TTL")
+	}
+	if err := a.RemoveAlias(ctx, "t", "@isp.example"); err != nil {
+		t.Fatal(err)
+	}
+	if !resolves(a, "") {
+		t.Fatal("the node that removed the catch-all still answers from its cache")
+	}
+	clock = clock.Add(b.lookups.ttl + time.Millisecond)
+	if !resolves(b, "") {
+		t.Fatal("the other node still resolves through the removed catch-all after the TTL")
+	}
+}

@@ -403,17 +403,19 @@ func (s *Store) RemoveAccount(ctx context.Context, actor, addr string) error {
 	})
 }
 
-// AddAlias makes alias deliver to, and be sendable by, account.
+// AddAlias makes alias deliver to, and be sendable by, account. An alias
+// of the form "@domain" is the domain's catch-all (Postfix's
+// virtual_alias_maps "@domain user@domain", virtual(5)): it receives what
+// no account or alias of the domain does, and sends as nothing (see Owns).
 func (s *Store) AddAlias(ctx context.Context, actor, alias, account string) error {
-	norm, err := address.NormalizeNew(alias)
+	norm, dom, err := normalizeNewAlias(alias)
 	if err != nil {
-		return invalidAddress("alias", err)
+		return err
 	}
 	acct, err := address.Normalize(account)
 	if err != nil {
 		return fmt.Errorf("alias target: %w", err)
 	}
-	dom := norm[strings.LastIndexByte(norm, '@')+1:]
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.checkFree(ctx, tx, norm, dom); err != nil {
 			return err
@@ -426,6 +428,47 @@ func (s *Store) AddAlias(ctx context.Context, actor, alias, account string) erro
 		}
 		return s.auditTx(ctx, tx, actor, "alias.add", norm, "-> "+acct)
 	})
+}
+
+// catchAllPrefix starts a catch-all's address in the aliases table: no
+// address.Normalize result starts with '@', so it cannot clash with an
+// alias or an account.
+const catchAllPrefix = "@"
+
+// CatchAll reports whether the alias is its domain's catch-all.
+func (a Alias) CatchAll() bool { return strings.HasPrefix(a.Address, catchAllPrefix) }
+
+// NormalizeAlias returns an alias as the store keeps it: an address as
+// address.Normalize makes it, or "@" and the canonical domain for a
+// catch-all.
+func NormalizeAlias(alias string) (string, error) {
+	if d, ok := strings.CutPrefix(alias, catchAllPrefix); ok {
+		dom, err := address.CanonicalDomain(d)
+		if err != nil {
+			return "", invalidAddress("catch-all", fmt.Errorf("%w: %q: %v", address.ErrInvalid, alias, err))
+		}
+		return catchAllPrefix + dom, nil
+	}
+	norm, err := address.Normalize(alias)
+	if err != nil {
+		return "", fmt.Errorf("alias: %w", err)
+	}
+	return norm, nil
+}
+
+// normalizeNewAlias is NormalizeAlias for an alias about to be created,
+// with address.NormalizeNew's mailbox-name rule for an address, and its
+// domain.
+func normalizeNewAlias(alias string) (norm, dom string, err error) {
+	if strings.HasPrefix(alias, catchAllPrefix) {
+		norm, err = NormalizeAlias(alias)
+		return norm, strings.TrimPrefix(norm, catchAllPrefix), err
+	}
+	norm, err = address.NormalizeNew(alias)
+	if err != nil {
+		return "", "", invalidAddress("alias", err)
+	}
+	return norm, norm[strings.LastIndexByte(norm, '@')+1:], nil
 }
 
 // Aliases lists aliases, of one account or all when account is "". An
@@ -447,11 +490,11 @@ func (s *Store) Aliases(ctx context.Context, account string) ([]Alias, error) {
 	}, `SELECT address, account, created_at FROM aliases WHERE ? = '' OR account = ? ORDER BY address`, account, account)
 }
 
-// RemoveAlias removes one alias.
+// RemoveAlias removes one alias, or a domain's catch-all ("@domain").
 func (s *Store) RemoveAlias(ctx context.Context, actor, alias string) error {
-	norm, err := address.Normalize(alias)
+	norm, err := NormalizeAlias(alias)
 	if err != nil {
-		return fmt.Errorf("alias: %w", err)
+		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.execFoundTx(ctx, tx, "alias "+norm, `DELETE FROM aliases WHERE address = ?`, norm); err != nil {
@@ -462,8 +505,10 @@ func (s *Store) RemoveAlias(ctx context.Context, actor, alias string) error {
 }
 
 // Resolve maps a recipient address in one of our domains to the account
-// whose mailbox receives it: the account itself or an alias's owner.
-// It returns ErrNotFound for an address no account or alias holds.
+// whose mailbox receives it: the account itself, an alias's owner, or
+// else the target of the domain's catch-all, in virtual(5)'s order, so an
+// account or alias always wins over the catch-all. It returns ErrNotFound
+// for an address none of them holds.
 func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
 	norm, err := address.Normalize(addr)
 	if err != nil {
@@ -472,8 +517,15 @@ func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
 	if acct, err, ok := s.lookups.get("r:" + norm); ok {
 		return acct, err
 	}
+	// One round trip for all three; an address is at most one of account
+	// and alias (checkFree), the rank puts the catch-all last.
+	catchAll := catchAllPrefix + norm[strings.LastIndexByte(norm, '@')+1:]
 	var acct string
-	err = s.queryRow(ctx, `SELECT address FROM accounts WHERE address = ? UNION ALL SELECT account FROM aliases WHERE address = ?`, norm, norm).Scan(&acct)
+	var rank int
+	err = s.queryRow(ctx, `SELECT address, 0 FROM accounts WHERE address = ?
+UNION ALL SELECT account, 1 FROM aliases WHERE address = ?
+UNION ALL SELECT account, 2 FROM aliases WHERE address = ?
+ORDER BY 2 LIMIT 1`, norm, norm, catchAll).Scan(&acct, &rank)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = fmt.Errorf("recipient %s: %w", norm, ErrNotFound)
 		s.lookups.put("r:"+norm, "", err)
@@ -486,7 +538,11 @@ func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
 }
 
 // Owns reports whether account may use addr as a sender: its own address
-// or one of its aliases (RFC 6409 §6.1).
+// or one of its aliases (RFC 6409 §6.1). A catch-all is not one: that
+// the domain's stray mail reaches the account does not make it the
+// domain's every sender (as Postfix's smtpd_sender_login_maps, which needs
+// an entry of its own); norm never starts with '@', so the catch-all's
+// row never matches.
 func (s *Store) Owns(ctx context.Context, account, addr string) (bool, error) {
 	norm, err := address.Normalize(addr)
 	if err != nil {

@@ -91,6 +91,22 @@ func TestAPIAuthScopesAndErrors(t *testing.T) {
 	if code, m := s.api("GET", "/api/v1/accounts/hana@new.example/aliases", reader, ""); code != 200 || m["total"] != 1.0 {
 		t.Errorf("aliases: %d %v", code, m)
 	}
+	// A catch-all is an alias named "@domain", added and removed as one.
+	if code, m := s.api("POST", "/api/v1/aliases", admin, `{"alias":"@New.Example","account":"hana@new.example"}`); code != 201 {
+		t.Errorf("add catch-all: %d %v", code, m)
+	}
+	if code, m := s.api("POST", "/api/v1/aliases", admin, `{"alias":"@nowhere.example","account":"hana@new.example"}`); code != 404 || errCode(m) != "not_found" {
+		t.Errorf("catch-all of an unhosted domain: %d %v", code, m)
+	}
+	if code, m := s.api("GET", "/api/v1/accounts/hana@new.example/aliases", reader, ""); code != 200 || m["total"] != 2.0 || m["items"].([]any)[0].(map[string]any)["address"] != "@new.example" {
+		t.Errorf("aliases with the catch-all: %d %v", code, m)
+	}
+	if code, m := s.api("DELETE", "/api/v1/aliases/@new.example", admin, ""); code != 204 {
+		t.Errorf("remove catch-all: %d %v", code, m)
+	}
+	if code, m := s.api("DELETE", "/api/v1/aliases/@new.example", admin, ""); code != 404 || errCode(m) != "not_found" {
+		t.Errorf("remove a missing catch-all: %d %v", code, m)
+	}
 	if code, m := s.api("DELETE", "/api/v1/domains/new.example", admin, ""); code != 409 {
 		t.Errorf("remove a domain with accounts: %d %v", code, m)
 	}
@@ -112,7 +128,7 @@ func TestAPIAuthScopesAndErrors(t *testing.T) {
 		t.Errorf("unknown endpoint: %d %v", code, m)
 	}
 	log, _ := s.st.AuditLog(ctx, 1)
-	if log[0].Actor != "api:admin" || log[0].Action != "alias.add" {
+	if log[0].Actor != "api:admin" || log[0].Action != "alias.remove" || log[0].Subject != "@new.example" {
 		t.Errorf("audit: %+v", log[0])
 	}
 	// Plain HTTP is refused: tokens are secrets.

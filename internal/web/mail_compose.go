@@ -122,7 +122,8 @@ const composeUploadTime = 10 * time.Minute
 func mbText(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
 // ownAddresses are the account's address and its aliases, for the From
-// menu (Submit still decides what may be sent as).
+// menu (Submit still decides what may be sent as). A catch-all is no
+// address to send as (store.Owns).
 func (s *Server) ownAddresses(ctx context.Context, account string) ([]string, error) {
 	out := []string{account}
 	aliases, err := s.st.Aliases(ctx, account)
@@ -130,7 +131,9 @@ func (s *Server) ownAddresses(ctx context.Context, account string) ([]string, er
 		return nil, err
 	}
 	for _, a := range aliases {
-		out = append(out, a.Address)
+		if !a.CatchAll() {
+			out = append(out, a.Address)
+		}
 	}
 	return out, nil
 }

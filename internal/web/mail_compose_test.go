@@ -407,3 +407,17 @@ func TestComposeMailboxFull(t *testing.T) {
 		t.Fatalf("Sent: %+v, want nothing", msgs)
 	}
 }
+
+// The From menu offers the account and its aliases, never its domain's
+// catch-all: that is no address to send as (store.Owns, RFC 6409 §6.1).
+func TestComposeFromMenuLeavesOutCatchAll(t *testing.T) {
+	s, _, _ := composeSite(t, nil)
+	ctx := context.Background()
+	if err := s.st.AddAlias(ctx, "test", "@example.jp", "taro@example.jp"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.srv.ownAddresses(ctx, "taro@example.jp")
+	if err != nil || strings.Join(got, " ") != "taro@example.jp t.yamada@example.jp" {
+		t.Fatalf("ownAddresses = %q, %v", got, err)
+	}
+}
