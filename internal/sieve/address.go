@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"mailgate/internal/address"
 	"net/mail"
 	"strings"
 )
@@ -40,8 +41,9 @@ func envelopeAddress(v string) parsedAddr {
 	return parsedAddr{all: v, valid: v != "" && strings.Contains(v, "@")}
 }
 
-// subaddressSeparator is RFC 5233's separator between user and detail.
-const subaddressSeparator = "+"
+// subaddressSeparator is RFC 5233's separator between user and detail,
+// the one the MX resolves recipients with.
+const subaddressSeparator = address.DetailSeparator
 
 // addressPart picks a part of an address. ok is false when the part does
 // not exist: :localpart or :domain of an invalid address, :detail of an

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"mailgate/internal/address"
 	"strings"
 )
 
@@ -122,12 +123,6 @@ func isMine(mine []string, addr string) bool {
 }
 
 func withoutDetail(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
-		return addr
-	}
-	if i := strings.Index(addr[:at], subaddressSeparator); i >= 0 {
-		return addr[:i] + addr[at:]
-	}
-	return addr
+	base, _ := address.WithoutDetail(addr)
+	return base
 }

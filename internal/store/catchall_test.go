@@ -52,14 +52,16 @@ func TestCatchAll(t *testing.T) {
 		// An account or alias wins over the catch-all; only the domain's
 		// own addresses are caught.
 		for addr, want := range map[string]string{
-			"stray@example.net":   "alice@example.net",
-			"Stray@EXAMPLE.NET":   "alice@example.net",
-			"bob@example.net":     "bob@example.net",
-			"sales@example.net":   "bob@example.net",
-			"bob+tag@example.net": "alice@example.net",
-			"alice@example.net":   "alice@example.net",
-			"stray@other.example": "",
-			"stray@x.example.net": "",
+			"stray@example.net":    "alice@example.net",
+			"Stray@EXAMPLE.NET":    "alice@example.net",
+			"bob@example.net":      "bob@example.net",
+			"sales@example.net":    "bob@example.net",
+			"bob+tag@example.net":  "bob@example.net", // the detail step comes before the catch-all
+			"sales+x@example.net":  "bob@example.net",
+			"nobody+x@example.net": "alice@example.net",
+			"alice@example.net":    "alice@example.net",
+			"stray@other.example":  "",
+			"stray@x.example.net":  "",
 		} {
 			got, err := s.Resolve(ctx, addr)
 			if want == "" && !errors.Is(err, store.ErrNotFound) || want != "" && (err != nil || got != want) {

@@ -505,10 +505,13 @@ func (s *Store) RemoveAlias(ctx context.Context, actor, alias string) error {
 }
 
 // Resolve maps a recipient address in one of our domains to the account
-// whose mailbox receives it: the account itself, an alias's owner, or
-// else the target of the domain's catch-all, in virtual(5)'s order, so an
-// account or alias always wins over the catch-all. It returns ErrNotFound
-// for an address none of them holds.
+// whose mailbox receives it: the account itself, an alias's owner, the
+// same for the address without its detail ("bob+news@" is bob's, RFC
+// 5233, as Dovecot's and Postfix's recipient_delimiter "+"), or else the
+// target of the domain's catch-all, in virtual(5)'s order, so an exact
+// account or alias always wins over the address without its detail, and
+// both over the catch-all. It returns ErrNotFound for an address none of
+// them holds.
 func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
 	norm, err := address.Normalize(addr)
 	if err != nil {
@@ -517,15 +520,18 @@ func (s *Store) Resolve(ctx context.Context, addr string) (string, error) {
 	if acct, err, ok := s.lookups.get("r:" + norm); ok {
 		return acct, err
 	}
-	// One round trip for all three; an address is at most one of account
-	// and alias (checkFree), the rank puts the catch-all last.
+	// One round trip for all; an address is at most one of account and
+	// alias (checkFree), the rank says which row wins.
 	catchAll := catchAllPrefix + norm[strings.LastIndexByte(norm, '@')+1:]
+	base, _ := address.WithoutDetail(norm)
 	var acct string
 	var rank int
 	err = s.queryRow(ctx, `SELECT address, 0 FROM accounts WHERE address = ?
 UNION ALL SELECT account, 1 FROM aliases WHERE address = ?
-UNION ALL SELECT account, 2 FROM aliases WHERE address = ?
-ORDER BY 2 LIMIT 1`, norm, norm, catchAll).Scan(&acct, &rank)
+UNION ALL SELECT address, 2 FROM accounts WHERE address = ?
+UNION ALL SELECT account, 3 FROM aliases WHERE address = ?
+UNION ALL SELECT account, 4 FROM aliases WHERE address = ?
+ORDER BY 2 LIMIT 1`, norm, norm, base, base, catchAll).Scan(&acct, &rank)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = fmt.Errorf("recipient %s: %w", norm, ErrNotFound)
 		s.lookups.put("r:"+norm, "", err)
@@ -538,7 +544,10 @@ ORDER BY 2 LIMIT 1`, norm, norm, catchAll).Scan(&acct, &rank)
 }
 
 // Owns reports whether account may use addr as a sender: its own address
-// or one of its aliases (RFC 6409 §6.1). A catch-all is not one: that
+// or one of its aliases (RFC 6409 §6.1), with or without a detail
+// ("bob+news@", RFC 5233: mail to it reaches bob, and Postfix's
+// smtpd_sender_login_maps looks the address up without its extension
+// too). A catch-all is not one: that
 // the domain's stray mail reaches the account does not make it the
 // domain's every sender (as Postfix's smtpd_sender_login_maps, which needs
 // an entry of its own); norm never starts with '@', so the catch-all's
@@ -552,7 +561,23 @@ func (s *Store) Owns(ctx context.Context, account, addr string) (bool, error) {
 		return true, nil
 	}
 	var n int
-	err = s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, norm, account).Scan(&n)
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, norm, account).Scan(&n); err != nil || n > 0 {
+		return n > 0, err
+	}
+	base, detail := address.WithoutDetail(norm)
+	if !detail {
+		return false, nil
+	}
+	// The address with its detail may be an account or alias of its own
+	// ("bob+x@" someone else's): then only that one's owner has it.
+	err = s.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM accounts WHERE address = ?) + (SELECT COUNT(*) FROM aliases WHERE address = ?)`, norm, norm).Scan(&n)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	if base == account {
+		return true, nil
+	}
+	err = s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, base, account).Scan(&n)
 	return n > 0, err
 }
 
