@@ -277,6 +277,14 @@ func (f *Folder) View(fn func(msgs []Message)) {
 	fn(f.st.msgs)
 }
 
+// ViewModSeq is View that also gives the folder's HIGHESTMODSEQ at that
+// instant, consistent with msgs (RFC 7162 §3.1.2.1: SELECT reports both).
+func (f *Folder) ViewModSeq(fn func(msgs []Message, highestModSeq uint64)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.st.msgs, f.st.highestModSeq)
+}
+
 // Snapshot copies the message list.
 func (f *Folder) Snapshot() []Message {
 	f.mu.Lock()
@@ -636,10 +644,22 @@ func (f *Folder) Open(uid uint32) (*os.File, error) {
 // '='), renaming their files in cur/ (the Maildir way to store flags), and
 // returns the messages as changed. source is passed on in the events.
 func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]Message, error) {
+	out, _, err := f.setFlags(uids, op, change, source, nil)
+	return out, err
+}
+
+// SetFlagsUnchangedSince is SetFlags for a conditional STORE (RFC 7162
+// §3.1.3): a message whose mod-sequence is above since is left alone and
+// its UID returned in modified. The test and the change are made under
+// the folder's lock, so no other change slips in between.
+func (f *Folder) SetFlagsUnchangedSince(uids []uint32, op byte, change string, since uint64, source any) (out []Message, modified []uint32, err error) {
+	return f.setFlags(uids, op, change, source, func(m *Message) bool { return m.ModSeq <= since })
+}
+
+func (f *Folder) setFlags(uids []uint32, op byte, change string, source any, unchanged func(*Message) bool) (out []Message, modified []uint32, _ error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var w bufferedLog
-	var out []Message
 	var firstErr error
 	var modSeq uint64 // one for the whole operation, taken at its first change
 	for _, uid := range uids {
@@ -648,6 +668,10 @@ func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]
 			continue
 		}
 		m := &f.st.msgs[i]
+		if unchanged != nil && !unchanged(m) {
+			modified = append(modified, uid)
+			continue
+		}
 		nf := EditFlags(m.Flags, op, change)
 		if nf != m.Flags {
 			cur := filepath.Join(f.dir, "cur")
@@ -669,15 +693,15 @@ func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]
 		out = append(out, *m)
 	}
 	if err := w.flushTo(f.log); err != nil {
-		return out, err
+		return out, modified, err
 	}
 	if err := f.stampLocked(); err != nil {
-		return out, err
+		return out, modified, err
 	}
 	if err := f.maybeCompactLocked(); err != nil {
-		return out, err
+		return out, modified, err
 	}
-	return out, firstErr
+	return out, modified, firstErr
 }
 
 // Expunge deletes the messages with uids: files first, then the index, so

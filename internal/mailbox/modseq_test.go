@@ -209,3 +209,34 @@ func TestModSeqRecordsKeepOldGrammar(t *testing.T) {
 		t.Fatalf("records %s in\n%s", got, data)
 	}
 }
+
+// RFC 7162 §3.1.3: a conditional STORE leaves messages changed since its
+// UNCHANGEDSINCE alone and names them; the others change.
+func TestSetFlagsUnchangedSince(t *testing.T) {
+	dir := t.TempDir()
+	deliverN(t, dir, 0, 3)
+	f, err := OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.SetFlags([]uint32{2}, '+', "S", nil) // uid 2 at modseq 3, the others at 2
+	out, modified, err := f.SetFlagsUnchangedSince([]uint32{1, 2, 3}, '+', "F", 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(modified) != "[2]" || len(out) != 2 {
+		t.Fatalf("modified %v out %+v", modified, out)
+	}
+	if got := modSeqsOf(f); got != "[1:4 2:3 3:4] h=4" {
+		t.Fatalf("after conditional store: %s", got)
+	}
+	if fl := f.Snapshot()[1].Flags; fl != "S" {
+		t.Fatalf("uid 2 changed: %q", fl)
+	}
+	// UNCHANGEDSINCE 0 holds for no message (mod-sequences are >= 1).
+	_, modified, _ = f.SetFlagsUnchangedSince([]uint32{1, 3}, '-', "F", 0, nil)
+	if fmt.Sprint(modified) != "[1 3]" {
+		t.Fatalf("unchangedsince 0: modified %v", modified)
+	}
+}
