@@ -213,7 +213,10 @@ func (f *Folder) load() error {
 		if err := writeIndex(f.dir, &st); err != nil {
 			return err
 		}
-	} else if st.lines > 2*len(st.msgs)+1000 {
+	} else if st.lines > 2*len(st.msgs)+1000 || !st.modSeqs {
+		// A file from before mod-sequences is written out with them
+		// (every message at 1, RFC 7162 §3.1.2.1) before anything is
+		// appended: a message without one would load at HIGHESTMODSEQ.
 		if err := writeIndex(f.dir, &st); err != nil {
 			return err
 		}

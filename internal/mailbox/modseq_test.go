@@ -240,3 +240,32 @@ func TestSetFlagsUnchangedSince(t *testing.T) {
 		t.Fatalf("unchangedsince 0: modified %v", modified)
 	}
 }
+
+// A message whose M record is missing (torn off, or added by an older
+// binary) loads at HIGHESTMODSEQ, not below what clients already know.
+func TestModSeqMissingRecordLoadsAtHighest(t *testing.T) {
+	dir := t.TempDir()
+	deliverN(t, dir, 0, 1)
+	f, err := OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetFlags([]uint32{1}, '+', "S", nil)
+	f.SetFlags([]uint32{1}, '+', "F", nil)
+	f.Close()
+	dropIdle()
+	cur := filepath.Join(dir, "cur")
+	os.WriteFile(filepath.Join(cur, "1700000009.old.h,S=3:2,"), []byte("x\r\n"), 0o600)
+	mt, _ := mtime(cur)
+	lf, _ := os.OpenFile(filepath.Join(dir, IndexFile), os.O_WRONLY|os.O_APPEND, 0)
+	fmt.Fprintf(lf, "+ 2 3 1700000009 - 1700000009.old.h,S=3\nS %d\n", mt)
+	lf.Close()
+	f, err = OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := modSeqsOf(f); got != "[1:4 2:4] h=4" {
+		t.Fatalf("after an add without M: %s", got)
+	}
+}

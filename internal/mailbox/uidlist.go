@@ -50,6 +50,9 @@ type indexState struct {
 	msgs          []Message
 	curMtime      int64 // from the last S record, 0 if none
 	lines         int
+	// modSeqs: the file has mod-sequence records (else it is from
+	// before them and is rewritten with every message's at 1).
+	modSeqs bool
 }
 
 // loadIndex replays the log. A missing file yields ok=false.
@@ -131,10 +134,12 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 				r := modSeqRange{modSeq: modSeqField(f[0]), first: uint32(atoi(f[1])), last: uint32(atoi(f[2]))}
 				ranges = append(ranges, r)
 				st.highestModSeq = max(st.highestModSeq, r.modSeq)
+				st.modSeqs = true
 			}
 		case 'H':
 			st.lines--
 			st.highestModSeq = max(st.highestModSeq, modSeqField(f[0]))
+			st.modSeqs = true
 		case '-':
 			if i, ok := pos.find(uint32(atoi(f[0])), st.msgs); ok {
 				st.msgs[i].UID = 0
@@ -157,11 +162,14 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	sortByUID(st.msgs)
 	applyModSeqRanges(st.msgs, ranges)
 	// RFC 7162 §3.1.1: mod-sequences are positive; a file from before
-	// them has every message and the folder at 1 (§3.1.2.1).
+	// them has every message and the folder at 1 (§3.1.2.1). A message
+	// without one in a newer file (its M record torn off by a crash, or
+	// added by an older binary run in between) gets the highest: a
+	// client may fetch it again, but never misses it as unchanged.
 	st.highestModSeq = max(st.highestModSeq, 1)
 	for i := range st.msgs {
 		if st.msgs[i].ModSeq == 0 {
-			st.msgs[i].ModSeq = 1
+			st.msgs[i].ModSeq = st.highestModSeq
 		}
 	}
 	if st.uidNext == 0 {
