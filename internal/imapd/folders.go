@@ -245,5 +245,8 @@ func (s *session) Status(name string, options *imap.StatusOptions) (_ *imap.Stat
 	if options.UIDValidity {
 		data.UIDValidity = f.UIDValidity()
 	}
+	if options.HighestModSeq { // RFC 7162 §3.1.3
+		data.HighestModSeq = f.HighestModSeq()
+	}
 	return data, nil
 }

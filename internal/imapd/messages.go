@@ -128,7 +128,18 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			markSeen = markSeen || !bs.Peek
 		}
 	}
-	seenNow := map[uint32]bool{}
+	if options.ChangedSince != 0 {
+		// RFC 7162 §3.1.4.1: only messages changed since.
+		kept := items[:0]
+		for _, it := range items {
+			if it.m.ModSeq > options.ChangedSince {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	// The mod-sequence \Seen gave each message it was set on.
+	seenNow := map[uint32]uint64{}
 	if markSeen {
 		var unseen []uint32
 		for _, it := range items {
@@ -139,7 +150,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		if len(unseen) > 0 {
 			changed, _ := sel.folder.SetFlags(unseen, '+', "S", sel.tracker)
 			for _, m := range changed {
-				seenNow[m.UID] = true
+				seenNow[m.UID] = m.ModSeq
 			}
 		}
 	}
@@ -163,10 +174,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 				continue
 			}
 		}
-		if seenNow[it.m.UID] {
+		modSeq, seen := seenNow[it.m.UID]
+		if seen {
 			it.m.Flags = mailbox.EditFlags(it.m.Flags, '+', "S")
+			it.m.ModSeq = modSeq
 		}
-		if err := fetchOne(w.CreateMessage(it.seq), it.m, &c, options, seenNow[it.m.UID]); err != nil {
+		if err := fetchOne(w.CreateMessage(it.seq), it.m, &c, options, seen); err != nil {
 			return err
 		}
 	}
@@ -227,6 +240,9 @@ func fetchOne(w *imapserver.FetchResponseWriter, m mailbox.Message, c *content, 
 	if options.RFC822Size {
 		w.WriteRFC822Size(m.Size)
 	}
+	if options.ModSeq { // RFC 7162 §3.1.4.1
+		w.WriteModSeq(m.ModSeq)
+	}
 	if options.Envelope {
 		w.WriteEnvelope(c.envelope)
 	}
@@ -258,7 +274,11 @@ func writeSection(wc io.WriteCloser, b []byte) error {
 }
 
 // Store serves STORE (RFC 9051 §6.4.6): flags live in the file name.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) (err error) {
+// With CONDSTORE (RFC 7162 §3.1.3) it may be conditional (UNCHANGEDSINCE),
+// and once the client enabled CONDSTORE every FETCH it answers with
+// carries UID and MODSEQ, even after .SILENT for the messages it changed
+// (the client needs their new mod-sequences).
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) (err error) {
 	defer s.logFailure("STORE", &err)
 	sel := s.sel
 	if sel.readOnly {
@@ -272,11 +292,22 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	case imap.StoreFlagsDel:
 		op = '-'
 	}
-	changed, err := sel.folder.SetFlags(uidsOf(items), op, letters(flags.Flags), sel.tracker)
+	var changed []mailbox.Message
+	var modified []uint32
+	if options.HasUnchangedSince {
+		changed, modified, err = sel.folder.SetFlagsUnchangedSince(uidsOf(items), op, letters(flags.Flags), options.UnchangedSince, sel.tracker)
+	} else {
+		changed, err = sel.folder.SetFlags(uidsOf(items), op, letters(flags.Flags), sel.tracker)
+	}
 	if err != nil {
 		s.srv.log().Warn("imap: store", "account", s.account, "err", err)
 	}
-	if flags.Silent {
+	_, uidCmd := numSet.(imap.UIDSet)
+	if len(modified) > 0 {
+		w.SetModified(modifiedSet(items, modified, uidCmd))
+	}
+	condStore := s.conn.CondStoreEnabled()
+	if flags.Silent && !condStore {
 		return nil
 	}
 	now := map[uint32]mailbox.Message{}
@@ -288,16 +319,47 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if !ok {
 			continue
 		}
+		if flags.Silent && m.ModSeq == it.m.ModSeq {
+			continue // not changed: nothing new to tell
+		}
 		rw := w.CreateMessage(it.seq)
-		if _, uidCmd := numSet.(imap.UIDSet); uidCmd { // RFC 9051 §6.4.9
+		if uidCmd || condStore { // RFC 9051 §6.4.9, RFC 7162 §3.1
 			rw.WriteUID(imap.UID(m.UID))
 		}
-		rw.WriteFlags(imapFlags(m.Flags))
+		if !flags.Silent {
+			rw.WriteFlags(imapFlags(m.Flags))
+		}
+		if condStore {
+			rw.WriteModSeq(m.ModSeq)
+		}
 		if err := rw.Close(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// modifiedSet is the [MODIFIED] set of a conditional STORE (RFC 7162
+// §3.1.3): UIDs for UID STORE, else the client's sequence numbers.
+func modifiedSet(items []item, uids []uint32, uidCmd bool) imap.NumSet {
+	if uidCmd {
+		var set imap.UIDSet
+		for _, u := range uids {
+			set.AddNum(imap.UID(u))
+		}
+		return set
+	}
+	skip := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		skip[u] = true
+	}
+	var set imap.SeqSet
+	for _, it := range items {
+		if skip[it.m.UID] {
+			set.AddNum(it.seq)
+		}
+	}
+	return set
 }
 
 // Expunge removes \Deleted messages (RFC 9051 §6.4.3), or only those in

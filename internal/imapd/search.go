@@ -44,6 +44,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			data.Max = num
 		}
 		data.Count++
+		// RFC 7162 §3.1.5: the highest mod-sequence found (sent only
+		// when the search had a MODSEQ key).
+		data.ModSeq = max(data.ModSeq, it.m.ModSeq)
 	}
 	if kind == imapserver.NumKindUID {
 		data.All = uidSet
@@ -118,6 +121,9 @@ func searchKeys(c *imap.SearchCriteria, n int) int {
 		n++
 	}
 	if c.Smaller != 0 {
+		n++
+	}
+	if c.ModSeq != nil {
 		n++
 	}
 	for i := range c.Not {
@@ -205,6 +211,11 @@ func (mt *matcher) match(c *imap.SearchCriteria) bool {
 		return false
 	}
 	if c.Smaller != 0 && m.Size >= c.Smaller {
+		return false
+	}
+	// RFC 7162 §3.1.5: MODSEQ n holds for mod-sequences >= n; flags have
+	// no mod-sequences of their own here, so the entry name is moot.
+	if c.ModSeq != nil && m.ModSeq < c.ModSeq.ModSeq {
 		return false
 	}
 	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {

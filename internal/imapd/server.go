@@ -87,6 +87,8 @@ var caps = imap.CapSet{
 	"THREAD=ORDEREDSUBJECT": {}, "THREAD=REFERENCES": {},
 	// RFC 5256 §3, RFC 5957 (session.Sort).
 	imap.CapSort: {}, imap.CapSortDisplay: {},
+	// RFC 7162 §3 (mod-sequences in the folder index, session.HighestModSeq).
+	imap.CapCondStore: {},
 }
 
 func (s *Server) init() {
@@ -327,7 +329,7 @@ func (s *Server) attach(f *mailbox.Folder) *sharedBox {
 				b.tracker.QueueNumMessages(ev.Count)
 			case mailbox.FlagsChanged:
 				src, _ := ev.Source.(*imapserver.SessionTracker)
-				b.tracker.QueueMessageFlags(ev.Seq, imap.UID(ev.UID), imapFlags(ev.Flags), src)
+				b.tracker.QueueMessageFlagsModSeq(ev.Seq, imap.UID(ev.UID), imapFlags(ev.Flags), ev.ModSeq, src)
 			}
 		}
 	})

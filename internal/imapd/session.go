@@ -35,7 +35,10 @@ type selected struct {
 	searchRes imap.UIDSet
 }
 
-var _ imapserver.SessionIMAP4rev2 = (*session)(nil)
+var (
+	_ imapserver.SessionIMAP4rev2 = (*session)(nil)
+	_ imapserver.SessionCondStore = (*session)(nil)
+)
 
 var (
 	errAuthTemp = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
@@ -146,9 +149,11 @@ func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.Sele
 	}
 	// The tracker session starts under the folder's lock, so the count
 	// reported here and the updates queued for it line up exactly.
-	f.View(func(msgs []mailbox.Message) {
+	f.ViewModSeq(func(msgs []mailbox.Message, highestModSeq uint64) {
 		sel.tracker = box.tracker.NewSession()
 		data.NumMessages = uint32(len(msgs))
+		// RFC 7162 §3.1.2.1: go-imap sends it once CONDSTORE is on.
+		data.HighestModSeq = highestModSeq
 		for i := range msgs {
 			if !mailbox.HasFlag(msgs[i].Flags, mailbox.FlagSeen) {
 				data.FirstUnseenSeqNum = uint32(i + 1)
@@ -159,6 +164,12 @@ func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.Sele
 	data.UIDNext = imap.UID(f.UIDNext())
 	s.sel = sel
 	return data, nil
+}
+
+// HighestModSeq is the selected folder's HIGHESTMODSEQ (RFC 7162 §3.1.1),
+// told to a client that enables CONDSTORE with it selected.
+func (s *session) HighestModSeq() uint64 {
+	return s.sel.folder.HighestModSeq()
 }
 
 func (s *session) Unselect() error {

@@ -19,6 +19,9 @@ type Message struct {
 	Flags string // Maildir flag letters, sorted
 	Size  int64  // octets, CRLF line ends: what POP3 LIST and RFC822.SIZE report
 	Date  int64  // internal date, Unix seconds
+	// ModSeq is the folder's HIGHESTMODSEQ when the message was added or
+	// its flags last changed (RFC 7162 §3.1.1).
+	ModSeq uint64
 }
 
 // FileName is the message's current name in cur/.
@@ -32,7 +35,7 @@ const (
 	Expunged EventKind = iota
 	// Exists: the folder now holds Count messages (only ever grows).
 	Exists
-	// FlagsChanged: message Seq / UID now has Flags.
+	// FlagsChanged: message Seq / UID now has Flags, and ModSeq.
 	FlagsChanged
 )
 
@@ -44,7 +47,8 @@ type Event struct {
 	UID    uint32
 	Count  uint32
 	Flags  string
-	Source any // who made a FlagsChanged change (it answers for itself)
+	ModSeq uint64 // FlagsChanged: the message's new mod-sequence
+	Source any    // who made a FlagsChanged change (it answers for itself)
 }
 
 // Folder is one open Maildir folder with its UID index. Every user of the
@@ -205,11 +209,14 @@ func (f *Folder) load() error {
 		return err
 	}
 	if !ok {
-		st = indexState{uidValidity: newValidity(), uidNext: 1}
+		st = indexState{uidValidity: newValidity(), uidNext: 1, highestModSeq: 1}
 		if err := writeIndex(f.dir, &st); err != nil {
 			return err
 		}
-	} else if st.lines > 2*len(st.msgs)+1000 {
+	} else if st.lines > 2*len(st.msgs)+1000 || !st.modSeqs {
+		// A file from before mod-sequences is written out with them
+		// (every message at 1, RFC 7162 §3.1.2.1) before anything is
+		// appended: a message without one would load at HIGHESTMODSEQ.
 		if err := writeIndex(f.dir, &st); err != nil {
 			return err
 		}
@@ -241,6 +248,23 @@ func (f *Folder) UIDNext() uint32 {
 	return f.st.uidNext
 }
 
+// HighestModSeq is the folder's HIGHESTMODSEQ (RFC 7162 §3.1.1): the
+// highest mod-sequence any change to it (an added message, a flag change,
+// an expunge) was given. It never decreases, across restarts too.
+func (f *Folder) HighestModSeq() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.highestModSeq
+}
+
+// nextModSeq is the mod-sequence for the change being made: one per
+// operation, shared by every message it touches (RFC 7162 §3.1.1 asks
+// only that it be higher than any before).
+func (f *Folder) nextModSeq() uint64 {
+	f.st.highestModSeq++
+	return f.st.highestModSeq
+}
+
 // Len is the number of messages.
 func (f *Folder) Len() int {
 	f.mu.Lock()
@@ -254,6 +278,14 @@ func (f *Folder) View(fn func(msgs []Message)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(f.st.msgs)
+}
+
+// ViewModSeq is View that also gives the folder's HIGHESTMODSEQ at that
+// instant, consistent with msgs (RFC 7162 §3.1.2.1: SELECT reports both).
+func (f *Folder) ViewModSeq(fn func(msgs []Message, highestModSeq uint64)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f.st.msgs, f.st.highestModSeq)
 }
 
 // Snapshot copies the message list.
@@ -410,6 +442,7 @@ func (f *Folder) reconcileCur(just []Message) ([]Message, error) {
 	}
 	var gone []uint32
 	var w bufferedLog
+	var modSeq uint64 // another program's renames: one change
 	for i := range f.st.msgs {
 		m := &f.st.msgs[i]
 		fl, ok := onDisk[m.Base]
@@ -419,9 +452,12 @@ func (f *Folder) reconcileCur(just []Message) ([]Message, error) {
 		}
 		delete(onDisk, m.Base)
 		if fl != m.Flags {
-			m.Flags = fl
-			fmt.Fprintf(&w, "F %d %s\n", m.UID, flagOut(fl))
-			f.emit(Event{Kind: FlagsChanged, Seq: uint32(i + 1), UID: m.UID, Flags: fl})
+			if modSeq == 0 {
+				modSeq = f.nextModSeq()
+			}
+			m.Flags, m.ModSeq = fl, modSeq
+			fmt.Fprintf(&w, "F %d %s %d\n", m.UID, flagOut(fl), modSeq)
+			f.emit(Event{Kind: FlagsChanged, Seq: uint32(i + 1), UID: m.UID, Flags: fl, ModSeq: modSeq})
 		}
 	}
 	if err := w.flushTo(f.log); err != nil {
@@ -470,18 +506,25 @@ func (f *Folder) fillSizeDate(m *Message) {
 	m.Size, m.Date = size, date
 }
 
-// addLocked gives msgs UIDs, appends them to the index (fsynced: a UID
+// addLocked gives msgs UIDs and a new mod-sequence (RFC 7162 §3.1.1: an
+// added message gets one), appends them to the index (fsynced: a UID
 // handed out must never be handed out again, RFC 9051 §2.3.1.1) and
 // announces the new count.
 func (f *Folder) addLocked(msgs []Message, uids []uint32) error {
 	var w bufferedLog
+	modSeq := f.nextModSeq()
 	for i := range msgs {
 		msgs[i].UID = f.st.uidNext
+		msgs[i].ModSeq = modSeq
 		f.st.uidNext++
 		addRecord(&w, &msgs[i])
 		if uids != nil {
 			uids[i] = msgs[i].UID
 		}
+	}
+	if len(msgs) > 0 {
+		// The same write(2) as the + records: no message without it.
+		fmt.Fprintf(&w, "M %d %d %d\n", modSeq, msgs[0].UID, msgs[len(msgs)-1].UID)
 	}
 	if err := w.flushTo(f.log); err != nil {
 		return err
@@ -497,13 +540,15 @@ func (f *Folder) addLocked(msgs []Message, uids []uint32) error {
 
 // dropLocked removes uids from the index (their files are already gone)
 // and announces each expunge, highest sequence number first so the
-// numbers stay valid while they are sent.
+// numbers stay valid while they are sent. An expunge raises HIGHESTMODSEQ
+// too (RFC 7162 §3.1.1; QRESYNC's VANISHED (EARLIER) relies on it).
 func (f *Folder) dropLocked(uids []uint32) error {
 	drop := make(map[uint32]bool, len(uids))
 	for _, u := range uids {
 		drop[u] = true
 	}
 	var w bufferedLog
+	fmt.Fprintf(&w, "H %d\n", f.nextModSeq())
 	for i := len(f.st.msgs) - 1; i >= 0; i-- {
 		if u := f.st.msgs[i].UID; drop[u] {
 			fmt.Fprintf(&w, "- %d\n", u)
@@ -602,17 +647,34 @@ func (f *Folder) Open(uid uint32) (*os.File, error) {
 // '='), renaming their files in cur/ (the Maildir way to store flags), and
 // returns the messages as changed. source is passed on in the events.
 func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]Message, error) {
+	out, _, err := f.setFlags(uids, op, change, source, nil)
+	return out, err
+}
+
+// SetFlagsUnchangedSince is SetFlags for a conditional STORE (RFC 7162
+// §3.1.3): a message whose mod-sequence is above since is left alone and
+// its UID returned in modified. The test and the change are made under
+// the folder's lock, so no other change slips in between.
+func (f *Folder) SetFlagsUnchangedSince(uids []uint32, op byte, change string, since uint64, source any) (out []Message, modified []uint32, err error) {
+	return f.setFlags(uids, op, change, source, func(m *Message) bool { return m.ModSeq <= since })
+}
+
+func (f *Folder) setFlags(uids []uint32, op byte, change string, source any, unchanged func(*Message) bool) (out []Message, modified []uint32, _ error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var w bufferedLog
-	var out []Message
 	var firstErr error
+	var modSeq uint64 // one for the whole operation, taken at its first change
 	for _, uid := range uids {
 		i := f.seqOf(uid)
 		if i < 0 {
 			continue
 		}
 		m := &f.st.msgs[i]
+		if unchanged != nil && !unchanged(m) {
+			modified = append(modified, uid)
+			continue
+		}
 		nf := EditFlags(m.Flags, op, change)
 		if nf != m.Flags {
 			cur := filepath.Join(f.dir, "cur")
@@ -623,23 +685,26 @@ func (f *Folder) SetFlags(uids []uint32, op byte, change string, source any) ([]
 				}
 				continue
 			}
-			m.Flags = nf
-			fmt.Fprintf(&w, "F %d %s\n", m.UID, flagOut(nf))
+			if modSeq == 0 {
+				modSeq = f.nextModSeq()
+			}
+			m.Flags, m.ModSeq = nf, modSeq
+			fmt.Fprintf(&w, "F %d %s %d\n", m.UID, flagOut(nf), modSeq)
 			f.st.lines++
-			f.emit(Event{Kind: FlagsChanged, Seq: uint32(i + 1), UID: m.UID, Flags: nf, Source: source})
+			f.emit(Event{Kind: FlagsChanged, Seq: uint32(i + 1), UID: m.UID, Flags: nf, ModSeq: modSeq, Source: source})
 		}
 		out = append(out, *m)
 	}
 	if err := w.flushTo(f.log); err != nil {
-		return out, err
+		return out, modified, err
 	}
 	if err := f.stampLocked(); err != nil {
-		return out, err
+		return out, modified, err
 	}
 	if err := f.maybeCompactLocked(); err != nil {
-		return out, err
+		return out, modified, err
 	}
-	return out, firstErr
+	return out, modified, firstErr
 }
 
 // Expunge deletes the messages with uids: files first, then the index, so

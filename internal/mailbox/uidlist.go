@@ -21,22 +21,38 @@ import (
 //
 //	mailgate-uidlist 1 <uidvalidity> <uidnext>     header (first line)
 //	+ <uid> <size> <date> <flags|-> <base>         message added
-//	F <uid> <flags|->                              flags changed
+//	M <modseq> <first uid> <last uid>              live messages in the range have modseq
+//	F <uid> <flags|-> <modseq>                     flags changed
 //	- <uid>                                        message expunged
+//	H <modseq>                                     HIGHESTMODSEQ reached (an expunge)
 //	S <cur mtime ns>                               cur/ was in sync at that mtime
 //
 // A torn last line (crash mid-append) is dropped on load. The files in
 // cur/ are the truth; the log is a cache of them plus the UID assignment.
+//
+// Mod-sequences (RFC 7162 §3.1.1) came later: M and H records and the
+// modseq of F records are new. A reader without them skips M and H (an
+// unknown record) and the third field of F, so an older binary still reads
+// a newer file; a file without them loads with every message and
+// HIGHESTMODSEQ at 1, which RFC 7162 §3.1.2.1 allows for a mailbox that
+// had no mod-sequences before. HIGHESTMODSEQ on load is the highest value
+// any record holds, so it never goes back across restarts (§3.1.1:
+// strictly increasing per mailbox) as long as the records it was announced
+// with reached the file.
 const IndexFile = "mailgate-uidlist"
 
 const indexMagic = "mailgate-uidlist 1"
 
 type indexState struct {
-	uidValidity uint32
-	uidNext     uint32
-	msgs        []Message
-	curMtime    int64 // from the last S record, 0 if none
-	lines       int
+	uidValidity   uint32
+	uidNext       uint32
+	highestModSeq uint64 // RFC 7162 §3.1.1 HIGHESTMODSEQ, >= 1 once loaded
+	msgs          []Message
+	curMtime      int64 // from the last S record, 0 if none
+	lines         int
+	// modSeqs: the file has mod-sequence records (else it is from
+	// before them and is rewritten with every message's at 1).
+	modSeqs bool
 }
 
 // loadIndex replays the log. A missing file yields ok=false.
@@ -70,6 +86,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	st.msgs = make([]Message, 0, n)
 	pos := uidPositions{uids: make([]uint32, 0, n)}
 	dead := 0
+	var ranges []modSeqRange
 	var fields [5][]byte
 	for rest := data[nl+1:]; len(rest) > 0; {
 		nl := bytes.IndexByte(rest, '\n')
@@ -104,8 +121,25 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 			if len(f) >= 2 {
 				if i, ok := pos.find(uint32(atoi(f[0])), st.msgs); ok {
 					st.msgs[i].Flags = flagField(f[1])
+					if len(f) >= 3 {
+						ms := modSeqField(f[2])
+						st.msgs[i].ModSeq = max(st.msgs[i].ModSeq, ms)
+						st.highestModSeq = max(st.highestModSeq, ms)
+					}
 				}
 			}
+		case 'M':
+			st.lines-- // not a message's record: compaction does not count it
+			if len(f) >= 3 {
+				r := modSeqRange{modSeq: modSeqField(f[0]), first: uint32(atoi(f[1])), last: uint32(atoi(f[2]))}
+				ranges = append(ranges, r)
+				st.highestModSeq = max(st.highestModSeq, r.modSeq)
+				st.modSeqs = true
+			}
+		case 'H':
+			st.lines--
+			st.highestModSeq = max(st.highestModSeq, modSeqField(f[0]))
+			st.modSeqs = true
 		case '-':
 			if i, ok := pos.find(uint32(atoi(f[0])), st.msgs); ok {
 				st.msgs[i].UID = 0
@@ -126,10 +160,51 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 		st.msgs = live
 	}
 	sortByUID(st.msgs)
+	applyModSeqRanges(st.msgs, ranges)
+	// RFC 7162 §3.1.1: mod-sequences are positive; a file from before
+	// them has every message and the folder at 1 (§3.1.2.1). A message
+	// without one in a newer file (its M record torn off by a crash, or
+	// added by an older binary run in between) gets the highest: a
+	// client may fetch it again, but never misses it as unchanged.
+	st.highestModSeq = max(st.highestModSeq, 1)
+	for i := range st.msgs {
+		if st.msgs[i].ModSeq == 0 {
+			st.msgs[i].ModSeq = st.highestModSeq
+		}
+	}
 	if st.uidNext == 0 {
 		st.uidNext = 1
 	}
 	return st, true, nil
+}
+
+// modSeqRange is an M record: the live messages with a UID in
+// [first, last] have modSeq (or a higher one from a later F record).
+type modSeqRange struct {
+	modSeq      uint64
+	first, last uint32
+}
+
+// applyModSeqRanges gives msgs (sorted by UID) the modseqs of M records.
+// Records are applied after the replay so a range costs the messages it
+// covers, not the width of its UID range.
+func applyModSeqRanges(msgs []Message, ranges []modSeqRange) {
+	for _, r := range ranges {
+		i := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= r.first })
+		for ; i < len(msgs) && msgs[i].UID <= r.last; i++ {
+			msgs[i].ModSeq = max(msgs[i].ModSeq, r.modSeq)
+		}
+	}
+}
+
+// modSeqField parses a mod-sequence; RFC 7162 §7 caps it at 2^63-1, so a
+// larger (damaged) value reads as 0, like any unparsable number.
+func modSeqField(b []byte) uint64 {
+	n := atoi(b)
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
 }
 
 // splitFields splits a record into at most 5 space-separated fields, the
@@ -204,6 +279,8 @@ func writeIndex(dir string, st *indexState) error {
 		for i := range st.msgs {
 			addRecord(w, &st.msgs[i])
 		}
+		writeModSeqRuns(w, st.msgs)
+		fmt.Fprintf(w, "H %d\n", st.highestModSeq)
 		if st.curMtime != 0 {
 			fmt.Fprintf(w, "S %d\n", st.curMtime)
 		}
@@ -218,6 +295,20 @@ func writeIndex(dir string, st *indexState) error {
 	}
 	st.lines = len(st.msgs)
 	return syncDir(dir)
+}
+
+// writeModSeqRuns writes M records for a compacted index: one per run of
+// neighbouring messages with the same modseq (a folder's older messages
+// mostly share one).
+func writeModSeqRuns(w io.Writer, msgs []Message) {
+	for i := 0; i < len(msgs); {
+		j := i
+		for j+1 < len(msgs) && msgs[j+1].ModSeq == msgs[i].ModSeq {
+			j++
+		}
+		fmt.Fprintf(w, "M %d %d %d\n", msgs[i].ModSeq, msgs[i].UID, msgs[j].UID)
+		i = j + 1
+	}
 }
 
 // writeSynced fills f through a 64 KiB buffer, then fsyncs and closes it.

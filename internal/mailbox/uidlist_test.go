@@ -12,6 +12,7 @@ func FuzzLoadIndex(f *testing.F) {
 	f.Add([]byte("mailgate-uidlist 1 1700000000 3\n+ 1 10 1700000000 S a.b,S=10\n+ 2 5 1700000001 - c.d\nF 1 FS\n- 2\nS 123\n"))
 	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 9 1 1 - x\n+ 9 1 1 - y\n+ 3 1 1 - z\n"))
 	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 4294967295 1 1 - x\n+ 0 1 1 - y\n- \nF\n"))
+	f.Add([]byte("mailgate-uidlist 1 5 4\nH 1\n+ 1 1 1 - x\n+ 3 1 1 - y\nM 2 1 3\nF 3 S 7\nM 99999999999999999999 0 4294967295\nH 9\n- 1\n"))
 	f.Add([]byte("garbage\n"))
 	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 1 1 1 - torn"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -32,6 +33,10 @@ func FuzzLoadIndex(f *testing.F) {
 			}
 			if st.uidNext != 0 && m.UID >= st.uidNext {
 				t.Fatalf("uid %d >= uidnext %d", m.UID, st.uidNext)
+			}
+			// RFC 7162 §3.1.1: positive, and none above HIGHESTMODSEQ.
+			if m.ModSeq == 0 || m.ModSeq > st.highestModSeq {
+				t.Fatalf("uid %d modseq %d, highest %d", m.UID, m.ModSeq, st.highestModSeq)
 			}
 		}
 	})

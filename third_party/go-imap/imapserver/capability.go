@@ -110,6 +110,12 @@ func (c *Conn) availableCaps() []imap.Cap {
 			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort, imap.CapSortDisplay})
 		}
 
+		// mailgate: CONDSTORE (RFC 7162 §3) when the session keeps
+		// mod-sequences.
+		if c.condStoreAvailable() {
+			caps = append(caps, imap.CapCondStore)
+		}
+
 		// mailgate: COMPRESS=DEFLATE (RFC 4978) once logged in, where
 		// the command is valid (§5: command-auth).
 		addAvailableCaps(&caps, available, []imap.Cap{CapCompressDeflate})

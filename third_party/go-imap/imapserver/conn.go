@@ -53,6 +53,9 @@ type Conn struct {
 	state   imap.ConnState
 	session Session
 	tag     string // mailgate: of the command being handled, see Tag
+	// okCode is the response code of the command's tagged OK (mailgate:
+	// STORE's [MODIFIED], RFC 7162 §3.1.3).
+	okCode imap.ResponseCode
 
 	compressed bool // mailgate: COMPRESS (compress.go) is active
 }
@@ -318,6 +321,7 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 
 	// TODO: handle multiple commands concurrently
 	sendOK := true
+	c.okCode = ""
 	var err error
 	switch name {
 	case "NOOP", "CHECK":
@@ -443,6 +447,7 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 		resp = &imap.StatusResponse{
 			Type: imap.StatusResponseTypeOK,
+			Code: c.okCode,
 			Text: fmt.Sprintf("%v completed", name),
 		}
 	}
@@ -752,11 +757,22 @@ func (w *UpdateWriter) WriteMailboxFlags(flags []imap.Flag) error {
 
 // WriteMessageFlags writes a FETCH response with FLAGS.
 func (w *UpdateWriter) WriteMessageFlags(seqNum uint32, uid imap.UID, flags []imap.Flag) error {
+	return w.WriteMessageFlagsModSeq(seqNum, uid, flags, 0)
+}
+
+// WriteMessageFlagsModSeq writes a FETCH response with FLAGS, and with
+// MODSEQ once the client has enabled CONDSTORE (mailgate: RFC 7162 §3.1,
+// changes by other sessions or programs carry UID and MODSEQ).
+func (w *UpdateWriter) WriteMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64) error {
+	condStore := modSeq != 0 && w.conn.CondStoreEnabled()
 	fetchWriter := &FetchWriter{conn: w.conn}
 	respWriter := fetchWriter.CreateMessage(seqNum)
 	if uid != 0 {
 		respWriter.WriteUID(uid)
 	}
 	respWriter.WriteFlags(flags)
+	if condStore {
+		respWriter.WriteModSeq(modSeq)
+	}
 	return respWriter.Close()
 }

@@ -24,10 +24,21 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 	}
 
 	var enabled []imap.Cap
+	condStore := false
 	for _, req := range requested {
 		switch req {
 		case imap.CapIMAP4rev2, imap.CapUTF8Accept:
 			enabled = append(enabled, req)
+		case imap.CapCondStore: // mailgate: RFC 7162 §3.1
+			if c.condStoreAvailable() && !condStore {
+				enabled = append(enabled, req)
+				condStore = true
+			}
+		}
+	}
+	if condStore {
+		if err := c.enableCondStore(); err != nil {
+			return err
 		}
 	}
 

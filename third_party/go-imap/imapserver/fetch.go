@@ -75,6 +75,27 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 
+	// mailgate: fetch-modifiers (RFC 4466 §2.4), CHANGEDSINCE the one
+	// known (RFC 7162 §3.1.4.1).
+	if dec.SP() {
+		if !dec.ExpectSpecial('(') {
+			return dec.Err()
+		}
+		changedSince := false
+		err := readModifiers(dec, func(name string) error {
+			if name != "CHANGEDSINCE" || changedSince {
+				return newClientBugError("Unknown FETCH modifier")
+			}
+			changedSince = true
+			return readModSeqValue(dec, &options.ChangedSince, false)
+		})
+		if err != nil {
+			return err
+		}
+		// RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+		options.ModSeq = true
+	}
+
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
@@ -82,9 +103,23 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
 	}
+	if options.ModSeq && !c.condStoreAvailable() {
+		return newClientBugError("Unknown FETCH data item")
+	}
 
 	if numKind == NumKindUID {
 		options.UID = true
+	}
+	if options.ModSeq {
+		// mailgate: an enabling command (RFC 7162 §3.1).
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	} else if c.CondStoreEnabled() && setsSeen(&options) {
+		// RFC 7162 §3.1: once enabled, a FETCH that sets \Seen reports
+		// the flag change with UID and MODSEQ.
+		options.UID = true
+		options.ModSeq = true
 	}
 
 	w := &FetchWriter{conn: c, options: writerOptions}
@@ -108,6 +143,8 @@ func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOp
 		options.RFC822Size = true
 	case "UID":
 		options.UID = true
+	case "MODSEQ": // mailgate: RFC 7162 §3.1.4.1
+		options.ModSeq = true
 	case "RFC822": // equivalent to BODY[]
 		bs := &imap.FetchItemBodySection{}
 		writerOptions.obsolete[bs] = attName
@@ -324,8 +361,24 @@ func maybeReadPartial(dec *imapwire.Decoder) (*imap.SectionPartial, error) {
 
 // FetchWriter writes FETCH responses.
 type FetchWriter struct {
-	conn    *Conn
-	options fetchWriterOptions
+	conn     *Conn
+	options  fetchWriterOptions
+	modified imap.NumSet // mailgate: see SetModified
+}
+
+// setsSeen reports a FETCH item that sets \Seen (RFC 9051 §6.4.5).
+func setsSeen(options *imap.FetchOptions) bool {
+	for _, bs := range options.BodySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	for _, bs := range options.BinarySection {
+		if !bs.Peek {
+			return true
+		}
+	}
+	return false
 }
 
 // CreateMessage writes a FETCH response for a message.

@@ -74,6 +74,17 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
 	}
+	// mailgate: MODSEQ (RFC 7162 §3.1.5) is an enabling command (§3.1)
+	// and brings the highest mod-sequence of the result.
+	modSeq := searchHasModSeq(&criteria)
+	if modSeq {
+		if !c.condStoreAvailable() {
+			return newClientBugError("Unknown SEARCH key MODSEQ")
+		}
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	}
 
 	// If no return option is specified, ALL is assumed
 	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount {
@@ -85,10 +96,13 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 		return err
 	}
 
+	if !modSeq {
+		data.ModSeq = 0
+	}
 	if c.enabled.Has(imap.CapIMAP4rev2) || extended {
 		return c.writeESearch(tag, data, &options, numKind)
 	} else {
-		return c.writeSearch(data.All)
+		return c.writeSearch(data.All, data.ModSeq)
 	}
 }
 
@@ -117,6 +131,11 @@ func (c *Conn) writeESearch(tag string, data *imap.SearchData, options *imap.Sea
 	if options.ReturnCount {
 		enc.SP().Atom("COUNT").SP().Number(data.Count)
 	}
+	// mailgate: RFC 7162 §3.1.5 (RFC 4731 search-return-data), when the
+	// search had a MODSEQ key and found something.
+	if data.ModSeq != 0 {
+		enc.SP().Atom("MODSEQ").SP().ModSeq(data.ModSeq)
+	}
 	return enc.CRLF()
 }
 
@@ -131,7 +150,7 @@ func isNumSetEmpty(numSet imap.NumSet) bool {
 	}
 }
 
-func (c *Conn) writeSearch(numSet imap.NumSet) error {
+func (c *Conn) writeSearch(numSet imap.NumSet, modSeq uint64) error {
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
@@ -153,6 +172,10 @@ func (c *Conn) writeSearch(numSet imap.NumSet) error {
 	}
 	if !ok {
 		return fmt.Errorf("imapserver: failed to enumerate message numbers in SEARCH response")
+	}
+	// mailgate: RFC 7162 §3.1.5, "* SEARCH 2 5 (MODSEQ 917162500)".
+	if modSeq != 0 {
+		enc.SP().Special('(').Atom("MODSEQ").SP().ModSeq(modSeq).Special(')')
 	}
 	return enc.CRLF()
 }
@@ -328,6 +351,15 @@ func readSearchKeyWithAtom(criteria *imap.SearchCriteria, dec *imapwire.Decoder,
 		criteria.Or = append(criteria.Or, or)
 	case "$":
 		criteria.UID = append(criteria.UID, imap.SearchRes())
+	case "MODSEQ": // mailgate: RFC 7162 §3.1.5
+		ms, err := readSearchModSeq(dec)
+		if err != nil {
+			return err
+		}
+		// Two MODSEQ keys both hold for the higher one.
+		if criteria.ModSeq == nil || ms.ModSeq > criteria.ModSeq.ModSeq {
+			criteria.ModSeq = ms
+		}
 	default:
 		seqSet, err := imapwire.ParseSeqSet(key)
 		if err != nil {

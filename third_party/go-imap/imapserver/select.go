@@ -9,7 +9,28 @@ import (
 
 func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) error {
 	var mailbox string
-	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectCRLF() {
+	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
+		return dec.Err()
+	}
+	// mailgate: select-params (RFC 4466 §2.1), CONDSTORE the one known
+	// (RFC 7162 §3.1.8).
+	condStoreParam := false
+	if dec.SP() {
+		if !dec.ExpectSpecial('(') {
+			return dec.Err()
+		}
+		err := readModifiers(dec, func(name string) error {
+			if name != "CONDSTORE" || !c.condStoreAvailable() {
+				return newClientBugError("Unknown SELECT parameter")
+			}
+			condStoreParam = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
@@ -32,7 +53,14 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		}
 	}
 
-	options := imap.SelectOptions{ReadOnly: readOnly}
+	if condStoreParam {
+		// An enabling command; a mailbox is not selected now, so no
+		// HIGHESTMODSEQ is sent before the one below.
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
+	}
+	options := imap.SelectOptions{ReadOnly: readOnly, CondStore: c.CondStoreEnabled()}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -65,6 +93,12 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	}
 	if data.List != nil {
 		if err := c.writeList(data.List); err != nil {
+			return err
+		}
+	}
+	// mailgate: RFC 7162 §3.1.2.1, once CONDSTORE is enabled.
+	if options.CondStore && data.HighestModSeq != 0 {
+		if err := c.writeHighestModSeq(data.HighestModSeq); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,13 @@ func (c *Conn) handleStatus(dec *imapwire.Decoder) error {
 		if err != nil {
 			return err
 		}
+		// mailgate: RFC 7162 §3.1.3, only where offered.
+		if options.HighestModSeq && !c.condStoreAvailable() {
+			return &imap.Error{
+				Type: imap.StatusResponseTypeBad,
+				Text: "Unknown STATUS data item",
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -43,6 +50,12 @@ func (c *Conn) handleStatus(dec *imapwire.Decoder) error {
 	data, err := c.session.Status(mailbox, &options)
 	if err != nil {
 		return err
+	}
+	if options.HighestModSeq {
+		// An enabling command (RFC 7162 §3.1); a failed STATUS is not.
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
 	}
 
 	return c.writeStatus(data, &options)
@@ -86,6 +99,9 @@ func (c *Conn) writeStatus(data *imap.StatusData, options *imap.StatusOptions) e
 	if options.NumRecent {
 		listEnc.Item().Atom("RECENT").SP().Number(*data.NumRecent)
 	}
+	if options.HighestModSeq { // mailgate: RFC 7162 §3.1.3
+		listEnc.Item().Atom("HIGHESTMODSEQ").SP().ModSeq(data.HighestModSeq)
+	}
 	listEnc.End()
 
 	return enc.CRLF()
@@ -115,6 +131,8 @@ func readStatusItem(dec *imapwire.Decoder, options *imap.StatusOptions) error {
 		options.DeletedStorage = true
 	case "RECENT":
 		options.NumRecent = true
+	case "HIGHESTMODSEQ": // mailgate
+		options.HighestModSeq = true
 	default:
 		return &imap.Error{
 			Type: imap.StatusResponseTypeBad,

@@ -90,10 +90,18 @@ func (t *MailboxTracker) QueueMailboxFlags(flags []imap.Flag) {
 //
 // If source is not nil, the update won't be dispatched to it.
 func (t *MailboxTracker) QueueMessageFlags(seqNum uint32, uid imap.UID, flags []imap.Flag, source *SessionTracker) {
+	t.QueueMessageFlagsModSeq(seqNum, uid, flags, 0, source)
+}
+
+// QueueMessageFlagsModSeq is QueueMessageFlags with the message's new
+// mod-sequence, sent to sessions that enabled CONDSTORE (mailgate: RFC
+// 7162 §3.1).
+func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64, source *SessionTracker) {
 	t.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{
 		seqNum: seqNum,
 		uid:    uid,
 		flags:  flags,
+		modSeq: modSeq,
 	}}, source)
 }
 
@@ -108,6 +116,7 @@ type trackerUpdateFetch struct {
 	seqNum uint32
 	uid    imap.UID
 	flags  []imap.Flag
+	modSeq uint64 // mailgate
 }
 
 // SessionTracker tracks the state of a mailbox for an IMAP client.
@@ -187,7 +196,7 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		case update.mailboxFlags != nil:
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
-			err = w.WriteMessageFlags(update.fetch.seqNum, update.fetch.uid, update.fetch.flags)
+			err = w.WriteMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq)
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}
