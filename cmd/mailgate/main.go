@@ -29,6 +29,7 @@ func main() {
 var configPath string
 
 func newRoot() *cobra.Command {
+	loaded, invokedAs = nil, ""
 	root := &cobra.Command{
 		Use:   "mailgate",
 		Short: "mail platform for an ISP: submission, MX, mailboxes and OP25B edge policy",
@@ -44,6 +45,7 @@ ports + 2000, data in ./mailgate-data, SQLite.`,
 		// --version (and -v): the line `mailgate version` prints.
 		Version: buildinfo.Read().String(),
 	}
+	root.PersistentPreRunE = actAsDataDirOwner
 	root.SetVersionTemplate("mailgate {{.Version}}\n")
 	root.PersistentFlags().StringVarP(&configPath, "config", "c", "", "TOML config `FILE` (see: mailgate config example)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newDomainCmd(), newUserCmd(), newAliasCmd(), newQueueCmd(), newSubscriberCmd(), newAbuseCmd(), newDMARCCmd(),
@@ -65,6 +67,9 @@ func configFile() string {
 // loadConfig reads -c, or returns the zero-config defaults.
 func loadConfig() (*config.Config, error) {
 	configPath = configFile()
+	if loaded != nil {
+		return loaded, nil
+	}
 	if configPath == "" {
 		return config.Default(), nil
 	}
@@ -105,8 +110,12 @@ func withStoreConfig(fn func(ctx context.Context, st *store.Store, cfg *config.C
 	return fn(ctx, st, cfg)
 }
 
-// actor names who makes a change, for the audit log.
+// actor names who makes a change, for the audit log: who started the
+// command, not data_dir's owner it may act as.
 func actor() string {
+	if invokedAs != "" {
+		return invokedAs
+	}
 	if u, err := user.Current(); err == nil {
 		return "cli:" + u.Username
 	}

@@ -52,6 +52,13 @@ start from "mailgate config example".`,
 			fmt.Fprintf(out, "mailgate %s\n", bi)
 			log := newLogger(cfg.Log.Level)
 			log.Info("starting", buildAttrs(bi)...)
+			// Postfix's smtpd and Dovecot's services never serve the
+			// internet as root; neither should we, but refusing would
+			// break a first try (and the tests, which run as root).
+			if os.Geteuid() == 0 {
+				fmt.Fprintln(out, "mailgate: warning: "+runningAsRoot)
+				log.Warn(runningAsRoot)
+			}
 			fmt.Fprintf(out, "mailgate: host %s, data in %s, database %s\n", cfg.Hostname, cfg.DataDir, redactDSN(cfg.DatabaseDSN()))
 			cfgFlag := ""
 			if configPath != "" {
@@ -66,6 +73,9 @@ start from "mailgate config example".`,
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (for performance work)")
 	return cmd
 }
+
+// runningAsRoot is serve's warning when started as root.
+const runningAsRoot = "running as root: run as an unprivileged user, see `mailgate config systemd`"
 
 // buildAttrs are serve's first log line's: the version, the commit when
 // the build has one, the Go version.

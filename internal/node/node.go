@@ -224,7 +224,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, banner io.Wr
 		log.Error("listener failed", "err", err)
 	}
 	log.Info("shutting down")
-	grace, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	closeAll()
 	smtpSrv.Shutdown(grace)
@@ -248,10 +248,7 @@ func reportOpenFileLimit(cfg *config.Config, log *slog.Logger, banner io.Writer)
 	if err != nil {
 		log.Warn("could not raise the open-file limit", "limit", limit, "err", err)
 	}
-	caps := 0
-	for _, svc := range config.ConnectionServices {
-		caps += cfg.Limits.ConnectionLimits(svc).MaxConnections
-	}
+	caps := connectionCapsTotal(cfg)
 	fmt.Fprintf(banner, "mailgate: open files limit %d (connection caps total %d)\n", limit, caps)
 	log.Info("open files limit", "limit", limit, "connection_caps_total", caps)
 	if uint64(caps) >= limit {
