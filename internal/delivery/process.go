@@ -38,7 +38,11 @@ func (a *Agent) process(ctx context.Context, id string) {
 	before := snapshot(st)
 	a.Local.Deliver(m, st, a.Spool.TakeFresh(id) && !handedIn(&m.Envelope))
 	a.deliverHome(ctx, m, st)
-	a.deliverRemote(ctx, m, st)
+	delivered, refused := a.deliverRemote(ctx, m, st)
+	// Told once the attempt's outcome is on disk (the state saved, or the
+	// message removed): the compromise monitor it may set off holds the
+	// account's queue, and must not find this message still pending.
+	defer a.reportRemote(&m.Envelope, delivered, refused)
 	countAttempts(before, st)
 	now := time.Now()
 
@@ -166,7 +170,7 @@ func lastError(st *spool.State) string {
 // SMTP transaction per recipient domain, reverse-path and forwarding
 // domain (forwarded recipients may go out with an SRS sender, srs.go, and
 // signed and sealed by the domain that forwards them, forward.go).
-func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.State) {
+func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.State) (delivered, refused int) {
 	type dest struct{ domain, from, forwarder string }
 	byDomain := map[dest][]string{}
 	var order []dest
@@ -246,7 +250,7 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 			return p, nil
 		}
 	}
-	delivered, refused := 0, 0
+
 	for _, d := range order {
 		res := a.Remote.Deliver(ctx, withSender(m, d.from), d.domain, byDomain[d], signFor(d.forwarder))
 		for rc, o := range res {
@@ -263,8 +267,14 @@ func (a *Agent) deliverRemote(ctx context.Context, m *spool.Message, st *spool.S
 			}
 		}
 	}
+	return delivered, refused
+}
+
+// reportRemote tells OnRemoteResults how many remote recipients an
+// attempt delivered and how many the receiving servers refused.
+func (a *Agent) reportRemote(env *spool.Envelope, delivered, refused int) {
 	if a.OnRemoteResults != nil && (delivered > 0 || refused > 0) {
-		a.OnRemoteResults(&m.Envelope, delivered, refused)
+		a.OnRemoteResults(env, delivered, refused)
 	}
 }
 
