@@ -156,3 +156,18 @@ func TestResyncVanishedWithoutHistory(t *testing.T) {
 		t.Errorf("exact: %q", got)
 	}
 }
+
+// MOVE's expunges come as VANISHED too once QRESYNC is enabled (RFC 6851
+// defers to it; RFC 7162 §3.2.10), after the COPYUID.
+func TestQResyncMove(t *testing.T) {
+	addr, root := testServer(t)
+	deliver(t, root, 1)
+	deliver(t, root, 2)
+	c := dial(t, addr)
+	c.do("ENABLE QRESYNC")
+	c.do("SELECT INBOX")
+	got := c.do("UID MOVE 2 Trash")
+	if !strings.HasPrefix(got, "* OK [COPYUID ") || !strings.HasSuffix(got, "\n* VANISHED 2") || strings.Contains(got, "EXPUNGE") {
+		t.Fatalf("UID MOVE: %q", got)
+	}
+}

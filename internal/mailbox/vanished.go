@@ -15,7 +15,10 @@ import (
 // range that is not live now is gone for good, and a range may span live
 // messages: answers subtract them. An expunge next to the last record (no
 // live message between them, as when old mail is deleted oldest first)
-// widens it, so deleting in UID order keeps one record.
+// widens it, so deleting in UID order keeps one record; the widened record
+// takes the newer modseq, so a client holding one between the two is told
+// of the older UIDs again, which it already dropped (VANISHED (EARLIER)
+// never makes a client lose a message it has).
 //
 // The list is bounded (maxVanishedRanges): past it the oldest half is
 // dropped and "V <modseq>" records that history at or below modseq is
