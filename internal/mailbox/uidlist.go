@@ -95,6 +95,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	pos := uidPositions{uids: make([]uint32, 0, n)}
 	dead := 0
 	var ranges []modSeqRange
+	var drops []droppedAt // for the expunge history (vanished.go)
 	var fields [5][]byte
 	for rest := data[nl+1:]; len(rest) > 0; {
 		nl := bytes.IndexByte(rest, '\n')
@@ -166,6 +167,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 				st.msgs[i].UID = 0
 				pos.forget(uint32(atoi(f[0])))
 				dead++
+				drops = append(drops, droppedAt{uid: uint32(atoi(f[0])), modSeq: st.highestModSeq})
 			}
 		case 'S':
 			st.curMtime = atoi(f[0])
@@ -196,6 +198,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	if st.uidNext == 0 {
 		st.uidNext = 1
 	}
+	st.vanishedFloor = max(st.vanishedFloor, unrecordedDrops(st.vanished, drops))
 	if !st.history {
 		// RFC 7162 §3.2.5.2: earlier expunges are unknown; clients
 		// holding an older mod-sequence get every UID not live.

@@ -92,6 +92,35 @@ func (st *indexState) boundVanished() uint64 {
 	return st.vanishedFloor
 }
 
+// droppedAt is a '-' record replayed: uid, and HIGHESTMODSEQ so far.
+type droppedAt struct {
+	uid    uint32
+	modSeq uint64
+}
+
+// unrecordedDrops returns the highest mod-sequence at which a message was
+// expunged without an X record (by an older mailgate run on the folder in
+// between, which appends '-' only), or 0: the history is incomplete up
+// to there, and the floor goes up to it.
+func unrecordedDrops(recorded []vanishedRange, drops []droppedAt) uint64 {
+	if len(drops) == 0 {
+		return 0
+	}
+	spans := make([]UIDRange, len(recorded))
+	for i, r := range recorded {
+		spans[i] = UIDRange{r.first, r.last}
+	}
+	spans = mergeRanges(spans)
+	var floor uint64
+	for _, d := range drops {
+		i := sort.Search(len(spans), func(i int) bool { return spans[i].Last >= d.uid })
+		if i == len(spans) || spans[i].First > d.uid {
+			floor = max(floor, d.modSeq)
+		}
+	}
+	return floor
+}
+
 // dropOldVanished forgets records the floor covers and bounds the rest
 // (after a load).
 func (st *indexState) dropOldVanished() {

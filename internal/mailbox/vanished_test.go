@@ -147,3 +147,48 @@ func TestVanishedHistoryIsBounded(t *testing.T) {
 		t.Errorf("in-order expunges: %d records, %q", len(g.st.vanished), rangesString(g.VanishedSince(0)))
 	}
 }
+
+// An older mailgate run on the folder in between appends '-' records
+// without X: those expunges are unknown to the history, so it counts as
+// incomplete up to where they happened (RFC 7162 §3.2.5.2).
+func TestVanishedAfterAnOlderBinary(t *testing.T) {
+	dir := t.TempDir()
+	f, err := OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliverN(t, dir, 0, 4)
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Expunge([]uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	h := f.HighestModSeq()
+	f.Close()
+	dropIdle()
+	// What a CONDSTORE-era binary does to expunge 3.
+	snap, _ := OpenFolder(dir)
+	var base string
+	snap.View(func(msgs []Message) { base = msgs[1].FileName() }) // UID 3
+	snap.Close()
+	dropIdle()
+	os.Remove(filepath.Join(dir, "cur", base))
+	lf, err := os.OpenFile(filepath.Join(dir, IndexFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(lf, "H %d\n- 3\n", h+1)
+	lf.Close()
+	f, err = OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := rangesString(f.VanishedSince(h)); got != "1,3" {
+		t.Errorf("since %d: %q, want every UID not live", h, got)
+	}
+	if got := rangesString(f.VanishedSince(h + 1)); got != "" {
+		t.Errorf("since %d: %q", h+1, got)
+	}
+}
