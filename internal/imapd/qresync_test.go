@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,5 +170,38 @@ func TestQResyncMove(t *testing.T) {
 	got := c.do("UID MOVE 2 Trash")
 	if !strings.HasPrefix(got, "* OK [COPYUID ") || !strings.HasSuffix(got, "\n* VANISHED 2") || strings.Contains(got, "EXPUNGE") {
 		t.Fatalf("UID MOVE: %q", got)
+	}
+}
+
+// An idling client that enabled QRESYNC is told of another session's
+// expunges with VANISHED, as they happen (RFC 7162 §3.2.10).
+func TestQResyncIdle(t *testing.T) {
+	addr, root := testServer(t)
+	for i := 1; i <= 3; i++ {
+		deliver(t, root, i)
+	}
+	c, b := dial(t, addr), dial(t, addr)
+	c.do("ENABLE QRESYNC")
+	c.do("SELECT INBOX")
+	b.do("SELECT INBOX")
+	fmt.Fprintf(c.c, "I1 IDLE\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	b.do(`STORE 1,3 +FLAGS.SILENT (\Deleted)`)
+	b.do("EXPUNGE")
+	for _, want := range []string{"* 1 FETCH (UID 1 FLAGS (\\Deleted) MODSEQ (3))", "* 3 FETCH (UID 3 FLAGS (\\Deleted) MODSEQ (3))"} {
+		expect(t, "flag update", c.line(), want)
+	}
+	// One VANISHED for the run, or one each if the writer woke between.
+	got := c.line()
+	if got == "* VANISHED 3" {
+		expect(t, "second expunge", c.line(), "* VANISHED 1")
+	} else {
+		expect(t, "expunges", got, "* VANISHED 1,3")
+	}
+	fmt.Fprintf(c.c, "DONE\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "I1 OK") {
+		t.Fatalf("DONE: %q", l)
 	}
 }
