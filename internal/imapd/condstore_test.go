@@ -81,8 +81,8 @@ func TestCondStoreImplicitEnable(t *testing.T) {
 		t.Fatalf("SELECT (CONDSTORE): %s", sel)
 	}
 	for cmd, want := range map[string]string{
-		"B1 SELECT INBOX (QRESYNC (1 2))":                       "B1 BAD [CLIENTBUG] Unknown SELECT parameter",
-		"B2 FETCH 1 (FLAGS) (VANISHED)":                         "B2 BAD [CLIENTBUG] Unknown FETCH modifier",
+		"B1 SELECT INBOX (NOSUCH)":                              "B1 BAD [CLIENTBUG] Unknown SELECT parameter",
+		"B2 FETCH 1 (FLAGS) (NOSUCH)":                           "B2 BAD [CLIENTBUG] Unknown FETCH modifier",
 		"B3 FETCH 1 (FLAGS) (CHANGEDSINCE 0)":                   "B3 BAD [CLIENTBUG] Invalid mod-sequence value",
 		"B4 STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)":         "B4 BAD [CLIENTBUG] Syntax error: expected mod-sequence-value",
 		"B5 FETCH 1 (FLAGS) (CHANGEDSINCE 9223372036854775808)": "B5 BAD [CLIENTBUG] Invalid mod-sequence value",

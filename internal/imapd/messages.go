@@ -128,6 +128,21 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			markSeen = markSeen || !bs.Peek
 		}
 	}
+	if options.Vanished {
+		// RFC 7162 §3.2.6: first the UIDs of the set expunged since
+		// (go-imap allows it only in UID FETCH with CHANGEDSINCE).
+		set, _ := numSet.(imap.UIDSet)
+		if imap.IsSearchRes(numSet) {
+			set = sel.searchRes
+		}
+		if set == nil {
+			set = imap.UIDSet{} // nothing, not everything
+		}
+		v := sel.folder.VanishedSince(options.ChangedSince)
+		if err := w.WriteVanished(vanishedIn(v, set)); err != nil {
+			return err
+		}
+	}
 	if options.ChangedSince != 0 {
 		// RFC 7162 §3.1.4.1: only messages changed since.
 		kept := items[:0]

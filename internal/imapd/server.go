@@ -89,6 +89,8 @@ var caps = imap.CapSet{
 	imap.CapSort: {}, imap.CapSortDisplay: {},
 	// RFC 7162 §3 (mod-sequences in the folder index, session.HighestModSeq).
 	imap.CapCondStore: {},
+	// RFC 7162 §3.2 (the folder's expunge history, qresync.go).
+	imap.CapQResync: {},
 }
 
 func (s *Server) init() {
@@ -324,7 +326,8 @@ func (s *Server) attach(f *mailbox.Folder) *sharedBox {
 		return func(ev mailbox.Event) {
 			switch ev.Kind {
 			case mailbox.Expunged:
-				b.tracker.QueueExpunge(ev.Seq)
+				// With its UID: VANISHED for QRESYNC (RFC 7162 §3.2.10).
+				b.tracker.QueueExpungeUID(ev.Seq, imap.UID(ev.UID))
 			case mailbox.Exists:
 				b.tracker.QueueNumMessages(ev.Count)
 			case mailbox.FlagsChanged:

@@ -149,7 +149,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.Sele
 	}
 	// The tracker session starts under the folder's lock, so the count
 	// reported here and the updates queued for it line up exactly.
-	f.ViewModSeq(func(msgs []mailbox.Message, highestModSeq uint64) {
+	view := func(msgs []mailbox.Message, highestModSeq uint64) {
 		sel.tracker = box.tracker.NewSession()
 		data.NumMessages = uint32(len(msgs))
 		// RFC 7162 §3.1.2.1: go-imap sends it once CONDSTORE is on.
@@ -160,7 +160,19 @@ func (s *session) Select(name string, options *imap.SelectOptions) (_ *imap.Sele
 				break
 			}
 		}
-	})
+	}
+	if p := options.QResync; p != nil && p.UIDValidity == data.UIDValidity {
+		// RFC 7162 §3.2.5.1: what vanished since the client's
+		// mod-sequence, at the instant of the EXISTS; go-imap sends it
+		// and fetches what changed. Another UIDVALIDITY makes this a
+		// plain SELECT (§3.2.5).
+		f.ViewVanished(p.ModSeq, func(msgs []mailbox.Message, highestModSeq uint64, vanished []mailbox.UIDRange, exact bool) {
+			view(msgs, highestModSeq)
+			data.Vanished = resyncVanished(p, msgs, vanished, exact)
+		})
+	} else {
+		f.ViewModSeq(view)
+	}
 	data.UIDNext = imap.UID(f.UIDNext())
 	s.sel = sel
 	return data, nil

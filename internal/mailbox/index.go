@@ -209,14 +209,16 @@ func (f *Folder) load() error {
 		return err
 	}
 	if !ok {
-		st = indexState{uidValidity: newValidity(), uidNext: 1, highestModSeq: 1}
+		st = indexState{uidValidity: newValidity(), uidNext: 1, highestModSeq: 1, history: true}
 		if err := writeIndex(f.dir, &st); err != nil {
 			return err
 		}
-	} else if st.lines > 2*len(st.msgs)+1000 || !st.modSeqs {
+	} else if st.lines > 2*len(st.msgs)+1000 || !st.modSeqs || !st.history {
 		// A file from before mod-sequences is written out with them
 		// (every message at 1, RFC 7162 §3.1.2.1) before anything is
 		// appended: a message without one would load at HIGHESTMODSEQ.
+		// One from before the expunge history gets its V record, or
+		// the floor would move up with every load (vanished.go).
 		if err := writeIndex(f.dir, &st); err != nil {
 			return err
 		}
@@ -548,7 +550,8 @@ func (f *Folder) dropLocked(uids []uint32) error {
 		drop[u] = true
 	}
 	var w bufferedLog
-	fmt.Fprintf(&w, "H %d\n", f.nextModSeq())
+	modSeq := f.nextModSeq()
+	fmt.Fprintf(&w, "H %d\n", modSeq)
 	for i := len(f.st.msgs) - 1; i >= 0; i-- {
 		if u := f.st.msgs[i].UID; drop[u] {
 			fmt.Fprintf(&w, "- %d\n", u)
@@ -563,6 +566,10 @@ func (f *Folder) dropLocked(uids []uint32) error {
 	}
 	clear(f.st.msgs[len(live):])
 	f.st.msgs = live
+	// RFC 7162 §3.2.5.1: remember what vanished at modSeq.
+	sorted := append([]uint32(nil), uids...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	f.recordVanishedLocked(&w, sorted, modSeq)
 	f.st.lines += len(uids)
 	if err := w.flushTo(f.log); err != nil {
 		return err

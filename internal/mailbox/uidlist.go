@@ -26,6 +26,8 @@ import (
 //	- <uid>                                        message expunged
 //	H <modseq>                                     HIGHESTMODSEQ reached (an expunge)
 //	S <cur mtime ns>                               cur/ was in sync at that mtime
+//	X <modseq> <first uid> <last uid>              UIDs in the range not live were expunged at modseq (vanished.go)
+//	V <modseq>                                     expunge history at or below modseq is incomplete
 //
 // A torn last line (crash mid-append) is dropped on load. The files in
 // cur/ are the truth; the log is a cache of them plus the UID assignment.
@@ -53,6 +55,12 @@ type indexState struct {
 	// modSeqs: the file has mod-sequence records (else it is from
 	// before them and is rewritten with every message's at 1).
 	modSeqs bool
+	// vanished is the expunge history, vanishedFloor the mod-sequence
+	// at or below which it is incomplete (vanished.go); history: the
+	// file has a V record (else it is from before the history).
+	vanished      []vanishedRange
+	vanishedFloor uint64
+	history       bool
 }
 
 // loadIndex replays the log. A missing file yields ok=false.
@@ -87,6 +95,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	pos := uidPositions{uids: make([]uint32, 0, n)}
 	dead := 0
 	var ranges []modSeqRange
+	var drops []droppedAt // for the expunge history (vanished.go)
 	var fields [5][]byte
 	for rest := data[nl+1:]; len(rest) > 0; {
 		nl := bytes.IndexByte(rest, '\n')
@@ -136,6 +145,19 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 				st.highestModSeq = max(st.highestModSeq, r.modSeq)
 				st.modSeqs = true
 			}
+		case 'X':
+			st.lines-- // as M: bounded by the '-' records it comes with
+			if len(f) >= 3 {
+				r := vanishedRange{modSeq: modSeqField(f[0]), first: uint32(atoi(f[1])), last: uint32(atoi(f[2]))}
+				if r.first != 0 && r.first <= r.last {
+					st.vanished = append(st.vanished, r)
+					st.highestModSeq = max(st.highestModSeq, r.modSeq)
+				}
+			}
+		case 'V':
+			st.lines--
+			st.vanishedFloor = max(st.vanishedFloor, modSeqField(f[0]))
+			st.history = true
 		case 'H':
 			st.lines--
 			st.highestModSeq = max(st.highestModSeq, modSeqField(f[0]))
@@ -145,6 +167,7 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 				st.msgs[i].UID = 0
 				pos.forget(uint32(atoi(f[0])))
 				dead++
+				drops = append(drops, droppedAt{uid: uint32(atoi(f[0])), modSeq: st.highestModSeq})
 			}
 		case 'S':
 			st.curMtime = atoi(f[0])
@@ -175,6 +198,13 @@ func loadIndex(path string) (st indexState, ok bool, err error) {
 	if st.uidNext == 0 {
 		st.uidNext = 1
 	}
+	st.vanishedFloor = max(st.vanishedFloor, unrecordedDrops(st.vanished, drops))
+	if !st.history {
+		// RFC 7162 §3.2.5.2: earlier expunges are unknown; clients
+		// holding an older mod-sequence get every UID not live.
+		st.vanishedFloor = st.highestModSeq
+	}
+	st.dropOldVanished()
 	return st, true, nil
 }
 
@@ -281,6 +311,7 @@ func writeIndex(dir string, st *indexState) error {
 		}
 		writeModSeqRuns(w, st.msgs)
 		fmt.Fprintf(w, "H %d\n", st.highestModSeq)
+		writeVanished(w, st)
 		if st.curMtime != 0 {
 			fmt.Fprintf(w, "S %d\n", st.curMtime)
 		}

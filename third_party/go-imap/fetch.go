@@ -21,6 +21,10 @@ type FetchOptions struct {
 	ModSeq            bool                          // requires CONDSTORE
 
 	ChangedSince uint64 // requires CONDSTORE
+	// Vanished is UID FETCH's VANISHED modifier (mailgate: RFC 7162
+	// §3.2.6): the session sends VANISHED (EARLIER) with the UIDs of the
+	// set expunged since ChangedSince first. Requires QRESYNC.
+	Vanished bool
 }
 
 // FetchItemBodyStructure contains FETCH options for the body structure.

@@ -4,6 +4,28 @@ package imap
 type SelectOptions struct {
 	ReadOnly  bool
 	CondStore bool // requires CONDSTORE
+	// QResync is the QRESYNC parameter (mailgate: RFC 7162 §3.2.5),
+	// nil without it; requires QRESYNC enabled.
+	QResync *SelectQResync
+}
+
+// SelectQResync is the QRESYNC select parameter (mailgate: RFC 7162
+// §3.2.5): the client's last known UIDVALIDITY and mod-sequence, and
+// optionally the UIDs it knows and sequence-match data.
+type SelectQResync struct {
+	UIDValidity uint32
+	ModSeq      uint64
+	KnownUIDs   UIDSet // nil: all
+	// SeqMatch pairs message sequence numbers with the UIDs the client
+	// had at them (§3.2.5.2), nil without.
+	SeqMatch *SelectSeqMatch
+}
+
+// SelectSeqMatch is QRESYNC's sequence-match data (RFC 7162 §3.2.5.2):
+// the n-th sequence number of SeqNums had the n-th UID of UIDs.
+type SelectSeqMatch struct {
+	SeqNums SeqSet
+	UIDs    UIDSet
 }
 
 // SelectData is the data returned by a SELECT command.
@@ -28,4 +50,9 @@ type SelectData struct {
 	List *ListData // requires IMAP4rev2
 
 	HighestModSeq uint64 // requires CONDSTORE
+
+	// Vanished is what the server sends as VANISHED (EARLIER) for the
+	// QRESYNC parameter (mailgate: RFC 7162 §3.2.5.1): the UIDs expunged
+	// since its mod-sequence. Server-only.
+	Vanished UIDSet
 }

@@ -115,6 +115,10 @@ func (c *Conn) availableCaps() []imap.Cap {
 		if c.condStoreAvailable() {
 			caps = append(caps, imap.CapCondStore)
 		}
+		// mailgate: QRESYNC (RFC 7162 §3.2) on top, when in Options.Caps.
+		if c.qresyncAvailable() {
+			caps = append(caps, imap.CapQResync)
+		}
 
 		// mailgate: COMPRESS=DEFLATE (RFC 4978) once logged in, where
 		// the command is valid (§5: command-auth).

@@ -24,7 +24,7 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 	}
 
 	var enabled []imap.Cap
-	condStore := false
+	condStore, qresync := false, false
 	for _, req := range requested {
 		switch req {
 		case imap.CapIMAP4rev2, imap.CapUTF8Accept:
@@ -33,6 +33,11 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 			if c.condStoreAvailable() && !condStore {
 				enabled = append(enabled, req)
 				condStore = true
+			}
+		case imap.CapQResync: // mailgate: RFC 7162 §3.2.3, implies CONDSTORE
+			if c.qresyncAvailable() && !qresync {
+				enabled = append(enabled, req)
+				qresync, condStore = true, true
 			}
 		}
 	}

@@ -25,7 +25,11 @@ func (c *Conn) expunge(uids *imap.UIDSet) error {
 		return err
 	}
 	w := &ExpungeWriter{conn: c}
-	return c.session.Expunge(w, uids)
+	if err := c.session.Expunge(w, uids); err != nil {
+		return err
+	}
+	c.setHighestModSeqCode()
+	return nil
 }
 
 func (c *Conn) writeExpunge(seqNum uint32) error {

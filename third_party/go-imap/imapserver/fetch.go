@@ -83,14 +83,23 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 		changedSince := false
 		err := readModifiers(dec, func(name string) error {
-			if name != "CHANGEDSINCE" || changedSince {
-				return newClientBugError("Unknown FETCH modifier")
+			switch {
+			case name == "CHANGEDSINCE" && !changedSince:
+				changedSince = true
+				return readModSeqValue(dec, &options.ChangedSince, false)
+			case name == "VANISHED" && !options.Vanished && c.qresyncAvailable():
+				options.Vanished = true
+				return nil
 			}
-			changedSince = true
-			return readModSeqValue(dec, &options.ChangedSince, false)
+			return newClientBugError("Unknown FETCH modifier")
 		})
 		if err != nil {
 			return err
+		}
+		// RFC 7162 §3.2.6: VANISHED only in UID FETCH, with
+		// CHANGEDSINCE, once QRESYNC is enabled; BAD otherwise.
+		if options.Vanished && (numKind != NumKindUID || !changedSince || !c.QResyncEnabled()) {
+			return newClientBugError("VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled")
 		}
 		// RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
 		options.ModSeq = true

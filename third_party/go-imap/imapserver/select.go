@@ -12,19 +12,29 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
 		return dec.Err()
 	}
-	// mailgate: select-params (RFC 4466 §2.1), CONDSTORE the one known
-	// (RFC 7162 §3.1.8).
+	// mailgate: select-params (RFC 4466 §2.1): CONDSTORE (RFC 7162
+	// §3.1.8) and QRESYNC (§3.2.5).
 	condStoreParam := false
+	var qresync *imap.SelectQResync
 	if dec.SP() {
 		if !dec.ExpectSpecial('(') {
 			return dec.Err()
 		}
 		err := readModifiers(dec, func(name string) error {
-			if name != "CONDSTORE" || !c.condStoreAvailable() {
-				return newClientBugError("Unknown SELECT parameter")
+			switch {
+			case name == "CONDSTORE" && c.condStoreAvailable():
+				condStoreParam = true
+				return nil
+			case name == "QRESYNC" && c.qresyncAvailable() && qresync == nil:
+				// §3.2.5: BAD unless QRESYNC was enabled.
+				if !c.QResyncEnabled() {
+					return newClientBugError("QRESYNC is not enabled")
+				}
+				var err error
+				qresync, err = readQResyncParam(dec)
+				return err
 			}
-			condStoreParam = true
-			return nil
+			return newClientBugError("Unknown SELECT parameter")
 		})
 		if err != nil {
 			return err
@@ -60,7 +70,7 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 			return err
 		}
 	}
-	options := imap.SelectOptions{ReadOnly: readOnly, CondStore: c.CondStoreEnabled()}
+	options := imap.SelectOptions{ReadOnly: readOnly, CondStore: c.CondStoreEnabled(), QResync: qresync}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -106,6 +116,12 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	c.state = imap.ConnStateSelected
 	// TODO: forbid write commands in read-only mode
 
+	if qresync != nil { // mailgate: RFC 7162 §3.2.5.1
+		if err := c.resyncSelected(qresync, data); err != nil {
+			return err
+		}
+	}
+
 	var (
 		cmdName string
 		code    imap.ResponseCode
@@ -138,6 +154,7 @@ func (c *Conn) handleUnselect(dec *imapwire.Decoder, expunge bool) error {
 		if err := c.session.Expunge(w, nil); err != nil {
 			return err
 		}
+		c.setHighestModSeqCode()
 	}
 
 	if err := c.session.Unselect(); err != nil {

@@ -72,6 +72,16 @@ func (t *MailboxTracker) QueueExpunge(seqNum uint32) {
 	t.queueUpdate(&trackerUpdate{expunge: seqNum}, nil)
 }
 
+// QueueExpungeUID is QueueExpunge with the message's UID, which a
+// session that enabled QRESYNC is told instead (mailgate: "* VANISHED
+// uid", RFC 7162 §3.2.10).
+func (t *MailboxTracker) QueueExpungeUID(seqNum uint32, uid imap.UID) {
+	if seqNum == 0 {
+		panic("imapserver: invalid expunge message sequence number")
+	}
+	t.queueUpdate(&trackerUpdate{expunge: seqNum, expungeUID: uid}, nil)
+}
+
 // QueueNumMessages queues a new EXISTS update.
 func (t *MailboxTracker) QueueNumMessages(n uint32) {
 	// TODO: merge consecutive NumMessages updates
@@ -107,6 +117,7 @@ func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, fl
 
 type trackerUpdate struct {
 	expunge      uint32
+	expungeUID   imap.UID // mailgate: for VANISHED, 0 if unknown
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
@@ -186,9 +197,21 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 	}
 	t.mutex.Unlock()
 
-	for _, update := range updates {
+	// mailgate: RFC 7162 §3.2.10, a client that enabled QRESYNC gets
+	// VANISHED, one for each run of expunges, instead of EXPUNGE.
+	vanished := w.conn != nil && w.conn.QResyncEnabled()
+	for i := 0; i < len(updates); i++ {
+		update := updates[i]
 		var err error
 		switch {
+		case vanished && update.expunge != 0 && update.expungeUID != 0:
+			var uids imap.UIDSet
+			uids.AddNum(update.expungeUID)
+			for i+1 < len(updates) && updates[i+1].expunge != 0 && updates[i+1].expungeUID != 0 {
+				i++
+				uids.AddNum(updates[i].expungeUID)
+			}
+			err = w.WriteVanished(uids)
 		case update.expunge != 0:
 			err = w.WriteExpunge(update.expunge)
 		case update.numMessages != 0:
