@@ -83,19 +83,27 @@ type Account struct {
 	User, Hash string
 }
 
+// DovecotMissing says which part of the Dovecot StartDovecot runs is not
+// installed (the same check as scripts/test-deps.sh), or nil: a test
+// passes its error to MissingPeer before starting one.
+func DovecotMissing() error {
+	if _, err := exec.LookPath("dovecot"); err != nil {
+		return fmt.Errorf("dovecot not installed (apt-get install dovecot-core dovecot-lmtpd): %w", err)
+	}
+	if _, err := os.Stat("/usr/lib/dovecot/lmtp"); err != nil {
+		return fmt.Errorf("dovecot's LMTP server not installed (apt-get install dovecot-lmtpd): %w", err)
+	}
+	if _, err := os.Stat("/usr/lib/dovecot/modules/libdriver_sqlite.so"); err != nil {
+		return fmt.Errorf("dovecot's SQLite driver not installed (apt-get install dovecot-sqlite): %w", err)
+	}
+	return nil
+}
+
 // StartDovecot starts Dovecot with the accounts, whose mail it delivers as
 // nobody into Maildir(user). Stop stops it and removes its directory.
 func StartDovecot(accounts ...Account) (_ *Dovecot, err error) {
-	if _, err := exec.LookPath("dovecot"); err != nil {
-		return nil, fmt.Errorf("dovecot not installed (apt-get install dovecot-core dovecot-lmtpd): %w", err)
-	}
-	if _, err := os.Stat("/usr/lib/dovecot/lmtp"); err != nil {
-		return nil, fmt.Errorf("dovecot's LMTP server not installed (apt-get install dovecot-lmtpd): %w", err)
-	}
-	if _, err := os.Stat("/usr/lib/dovecot/modules/auth/libdriver_sqlite.so"); err != nil {
-		if _, err := os.Stat("/usr/lib/dovecot/modules/libdriver_sqlite.so"); err != nil {
-			return nil, fmt.Errorf("dovecot's SQLite driver not installed (apt-get install dovecot-sqlite): %w", err)
-		}
+	if err := DovecotMissing(); err != nil {
+		return nil, err
 	}
 	// Under /tmp and open to traversal: Postfix's processes (user postfix)
 	// reach the sockets, the mail processes (nobody) the home.
