@@ -44,6 +44,10 @@ cap "mbsync" "isync" "command -v mbsync"
 cap "nghttp (HTTP/2 client)" "nghttp2-client" "command -v nghttp"
 # Running the node under a low open-file limit (connection-limit tests).
 cap "prlimit" "util-linux" "command -v prlimit"
+# The node as an unprivileged system user (privsep_test.go): a user made
+# and removed by useradd and userdel, the node run as it by setpriv.
+cap "useradd, userdel and setpriv" "passwd util-linux" \
+  "command -v useradd && command -v userdel && setpriv --help 2>&1 | grep -q -- --reuid"
 # An authoritative DNS server for the SPF/DKIM/DMARC and DNSBL tests.
 cap "nsd (authoritative DNS)" "nsd" "command -v nsd && command -v nsd-checkconf"
 # The BNG's side of RADIUS accounting.
