@@ -36,9 +36,12 @@ func Floor(ctx context.Context, serverConf *tls.Config, durableDir string, l Loa
 	defer ln.Close()
 	var store func([]byte) error
 	if durableDir != "" {
-		if store, err = durableStore(durableDir); err != nil {
+		dstDir, err := durableDirs(durableDir)
+		if err != nil {
 			return nil, err
 		}
+		defer dstDir.Close()
+		store = durableStore(dstDir)
 	}
 	go func() {
 		for {
@@ -59,26 +62,29 @@ func Floor(ctx context.Context, serverConf *tls.Config, durableDir string, l Loa
 	return Run(ctx, l)
 }
 
-// durableStore returns a function that writes a message durably under
-// dir, each one a new file that stays, as deliveries into a Maildir do.
-// Names carry the process and a counter, so runs never collide.
-func durableStore(dir string) (func([]byte) error, error) {
-	tmp, dst := filepath.Join(dir, "tmp"), filepath.Join(dir, "new")
-	for _, d := range []string{tmp, dst} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+// durableDirs makes dir's tmp and new directories and opens new, which
+// stays open for the run as spool's message directory does: opening it
+// per message would count a cost spool.Put does not have.
+func durableDirs(dir string) (*os.File, error) {
+	for _, d := range []string{"tmp", "new"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, err
 		}
 	}
-	prefix := filepath.Join(dst, fmt.Sprintf("%d.%d.", time.Now().Unix(), os.Getpid()))
+	return os.Open(filepath.Join(dir, "new"))
+}
+
+// durableStore returns a function that writes a message durably into
+// dstDir (durableDirs' new), each one a new file that stays, as
+// deliveries into a Maildir do. Names carry the process and a counter, so
+// runs never collide.
+func durableStore(dstDir *os.File) func([]byte) error {
+	tmp := filepath.Join(filepath.Dir(dstDir.Name()), "tmp")
+	prefix := filepath.Join(dstDir.Name(), fmt.Sprintf("%d.%d.", time.Now().Unix(), os.Getpid()))
 	var seq atomic.Int64
 	return func(b []byte) error {
-		dstDir, err := os.Open(dst)
-		if err != nil {
-			return err
-		}
-		defer dstDir.Close()
 		return durableWrite(tmp, dstDir, prefix+strconv.FormatInt(seq.Add(1), 10), b)
-	}, nil
+	}
 }
 
 // Canned replies: what a server that accepts everything says.
