@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -244,18 +245,14 @@ func readPID(file string) (int, error) {
 // nobody returns the uid and gid mail processes run as: Dovecot delivers
 // as no privileged user.
 func nobody() (int, int, error) {
-	out, err := exec.Command("id", "-u", "nobody").Output()
-	if err != nil {
-		return 0, 0, fmt.Errorf("id nobody: %w", err)
-	}
-	uid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	u, err := user.Lookup("nobody")
 	if err != nil {
 		return 0, 0, err
 	}
-	out, err = exec.Command("id", "-g", "nobody").Output()
+	uid, err := strconv.Atoi(u.Uid)
 	if err != nil {
-		return 0, 0, fmt.Errorf("id -g nobody: %w", err)
+		return 0, 0, err
 	}
-	gid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	gid, err := strconv.Atoi(u.Gid)
 	return uid, gid, err
 }
