@@ -59,8 +59,8 @@ func privilegeRule(c *cobra.Command) string {
 // invokedAs is who ran the command, for the audit log, before any switch.
 var invokedAs string
 
-// loaded is the config read before switching: after it the file (root's,
-// mode 0600, say) may no longer be readable.
+// loaded is the config actAsDataDirOwner read, before any switch: after
+// one the file (root's, mode 0600, say) may no longer be readable.
 var loaded *config.Config
 
 // actAsDataDirOwner is the root command's PersistentPreRunE: run by
@@ -77,6 +77,9 @@ func actAsDataDirOwner(c *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	// The command reads this one, switched or not: one parse of the file
+	// and its *_file secrets per command, not two.
+	loaded = cfg
 	owner, ok, err := privsep.DirOwner(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
@@ -89,6 +92,5 @@ func actAsDataDirOwner(c *cobra.Command, _ []string) error {
 		return fmt.Errorf("data_dir %s is owned by %s: acting as that user failed: %w (run the command as %s, e.g. runuser -u %s -- mailgate ...)",
 			cfg.DataDir, owner.Name, err, owner.Name, owner.Name)
 	}
-	loaded = cfg
 	return nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,4 +58,36 @@ func TestPrivilegeRule(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// TestConfigReadOnceAsRoot: run by root, the config read to find data_dir's
+// owner is the one the command uses, also when it stays root (data_dir
+// root's own): the file is parsed once per command, not twice.
+func TestConfigReadOnceAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "mailgate.toml")
+	if err := os.WriteFile(cfgFile, []byte("data_dir = \""+dir+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { loaded, configPath = nil, "" })
+	root := newRoot()
+	root.SetArgs([]string{"-c", cfgFile, "domain", "list"})
+	c, err := root.ExecuteC() // runs actAsDataDirOwner, then the command
+	if err != nil {
+		t.Fatalf("%s: %v", c.CommandPath(), err)
+	}
+	if loaded == nil {
+		t.Fatal("the config read before the (skipped) switch was not kept for the command")
+	}
+	// With the file gone, the command's own read still answers.
+	if err := os.Remove(cfgFile); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig()
+	if err != nil || cfg.DataDir != dir {
+		t.Fatalf("loadConfig after the pre-run: %v, %v", cfg, err)
+	}
 }

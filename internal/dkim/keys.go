@@ -20,12 +20,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"mailgate/internal/address"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"mailgate/internal/address"
 )
 
 // ErrNoKey means the domain has no active signing key (or no key under
@@ -264,8 +265,10 @@ func (k Keys) Active(domain string) (string, crypto.Signer, error) {
 
 // Record returns the TXT record publishing selector's public key:
 // "<selector>._domainkey.<domain>. IN TXT ..." (RFC 6376 §3.6.1), split
-// into 255-byte strings as DNS requires.
+// into 255-byte strings as DNS requires. The owner name is the A-label
+// form (RFC 5890 §2.3.2.1) whichever form domain is given in.
 func (k Keys) Record(domain, selector string) (string, error) {
+	domain = canonical(domain)
 	key, err := k.load(domain, selector)
 	if err != nil {
 		return "", err

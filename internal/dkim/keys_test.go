@@ -146,5 +146,9 @@ func TestKeysTakeEitherFormOfAnIDN(t *testing.T) {
 		if sel, _, err := k.Active(d); err != nil || sel != "s1" {
 			t.Errorf("Active(%q) = %q, %v", d, sel, err)
 		}
+		// `dkim show bücher.example` prints the zone line DNS needs.
+		if got, err := k.Record(d, "s1"); err != nil || got != rec {
+			t.Errorf("Record(%q) = %q, %v; want %q", d, got, err, rec)
+		}
 	}
 }

@@ -12,21 +12,7 @@ import (
 // once by the node that made it and within the TTL by the other.
 func TestLookupCacheSeesChanges(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	a, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	// b's clock moves only when the test says, so "within the TTL" does
-	// not depend on how fast the machine is.
-	clock := time.Now()
-	b.lookups.clock = func() time.Time { return clock }
+	a, b, advance := twoNodes(t)
 
 	if ok, _ := b.HasDomain(ctx, "isp.example"); ok {
 		t.Fatal("unknown domain reported as ours")
@@ -40,11 +26,11 @@ func TestLookupCacheSeesChanges(t *testing.T) {
 	if ok, _ := b.HasDomain(ctx, "isp.example"); ok {
 		t.Fatal("the other node saw the change before its cached answer expired")
 	}
-	clock = clock.Add(b.lookups.ttl - time.Millisecond)
+	advance(b.lookups.ttl - time.Millisecond)
 	if ok, _ := b.HasDomain(ctx, "isp.example"); ok {
 		t.Fatal("the other node saw the change before its cached answer expired")
 	}
-	clock = clock.Add(2 * time.Millisecond)
+	advance(2 * time.Millisecond)
 	if ok, _ := b.HasDomain(ctx, "isp.example"); !ok {
 		t.Fatal("the other node does not see the domain after the TTL")
 	}
@@ -68,19 +54,7 @@ func TestLookupCacheSeesChanges(t *testing.T) {
 // used at once, one activated on another node within the TTL.
 func TestNoActiveSieveScriptIsCachedUntilAChange(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	a, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	clock := time.Now()
-	b.lookups.clock = func() time.Time { return clock }
+	a, b, advance := twoNodes(t)
 	a.AddDomain(ctx, "t", "isp.example")
 	a.AddAccount(ctx, "t", "u@isp.example", "h")
 	for _, s := range []*Store{a, b} {
@@ -100,7 +74,7 @@ func TestNoActiveSieveScriptIsCachedUntilAChange(t *testing.T) {
 	if _, err := b.ActiveSieveScript(ctx, "u@isp.example"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("the other node saw the script before its cached answer expired: %v", err)
 	}
-	clock = clock.Add(b.lookups.ttl + time.Millisecond)
+	advance(b.lookups.ttl + time.Millisecond)
 	if sc, err := b.ActiveSieveScript(ctx, "u@isp.example"); err != nil || sc.Content != "keep;" {
 		t.Fatalf("the other node after the TTL: %v, %v", sc, err)
 	}
@@ -110,19 +84,7 @@ func TestNoActiveSieveScriptIsCachedUntilAChange(t *testing.T) {
 // at once on the node that made the change, within the TTL on another.
 func TestLookupCacheSeesCatchAllChanges(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	a, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	clock := time.Now()
-	b.lookups.clock = func() time.Time { return clock }
+	a, b, advance := twoNodes(t)
 	for _, err := range []error{a.AddDomain(ctx, "t", "isp.example"), a.AddAccount(ctx, "t", "u@isp.example", "h")} {
 		if err != nil {
 			t.Fatal(err)
@@ -147,7 +109,7 @@ func TestLookupCacheSeesCatchAllChanges(t *testing.T) {
 	if !resolves(b, "") {
 		t.Fatal("the other node saw the change before its cached answer expired")
 	}
-	clock = clock.Add(b.lookups.ttl + time.Millisecond)
+	advance(b.lookups.ttl + time.Millisecond)
 	if !resolves(b, "u@isp.example") {
 		t.Fatal("the other node does not see the catch-all after the TTL")
 	}
@@ -157,8 +119,28 @@ func TestLookupCacheSeesCatchAllChanges(t *testing.T) {
 	if !resolves(a, "") {
 		t.Fatal("the node that removed the catch-all still answers from its cache")
 	}
-	clock = clock.Add(b.lookups.ttl + time.Millisecond)
+	advance(b.lookups.ttl + time.Millisecond)
 	if !resolves(b, "") {
 		t.Fatal("the other node still resolves through the removed catch-all after the TTL")
 	}
+}
+
+// twoNodes opens two Stores on one SQLite database, standing for two
+// nodes, and returns advance, which moves b's cache clock: it moves only
+// when the test says, so "within the TTL" does not depend on how fast the
+// machine is.
+func twoNodes(t *testing.T) (a, b *Store, advance func(time.Duration)) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	for _, s := range []**Store{&a, &b} {
+		var err error
+		if *s, err = Open(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { (*s).Close() })
+	}
+	clock := time.Now()
+	b.lookups.clock = func() time.Time { return clock }
+	return a, b, func(d time.Duration) { clock = clock.Add(d) }
 }

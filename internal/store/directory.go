@@ -560,25 +560,30 @@ func (s *Store) Owns(ctx context.Context, account, addr string) (bool, error) {
 	if norm == account {
 		return true, nil
 	}
-	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, norm, account).Scan(&n); err != nil || n > 0 {
-		return n > 0, err
-	}
 	base, detail := address.WithoutDetail(norm)
 	if !detail {
+		var n int
+		err = s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, norm, account).Scan(&n)
+		return n > 0, err
+	}
+	// One round trip for a sender with a detail, as Resolve makes one:
+	// the address's own alias of account; whether the address with its
+	// detail is an account or alias of its own ("bob+x@" someone else's,
+	// then only that one's owner has it); the base's alias of account.
+	var own, taken, baseAlias int
+	err = s.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?),
+(SELECT COUNT(*) FROM accounts WHERE address = ?) + (SELECT COUNT(*) FROM aliases WHERE address = ?),
+(SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?)`,
+		norm, account, norm, norm, base, account).Scan(&own, &taken, &baseAlias)
+	switch {
+	case err != nil:
+		return false, err
+	case own > 0:
+		return true, nil
+	case taken > 0:
 		return false, nil
 	}
-	// The address with its detail may be an account or alias of its own
-	// ("bob+x@" someone else's): then only that one's owner has it.
-	err = s.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM accounts WHERE address = ?) + (SELECT COUNT(*) FROM aliases WHERE address = ?)`, norm, norm).Scan(&n)
-	if err != nil || n > 0 {
-		return false, err
-	}
-	if base == account {
-		return true, nil
-	}
-	err = s.queryRow(ctx, `SELECT COUNT(*) FROM aliases WHERE address = ? AND account = ?`, base, account).Scan(&n)
-	return n > 0, err
+	return base == account || baseAlias > 0, nil
 }
 
 // AuditEntry is one recorded change: who did what to which object.
