@@ -34,15 +34,9 @@ func expectSuffix(t *testing.T, what, got, want string) {
 // it, UID FETCH (CHANGEDSINCE n VANISHED) (§3.2.6), [CLOSED] when
 // selecting while selected (§3.2.11).
 func TestQResync(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 5; i++ {
-		deliver(t, root, i)
-	}
+	addr, _ := testServerWithMessages(t, 5)
 	a, b := dial(t, addr), dial(t, addr)
-	if caps := a.do("CAPABILITY"); !strings.Contains(caps, " QRESYNC") {
-		t.Fatalf("CAPABILITY: %s", caps)
-	}
-	expect(t, "enable", a.do("ENABLE QRESYNC"), "* ENABLED QRESYNC")
+	enableAdvertised(t, a, "QRESYNC")
 	sel := a.do("SELECT INBOX")
 	uv := uidValidityOf(t, sel)
 	// §3.2.3: QRESYNC implies CONDSTORE.
@@ -161,9 +155,7 @@ func TestResyncVanishedWithoutHistory(t *testing.T) {
 // MOVE's expunges come as VANISHED too once QRESYNC is enabled (RFC 6851
 // defers to it; RFC 7162 §3.2.10), after the COPYUID.
 func TestQResyncMove(t *testing.T) {
-	addr, root := testServer(t)
-	deliver(t, root, 1)
-	deliver(t, root, 2)
+	addr, _ := testServerWithMessages(t, 2)
 	c := dial(t, addr)
 	c.do("ENABLE QRESYNC")
 	c.do("SELECT INBOX")
@@ -176,10 +168,7 @@ func TestQResyncMove(t *testing.T) {
 // An idling client that enabled QRESYNC is told of another session's
 // expunges with VANISHED, as they happen (RFC 7162 §3.2.10).
 func TestQResyncIdle(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 3; i++ {
-		deliver(t, root, i)
-	}
+	addr, _ := testServerWithMessages(t, 3)
 	c, b := dial(t, addr), dial(t, addr)
 	c.do("ENABLE QRESYNC")
 	c.do("SELECT INBOX")
