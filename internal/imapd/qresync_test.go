@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -192,5 +193,23 @@ func TestQResyncIdle(t *testing.T) {
 	fmt.Fprintf(c.c, "DONE\r\n")
 	if l := c.line(); !strings.HasPrefix(l, "I1 OK") {
 		t.Fatalf("DONE: %q", l)
+	}
+}
+
+// nums walks a set's ranges in the client's order, descending ones too,
+// up to the top of the UID space without wrapping.
+func TestNums(t *testing.T) {
+	set := imap.SeqSet{{Start: 3, Stop: 1}, {Start: 7, Stop: 7}, {Start: math.MaxUint32 - 1, Stop: math.MaxUint32}}
+	var got []uint32
+	for n := range nums(set) {
+		got = append(got, n)
+	}
+	if want := []uint32{3, 2, 1, 7, math.MaxUint32 - 1, math.MaxUint32}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("nums %v, want %v", got, want)
+	}
+	for n := range nums(set) {
+		if n == 2 {
+			break // stopping early must not panic
+		}
 	}
 }
