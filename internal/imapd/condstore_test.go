@@ -12,21 +12,25 @@ import (
 	"mailgate/internal/mailbox"
 )
 
+// enableAdvertised checks that c is offered ext after login and enables
+// it (RFC 5161 ENABLE).
+func enableAdvertised(t *testing.T, c *client, ext string) {
+	t.Helper()
+	if caps := c.do("CAPABILITY"); !strings.Contains(caps, " "+ext) {
+		t.Fatalf("CAPABILITY: %s", caps)
+	}
+	expect(t, "enable", c.do("ENABLE "+ext), "* ENABLED "+ext)
+}
+
 // TestCondStore walks RFC 7162 §3.1 over the wire, exact bytes: CONDSTORE
 // after login, ENABLE, HIGHESTMODSEQ on SELECT and in STATUS, MODSEQ in
 // STORE's FETCH (even .SILENT) and in other sessions' updates, FETCH
 // CHANGEDSINCE, a conditional STORE with [MODIFIED], SEARCH MODSEQ, and a
 // delivery and an expunge raising HIGHESTMODSEQ.
 func TestCondStore(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 3; i++ {
-		deliver(t, root, i)
-	}
+	addr, root := testServerWithMessages(t, 3)
 	a, b := dial(t, addr), dial(t, addr)
-	if caps := a.do("CAPABILITY"); !strings.Contains(caps, " CONDSTORE") {
-		t.Fatalf("CAPABILITY: %s", caps)
-	}
-	expect(t, "enable", a.do("ENABLE CONDSTORE"), "* ENABLED CONDSTORE")
+	enableAdvertised(t, a, "CONDSTORE")
 	// The first open indexed the three deliveries as one change.
 	sel := a.do("SELECT INBOX")
 	if !strings.Contains(sel, "\n* OK [HIGHESTMODSEQ 2] Highest") {
@@ -99,10 +103,7 @@ func TestCondStoreImplicitEnable(t *testing.T) {
 // what changed since, and a conditional STORE that loses to another
 // session's change.
 func TestCondStoreClient(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 3; i++ {
-		deliver(t, root, i)
-	}
+	addr, root := testServerWithMessages(t, 3)
 	c, err := imapclient.DialTLS(addr, &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)

@@ -410,27 +410,25 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (_ *imap.CopyData, err e
 // account does not (its originals are expunged).
 func (s *session) copy(numSet imap.NumSet, dest string, withQuota bool) (*imap.CopyData, []uint32, error) {
 	items := s.sel.resolve(numSet)
-	var limit int64 // the quota, for warnQuota; 0: none
+	warned := func(mailbox.Usage) {}
 	if withQuota {
 		var adding int64
 		for _, it := range items {
 			adding += it.m.Size
 		}
-		var release func()
 		var err error
-		limit, release, err = s.reserveQuota(adding)
-		defer release()
-		if err != nil {
+		if warned, err = s.reserveQuotaWarned(adding); err != nil {
 			return nil, nil, err
 		}
 	}
 	dst, err := s.openFolder(dest)
 	if err != nil {
+		warned(mailbox.Usage{})
 		return nil, nil, errTryCreate // RFC 9051 §6.4.7
 	}
 	defer dst.Close()
-	warned := s.warnQuota(limit)
 	src, out, err := s.sel.folder.CopyTo(dst, uidsOf(items))
+	// The warning lock (quota warnings on) is held no longer than the copy.
 	warned(copiedUsage(items, src))
 	if err != nil {
 		return nil, nil, err

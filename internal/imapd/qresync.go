@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"iter"
 	"math"
 	"sort"
 
@@ -32,41 +33,47 @@ func resyncVanished(p *imap.SelectQResync, msgs []mailbox.Message, vanished []ma
 
 // seqMatchFloor is the highest UID of sequence-match data (RFC 7162
 // §3.2.5.2) still at the sequence number the client paired it with, or 0.
+// The pairs are walked, not listed: go-imap lets a client send up to 2^20
+// of them.
 func seqMatchFloor(sm *imap.SelectSeqMatch, msgs []mailbox.Message) uint32 {
-	seqs, uids := expand(sm.SeqNums), expandUIDs(sm.UIDs)
+	var uids imap.SeqSet
+	for _, r := range sm.UIDs {
+		uids = append(uids, imap.SeqRange{Start: uint32(r.Start), Stop: uint32(r.Stop)})
+	}
+	nextUID, stop := iter.Pull(nums(uids))
+	defer stop()
 	var floor uint32
-	for i := range seqs {
-		if i < len(uids) && seqs[i] >= 1 && int(seqs[i]) <= len(msgs) && msgs[seqs[i]-1].UID == uids[i] {
-			floor = max(floor, uids[i])
+	for seq := range nums(sm.SeqNums) {
+		uid, ok := nextUID()
+		if !ok {
+			break
+		}
+		if int(seq) <= len(msgs) && msgs[seq-1].UID == uid {
+			floor = max(floor, uid)
 		}
 	}
 	return floor
 }
 
-// expand lists a sequence set's numbers in the order given (go-imap
+// nums yields a sequence set's numbers in the order given (go-imap
 // checked that it has no '*' and is of bounded size).
-func expand(set imap.SeqSet) []uint32 {
-	var out []uint32
-	for _, r := range set {
-		if r.Start <= r.Stop {
-			for n := r.Start; n <= r.Stop && n != 0; n++ {
-				out = append(out, n)
+func nums(set imap.SeqSet) iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for _, r := range set {
+			step := uint32(1)
+			if r.Start > r.Stop {
+				step = ^uint32(0) // -1
 			}
-		} else {
-			for n := r.Start; n >= r.Stop && n != 0; n-- {
-				out = append(out, n)
+			for n := r.Start; n != 0; n += step {
+				if !yield(n) {
+					return
+				}
+				if n == r.Stop {
+					break
+				}
 			}
 		}
 	}
-	return out
-}
-
-func expandUIDs(set imap.UIDSet) []uint32 {
-	var seqs imap.SeqSet
-	for _, r := range set {
-		seqs = append(seqs, imap.SeqRange{Start: uint32(r.Start), Stop: uint32(r.Stop)})
-	}
-	return expand(seqs)
 }
 
 // above keeps the UIDs of rs above floor.

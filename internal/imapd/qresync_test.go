@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,15 +35,9 @@ func expectSuffix(t *testing.T, what, got, want string) {
 // it, UID FETCH (CHANGEDSINCE n VANISHED) (§3.2.6), [CLOSED] when
 // selecting while selected (§3.2.11).
 func TestQResync(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 5; i++ {
-		deliver(t, root, i)
-	}
+	addr, _ := testServerWithMessages(t, 5)
 	a, b := dial(t, addr), dial(t, addr)
-	if caps := a.do("CAPABILITY"); !strings.Contains(caps, " QRESYNC") {
-		t.Fatalf("CAPABILITY: %s", caps)
-	}
-	expect(t, "enable", a.do("ENABLE QRESYNC"), "* ENABLED QRESYNC")
+	enableAdvertised(t, a, "QRESYNC")
 	sel := a.do("SELECT INBOX")
 	uv := uidValidityOf(t, sel)
 	// §3.2.3: QRESYNC implies CONDSTORE.
@@ -161,9 +156,7 @@ func TestResyncVanishedWithoutHistory(t *testing.T) {
 // MOVE's expunges come as VANISHED too once QRESYNC is enabled (RFC 6851
 // defers to it; RFC 7162 §3.2.10), after the COPYUID.
 func TestQResyncMove(t *testing.T) {
-	addr, root := testServer(t)
-	deliver(t, root, 1)
-	deliver(t, root, 2)
+	addr, _ := testServerWithMessages(t, 2)
 	c := dial(t, addr)
 	c.do("ENABLE QRESYNC")
 	c.do("SELECT INBOX")
@@ -176,10 +169,7 @@ func TestQResyncMove(t *testing.T) {
 // An idling client that enabled QRESYNC is told of another session's
 // expunges with VANISHED, as they happen (RFC 7162 §3.2.10).
 func TestQResyncIdle(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 3; i++ {
-		deliver(t, root, i)
-	}
+	addr, _ := testServerWithMessages(t, 3)
 	c, b := dial(t, addr), dial(t, addr)
 	c.do("ENABLE QRESYNC")
 	c.do("SELECT INBOX")
@@ -203,5 +193,23 @@ func TestQResyncIdle(t *testing.T) {
 	fmt.Fprintf(c.c, "DONE\r\n")
 	if l := c.line(); !strings.HasPrefix(l, "I1 OK") {
 		t.Fatalf("DONE: %q", l)
+	}
+}
+
+// nums walks a set's ranges in the client's order, descending ones too,
+// up to the top of the UID space without wrapping.
+func TestNums(t *testing.T) {
+	set := imap.SeqSet{{Start: 3, Stop: 1}, {Start: 7, Stop: 7}, {Start: math.MaxUint32 - 1, Stop: math.MaxUint32}}
+	var got []uint32
+	for n := range nums(set) {
+		got = append(got, n)
+	}
+	if want := []uint32{3, 2, 1, 7, math.MaxUint32 - 1, math.MaxUint32}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("nums %v, want %v", got, want)
+	}
+	for n := range nums(set) {
+		if n == 2 {
+			break // stopping early must not panic
+		}
 	}
 }

@@ -75,28 +75,40 @@ type Quotas interface {
 var errOverQuota = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeOverQuota,
 	Text: "Mailbox full: delete mail (and expunge it) to make room"}
 
+// quotaLimit is the account's quota in octets (0: unlimited, and when no
+// Quotas are set).
+func (s *session) quotaLimit() (int64, error) {
+	if s.srv.Quotas == nil {
+		return 0, nil
+	}
+	return s.srv.Quotas.MailboxQuota(context.Background(), s.account)
+}
+
+// quotaError maps mailbox.ErrOverQuota to RFC 9208 §4.3.1's
+// [OVERQUOTA]; a lookup's failure stays a NO without a code.
+func quotaError(err error) error {
+	if errors.Is(err, mailbox.ErrOverQuota) {
+		return errOverQuota
+	}
+	return err
+}
+
 // reserveQuota says whether adding octets fits the account's quota and
 // holds them until release (mailbox.ReserveQuota), so that APPENDs and
 // COPYs of several sessions at once cannot pass the check together: nil,
 // errOverQuota, or the failure of a lookup (a NO without a code). It
 // returns the account's quota (0: unlimited) for warnQuota. release is
-// never nil.
+// never nil. APPEND uses it: its literal comes after the check, at the
+// client's pace, so the warning lock is taken only once it is staged.
 func (s *session) reserveQuota(adding int64) (limit int64, release func(), err error) {
-	if s.srv.Quotas == nil {
-		return 0, func() {}, nil
-	}
-	limit, err = s.srv.Quotas.MailboxQuota(context.Background(), s.account)
-	if err != nil {
+	if limit, err = s.quotaLimit(); err != nil {
 		return 0, func() {}, err
 	}
 	release, err = mailbox.ReserveQuota(s.mailDir, limit, adding)
-	if errors.Is(err, mailbox.ErrOverQuota) {
-		return limit, release, errOverQuota
-	}
-	return limit, release, err
+	return limit, release, quotaError(err)
 }
 
-// warnQuota is called just before an APPEND or COPY that reserveQuota let
+// warnQuota is called just before an APPEND that reserveQuota let
 // through is made: with quota warnings on ([mailbox] quota_warnings) it
 // locks the account's usage (quotawarn.Watch) and done, never nil, called
 // with what the change added (nothing if it failed), stores the notice in
@@ -104,4 +116,18 @@ func (s *session) reserveQuota(adding int64) (limit int64, release func(), err e
 // quota_warning runs on any change that raises the usage.
 func (s *session) warnQuota(limit int64) (done func(added mailbox.Usage)) {
 	return s.srv.QuotaWarner.Watch(s.account, s.mailDir, limit)
+}
+
+// reserveQuotaWarned is reserveQuota and warnQuota in one step
+// (quotawarn.Warner.Reserve), for a change with no slow part between the
+// check and the change (COPY): the usage is read once, under the warning
+// lock, and serves both the check and the warning. done, never nil,
+// releases the octets; call it with what the change added.
+func (s *session) reserveQuotaWarned(adding int64) (done func(added mailbox.Usage), err error) {
+	limit, err := s.quotaLimit()
+	if err != nil {
+		return func(mailbox.Usage) {}, err
+	}
+	done, err = s.srv.QuotaWarner.Reserve(s.account, s.mailDir, limit, adding)
+	return done, quotaError(err)
 }

@@ -73,6 +73,17 @@ func testServerWith(t testing.TB, logw io.Writer, set func(*Server)) (addr, mail
 	return l.Addr().String(), dir + "/mail"
 }
 
+// testServerWithMessages is testServer with messages 1..n delivered to
+// INBOX (deliver), the set-up most session tests start from.
+func testServerWithMessages(t *testing.T, n int) (addr, mailRoot string) {
+	t.Helper()
+	addr, mailRoot = testServer(t)
+	for i := 1; i <= n; i++ {
+		deliver(t, mailRoot, i)
+	}
+	return addr, mailRoot
+}
+
 func deliver(t *testing.T, mailRoot string, i int) {
 	t.Helper()
 	body := fmt.Sprintf("Subject: m%d\r\n\r\nbody %d\r\n", i, i)
@@ -144,10 +155,7 @@ func expect(t *testing.T, what, got, want string) {
 }
 
 func TestSessionsSeeEachOthersChanges(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 3; i++ {
-		deliver(t, root, i)
-	}
+	addr, root := testServerWithMessages(t, 3)
 	a, b := dial(t, addr), dial(t, addr)
 	a.do("SELECT INBOX")
 	b.do("SELECT INBOX")
@@ -168,10 +176,7 @@ func TestSessionsSeeEachOthersChanges(t *testing.T) {
 }
 
 func TestSearchResESearchAndListStatus(t *testing.T) {
-	addr, root := testServer(t)
-	for i := 1; i <= 3; i++ {
-		deliver(t, root, i)
-	}
+	addr, _ := testServerWithMessages(t, 3)
 	c := dial(t, addr)
 	expect(t, "enable", c.do("ENABLE IMAP4rev2"), "* ENABLED IMAP4rev2")
 	c.do("SELECT INBOX")

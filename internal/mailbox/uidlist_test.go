@@ -13,6 +13,8 @@ func FuzzLoadIndex(f *testing.F) {
 	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 9 1 1 - x\n+ 9 1 1 - y\n+ 3 1 1 - z\n"))
 	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 4294967295 1 1 - x\n+ 0 1 1 - y\n- \nF\n"))
 	f.Add([]byte("mailgate-uidlist 1 5 4\nH 1\n+ 1 1 1 - x\n+ 3 1 1 - y\nM 2 1 3\nF 3 S 7\nM 99999999999999999999 0 4294967295\nH 9\n- 1\n"))
+	f.Add([]byte("mailgate-uidlist 1 5 6\nV 2\n+ 1 1 1 - x\n+ 4 1 1 - y\nM 3 1 4\nH 4\n- 2\nX 4 2 3\nX 9 5 1\nX 3 0 7\n"))
+	f.Add([]byte("mailgate-uidlist 1 5 6\nV 2\n+ 1 1 1 - x\nX 4 2 3\nV 99\n"))
 	f.Add([]byte("garbage\n"))
 	f.Add([]byte("mailgate-uidlist 1 5 1\n+ 1 1 1 - torn"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -38,6 +40,17 @@ func FuzzLoadIndex(f *testing.F) {
 			if m.ModSeq == 0 || m.ModSeq > st.highestModSeq {
 				t.Fatalf("uid %d modseq %d, highest %d", m.UID, m.ModSeq, st.highestModSeq)
 			}
+		}
+		// The expunge history (vanished.go): real UID ranges, none newer
+		// than HIGHESTMODSEQ or as old as the floor says is forgotten,
+		// and bounded.
+		for _, r := range st.vanished {
+			if r.first == 0 || r.first > r.last || r.modSeq > st.highestModSeq || r.modSeq < st.vanishedFloor {
+				t.Fatalf("vanished %+v, highest %d, floor %d", r, st.highestModSeq, st.vanishedFloor)
+			}
+		}
+		if len(st.vanished) > maxVanishedRanges {
+			t.Fatalf("%d vanished records, bound %d", len(st.vanished), maxVanishedRanges)
 		}
 	})
 }

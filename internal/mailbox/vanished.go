@@ -41,8 +41,9 @@ type vanishedRange struct {
 type UIDRange struct{ First, Last uint32 }
 
 // recordVanishedLocked adds uids (sorted), expunged at modSeq, to the
-// history, writing the X records to w. live are the messages after the
-// expunge.
+// history, writing the X records to w. f.st.msgs must already be the
+// messages left after the expunge: a UID between two expunged ones that
+// is still live keeps them in separate records.
 func (f *Folder) recordVanishedLocked(w io.Writer, uids []uint32, modSeq uint64) {
 	for i := 0; i < len(uids); {
 		j := i

@@ -7,6 +7,16 @@ import (
 	"testing"
 )
 
+// pyLoginAfterCaps adds login2 to imapPy's prelude: login, then the
+// capabilities as they are once authenticated. imaplib keeps the
+// greeting's, and CONDSTORE and QRESYNC are offered only after login.
+const pyLoginAfterCaps = `
+def login2():
+    m = login()
+    m.capabilities = tuple(d(m.capability()[1][0]).upper().split())
+    return m
+`
+
 // TestIMAPCondStore: RFC 7162 CONDSTORE against the binary with Python's
 // imaplib: ENABLE, HIGHESTMODSEQ on SELECT (§3.1.2.1), a STORE reported
 // with its MODSEQ, FETCH (CHANGEDSINCE) returning only that message
@@ -27,14 +37,8 @@ func TestIMAPCondStore(t *testing.T) {
 		deliver(s)
 	}
 	n.WaitMaildir(user, 3)
-	const helpers = `
+	const helpers = pyLoginAfterCaps + `
 import re
-def login2():
-    m = login()
-    # imaplib keeps the capabilities of the greeting; CONDSTORE comes
-    # after login.
-    m.capabilities = tuple(d(m.capability()[1][0]).upper().split())
-    return m
 def status(m):
     return int(re.search(r"HIGHESTMODSEQ (\d+)", d(m.status("INBOX", "(HIGHESTMODSEQ)")[1][0])).group(1))
 `

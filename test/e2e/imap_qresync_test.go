@@ -23,13 +23,8 @@ func TestIMAPQResync(t *testing.T) {
 		mxPy(t, n, user, "From: a@remote.example\r\nTo: "+user+"\r\nSubject: "+s+"\r\n\r\nx\r\n")
 	}
 	n.WaitMaildir(user, 3)
-	const helpers = `
+	const helpers = pyLoginAfterCaps + `
 import re, json
-def login2():
-    m = login()
-    # imaplib keeps the greeting's capabilities; QRESYNC comes after login.
-    m.capabilities = tuple(d(m.capability()[1][0]).upper().split())
-    return m
 def resync(uv, hm):
     c = login2()
     c.enable("QRESYNC")
