@@ -52,7 +52,8 @@ func Register(reg prometheus.Registerer) {
 
 // buildInfo is the gauge mailgate_build_info{version,revision,goversion} 1,
 // the usual Prometheus way to say which build runs (a fleet mid-upgrade
-// shows two), with the values `mailgate version` prints.
+// shows two), with the version, revision and Go version `mailgate version`
+// prints (a build from a modified tree shows as "+dirty" in the version).
 func buildInfo(bi buildinfo.Info) prometheus.GaugeFunc {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "mailgate_build_info",

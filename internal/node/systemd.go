@@ -76,7 +76,8 @@ func SystemdUnit(cfg *config.Config, configPath string) (string, error) {
 			return "", fmt.Errorf("path %q: spaces, quotes, backslashes and %% are not supported in the unit; choose a plainer path", p)
 		}
 	}
-	nofile := connectionCapsTotal(cfg) + openFilesPerSpare
+	caps := connectionCapsTotal(cfg)
+	nofile := caps + openFilesPerSpare
 	if nofile < minLimitNOFILE {
 		nofile = minLimitNOFILE
 	}
@@ -98,7 +99,7 @@ func SystemdUnit(cfg *config.Config, configPath string) (string, error) {
 	w("RestartSec=5s")
 	w("# serve gives sessions %s after SIGTERM, then stops delivery.", ShutdownGrace)
 	w("TimeoutStopSec=%d", int((ShutdownGrace + stopMargin).Seconds()))
-	w("# Above the connection caps' total (%d), as serve's start-up line checks.", connectionCapsTotal(cfg))
+	w("# Above the connection caps' total (%d), as serve's start-up line checks.", caps)
 	w("LimitNOFILE=%d", nofile)
 	w("# Ports below 1024 without root; nothing else.")
 	w("AmbientCapabilities=CAP_NET_BIND_SERVICE")
