@@ -121,14 +121,10 @@ func (s *Sealer) results(msg []byte, fields []message.Field, res Result) string 
 		}
 	}
 	if res.Status != None {
-		arc := "arc=" + res.Status
-		if res.Reason != "" {
-			arc += " (" + commentText(res.Reason) + ")"
-		}
 		if payload != "" {
 			payload += ";\r\n\t"
 		}
-		payload += arc
+		payload += authres.ARCResult(res.Status, res.Reason)
 	}
 	return s.AuthservID + ";\r\n\t" + payload
 }
@@ -147,23 +143,4 @@ func withoutARC(payload string) string {
 		kept = append(kept, r)
 	}
 	return strings.Join(kept, ";\r\n\t")
-}
-
-// commentText keeps a reason inside an RFC 5322 comment: no parentheses,
-// backslashes or line ends of its own, and short.
-func commentText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case '(', ')', '\\', '\r', '\n':
-			return ' '
-		}
-		if r < ' ' || r > '~' {
-			return '?'
-		}
-		return r
-	}, s)
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
 }
