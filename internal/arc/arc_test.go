@@ -194,6 +194,10 @@ func TestSealSecondInstance(t *testing.T) {
 	if !strings.HasPrefix(set2b, "ARC-Seal: i=2; a=rsa-sha256; cv=fail;") {
 		t.Fatalf("set over a broken chain:\n%s", set2b)
 	}
+	// The AAR states the failure as our MX's Authentication-Results do.
+	if !strings.Contains(set2b, "\r\n\tarc=fail reason=\"ARC-Message-Signature i=1: body hash did not verify\"\r\n") {
+		t.Errorf("the AAR of a set over a broken chain:\n%s", set2b)
+	}
 	failed := set2b + changed
 	got := Verify(context.Background(), z, []byte(failed))
 	if got.Status != Fail || !got.Ended {

@@ -19,7 +19,6 @@ import (
 	"strings"
 
 	"mailgate/internal/authres"
-	"mailgate/internal/message"
 )
 
 // The three field names of a set (§4.1).
@@ -53,6 +52,12 @@ type chain struct {
 // 1..N exactly one AAR, one AMS and one AS; an i= outside 1..50 or a
 // signature whose tag list does not parse).
 func parseChain(msg []byte) (c *chain, highest int, err error) {
+	return parseChainOf(parse(msg))
+}
+
+// parseChainOf is parseChain of a message already split.
+func parseChainOf(p *parsed) (c *chain, highest int, err error) {
+	msg := p.msg
 	type found struct {
 		raw  string
 		tags map[string]string
@@ -64,7 +69,7 @@ func parseChain(msg []byte) (c *chain, highest int, err error) {
 			firstErr = fmt.Errorf(format, a...)
 		}
 	}
-	for _, f := range message.HeaderFields(msg) {
+	for _, f := range p.fields {
 		name := canonicalName(f.Name)
 		if name == "" {
 			continue

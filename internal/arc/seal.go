@@ -40,7 +40,10 @@ type Sealer struct {
 // seal already says cv=fail (§5.1 step 1), or the message has 50 sets
 // (§4.2.1). msg is the message exactly as it goes out, CRLF line ends.
 func (s *Sealer) Seal(ctx context.Context, msg []byte) (string, Result, error) {
-	res := Verify(ctx, s.DNS, msg)
+	// One split of the message, and one chain parse, serve the
+	// validation and our set (the chain's sets are what our seal signs).
+	p := parse(msg)
+	res, c := verify(ctx, s.DNS, p)
 	if res.Temporary {
 		return "", res, fmt.Errorf("%w: %s", ErrTemporary, res.Reason)
 	}
@@ -58,7 +61,7 @@ func (s *Sealer) Seal(ctx context.Context, msg []byte) (string, Result, error) {
 		now = s.Now
 	}
 	t := strconv.FormatInt(now().Unix(), 10)
-	fields, body := splitMessage(msg)
+	fields := p.fields
 	aar := AAR + ": i=" + inst + "; " + s.results(msg, fields, res) + "\r\n"
 
 	// §4.1.2: the AMS is a DKIM signature without i= of an AUID and
@@ -72,7 +75,7 @@ func (s *Sealer) Seal(ctx context.Context, msg []byte) (string, Result, error) {
 		}
 	}
 	amsHead := fold(AMS, [][2]string{{"i", inst}, {"a", algo}, {"c", "relaxed/relaxed"}, {"d", s.Domain},
-		{"s", s.Selector}, {"t", t}, {"h", strings.ToLower(strings.Join(names, ":"))}, {"bh", bodyHash(body, "relaxed")}})
+		{"s", s.Selector}, {"t", t}, {"h", strings.ToLower(strings.Join(names, ":"))}, {"bh", p.bodyHash("relaxed")}})
 	b, err := sign(s.Key, digest(pickFields(msg, fields, names, -1), amsHead, "relaxed"))
 	if err != nil {
 		return "", res, err
@@ -84,8 +87,7 @@ func (s *Sealer) Seal(ctx context.Context, msg []byte) (string, Result, error) {
 	asHead := fold(AS, [][2]string{{"i", inst}, {"a", algo}, {"cv", res.Status}, {"d", s.Domain}, {"s", s.Selector}, {"t", t}})
 	var sets []set
 	if res.Status != Fail {
-		c, _, _ := parseChain(msg) // valid: Verify passed or found none
-		sets = c.sets
+		sets = c.sets // valid: verify passed or found none
 	}
 	sets = append(sets, set{aar: aar, ams: ams, as: asHead})
 	if b, err = sign(s.Key, digest(sealInput(sets), asHead, "relaxed")); err != nil {
@@ -119,14 +121,10 @@ func (s *Sealer) results(msg []byte, fields []message.Field, res Result) string 
 		}
 	}
 	if res.Status != None {
-		arc := "arc=" + res.Status
-		if res.Reason != "" {
-			arc += " (" + commentText(res.Reason) + ")"
-		}
 		if payload != "" {
 			payload += ";\r\n\t"
 		}
-		payload += arc
+		payload += authres.ARCResult(res.Status, res.Reason)
 	}
 	return s.AuthservID + ";\r\n\t" + payload
 }
@@ -145,23 +143,4 @@ func withoutARC(payload string) string {
 		kept = append(kept, r)
 	}
 	return strings.Join(kept, ";\r\n\t")
-}
-
-// commentText keeps a reason inside an RFC 5322 comment: no parentheses,
-// backslashes or line ends of its own, and short.
-func commentText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case '(', ')', '\\', '\r', '\n':
-			return ' '
-		}
-		if r < ' ' || r > '~' {
-			return '?'
-		}
-		return r
-	}, s)
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
 }

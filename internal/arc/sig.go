@@ -17,18 +17,43 @@ import (
 	"mailgate/internal/message"
 )
 
-// splitMessage returns the header fields of a CRLF message and its body
-// (after the empty line; nil when there is none).
-func splitMessage(msg []byte) ([]message.Field, []byte) {
+// parsed is a message as validating and sealing read it: its header
+// fields and body, split once, and its canonical body hashes, each made
+// once. Seal's validation and its own AMS share one, and a chain whose
+// ARC-Message-Signatures all hash the body alike (every sealer's
+// relaxed/relaxed) canonicalizes and hashes it once, not once per set.
+type parsed struct {
+	msg    []byte
+	fields []message.Field
+	body   []byte
+	hashes map[string]string // bh= by body canonicalization
+}
+
+// parse splits a CRLF message into its header fields and its body (after
+// the empty line; nil when there is none).
+func parse(msg []byte) *parsed {
 	fields := message.HeaderFields(msg)
 	end := 0
 	if len(fields) > 0 {
 		end = fields[len(fields)-1].End
 	}
+	p := &parsed{msg: msg, fields: fields, body: msg[end:]} // no empty line: what follows is body (HeaderFields)
 	if strings.HasPrefix(string(msg[end:min(end+2, len(msg))]), "\r\n") {
-		return fields, msg[end+2:]
+		p.body = msg[end+2:]
 	}
-	return fields, msg[end:] // no empty line: what follows is body (HeaderFields)
+	return p
+}
+
+// bodyHash is bh= of the message's body under can, made once per can.
+func (p *parsed) bodyHash(can string) string {
+	if h, ok := p.hashes[can]; ok {
+		return h
+	}
+	if p.hashes == nil {
+		p.hashes = map[string]string{}
+	}
+	p.hashes[can] = bodyHash(p.body, can)
+	return p.hashes[can]
 }
 
 // digest is the SHA-256 of a signature's header input (RFC 6376 §3.7):

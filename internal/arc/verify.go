@@ -50,19 +50,26 @@ const MaxKeys = authres.MaxSignatures
 // Verify validates the ARC chain of a CRLF message (RFC 8617 §5.2),
 // fetching the keys through r.
 func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
-	c, highest, err := parseChain(msg)
+	res, _ := verify(ctx, r, parse(msg))
+	return res
+}
+
+// verify is Verify of a message already split; it also returns the chain
+// it parsed (nil when its structure is wrong), for Seal to sign on.
+func verify(ctx context.Context, r authres.TXTResolver, p *parsed) (Result, *chain) {
+	c, highest, err := parseChainOf(p)
 	res := Result{Instance: highest}
-	failed := func(err error) Result {
+	failed := func(err error) (Result, *chain) {
 		res.Status, res.Reason = Fail, err.Error()
 		res.Temporary = errors.Is(err, errTemporary)
-		return res
+		return res, c
 	}
 	if err != nil {
 		return failed(err) // step 4: the structure is wrong
 	}
 	if len(c.sets) == 0 {
 		res.Status = None // step 2
-		return res
+		return res, c
 	}
 	n := len(c.sets)
 	if err := checkKeyCount(c.sets); err != nil {
@@ -88,7 +95,7 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 	}
 	// Step 5: the latest AMS (the older ones may have been broken by
 	// changes the later sealers vouched for, §5.2 step 6 is optional).
-	if err := verifyAMS(ctx, r, msg, c.sets[n-1]); err != nil {
+	if err := verifyAMS(ctx, r, p, c.sets[n-1]); err != nil {
 		return failed(fmt.Errorf("ARC-Message-Signature i=%d: %w", n, err))
 	}
 	// Step 7: every seal, newest first.
@@ -98,20 +105,20 @@ func Verify(ctx context.Context, r authres.TXTResolver, msg []byte) Result {
 		}
 	}
 	res.Status = Pass
-	res.OldestPass = oldestPass(ctx, r, msg, c.sets)
+	res.OldestPass = oldestPass(ctx, r, p, c.sets)
 	for i, s := range c.sets {
 		res.Sets = append(res.Sets, authres.ARCSet{Instance: i + 1,
 			Sealer: strings.ToLower(authres.NoSpace(s.asTags["d"])), Selector: authres.NoSpace(s.asTags["s"]), Results: aarPayload(s.aar)})
 	}
-	return res
+	return res, c
 }
 
 // oldestPass is §5.2 step 6: the AMS of the sets before the newest are
 // validated from the newest down; the answer is the oldest instance of
 // that unbroken run, 0 when every AMS validates.
-func oldestPass(ctx context.Context, r authres.TXTResolver, msg []byte, sets []set) int {
+func oldestPass(ctx context.Context, r authres.TXTResolver, p *parsed, sets []set) int {
 	for i := len(sets) - 1; i >= 1; i-- {
-		if verifyAMS(ctx, r, msg, sets[i-1]) != nil {
+		if verifyAMS(ctx, r, p, sets[i-1]) != nil {
 			return i + 1
 		}
 	}
@@ -142,7 +149,7 @@ func aarPayload(raw string) string {
 
 // verifyAMS checks an ARC-Message-Signature as a DKIM signature
 // (§4.1.2): no l=, h= never naming ARC-Seal.
-func verifyAMS(ctx context.Context, r authres.TXTResolver, msg []byte, s set) error {
+func verifyAMS(ctx context.Context, r authres.TXTResolver, p *parsed, s set) error {
 	tags := s.amsTags
 	if _, ok := tags["l"]; ok {
 		return errors.New("l= is not allowed")
@@ -171,17 +178,16 @@ func verifyAMS(ctx context.Context, r authres.TXTResolver, msg []byte, s set) er
 	if !from {
 		return errors.New("h= does not name From (RFC 6376 §5.4)")
 	}
-	fields, body := splitMessage(msg)
-	if !equalBase64(bodyHash(body, bodyCan), tags["bh"]) {
+	if !equalBase64(p.bodyHash(bodyCan), tags["bh"]) {
 		return errors.New("body hash did not verify")
 	}
 	start := -1
-	for _, f := range fields {
-		if string(msg[f.Start:f.End]) == s.ams {
+	for _, f := range p.fields {
+		if string(p.msg[f.Start:f.End]) == s.ams {
 			start = f.Start
 		}
 	}
-	signed := pickFields(msg, fields, names, start)
+	signed := pickFields(p.msg, p.fields, names, start)
 	return checkSignature(ctx, r, tags, digest(signed, s.ams, headerCan))
 }
 

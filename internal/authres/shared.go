@@ -32,6 +32,13 @@ func EmptyB(raw string) string { return emptyB.ReplaceAllString(raw, "$1") }
 // bh= are compared (RFC 6376 §3.5: "whitespace is ignored").
 func NoSpace(s string) string { return noSpace(s) }
 
+// ARCResult is the arc result with its reason as Authentication-Results
+// writes it (RFC 8601 §2.3's reason=), for the ARC-Authentication-Results
+// of a seal (RFC 8617 §4.1.1) to state it alike.
+func ARCResult(result, reason string) string {
+	return (&ARC{Result: result, Reason: reason}).resinfo()
+}
+
 // LookupKey fetches the public key record at name (selector._domainkey.
 // domain) for key algorithm algo ("rsa", "ed25519") and returns a
 // verifier of SHA-256 digests; on failure result is "permerror" or

@@ -77,34 +77,37 @@ func (f *ForwardSigner) Prefix(ctx context.Context, m *spool.Message, domain, pr
 	if err != nil {
 		return "", err
 	}
+	// The DKIM signature is made streaming from the spool, and the copy
+	// is held in memory once, for the seal alone (which reads it more
+	// than once), our DKIM-Signature on top: the AMS covers it.
+	sig := ""
+	if f.Sign {
+		if sig, err = signOutgoing(m, prefix, domain, sel, key); err != nil {
+			return "", err
+		}
+	}
+	out := sig + prefix
+	if !f.Seal {
+		return out, nil
+	}
 	var b bytes.Buffer
-	cw := &crlfWriter{w: &b} // as Remote.data writes it
+	b.WriteString(sig)
+	cw := &crlfWriter{w: &b} // as Remote.data writes the rest
 	io.WriteString(cw, prefix)
 	if _, err := io.Copy(cw, m.Body()); err != nil {
 		return "", fmt.Errorf("reading the message: %w", err)
 	}
 	raw := b.Bytes()
-	out := prefix
-	if f.Sign {
-		sig, err := dkim.Sign(bytes.NewReader(raw), domain, sel, key)
-		if err != nil {
-			return "", err
-		}
-		raw = append([]byte(sig), raw...)
-		out = sig + out
+	s := &arc.Sealer{Domain: domain, Selector: sel, Key: key, AuthservID: f.AuthservID, DNS: f.DNS}
+	set, res, err := s.Seal(ctx, raw)
+	if err != nil {
+		return "", err
 	}
-	if f.Seal {
-		s := &arc.Sealer{Domain: domain, Selector: sel, Key: key, AuthservID: f.AuthservID, DNS: f.DNS}
-		set, res, err := s.Seal(ctx, raw)
-		if err != nil {
-			return "", err
-		}
-		if set == "" {
-			f.Log.Info("forwarded copy not ARC-sealed: its chain has ended", "id", m.Envelope.ID, "instance", res.Instance, "reason", res.Reason)
-		} else if res.Status == arc.Fail {
-			f.Log.Info("forwarded copy sealed with cv=fail", "id", m.Envelope.ID, "reason", res.Reason)
-		}
-		out = set + out
+	if set == "" {
+		f.Log.Info("forwarded copy not ARC-sealed: its chain has ended", "id", m.Envelope.ID, "instance", res.Instance, "reason", res.Reason)
+	} else if res.Status == arc.Fail {
+		f.Log.Info("forwarded copy sealed with cv=fail", "id", m.Envelope.ID, "reason", res.Reason)
 	}
+	out = set + out
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"mailgate/internal/address"
 	"mailgate/internal/mailbox"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -46,11 +47,10 @@ type Local struct {
 	// defers (the default) or rejects a delivery.
 	Quotas    Quotas
 	QuotaFull string
-	// QuotaWarnings ([mailbox] quota_warnings, percentages ascending)
-	// put a notice in INBOX when a delivery takes usage past one
-	// (internal/quotawarn), from QuotaWarningFrom ("": postmaster@Hostname).
-	QuotaWarnings    []int
-	QuotaWarningFrom string
+	// QuotaWarner ([mailbox] quota_warnings, quotawarn.FromConfig, as
+	// IMAP and webmail have it) puts a notice in INBOX when a delivery
+	// takes usage past one; nil warns of nothing.
+	QuotaWarner *quotawarn.Warner
 }
 
 // Deliver delivers every pending recipient of m that is in one of our

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"mailgate/internal/mailbox"
-	"mailgate/internal/quotawarn"
 )
 
 // reserveQuota is checkQuota for a delivery about to be stored, through
@@ -23,14 +22,9 @@ func (l *Local) reserveQuota(ctx context.Context, acct, dir string, adding int64
 	if err != nil {
 		return nothing, l.quotaOutcome(acct, err)
 	}
-	done, err = l.warner().Reserve(acct, dir, limit, adding)
+	done, err = l.QuotaWarner.Reserve(acct, dir, limit, adding)
 	if o := l.quotaOutcome(acct, err); o != nil {
 		return nothing, o
 	}
 	return done, nil
-}
-
-// warner is the quota warnings' settings as a quotawarn.Warner.
-func (l *Local) warner() *quotawarn.Warner {
-	return &quotawarn.Warner{Percents: l.QuotaWarnings, From: l.QuotaWarningFrom, Hostname: l.Hostname, Log: l.Log}
 }

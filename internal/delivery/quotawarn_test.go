@@ -25,7 +25,7 @@ func warnAgent(t *testing.T) *Local {
 	a, _ := sieveAgent(t, nil)
 	a.Local.Quotas = quotaMap{"bob@ours.example": 100000}
 	a.Local.QuotaFull = config.QuotaFullDefer
-	a.Local.QuotaWarnings = []int{80, 95}
+	a.Local.QuotaWarner = &quotawarn.Warner{Percents: []int{80, 95}, Hostname: a.Local.Hostname, Log: a.Local.Log}
 	return a.Local
 }
 
@@ -131,7 +131,7 @@ func TestQuotaWarnings(t *testing.T) {
 // the octet gets its warning stored, past the quota.
 func TestQuotaWarningPastAFullMailbox(t *testing.T) {
 	l := warnAgent(t)
-	l.QuotaWarnings = []int{100}
+	l.QuotaWarner.Percents = []int{100}
 	const bob = "bob@ours.example"
 	if s := deliverSized(t, l, bob, 100000); s != spool.Delivered {
 		t.Fatalf("a message the size of the quota: %s", s)
@@ -178,10 +178,10 @@ func TestQuotaWarningNotForACopyAlreadyThere(t *testing.T) {
 	deliverSized(t, l, bob, 75000)
 	body := []byte("Subject: s\r\n\r\n" + strings.Repeat("x", 10000-len("Subject: s\r\n\r\n")))
 	env := spool.Envelope{ID: "retried", From: "x@else.example", To: []string{bob}, Received: time.Now(), Origin: "mx", Size: 10000}
-	warnings := l.QuotaWarnings
-	l.QuotaWarnings = nil // the first attempt: stored, then the crash
+	warner := l.QuotaWarner
+	l.QuotaWarner = nil // the first attempt: stored, then the crash
 	l.Deliver(spool.InMemory(env, body), &spool.State{Rcpts: []spool.RcptState{{Addr: bob, Status: spool.Pending}}}, true)
-	l.QuotaWarnings = warnings
+	l.QuotaWarner = warner
 	st := &spool.State{Rcpts: []spool.RcptState{{Addr: bob, Status: spool.Pending}}}
 	l.Deliver(spool.InMemory(env, body), st, false)
 	if st.Rcpts[0].Status != spool.Delivered {

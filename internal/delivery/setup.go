@@ -13,6 +13,7 @@ import (
 	"mailgate/internal/dkim"
 	"mailgate/internal/dns"
 	"mailgate/internal/mtasts"
+	"mailgate/internal/quotawarn"
 	"mailgate/internal/sieve"
 	"mailgate/internal/spool"
 	"mailgate/internal/store"
@@ -65,7 +66,7 @@ func NewAgent(cfg *config.Config, sp *spool.Spool, dir Directory, log *slog.Logg
 	if q, ok := dir.(Quotas); ok {
 		// The store: each account's quota, else [mailbox] quota.
 		local.Quotas, local.QuotaFull = q, cfg.Mailbox.QuotaFull
-		local.QuotaWarnings, local.QuotaWarningFrom = cfg.Mailbox.QuotaWarnings, cfg.Mailbox.QuotaWarningFrom
+		local.QuotaWarner = quotawarn.FromConfig(cfg, log)
 	}
 	if vl, ok := dir.(VacationLog); ok {
 		local.Vacations, local.Spool = vl, sp

@@ -3,6 +3,7 @@ package delivery
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"errors"
 	"io"
 
@@ -54,10 +55,20 @@ func (s *Signer) Sign(ctx context.Context, m *spool.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Sign the bytes exactly as they will go out: through crlfWriter.
+	return signOutgoing(m, "", domain, sel, key)
+}
+
+// signOutgoing is the DKIM-Signature of m as it goes out below prefix:
+// the bytes exactly as Remote.data writes them (through crlfWriter),
+// streamed from the spool rather than held in memory.
+func signOutgoing(m *spool.Message, prefix, domain, sel string, key crypto.Signer) (string, error) {
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := io.Copy(&crlfWriter{w: pw}, m.Body())
+		cw := &crlfWriter{w: pw}
+		_, err := io.WriteString(cw, prefix)
+		if err == nil {
+			_, err = io.Copy(cw, m.Body())
+		}
 		pw.CloseWithError(err)
 	}()
 	sig, err := dkim.Sign(pr, domain, sel, key)

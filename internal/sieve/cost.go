@@ -59,13 +59,10 @@ func compileRegex(key, comparator string) (*keyRegex, error) {
 	if comparator == "i;ascii-casemap" {
 		key = "(?i)" + key
 	}
-	re, err := regexp.Compile(key)
-	if err != nil {
-		return nil, err
-	}
-	re.Longest()
-	// The program as regexp.Compile makes it (syntax.Perl, simplified):
-	// regexp does not say its size.
+	// The program as regexp.Compile makes it (syntax.Perl, simplified),
+	// sized before regexp builds its own: regexp does not say its size,
+	// and an oversized key is refused without the larger work of
+	// compiling it twice over.
 	parsed, err := syntax.Parse(key, syntax.Perl)
 	if err != nil {
 		return nil, err
@@ -74,14 +71,18 @@ func compileRegex(key, comparator string) (*keyRegex, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &keyRegex{Regexp: re, insts: len(prog.Inst), groups: re.NumSubexp()}
-	if k.insts > maxRegexInsts {
-		return nil, fmt.Errorf("too large: %d instructions compiled, at most %d", k.insts, maxRegexInsts)
+	if n := len(prog.Inst); n > maxRegexInsts {
+		return nil, fmt.Errorf("too large: %d instructions compiled, at most %d", n, maxRegexInsts)
 	}
-	if k.groups > maxRegexGroups {
-		return nil, fmt.Errorf("too many groups: %d, at most %d", k.groups, maxRegexGroups)
+	if n := parsed.MaxCap(); n > maxRegexGroups {
+		return nil, fmt.Errorf("too many groups: %d, at most %d", n, maxRegexGroups)
 	}
-	return k, nil
+	re, err := regexp.Compile(key)
+	if err != nil {
+		return nil, err
+	}
+	re.Longest()
+	return &keyRegex{Regexp: re, insts: len(prog.Inst), groups: re.NumSubexp()}, nil
 }
 
 // matchCost is what comparing value with key costs under a's match type,
