@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -311,9 +312,29 @@ func (n *Node) Maildir(account string) []string {
 	var out []string
 	for _, sub := range []string{"new", "cur"} {
 		m, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+		sortByDeliveryTime(m)
 		out = append(out, m...)
 	}
 	return out
+}
+
+// sortByDeliveryTime orders Maildir files oldest first by the delivery
+// time their names start with: seconds, then "M" and microseconds, which
+// are not zero-padded, so name order is not delivery order within one
+// second. Names without that form keep name order.
+func sortByDeliveryTime(files []string) {
+	when := func(f string) (sec, usec int64) {
+		fmt.Sscanf(filepath.Base(f), "%d.M%d", &sec, &usec)
+		return sec, usec
+	}
+	sort.SliceStable(files, func(i, j int) bool {
+		si, ui := when(files[i])
+		sj, uj := when(files[j])
+		if si != sj || ui != uj {
+			return si < sj || si == sj && ui < uj
+		}
+		return files[i] < files[j]
+	})
 }
 
 // spoolEmpty reports whether the node's spool holds no messages and no

@@ -127,7 +127,7 @@ print("quit", p.quit().decode())
 `
 	out := filepath.Join(t.TempDir(), "retr")
 	env := []string{"PORT=" + fmt.Sprint(n.Ports["pop3"]), "USER=" + carol, "PW=" + carolPW, "OUT=" + out}
-	files := n.Maildir(carol) // all in new/, ordered by name = delivery order
+	files := n.Maildir(carol) // all in new/, in delivery order
 	sort.Strings(files)
 	stored2 := readFile(t, files[1])
 	var sizes []int64

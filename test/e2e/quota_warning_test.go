@@ -5,7 +5,6 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -24,18 +23,7 @@ func quotaNotices(t *testing.T, n *Node, account string) []quotaNotice {
 	files, _ := filepath.Glob(filepath.Join(n.Dir, "mail", account[at+1:], account[:at], "new", "*"))
 	seen, _ := filepath.Glob(filepath.Join(n.Dir, "mail", account[at+1:], account[:at], "cur", "*"))
 	files = append(files, seen...)
-	// Oldest first by the delivery time the name starts with: seconds,
-	// then "M" and microseconds, which are not zero-padded, so the names'
-	// own order is not the time's within one second.
-	when := func(f string) (sec, usec int64) {
-		fmt.Sscanf(filepath.Base(f), "%d.M%d", &sec, &usec)
-		return sec, usec
-	}
-	sort.SliceStable(files, func(i, j int) bool {
-		si, ui := when(files[i])
-		sj, uj := when(files[j])
-		return si < sj || si == sj && ui < uj
-	})
+	sortByDeliveryTime(files) // oldest first, across new/ and cur/
 	var out []quotaNotice
 	for _, f := range files {
 		b, err := os.ReadFile(f)
